@@ -1,0 +1,238 @@
+"""The typed model of a trial, written once: it validates content/trial.yaml and documents every field.
+
+Every field carries a description; `docs/schema.md` and `schema/trial.schema.json` are generated from
+these classes (`python -m sitegen schema`), so the documentation cannot drift from the validation.
+Prose fields are Markdown and may cite references as `[@key]` or `[@key1; @key2]`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+WebUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|mailto:)\S+$")]
+Count = Annotated[int, Field(ge=0)]
+YearMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class Model(BaseModel):
+    """Base for every content object: unknown fields are errors, values are never coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+Status = Literal[
+    "not-yet-recruiting", "recruiting", "enrolling-by-invitation", "active-not-recruiting",
+    "suspended", "terminated", "completed", "withdrawn",
+]
+"""Recruitment status, as the listing shows it (mapped to a schema.org MedicalStudyStatus)."""
+
+Phase = Literal["early-phase-1", "phase-1", "phase-1-2", "phase-2", "phase-2-3", "phase-3", "phase-4"]
+"""Trial phase (carried in JSON-LD as the NCI Thesaurus term for that phase)."""
+
+ArmType = Literal["experimental", "active-control", "placebo-control", "no-intervention", "other"]
+"""The role of an arm in the trial."""
+
+Sex = Literal["any", "female", "male"]
+"""Who may join by sex."""
+
+
+class Identifier(Model):
+    """An identifier of the trial in a registry."""
+
+    registry: Text = Field(description="Who issued it, e.g. 'ClinicalTrials.gov'.")
+    value: Text = Field(description="The identifier itself, e.g. 'NCT05836571'.")
+    url: WebUrl | None = Field(None, description="The public record at that registry, if any.")
+
+
+class SpotsLeft(Model):
+    """The listing's count of open places."""
+
+    count: Count = Field(description="Number of places left.")
+    approximate: bool = Field(False, description="True when the listing shows the count with '~'.")
+    by: YearMonth = Field(description="The month the count is projected to (YYYY-MM), as the listing gives it.")
+
+
+class Sponsor(Model):
+    """An organisation that sponsors the trial, with the figures the listing gives for it."""
+
+    name: Text = Field(description="Organisation name.")
+    role: Text = Field(description="Its role, e.g. 'Lead Sponsor'.")
+    trials: Count | None = Field(None, description="How many trials it runs, as listed.")
+    recruited: Count | None = Field(None, description="How many people it has recruited, as listed.")
+    recruited_at_least: bool = Field(False, description="True when the listing shows the recruited figure with '+'.")
+
+
+class Person(Model):
+    """A named person on the research team or in the sponsor's leadership."""
+
+    name: Text = Field(description="Name as listed.")
+    role: Text = Field(description="Role or title, e.g. 'Principal Investigator'.")
+    organization: Text | None = Field(None, description="Organisation the person belongs to.")
+    since: int | None = Field(None, ge=1900, le=2100, description="Year the person took the role.")
+    education: Text | None = Field(None, description="Degree and school, as listed.")
+
+
+class Badges(Model):
+    """The listing's highlight badges; each is shown only when true (or non-zero)."""
+
+    no_placebo_group: bool = Field(False, description="The trial has no placebo group.")
+    prior_safety_data: bool = Field(False, description="Safety data exists from earlier studies.")
+    breakthrough_therapy: bool = Field(False, description="A drug holds a Breakthrough Therapy designation.")
+    approved_jurisdictions: Count = Field(0, description="In how many jurisdictions a trial drug is approved.")
+
+
+class CriteriaList(Model):
+    """A list of criteria of which the listing may show only some."""
+
+    shown: list[Text] = Field(description="The criteria as the listing shows them, one per item.")
+    hidden: Count | None = Field(
+        description="How many more the listing hides ('See 20 more'); null when unknown, 0 when none."
+    )
+
+
+class Eligibility(Model):
+    """Who can join the trial."""
+
+    summary: Prose = Field(description="Plain summary of who can join (Markdown).")
+    min_age: Count | None = Field(None, description="Minimum age in years.")
+    max_age: Count | None = Field(None, description="Maximum age in years; null for no limit.")
+    sex: Sex = Field(description="Who may join by sex.")
+    travel_covered: Text | None = Field(None, description="Whether travel costs are covered, as listed.")
+    time_reimbursement: Text | None = Field(None, description="Whether time is reimbursed, as listed.")
+    must_not_take: list[Text] = Field(default_factory=list, description="Medicines participants must not take.")
+    medication_note: Prose | None = Field(None, description="What this means for current medications (Markdown).")
+    disqualifiers: list[Text] = Field(default_factory=list, description="Conditions that rule a person out.")
+    more_disqualifiers: bool = Field(False, description="True when the listing says there are others.")
+    inclusion: CriteriaList = Field(description="Inclusion criteria.")
+    exclusion: CriteriaList = Field(description="Exclusion criteria.")
+
+
+class Location(Model):
+    """A place where the trial recruits."""
+
+    name: Text = Field(description="Place name, e.g. 'Palo Alto'.")
+    recruiting: bool = Field(True, description="Whether it recruits now.")
+    distance: Text | None = Field(
+        None, description="Distance as the listing shows it (measured from where the listing was viewed)."
+    )
+
+
+class Locations(Model):
+    """Where the trial runs."""
+
+    named: list[Location] = Field(description="Locations the listing names.")
+    others: Count = Field(0, description="How many further locations the listing counts but does not name.")
+
+
+class Question(Model):
+    """One question and its answer."""
+
+    question: Text = Field(description="The question.")
+    answer: Prose = Field(description="The answer (Markdown, may cite).")
+
+
+class Stage(Model):
+    """One stage of the trial's timeline."""
+
+    id: Slug = Field(description="Unique id of the stage, used as its anchor.")
+    name: Text = Field(description="Stage name, e.g. 'Screening'.")
+    description: Prose = Field(description="What happens (Markdown).")
+    duration: Text = Field(description="Duration as the listing gives it, e.g. '2-4 weeks'.")
+    weeks_min: float | None = Field(None, gt=0, description="Shortest length in weeks, to draw the timeline; null when it varies.")
+    weeks_max: float | None = Field(None, gt=0, description="Longest length in weeks; equal to weeks_min when fixed.")
+    visits: Text | None = Field(None, description="Visits in this stage, as listed.")
+
+
+class Intervention(Model):
+    """A drug given in the trial."""
+
+    id: Slug = Field(description="Unique id, referenced by arms and approvals.")
+    name: Text = Field(description="Generic name, e.g. 'Cabozantinib'.")
+    drug_class: Text = Field(description="Drug class, e.g. 'Tyrosine Kinase Inhibitor'.")
+    brand_names: list[Text] = Field(default_factory=list, description="Brand names, e.g. 'Cabometyx'.")
+
+
+class Arm(Model):
+    """A participant group (arm) of the trial."""
+
+    id: Slug = Field(description="Unique id of the arm.")
+    group: Text = Field(description="The listing's group label, e.g. 'Group I'.")
+    name: Text = Field(description="Arm name, e.g. 'Arm B (cabozantinib, nivolumab, ipilimumab)'.")
+    type: ArmType = Field(description="Experimental, active control, ...")
+    drugs: list[Slug] = Field(description="Ids of the interventions given in this arm.")
+    intervention_count: Count = Field(description="Number of interventions, as the listing counts them.")
+    schedule: Prose = Field(description="The full treatment schedule (Markdown).")
+    crossover: Prose | None = Field(None, description="Rules for crossing over to or from this arm (Markdown).")
+
+
+class Approval(Model):
+    """One drug approved in one jurisdiction, under one brand, for its indications."""
+
+    drug: Slug = Field(description="Id of the intervention.")
+    brand: Text = Field(description="Brand name it is approved as.")
+    jurisdiction: Text = Field(description="Jurisdiction name, e.g. 'Canada'.")
+    country_code: CountryCode | None = Field(None, description="ISO 3166-1 alpha-2 code, for the flag.")
+    indications: list[Text] = Field(min_length=1, description="Indications it is approved for.")
+
+
+class Finding(Model):
+    """A research finding, summarised in points, from one source."""
+
+    points: list[Prose] = Field(min_length=1, description="The finding's points (Markdown).")
+    source: Text = Field(description="Cite key of the source in references.bib.")
+
+
+class Source(Model):
+    """Where the content of the site comes from, shown in every page's footer."""
+
+    name: Text = Field(description="What the source is.")
+    url: WebUrl | None = Field(None, description="Where to read it, if public.")
+
+
+class Trial(Model):
+    """One clinical trial: everything its pages show."""
+
+    slug: Slug = Field(description="Short id of the trial, used in URLs of a catalog.")
+    title: Text = Field(description="Title as the listing shows it.")
+    official_title: Text | None = Field(None, description="The registry's title.")
+    identifiers: list[Identifier] = Field(default_factory=list, description="Registry identifiers.")
+    condition: Text = Field(description="The condition studied.")
+    phase: Phase = Field(description="Trial phase.")
+    status: Status = Field(description="Recruitment status.")
+    updated: datetime.date = Field(description="When this content was last checked against its sources (YYYY-MM-DD).")
+    spots_left: SpotsLeft | None = Field(None, description="Open places, when listed.")
+    principal_investigator: Person | None = Field(None, description="The principal investigator.")
+    sponsors: list[Sponsor] = Field(min_length=1, description="Sponsors.")
+    leadership: list[Person] = Field(default_factory=list, description="Sponsor leadership the listing names.")
+    badges: Badges = Field(default_factory=Badges, description="Highlight badges.")
+    purpose: Prose = Field(description="What the trial is for (Markdown).")
+    overview: Prose = Field(description="Trial overview (Markdown).")
+    faq: list[Question] = Field(default_factory=list, description="Questions patients ask, with answers.")
+    eligibility: Eligibility = Field(description="Who can join.")
+    locations: Locations = Field(description="Where the trial runs.")
+    timeline: list[Stage] = Field(min_length=1, description="Stages from screening to follow-up, in order.")
+    interventions: list[Intervention] = Field(min_length=1, description="Drugs given.")
+    arms: list[Arm] = Field(min_length=1, description="Participant groups.")
+    approvals: list[Approval] = Field(default_factory=list, description="Existing approvals of the trial drugs.")
+    findings: list[Finding] = Field(default_factory=list, description="Research findings, each from one source.")
+    sources: list[Source] = Field(default_factory=list, description="Where this content comes from.")
+
+
+class Settings(Model):
+    """Site settings, from content/site.yaml: one documented place for the whole site."""
+
+    title: Text = Field(description="Site title, shown in every page's header.")
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = Field(
+        "en", description="BCP 47 language tag of the content."
+    )
+    base_url: WebUrl = Field(
+        description="Absolute URL the site is published at, ending in '/'; used only where a standard needs "
+        "absolute URLs (canonical links, JSON-LD, sitemap). Overridden by --base-url."
+    )

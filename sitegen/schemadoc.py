@@ -1,0 +1,104 @@
+"""Document the content schema from its one source, `schema.py`: a JSON Schema file and a Markdown field list.
+
+Regenerate both with `python -m sitegen.schemadoc`; a test fails when the committed files drift.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .schema import Settings, Trial
+
+ROOT = Path(__file__).resolve().parent.parent
+JSON_SCHEMA = ROOT / "schema" / "trial.schema.json"
+SETTINGS_SCHEMA = ROOT / "schema" / "site.schema.json"
+MARKDOWN = ROOT / "docs" / "schema.md"
+
+
+def json_schema(model: type[BaseModel]) -> str:
+    """The model's JSON Schema, as the text committed in schema/."""
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def markdown_reference() -> str:
+    """Every field of site.yaml and trial.yaml with its type and meaning, as Markdown."""
+    lines = [
+        "# Content schema",
+        "",
+        "Generated from `sitegen/schema.py` by `python -m sitegen.schemadoc`; do not edit by hand.",
+        "The same source is exported as JSON Schema in `schema/trial.schema.json` and `schema/site.schema.json`.",
+        "",
+    ]
+    for title, model in (("content/site.yaml", Settings), ("content/trial.yaml", Trial)):
+        lines.append(f"## {title}")
+        lines.append("")
+        seen: set[str] = set()
+        for name, cls in _models(model, seen):
+            lines += [f"### {name}", "", (cls.__doc__ or "").strip(), "", "| field | type | required | meaning |", "| --- | --- | --- | --- |"]
+            for field_name, info in cls.model_fields.items():
+                required = "yes" if info.is_required() else "no"
+                kind = _type_name(info.annotation).replace("|", "\\|")
+                lines.append(f"| `{field_name}` | {kind} | {required} | {info.description or ''} |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _models(model: type[BaseModel], seen: set[str]) -> list[tuple[str, type[BaseModel]]]:
+    found = [(model.__name__, model)]
+    seen.add(model.__name__)
+    for info in model.model_fields.values():
+        for sub in _nested(info.annotation):
+            if sub.__name__ not in seen:
+                found += _models(sub, seen)
+    return found
+
+
+def _nested(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _nested(arg)]
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    origin = getattr(annotation, "__origin__", None)
+    args = getattr(annotation, "__args__", ())
+    if str(origin) == "typing.Literal" or type(annotation).__name__ == "_LiteralGenericAlias":
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if getattr(annotation, "__metadata__", None) is not None:
+        base = _type_name(annotation.__origin__)
+        for meta in annotation.__metadata__:
+            pattern = getattr(meta, "pattern", None)
+            if pattern:
+                return f"{base} matching `{pattern}`"
+            if getattr(meta, "ge", None) is not None:
+                return f"{base} ≥ {meta.ge}"
+        return base
+    if args:
+        return " or ".join(_type_name(a) for a in args)
+    names = {str: "text", int: "whole number", float: "number", bool: "true/false", type(None): "null"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def main() -> None:
+    """Write the JSON Schema files and the Markdown reference."""
+    JSON_SCHEMA.parent.mkdir(exist_ok=True)
+    MARKDOWN.parent.mkdir(exist_ok=True)
+    JSON_SCHEMA.write_text(json_schema(Trial), encoding="utf-8")
+    SETTINGS_SCHEMA.write_text(json_schema(Settings), encoding="utf-8")
+    MARKDOWN.write_text(markdown_reference(), encoding="utf-8")
+    print(f"wrote {JSON_SCHEMA.relative_to(ROOT)}, {SETTINGS_SCHEMA.relative_to(ROOT)}, {MARKDOWN.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Turn loaded YAML documents into typed schema objects, reporting every problem at its file:line:column."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ContentError, Problem
+from .load import Document, PathKey
+from .schema import Settings, Trial
+
+M = TypeVar("M", bound=BaseModel)
+
+_TYPE_NAMES = {
+    bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
+    dict: "a mapping", type(None): "nothing (null)",
+}
+
+
+def validate_settings(doc: Document) -> Settings:
+    """Validate content/site.yaml."""
+    return _validate(doc, Settings)
+
+
+def validate_trial(doc: Document) -> Trial:
+    """Validate one trial file, including ids that must be unique and references between them."""
+    trial = _validate(doc, Trial)
+    problems = [problem_at(doc, path, message) for path, message in cross_references(trial)]
+    if problems:
+        raise ContentError(problems)
+    return trial
+
+
+def _validate(doc: Document, model: type[M]) -> M:
+    if not isinstance(doc.data, dict):
+        raise ContentError([problem_at(doc, (), f"expected a mapping of fields, got {_describe(doc.data)}")])
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as e:
+        errors = e.errors()
+        misspelt = {
+            tuple(err["loc"][:-1]) + (hint,)
+            for err in errors if err["type"] == "extra_forbidden"
+            for hint in difflib.get_close_matches(str(err["loc"][-1]), _fields_at(model, tuple(err["loc"][:-1])), n=1)
+        }
+        # A missing field whose misspelling is reported as unknown ("did you mean ...?") is one mistake, not two.
+        errors = [err for err in errors if not (err["type"] == "missing" and tuple(err["loc"]) in misspelt)]
+        raise ContentError([_from_pydantic(doc, model, err) for err in errors]) from None
+
+
+def _from_pydantic(doc: Document, model: type[BaseModel], err: Any) -> Problem:
+    loc: PathKey = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        fields = _fields_at(model, loc[:-1])
+        hint = difflib.get_close_matches(name, fields, n=1)
+        message = f"unknown field '{name}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+        if fields and not hint:
+            message += f"; expected one of: {', '.join(sorted(fields))}"
+        return problem_at(doc, loc, message, key=True)
+    if kind == "missing":
+        return problem_at(doc, loc, "missing required field")
+    value = err.get("input")
+    expected = _expected(err)
+    return problem_at(doc, loc, f"expected {expected}, got {_describe(value)}")
+
+
+def _expected(err: Any) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    simple = {
+        "string_type": "text", "int_type": "a whole number", "float_type": "a number", "bool_type": "true or false",
+        "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping of fields",
+        "date_type": "a date (YYYY-MM-DD)", "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+        "model_attributes_type": "a mapping of fields", "int_from_float": "a whole number",
+        "string_too_short": "non-empty text",
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected', '')}"
+    if kind == "string_pattern_mismatch":
+        return _pattern_name(str(ctx.get("pattern", "")))
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"a number {'>=' if kind.endswith('equal') else '>'} {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"a number {'<=' if kind.endswith('equal') else '<'} {ctx.get('le', ctx.get('lt'))}"
+    if kind == "too_short":
+        return f"at least {ctx.get('min_length', 1)} item(s)"
+    return str(err["msg"]).lower()
+
+
+def _pattern_name(pattern: str) -> str:
+    names = {
+        "^[a-z0-9]+(?:-[a-z0-9]+)*$": "an id of lowercase letters, digits and single hyphens (e.g. 'arm-a')",
+        r"^(https?://|mailto:)\S+$": "a URL starting with http://, https:// or mailto:",
+        r"^\d{4}-(0[1-9]|1[0-2])$": "a month as YYYY-MM",
+        "^[A-Z]{2}$": "a two-letter country code in capitals (e.g. 'CA')",
+    }
+    return names.get(pattern, f"text matching {pattern}")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"'{shown}'" if value.strip() else "empty text"
+    for kind, name in _TYPE_NAMES.items():
+        if type(value) is kind:
+            return f"{name} ({value})" if kind in (int, float, bool) else name
+    return type(value).__name__
+
+
+def _fields_at(model: type[BaseModel], path: PathKey) -> list[str]:
+    """The field names of the model found at `path` (skipping list indexes)."""
+    current: Any = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part) if isinstance(current, type) and issubclass(current, BaseModel) else None
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def problem_at(doc: Document, path: PathKey, message: str, key: bool = False) -> Problem:
+    pos = doc.position(path, key=key)
+    return Problem(doc.file, pos.line, pos.column, f"{_dotted(path)}: {message}" if path else message)
+
+
+def _dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def cross_references(trial: Trial) -> list[tuple[PathKey, str]]:
+    """Ids that must be unique, and references between parts of a trial that must point somewhere."""
+    found: list[tuple[PathKey, str]] = []
+    for name, ids in (
+        ("interventions", [i.id for i in trial.interventions]),
+        ("arms", [a.id for a in trial.arms]),
+        ("timeline", [s.id for s in trial.timeline]),
+    ):
+        for dupe in sorted(k for k, n in Counter(ids).items() if n > 1):
+            where = [i for i, x in enumerate(ids) if x == dupe][1]
+            found.append(((name, where, "id"), f"id '{dupe}' is already used; ids must be unique"))
+    drug_ids = [i.id for i in trial.interventions]
+    for a_index, arm in enumerate(trial.arms):
+        for d_index, drug in enumerate(arm.drugs):
+            if drug not in drug_ids:
+                found.append((("arms", a_index, "drugs", d_index), _unknown("drug", drug, drug_ids)))
+    seen: set[tuple[str, str, str]] = set()
+    for p_index, approval in enumerate(trial.approvals):
+        if approval.drug not in drug_ids:
+            found.append((("approvals", p_index, "drug"), _unknown("drug", approval.drug, drug_ids)))
+        key = (approval.drug, approval.brand, approval.jurisdiction)
+        if key in seen:
+            found.append(
+                (("approvals", p_index), f"{approval.brand} in {approval.jurisdiction} is listed twice; list it once")
+            )
+        seen.add(key)
+    for s_index, stage in enumerate(trial.timeline):
+        if stage.weeks_min and stage.weeks_max and stage.weeks_max < stage.weeks_min:
+            found.append((("timeline", s_index, "weeks_max"), "expected a number >= weeks_min"))
+    if trial.eligibility.min_age is not None and trial.eligibility.max_age is not None:
+        if trial.eligibility.max_age < trial.eligibility.min_age:
+            found.append((("eligibility", "max_age"), "expected a number >= min_age"))
+    return found
+
+
+def _unknown(what: str, value: str, known: list[str]) -> str:
+    hint = difflib.get_close_matches(value, known, n=1)
+    suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(known)}"
+    return f"'{value}' is not the id of any {what} in interventions{suggestion}"

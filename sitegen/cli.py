@@ -1,0 +1,83 @@
+"""The commands (`build`, `check`); turns our error type into messages and exit codes.
+
+Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-line use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .build import Project, build, load_site, render_site
+from .errors import ContentError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitegen",
+        description="Build an accessible static website for a clinical trial from content/trial.yaml and "
+        "content/references.bib.",
+        epilog="Run 'sitegen COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    def inputs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                       help="folder holding site.yaml, trial.yaml and references.bib (default: content)")
+        p.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                       help="Jinja2 templates (default: templates/ beside the content folder, else sitegen's own)")
+        p.add_argument("--static", type=Path, default=None, metavar="DIR",
+                       help="static files copied as they are (default: static/ beside the content folder, else sitegen's own)")
+        p.add_argument("--base-url", default=None, metavar="URL",
+                       help="absolute URL the site is published at (overrides base_url in site.yaml)")
+
+    b = commands.add_parser("build", help="build the site into the output folder",
+                            description="Check all content, then build the site and swap it into the output folder "
+                            "in one step. A failed build leaves the previous output as it was.")
+    inputs(b)
+    b.add_argument("--output", type=Path, default=Path("output"), metavar="DIR",
+                   help="folder to write the site to (default: output)")
+    c = commands.add_parser("check", help="check content and templates without writing anything",
+                            description="Validate content/ and render every page in memory; write nothing.")
+    inputs(c)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `sitegen` console script."""
+    args = _parser().parse_args(argv)
+    if args.base_url is not None and not args.base_url.startswith(("http://", "https://")):
+        print(f"sitegen: error: --base-url must be an absolute http(s) URL, got '{args.base_url}'", file=sys.stderr)
+        return 2
+    project = Project.at(args.content, args.templates, args.static)
+    if not args.content.is_dir():
+        print(f"sitegen: error: content folder '{args.content}' not found (use --content DIR)", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "build":
+            started = time.perf_counter()
+            report = build(project, args.output, args.base_url)
+            took = time.perf_counter() - started
+            print(f"Built {report.written} files into {args.output}/ ({report.changed} changed) in {took:.2f} s")
+        else:
+            render_site(load_site(project, args.base_url), project)
+            print(f"{args.content}/: no problems found")
+    except ContentError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        count = len(e.problems)
+        print(f"sitegen: {count} problem{'s' if count != 1 else ''} found; nothing was written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sitegen: interrupted; the output folder was left as it was", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Decide which pages exist, their URLs and titles, and the data each shows (grouped and ready to display)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cite import ProseField
+from .schema import Approval, Intervention, Stage, Trial
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a trial's site: where it lives and what it shows."""
+
+    slug: str  # '' for the summary page at the trial's root
+    nav_title: str
+    heading: str
+    template: str
+    description: str
+    prose: tuple[ProseField, ...]
+
+    @property
+    def path(self) -> str:
+        """The page's URL path relative to the site root: '' or 'faq/'."""
+        return f"{self.slug}/" if self.slug else ""
+
+    @property
+    def file(self) -> str:
+        """The output file relative to the site root."""
+        return f"{self.path}index.html"
+
+    @property
+    def root(self) -> str:
+        """The relative prefix from this page back to the site root."""
+        return "../" * self.path.count("/")
+
+
+@dataclass(frozen=True)
+class JurisdictionApprovals:
+    """The approvals of one drug in one jurisdiction, grouped for display."""
+
+    jurisdiction: str
+    flag: str
+    approvals: tuple[Approval, ...]
+
+
+@dataclass(frozen=True)
+class DrugApprovals:
+    """Every approval of one drug, grouped by jurisdiction."""
+
+    drug: Intervention
+    jurisdictions: tuple[JurisdictionApprovals, ...]
+
+
+@dataclass(frozen=True)
+class TimelineBar:
+    """A stage drawn on the visual timeline: its share of the drawn width, in percent."""
+
+    stage: Stage
+    percent: float
+    varies: bool
+
+
+def trial_pages(trial: Trial) -> list[Page]:
+    """The seven pages of a trial, in navigation order (the order citations are numbered in)."""
+    faq = [ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)]
+    arms = [ProseField(("overview",), trial.overview)]
+    for i, arm in enumerate(trial.arms):
+        arms.append(ProseField(("arms", i, "schedule"), arm.schedule))
+        if arm.crossover:
+            arms.append(ProseField(("arms", i, "crossover"), arm.crossover))
+    eligibility = [ProseField(("eligibility", "summary"), trial.eligibility.summary)]
+    if trial.eligibility.medication_note:
+        eligibility.append(ProseField(("eligibility", "medication_note"), trial.eligibility.medication_note))
+    findings = []
+    for i, finding in enumerate(trial.findings):
+        findings += [ProseField(("findings", i, "points", j), p) for j, p in enumerate(finding.points)]
+        findings.append(ProseField(("findings", i, "source"), f"[@{finding.source}]"))
+    name = trial.title
+    return [
+        Page("", "Summary", name, "summary.html", _first_sentence(trial.overview), (ProseField(("purpose",), trial.purpose),)),
+        Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.", tuple(faq)),
+        Page("eligibility", "Eligibility", "Who can join", "eligibility.html",
+             f"Who can join the trial {name}: age, sex, criteria and medicines to avoid.", tuple(eligibility)),
+        Page("timeline", "Timeline", "Trial timeline", "timeline.html",
+             f"The stages of the trial {name}, from screening to follow-up, with durations and visits.",
+             tuple(ProseField(("timeline", i, "description"), s.description) for i, s in enumerate(trial.timeline))),
+        Page("arms", "Treatment arms", "Treatment arms", "arms.html",
+             f"The drugs and treatment groups of the trial {name}, side by side.", tuple(arms)),
+        Page("approvals", "Approvals", "Existing approvals of the trial drugs", "approvals.html",
+             f"Where the drugs tested in the trial {name} are already approved, and for what.", ()),
+        Page("findings", "Findings", "Findings from research", "findings.html",
+             f"Published research behind the trial {name}, with numbered references.", tuple(findings)),
+    ]
+
+
+def _first_sentence(text: str) -> str:
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+def group_approvals(trial: Trial) -> tuple[DrugApprovals, ...]:
+    """Approvals grouped by drug (in intervention order), then by jurisdiction (in order of first mention)."""
+    groups = []
+    for drug in trial.interventions:
+        mine = [a for a in trial.approvals if a.drug == drug.id]
+        places = list(dict.fromkeys(a.jurisdiction for a in mine))
+        if mine:
+            groups.append(
+                DrugApprovals(
+                    drug,
+                    tuple(
+                        JurisdictionApprovals(
+                            place,
+                            flag_emoji(next((a.country_code for a in mine if a.jurisdiction == place and a.country_code), None)),
+                            tuple(a for a in mine if a.jurisdiction == place),
+                        )
+                        for place in places
+                    ),
+                )
+            )
+    return tuple(groups)
+
+
+def approval_jurisdictions(trial: Trial) -> tuple[str, ...]:
+    """The distinct jurisdictions the approvals name, in order of first mention."""
+    return tuple(dict.fromkeys(a.jurisdiction for a in trial.approvals))
+
+
+def flag_emoji(country_code: str | None) -> str:
+    """The flag emoji of an ISO 3166-1 alpha-2 code ('' when there is none)."""
+    if not country_code:
+        return ""
+    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in country_code)
+
+
+def timeline_bars(stages: list[Stage]) -> tuple[TimelineBar, ...]:
+    """Each stage's share of the drawn timeline; a stage whose length varies gets the average share."""
+    known = [s.weeks_max or s.weeks_min for s in stages if s.weeks_max or s.weeks_min]
+    typical = sum(known) / len(known) if known else 1.0
+    lengths = [(s.weeks_max or s.weeks_min or typical) for s in stages]
+    total = sum(lengths) or 1.0
+    return tuple(
+        TimelineBar(s, round(100 * length / total, 2), not (s.weeks_max or s.weeks_min))
+        for s, length in zip(stages, lengths)
+    )
+
+
+def drugs_by_id(trial: Trial) -> dict[str, Intervention]:
+    """Interventions keyed by id, for arms and approvals to name their drugs."""
+    return {i.id: i for i in trial.interventions}
+
+
+PHASE_LABELS = {
+    "early-phase-1": "Early Phase 1", "phase-1": "Phase 1", "phase-1-2": "Phase 1/2", "phase-2": "Phase 2",
+    "phase-2-3": "Phase 2/3", "phase-3": "Phase 3", "phase-4": "Phase 4",
+}
+STATUS_LABELS = {
+    "not-yet-recruiting": "Not yet recruiting", "recruiting": "Recruiting",
+    "enrolling-by-invitation": "Enrolling by invitation", "active-not-recruiting": "Active, not recruiting",
+    "suspended": "Suspended", "terminated": "Terminated", "completed": "Completed", "withdrawn": "Withdrawn",
+}
+ARM_TYPE_LABELS = {
+    "experimental": "Experimental Treatment", "active-control": "Active Control",
+    "placebo-control": "Placebo Control", "no-intervention": "No Intervention", "other": "Other",
+}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def display_labels(trial: Trial) -> dict[str, object]:
+    """The words and groupings the templates show, computed once from the trial."""
+    e = trial.eligibility
+    if e.min_age is not None and e.max_age is not None:
+        age = f"{e.min_age} to {e.max_age} years"
+    elif e.min_age is not None:
+        age = f"{e.min_age}+ ({e.min_age} years and older)"
+    elif e.max_age is not None:
+        age = f"Up to {e.max_age} years"
+    else:
+        age = "Any age"
+    badges = [
+        text for shown, text in (
+            (trial.badges.no_placebo_group, "No Placebo Group"),
+            (trial.badges.prior_safety_data, "Prior Safety Data"),
+            (trial.badges.breakthrough_therapy, "Breakthrough Therapy"),
+            (trial.badges.approved_jurisdictions > 0, f"Approved in {trial.badges.approved_jurisdictions} Jurisdictions"),
+        ) if shown
+    ]
+    spots = ""
+    if trial.spots_left:
+        year, month = trial.spots_left.by.split("-")
+        spots = f"{MONTHS[int(month) - 1]} {year}"
+    groups = group_approvals(trial)
+    return {
+        "phase_label": PHASE_LABELS[trial.phase],
+        "status_label": STATUS_LABELS[trial.status],
+        "arm_types": ARM_TYPE_LABELS,
+        "age_label": age,
+        "badges": badges,
+        "spots_month": spots,
+        "criteria_lists": [
+            ("inclusion", "Inclusion criteria", e.inclusion),
+            ("exclusion", "Exclusion criteria", e.exclusion),
+        ],
+        "registry_url": next((i.url for i in trial.identifiers if i.url), None),
+        "approval_groups": groups,
+        "approval_drugs": " and ".join(g.drug.name for g in groups),
+        "jurisdictions": approval_jurisdictions(trial),
+        "timeline_bars": timeline_bars(trial.timeline),
+        "drugs": drugs_by_id(trial),
+    }

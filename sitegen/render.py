@@ -1,0 +1,68 @@
+"""The Jinja2 environment (autoescape, StrictUndefined) and Markdown prose turned into safe HTML with citations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import markdown
+import nh3
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .cite import CITATION, Citation
+from .jsonld import json_text
+
+# Markdown may produce these; anything else (script, style, iframe, event handlers, javascript: URLs) is removed.
+ALLOWED_TAGS = {
+    "p", "br", "em", "strong", "a", "ul", "ol", "li", "code", "pre", "blockquote",
+    "h3", "h4", "h5", "h6", "sub", "sup", "abbr", "table", "thead", "tbody", "tr", "th", "td", "hr",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+_PLACEHOLDER = "sitegencitation{}x"
+
+
+def make_environment(templates: Path) -> Environment:
+    """A Jinja2 environment over `templates` that escapes everything and fails on undefined names."""
+    env = Environment(
+        loader=FileSystemLoader(str(templates)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["jsonld"] = jsonld_script
+    return env
+
+
+def jsonld_script(data: Any) -> Markup:
+    """JSON-LD for a <script type="application/ld+json"> element."""
+    return Markup(json_text(data))
+
+
+def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], findings_href: str) -> Markup:
+    """Markdown to sanitized HTML, each `[@key]` group replaced by its numbered citation link(s)."""
+    groups = iter(range(len(citations)))
+    source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), text)
+    html = nh3.clean(
+        markdown.markdown(source, output_format="html"),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener",
+    )
+    template = env.get_template("_citation.html")
+    for i, citation in enumerate(citations):
+        markup = template.render(citation=citation, findings_href=findings_href).strip()
+        html = html.replace(_PLACEHOLDER.format(i), markup, 1)
+    return Markup(html)
+
+
+def inline_html(html: Markup) -> Markup:
+    """Prose rendered for a place that is already a block (a list item, a table cell): the outer <p> removed."""
+    text = str(html)
+    if text.startswith("<p>") and text.endswith("</p>") and text.count("<p>") == 1:
+        return Markup(text[3:-4])
+    return html

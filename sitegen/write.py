@@ -1,0 +1,116 @@
+"""Write the built site atomically: a complete new tree beside output/, swapped in only when it is whole.
+
+A failed or killed build leaves the previous output/ as it was. Files whose bytes did not change keep
+their modification time, so rsync and static hosts upload only what changed. Pages that no longer
+exist disappear with the old tree. Nothing outside output/ is touched.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import ContentError, Problem
+
+MARKER = ".sitegen-output"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What a write did: how many files it wrote, and how many of them changed."""
+
+    written: int
+    changed: int
+
+
+def check_output_dir(output: Path, refused: list[Path]) -> None:
+    """Refuse an output directory that is a system or project folder, or a non-empty folder sitegen did not make."""
+    target = output.resolve()
+    forbidden = [Path("/"), Path.home().resolve(), *[p.resolve() for p in refused]]
+    for place in forbidden:
+        if target == place or place.is_relative_to(target):
+            raise ContentError(
+                [Problem(str(output), 0, 0, f"refusing to build into {output}: it is or contains {place}; choose a folder of its own, e.g. output/")]
+            )
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists():
+        raise ContentError(
+            [Problem(str(output), 0, 0, f"refusing to replace {output}: it is not empty and was not made by sitegen (no {MARKER} in it)")]
+        )
+    if target.exists() and not target.is_dir():
+        raise ContentError([Problem(str(output), 0, 0, f"{output} exists and is not a folder")])
+
+
+def safe_relative(name: str) -> PurePosixPath:
+    """A relative path that stays inside the output folder, or a ContentError."""
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts or name.startswith(("/", "\\")) or "\\" in name:
+        raise ContentError([Problem(name, 0, 0, "an output path must stay inside the output folder")])
+    return path
+
+
+def write_site(files: dict[str, bytes], output: Path) -> WriteReport:
+    """Write `files` (relative path -> bytes) as the whole content of `output`, atomically."""
+    paths = {name: safe_relative(name) for name in files}
+    parent = output.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _recover(output)
+    fresh = parent / f".{output.name}.sitegen-new"
+    if fresh.exists():
+        shutil.rmtree(fresh)  # left by a build that was killed: never swapped in
+    fresh.mkdir()
+    changed = 0
+    for name in sorted(files):
+        data = files[name]
+        target = fresh.joinpath(*paths[name].parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        old = output.joinpath(*paths[name].parts)
+        if old.is_file() and old.stat().st_size == len(data) and old.read_bytes() == data:
+            stat = old.stat()
+            os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        else:
+            changed += 1
+    (fresh / MARKER).write_text("This folder is made by `sitegen build`; it replaces it whole on every build.\n")
+    _swap(fresh, output)
+    return WriteReport(len(files), changed)
+
+
+def _swap(fresh: Path, output: Path) -> None:
+    """Put `fresh` in place of `output` so that `output` is at every moment either the old or the new tree."""
+    old = output.resolve().parent / f".{output.name}.sitegen-old"
+    if output.exists() and _exchange(fresh, output):
+        shutil.rmtree(fresh)  # now holds the old tree
+        return
+    if output.exists():
+        os.replace(output, old)  # a kill between these two renames is undone by _recover
+    os.replace(fresh, output)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _recover(output: Path) -> None:
+    """Undo a swap interrupted between its two renames: put the old tree back."""
+    old = output.resolve().parent / f".{output.name}.sitegen-old"
+    if old.exists():
+        if output.exists():
+            shutil.rmtree(old)
+        else:
+            os.replace(old, output)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two directories (Linux renameat2); False where the system cannot."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    result = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(result == 0)

@@ -1,0 +1,187 @@
+"""The built default site: pages, links, citations, JSON-LD, determinism and safety of the output."""
+
+from __future__ import annotations
+
+import json
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+
+import pytest
+
+from schemaorg import Vocabulary, validate
+from sitegen.build import build
+from sitegen.cli import main
+from sitetext import html_pages, read_page
+
+PAGES = ["index.html", "faq/index.html", "eligibility/index.html", "timeline/index.html", "arms/index.html",
+         "approvals/index.html", "findings/index.html"]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_seven_pages_each_with_one_h1_skip_link_and_current_nav(site: Path) -> None:
+    pages = html_pages(site)
+    assert sorted(pages) == sorted(PAGES)
+    for name, page in pages.items():
+        assert page.h1_count == 1, name
+        html = (site / name).read_text()
+        assert html.index('class="skip-link" href="#main"') < html.index("<header")
+        assert html.count('aria-current="page"') == 2, name  # the nav entry and the breadcrumb's last item
+        assert '<main id="main"' in html and "<footer" in html and 'aria-label="Breadcrumb"' in html
+
+
+def test_every_internal_link_and_anchor_resolves(site: Path) -> None:
+    pages = html_pages(site)
+    checked = 0
+    for name, page in pages.items():
+        here = (site / name).parent
+        for href in page.links:
+            if urlparse(href).scheme in ("http", "https", "mailto"):
+                continue
+            path, fragment = urldefrag(href)
+            target = (here / path).resolve() if path else (site / name).resolve()
+            assert target.is_file(), f"{name}: link {href} points to a missing file"
+            assert site.resolve() in target.parents
+            if fragment:
+                ids = pages[target.relative_to(site.resolve()).as_posix()].ids
+                assert fragment in ids, f"{name}: link {href} points to a missing #{fragment}"
+            checked += 1
+    assert checked > 100
+
+
+def test_citations_resolve_to_entries_and_back(site: Path) -> None:
+    pages = html_pages(site)
+    findings = pages["findings/index.html"]
+    references = [i for i in findings.ids if i.startswith("ref-")]
+    assert references == [f"ref-{n}" for n in range(1, 8)]
+    cited = set()
+    for name, page in pages.items():
+        for href in page.links:
+            if "#ref-" in href:
+                cited.add(href.split("#")[1])
+    # [1–5] links to its first entry; every other cited entry is linked directly
+    assert {"ref-1", "ref-3", "ref-4", "ref-6", "ref-7"} <= cited
+    backlinks = [h for h in findings.links if "#cite-" in h]
+    assert len(backlinks) >= 7
+    for href in backlinks:
+        page, anchor = href.replace("../", "").split("#")
+        assert anchor in pages[page].ids
+
+
+def test_numbers_follow_first_citation_in_navigation_order(site: Path) -> None:
+    faq = read_page(site / "faq/index.html").text
+    assert "soft tissue sarcoma.[references 1–5]" in faq
+    assert "anemia.[reference 1, reference 3, reference 4, reference 6, reference 7]" in faq
+
+
+def test_jsonld_parses_holds_the_named_types_and_is_valid_schema_org(site: Path) -> None:
+    vocab = Vocabulary.load()
+    types = {}
+    for name, page in html_pages(site).items():
+        assert len(page.jsonld) == 1, name
+        data = page.jsonld[0]
+        assert validate(data, vocab) == [], name
+        assert data["breadcrumb"]["@type"] == "BreadcrumbList"
+        types[name] = data["@type"]
+    assert types["faq/index.html"] == "FAQPage"
+    assert types["eligibility/index.html"] == "MedicalWebPage"
+    summary = html_pages(site)["index.html"].jsonld[0]["mainEntity"]
+    assert summary["@type"] == "MedicalTrial"
+    assert summary["status"] == "https://schema.org/Recruiting"
+    assert {d["name"] for d in summary["studySubject"]} == {"Cabozantinib", "Ipilimumab", "Nivolumab"}
+    assert summary["identifier"][0]["value"] == "NCT05836571"
+    citations = html_pages(site)["findings/index.html"].jsonld[0]["citation"]
+    assert len(citations) == 7 and all(c["@type"] == "ScholarlyArticle" for c in citations)
+    feed = json.loads((site / "feed.jsonld").read_text())
+    assert feed["@type"] == "DataFeed" and validate(feed, vocab) == []
+    assert feed["dataFeedElement"][0]["item"]["@id"] == summary["@id"]
+
+
+def test_two_builds_are_byte_identical(project, tmp_path: Path) -> None:
+    build(project, tmp_path / "a")
+    build(project, tmp_path / "b")
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+
+
+def test_unchanged_files_keep_their_mtime_and_removed_pages_disappear(project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(project, out)
+    stale = out / "old-page" / "index.html"
+    stale.parent.mkdir()
+    stale.write_text("gone soon")
+    os.utime(out / "faq/index.html", (1_000_000, 1_000_000))
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace("Palo Alto", "Palo Alto, California"))
+    report = build(project, out)
+    assert not stale.exists()
+    assert (out / "faq/index.html").stat().st_mtime == 1_000_000
+    assert "Palo Alto, California" in (out / "index.html").read_text()
+    assert 0 < report.changed < report.written
+
+
+def test_content_cannot_inject_script(project, tmp_path: Path) -> None:
+    trial = project.content / "trial.yaml"
+    evil = '<script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3)) </script><script>alert(4)//'
+    text = trial.read_text().replace("title: Immunotherapy + Chemotherapy for Soft Tissue Sarcoma",
+                                     f"title: '{evil}'")
+    text = text.replace("  summary: >-\n    Adults", f"  summary: >-\n    {evil} Adults")
+    trial.write_text(text)
+    build(project, tmp_path / "out")
+    for name in PAGES:
+        tags = _tags((tmp_path / "out" / name).read_text())
+        scripts = [a for t, a in tags if t == "script"]
+        assert scripts == [{"type": "application/ld+json"}], name
+        assert not [t for t, _ in tags if t in ("img", "iframe", "object", "embed")], name
+        for tag, attrs in tags:
+            assert not [k for k in attrs if k.startswith("on")], (name, tag, attrs)
+            for value in attrs.values():
+                assert not (value or "").strip().lower().startswith("javascript:"), (name, tag, attrs)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (tmp_path / "out" / "index.html").read_text()
+
+
+def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    found: list[tuple[str, dict[str, str | None]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, dict(attrs)))
+
+    Collect().feed(html)
+    return found
+
+
+def test_unknown_citation_fails_the_build_naming_the_key(project, tmp_path: Path, capsys) -> None:
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace("such as low white blood cell count and anemia.[@chen2021;",
+                                               "such as low white blood cell count and anemia.[@nobody1999; @chen2021;"))
+    code = main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")])
+    assert code == 1
+    assert "cites '@nobody1999', which is not in references.bib" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_base_url_flag_sets_absolute_urls_only(project, tmp_path: Path) -> None:
+    build(project, tmp_path / "out", base_url="https://example.org/trials/sarcoma")
+    html = (tmp_path / "out" / "faq/index.html").read_text()
+    assert '<link rel="canonical" href="https://example.org/trials/sarcoma/faq/">' in html
+    assert 'href="../arms/index.html"' in html
+
+
+@pytest.mark.parametrize("bad", ["/", "~", "content", "templates", "."])
+def test_refuses_dangerous_output_folders(project, bad: str, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(project.content.parent)
+    target = str(Path.home()) if bad == "~" else bad
+    assert main(["build", "--content", str(project.content), "--output", target]) == 1
+    assert "refusing" in capsys.readouterr().err
+
+
+def test_refuses_a_non_empty_folder_it_did_not_make(project, tmp_path: Path, capsys) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    assert main(["build", "--content", str(project.content), "--output", str(mine)]) == 1
+    assert (mine / "thesis.tex").read_text() == "precious"

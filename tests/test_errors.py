@@ -1,0 +1,110 @@
+"""Bad content gets one clear message naming file, line, column and what was expected; output is left alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sitegen.build import Project, build
+from sitegen.cli import main
+
+TRIAL = Path(__file__).resolve().parent.parent / "content" / "trial.yaml"
+
+
+def _line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+# (case id, function from the default trial.yaml text to the bad text, expected message regex, line finder)
+CASES = [
+    ("syntax", lambda t: t.replace("condition: Soft tissue sarcoma", "condition: [Soft tissue sarcoma"),
+     r"not valid YAML", None),
+    ("tab", lambda t: t.replace("  min_age: 18", "\tmin_age: 18"), r"tab character", "\tmin_age"),
+    ("duplicate key", lambda t: t.replace("phase: phase-2\n", "phase: phase-2\nphase: phase-3\n"),
+     r"duplicate key 'phase' \(first given at line \d+\)", "phase: phase-3"),
+    ("wrong type", lambda t: t.replace("intervention_count: 7", "intervention_count: seven"),
+     r"arms\[0\]\.intervention_count: expected a whole number, got 'seven'", "intervention_count: seven"),
+    ("list of strings", lambda t: t.replace("drugs: [nivolumab, ipilimumab]", "drugs: 3"),
+     r"arms\[1\]\.drugs: expected a list, got a number \(3\)", "drugs: 3"),
+    ("missing field", lambda t: t.replace("condition: Soft tissue sarcoma\n", ""),
+     r"condition: missing required field", None),
+    ("unknown field", lambda t: t.replace("  sex: any", "  sex: any\n  eligibilty_note: x"),
+     r"eligibility\.eligibilty_note: unknown field 'eligibilty_note'", "eligibilty_note"),
+    ("misspelt key hint", lambda t: t.replace("\neligibility:", "\neligibilty:"),
+     r"unknown field 'eligibilty'; did you mean 'eligibility'\?", "eligibilty:"),
+    ("not a date", lambda t: t.replace("updated: 2026-11-24", "updated: last week"),
+     r"updated: expected a date \(YYYY-MM-DD\), got 'last week'", "updated: last week"),
+    ("negative count", lambda t: t.replace("  others: 27", "  others: -27"),
+     r"locations\.others: expected a number >= 0, got a number \(-27\)", "others: -27"),
+    ("non-integer count", lambda t: t.replace("hidden: 20", "hidden: 2.5"),
+     r"eligibility\.inclusion\.hidden: expected a whole number", "hidden: 2.5"),
+    ("status enumeration", lambda t: t.replace("status: recruiting", "status: open"),
+     r"status: expected one of .*'recruiting'.*got 'open'", "status: open"),
+    ("phase enumeration", lambda t: t.replace("phase: phase-2", "phase: II"), r"phase: expected one of", "phase: II"),
+    ("arm type enumeration", lambda t: t.replace("type: experimental", "type: trial"),
+     r"arms\[0\]\.type: expected one of", "type: trial"),
+    ("duplicate arm id", lambda t: t.replace("id: arm-a", "id: arm-b"), r"arms\[1\]\.id: id 'arm-b' is already used",
+     "id: arm-b\n    group: Group II"),
+    ("arm names unknown drug", lambda t: t.replace("drugs: [nivolumab, ipilimumab]", "drugs: [nivolumab, ipilimumabb]"),
+     r"arms\[1\]\.drugs\[1\]: 'ipilimumabb' is not the id of any drug.*did you mean 'ipilimumab'", "drugs: [nivolumab, ipilimumabb]"),
+    ("approval repeated", lambda t: t.replace("approvals:\n", "approvals:\n  - drug: ipilimumab\n    brand: Yervoy\n    jurisdiction: Canada\n    indications: [Melanoma]\n", 1),
+     r"Yervoy in Canada is listed twice", None),
+    ("javascript url", lambda t: t.replace("url: https://clinicaltrials.gov/study/NCT05836571\n  - registry: NCI", "url: javascript:alert(1)\n  - registry: NCI"),
+     r"identifiers\[0\]\.url: expected a URL starting with http://, https:// or mailto:", "javascript:alert"),
+    ("unknown citation", lambda t: t.replace("[@chen2021; @monga2020;", "[@chen2012; @monga2020;", 1),
+     r"cites '@chen2012', which is not in references\.bib; did you mean '@chen2021'\?", None),
+    ("empty file", lambda t: "", r"the file is empty", None),
+    ("not a mapping", lambda t: "- a\n- b\n", r"expected a mapping of fields, got a list", None),
+]
+
+
+@pytest.mark.parametrize("case,mutate,message,line_of", CASES, ids=[c[0] for c in CASES])
+def test_bad_trial_yaml_is_reported_exactly_and_output_unchanged(project, tmp_path, capsys, case, mutate, message, line_of):
+    output = tmp_path / "output"
+    build(project, output)
+    before = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    trial = project.content / "trial.yaml"
+    bad = mutate(trial.read_text(encoding="utf-8"))
+    trial.write_text(bad, encoding="utf-8")
+
+    code = main(["build", "--content", str(project.content), "--output", str(output)])
+
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert re.search(message, err), err
+    first = err.splitlines()[0]
+    assert re.match(rf"{re.escape(str(trial))}:\d+:\d+: ", first), first
+    if line_of:
+        assert f":{_line_of(bad, line_of)}:" in first, (first, _line_of(bad, line_of))
+    after = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_not_utf8_names_line_and_column(project, capsys):
+    trial = project.content / "trial.yaml"
+    trial.write_bytes(trial.read_bytes().replace(b"Palo Alto", b"Palo \xe9Alto"))
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    line = trial.read_bytes().split(b"Palo \xe9")[0].count(b"\n") + 1
+    assert f"trial.yaml:{line}:" in err and "not UTF-8" in err
+
+
+def test_all_problems_reported_at_once_sorted(project, capsys):
+    trial = project.content / "trial.yaml"
+    text = trial.read_text().replace("status: recruiting", "status: open").replace("intervention_count: 6", "intervention_count: six")
+    trial.write_text(text)
+    assert main(["check", "--content", str(project.content)]) == 1
+    lines = [l for l in capsys.readouterr().err.splitlines() if "trial.yaml:" in l]
+    assert len(lines) == 2
+    numbers = [int(l.split(":")[1]) for l in lines]
+    assert numbers == sorted(numbers)
+
+
+def test_wrong_command_line_use_exits_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["build", "--no-such-flag"])
+    assert e.value.code == 2
+    assert main(["build", "--content", "/no/such/folder"]) == 2

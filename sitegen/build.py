@@ -25,7 +25,7 @@ from .load import Document, load_yaml
 from .pages import Page, display_labels, trial_pages
 from .render import inline_html, make_environment, prose_html
 from .schema import Settings, Trial
-from .validate import problem_at, validate_settings, validate_trial
+from .validate import content_warnings, problem_at, validate_settings, validate_trial
 from .write import WriteReport, check_output_dir, write_site
 
 T = TypeVar("T")
@@ -64,10 +64,14 @@ class Site:
     bibliography: dict[str, Reference]
     citations: Citations
     pages: list[Page]
+    warnings: list[Problem]
 
 
-def load_site(project: Project, base_url: str | None = None) -> Site:
-    """Load and validate all content, and resolve citations; raise ContentError with every problem found."""
+def load_site(project: Project, base_url: str | None = None, strict: bool = False) -> Site:
+    """Load and validate all content, and resolve citations; raise ContentError with every problem found.
+
+    With `strict`, warnings are errors too.
+    """
     problems: list[Problem] = []
     content = project.content
     settings_doc = _collect(problems, lambda: load_yaml(content / "site.yaml"))
@@ -84,7 +88,12 @@ def load_site(project: Project, base_url: str | None = None) -> Site:
     citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography)
     if unknown:
         raise ContentError([problem_at(trial_doc, path, message) for path, message in unknown])
-    return Site(settings, trial, trial_doc, bibliography, citations, pages)
+    warnings = content_warnings(
+        trial, trial_doc, citations.uncited, str(bib_path), {k: r.line for k, r in bibliography.items()}
+    )
+    if strict and warnings:
+        raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
+    return Site(settings, trial, trial_doc, bibliography, citations, pages, warnings)
 
 
 def _collect(problems: list[Problem], step: Callable[[], T]) -> T | None:
@@ -169,8 +178,11 @@ def short_source(ref: Reference) -> str:
     return " ".join(p for p in parts if p)
 
 
-def build(project: Project, output: Path, base_url: str | None = None) -> WriteReport:
-    """Check the output folder, build the whole site in memory, then write it atomically."""
+def build(project: Project, output: Path, base_url: str | None = None, strict: bool = False) -> tuple[WriteReport, list[Problem]]:
+    """Check the output folder, build the whole site in memory, then write it atomically.
+
+    Returns what was written and the warnings found.
+    """
     check_output_dir(output, [project.content, project.templates, project.content.resolve().parent])
-    site = load_site(project, base_url)
-    return write_site(render_site(site, project), output)
+    site = load_site(project, base_url, strict)
+    return write_site(render_site(site, project), output), site.warnings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .build import Project, build, load_site, render_site
-from .errors import ContentError
+from .errors import ContentError, Problem
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="static files copied as they are (default: static/ beside the content folder, else sitegen's own)")
         p.add_argument("--base-url", default=None, metavar="URL",
                        help="absolute URL the site is published at (overrides base_url in site.yaml)")
+        p.add_argument("--strict", action="store_true", help="treat warnings as errors")
 
     b = commands.add_parser("build", help="build the site into the output folder",
                             description="Check all content, then build the site and swap it into the output folder "
@@ -61,12 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             started = time.perf_counter()
-            report = build(project, args.output, args.base_url)
+            report, warnings = build(project, args.output, args.base_url, args.strict)
             took = time.perf_counter() - started
+            _print_warnings(warnings)
             print(f"Built {report.written} files into {args.output}/ ({report.changed} changed) in {took:.2f} s")
         else:
-            render_site(load_site(project, args.base_url), project)
-            print(f"{args.content}/: no problems found")
+            site = load_site(project, args.base_url, args.strict)
+            render_site(site, project)
+            _print_warnings(site.warnings)
+            print(f"{args.content}/: no errors" + (f", {len(site.warnings)} warning(s)" if site.warnings else ""))
     except ContentError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
@@ -77,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         print("sitegen: interrupted; the output folder was left as it was", file=sys.stderr)
         return 130
     return 0
+
+
+def _print_warnings(warnings: list[Problem]) -> None:
+    for warning in sorted(warnings):
+        print(warning, file=sys.stderr)
 
 
 if __name__ == "__main__":

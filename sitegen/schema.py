@@ -93,7 +93,7 @@ class CriteriaList(Model):
 
     shown: list[Text] = Field(description="The criteria as the listing shows them, one per item.")
     hidden: Count | None = Field(
-        description="How many more the listing hides ('See 20 more'); null when unknown, 0 when none."
+        None, description="How many more the listing hides ('See 20 more'); 0 when none; leave out when unknown."
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .cite import cite_keys
 from .errors import ContentError, Problem
 from .load import Document, PathKey
 from .schema import Settings, Trial
@@ -187,3 +188,23 @@ def _unknown(what: str, value: str, known: list[str]) -> str:
     hint = difflib.get_close_matches(value, known, n=1)
     suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(known)}"
     return f"'{value}' is not the id of any {what} in interventions{suggestion}"
+
+
+def content_warnings(trial: Trial, doc: Document, uncited: tuple[str, ...], bib_file: str, bib_lines: dict[str, int]) -> list[Problem]:
+    """Things a careful editor wants to know that do not stop a build (errors under --strict)."""
+    found = [
+        Problem(bib_file, bib_lines.get(key, 0), 1, f"reference '{key}' is not cited anywhere", "warning")
+        for key in uncited
+    ]
+    for i, question in enumerate(trial.faq):
+        if not cite_keys(question.answer):
+            found.append(_warning(doc, ("faq", i, "answer"), "this answer cites no source"))
+    for name in ("inclusion", "exclusion"):
+        if getattr(trial.eligibility, name).hidden is None:
+            found.append(_warning(doc, ("eligibility", name), "hidden is missing: say how many criteria the listing does not show (0 if none)"))
+    return found
+
+
+def _warning(doc: Document, path: PathKey, message: str) -> Problem:
+    p = problem_at(doc, path, message)
+    return Problem(p.file, p.line, p.column, p.message, "warning")

@@ -116,7 +116,7 @@ def test_unchanged_files_keep_their_mtime_and_removed_pages_disappear(project, t
     os.utime(out / "faq/index.html", (1_000_000, 1_000_000))
     trial = project.content / "trial.yaml"
     trial.write_text(trial.read_text().replace("Palo Alto", "Palo Alto, California"))
-    report = build(project, out)
+    report, _ = build(project, out)
     assert not stale.exists()
     assert (out / "faq/index.html").stat().st_mtime == 1_000_000
     assert "Palo Alto, California" in (out / "index.html").read_text()

@@ -45,7 +45,7 @@ def test_python_dash_m_sitegen_builds(tmp_path: Path) -> None:
 def test_check_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = sorted(tmp_path.iterdir())
     assert main(["check", "--content", str(ROOT / "content")]) == 0
-    assert "no problems found" in capsys.readouterr().out
+    assert "no errors" in capsys.readouterr().out
     assert sorted(tmp_path.iterdir()) == before
 
 

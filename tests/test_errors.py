@@ -108,3 +108,34 @@ def test_wrong_command_line_use_exits_2(capsys):
         main(["build", "--no-such-flag"])
     assert e.value.code == 2
     assert main(["build", "--content", "/no/such/folder"]) == 2
+
+
+def test_warnings_are_reported_and_strict_makes_them_errors(project, tmp_path, capsys):
+    bib = project.content / "references.bib"
+    bib.write_text(bib.read_text() + "\n@misc{unused2020,\n  title = {Never cited},\n  year = {2020}\n}\n")
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace("    hidden: 9\n", ""))
+    assert main(["check", "--content", str(project.content)]) == 0
+    err = capsys.readouterr().err
+    unused_line = bib.read_text().splitlines().index("@misc{unused2020,") + 1
+    assert f"references.bib:{unused_line}:1: warning: reference 'unused2020' is not cited anywhere" in err
+    assert "trial.yaml:" in err and "warning: eligibility.exclusion: hidden is missing" in err
+    assert "warning: faq[0].answer: this answer cites no source" in err
+    out = tmp_path / "out"
+    assert main(["build", "--strict", "--content", str(project.content), "--output", str(out)]) == 1
+    assert "not cited anywhere" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_template_mistakes_name_the_template_and_line(project, tmp_path, capsys):
+    faq = project.templates / "faq.html"
+    faq.write_text(faq.read_text().replace("{{ item.question }}", "{{ item.questoin }}"))
+    assert main(["build", "--content", str(project.content), "--templates", str(project.templates),
+                 "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    line = faq.read_text().splitlines().index('<h2 id="q{{ loop.index }}">{{ item.questoin }}</h2>') + 1
+    assert f"faq.html:{line}:" in err and "questoin" in err and "Traceback" not in err
+    faq.write_text("{% extends 'base.html' %}{% block content %}{% for x in y %}{% endblock %}")
+    assert main(["check", "--content", str(project.content), "--templates", str(project.templates)]) == 1
+    err = capsys.readouterr().err
+    assert "faq.html:1:" in err and "template syntax error" in err

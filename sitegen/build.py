@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -22,7 +23,7 @@ from .bib import Reference, format_reference_html, load_bibliography
 from .cite import CITATION, Citations, number_citations
 from .errors import ContentError, Problem
 from .load import Document, load_yaml
-from .pages import Page, display_labels, trial_pages
+from .pages import Page, display_labels, not_found_page, trial_pages
 from .render import inline_html, make_environment, prose_html
 from .schema import Settings, Trial
 from .validate import content_warnings, problem_at, validate_settings, validate_trial
@@ -132,6 +133,14 @@ def render_site(site: Site, project: Project) -> dict[str, bytes]:
             "jsonld": jsonld.page_graph(trial, settings, page, site.pages, plain, citations.references),
         }
         files[page.file] = _render(env, page.template, context).encode("utf-8")
+    missing = not_found_page(trial, urlparse(settings.base_url).path or "/")
+    files[missing.file] = _render(env, missing.template, {
+        **shared, "page": missing, "prose": {}, "canonical": jsonld.page_url(settings.base_url, missing),
+        "jsonld": jsonld.page_graph(trial, settings, missing, site.pages, plain, ()),
+    }).encode("utf-8")
+    publishing = {**shared, "base_url": settings.base_url, "urls": [jsonld.page_url(settings.base_url, p) for p in site.pages]}
+    files["sitemap.xml"] = _render(env, "sitemap.xml", publishing).encode("utf-8")
+    files["robots.txt"] = _render(env, "robots.txt", publishing).encode("utf-8")
     files["feed.jsonld"] = (jsonld.json_text(jsonld.feed(trial, settings, site.pages, plain)) + "\n").encode("utf-8")
     for name in STATIC_FILES:
         files[name] = (project.static / name).read_bytes()

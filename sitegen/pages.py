@@ -18,6 +18,7 @@ class Page:
     template: str
     description: str
     prose: tuple[ProseField, ...]
+    not_found: str = ""  # for the 404 page: the site root as an absolute path, since hosts serve it at any URL
 
     @property
     def path(self) -> str:
@@ -27,12 +28,12 @@ class Page:
     @property
     def file(self) -> str:
         """The output file relative to the site root."""
-        return f"{self.path}index.html"
+        return "404.html" if self.not_found else f"{self.path}index.html"
 
     @property
     def root(self) -> str:
-        """The relative prefix from this page back to the site root."""
-        return "../" * self.path.count("/")
+        """The prefix from this page back to the site root: relative, except on the 404 page."""
+        return self.not_found or "../" * self.path.count("/")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,12 @@ def trial_pages(trial: Trial) -> list[Page]:
         Page("findings", "Findings", "Findings from research", "findings.html",
              f"Published research behind the trial {name}, with numbered references.", tuple(findings)),
     ]
+
+
+def not_found_page(trial: Trial, base_path: str) -> Page:
+    """The page static hosts show for a missing URL; its links start at `base_path` (e.g. '/trials/sarcoma/')."""
+    return Page("404", "Page not found", "Page not found", "404.html",
+                f"This page does not exist. Start again from the summary of {trial.title}.", (), base_path)
 
 
 def _first_sentence(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
@@ -25,12 +26,13 @@ def _files(root: Path) -> dict[str, bytes]:
 
 def test_seven_pages_each_with_one_h1_skip_link_and_current_nav(site: Path) -> None:
     pages = html_pages(site)
-    assert sorted(pages) == sorted(PAGES)
+    assert sorted(pages) == sorted(PAGES + ["404.html"])
     for name, page in pages.items():
         assert page.h1_count == 1, name
         html = (site / name).read_text()
         assert html.index('class="skip-link" href="#main"') < html.index("<header")
-        assert html.count('aria-current="page"') == 2, name  # the nav entry and the breadcrumb's last item
+        # the nav entry and the breadcrumb's last item; the 404 page is in no nav entry
+        assert html.count('aria-current="page"') == (1 if name == "404.html" else 2), name
         assert '<main id="main"' in html and "<footer" in html and 'aria-label="Breadcrumb"' in html
 
 
@@ -43,7 +45,8 @@ def test_every_internal_link_and_anchor_resolves(site: Path) -> None:
             if urlparse(href).scheme in ("http", "https", "mailto"):
                 continue
             path, fragment = urldefrag(href)
-            target = (here / path).resolve() if path else (site / name).resolve()
+            base = site if path.startswith("/") else here  # the 404 page links from the site root (base path /)
+            target = (base / path.lstrip("/")).resolve() if path else (site / name).resolve()
             assert target.is_file(), f"{name}: link {href} points to a missing file"
             assert site.resolve() in target.parents
             if fragment:
@@ -185,3 +188,13 @@ def test_refuses_a_non_empty_folder_it_did_not_make(project, tmp_path: Path, cap
     (mine / "thesis.tex").write_text("precious")
     assert main(["build", "--content", str(project.content), "--output", str(mine)]) == 1
     assert (mine / "thesis.tex").read_text() == "precious"
+
+
+def test_publishing_files_sitemap_robots_and_404(site: Path) -> None:
+    sitemap = (site / "sitemap.xml").read_text()
+    locs = re.findall(r"<loc>(.*?)</loc>", sitemap)
+    assert locs == ["https://example.org/" + p.removesuffix("index.html") for p in PAGES]
+    assert sitemap.count("<lastmod>2026-11-24</lastmod>") == 7
+    assert "Sitemap: https://example.org/sitemap.xml" in (site / "robots.txt").read_text()
+    not_found = (site / "404.html").read_text()
+    assert 'href="/index.html"' in not_found and "canonical" not in not_found

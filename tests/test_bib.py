@@ -1,0 +1,456 @@
+"""Tests for sitegen.bib: parsing BibTeX into references and formatting them in Vancouver style."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sitegen.bib import (
+    Reference,
+    check_bibliography,
+    format_reference_html,
+    format_reference_text,
+    latex_to_text,
+    load_bibliography,
+)
+from sitegen.errors import ContentError, Problem
+
+DATA = Path(__file__).parent / "data" / "bib"
+REAL_FILES = sorted(DATA.glob("*.bib"))
+BIB = Path("references.bib")
+
+
+def load(text: str) -> dict[str, Reference]:
+    return load_bibliography(BIB, text)
+
+
+def problems_of(text: str) -> list[Problem]:
+    with pytest.raises(ContentError) as caught:
+        load(text)
+    return caught.value.problems
+
+
+def reference(**fields: object) -> Reference:
+    values: dict[str, object] = {
+        "key": "k",
+        "entry_type": "article",
+        "title": "A title",
+        "authors": (),
+        "authors_truncated": False,
+        "year": "",
+        "journal": "",
+        "volume": "",
+        "number": "",
+        "pages": "",
+        "doi": "",
+        "url": "",
+        "pmid": "",
+        "line": 1,
+    }
+    values.update(fields)
+    return Reference(**values)  # type: ignore[arg-type]
+
+
+def article(key: str = "chen2020", **fields: str) -> str:
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items())
+    return f"@article{{{key},\n{body}\n}}\n"
+
+
+VALID = (
+    "@string{nejm = {N Engl J Med}}\n"
+    "\n"
+    "@article{chen2020,\n"
+    "  author = {Chen, Yu and Van Tine, Brian A. and M{\\\"u}ller, J{\\'e}r{\\^o}me},\n"
+    "  title = {Cabozantinib in {DNA}-repair deficient tumours},\n"
+    "  journal = nejm,\n"
+    "  year = 2020,\n"
+    "  volume = {382},\n"
+    "  number = {4},\n"
+    "  pages = {301--312},\n"
+    "  doi = {https://doi.org/10.1056/NEJMoa1234567},\n"
+    "  pmid = {31234567},\n"
+    "}\n"
+)
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latex", "text"),
+    [
+        ('{\\"u}ber', "über"),
+        ("caf\\'e", "café"),
+        ("{\\o}re", "øre"),
+        ("R\\&D", "R&D"),
+        ("10--20", "10–20"),
+        ("{{DNA}} repair", "DNA repair"),
+        ('na\\"{\\i}ve', "naïve"),
+        ("\\textit{in vivo}", "in vivo"),
+        ("$\\alpha$-synuclein", "α-synuclein"),
+        ("{\\v C}esk\\'y", "Český"),
+        ("50\\%", "50%"),
+        ("unbalanced {brace", "unbalanced brace"),
+        ("trailing \\", "trailing"),
+    ],
+)
+def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) -> None:
+    assert latex_to_text(latex) == text
+
+
+def test_title_and_names_are_decoded() -> None:
+    text = article(
+        title='{\\"U}ber {\\O}resund \\& {{DNA}}: caf\\\'e--bar',
+        author="M{\\\"u}ller, J{\\'e}r{\\^o}me",
+        year="2020",
+    )
+    ref = load(text)["chen2020"]
+    assert ref.title == "Über Øresund & DNA: café–bar"
+    assert ref.authors == ("Müller J",)
+
+
+# --- the Reference record ---------------------------------------------------------------------
+
+
+def test_valid_entry_becomes_a_reference() -> None:
+    ref = load(VALID)["chen2020"]
+    assert ref == Reference(
+        key="chen2020",
+        entry_type="article",
+        title="Cabozantinib in DNA-repair deficient tumours",
+        authors=("Chen Y", "Van Tine BA", "Müller J"),
+        authors_truncated=False,
+        year="2020",
+        journal="N Engl J Med",
+        volume="382",
+        number="4",
+        pages="301–312",
+        doi="10.1056/NEJMoa1234567",
+        url="",
+        pmid="31234567",
+        line=3,
+        file="references.bib",
+    )
+
+
+@pytest.mark.parametrize(
+    ("author", "display"),
+    [
+        ("Van Tine, Brian A.", "Van Tine BA"),
+        ("Jean-Pierre Dupont", "Dupont JP"),
+        ("King, Jr, Martin Luther", "King ML Jr"),
+        ("Ludwig van Beethoven", "van Beethoven L"),
+        ("Smith, B.A.", "Smith BA"),
+        ("{World Health Organization}", "World Health Organization"),
+        ("{\\'E}mile Zola", "Zola É"),
+    ],
+)
+def test_authors_in_vancouver_form(author: str, display: str) -> None:
+    ref = load(article(title="T", author=author))["chen2020"]
+    assert ref.authors == (display,)
+
+
+def test_and_others_marks_the_list_truncated() -> None:
+    ref = load(article(title="T", author="Chen, Yu and Li, Wei and others"))["chen2020"]
+    assert ref.authors == ("Chen Y", "Li W")
+    assert ref.authors_truncated
+    assert format_reference_text(ref).startswith("Chen Y, Li W, et al. T.")
+
+
+def test_at_most_six_authors_then_et_al() -> None:
+    authors = " and ".join(f"Author{n}, A" for n in range(1, 9))
+    ref = load(article(title="T", author=authors))["chen2020"]
+    assert len(ref.authors) == 8
+    text = format_reference_text(ref)
+    assert text.startswith("Author1 A, Author2 A, Author3 A, Author4 A, Author5 A, Author6 A, et al. T.")
+    assert "Author7" not in text
+
+
+def test_exactly_six_authors_has_no_et_al() -> None:
+    authors = " and ".join(f"Author{n}, A" for n in range(1, 7))
+    text = format_reference_text(load(article(title="T", author=authors))["chen2020"])
+    assert "et al" not in text
+    assert text.startswith("Author1 A, Author2 A, Author3 A, Author4 A, Author5 A, Author6 A. T.")
+
+
+def test_string_macros_and_month_names_are_resolved() -> None:
+    text = '@string{j = "Trials"}\n@string{full = j # " Journal"}\n' + (
+        "@article{a, title = {T}, journal = full, year = 2021, month = mar}\n"
+    )
+    assert load(text)["a"].journal == "Trials Journal"
+
+
+def test_crossref_inherits_missing_fields() -> None:
+    text = (
+        "@incollection{chapter, author = {Chen, Yu}, title = {A chapter}, pages = {5-9}, crossref = {book}}\n"
+        "@book{book, title = {The Book}, publisher = {Wiley}, year = {2019}}\n"
+    )
+    refs = load(text)
+    assert refs["chapter"].year == "2019"
+    assert refs["chapter"].journal == "The Book"
+    assert format_reference_text(refs["chapter"]) == "Chen Y. A chapter. In: The Book. 2019:5–9."
+    assert format_reference_text(refs["book"]) == "The Book. Wiley; 2019."
+
+
+def test_pmid_from_a_zotero_note() -> None:
+    ref = load(article(title="T", note="{PMID:} 23439512"))["chen2020"]
+    assert ref.pmid == "23439512"
+
+
+def test_biblatex_date_and_journaltitle() -> None:
+    ref = load(article(title="T", journaltitle="Trials", date="2021-03-04"))["chen2020"]
+    assert (ref.journal, ref.year) == ("Trials", "2021")
+
+
+# --- problems ---------------------------------------------------------------------------------
+
+
+def test_duplicate_key_names_both_lines() -> None:
+    text = article("smith2020", title="First") + "\n" + article("Smith2020", title="Second")
+    problems = problems_of(text)
+    assert len(problems) == 1
+    assert (problems[0].file, problems[0].line, problems[0].column) == ("references.bib", 5, 1)
+    assert "Smith2020" in problems[0].message
+    assert "line 1" in problems[0].message
+
+
+def test_syntax_error_has_the_right_line_and_column() -> None:
+    text = "@article{a,\n  title = {A}\n  year = 2020\n}\n"  # comma missing after the title
+    [problem] = problems_of(text)
+    assert (problem.line, problem.column) == (3, 3)
+    assert "syntax error" in problem.message
+    assert "line 1" in problem.message  # the entry it belongs to
+
+
+def test_unclosed_entry_is_reported_and_names_its_start() -> None:
+    text = "\n\n@article{a,\n  title = {A {b},\n  year = 2020\n}\n"
+    [problem] = problems_of(text)
+    assert problem.line == 7
+    assert "premature end of file" in problem.message
+    assert "starts on line 3" in problem.message
+
+
+def test_undefined_macro_is_an_error_with_its_line() -> None:
+    [problem] = problems_of("@article{a,\n  title = {A},\n  journal = nejm,\n}\n")
+    assert (problem.line, problem.column) == (3, 17)
+    assert "nejm" in problem.message
+
+
+def test_missing_title_is_an_error() -> None:
+    [problem] = problems_of("% a comment line\n" + article("notitle", year="2020"))
+    assert problem.line == 2
+    assert "notitle" in problem.message
+    assert "title" in problem.message
+
+
+def test_all_problems_are_collected_and_sorted() -> None:
+    text = (
+        article("a", year="2020")  # lines 1-3: no title
+        + article("b", title="B", journal="{J")  # lines 4-7: unbalanced brace runs to the end
+        + article("a", title="Again")
+    )
+    problems = problems_of(text)
+    assert problems == sorted(problems)
+    assert len(problems) >= 2
+    assert problems[0].line == 1
+
+
+def test_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "references.bib"
+    path.write_bytes(b"@article{a,\n  title = {A},\n  journal = {Caf\xe9},\n}\n")
+    with pytest.raises(ContentError) as caught:
+        load_bibliography(path)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.column) == (str(path), 3, 17)
+    assert "UTF-8" in problem.message
+
+
+def test_missing_file_is_a_content_error(tmp_path: Path) -> None:
+    with pytest.raises(ContentError):
+        load_bibliography(tmp_path / "absent.bib")
+
+
+def test_crossref_cycle_is_a_clean_error() -> None:
+    path = DATA / "bibtexparser-crossref_cascading_cycle.bib"
+    with pytest.raises(ContentError) as caught:
+        load_bibliography(path)
+    problems = caught.value.problems
+    assert [p.line for p in problems] == [6, 11]
+    assert all("crossref cycle" in p.message and p.file == str(path) for p in problems)
+
+
+def test_crossref_to_a_missing_entry_is_an_error() -> None:
+    [problem] = problems_of(article(title="T", crossref="nowhere"))
+    assert "nowhere" in problem.message
+
+
+def test_missing_year_is_only_a_warning() -> None:
+    refs = load(article(title="T"))
+    [warning] = check_bibliography(refs)
+    assert warning.severity == "warning"
+    assert (warning.file, warning.line) == ("references.bib", 1)
+    assert "year" in warning.message
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def test_full_article_html() -> None:
+    assert format_reference_html(load(VALID)["chen2020"]) == (
+        "Chen Y, Van Tine BA, Müller J. Cabozantinib in DNA-repair deficient tumours. "
+        "<i>N Engl J Med</i>. 2020;382(4):301–312. "
+        'doi:<a href="https://doi.org/10.1056/NEJMoa1234567">10.1056/NEJMoa1234567</a>. '
+        'PMID: <a href="https://pubmed.ncbi.nlm.nih.gov/31234567/">31234567</a>.'
+    )
+
+
+def test_text_is_the_html_without_markup() -> None:
+    ref = load(VALID)["chen2020"]
+    without_tags = html.unescape(re.sub(r"<[^>]+>", "", format_reference_html(ref)))
+    assert format_reference_text(ref) == without_tags
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        ({}, "A title."),
+        ({"year": "2020"}, "A title. 2020."),
+        ({"pages": "5–9"}, "A title. 5–9."),
+        ({"volume": "3", "pages": "5–9"}, "A title. 3:5–9."),
+        ({"journal": "Trials", "number": "2"}, "A title. Trials. (2)."),
+        ({"journal": "Proc. Natl. Acad. Sci."}, "A title. Proc. Natl. Acad. Sci."),
+        ({"title": "Does it work?", "year": "2020"}, "Does it work? 2020."),
+        ({"title": "Ends with a period.", "authors": ("Chen Y",)}, "Chen Y. Ends with a period."),
+        ({"title": ""}, ""),
+    ],
+)
+def test_missing_parts_leave_no_dangling_punctuation(fields: dict[str, object], text: str) -> None:
+    assert format_reference_text(reference(**fields)) == text
+
+
+def test_doi_link_escapes_unsafe_characters() -> None:
+    ref = reference(doi='10.1002/(SICI)1097<1::AID>3.0.CO;2-M"x')
+    out = format_reference_html(ref)
+    assert 'href="https://doi.org/10.1002/%28SICI%291097%3C1%3A%3AAID%3E3.0.CO%3B2-M%22x"' in out
+    assert "10.1002/(SICI)1097&lt;1::AID&gt;3.0.CO;2-M&quot;x</a>" in out
+
+
+def test_script_in_a_title_is_escaped() -> None:
+    ref = load(article(title="<script>alert(1)</script> & more", year="2020"))["chen2020"]
+    out = format_reference_html(ref)
+    assert "<script" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more." in out
+
+
+def test_url_link_only_for_http_and_only_without_doi() -> None:
+    web = format_reference_html(reference(url="https://example.org/a?b=1&c=2"))
+    assert 'Available from: <a href="https://example.org/a?b=1&amp;c=2">' in web
+    script = format_reference_html(reference(url="javascript:alert(1)"))
+    assert "<a" not in script
+    assert "javascript:alert(1)" in script
+    both = format_reference_html(reference(url="https://example.org", doi="10.1/x"))
+    assert "example.org" not in both
+
+
+def test_doi_prefixes_are_stripped() -> None:
+    for written in ("https://doi.org/10.1186/x", "http://dx.doi.org/10.1186/x", "doi:10.1186/x", "10.1186/x"):
+        assert load(article(title="T", doi=written))["chen2020"].doi == "10.1186/x"
+
+
+# --- real files -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
+def test_real_file_loads_cleanly_or_reports_file_and_line(path: Path) -> None:
+    try:
+        refs = load_bibliography(path)
+    except ContentError as error:
+        assert error.problems
+        for problem in error.problems:
+            assert problem.file == str(path)
+            assert problem.line > 0, problem
+        return
+    assert refs
+    for ref in refs.values():
+        out = format_reference_html(ref)
+        assert not re.search(r"[\\{}]", out), out
+        assert "<script" not in out
+        assert not re.search(r"[\\{}]", format_reference_text(ref))
+
+
+def test_real_files_cover_both_outcomes() -> None:
+    loaded, refused = [], []
+    for path in REAL_FILES:
+        try:
+            load_bibliography(path)
+            loaded.append(path.name)
+        except ContentError:
+            refused.append(path.name)
+    assert "mendeley-export.bib" in loaded
+    assert "bbt-literal-names-circulation.bib" in loaded
+    assert "bibtexparser-crossref_cascading_cycle.bib" in refused
+    assert "biber-crossrefs.bib" in refused
+
+
+def test_zotero_export_formats_as_vancouver() -> None:
+    refs = load_bibliography(DATA / "bbt-literal-names-circulation.bib")
+    text = format_reference_text(refs["sasson_increasing_2013"])
+    assert text.startswith("Sasson C, Meischke H, Abella BS, Berg RA, Bobrow BJ, Chan PS, et al. Increasing")
+    assert text.endswith(
+        "Circulation. 2013;127(12):1342–1350. doi:10.1161/CIR.0b013e318288b4dd. PMID: 23439512."
+    )
+
+
+def test_biblatex_examples_decode_accents_in_names() -> None:
+    refs = load_bibliography(DATA / "biblatex-examples.bib")
+    assert refs["aksin"].authors[:4] == ("Aksin Ö", "Türkmen H", "Artok L", "Çetinkaya B")
+
+
+# --- never a traceback ------------------------------------------------------------------------
+
+
+def load_or_content_error(text: str) -> None:
+    try:
+        refs = load(text)
+    except ContentError as error:
+        assert all(p.file == "references.bib" for p in error.problems)
+        return
+    for ref in refs.values():
+        format_reference_html(ref)
+        format_reference_text(ref)
+    check_bibliography(refs)
+
+
+BIB_ALPHABET = st.sampled_from(list('@{}()",=#%\\\n ~-$^_aZ09é') + ["@article{", "title", "crossref", "and"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text())
+def test_random_text_never_raises_anything_else(text: str) -> None:
+    load_or_content_error(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(BIB_ALPHABET, max_size=60).map("".join))
+def test_random_bibtex_like_text_never_raises_anything_else(text: str) -> None:
+    load_or_content_error(text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(VALID)), st.integers(0, 3), st.lists(BIB_ALPHABET, max_size=3).map("".join)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_mutated_valid_bibtex_never_raises_anything_else(edits: list[tuple[int, int, str]]) -> None:
+    text = VALID
+    for position, deleted, inserted in edits:
+        text = text[:position] + inserted + text[position + deleted :]
+    load_or_content_error(text)

@@ -19,7 +19,7 @@ from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 from markupsafe import Markup
 
 from . import jsonld
-from .bib import Reference, format_reference_html, load_bibliography
+from .bib import Reference, check_bibliography, format_reference_html, load_bibliography
 from .cite import CITATION, Citations, number_citations
 from .errors import ContentError, Problem
 from .load import Document, load_yaml
@@ -91,7 +91,7 @@ def load_site(project: Project, base_url: str | None = None, strict: bool = Fals
         raise ContentError([problem_at(trial_doc, path, message) for path, message in unknown])
     warnings = content_warnings(
         trial, trial_doc, citations.uncited, str(bib_path), {k: r.line for k, r in bibliography.items()}
-    )
+    ) + check_bibliography(bibliography)
     if strict and warnings:
         raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
     return Site(settings, trial, trial_doc, bibliography, citations, pages, warnings)

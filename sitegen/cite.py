@@ -105,9 +105,7 @@ def number_citations(
                 citation = Citation(tuple(known), tuple(numbers[k] for k in known), f"cite-{count}")
                 found.append(citation)
                 for k in dict.fromkeys(known):
-                    mine = places.setdefault(k, [])
-                    same_page = sum(1 for b in mine if b.page == slug)
-                    mine.append(BackLink(slug, citation.anchor, f"{title} {same_page + 1}"))
+                    places.setdefault(k, []).append(BackLink(slug, citation.anchor, f"{title}, citation {count}"))
             groups[(slug, f.path)] = tuple(found)
     references = tuple(
         CitedReference(n, bibliography[k], tuple(places[k])) for k, n in sorted(numbers.items(), key=lambda kv: kv[1])

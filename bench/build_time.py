@@ -1,0 +1,40 @@
+"""Time `sitegen build` of a site as a user runs it: a cold process each time, median of N runs.
+
+Usage: python bench/build_time.py [--runs 5] [--content content]
+Prints the median, fastest and slowest wall time and the peak memory (max RSS) of the build process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--content", default="content")
+    args = parser.parse_args()
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.runs):
+            out = Path(tmp) / f"out{i}"
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sitegen", "build", "--content", args.content, "--output", str(out)],
+                           check=True, capture_output=True)
+            times.append(time.perf_counter() - started)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"sitegen build, cold process, {args.runs} runs on {os.cpu_count()} CPUs: "
+          f"median {statistics.median(times) * 1000:.0f} ms (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); "
+          f"peak RSS {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -139,3 +139,34 @@ def test_template_mistakes_name_the_template_and_line(project, tmp_path, capsys)
     assert main(["check", "--content", str(project.content), "--templates", str(project.templates)]) == 1
     err = capsys.readouterr().err
     assert "faq.html:1:" in err and "template syntax error" in err
+
+
+BIB_CASES = [
+    ("syntax", lambda t: t.replace("  year    = {2021}\n}\n\n@misc{immuno", "  year    = {2021\n}\n\n@misc{immuno"),
+     r"syntax error: '}' expected \(in the entry that starts on line \d+\)", "@misc{sarcomaReview2021,"),
+    ("duplicate key", lambda t: t + "\n@misc{chen2021,\n  title = {Again},\n  year = {2021}\n}\n",
+     r"duplicate.*chen2021", "@misc{chen2021,"),
+    ("missing title", lambda t: t.replace("  title   = {Olaratumab in the management of advanced soft tissue sarcoma},\n", ""),
+     r"olaratumab2019.*title", "@article{olaratumab2019,"),
+]
+
+
+@pytest.mark.parametrize("case,mutate,message,line_of", BIB_CASES, ids=[c[0] for c in BIB_CASES])
+def test_bad_bibtex_is_reported_at_its_line_and_output_unchanged(project, tmp_path, capsys, case, mutate, message, line_of):
+    output = tmp_path / "output"
+    build(project, output)
+    before = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    bib = project.content / "references.bib"
+    bad = mutate(bib.read_text(encoding="utf-8"))
+    bib.write_text(bad, encoding="utf-8")
+    code = main(["build", "--content", str(project.content), "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert re.search(message, err), err
+    first = [l for l in err.splitlines() if "references.bib:" in l][0]
+    # the problem is on the entry's line, or (for a syntax error) on a line of that entry
+    line = int(first.split("references.bib:")[1].split(":")[0])
+    start = _line_of(bad, line_of) if case != "duplicate key" else bad.rindex("@misc{chen2021,")
+    start = start if case != "duplicate key" else bad[:start].count("\n") + 1
+    assert start <= line <= start + 6, (first, start)
+    assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == before

@@ -130,3 +130,14 @@ def test_sitemap_follows_the_protocol(site: Path) -> None:
         loc = url.findtext(f"{ns}loc") or ""
         assert urlparse(loc).scheme in ("http", "https") and len(loc) < 2048
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", url.findtext(f"{ns}lastmod") or "")
+
+
+def test_faq_jsonld_questions_and_answers_match_the_page_text(site: Path) -> None:
+    page = html_pages(site)["faq/index.html"]
+    questions = page.jsonld[0]["mainEntity"]
+    assert len(questions) == 4
+    for q in questions:
+        assert q["@type"] == "Question" and q["acceptedAnswer"]["@type"] == "Answer"
+        assert q["name"] in page.text
+        assert q["acceptedAnswer"]["text"] in page.text.replace("[references 1–5]", "").replace(
+            "[reference 1, reference 3, reference 4, reference 6, reference 7]", "")

@@ -1,4 +1,4 @@
-"""The commands (`build`, `check`); turns our error type into messages and exit codes.
+"""The commands (`build`, `check`, `serve`); turns our error type into messages and exit codes.
 
 Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-line use.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__
 from .build import Project, build, load_site, render_site
 from .errors import ContentError, Problem
+from .readability import plain_language
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +47,23 @@ def _parser() -> argparse.ArgumentParser:
     c = commands.add_parser("check", help="check content and templates without writing anything",
                             description="Validate content/ and render every page in memory; write nothing.")
     inputs(c)
+    s = commands.add_parser("serve", help="build the site, serve it, and rebuild and reload it on every save",
+                            description="Build the site into a folder of its own and serve it with live reload: "
+                            "every save in the content, templates or static folder rebuilds what changed, and open "
+                            "pages reload. While the content has errors, the last good site is served with the "
+                            "errors shown on every page. The site is built for the server's URL unless --base-url "
+                            "is given. Ctrl-C stops it.")
+    inputs(s)
+    s.add_argument("--host", default="127.0.0.1", metavar="H",
+                   help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0 for every network)")
+    s.add_argument("--port", type=_port, default=8000, metavar="N", help="port to listen on (default: 8000; 0 for any free port)")
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got '{text}'")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.content.is_dir():
         print(f"sitegen: error: content folder '{args.content}' not found (use --content DIR)", file=sys.stderr)
         return 2
+    if args.command == "serve":
+        from .serve import serve  # tornado and livereload are loaded only to serve
+
+        return serve(project, args.host, args.port, args.base_url, args.strict)
     try:
         if args.command == "build":
             started = time.perf_counter()
@@ -69,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             site = load_site(project, args.base_url, args.strict)
             render_site(site, project)
-            _print_warnings(site.warnings)
-            print(f"{args.content}/: no errors" + (f", {len(site.warnings)} warning(s)" if site.warnings else ""))
+            plain = plain_language(site, args.strict)  # readability: errors under --strict only if site.yaml says so
+            print(plain.table())
+            warnings = site.warnings + list(plain.warnings)
+            _print_warnings(warnings)
+            print(f"{args.content}/: no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
     except ContentError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)

@@ -11,8 +11,9 @@ import json
 from typing import Any
 
 from .cite import CitedReference
-from .pages import Page
-from .schema import Settings, Trial
+from .glossary import term_id
+from .pages import GLOSSARY, Page
+from .schema import Glossary, Settings, Trial
 
 JsonLd = dict[str, Any]
 SCHEMA = "https://schema.org/"
@@ -95,7 +96,7 @@ def _drug(trial: Trial, base: str, drug_id: str) -> JsonLd:
 
 def page_graph(
     trial: Trial, settings: Settings, page: Page, pages: list[Page], plain: dict[str, str],
-    references: tuple[CitedReference, ...],
+    references: tuple[CitedReference, ...], glossary: Glossary | None = None,
 ) -> JsonLd:
     """The JSON-LD of one page: the page node (with what it is about) and its breadcrumb."""
     base = settings.base_url
@@ -130,7 +131,21 @@ def page_graph(
         node["audience"] = _audience(trial)
     if page.slug == "findings" and references:
         node["citation"] = [scholarly_article(r) for r in references]
+    if page.slug == GLOSSARY and glossary is not None:
+        node["mainEntity"] = defined_term_set(glossary, url)
     return {"@context": "https://schema.org", **node}
+
+
+def defined_term_set(glossary: Glossary, url: str) -> JsonLd:
+    """The glossary as a DefinedTermSet: each entry a DefinedTerm, its abbreviation an alternateName."""
+    terms = []
+    for term in glossary.terms:
+        node: JsonLd = {"@type": "DefinedTerm", "@id": f"{url}#term-{term_id(term)}", "name": term.term}
+        if term.abbreviation:
+            node["alternateName"] = term.abbreviation
+        node["description"] = term.definition
+        terms.append(node)
+    return {"@type": "DefinedTermSet", "@id": f"{url}#terms", "name": "Glossary", "hasDefinedTerm": terms}
 
 
 def _audience(trial: Trial) -> JsonLd:

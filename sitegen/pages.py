@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from .cite import ProseField
 from .schema import Approval, Intervention, Stage, Trial
 
+GLOSSARY = "glossary"
+
 
 @dataclass(frozen=True)
 class Page:
@@ -62,8 +64,9 @@ class TimelineBar:
     varies: bool
 
 
-def trial_pages(trial: Trial) -> list[Page]:
-    """The seven pages of a trial, in navigation order (the order citations are numbered in)."""
+def trial_pages(trial: Trial, glossary: bool = False) -> list[Page]:
+    """The seven pages of a trial, and the glossary page when there is a glossary, in navigation order (the order
+    citations are numbered in)."""
     faq = [ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)]
     arms = [ProseField(("overview",), trial.overview)]
     for i, arm in enumerate(trial.arms):
@@ -92,7 +95,13 @@ def trial_pages(trial: Trial) -> list[Page]:
              f"Where the drugs tested in the trial {name} are already approved, and for what.", ()),
         Page("findings", "Findings", "Findings from research", "findings.html",
              f"Published research behind the trial {name}, with numbered references.", tuple(findings)),
-    ]
+    ] + ([glossary_page(trial)] if glossary else [])
+
+
+def glossary_page(trial: Trial) -> Page:
+    """The glossary: plain-language meanings of the terms the other pages use (see glossary.py)."""
+    return Page(GLOSSARY, "Glossary", "Glossary", "glossary.html",
+                f"Plain-language meanings of the medical words and abbreviations used on the pages about {trial.title}.", ())
 
 
 def not_found_page(trial: Trial, base_path: str) -> Page:
@@ -143,7 +152,7 @@ def flag_emoji(country_code: str | None) -> str:
 
 def timeline_bars(stages: list[Stage]) -> tuple[TimelineBar, ...]:
     """Each stage's share of the drawn timeline; a stage whose length varies gets the average share."""
-    known = [s.weeks_max or s.weeks_min for s in stages if s.weeks_max or s.weeks_min]
+    known = [length for s in stages if (length := s.weeks_max or s.weeks_min)]
     typical = sum(known) / len(known) if known else 1.0
     lengths = [(s.weeks_max or s.weeks_min or typical) for s in stages]
     total = sum(lengths) or 1.0

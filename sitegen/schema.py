@@ -190,7 +190,7 @@ class Finding(Model):
 
 
 class Source(Model):
-    """Where the content of the site comes from, shown in every page's footer."""
+    """A source: what it is and where to read it (the trial's sources are shown in every page's footer)."""
 
     name: Text = Field(description="What the source is.")
     url: WebUrl | None = Field(None, description="Where to read it, if public.")
@@ -225,6 +225,18 @@ class Trial(Model):
     sources: list[Source] = Field(default_factory=list, description="Where this content comes from.")
 
 
+class Readability(Model):
+    """How `sitegen check` judges the readability of the prose."""
+
+    target_grade: float = Field(
+        8, ge=1, le=20, description="Highest Flesch-Kincaid grade a prose section should read at; above it, a warning."
+    )
+    strict: bool = Field(
+        False, description="True to make readability and abbreviation warnings errors under --strict (by default "
+        "--strict leaves them warnings)."
+    )
+
+
 class Settings(Model):
     """Site settings, from content/site.yaml: one documented place for the whole site."""
 
@@ -236,3 +248,37 @@ class Settings(Model):
         description="Absolute URL the site is published at, ending in '/'; used only where a standard needs "
         "absolute URLs (canonical links, JSON-LD, sitemap). Overridden by --base-url."
     )
+    readability: Readability = Field(
+        Readability.model_validate({}), description="Readability target of the prose, checked by `sitegen check`."
+    )
+
+
+class Term(Model):
+    """One entry of the glossary: a term, how else the pages write it, and what it means in plain words."""
+
+    term: Text = Field(
+        description="The term in plain words, as the glossary lists it, e.g. 'progression-free survival' or, for an "
+        "abbreviation, what it stands for ('by mouth'). Found in page text whatever its case, plural included."
+    )
+    abbreviation: Text | None = Field(
+        None, description="Its abbreviation, e.g. 'PO' or 'CT': found only as written (case matters), and shown as "
+        "an `<abbr>` whose title is the term."
+    )
+    variants: list[Text] = Field(
+        default_factory=list, description="Other ways the pages write the term, e.g. 'intravenously'; found like the term."
+    )
+    definition: Text = Field(
+        description="What it means, in one or two short sentences of plain language: general knowledge, never a "
+        "claim about the trial."
+    )
+    source: Source | None = Field(None, description="Where the definition comes from, if it follows a published one.")
+    id: Slug | None = Field(
+        None, description="Anchor of the entry on the glossary page (#term-ID); by default made from the abbreviation "
+        "or the term."
+    )
+
+
+class Glossary(Model):
+    """Plain-language definitions of the terms and abbreviations the pages use, from content/glossary.yaml (optional)."""
+
+    terms: list[Term] = Field(min_length=1, description="The entries, in any order; the glossary page sorts them.")

@@ -12,11 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .schema import Settings, Trial
+from .schema import Glossary, Settings, Trial
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON_SCHEMA = ROOT / "schema" / "trial.schema.json"
 SETTINGS_SCHEMA = ROOT / "schema" / "site.schema.json"
+GLOSSARY_SCHEMA = ROOT / "schema" / "glossary.schema.json"
 MARKDOWN = ROOT / "docs" / "schema.md"
 
 
@@ -28,15 +29,16 @@ def json_schema(model: type[BaseModel]) -> str:
 
 
 def markdown_reference() -> str:
-    """Every field of site.yaml and trial.yaml with its type and meaning, as Markdown."""
+    """Every field of site.yaml, trial.yaml and glossary.yaml with its type and meaning, as Markdown."""
     lines = [
         "# Content schema",
         "",
         "Generated from `sitegen/schema.py` by `python -m sitegen.schemadoc`; do not edit by hand.",
-        "The same source is exported as JSON Schema in `schema/trial.schema.json` and `schema/site.schema.json`.",
+        "The same source is exported as JSON Schema in `schema/trial.schema.json`, `schema/site.schema.json` and",
+        "`schema/glossary.schema.json`.",
         "",
     ]
-    for title, model in (("content/site.yaml", Settings), ("content/trial.yaml", Trial)):
+    for title, model in (("content/site.yaml", Settings), ("content/trial.yaml", Trial), ("content/glossary.yaml", Glossary)):
         lines.append(f"## {title}")
         lines.append("")
         seen: set[str] = set()
@@ -73,7 +75,7 @@ def _type_name(annotation: Any) -> str:
     args = getattr(annotation, "__args__", ())
     if str(origin) == "typing.Literal" or type(annotation).__name__ == "_LiteralGenericAlias":
         return "one of " + ", ".join(f"`{a}`" for a in args)
-    if origin is list:
+    if origin is list and args:
         return f"list of {_type_name(args[0])}"
     if getattr(annotation, "__metadata__", None) is not None:
         base = _type_name(annotation.__origin__)
@@ -96,8 +98,10 @@ def main() -> None:
     MARKDOWN.parent.mkdir(exist_ok=True)
     JSON_SCHEMA.write_text(json_schema(Trial), encoding="utf-8")
     SETTINGS_SCHEMA.write_text(json_schema(Settings), encoding="utf-8")
+    GLOSSARY_SCHEMA.write_text(json_schema(Glossary), encoding="utf-8")
     MARKDOWN.write_text(markdown_reference(), encoding="utf-8")
-    print(f"wrote {JSON_SCHEMA.relative_to(ROOT)}, {SETTINGS_SCHEMA.relative_to(ROOT)}, {MARKDOWN.relative_to(ROOT)}", file=sys.stderr)
+    written = (JSON_SCHEMA, SETTINGS_SCHEMA, GLOSSARY_SCHEMA, MARKDOWN)
+    print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written), file=sys.stderr)
 
 
 if __name__ == "__main__":

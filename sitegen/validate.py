@@ -10,8 +10,9 @@ from pydantic import BaseModel, ValidationError
 
 from .cite import cite_keys
 from .errors import ContentError, Problem
+from .glossary import glossary_conflicts
 from .load import Document, PathKey
-from .schema import Settings, Trial
+from .schema import Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,6 +34,15 @@ def validate_trial(doc: Document) -> Trial:
     if problems:
         raise ContentError(problems)
     return trial
+
+
+def validate_glossary(doc: Document) -> Glossary:
+    """Validate content/glossary.yaml, including that no id or written form belongs to two entries."""
+    glossary = _validate(doc, Glossary)
+    problems = [problem_at(doc, path, message) for path, message in glossary_conflicts(glossary)]
+    if problems:
+        raise ContentError(problems)
+    return glossary
 
 
 def _validate(doc: Document, model: type[M]) -> M:
@@ -178,9 +188,9 @@ def cross_references(trial: Trial) -> list[tuple[PathKey, str]]:
     for s_index, stage in enumerate(trial.timeline):
         if stage.weeks_min and stage.weeks_max and stage.weeks_max < stage.weeks_min:
             found.append((("timeline", s_index, "weeks_max"), "expected a number >= weeks_min"))
-    if trial.eligibility.min_age is not None and trial.eligibility.max_age is not None:
-        if trial.eligibility.max_age < trial.eligibility.min_age:
-            found.append((("eligibility", "max_age"), "expected a number >= min_age"))
+    ages = trial.eligibility
+    if ages.min_age is not None and ages.max_age is not None and ages.max_age < ages.min_age:
+        found.append((("eligibility", "max_age"), "expected a number >= min_age"))
     return found
 
 

@@ -17,7 +17,7 @@ from sitegen.cli import main
 from sitetext import html_pages, read_page
 
 PAGES = ["index.html", "faq/index.html", "eligibility/index.html", "timeline/index.html", "arms/index.html",
-         "approvals/index.html", "findings/index.html"]
+         "approvals/index.html", "findings/index.html", "glossary/index.html"]
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -194,7 +194,7 @@ def test_publishing_files_sitemap_robots_and_404(site: Path) -> None:
     sitemap = (site / "sitemap.xml").read_text()
     locs = re.findall(r"<loc>(.*?)</loc>", sitemap)
     assert locs == ["https://example.org/" + p.removesuffix("index.html") for p in PAGES]
-    assert sitemap.count("<lastmod>2026-11-24</lastmod>") == 7
+    assert sitemap.count("<lastmod>2026-11-24</lastmod>") == len(PAGES)
     assert "Sitemap: https://example.org/sitemap.xml" in (site / "robots.txt").read_text()
     not_found = (site / "404.html").read_text()
     assert 'href="/index.html"' in not_found and "canonical" not in not_found

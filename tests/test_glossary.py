@@ -1,0 +1,261 @@
+"""The glossary: every defined term marked on its first use per page, never inside links, headings, citations or
+code; a glossary page listing every entry with links back; content errors at their file, line and column."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from schemaorg import Vocabulary, validate
+from sitetext import read_page
+
+from sitegen import schemadoc
+from sitegen.build import Project, build
+from sitegen.cli import main
+from sitegen.errors import ContentError
+from sitegen.glossary import TermFinder, mark_terms, term_id
+from sitegen.load import load_yaml
+from sitegen.schema import Glossary
+from sitegen.validate import validate_glossary
+
+ROOT = Path(__file__).resolve().parent.parent
+GLOSSARY = validate_glossary(load_yaml(ROOT / "content" / "glossary.yaml"))
+FINDER = TermFinder(GLOSSARY)  # which terms a text holds (its matching is tested on its own below)
+MARKED_PAGES = ["index.html", "faq/index.html", "eligibility/index.html", "timeline/index.html", "arms/index.html",
+                "approvals/index.html", "findings/index.html"]
+# Where a term is never marked: the tags, and the classes of citations, the reference list and hidden text.
+SKIPPED_TAGS = {"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", "th", "dt", "caption", "abbr", "dfn"}
+SKIPPED_CLASSES = {"cite", "references", "backlinks", "visually-hidden"}
+VOID = {"br", "hr", "img", "input", "link", "meta", "wbr", "source", "area", "col", "embed", "track", "base"}
+
+
+class _Text(HTMLParser):
+    """The text of <main>, each piece with whether a glossary mark holds it and whether it may be marked at all."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict[str, str | None]]] = []
+        self.pieces: list[tuple[str, str | None, bool]] = []  # text, id of the mark holding it, markable
+        self.marks: list[tuple[str, list[str]]] = []  # each mark's term id and the tags around it
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "a" and a.get("class") == "glossary-term":
+            self.marks.append(((a.get("id") or "").removeprefix("use-"), [t for t, _ in self.stack]))
+            assert a.get("href", "").endswith(f"glossary/index.html#term-{self.marks[-1][0]}")
+        if tag not in VOID:
+            self.stack.append((tag, a))
+
+    def handle_endtag(self, tag: str) -> None:
+        names = [t for t, _ in self.stack]
+        if tag in names:
+            del self.stack[len(names) - 1 - names[::-1].index(tag):]
+
+    def handle_data(self, data: str) -> None:
+        if not any(t == "main" for t, _ in self.stack):
+            return
+        mark = next((a["id"].removeprefix("use-") for t, a in self.stack
+                     if t == "a" and a.get("class") == "glossary-term" and a.get("id")), None)
+        outer = [(t, a) for t, a in self.stack if not (t in ("a", "abbr") and mark is not None)]
+        markable = not any(
+            t in SKIPPED_TAGS or set((a.get("class") or "").split()) & SKIPPED_CLASSES or a.get("aria-hidden") == "true"
+            for t, a in outer
+        )
+        self.pieces.append((data, mark, markable))
+
+
+def _read(path: Path) -> _Text:
+    reader = _Text()
+    reader.feed(path.read_text(encoding="utf-8"))
+    return reader
+
+
+def test_every_defined_term_is_marked_on_its_first_use_and_never_in_links_headings_or_citations(site: Path) -> None:
+    used_somewhere: set[str] = set()
+    for name in MARKED_PAGES:
+        page = _read(site / name)
+        ids = [m for m, _ in page.marks]
+        assert len(ids) == len(set(ids)), f"{name}: a term is marked twice"
+        for term_id_, around in page.marks:
+            assert not {"h1", "h2", "h3", "h4", "h5", "h6", "a", "sup", "code", "pre", "th", "dt"} & set(around), (
+                name, term_id_, around)
+        found = [(text, mark, {term_id(f.term) for f in FINDER.find(text)}) for text, mark, markable in page.pieces
+                 if markable]
+        for term in GLOSSARY.terms:
+            anchor = term_id(term)
+            # the first markable place the term is written must be its mark; no unmarked use comes before it
+            first = next(((text, mark) for text, mark, terms in found if anchor in terms), None)
+            if first is None:
+                assert anchor not in ids, f"{name}: '{term.term}' marked but not used in running text"
+                continue
+            assert first[1] == anchor, f"{name}: the first use of '{term.term}' is not marked: {first[0]!r}"
+            used_somewhere.add(anchor)
+    # every entry of the default glossary is a term the default pages use
+    assert used_somewhere == {term_id(t) for t in GLOSSARY.terms}
+
+
+def test_abbreviations_are_abbr_elements_with_their_expansion(site: Path) -> None:
+    html = (site / "arms/index.html").read_text(encoding="utf-8")
+    assert ('<a class="glossary-term" href="../glossary/index.html#term-po" id="use-po">'
+            '<abbr title="by mouth">PO</abbr></a>') in html
+    for abbreviation, expansion in (("QD", "once a day"), ("QOD", "every other day"), ("IV", "intravenous"),
+                                    ("CT", "computed tomography"), ("MRI", "magnetic resonance imaging")):
+        assert html.count(f'<abbr title="{expansion}">{abbreviation}</abbr>') == 1
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert '<abbr title="cytochrome P450 3A4">CYP3A4</abbr>' in index
+    head = index[: index.index("<body")]
+    assert "glossary-term" not in head  # nothing in the head, the JSON-LD or the title
+
+
+def test_the_glossary_page_lists_every_entry_with_links_back(site: Path) -> None:
+    html = (site / "glossary/index.html").read_text(encoding="utf-8")
+    entries = re.findall(r'<dt id="term-([a-z0-9-]+)"><dfn>', html)
+    assert sorted(entries) == sorted(term_id(t) for t in GLOSSARY.terms)
+    backlinks = set(re.findall(r'<a href="\.\./((?:[a-z]+/)?index\.html)#use-([a-z0-9-]+)">', html))
+    marks = {(name, m) for name in MARKED_PAGES for m, _ in _read(site / name).marks}
+    assert backlinks == marks  # each entry links to every page that marks it, and to no other
+    text = read_page(site / "glossary/index.html").text
+    for term in GLOSSARY.terms:
+        assert term.definition in text
+    assert "PO (by mouth) Swallowed, such as a pill or a liquid." in text
+    assert "Used on: PO is used on Treatment arms" in text  # the link's name says which entry it is from
+
+
+def test_the_glossary_is_in_the_navigation_after_findings_and_in_the_structured_data(site: Path) -> None:
+    for name in MARKED_PAGES + ["glossary/index.html"]:
+        nav = re.search(r'<nav class="site-nav".*?</nav>', (site / name).read_text(encoding="utf-8"), re.DOTALL)
+        assert nav is not None
+        titles = re.findall(r">([^<>]+)</a></li>", nav.group(0))
+        assert titles[-2:] == ["Findings", "Glossary"], name
+    data = read_page(site / "glossary/index.html").jsonld[0]
+    assert validate(data, Vocabulary.load()) == []
+    terms = data["mainEntity"]["hasDefinedTerm"]
+    assert data["mainEntity"]["@type"] == "DefinedTermSet" and len(terms) == len(GLOSSARY.terms)
+    po = next(t for t in terms if t.get("alternateName") == "PO")
+    assert po == {"@type": "DefinedTerm", "@id": "https://example.org/glossary/#term-po", "name": "by mouth",
+                  "alternateName": "PO", "description": GLOSSARY.terms[0].definition}
+
+
+def _glossary(*terms: dict[str, object]) -> Glossary:
+    return Glossary.model_validate({"terms": [{"definition": "A meaning.", **t} for t in terms]})
+
+
+def _mark(body: str, glossary: Glossary) -> tuple[str, tuple[str, ...]]:
+    page = f"<html><head><title>PO</title></head><body><nav><a href='x'>PO</a></nav><main>{body}</main><footer>PO</footer></body></html>"
+    marked, ids = mark_terms(page, TermFinder(glossary), "../glossary/index.html")
+    inside = marked[marked.index("<main>") + 6: marked.index("</main>")]
+    assert marked.replace(inside, body) == page  # nothing outside <main> changes, byte for byte
+    return inside, ids
+
+
+def test_marking_leaves_links_headings_citations_code_and_hidden_text_alone() -> None:
+    glossary = _glossary({"term": "by mouth", "abbreviation": "PO"})
+    body = ("<h2>PO</h2><p><a href='a'>PO</a> <sup class=\"cite\">PO</sup> <code>PO</code> "
+            "<span class=\"visually-hidden\">PO</span> <span aria-hidden=\"true\">PO</span></p><ol class=\"references\">"
+            "<li>PO</li></ol><table><tr><th>PO</th><td>take it PO daily; PO again</td></tr></table>")
+    inside, ids = _mark(body, glossary)
+    assert ids == ("po",)
+    assert inside == body.replace(
+        "<td>take it PO daily",
+        '<td>take it <a class="glossary-term" href="../glossary/index.html#term-po" id="use-po">'
+        '<abbr title="by mouth">PO</abbr></a> daily',
+    )
+
+
+def test_matching_is_whole_words_longest_first_case_insensitive_and_plural_aware() -> None:
+    glossary = _glossary(
+        {"term": "kinase inhibitor"}, {"term": "tyrosine kinase inhibitor"}, {"term": "biopsy"},
+        {"term": "intravenous", "abbreviation": "IV", "variants": ["intravenously"]},
+    )
+    inside, ids = _mark(
+        "<p>Tyrosine Kinase Inhibitors and a kinase inhibitor; two biopsies; stage IV; ivy; "
+        "given IV, then intravenously.</p>", glossary,
+    )
+    assert ids == ("tyrosine-kinase-inhibitor", "kinase-inhibitor", "biopsy", "iv")
+    assert ">Tyrosine Kinase Inhibitors</a>" in inside and ">kinase inhibitor</a>" in inside
+    assert ">biopsies</a>" in inside and "stage IV;" in inside and "ivy" in inside
+    assert '<abbr title="intravenous">IV</abbr></a>, then intravenously.' in inside  # the entry is marked once
+
+
+def test_what_is_inserted_is_escaped_and_text_around_it_keeps_its_meaning() -> None:
+    glossary = _glossary({"term": 'the "x" <y> & z', "abbreviation": "XYZ"})
+    inside, _ = _mark("<p>a &lt; b &amp; XYZ &gt; c</p>", glossary)
+    assert inside == ('<p>a &lt; b &amp; <a class="glossary-term" href="../glossary/index.html#term-xyz" id="use-xyz">'
+                      '<abbr title="the &#34;x&#34; &lt;y&gt; &amp; z">XYZ</abbr></a> &gt; c</p>')
+
+
+def test_without_a_glossary_file_there_is_no_glossary_page_and_nothing_is_marked(project: Project, tmp_path: Path) -> None:
+    (project.content / "glossary.yaml").unlink()
+    build(project, tmp_path / "out")
+    assert not (tmp_path / "out" / "glossary").exists()
+    for name in MARKED_PAGES:
+        html = (tmp_path / "out" / name).read_text(encoding="utf-8")
+        assert "glossary" not in html, name
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda t: t.replace("  - term: once a day\n", "  - term: once a day\n    meaning: daily\n", 1),
+     r"terms\[1\]\.meaning: unknown field 'meaning'"),
+    (lambda t: t.replace("    abbreviation: QD\n", "    abbreviation: PO\n", 1),
+     r"terms\[1\]\.abbreviation: 'PO' is already a form of terms\[0\] \('PO'\); give each form to one entry"),
+    (lambda t: t.replace("    variants: [intravenously]\n", "    variants: [Once A Day]\n", 1),
+     r"terms\[3\]\.variants\[0\]: 'Once A Day' is already a form of terms\[1\] \('once a day'\)"),
+    (lambda t: t.replace("  - term: placebo\n", "  - term: placebo\n    id: po\n", 1),
+     r"terms\[\d+\]\.id: its id 'po' is already the id of terms\[0\]"),
+    (lambda t: t.replace("    definition: Swallowed,", "    definition:\n      - Swallowed,", 1),
+     r"terms\[0\]\.definition: expected text, got a list"),
+])
+def test_glossary_mistakes_are_reported_at_their_file_line_and_column(
+    project: Project, capsys: pytest.CaptureFixture[str], mutate: object, message: str
+) -> None:
+    path = project.content / "glossary.yaml"
+    text = mutate(path.read_text(encoding="utf-8"))  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    found = re.search(rf"^{re.escape(str(path))}:(\d+):(\d+): {message}", err, re.MULTILINE)
+    assert found, err
+    with pytest.raises(ContentError) as e:
+        validate_glossary(load_yaml(path))
+    line, column = int(found.group(1)), int(found.group(2))
+    assert [(p.line, p.column) for p in e.value.problems] == [(line, column)]  # one mistake, one problem
+    assert 0 < line <= len(text.splitlines())
+
+
+def test_glossary_schema_is_committed_and_the_default_glossary_follows_it() -> None:
+    assert (ROOT / "schema" / "glossary.schema.json").read_text() == schemadoc.json_schema(Glossary), (
+        "run: python -m sitegen.schemadoc"
+    )
+    text = (ROOT / "content" / "glossary.yaml").read_text()
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../schema/glossary.schema.json"
+    schema = json.loads((ROOT / "schema" / "glossary.schema.json").read_text())
+    assert list(Draft202012Validator(schema).iter_errors(yaml.safe_load(text))) == []
+    doc = schemadoc.markdown_reference()
+    assert "## content/glossary.yaml" in doc and "| `abbreviation` |" in doc and "### Readability" in doc
+
+
+def test_an_edit_of_the_glossary_or_a_page_re_renders_what_shows_it(project: Project) -> None:
+    from sitegen.build import load_site, render_incremental, render_site
+
+    record = render_incremental(load_site(project), project)
+    glossary = project.content / "glossary.yaml"
+    glossary.write_text(glossary.read_text(encoding="utf-8").replace("Once each day.", "Every day, once."), encoding="utf-8")
+    site = load_site(project)
+    record = render_incremental(site, project, record)
+    assert record.files == render_site(site, project)
+    assert {"glossary/index.html", *MARKED_PAGES} <= set(record.rendered)  # every page is marked from the glossary
+    # a page that starts using a term it did not use: that page, and the glossary's links back to it
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text(encoding="utf-8").replace(
+        "Participants are screened for eligibility", "Participants get a biopsy and are screened for eligibility"),
+        encoding="utf-8")
+    site = load_site(project)
+    record = render_incremental(site, project, record)
+    assert record.files == render_site(site, project)
+    assert set(record.rendered) == {"timeline/index.html", "glossary/index.html"}
+    assert b'href="../timeline/index.html#use-biopsy"' in record.files["glossary/index.html"]

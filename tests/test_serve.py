@@ -1,0 +1,498 @@
+"""`sitegen serve`: incremental rendering from what each output read, the error panel over the last good site,
+the watcher's debounce, and the server itself, started as a user starts it (a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sitegen.build import (
+    ParseCache,
+    Project,
+    RenderRecord,
+    build,
+    load_site,
+    render_incremental,
+    render_site,
+)
+from sitegen.cli import main
+from sitegen.errors import ContentError
+from sitegen.serve import LiveSite, SiteWatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+# Some of the pages of the default site (a test takes them all from the first build, as pages may be added).
+HTML_PAGES = {"index.html", "faq/index.html", "findings/index.html", "approvals/index.html", "404.html"}
+
+
+def rebuild(project: Project, previous: RenderRecord | None) -> RenderRecord:
+    """An incremental build, checked byte for byte against a full build of the same content."""
+    site = load_site(project)
+    record = render_incremental(site, project, previous)
+    assert record.files == render_site(site, project)
+    return record
+
+
+def _pages(record: RenderRecord) -> set[str]:
+    return {name for name in record.outputs if name.endswith(".html")}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- Incremental rendering ----------------------------------------------------------------------------------
+
+
+def test_a_rebuild_with_nothing_changed_renders_nothing(project: Project) -> None:
+    first = rebuild(project, None)
+    assert set(first.rendered) == set(first.outputs) and HTML_PAGES <= set(first.outputs)
+    again = rebuild(project, first)
+    assert again.rendered == ()
+    assert again.files == first.files
+
+
+def test_one_faq_answer_re_renders_only_the_faq_page(project: Project) -> None:
+    before = rebuild(project, None)
+    edit(project.content / "trial.yaml", "The trial does not specify if", "The trial does not say if")
+    after = rebuild(project, before)
+    assert after.rendered == ("faq/index.html",)
+    assert b"The trial does not say if" in after.files["faq/index.html"]
+
+
+def test_a_field_shown_on_several_outputs_re_renders_exactly_those(project: Project) -> None:
+    before = rebuild(project, None)
+    trial = yaml.safe_load((project.content / "trial.yaml").read_text(encoding="utf-8"))
+    edit(project.content / "trial.yaml", trial["purpose"].split()[0], "Purposefully")
+    after = rebuild(project, before)
+    assert set(after.rendered) == {"index.html", "feed.jsonld"}  # the summary shows it; the feed's trial node too
+    edit(project.content / "trial.yaml", f"title: {trial['title']}", f"title: {trial['title']} (edited)")
+    assert set(rebuild(project, after).rendered) >= _pages(after) | {"feed.jsonld"}  # every page's breadcrumb
+
+
+def test_editing_a_template_re_renders_the_pages_that_use_it(project: Project) -> None:
+    before = rebuild(project, None)
+    edit(project.templates / "faq.html", "{% block content %}", "{% block content %}<p>New intro.</p>")
+    after = rebuild(project, before)
+    assert after.rendered == ("faq/index.html",)
+    edit(project.templates / "base.html", "<body>", "<body class=edited>")
+    after = rebuild(project, after)
+    assert set(after.rendered) == _pages(after)  # every page extends it; the feed, sitemap and static files do not
+    # render.prose_html loads _citation.html for every prose field, cited or not: the pages with prose use it.
+    with_prose = {p.file for p in load_site(project).pages if p.prose}
+    assert "approvals/index.html" not in with_prose and "findings/index.html" in with_prose
+    edit(project.templates / "_citation.html", '<sup class="cite"', '<sup class="cite edited"')
+    assert set(rebuild(project, after).rendered) == with_prose
+
+
+def test_editing_a_bib_entry_re_renders_the_pages_that_show_it(project: Project) -> None:
+    before = rebuild(project, None)
+    bib = project.content / "references.bib"
+    edit(bib, "title   = {Nivolumab plus ipilimumab versus", "title   = {Nivolumab and ipilimumab versus")
+    after = rebuild(project, before)
+    assert after.rendered == ("findings/index.html",)  # its reference list; elsewhere citations show numbers only
+    assert b"Nivolumab and ipilimumab versus" in after.files["findings/index.html"]
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n@misc{uncited2024,\n  title = {Not cited},\n  year = {2024}\n}\n",
+                   encoding="utf-8")
+    assert rebuild(project, after).rendered == ()  # an uncited entry is shown nowhere
+
+
+def test_citation_numbers_changing_re_renders_the_pages_that_show_them(project: Project) -> None:
+    before = rebuild(project, None)
+    site = load_site(project)
+    first, second = (r.reference.key for r in site.citations.references[:2])
+    trial = project.content / "trial.yaml"
+    text = trial.read_text(encoding="utf-8")
+    at = text.index(f"@{first}")
+    trial.write_text(text[:at] + f"@{second}; @{first}" + text[at + len(first) + 1:], encoding="utf-8")
+    after = rebuild(project, before)
+    assert "findings/index.html" in after.rendered and "approvals/index.html" not in after.rendered
+
+
+def test_static_files_and_settings(project: Project) -> None:
+    before = rebuild(project, None)
+    with (project.static / "style.css").open("a", encoding="utf-8") as f:
+        f.write("\n/* edited */\n")
+    after = rebuild(project, before)
+    assert after.rendered == ("style.css",)
+    edit(project.content / "site.yaml", "language: en", "language: en-GB")
+    assert set(rebuild(project, after).rendered) >= _pages(after) | {"feed.jsonld"}
+
+
+TRIAL_TEXT = (ROOT / "content" / "trial.yaml").read_text(encoding="utf-8")
+TEMPLATES = sorted(p.name for p in (ROOT / "templates").glob("*.html") if p.name != "_error_panel.html")
+BIB_KEYS = re.findall(r"^@\w+\{(\w+),", (ROOT / "content" / "references.bib").read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def _string_leaves(data: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    if isinstance(data, dict):
+        return [leaf for k, v in data.items() for leaf in _string_leaves(v, (*path, k))]
+    if isinstance(data, list):
+        return [leaf for i, v in enumerate(data) for leaf in _string_leaves(v, (*path, i))]
+    return [path] if isinstance(data, str) else []
+
+
+STRING_LEAVES = _string_leaves(yaml.safe_load(TRIAL_TEXT))
+words = st.text(st.sampled_from("abc <>&*_\"'`[]#-\n"), min_size=1, max_size=12)
+citations = st.lists(st.sampled_from(BIB_KEYS), min_size=1, max_size=3).map(lambda ks: "[" + "; ".join(f"@{k}" for k in ks) + "]")
+edits = st.one_of(
+    st.tuples(st.just("trial"), st.sampled_from(STRING_LEAVES), st.one_of(words, citations)),
+    st.tuples(st.just("template"), st.sampled_from(TEMPLATES), st.integers(0, 60)),
+    st.tuples(st.just("bib"), st.sampled_from(BIB_KEYS), words),
+    st.tuples(st.just("settings"), st.sampled_from(["title", "language"]), st.sampled_from(["Other", "de", "x y"])),
+    st.tuples(st.just("static"), st.sampled_from(["style.css", "favicon.svg"]), words),
+)
+
+
+def _apply(project: Project, change: tuple[object, ...]) -> None:
+    kind, where, what = change
+    if kind == "trial":
+        path = project.content / "trial.yaml"
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        node = data
+        assert isinstance(where, tuple)
+        for part in where[:-1]:
+            node = node[part]
+        node[where[-1]] = f"{node[where[-1]]} {what}"
+        path.write_text(yaml.dump(data, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    elif kind == "template":
+        path = project.templates / str(where)
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        at = int(str(what)) % (len(lines) + 1)
+        path.write_text("".join([*lines[:at], "<!-- edited -->\n", *lines[at:]]), encoding="utf-8")
+    elif kind == "bib":
+        path = project.content / "references.bib"
+        text = path.read_text(encoding="utf-8")
+        start = text.index(f"{{{where},")
+        title = text.index("title", start)
+        path.write_text(text[:title] + f"note = {{{str(what).replace('{', '').replace('}', '')}}},\n  " + text[title:],
+                        encoding="utf-8")
+    elif kind == "settings":
+        edit(project.content / "site.yaml", f"{where}: ", f"{where}: {what}")
+    else:
+        with (project.static / str(where)).open("a", encoding="utf-8") as f:
+            f.write(f"\n<!-- {what} -->\n" if str(where).endswith(".svg") else f"\n/* {what} */\n")
+
+
+def _shapes(leaves: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """One leaf of each shape (list indexes left out): ('faq', 0, 'answer') stands for every FAQ answer."""
+    shapes: dict[tuple[object, ...], tuple[object, ...]] = {}
+    for leaf in leaves:
+        shapes.setdefault(tuple(part for part in leaf if not isinstance(part, int)), leaf)
+    return list(shapes.values())
+
+
+def test_an_edit_of_any_field_of_the_trial_gives_the_output_of_a_full_build(project: Project) -> None:
+    base = (project.content / "trial.yaml").read_text(encoding="utf-8")
+    cache = ParseCache()  # references.bib and site.yaml are parsed once
+    record = render_incremental(load_site(project, cache=cache), project)
+    fresh = RenderRecord({}, (), project.templates, record.environment)  # renders everything, templates compiled
+    checked = 0
+    for leaf in _shapes(STRING_LEAVES):
+        (project.content / "trial.yaml").write_text(base, encoding="utf-8")
+        _apply(project, ("trial", leaf, "edited"))
+        try:
+            site = load_site(project, cache=cache)
+            full = render_incremental(site, project, fresh)
+        except ContentError:
+            continue  # an id, a slug, a date, a cite key: an edit that makes the content invalid
+        incremental = render_incremental(site, project, record)
+        stale = [name for name, data in incremental.files.items() if data != full.files[name]]
+        assert not stale, f"after editing trial.yaml at {leaf}, stale: {stale}"
+        checked += 1
+    assert checked > 40
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(edits, min_size=1, max_size=3))
+def test_incremental_output_is_byte_identical_to_a_full_build_after_any_edits(changes: list[tuple[object, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("content", "templates", "static"):
+            shutil.copytree(ROOT / name, Path(tmp) / name)
+        project = Project(Path(tmp) / "content", Path(tmp) / "templates", Path(tmp) / "static")
+        record = render_incremental(load_site(project), project)
+        for change in changes:
+            _apply(project, change)
+            try:
+                site = load_site(project)
+                full = render_site(site, project)
+            except ContentError:
+                continue  # an edit that breaks the content: the server keeps the last good record
+            record = render_incremental(site, project, record)
+            assert record.files == full, f"incremental output differs from a full build after {change}"
+
+
+# --- The live site: last good build, error panel ------------------------------------------------------------
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _check_lines(project: Project, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The problem lines `sitegen check` prints for the project."""
+    capsys.readouterr()
+    assert main(["check", "--content", str(project.content), "--templates", str(project.templates),
+                 "--static", str(project.static)]) == 1
+    return [line for line in capsys.readouterr().err.splitlines() if not line.startswith("sitegen:")]
+
+
+def test_a_mistake_shows_an_error_panel_on_every_page_of_the_last_good_site(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = LiveSite(project, tmp_path / "site", None)
+    assert live.rebuild().problems == ()
+    good = _files(tmp_path / "site")
+    trial = project.content / "trial.yaml"
+    good_text = trial.read_text(encoding="utf-8")
+    lines = good_text.splitlines(keepends=True)
+    broken_line = next(i for i, line in enumerate(lines) if line.strip().startswith("- question:")) + 1
+    lines[broken_line - 1] = lines[broken_line - 1].replace("question: ", "question: oops: ", 1)
+    trial.write_text("".join(lines), encoding="utf-8")
+    outcome = live.rebuild()
+    expected = _check_lines(project, capsys)
+    assert list(outcome.problems) == expected and outcome.reload
+    assert expected == [f"{trial}:{broken_line}:19: not valid YAML: mapping values are not allowed here"]
+    shown = _files(tmp_path / "site")
+    assert set(shown) == set(good)
+    for name, data in shown.items():
+        if name.endswith(".html"):
+            text = data.decode("utf-8")
+            panel = text[text.index("<body>") + len("<body>"):text.index("<a class=\"skip-link\"")]
+            assert 'role="alert"' in panel, name
+            assert re.findall(r"<code[^>]*>(.*?)</code>", panel) == [_escaped(line) for line in expected]
+            assert text.replace(panel, "\n") == good[name].decode("utf-8")
+        else:
+            assert data == good[name], name
+    assert live.rebuild().reload is False  # the same mistake again: nothing new to show
+    trial.write_text(good_text, encoding="utf-8")
+    fixed = live.rebuild()
+    assert fixed.problems == () and fixed.reload
+    assert _files(tmp_path / "site") == good
+
+
+def _escaped(line: str) -> str:
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;")
+
+
+def test_the_error_panel_escapes_what_it_shows(project: Project, tmp_path: Path) -> None:
+    live = LiveSite(project, tmp_path / "site", None)
+    live.rebuild()
+    edit(project.content / "trial.yaml", "\nfaq:", "\n<script>alert('x')</script>: 1\nfaq:")
+    outcome = live.rebuild()
+    assert any("<script>alert('x')</script>" in p for p in outcome.problems)
+    page = (tmp_path / "site" / "faq" / "index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+    assert "<script>alert" not in page
+
+
+def test_before_any_good_build_every_address_shows_the_panel(project: Project, tmp_path: Path) -> None:
+    (project.content / "site.yaml").write_text("title: [\n", encoding="utf-8")
+    live = LiveSite(project, tmp_path / "site", None)
+    outcome = live.rebuild()
+    assert outcome.problems and outcome.problems[0].startswith(f"{project.content / 'site.yaml'}:")
+    files = _files(tmp_path / "site")
+    assert set(files) == {"index.html", "404.html", ".sitegen-output"}  # the server answers a missing page with 404.html
+    page = files["index.html"].decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'role="alert"' in page and "could not be built" in page
+    shutil.copy(ROOT / "content" / "site.yaml", project.content / "site.yaml")
+    assert live.rebuild().problems == ()
+    assert "role=\"alert\"" not in (tmp_path / "site" / "faq" / "index.html").read_text(encoding="utf-8")
+
+
+def test_built_output_never_contains_the_live_reload_script(project: Project, tmp_path: Path) -> None:
+    build(project, tmp_path / "output")
+    LiveSite(project, tmp_path / "served", "http://127.0.0.1:8000/").rebuild()
+    for folder in (tmp_path / "output", tmp_path / "served"):
+        for name, data in _files(folder).items():
+            assert b"livereload" not in data.lower(), f"{folder.name}/{name}"
+
+
+def test_serve_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--help"])
+    assert e.value.code == 0 and "--port N" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--port", "70000"])
+    assert e.value.code == 2 and "expected a port number" in capsys.readouterr().err
+
+
+# --- The watcher: one rebuild a burst of saves --------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_of_saves_gives_one_rebuild(tmp_path: Path) -> None:
+    for name in ("a.yaml", "b.yaml", "c.html"):
+        (tmp_path / name).write_text("0")
+    clock, runs = Clock(), []
+    watcher = SiteWatcher(poll=0.01, quiet=0.03, clock=clock)
+    watcher.watch(str(tmp_path), runs.append, "forever")
+    watcher.prime()
+    for step, name in enumerate(("a.yaml", "b.yaml", "c.html")):  # an editor's save-all, one file a poll
+        (tmp_path / name).write_text(f"saved {step}")
+        clock.now += 0.01
+        watcher.check()
+        assert runs == []
+    for _ in range(2):  # quiet, but not for long enough yet
+        clock.now += 0.01
+        watcher.check()
+    assert runs == []
+    clock.now += 0.01
+    watcher.check()
+    assert runs == [sorted(str(tmp_path / n) for n in ("a.yaml", "b.yaml", "c.html"))]
+    for _ in range(10):
+        clock.now += 0.01
+        watcher.check()
+    assert len(runs) == 1
+
+
+def test_editor_scratch_files_are_not_changes(tmp_path: Path) -> None:
+    clock, runs = Clock(), []
+    watcher = SiteWatcher(clock=clock)
+    watcher.watch(str(tmp_path), runs.append, "forever")
+    watcher.prime()
+    for name in (".trial.yaml.swp", "trial.yaml~", "#trial.yaml#", "4913", ".#trial.yaml"):
+        (tmp_path / name).write_text("x")
+    for _ in range(10):
+        clock.now += 0.01
+        watcher.check()
+    assert runs == []
+
+
+# --- The server, as a user starts it ------------------------------------------------------------------------
+
+
+class Served:
+    """`sitegen serve --port 0` in a subprocess, its output read line by line."""
+
+    def __init__(self, project: Project, tmp: Path, *args: str) -> None:
+        self.tmp = tmp
+        tmp.mkdir(exist_ok=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sitegen", "serve", "--content", str(project.content), "--templates",
+             str(project.templates), "--static", str(project.static), *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        for stream in (self.proc.stdout, self.proc.stderr):
+            threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return found
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s; output so far:\n" + "\n".join(self.seen))
+
+    def drain(self, seconds: float) -> list[str]:
+        end, got = time.monotonic() + seconds, []
+        while time.monotonic() < end:
+            try:
+                got.append(self.lines.get(timeout=0.05))
+            except queue.Empty:
+                pass
+        self.seen += got
+        return got
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def served(project: Project, tmp_path: Path) -> Iterator[Served]:
+    server = Served(project, tmp_path / "tmp", "--port", "0")
+    yield server
+    if server.proc.poll() is None:
+        server.proc.kill()
+        server.proc.wait()
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode("utf-8")
+
+
+def test_serve_injects_live_reload_only_on_the_wire(served: Served, project: Project, tmp_path: Path) -> None:
+    url = served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1)
+    page = _get(url + "faq/")
+    assert "livereload.js" in page
+    build(project, tmp_path / "output", base_url=url)  # what is on disk is a plain build for the server's URL
+    on_disk = (tmp_path / "output" / "faq" / "index.html").read_text(encoding="utf-8")
+    assert re.sub(r"<script type=\"text/javascript\">\(function\(\)\{.*?livereload.*?</script>", "", page) == on_disk
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        _get(url + "no/such/page")
+    body = missing.value.read().decode("utf-8")
+    assert missing.value.code == 404 and "Page not found" in body and "livereload.js" in body
+    assert served.stop() == 0
+    assert "Stopped." in served.drain(0.5) + served.seen
+    assert not any("Traceback" in line for line in served.seen)
+    assert list(served.tmp.iterdir()) == []  # its build folder is gone
+
+
+def test_serve_rebuilds_once_for_a_burst_of_saves(served: Served, project: Project) -> None:
+    served.wait_for(r"^Serving ")
+    edit(project.content / "trial.yaml", "The trial does not specify if", "The trial does not say if")
+    edit(project.content / "site.yaml", "language: en", "language: en-GB")
+    with (project.static / "style.css").open("a", encoding="utf-8") as f:
+        f.write("\n/* saved */\n")
+    served.wait_for(r" changed: re-rendered ")
+    later = served.drain(1.0)
+    assert not [line for line in later if " changed:" in line], later
+    rebuilt = [line for line in served.seen if " changed:" in line]
+    assert len(rebuilt) == 1 and all(n in rebuilt[0] for n in ("trial.yaml", "site.yaml", "style.css")), rebuilt
+    assert served.stop() == 0
+
+
+def test_a_port_in_use_gives_a_clear_message(project: Project, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = Served(project, tmp_path / "tmp", "--port", str(port))
+        code = server.proc.wait(timeout=30)
+        server.drain(0.3)
+    message = "\n".join(server.seen)
+    assert code == 2, message
+    assert f"127.0.0.1:{port}" in message and "already in use" in message and "--port" in message
+    assert "Traceback" not in message
+    assert list(server.tmp.iterdir()) == []

@@ -301,7 +301,7 @@ class _Inputs:
         # Values templates read by name; each is noted whole when a template looks its name up.
         self.values: dict[str, object] = {
             "sources": {r.reference.key: short_source(r.reference) for r in citations.references},
-            **display_labels(trial),
+            **display_labels(trial, _units(site.glossary)),
         }
         self.not_found = not_found_page(trial, urlparse(site.settings.base_url).path or "/")
         self.pages = {p.file: p for p in [*site.pages, self.not_found]}
@@ -415,6 +415,11 @@ def _recording_environment(project: Project, previous: RenderRecord | None) -> E
     env.context_class = RecordingContext
     env.filters["inline"] = inline_html
     return env
+
+
+def _units(glossary: Glossary | None) -> dict[str, str]:
+    """What each abbreviation of the glossary stands for, to spell units out where criteria use them."""
+    return {t.abbreviation: t.term for t in glossary.terms if t.abbreviation} if glossary is not None else {}
 
 
 def _render(env: Any, template: str, context: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .cite import ProseField
@@ -184,8 +185,46 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "November", "December")
 
 
-def display_labels(trial: Trial) -> dict[str, object]:
-    """The words and groupings the templates show, computed once from the trial."""
+@dataclass(frozen=True)
+class CriterionView:
+    """A criterion as a patient scans it: the measure and its threshold in words first, then the text as listed."""
+
+    lead: str  # e.g. 'Platelets: at least 75,000 per microliter (mcL)'; '' when the criterion has no threshold
+    text: str
+
+
+THRESHOLD = re.compile(
+    r"^(?P<measure>[^\W\d][^<>=≤≥]*?)\s*(?P<op>>=|<=|≥|≤|>|<)\s*(?P<amount>\d[\d,.]*)\s*(?P<unit>/?[^\s\d][^\s]*)?\s*$"
+)
+THRESHOLD_WORDS = {">=": "at least", "≥": "at least", "<=": "at most", "≤": "at most", ">": "more than", "<": "less than"}
+
+
+def scannable(criteria: list[str], units: dict[str, str], spelled: set[str]) -> tuple[CriterionView, ...]:
+    """Criteria with a threshold ('Platelets >= 75,000/mcL') led by it in words; a unit the glossary defines is
+    spelled out on its first use on the page (`spelled` holds those already spelled out). Meaning is unchanged:
+    the criterion as listed is always shown too."""
+    views = []
+    for text in criteria:
+        m = THRESHOLD.match(text)
+        if m is None:
+            views.append(CriterionView("", text))
+            continue
+        unit = (m["unit"] or "").rstrip(".")
+        per = unit.startswith("/")
+        name = unit.lstrip("/")
+        if name in units and name not in spelled:
+            spelled.add(name)
+            name = f"{units[name]} ({name})"
+        words = f"{'per ' if per else ''}{name}".strip()
+        views.append(CriterionView(f"{m['measure'].strip()}: {THRESHOLD_WORDS[m['op']]} {m['amount']} {words}".strip(), text))
+    return tuple(views)
+
+
+def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[str, object]:
+    """The words and groupings the templates show, computed once from the trial.
+
+    `units` maps abbreviations to what they stand for (from the glossary), to spell units out in criteria.
+    """
     e = trial.eligibility
     if e.min_age is not None and e.max_age is not None:
         age = f"{e.min_age} to {e.max_age} years"
@@ -208,6 +247,7 @@ def display_labels(trial: Trial) -> dict[str, object]:
         year, month = trial.spots_left.by.split("-")
         spots = f"{MONTHS[int(month) - 1]} {year}"
     groups = group_approvals(trial)
+    spelled: set[str] = set()
     return {
         "phase_label": PHASE_LABELS[trial.phase],
         "status_label": STATUS_LABELS[trial.status],
@@ -216,8 +256,8 @@ def display_labels(trial: Trial) -> dict[str, object]:
         "badges": badges,
         "spots_month": spots,
         "criteria_lists": [
-            ("inclusion", "Inclusion criteria", e.inclusion),
-            ("exclusion", "Exclusion criteria", e.exclusion),
+            ("inclusion", "Inclusion criteria", e.inclusion, scannable(e.inclusion.shown, units or {}, spelled)),
+            ("exclusion", "Exclusion criteria", e.exclusion, scannable(e.exclusion.shown, units or {}, spelled)),
         ],
         "registry_url": next((i.url for i in trial.identifiers if i.url), None),
         "approval_groups": groups,

@@ -259,3 +259,27 @@ def test_an_edit_of_the_glossary_or_a_page_re_renders_what_shows_it(project: Pro
     assert record.files == render_site(site, project)
     assert set(record.rendered) == {"timeline/index.html", "glossary/index.html"}
     assert b'href="../timeline/index.html#use-biopsy"' in record.files["glossary/index.html"]
+
+
+def test_criteria_lead_with_their_threshold_in_words_and_keep_the_listed_text() -> None:
+    from sitegen.pages import scannable
+
+    spelled: set[str] = set()
+    units = {"mcL": "microliter", "g/dL": "grams per deciliter"}
+    views = scannable(["Platelets >= 75,000/mcL", "Serum albumin >= 2.8g/dL", "Hemoglobin < 9 g/dL",
+                       "I am 18 years old or older.", "QTc ≤ 480 ms"], units, spelled)
+    assert [v.lead for v in views] == [
+        "Platelets: at least 75,000 per microliter (mcL)",
+        "Serum albumin: at least 2.8 grams per deciliter (g/dL)",
+        "Hemoglobin: less than 9 g/dL",  # spelled out on first use only
+        "",
+        "QTc: at most 480 ms",
+    ]
+    assert [v.text for v in views][0] == "Platelets >= 75,000/mcL"
+
+
+def test_eligibility_page_shows_scannable_criteria(site: Path) -> None:
+    html = (site / "eligibility" / "index.html").read_text()
+    text = read_page(site / "eligibility" / "index.html").text
+    assert "Platelets: at least 75,000 per microliter (mcL) As listed: Platelets >= 75,000/mcL" in text
+    assert html.count("<strong>") >= 2

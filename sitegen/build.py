@@ -49,7 +49,7 @@ from .record import (
     template_digest,
 )
 from .render import inline_html, make_environment, prose_html
-from .schema import Glossary, Settings, Trial
+from .schema import Glossary, Settings, Trial, site_url
 from .validate import (
     content_warnings,
     problem_at,
@@ -144,7 +144,7 @@ def load_site(project: Project, base_url: str | None = None, strict: bool = Fals
     glossary_doc = _collect(problems, lambda: parse(glossary_path, load_yaml)) if glossary_path.exists() else None
     glossary = _collect(problems, lambda: validate_glossary(glossary_doc)) if glossary_doc else None
     if settings is not None and base_url is not None:
-        settings = settings.model_copy(update={"base_url": base_url if base_url.endswith("/") else base_url + "/"})
+        settings = settings.model_copy(update={"base_url": site_url(base_url)})  # the command line checked it
     if problems or settings is None or trial is None or trial_doc is None or bibliography is None:
         raise ContentError(problems)
     pages = trial_pages(trial, glossary is not None)

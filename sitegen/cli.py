@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__
 from .build import Project, build, load_site, render_site
 from .errors import ContentError, Problem
+from .schema import site_url
 from .readability import plain_language
 
 
@@ -69,9 +70,12 @@ def _port(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sitegen` console script."""
     args = _parser().parse_args(argv)
-    if args.base_url is not None and not args.base_url.startswith(("http://", "https://")):
-        print(f"sitegen: error: --base-url must be an absolute http(s) URL, got '{args.base_url}'", file=sys.stderr)
-        return 2
+    if args.base_url is not None:
+        try:
+            site_url(args.base_url)
+        except ValueError as e:
+            print(f"sitegen: error: --base-url '{args.base_url}': expected {e}", file=sys.stderr)
+            return 2
     project = Project.at(args.content, args.templates, args.static)
     if not args.content.is_dir():
         print(f"sitegen: error: content folder '{args.content}' not found (use --content DIR)", file=sys.stderr)

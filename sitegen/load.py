@@ -70,7 +70,10 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     if root is None:
         raise ContentError([Problem(file, 1, 1, "the file is empty; expected a mapping of fields")])
     builder = _Builder(file)
-    data = builder.build(root, ())
+    try:
+        data = builder.build(root, ())
+    except _TooBig as e:
+        raise ContentError([e.problem]) from None
     if builder.problems:
         raise ContentError(builder.problems)
     return Document(file, data, builder.values, builder.keys)
@@ -88,6 +91,15 @@ def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
     return Problem(file, line, column, f"not valid YAML: {what}")
 
 
+MAX_VALUES = 100_000  # far beyond any trial; stops a few nested aliases from expanding into gigabytes
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+class _TooBig(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
 class _Builder:
     """Turns a composed node tree into plain Python data, recording positions and duplicate keys."""
 
@@ -97,42 +109,66 @@ class _Builder:
         self.keys: dict[PathKey, Position] = {}
         self.problems: list[Problem] = []
         self.constructor = yaml.SafeLoader("")
+        self.open: set[int] = set()  # collections being built: an alias back to one of them would never end
+        self.count = 0
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        self.values[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.MappingNode):
+        here = Position(node.start_mark.line + 1, node.start_mark.column + 1)
+        self.values[path] = here
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _TooBig(Problem(self.file, here.line, here.column, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self.open:
+                self.problems.append(Problem(self.file, here.line, here.column, "an alias refers to a value that contains it"))
+                return None
+            if node.tag not in (_MAP, _SEQ):
+                self.problems.append(Problem(self.file, here.line, here.column, f"the tag {node.tag} is not supported here"))
+                return None
+            self.open.add(id(node))
+            try:
+                return self._mapping(node, path) if isinstance(node, yaml.MappingNode) else [
+                    self.build(item, path + (i,)) for i, item in enumerate(node.value)
+                ]
+            finally:
+                self.open.discard(id(node))
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any] | None:
+        try:
             self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node, deep=True)
-                here = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                if not isinstance(key, (str, int)):
-                    self.problems.append(Problem(self.file, here.line, here.column, "a key must be plain text"))
-                    continue
-                key = str(key)
-                if key in result:
-                    first = self.keys[path + (key,)]
-                    self.problems.append(
-                        Problem(
-                            self.file, here.line, here.column,
-                            f"duplicate key '{key}' (first given at line {first.line}); give each key once",
-                        )
+        except yaml.constructor.ConstructorError as e:
+            at = e.problem_mark or node.start_mark
+            self.problems.append(Problem(self.file, at.line + 1, at.column + 1, f"not valid YAML: {e.problem}"))
+            return None
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            here = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                self.problems.append(Problem(self.file, here.line, here.column, "a key must be plain text"))
+                continue
+            key = str(key)
+            if key in result:
+                first = self.keys[path + (key,)]
+                self.problems.append(
+                    Problem(
+                        self.file, here.line, here.column,
+                        f"duplicate key '{key}' (first given at line {first.line}); give each key once",
                     )
-                    continue
-                self.keys[path + (key,)] = here
-                result[key] = self.build(value_node, path + (key,))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+                )
+                continue
+            self.keys[path + (key,)] = here
+            result[key] = self.build(value_node, path + (key,))
+        return result
+
+    def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
+        here = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
-            self.problems.append(
-                Problem(self.file, self.values[path].line, self.values[path].column, f"not valid YAML: {e.problem}")
-            )
+            self.problems.append(Problem(self.file, here.line, here.column, f"not valid YAML: {e.problem}"))
             return None
-        except ValueError as e:  # e.g. a timestamp like 2026-13-45
-            self.problems.append(
-                Problem(self.file, self.values[path].line, self.values[path].column, f"not a valid value: {e}")
-            )
+        except (ValueError, OverflowError) as e:  # e.g. a timestamp like 2026-13-45
+            self.problems.append(Problem(self.file, here.line, here.column, f"not a valid value: {e}"))
             return None

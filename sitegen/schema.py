@@ -1,7 +1,7 @@
 """The typed model of a trial, written once: it validates content/trial.yaml and documents every field.
 
 Every field carries a description; `docs/schema.md` and `schema/trial.schema.json` are generated from
-these classes (`python -m sitegen schema`), so the documentation cannot drift from the validation.
+these classes (`python -m sitegen.schemadoc`), so the documentation cannot drift from the validation.
 Prose fields are Markdown and may cite references as `[@key]` or `[@key1; @key2]`.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -19,6 +20,19 @@ WebUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|mailto:)\S+$")]
 Count = Annotated[int, Field(ge=0)]
 YearMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+def site_url(url: str) -> str:
+    """A base URL checked and ending in '/', or ValueError saying what is wrong with it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
+    if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
+        raise ValueError("a URL without a query (?), a fragment (#) or spaces")
+    return url if url.endswith("/") else url + "/"
+
+
+SiteUrl = Annotated[str, AfterValidator(site_url)]
 
 
 class Model(BaseModel):
@@ -145,8 +159,8 @@ class Stage(Model):
     name: Text = Field(description="Stage name, e.g. 'Screening'.")
     description: Prose = Field(description="What happens (Markdown).")
     duration: Text = Field(description="Duration as the listing gives it, e.g. '2-4 weeks'.")
-    weeks_min: float | None = Field(None, gt=0, description="Shortest length in weeks, to draw the timeline; null when it varies.")
-    weeks_max: float | None = Field(None, gt=0, description="Longest length in weeks; equal to weeks_min when fixed.")
+    weeks_min: float | None = Field(None, gt=0, le=520, allow_inf_nan=False, description="Shortest length in weeks, to draw the timeline; null when it varies.")
+    weeks_max: float | None = Field(None, gt=0, le=520, allow_inf_nan=False, description="Longest length in weeks; equal to weeks_min when fixed.")
     visits: Text | None = Field(None, description="Visits in this stage, as listed.")
 
 
@@ -244,9 +258,10 @@ class Settings(Model):
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = Field(
         "en", description="BCP 47 language tag of the content."
     )
-    base_url: WebUrl = Field(
-        description="Absolute URL the site is published at, ending in '/'; used only where a standard needs "
-        "absolute URLs (canonical links, JSON-LD, sitemap). Overridden by --base-url."
+    base_url: SiteUrl = Field(
+        description="Absolute http(s) URL the site is published at, with a host and no query or fragment; a "
+        "missing final '/' is added. Used only where a standard needs absolute URLs (canonical links, JSON-LD, "
+        "sitemap). Overridden by --base-url."
     )
     readability: Readability = Field(
         Readability.model_validate({}), description="Readability target of the prose, checked by `sitegen check`."

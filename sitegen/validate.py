@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from typing import Any, TypeVar
 
@@ -27,8 +28,31 @@ def validate_settings(doc: Document) -> Settings:
     return _validate(doc, Settings)
 
 
+MAX_TEXT = 10_000  # characters in one field; Markdown's parser is slow (quadratic) on some long inputs
+MAX_BRACKETS = 200  # "[" in one field: each opens a possible link that Markdown scans ahead for
+_DEEP_NESTING = re.compile(r"^(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){16,}", re.MULTILINE)
+
+
+def _text_problems(doc: Document, data: Any, path: PathKey = ()) -> list[Problem]:
+    """Text too long, or Markdown nested too deep, for the Markdown parser to handle safely."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _text_problems(doc, v, path + (k,))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _text_problems(doc, v, path + (i,))]
+    if isinstance(data, str) and len(data) > MAX_TEXT:
+        return [problem_at(doc, path, f"expected text of at most {MAX_TEXT:,} characters, got {len(data):,}")]
+    if isinstance(data, str) and data.count("[") > MAX_BRACKETS:
+        return [problem_at(doc, path, f"expected at most {MAX_BRACKETS} '[' in one field, got {data.count('[')}")]
+    if isinstance(data, str) and _DEEP_NESTING.search(data):
+        return [problem_at(doc, path, "expected Markdown nested at most 15 lists or quotes deep")]
+    return []
+
+
 def validate_trial(doc: Document) -> Trial:
     """Validate one trial file, including ids that must be unique and references between them."""
+    too_big = _text_problems(doc, doc.data)
+    if too_big:
+        raise ContentError(too_big)
     trial = _validate(doc, Trial)
     problems = [problem_at(doc, path, message) for path, message in cross_references(trial)]
     if problems:
@@ -91,6 +115,10 @@ def _expected(err: Any) -> str:
     }
     if kind in simple:
         return simple[kind]
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    if kind == "finite_number":
+        return "a finite number"
     if kind == "literal_error":
         return f"one of {ctx.get('expected', '')}"
     if kind == "string_pattern_mismatch":

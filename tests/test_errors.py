@@ -170,3 +170,48 @@ def test_bad_bibtex_is_reported_at_its_line_and_output_unchanged(project, tmp_pa
     start = start if case != "duplicate key" else bad[:start].count("\n") + 1
     assert start <= line <= start + 6, (first, start)
     assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == before
+
+
+HOSTILE = [
+    ("recursive alias", "x: &a [*a]\n", "an alias refers to a value that contains it"),
+    ("alias bomb", "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+     "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+     "more than 100,000 values"),
+    ("bad merge key", "<<: 1\n", "expected a mapping or list of mappings for merging"),
+    ("bool key", "true: 1\n", "a key must be plain text"),
+    ("set tag", "x: !!set {a, b}\n", "is not supported here"),
+]
+
+
+@pytest.mark.parametrize("case,text,message", HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_yaml_is_a_clean_error(project, capsys, case, text, message):
+    (project.content / "site.yaml").write_text(text)
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "site.yaml:1:" in err
+
+
+@pytest.mark.parametrize("answer,message", [
+    ("- " * 3000, "nested at most 15 lists or quotes deep"),
+    ("[" * 5000, "expected at most 200 '['"),
+    ("word " * 3000, "expected text of at most 10,000 characters"),
+])
+def test_markdown_that_would_hang_or_crash_the_parser_is_refused(project, capsys, answer, message):
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace(
+        "  - question: Will I have to stop taking my current medications?\n    answer: >-",
+        f"  - question: Will I have to stop taking my current medications?\n    answer: '{answer}'\n    x: >-"))
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert "faq[0].answer: " + message in err or message in err, err
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("https://example.org/trials", True), ("https://example.org/a?b=1", False), ("https://example.org/#x", False),
+    ("ftp://example.org/", False), ("https://", False), ("https://exa mple.org/", False),
+])
+def test_base_url_is_checked_and_gets_its_slash(project, tmp_path, capsys, url, ok):
+    code = main(["build", "--content", str(project.content), "--output", str(tmp_path / "o"), "--base-url", url])
+    assert code == (0 if ok else 2), capsys.readouterr().err
+    if ok:
+        assert 'href="https://example.org/trials/faq/"' in (tmp_path / "o" / "faq" / "index.html").read_text()

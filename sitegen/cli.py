@@ -13,8 +13,8 @@ from pathlib import Path
 from . import __version__
 from .build import Project, build, load_site, render_site
 from .errors import ContentError, Problem
-from .schema import site_url
 from .readability import plain_language
+from .schema import site_url
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -8,16 +8,12 @@ given that record re-renders only the outputs whose reads changed (`sitegen serv
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
-import markdown
-import nh3
 from jinja2 import (
     Environment,
     TemplateError,
@@ -28,11 +24,11 @@ from markupsafe import Markup
 
 from . import jsonld
 from .bib import Reference, check_bibliography, format_reference_html, load_bibliography
-from .cite import CITATION, Citations, CitedReference, number_citations
+from .cite import Citations, CitedReference, number_citations
 from .errors import ContentError, Problem
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
 from .load import Document, PathKey, load_yaml
-from .pages import GLOSSARY, Page, display_labels, not_found_page, trial_pages
+from .pages import GLOSSARY, Page, display_labels, not_found_page, plain_text, trial_pages
 from .record import (
     MISSING,
     READS,
@@ -274,7 +270,10 @@ def _producers(site: Site, project: Project, env: Environment, inputs: _Inputs) 
         return (jsonld.json_text(jsonld.feed(trial, settings, pages, plain)) + "\n").encode("utf-8")
 
     def static(name: str) -> bytes:
-        data = (project.static / name).read_bytes()
+        try:
+            data = (project.static / name).read_bytes()
+        except OSError as e:
+            raise ContentError([Problem(str(project.static / name), 0, 0, f"cannot read: {e.strerror}")]) from None
         note(("static", name), digest(data))
         return data
 
@@ -428,9 +427,11 @@ def _render(env: Any, template: str, context: dict[str, Any]) -> str:
         return str(env.get_template(template).render(context))
     except TemplateSyntaxError as e:
         raise ContentError([Problem(e.filename or template, e.lineno or 0, 1, f"template syntax error: {e.message}")]) from None
-    except (UndefinedError, TemplateError) as e:
-        line = _template_line(e, template)
-        raise ContentError([Problem(f"templates/{line[0]}", line[1], 1, f"template error: {e}")]) from None
+    except (UndefinedError, TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as e:
+        name, line = _template_line(e, template)
+        folder = Path(env.loader.searchpath[0]) if getattr(env.loader, "searchpath", None) else Path("templates")
+        message = str(e) if isinstance(e, TemplateError) else f"{type(e).__name__}: {e}"
+        raise ContentError([Problem(str(folder / name), line, 1, f"template error: {message}")]) from None
 
 
 def _template_line(error: BaseException, template: str) -> tuple[str, int]:
@@ -449,12 +450,6 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in path)
 
 
-def plain_text(text: str) -> str:
-    """Markdown prose as plain text, without citation markers (for JSON-LD and meta descriptions)."""
-    html_text = markdown.markdown(CITATION.sub("", text))
-    return re.sub(r"\s+", " ", html.unescape(nh3.clean(html_text, tags=set()))).strip()
-
-
 def short_source(ref: Reference) -> str:
     """A reference as the listing shows a finding's source: title, first three authors, et al., year."""
     authors = ", ".join(ref.authors[:3]) + (", et al" if len(ref.authors) > 3 or ref.authors_truncated else "")
@@ -467,6 +462,6 @@ def build(project: Project, output: Path, base_url: str | None = None, strict: b
 
     Returns what was written and the warnings found.
     """
-    check_output_dir(output, [project.content, project.templates, project.content.resolve().parent])
+    check_output_dir(output, project.content.resolve().parent, [project.content, project.templates])
     site = load_site(project, base_url, strict)
     return write_site(render_site(site, project), output), site.warnings

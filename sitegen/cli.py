@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sitegen: error: --base-url '{args.base_url}': expected {e}", file=sys.stderr)
             return 2
     project = Project.at(args.content, args.templates, args.static)
+    for flag, folder in (("--templates", args.templates), ("--static", args.static)):
+        if folder is not None and not folder.is_dir():
+            print(f"sitegen: error: {flag} folder '{folder}' not found", file=sys.stderr)
+            return 2
     if not args.content.is_dir():
         print(f"sitegen: error: content folder '{args.content}' not found (use --content DIR)", file=sys.stderr)
         return 2

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
-from .cite import ProseField
+import markdown
+import nh3
+
+from .cite import CITATION, ProseField
 from .schema import Approval, Intervention, Stage, Trial
 
 GLOSSARY = "glossary"
@@ -26,12 +30,14 @@ class Page:
     @property
     def path(self) -> str:
         """The page's URL path relative to the site root: '' or 'faq/'."""
+        if self.not_found:
+            return "404.html"
         return f"{self.slug}/" if self.slug else ""
 
     @property
     def file(self) -> str:
         """The output file relative to the site root."""
-        return "404.html" if self.not_found else f"{self.path}index.html"
+        return self.path if self.not_found else f"{self.path}index.html"
 
     @property
     def root(self) -> str:
@@ -83,7 +89,7 @@ def trial_pages(trial: Trial, glossary: bool = False) -> list[Page]:
         findings.append(ProseField(("findings", i, "source"), f"[@{finding.source}]"))
     name = trial.title
     return [
-        Page("", "Summary", name, "summary.html", _first_sentence(trial.overview), (ProseField(("purpose",), trial.purpose),)),
+        Page("", "Summary", name, "summary.html", _first_sentence(plain_text(trial.overview)), (ProseField(("purpose",), trial.purpose),)),
         Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.", tuple(faq)),
         Page("eligibility", "Eligibility", "Who can join", "eligibility.html",
              f"Who can join the trial {name}: age, sex, criteria and medicines to avoid.", tuple(eligibility)),
@@ -266,3 +272,9 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
         "timeline_bars": timeline_bars(trial.timeline),
         "drugs": drugs_by_id(trial),
     }
+
+
+def plain_text(text: str) -> str:
+    """Markdown prose as plain text, without citation markers (for JSON-LD and meta descriptions)."""
+    html_text = markdown.markdown(CITATION.sub("", text))
+    return re.sub(r"\s+", " ", html.unescape(nh3.clean(html_text, tags=set()))).strip()

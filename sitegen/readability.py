@@ -17,12 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .build import Site, plain_text
+from .build import Site
 from .cite import CITATION, ProseField
 from .errors import ContentError, Problem
 from .glossary import TermFinder
 from .load import Document, PathKey, Position, read_text
-from .pages import Page
+from .pages import Page, plain_text
 from .schema import Glossary
 from .validate import problem_at
 

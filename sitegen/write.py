@@ -29,14 +29,16 @@ class WriteReport:
     changed: int
 
 
-def check_output_dir(output: Path, refused: list[Path]) -> None:
-    """Refuse an output directory that is a system or project folder, or a non-empty folder sitegen did not make."""
+def check_output_dir(output: Path, project_root: Path, inputs: list[Path]) -> None:
+    """Refuse an output folder that is `/`, home or the project root, or holds one of them; that is or lies in an
+    input folder (content/, templates/); or that is a non-empty folder sitegen did not make."""
     target = output.resolve()
-    forbidden = [Path("/"), Path.home().resolve(), *[p.resolve() for p in refused]]
-    for place in forbidden:
-        if target == place or place.is_relative_to(target):
+    sources = [p.resolve() for p in inputs]
+    for place in [Path("/"), Path.home().resolve(), project_root.resolve(), *sources]:
+        if place.is_relative_to(target) or (place in sources and target.is_relative_to(place)):
             raise ContentError(
-                [Problem(str(output), 0, 0, f"refusing to build into {output}: it is or contains {place}; choose a folder of its own, e.g. output/")]
+                [Problem(str(output), 0, 0, f"refusing to build into {output}: it is, holds or lies in {place}; "
+                         "choose a folder of its own, e.g. output/")]
             )
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists():
         raise ContentError(
@@ -57,6 +59,7 @@ def safe_relative(name: str) -> PurePosixPath:
 def write_site(files: dict[str, bytes], output: Path) -> WriteReport:
     """Write `files` (relative path -> bytes) as the whole content of `output`, atomically."""
     paths = {name: safe_relative(name) for name in files}
+    output = output.resolve()  # a symlinked output folder: replace the folder it points to, not the link
     parent = output.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     _recover(output)

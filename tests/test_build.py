@@ -174,7 +174,7 @@ def test_base_url_flag_sets_absolute_urls_only(project, tmp_path: Path) -> None:
     assert 'href="../arms/index.html"' in html
 
 
-@pytest.mark.parametrize("bad", ["/", "~", "content", "templates", "."])
+@pytest.mark.parametrize("bad", ["/", "~", "content", "templates", ".", "content/site", "templates/x"])
 def test_refuses_dangerous_output_folders(project, bad: str, capsys, monkeypatch) -> None:
     monkeypatch.chdir(project.content.parent)
     target = str(Path.home()) if bad == "~" else bad
@@ -198,3 +198,21 @@ def test_publishing_files_sitemap_robots_and_404(site: Path) -> None:
     assert "Sitemap: https://example.org/sitemap.xml" in (site / "robots.txt").read_text()
     not_found = (site / "404.html").read_text()
     assert 'href="/index.html"' in not_found and "canonical" not in not_found
+
+
+def test_symlinked_output_folder_is_built_through(project, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    build(project, real)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    build(project, link)
+    assert link.is_symlink() and (real / "index.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if "sitegen-" in p.name]
+
+
+def test_descriptions_are_plain_text_and_the_404_page_describes_itself(site: Path) -> None:
+    summary = html_pages(site)["index.html"].jsonld[0]
+    assert summary["description"].startswith("The trial is testing if adding Cabozantinib")
+    assert "[@" not in summary["description"] and "*" not in summary["description"]
+    missing = html_pages(site)["404.html"].jsonld[0]
+    assert missing["@id"] == "https://example.org/404.html"

@@ -215,3 +215,18 @@ def test_base_url_is_checked_and_gets_its_slash(project, tmp_path, capsys, url, 
     assert code == (0 if ok else 2), capsys.readouterr().err
     if ok:
         assert 'href="https://example.org/trials/faq/"' in (tmp_path / "o" / "faq" / "index.html").read_text()
+
+
+def test_template_runtime_errors_and_missing_folders_are_clean(project, tmp_path, capsys):
+    faq = project.templates / "faq.html"
+    good = faq.read_text()
+    faq.write_text(good.replace("{% block content %}", "{% block content %}{{ 1 // 0 }}"))
+    args = ["--content", str(project.content), "--templates", str(project.templates)]
+    assert main(["check", *args]) == 1
+    err = capsys.readouterr().err
+    assert f"{faq}:" in err and "ZeroDivisionError" in err and "Traceback" not in err
+    assert main(["check", "--content", str(project.content), "--static", str(tmp_path / "nope")]) == 2
+    faq.write_text(good)
+    (project.static / "favicon.svg").unlink()
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "o")]) == 1
+    assert "favicon.svg: cannot read" in capsys.readouterr().err

@@ -93,10 +93,10 @@ def test_marker_lets_sitegen_replace_its_own_folder_only(tmp_path: Path) -> None
     out = tmp_path / "out"
     write.write_site({"a.html": b"1"}, out)
     assert (out / write.MARKER).exists()
-    write.check_output_dir(out, [])
+    write.check_output_dir(out, tmp_path / 'project', [])
     (out / write.MARKER).unlink()
     with pytest.raises(ContentError):
-        write.check_output_dir(out, [])
+        write.check_output_dir(out, tmp_path / 'project', [])
 
 
 def test_rebuild_time_is_not_spent_on_unchanged_files(tmp_path: Path) -> None:

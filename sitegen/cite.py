@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .bib import Reference
 from .load import PathKey
 
+_NOT_SHOWN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE)
 CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\]")
 
 
@@ -74,9 +75,14 @@ class ProseField:
     text: str
 
 
+def citable(text: str) -> str:
+    """Prose without what a page never shows (HTML comments, script and style blocks), where citations count."""
+    return _NOT_SHOWN.sub("", text)
+
+
 def cite_keys(text: str) -> list[tuple[str, ...]]:
-    """The keys of each citation group in `text`, in order."""
-    return [tuple(k.strip().lstrip("@") for k in m.group(1).split(";")) for m in CITATION.finditer(text)]
+    """The keys of each citation group in `text` that a reader will see, in order."""
+    return [tuple(k.strip().lstrip("@") for k in m.group(1).split(";")) for m in CITATION.finditer(citable(text))]
 
 
 def number_citations(

@@ -10,7 +10,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .cite import CITATION, Citation
+from .cite import CITATION, Citation, citable
 from .jsonld import json_text
 
 # Markdown may produce these; anything else (script, style, iframe, event handlers, javascript: URLs) is removed.
@@ -45,7 +45,7 @@ def jsonld_script(data: Any) -> Markup:
 def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], findings_href: str) -> Markup:
     """Markdown to sanitized HTML, each `[@key]` group replaced by its numbered citation link(s)."""
     groups = iter(range(len(citations)))
-    source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), text)
+    source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), citable(text))
     html = nh3.clean(
         markdown.markdown(source, output_format="html"),
         tags=ALLOWED_TAGS,

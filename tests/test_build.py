@@ -216,3 +216,13 @@ def test_descriptions_are_plain_text_and_the_404_page_describes_itself(site: Pat
     assert "[@" not in summary["description"] and "*" not in summary["description"]
     missing = html_pages(site)["404.html"].jsonld[0]
     assert missing["@id"] == "https://example.org/404.html"
+
+
+def test_citations_hidden_in_comments_or_scripts_are_not_numbered(project, tmp_path: Path) -> None:
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace(
+        "before starting the trial.\n  - question", "before starting the trial. <!-- [@tian2022] --> <script>[@olaratumab2019]</script>\n  - question", 1))
+    build(project, tmp_path / "out")
+    faq = (tmp_path / "out" / "faq" / "index.html").read_text()
+    assert "sitegencitation" not in faq and "tian2022" not in faq
+    assert 'id="cite-1"' in faq and "references </span>1–5" in faq  # numbering unchanged

@@ -29,6 +29,10 @@ _SKIP_TAGS = {
 }
 _SKIP_CLASSES = {"cite", "references", "backlinks", "visually-hidden", "no-glossary"}
 _ROMAN = re.compile(r"[IVXLC]+$")
+NUMBERED_ROMAN = re.compile(
+    r"\b(?:stage|phase|grade|type|class|group|part|step|level|tier|cycle|arm)\s+[IVXLC]+\b", re.IGNORECASE
+)
+"""A Roman numeral that numbers something ('stage IV', 'phase II'): never an abbreviation."""
 _NUMBERED = re.compile(r"\b(?:stage|phase|grade|type|class|group|part|step|level|tier|cycle|arm)\s+$", re.IGNORECASE)
 _USE = re.compile(rb'<a class="glossary-term" href="[^"]*" id="use-([a-z0-9-]+)">')  # a mark, as _mark_text writes it
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -20,7 +20,7 @@ from typing import Any
 from .build import Site
 from .cite import CITATION, ProseField
 from .errors import ContentError, Problem
-from .glossary import TermFinder
+from .glossary import NUMBERED_ROMAN, TermFinder
 from .load import Document, PathKey, Position, read_text
 from .pages import Page, plain_text
 from .schema import Glossary
@@ -259,7 +259,7 @@ def _readability_warning(section: Section, target: float, finder: TermFinder | N
 
 
 def _abbreviation_warnings(page: Page, finder: TermFinder | None, places: _Places) -> list[Problem]:
-    texts = [CITATION.sub("", f.text) for f in page.prose]
+    texts = [NUMBERED_ROMAN.sub(" ", CITATION.sub("", f.text)) for f in page.prose]
     spelled_out = {m.group(1) for text in texts for m in re.finditer(r"\(\s*([A-Za-z0-9-]+)\s*\)", text)}
     found = []
     for field, text in zip(page.prose, texts):

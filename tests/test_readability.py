@@ -147,3 +147,13 @@ def test_a_long_glossary_definition_is_a_warning(project: Project) -> None:
     warnings = [w for w in plain_language(site).warnings if "glossary.yaml" in w.file]
     assert [(w.line, w.message) for w in warnings] == [
         (12, "terms[0].definition: 4 sentences; keep a definition to one or two")]
+
+
+def test_roman_numeral_after_stage_is_not_an_abbreviation_warning(project, capsys) -> None:
+    from sitegen.cli import main
+
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace(
+        "before starting the trial.\n  - question", "before starting the trial. Stage IV disease is allowed.\n  - question", 1))
+    main(["check", "--content", str(project.content)])
+    assert "'IV' looks like an abbreviation" not in capsys.readouterr().err

@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--templates", type=Path, default=None, metavar="DIR",
                        help="Jinja2 templates (default: templates/ beside the content folder, else sitegen's own)")
         p.add_argument("--static", type=Path, default=None, metavar="DIR",
-                       help="static files copied as they are (default: static/ beside the content folder, else sitegen's own)")
+                       help="folder holding style.css and favicon.svg (default: static/ beside the content folder, else sitegen's own)")
         p.add_argument("--base-url", default=None, metavar="URL",
                        help="absolute URL the site is published at (overrides base_url in site.yaml)")
         p.add_argument("--strict", action="store_true", help="treat warnings as errors")

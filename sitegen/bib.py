@@ -22,6 +22,7 @@ from pybtex.richtext import Text  # type: ignore[import-untyped]
 from pybtex.scanner import PybtexSyntaxError  # type: ignore[import-untyped]
 
 from sitegen.errors import ContentError, Problem
+from sitegen.load import read_text
 
 MAX_AUTHORS = 6
 """Vancouver lists the first six authors, then "et al."."""
@@ -352,21 +353,6 @@ def _references(
     return references, problems
 
 
-def _read_utf8(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        message = f"cannot read the bibliography: {error.strerror or error}"
-        raise ContentError([Problem(str(path), 0, 0, message)]) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = raw[: error.start].decode("utf-8-sig", errors="replace")
-        line, column = line_column(line_starts(before), len(before))
-        message = f"the file is not UTF-8 (byte 0x{raw[error.start]:02x} here); save it as UTF-8"
-        raise ContentError([Problem(str(path), line, column, message)]) from None
-
-
 def load_bibliography(path: Path, text: str | None = None) -> dict[str, Reference]:
     """Every entry of a BibTeX file by key, in file order; raises ContentError with all problems found.
 
@@ -375,7 +361,7 @@ def load_bibliography(path: Path, text: str | None = None) -> dict[str, Referenc
     """
     file = str(path)
     if text is None:
-        text = _read_utf8(path)
+        text = read_text(path)
     try:
         data, parser = _parse(file, text)
         references, problems = _references(data, parser)

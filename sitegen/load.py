@@ -44,13 +44,17 @@ class Document:
 
 
 def read_text(path: Path) -> str:
-    """Read a content file as UTF-8, or raise a ContentError naming the first byte that is not."""
-    raw = path.read_bytes()
+    """Read a content file as UTF-8, or raise a ContentError: unreadable, or naming the first byte that is not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        before = raw[: e.start].decode("utf-8-sig", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
         raise ContentError(
             [Problem(str(path), line, column, f"the file is not UTF-8 (byte 0x{raw[e.start]:02x}); save it as UTF-8")]
         ) from None

@@ -119,40 +119,78 @@ class ParseCache:
         return result
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every trial of a site is built with: the settings, the glossary and the shared references."""
+
+    settings: Settings
+    bibliography: dict[str, Reference]  # content/references.bib, when there is one
+    glossary: Glossary | None = None
+    glossary_doc: Document | None = None
+
+
+def load_shared(project: Project, base_url: str | None = None, cache: ParseCache | None = None) -> Shared:
+    """Load and validate site.yaml, glossary.yaml and references.bib; raise ContentError with every problem found."""
+    problems: list[Problem] = []
+    content = project.content
+    settings_doc = _collect(problems, lambda: _parse(cache, content / "site.yaml", load_yaml))
+    settings = _collect(problems, lambda: validate_settings(settings_doc)) if settings_doc else None
+    bib_path = content / "references.bib"  # optional
+    bibliography = _collect(problems, lambda: _parse(cache, bib_path, load_bibliography)) if bib_path.exists() else {}
+    glossary_path = content / "glossary.yaml"  # optional
+    glossary_doc = _collect(problems, lambda: _parse(cache, glossary_path, load_yaml)) if glossary_path.exists() else None
+    glossary = _collect(problems, lambda: validate_glossary(glossary_doc)) if glossary_doc else None
+    if problems or settings is None or bibliography is None:
+        raise ContentError(problems)
+    if base_url is not None:
+        settings = settings.model_copy(update={"base_url": site_url(base_url)})  # the command line checked it
+    return Shared(settings, bibliography, glossary, glossary_doc)
+
+
+def load_trial(path: Path, cache: ParseCache | None = None) -> tuple[Document, Trial]:
+    """Load and validate one trial file; raise ContentError with every problem found."""
+    doc = _parse(cache, path, load_yaml)
+    return doc, validate_trial(doc)
+
+
 def load_site(project: Project, base_url: str | None = None, strict: bool = False, cache: ParseCache | None = None) -> Site:
-    """Load and validate all content, and resolve citations; raise ContentError with every problem found.
+    """Load and validate the single trial of content/ and everything shared, and resolve citations; raise
+    ContentError with every problem found.
 
     With `strict`, warnings are errors too. With a `cache`, files whose bytes did not change are not parsed again.
     """
     problems: list[Problem] = []
-    content = project.content
-
-    def parse(path: Path, loader: Callable[[Path, str | None], T]) -> T:
-        return cache.parse(path, loader) if cache is not None else loader(path, None)
-
-    settings_doc = _collect(problems, lambda: parse(content / "site.yaml", load_yaml))
-    settings = _collect(problems, lambda: validate_settings(settings_doc)) if settings_doc else None
-    trial_doc = _collect(problems, lambda: parse(content / "trial.yaml", load_yaml))
-    trial = _collect(problems, lambda: validate_trial(trial_doc)) if trial_doc else None
-    bib_path = content / "references.bib"
-    bibliography = _collect(problems, lambda: parse(bib_path, load_bibliography)) if bib_path.exists() else {}
-    glossary_path = content / "glossary.yaml"  # optional
-    glossary_doc = _collect(problems, lambda: parse(glossary_path, load_yaml)) if glossary_path.exists() else None
-    glossary = _collect(problems, lambda: validate_glossary(glossary_doc)) if glossary_doc else None
-    if settings is not None and base_url is not None:
-        settings = settings.model_copy(update={"base_url": site_url(base_url)})  # the command line checked it
-    if problems or settings is None or trial is None or trial_doc is None or bibliography is None:
+    shared = _collect(problems, lambda: load_shared(project, base_url, cache))
+    trial = _collect(problems, lambda: load_trial(project.content / "trial.yaml", cache))
+    if problems or shared is None or trial is None:
         raise ContentError(problems)
-    pages = trial_pages(trial, glossary is not None)
+    site = assemble_site(shared, *trial, {})
+    if strict and site.warnings:
+        raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in site.warnings])
+    return site
+
+
+def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Reference], trial_base: str = "") -> Site:
+    """One trial's site: its pages, with citations numbered across the shared references and its `own`.
+
+    In a catalog (`trial_base` 'trials/<slug>/'), the trial's URLs start at its folder, and only its own references
+    are warned about when uncited (a shared one may be there for other trials)."""
+    settings = shared.settings
+    if trial_base:
+        settings = settings.model_copy(update={"base_url": settings.base_url + trial_base})
+    bibliography = {**shared.bibliography, **own}
+    pages = trial_pages(trial, shared.glossary is not None, trial_base)
     citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography)
     if unknown:
-        raise ContentError([problem_at(trial_doc, path, message) for path, message in unknown])
-    warnings = content_warnings(
-        trial, trial_doc, citations.uncited, str(bib_path), {k: r.line for k, r in bibliography.items()}
-    ) + check_bibliography(bibliography)
-    if strict and warnings:
-        raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
-    return Site(settings, trial, trial_doc, bibliography, citations, pages, warnings, glossary, glossary_doc)
+        raise ContentError([problem_at(doc, path, message) for path, message in unknown])
+    warned = own if trial_base else bibliography
+    uncited = [warned[key] for key in citations.uncited if key in warned]
+    warnings = content_warnings(trial, doc, uncited) + check_bibliography(warned)
+    return Site(settings, trial, doc, bibliography, citations, pages, warnings, shared.glossary, shared.glossary_doc)
+
+
+def _parse(cache: ParseCache | None, path: Path, loader: Callable[[Path, str | None], T]) -> T:
+    return cache.parse(path, loader) if cache is not None else loader(path, None)
 
 
 def _collect(problems: list[Problem], step: Callable[[], T]) -> T | None:

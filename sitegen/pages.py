@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import markdown
 import nh3
@@ -26,6 +26,7 @@ class Page:
     description: str
     prose: tuple[ProseField, ...]
     not_found: str = ""  # for the 404 page: the site root as an absolute path, since hosts serve it at any URL
+    trial_base: str = ""  # in a catalog, where the trial's pages live: 'trials/<slug>/'; '' for a single trial
 
     @property
     def path(self) -> str:
@@ -43,6 +44,11 @@ class Page:
     def root(self) -> str:
         """The prefix from this page back to the site root: relative, except on the 404 page."""
         return self.not_found or "../" * self.path.count("/")
+
+    @property
+    def site_root(self) -> str:
+        """The prefix from this page back to the root of the whole site (the catalog's, in a catalog)."""
+        return self.not_found or self.root + "../" * self.trial_base.count("/")
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,9 @@ class TimelineBar:
     varies: bool
 
 
-def trial_pages(trial: Trial, glossary: bool = False) -> list[Page]:
+def trial_pages(trial: Trial, glossary: bool = False, trial_base: str = "") -> list[Page]:
     """The seven pages of a trial, and the glossary page when there is a glossary, in navigation order (the order
-    citations are numbered in)."""
+    citations are numbered in). In a catalog, `trial_base` is where the trial's pages live ('trials/<slug>/')."""
     faq = [ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)]
     arms = [ProseField(("overview",), trial.overview)]
     for i, arm in enumerate(trial.arms):
@@ -88,7 +94,7 @@ def trial_pages(trial: Trial, glossary: bool = False) -> list[Page]:
         findings += [ProseField(("findings", i, "points", j), p) for j, p in enumerate(finding.points)]
         findings.append(ProseField(("findings", i, "source"), f"[@{finding.source}]"))
     name = trial.title
-    return [
+    pages = [
         Page("", "Summary", name, "summary.html", _first_sentence(plain_text(trial.overview)), (ProseField(("purpose",), trial.purpose),)),
         Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.", tuple(faq)),
         Page("eligibility", "Eligibility", "Who can join", "eligibility.html",
@@ -103,6 +109,7 @@ def trial_pages(trial: Trial, glossary: bool = False) -> list[Page]:
         Page("findings", "Findings", "Findings from research", "findings.html",
              f"Published research behind the trial {name}, with numbered references.", tuple(findings)),
     ] + ([glossary_page(trial)] if glossary else [])
+    return [replace(page, trial_base=trial_base) for page in pages] if trial_base else pages
 
 
 def glossary_page(trial: Trial) -> Page:

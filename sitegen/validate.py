@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .bib import Reference
 from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
@@ -228,12 +229,9 @@ def _unknown(what: str, value: str, known: list[str]) -> str:
     return f"'{value}' is not the id of any {what} in interventions{suggestion}"
 
 
-def content_warnings(trial: Trial, doc: Document, uncited: tuple[str, ...], bib_file: str, bib_lines: dict[str, int]) -> list[Problem]:
+def content_warnings(trial: Trial, doc: Document, uncited: list[Reference]) -> list[Problem]:
     """Things a careful editor wants to know that do not stop a build (errors under --strict)."""
-    found = [
-        Problem(bib_file, bib_lines.get(key, 0), 1, f"reference '{key}' is not cited anywhere", "warning")
-        for key in uncited
-    ]
+    found = [Problem(r.file, r.line, 1, f"reference '{r.key}' is not cited anywhere", "warning") for r in uncited]
     for i, question in enumerate(trial.faq):
         if not cite_keys(question.answer):
             found.append(_warning(doc, ("faq", i, "answer"), "this answer cites no source"))

@@ -94,7 +94,7 @@ def test_editing_a_template_re_renders_the_pages_that_use_it(project: Project) -
     edit(project.templates / "faq.html", "{% block content %}", "{% block content %}<p>New intro.</p>")
     after = rebuild(project, before)
     assert after.rendered == ("faq/index.html",)
-    edit(project.templates / "base.html", "<body>", "<body class=edited>")
+    edit(project.templates / "_page.html", "<body>", "<body class=edited>")
     after = rebuild(project, after)
     assert set(after.rendered) == _pages(after)  # every page extends it; the feed, sitemap and static files do not
     # render.prose_html loads _citation.html for every prose field, cited or not: the pages with prose use it.

@@ -8,8 +8,11 @@ given that record re-renders only the outputs whose reads changed (`sitegen serv
 
 from __future__ import annotations
 
+import functools
+import re
+import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
@@ -22,13 +25,16 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
-from . import jsonld
+from . import cache, jsonld
 from .bib import Reference, check_bibliography, format_reference_html, load_bibliography
+from .catalog import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .cite import Citations, CitedReference, number_citations
 from .errors import ContentError, Problem
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
 from .load import Document, PathKey, load_yaml
-from .pages import GLOSSARY, Page, display_labels, not_found_page, plain_text, trial_pages
+from .markup import plain_text
+from .pages import GLOSSARY, PHASE_LABELS, STATUS_LABELS, Page, display_labels, not_found_page, trial_pages
+from .parallel import map_in_processes
 from .record import (
     MISSING,
     READS,
@@ -46,6 +52,7 @@ from .record import (
 )
 from .render import inline_html, make_environment, prose_html
 from .schema import Glossary, Settings, Trial, site_url
+from .search import SearchError, SearchRecord, search_index
 from .validate import (
     content_warnings,
     problem_at,
@@ -53,10 +60,12 @@ from .validate import (
     validate_settings,
     validate_trial,
 )
-from .write import WriteReport, check_output_dir, write_site
+from .write import Staging, check_output_dir, stage_file, write_site
 
 T = TypeVar("T")
 STATIC_FILES = ("style.css", "favicon.svg")
+CATALOG_STATIC_FILES = (*STATIC_FILES, "search.js")  # search.js starts the catalog's search box
+MAX_SITEMAP_URLS = 50_000  # the sitemap protocol's limit for one file
 
 
 @dataclass(frozen=True)
@@ -233,18 +242,22 @@ class RenderRecord:
         return {name: output.data for name, output in self.outputs.items()}
 
 
-def render_incremental(site: Site, project: Project, previous: RenderRecord | None = None) -> RenderRecord:
+def render_incremental(
+    site: Site, project: Project, previous: RenderRecord | None = None, environment: Environment | None = None,
+    whole_site: bool = True,
+) -> RenderRecord:
     """Render the site, reusing from `previous` every output whose reads are unchanged; record what each read.
 
     The result is byte for byte what a build without `previous` gives: an output is reused only when everything
     its rendering read (trial fields, settings, templates, prose and its citations, references, static files)
-    has the fingerprint it had then, and rendering reads nothing else.
+    has the fingerprint it had then, and rendering reads nothing else. Without `whole_site` (a trial of a catalog),
+    only the trial's pages are made; the catalog makes the rest. An `environment` from trial_environment is reused.
     """
-    env = _recording_environment(project, previous)
+    env = environment or _recording_environment(project, previous)
     inputs = _Inputs(site, project, env)
     outputs = inputs.outputs  # the glossary page reads the pages made before it
     rendered: list[str] = []
-    for name, produce in _producers(site, project, env, inputs):
+    for name, produce in _producers(site, project, env, inputs, whole_site):
         before = previous.outputs.get(name) if previous is not None else None
         if before is not None and all(inputs.fingerprint(key) == print_ for key, print_ in before.reads.items()):
             outputs[name] = before
@@ -260,7 +273,9 @@ def render_incremental(site: Site, project: Project, previous: RenderRecord | No
     return RenderRecord(outputs, tuple(rendered), project.templates, env)
 
 
-def _producers(site: Site, project: Project, env: Environment, inputs: _Inputs) -> list[tuple[str, Callable[[], bytes]]]:
+def _producers(
+    site: Site, project: Project, env: Environment, inputs: _Inputs, whole_site: bool = True
+) -> list[tuple[str, Callable[[], bytes]]]:
     """Each output file with the function that makes it. They read the site through recorders (Recorded,
     RecordedList, _ProseReader, _PlainReader), so what each reads is noted while it runs."""
     trial = cast(Trial, Recorded(site.trial, ("trial",)))
@@ -271,6 +286,7 @@ def _producers(site: Site, project: Project, env: Environment, inputs: _Inputs) 
     shared: dict[str, Any] = {
         "site": settings, "trial": trial, "pages": pages,
         "references": RecordedList(("value", "references"), inputs.references), **inputs.values,
+        "layout": "base.html", "home_label": "the summary of the trial",  # for 404.html
     }
 
     def page_html(page: Page, references: tuple[CitedReference, ...]) -> bytes:
@@ -301,28 +317,36 @@ def _producers(site: Site, project: Project, env: Environment, inputs: _Inputs) 
 
     def publishing(template: str) -> bytes:
         base_url = settings.base_url
-        context = {**shared, "base_url": base_url, "urls": [jsonld.page_url(base_url, p) for p in pages]}
+        modified = trial.updated.isoformat()
+        context = {**shared, "base_url": base_url, "entries": [(jsonld.page_url(base_url, p), modified) for p in pages]}
         return _render(env, template, context).encode("utf-8")
 
     def feed() -> bytes:
         return (jsonld.json_text(jsonld.feed(trial, settings, pages, plain)) + "\n").encode("utf-8")
 
     def static(name: str) -> bytes:
-        try:
-            data = (project.static / name).read_bytes()
-        except OSError as e:
-            raise ContentError([Problem(str(project.static / name), 0, 0, f"cannot read: {e.strerror}")]) from None
+        data = read_static(project, name)
         note(("static", name), digest(data))
         return data
 
     producers: list[tuple[str, Callable[[], bytes]]] = [
         (page.file, lambda page=page: page_html(page, cited)) for page in site.pages  # type: ignore[misc]
     ]
+    if not whole_site:
+        return producers
     producers.append((inputs.not_found.file, lambda: page_html(inputs.not_found, ())))
     producers += [(name, lambda name=name: publishing(name)) for name in ("sitemap.xml", "robots.txt")]  # type: ignore[misc]
     producers.append(("feed.jsonld", feed))
     producers += [(name, lambda name=name: static(name)) for name in STATIC_FILES]  # type: ignore[misc]
     return producers
+
+
+def read_static(project: Project, name: str) -> bytes:
+    """A file of the static folder, or a ContentError naming it."""
+    try:
+        return (project.static / name).read_bytes()
+    except OSError as e:
+        raise ContentError([Problem(str(project.static / name), 0, 0, f"cannot read: {e.strerror}")]) from None
 
 
 class _Inputs:
@@ -442,6 +466,11 @@ class _PlainReader(Mapping[str, str]):
         return len(self._texts)
 
 
+def trial_environment(project: Project) -> Environment:
+    """A template environment for rendering trials, to reuse from one trial to the next."""
+    return _recording_environment(project, None)
+
+
 def _recording_environment(project: Project, previous: RenderRecord | None) -> Environment:
     """The previous build's environment when it used the same templates (its compiled templates are checked
     against the files on each use), else a new one that records what it loads."""
@@ -495,11 +524,359 @@ def short_source(ref: Reference) -> str:
     return " ".join(p for p in parts if p)
 
 
-def build(project: Project, output: Path, base_url: str | None = None, strict: bool = False) -> tuple[WriteReport, list[Problem]]:
-    """Check the output folder, build the whole site in memory, then write it atomically.
+def plain_text_of(site: Site) -> str:
+    """Everything a trial's pages say in words, as plain text, for full-text search."""
+    trial = site.trial
+    e = trial.eligibility
+    parts = [trial.title, trial.official_title or "", trial.condition, *(i.value for i in trial.identifiers),
+             *(f.text for p in site.pages for f in p.prose if not f.text.startswith("[@")),
+             *(q.question for q in trial.faq), *e.inclusion.shown, *e.exclusion.shown, *e.must_not_take,
+             *e.disqualifiers, *(loc.name for loc in trial.locations.named), *(s.name for s in trial.sponsors),
+             *(i.name for i in trial.interventions), *(b for i in trial.interventions for b in i.brand_names),
+             *(a.name for a in trial.arms)]
+    return "\n".join(plain_text(part) for part in parts if part)
 
-    Returns what was written and the warnings found.
-    """
+
+@dataclass(frozen=True)
+class TrialSource:
+    """A trial of the catalog: its slug, its YAML file and its own BibTeX file (if it has one)."""
+
+    slug: str
+    yaml: Path
+    bib: Path | None
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """One trial to build, with the digests of its files as last built (to stage only what changed)."""
+
+    source: TrialSource
+    inputs: str
+    previous: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What a worker sends back: the trial's record, or the problems that stop it; and its searchable text."""
+
+    slug: str
+    record: cache.TrialRecord | None
+    problems: tuple[Problem, ...]
+    staged: tuple[str, ...] = ()  # the files whose bytes changed, written to the staging folder
+    text: str = ""
+
+
+class TrialBuilder:
+    """Builds trials of one catalog in one process, reusing one template environment."""
+
+    def __init__(self, project: Project, shared: Shared, staging: Path, strict: bool, bib_prints: dict[str, str]) -> None:
+        self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
+        self.bib_prints = bib_prints  # fingerprints of the shared references
+        self.env = trial_environment(project)
+
+    def build(self, task: TrialTask) -> TrialResult:
+        source = task.source
+        try:
+            return self._build(task)
+        except ContentError as e:
+            return TrialResult(source.slug, None, tuple(e.problems))
+        except OSError as e:
+            return TrialResult(source.slug, None, (Problem(str(e.filename or source.yaml), 0, 0, f"cannot read: {e.strerror}"),))
+
+    def _build(self, task: TrialTask) -> TrialResult:
+        source, shared = task.source, self.shared
+        problems: list[Problem] = []
+        loaded = _collect(problems, lambda: load_trial(source.yaml))
+        bib = source.bib
+        own = _collect(problems, lambda: load_bibliography(bib)) if bib is not None else {}
+        if loaded is not None and loaded[1].slug != source.slug:
+            doc = loaded[0]
+            position = doc.position(("slug",))
+            problems.append(Problem(doc.file, position.line, position.column,
+                                    f"slug '{loaded[1].slug}' must be the file's name: expected '{source.slug}'"))
+        for key, ref in (own or {}).items():
+            if key in shared.bibliography:
+                other = shared.bibliography[key]
+                problems.append(Problem(ref.file, ref.line, 1, f"key '{key}' is also in {other.file} (line {other.line}); "
+                                        "give one of them another key"))
+        if problems or loaded is None or own is None:
+            raise ContentError(problems)
+        doc, trial = loaded
+        base = f"trials/{source.slug}/"
+        site = assemble_site(shared, doc, trial, own, base)
+        if self.strict and site.warnings:
+            raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in site.warnings])
+        outputs: dict[str, str] = {}
+        staged = []
+        for name, output in render_incremental(site, self.project, environment=self.env, whole_site=False).outputs.items():
+            path = base + name
+            outputs[path] = digest(output.data)
+            if task.previous.get(path) != outputs[path]:
+                stage_file(self.staging, path, output.data)
+                staged.append(path)
+        entry = TrialEntry(
+            source.slug, trial.title, site.pages[0].description, trial.condition, STATUS_LABELS[trial.status],
+            trial.status, PHASE_LABELS[trial.phase], trial.phase, tuple(loc.name for loc in trial.locations.named),
+            where_label([loc.name for loc in trial.locations.named], trial.locations.others), trial.updated.isoformat(),
+        )
+        text = plain_text_of(site)
+        cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
+        record = cache.TrialRecord(
+            task.inputs, tuple((key, self.bib_prints[key]) for key in cited), tuple(own), outputs, entry,
+            fingerprint(entry), (trial.updated.isoformat(), jsonld.trial_summary(trial, site.settings)),
+            fingerprint(text), tuple(site.warnings),
+        )
+        return TrialResult(source.slug, record, (), tuple(staged), text)
+
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: the site's trials and files, which files it wrote (their bytes changed), how many trials
+    it rendered (the others were unchanged), and the time it took."""
+
+    trials: int
+    files: tuple[str, ...]
+    written: tuple[str, ...]
+    rendered: int
+    seconds: float
+
+    def summary(self, output: Path) -> str:
+        """One line: 'Built 3 trials into output/: 24 pages (8 written, 16 unchanged) and 12 other files in 0.31 s'."""
+        pages = sum(name.endswith(".html") for name in self.files)
+        written = sum(name.endswith(".html") for name in self.written)
+        trials = f"{self.trials:,} trial{'s' if self.trials != 1 else ''}"
+        return (f"Built {trials} into {output}/: {pages:,} pages ({written:,} written, {pages - written:,} unchanged) "
+                f"and {len(self.files) - pages:,} other files in {self.seconds:.2f} s")
+
+
+def build(
+    project: Project, output: Path, base_url: str | None = None, strict: bool = False, jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[BuildReport, list[Problem]]:
+    """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
+    atomically. Returns what was done and the warnings found."""
+    started = time.perf_counter()
     check_output_dir(output, project.content.resolve().parent, [project.content, project.templates])
+    if is_catalog(project.content):
+        return build_catalog(project, output, base_url, strict, jobs, progress, started)
     site = load_site(project, base_url, strict)
-    return write_site(render_site(site, project), output), site.warnings
+    files = render_site(site, project)
+    written = write_site(files, output)
+    return BuildReport(1, tuple(files), written, 1, time.perf_counter() - started), site.warnings
+
+
+def is_catalog(content: Path) -> bool:
+    """Whether content/ holds a catalog (content/trials/) rather than one trial (content/trial.yaml)."""
+    if (content / "trials").is_dir():
+        if (content / "trial.yaml").exists():
+            raise ContentError([Problem(str(content / "trial.yaml"), 0, 0, f"{content}/ holds both trial.yaml and "
+                                        "trials/: keep one; a catalog keeps each trial as trials/<slug>.yaml")])
+        return True
+    return False
+
+
+def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
+    """The trials of content/trials/ (sorted by slug), with each one's own .bib; and warnings about other files."""
+    folder = content / "trials"
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    sources, problems, warnings = [], [], []
+    for name in names:
+        path = folder / name
+        slug, _, extension = name.partition(".")
+        if extension == "yaml":
+            if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) or len(slug) > 80:
+                problems.append(Problem(str(path), 0, 0, "a trial's file name is its slug, used in its URLs: expected "
+                                        "lowercase letters, digits and single hyphens, e.g. nct05836571.yaml"))
+                continue
+            bib = folder / f"{slug}.bib"
+            sources.append(TrialSource(slug, path, bib if bib.is_file() else None))
+        elif extension == "bib":
+            if not (folder / f"{slug}.yaml").is_file():
+                problems.append(Problem(str(path), 0, 0, f"no trial {slug}.yaml for these references"))
+        else:
+            warnings.append(Problem(str(path), 0, 0, "ignored: content/trials/ holds <slug>.yaml and <slug>.bib "
+                                    "files only", "warning"))
+    if not sources and not problems:
+        problems.append(Problem(str(folder), 0, 0, "no trials: add one as trials/<slug>.yaml"))
+    if problems:
+        raise ContentError(problems)
+    return sources, warnings
+
+
+def build_catalog(
+    project: Project, output: Path, base_url: str | None, strict: bool, jobs: int,
+    progress: Callable[[int, int], None] | None, started: float,
+) -> tuple[BuildReport, list[Problem]]:
+    """Build a catalog: every trial whose inputs changed since the last build (all, the first time) on `jobs`
+    processes, then the catalog's own pages, feed, sitemap and search index; stage what changed, and move it into
+    the output folder only once everything is built without an error."""
+    shared = load_shared(project, base_url)
+    sources, warnings = find_trials(project.content)
+    code = cache.code_digest()
+    previous = cache.load(output, code) or cache.BuildRecord()
+    shared_print = fingerprint((shared.settings, shared.glossary, _folder_digest(project.templates)))
+    bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
+    records, tasks = _reusable_trials(sources, previous, shared_print, bib_prints)
+    staging = Staging(output)
+    try:
+        problems: list[Problem] = []
+        changed: list[str] = []
+        texts: dict[str, str] = {}
+        make = functools.partial(_trial_builder, project, shared, staging.folder, strict, bib_prints)
+        for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
+            problems += result.problems
+            changed += result.staged
+            if result.record is not None:
+                records[result.slug], texts[result.slug] = result.record, result.text
+            if progress is not None:
+                progress(done, len(tasks))
+        if problems:
+            raise ContentError(problems)
+        records = {source.slug: records[source.slug] for source in sources}
+        warnings += [w for r in records.values() for w in r.warnings] + _shared_warnings(shared, records)
+        if strict and warnings:
+            raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
+        record = cache.BuildRecord("", records)
+        texts_of = functools.partial(_search_texts, output, texts, records)
+        for key, made_from, produce in _catalog_outputs(project, shared.settings, records, shared_print, texts_of):
+            before = previous.site.get(key)
+            if before is not None and before.made_from == made_from:
+                record.site[key] = before
+                continue
+            files = {name: (data, digest(data)) for name, data in produce().items()}
+            for name, (data, made) in files.items():
+                if before is None or before.files.get(name) != made:
+                    staging.add(name, data)
+                    changed.append(name)
+            record.site[key] = cache.Made(made_from, {name: made for name, (_, made) in files.items()})
+        current = record.files()
+        record.token = fingerprint(sorted(current.items()))
+        removed = sorted(set(previous.files()) - set(current))
+        staging.commit(changed, removed, whole=not previous.token, token=record.token)
+    except BaseException:
+        staging.discard()
+        raise
+    cache.save(output, code, record)
+    if texts or not previous.token:
+        cache.save_texts(output, {slug: text for slug, text in texts_of().items() if slug in records})
+    report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks), time.perf_counter() - started)
+    return report, sorted(warnings)
+
+
+def _reusable_trials(
+    sources: list[TrialSource], previous: cache.BuildRecord, shared_print: str, bib_prints: dict[str, str]
+) -> tuple[dict[str, cache.TrialRecord], list[TrialTask]]:
+    """The trials whose files, shared inputs and cited shared references are as last built (kept as they are), and
+    a task for each other trial."""
+    reused, tasks = {}, []
+    for source in sources:
+        inputs = digest(b"\0".join([source.yaml.read_bytes(), source.bib.read_bytes() if source.bib else b"",
+                                    shared_print.encode()]))
+        before = previous.trials.get(source.slug)
+        if (before is not None and before.inputs == inputs
+                and all(bib_prints.get(key) == print_ for key, print_ in before.cited_shared)
+                and not any(key in bib_prints for key in before.own_keys)):
+            reused[source.slug] = before
+        else:
+            tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}))
+    return reused, tasks
+
+
+def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool,
+                   bib_prints: dict[str, str]) -> Callable[[TrialTask], TrialResult]:
+    return TrialBuilder(project, shared, staging, strict, bib_prints).build
+
+
+def _shared_warnings(shared: Shared, records: dict[str, cache.TrialRecord]) -> list[Problem]:
+    """Shared references no trial cites, and incomplete ones."""
+    cited = {key for r in records.values() for key, _ in r.cited_shared}
+    uncited = [Problem(r.file, r.line, 1, f"reference '{key}' is not cited by any trial", "warning")
+               for key, r in shared.bibliography.items() if key not in cited]
+    return uncited + check_bibliography(shared.bibliography)
+
+
+def _search_texts(output: Path, new: dict[str, str], records: dict[str, cache.TrialRecord]) -> dict[str, str]:
+    """The searchable text of every trial: of those built now, and of the others as the last build kept them."""
+    kept = cache.load_texts(output) if len(new) < len(records) else {}
+    return {slug: new[slug] if slug in new else kept[slug] for slug in records}
+
+
+def _catalog_outputs(
+    project: Project, settings: Settings, records: dict[str, cache.TrialRecord], shared_print: str,
+    texts: Callable[[], dict[str, str]],
+) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
+    """The catalog's own outputs: (key, fingerprint of what it is made from, function making its files)."""
+    env = make_environment(project.templates)
+    entries = [r.entry for r in records.values()]
+    prints = {r.entry.slug: r.entry_print for r in records.values()}
+    pages = catalog_pages(entries, settings.title)
+    facet_links = [(key, plural, path) for key, _, plural, path, _ in FACETS]
+
+    def page_html(page: ListingPage) -> dict[str, bytes]:
+        context = {"site": settings, "page": page, "canonical": settings.base_url + page.path,
+                   "jsonld": jsonld.listing_graph(settings, page), "facet_links": facet_links}
+        return {page.file: _render(env, page.template, context).encode("utf-8")}
+
+    for page in pages:
+        made_from = fingerprint((shared_print, replace(page, trials=()), [prints[t.slug] for t in page.trials]))
+        yield page.file, made_from, functools.partial(page_html, page)
+    base_path = urlparse(settings.base_url).path or "/"
+    not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
+                            "404.html", (), not_found=base_path)
+
+    def not_found_html() -> dict[str, bytes]:
+        context = {"site": settings, "page": not_found, "canonical": "", "facet_links": facet_links,
+                   "jsonld": jsonld.listing_graph(settings, not_found), "layout": "_catalog_layout.html",
+                   "home_label": "the list of all trials"}
+        return {"404.html": _render(env, "404.html", context).encode("utf-8")}
+
+    yield "404.html", fingerprint((shared_print, base_path)), not_found_html
+    feed_from = fingerprint((settings, [r.entry_print for r in records.values()]))
+    yield "feed.jsonld", feed_from, lambda: {
+        "feed.jsonld": (jsonld.json_text(jsonld.catalog_feed(settings, [r.feed_item for r in records.values()])) + "\n").encode()
+    }
+    urls: list[tuple[str, str | None]] = [(page.path, None) for page in pages] + [
+        (name.removesuffix("index.html"), r.entry.updated) for r in records.values() for name in r.outputs
+    ]
+    yield "sitemap.xml", fingerprint((shared_print, urls)), lambda: _sitemaps(env, settings, urls)
+    yield "robots.txt", shared_print, lambda: {
+        "robots.txt": _render(env, "robots.txt", {"base_url": settings.base_url}).encode("utf-8")
+    }
+    for name in CATALOG_STATIC_FILES:
+        data = read_static(project, name)
+        yield name, digest(data), lambda name=name, data=data: {name: data}  # type: ignore[misc]
+    # the index holds each trial's text, and its title and filters from its entry
+    search_from = fingerprint((settings.language, [(slug, r.search_print, r.entry_print) for slug, r in records.items()]))
+    yield "pagefind/", search_from, lambda: _search_index(settings, records, texts())
+
+
+def _sitemaps(env: Environment, settings: Settings, urls: list[tuple[str, str | None]]) -> dict[str, bytes]:
+    """sitemap.xml; past MAX_SITEMAP_URLS, a sitemap index of sitemap-1.xml, sitemap-2.xml, ..."""
+    base = settings.base_url
+    entries = [(base + path, modified) for path, modified in urls]
+    if len(entries) <= MAX_SITEMAP_URLS:
+        return {"sitemap.xml": _render(env, "sitemap.xml", {"entries": entries}).encode("utf-8")}
+    parts = [entries[i:i + MAX_SITEMAP_URLS] for i in range(0, len(entries), MAX_SITEMAP_URLS)]
+    files = {f"sitemap-{n}.xml": _render(env, "sitemap.xml", {"entries": part}).encode("utf-8")
+             for n, part in enumerate(parts, 1)}
+    files["sitemap.xml"] = _render(env, "sitemap-index.xml", {"sitemaps": [base + name for name in files]}).encode("utf-8")
+    return files
+
+
+def _search_index(settings: Settings, records: dict[str, cache.TrialRecord], texts: dict[str, str]) -> dict[str, bytes]:
+    try:
+        return search_index(
+            [SearchRecord(r.entry.path, r.entry.title, texts[slug],
+                          {"condition": (r.entry.condition,), "status": (r.entry.status,), "phase": (r.entry.phase,)})
+             for slug, r in records.items()],
+            settings.language,
+        )
+    except SearchError as e:
+        raise ContentError([Problem("pagefind", 0, 0, f"the search index could not be built: {e}")]) from None
+
+
+def _folder_digest(folder: Path) -> str:
+    """A digest of every file in a folder (names and bytes)."""
+    return digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes()
+                              for p in sorted(folder.rglob("*")) if p.is_file()))

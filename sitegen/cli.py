@@ -6,13 +6,17 @@ Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__
-from .build import Project, build, load_site, render_site
+from .build import Project, build, is_catalog, load_site, render_site
 from .errors import ContentError, Problem
+from .parallel import default_jobs
 from .readability import plain_language
 from .schema import site_url
 
@@ -45,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     inputs(b)
     b.add_argument("--output", type=Path, default=Path("output"), metavar="DIR",
                    help="folder to write the site to (default: output)")
+    b.add_argument("--jobs", type=_jobs, default=default_jobs(), metavar="N",
+                   help=f"processes building the trials of a catalog at once (default: the CPUs, here {default_jobs()})")
     c = commands.add_parser("check", help="check content and templates without writing anything",
                             description="Validate content/ and render every page in memory; write nothing.")
     inputs(c)
@@ -59,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0 for every network)")
     s.add_argument("--port", type=_port, default=8000, metavar="N", help="port to listen on (default: 8000; 0 for any free port)")
     return parser
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, 1 or more, got '{text}'")
+    return int(text)
 
 
 def _port(text: str) -> int:
@@ -90,11 +102,19 @@ def main(argv: list[str] | None = None) -> int:
         return serve(project, args.host, args.port, args.base_url, args.strict)
     try:
         if args.command == "build":
-            started = time.perf_counter()
-            report, warnings = build(project, args.output, args.base_url, args.strict)
-            took = time.perf_counter() - started
+            bar = ProgressBar.for_stream(sys.stderr)
+            try:
+                report, warnings = build(project, args.output, args.base_url, args.strict, args.jobs, bar.show if bar else None)
+            finally:
+                if bar is not None:
+                    bar.clear()
             _print_warnings(warnings)
-            print(f"Built {report.written} files into {args.output}/ ({report.changed} changed) in {took:.2f} s")
+            print(report.summary(args.output))
+        elif is_catalog(args.content):
+            with tempfile.TemporaryDirectory() as scratch:  # a catalog is checked by building it where no one looks
+                report, warnings = build(project, Path(scratch) / "site", args.base_url, args.strict, default_jobs())
+            _print_warnings(warnings)
+            print(f"{args.content}/: {report.trials:,} trials, no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
         else:
             site = load_site(project, args.base_url, args.strict)
             render_site(site, project)
@@ -113,6 +133,33 @@ def main(argv: list[str] | None = None) -> int:
         print("sitegen: interrupted; the output folder was left as it was", file=sys.stderr)
         return 130
     return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal, redrawn at most every 0.1 s; nothing when not on one or in CI."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.drawn = 0.0
+
+    @classmethod
+    def for_stream(cls, stream: TextIO) -> ProgressBar | None:
+        return cls(stream) if stream.isatty() and not os.environ.get("CI") else None
+
+    def show(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.drawn < 0.1:
+            return
+        self.drawn = now
+        width = 30
+        filled = width * done // max(total, 1)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} trials")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 def _print_warnings(warnings: list[Problem]) -> None:

@@ -1,7 +1,6 @@
 """Plain words for readers: find glossary terms in a rendered page, mark each one's first use, list them all on a page.
 
-The page's HTML is read with the standard library's HTML parser, token by token, and copied unchanged except for
-text inside <main> that is not in a link, heading, citation, code, table or list label, or hidden element; what is
+The page's HTML is read tag by tag, and copied unchanged except for text inside <main> that is not in a link, heading, citation, code, table or list label, or hidden element; what is
 inserted is escaped. A term is linked to its entry on the glossary page; an abbreviation is also an <abbr> whose
 title spells it out. Terms match case-insensitively (plurals too), abbreviations exactly as written, longest first.
 """
@@ -11,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from markupsafe import Markup, escape
 
@@ -113,6 +111,7 @@ class TermFinder:
         alternatives.sort(key=lambda a: (-len(a[0]), a[0]))
         parts = [re.escape(form) if exact else f"(?i:{re.escape(form)})" for form, exact in alternatives]
         self.pattern = re.compile(f"{_LETTER_BEFORE}(?:{'|'.join(parts)}){_WORD_AFTER}") if parts else None
+        self.anchors = {term.term: term_id(term) for term in glossary.terms}  # each term's anchor, made once
 
     def find(self, text: str) -> list[Found]:
         """Every term in `text`, in order, none overlapping."""
@@ -130,86 +129,69 @@ class TermFinder:
         return found
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # 'start', 'end', 'empty', 'data' or 'other'
-    offset: int
-    tag: str = ""
-    attrs: tuple[tuple[str, str | None], ...] = ()
-    text: str = ""
+_TAG = re.compile(r"<(?:!--.*?-->|![^>]*>|\?[^>]*>|(/?)([a-zA-Z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>)", re.DOTALL)
+_ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_RAW_TEXT = {"script", "style"}  # their content is not HTML: copied as it is up to their end tag
 
 
-class _Tokens(HTMLParser):
-    """The tokens of an HTML document, each with its offset in the source, so that untouched parts copy byte for byte."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tokens: list[_Token] = []
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
-        self.feed(source)
-        self.close()
-
-    def _offset(self) -> int:
-        line, column = self.getpos()
-        return self._line_starts[line - 1] + column
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tokens.append(_Token("start", self._offset(), tag, tuple(attrs)))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tokens.append(_Token("empty", self._offset(), tag, tuple(attrs)))
-
-    def handle_endtag(self, tag: str) -> None:
-        self.tokens.append(_Token("end", self._offset(), tag))
-
-    def handle_data(self, data: str) -> None:
-        self.tokens.append(_Token("data", self._offset(), text=data))
-
-    def handle_comment(self, data: str) -> None:
-        self.tokens.append(_Token("other", self._offset()))
-
-    def handle_decl(self, decl: str) -> None:
-        self.tokens.append(_Token("other", self._offset()))
-
-    def handle_pi(self, data: str) -> None:
-        self.tokens.append(_Token("other", self._offset()))
-
-    def unknown_decl(self, data: str) -> None:
-        self.tokens.append(_Token("other", self._offset()))
-
-
-def _skips(token: _Token) -> bool:
-    attrs = dict(token.attrs)
-    classes = set((attrs.get("class") or "").split())
-    return token.tag in _SKIP_TAGS or bool(classes & _SKIP_CLASSES) or attrs.get("aria-hidden") == "true"
+def _skips(tag: str, attributes: str) -> bool:
+    if tag in _SKIP_TAGS:
+        return True
+    if "class" not in attributes and "aria-hidden" not in attributes:
+        return False
+    attrs = {m[1].lower(): html.unescape(m[2] or m[3] or m[4] or "") for m in _ATTRIBUTE.finditer(attributes)}
+    return bool(set(attrs.get("class", "").split()) & _SKIP_CLASSES) or attrs.get("aria-hidden") == "true"
 
 
 def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[str, tuple[str, ...]]:
     """The page with the first use of each glossary term in its <main> marked, and the ids of the terms marked.
 
     `glossary_href` is the glossary page's address relative to this page (e.g. '../glossary/index.html').
+    The page is read tag by tag with one regular expression (it is our own well-formed output): only the text
+    inside <main> is looked at, and everything else is copied as it is.
     """
-    tokens = _Tokens(page_html).tokens
     out: list[str] = []
     marked: list[str] = []
     open_tags: list[tuple[str, bool]] = []  # each open element and whether its text is left alone
-    in_main = False
-    for i, token in enumerate(tokens):
-        end = tokens[i + 1].offset if i + 1 < len(tokens) else len(page_html)
-        raw = page_html[token.offset:end]
-        if token.kind == "start" and token.tag not in _VOID:
-            in_main = in_main or token.tag == "main"
-            open_tags.append((token.tag, _skips(token)))
-        elif token.kind == "end":
-            if token.tag == "main":
-                in_main = False
-            names = [name for name, _ in open_tags]
-            if token.tag in names:
-                del open_tags[len(names) - 1 - names[::-1].index(token.tag):]
-        elif token.kind == "data" and in_main and not any(skip for _, skip in open_tags):
-            raw = _mark_text(raw, token.text, finder, glossary_href, marked)
-        out.append(raw)
-    return "".join(out), tuple(marked)
+    skipping = 0  # how many open elements leave their text alone
+    start = page_html.find("<main")
+    if start < 0:
+        return page_html, ()
+    at = start
+    for m in _TAG.finditer(page_html, start):
+        if m.start() < at:
+            continue  # inside a script or style element, already copied
+        text = page_html[at:m.start()]
+        if text:
+            if not skipping and not text.isspace():
+                text = _mark_text(text, html.unescape(text) if "&" in text else text, finder, glossary_href, marked)
+            out.append(text)
+        at = m.end()
+        out.append(m.group(0))
+        name = m.group(2)
+        if name is None:
+            continue  # a comment or declaration
+        tag = name.lower()
+        if m.group(1):  # an end tag
+            if tag == "main":
+                break
+            for i in range(len(open_tags) - 1, -1, -1):
+                if open_tags[i][0] == tag:
+                    skipping -= sum(skip for _, skip in open_tags[i:])
+                    del open_tags[i:]
+                    break
+        elif tag in _RAW_TEXT:
+            end = page_html.find(f"</{tag}", at)
+            end = len(page_html) if end < 0 else end
+            out.append(page_html[at:end])
+            at = end
+            open_tags.append((tag, True))
+            skipping += 1
+        elif tag not in _VOID and not m.group(3).rstrip().endswith("/"):
+            skip = _skips(tag, m.group(3))
+            open_tags.append((tag, skip))
+            skipping += skip
+    return page_html[:start] + "".join(out) + page_html[at:], tuple(marked)
 
 
 def _mark_text(raw: str, text: str, finder: TermFinder, glossary_href: str, marked: list[str]) -> str:
@@ -217,7 +199,7 @@ def _mark_text(raw: str, text: str, finder: TermFinder, glossary_href: str, mark
     pieces: list[str] = []
     at = 0
     for found in finder.find(text):
-        anchor = term_id(found.term)
+        anchor = finder.anchors[found.term.term]
         if anchor in marked:
             continue
         marked.append(anchor)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .catalog import ListingPage
 from .cite import CitedReference
 from .glossary import term_id
 from .pages import GLOSSARY, Page
@@ -100,6 +101,7 @@ def page_graph(
 ) -> JsonLd:
     """The JSON-LD of one page: the page node (with what it is about) and its breadcrumb."""
     base = settings.base_url
+    home = base.removesuffix(page.trial_base)  # the whole site's root: in a catalog, above the trial's folder
     url = page_url(base, page)
     node: JsonLd = {
         "@type": "WebPage",
@@ -109,7 +111,7 @@ def page_graph(
         "description": page.description,
         "inLanguage": settings.language,
         "dateModified": trial.updated.isoformat(),
-        "isPartOf": {"@type": "WebSite", "@id": f"{base}#website", "name": settings.title, "url": base},
+        "isPartOf": {"@type": "WebSite", "@id": f"{home}#website", "name": settings.title, "url": home},
         "breadcrumb": breadcrumb(trial, settings, page),
     }
     if page.slug == "":
@@ -183,9 +185,12 @@ def scholarly_article(cited: CitedReference) -> JsonLd:
 
 def breadcrumb(trial: Trial, settings: Settings, page: Page) -> JsonLd:
     """The BreadcrumbList shown at the top of a page."""
-    items = [{"@type": "ListItem", "position": 1, "name": trial.title, "item": settings.base_url}]
+    items = []
+    if page.trial_base:
+        items.append({"@type": "ListItem", "position": 1, "name": "All trials", "item": settings.base_url.removesuffix(page.trial_base)})
+    items.append({"@type": "ListItem", "position": len(items) + 1, "name": trial.title, "item": settings.base_url})
     if page.slug:
-        items.append({"@type": "ListItem", "position": 2, "name": page.nav_title, "item": page_url(settings.base_url, page)})
+        items.append({"@type": "ListItem", "position": len(items) + 1, "name": page.nav_title, "item": page_url(settings.base_url, page)})
     return {"@type": "BreadcrumbList", "itemListElement": items}
 
 
@@ -223,3 +228,72 @@ def json_text(data: JsonLd) -> str:
     """Deterministic JSON whose `<`, `>` and `&` are escaped, so inside <script> it can never close the tag."""
     text = json.dumps(data, ensure_ascii=False, indent=2)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def trial_summary(trial: Trial, settings: Settings) -> JsonLd:
+    """A trial as a catalog's feed lists it: what it is, its status and where; its summary page has the rest."""
+    base = settings.base_url
+    node: JsonLd = {
+        "@type": "MedicalTrial",
+        "@id": trial_id(base),
+        "name": trial.title,
+        "url": base,
+        "status": SCHEMA + STATUS[trial.status],
+        "additionalType": f"http://purl.obolibrary.org/obo/NCIT_{PHASE_TERMS[trial.phase]}",
+        "healthCondition": {"@type": "MedicalCondition", "name": trial.condition},
+        "studyLocation": [{"@type": "AdministrativeArea", "name": loc.name} for loc in trial.locations.named],
+    }
+    if trial.identifiers:
+        node["identifier"] = [{"@type": "PropertyValue", "propertyID": i.registry, "value": i.value} for i in trial.identifiers]
+    return node
+
+
+def catalog_feed(settings: Settings, trials: list[tuple[str, JsonLd]]) -> JsonLd:
+    """A catalog's DataFeed: every trial (each with its dateModified), in the order of the list."""
+    base = settings.base_url
+    return {
+        "@context": "https://schema.org",
+        "@type": "DataFeed",
+        "@id": f"{base}feed.jsonld",
+        "name": f"{settings.title}: every trial",
+        "url": f"{base}feed.jsonld",
+        "inLanguage": settings.language,
+        **({"dateModified": max(modified for modified, _ in trials)} if trials else {}),
+        "dataFeedElement": [{"@type": "DataFeedItem", "dateModified": modified, "item": item} for modified, item in trials],
+    }
+
+
+def listing_graph(settings: Settings, page: ListingPage) -> JsonLd:
+    """A catalog page: a CollectionPage whose main entity is the list of trials (or of a facet's values) it shows."""
+    base = settings.base_url
+    url = base + page.path
+    if page.trials:
+        items = [
+            {"@type": "ListItem", "position": page.first + i, "name": t.title, "url": base + t.path}
+            for i, t in enumerate(page.trials)
+        ]
+    else:
+        items = [
+            {"@type": "ListItem", "position": i + 1, "name": v.name, "url": base + v.path}
+            for f in page.facets for i, v in enumerate(f.values)
+        ]
+    node: JsonLd = {
+        "@context": "https://schema.org",
+        "@type": "CollectionPage",
+        "@id": url,
+        "url": url,
+        "name": page.heading,
+        "description": page.description,
+        "inLanguage": settings.language,
+        "isPartOf": {"@type": "WebSite", "@id": f"{base}#website", "name": settings.title, "url": base},
+        "mainEntity": {"@type": "ItemList", "numberOfItems": len(items), "itemListElement": items},
+    }
+    if page.breadcrumb:
+        node["breadcrumb"] = {
+            "@type": "BreadcrumbList",
+            "itemListElement": [
+                {"@type": "ListItem", "position": i + 1, "name": c.name, "item": base + c.path}
+                for i, c in enumerate(page.breadcrumb)
+            ],
+        }
+    return node

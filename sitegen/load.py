@@ -66,7 +66,7 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     if text is None:
         text = read_text(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as e:
         raise ContentError([_yaml_problem(file, e, text)]) from None
     except yaml.YAMLError as e:  # errors without a mark, e.g. from the reader
@@ -81,6 +81,18 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     if builder.problems:
         raise ContentError(builder.problems)
     return Document(file, data, builder.values, builder.keys)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text: by libyaml (C, many times faster) when PyYAML has it; a text libyaml refuses is
+    composed again by the pure-Python parser, whose error messages the problems quote."""
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    if c_loader is not None:
+        try:
+            return yaml.compose(text, Loader=c_loader)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:

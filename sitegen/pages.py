@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, replace
 
-import markdown
-import nh3
-
-from .cite import CITATION, ProseField
+from .cite import ProseField
+from .markup import plain_text
 from .schema import Approval, Intervention, Stage, Trial
 
 GLOSSARY = "glossary"
@@ -279,9 +276,3 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
         "timeline_bars": timeline_bars(trial.timeline),
         "drugs": drugs_by_id(trial),
     }
-
-
-def plain_text(text: str) -> str:
-    """Markdown prose as plain text, without citation markers (for JSON-LD and meta descriptions)."""
-    html_text = markdown.markdown(CITATION.sub("", text))
-    return re.sub(r"\s+", " ", html.unescape(nh3.clean(html_text, tags=set()))).strip()

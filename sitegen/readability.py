@@ -22,7 +22,8 @@ from .cite import CITATION, ProseField
 from .errors import ContentError, Problem
 from .glossary import NUMBERED_ROMAN, TermFinder
 from .load import Document, PathKey, Position, read_text
-from .pages import Page, plain_text
+from .markup import plain_text
+from .pages import Page
 from .schema import Glossary
 from .validate import problem_at
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import markdown
 import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from .cite import CITATION, Citation, citable
 from .jsonld import json_text
+from .markup import markdown_html
 
 # Markdown may produce these; anything else (script, style, iframe, event handlers, javascript: URLs) is removed.
 ALLOWED_TAGS = {
@@ -47,7 +47,7 @@ def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], fin
     groups = iter(range(len(citations)))
     source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), citable(text))
     html = nh3.clean(
-        markdown.markdown(source, output_format="html"),
+        markdown_html(source),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,

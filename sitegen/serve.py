@@ -3,7 +3,8 @@ and on every save rebuilds what changed and reloads the open pages.
 
 A burst of saves gives one rebuild (the watcher waits until the files have been quiet for QUIET_SECONDS). Each
 rebuild renders only the outputs whose reads changed (build.render_incremental) and is swapped in whole
-(write.write_site). While the content has errors, the last good site stays up with an error panel on every page.
+(write.write_site). A catalog is rebuilt as `sitegen build` rebuilds it: only the trials that changed. While the
+content has errors, the last good site stays up with an error panel on every page (on a catalog's home page).
 The live-reload script is added by the server to the pages it sends; the files on disk never contain it.
 """
 
@@ -32,8 +33,9 @@ from livereload.handlers import LiveReloadHandler, StaticFileHandler  # type: ig
 from livereload.watcher import Watcher  # type: ignore[import-untyped]
 from tornado.ioloop import IOLoop, PeriodicCallback
 
-from .build import ParseCache, Project, RenderRecord, load_site, render_incremental
+from .build import ParseCache, Project, RenderRecord, build, is_catalog, load_site, render_incremental
 from .errors import ContentError, Problem
+from .parallel import default_jobs
 from .write import write_site
 
 POLL_SECONDS = 0.005  # how often the watched folders are looked at (a look is a few stat calls: ~0.1 ms)
@@ -66,11 +68,18 @@ class LiveSite:
         self._cache = ParseCache()
         self._record: RenderRecord | None = None
         self._shown: tuple[str, ...] = ()  # the problems the served pages show now
+        self._catalog = False  # whether the last good build was of a catalog
+        self._home: bytes | None = None  # a catalog's home page as built, while it shows the error panel instead
 
     def rebuild(self) -> Rebuild:
         """Build again, render what changed and swap it in; or show the problems over the last good build."""
         started = time.perf_counter()
+        if self._home is not None:
+            (self.folder / "index.html").write_bytes(self._home)  # the panel goes before the catalog is built again
+            self._home = None
         try:
+            if is_catalog(self.project.content):
+                return self._rebuild_catalog(started)
             site = load_site(self.project, self.base_url, self.strict, self._cache)
             record = render_incremental(site, self.project, self._record)
         except ContentError as e:
@@ -80,13 +89,28 @@ class LiveSite:
         except Exception as e:  # noqa: BLE001 - a bug must not stop the server; it is shown like any problem
             traceback.print_exc()
             return self._fail([f"sitegen: internal error while rebuilding: {type(e).__name__}: {e}"], started)
-        report = write_site(record.files, self.folder)
+        written = write_site(record.files, self.folder)
         self._record, self._shown = record, ()
         warnings = tuple(str(w) for w in sorted(site.warnings))
-        return Rebuild((), warnings, record.rendered, report.written, time.perf_counter() - started, report.changed > 0)
+        return Rebuild((), warnings, record.rendered, len(record.files), time.perf_counter() - started, bool(written))
+
+    def _rebuild_catalog(self, started: float) -> Rebuild:
+        """A catalog is built like `sitegen build` builds it (its cache beside the folder): only the trials that
+        changed are rendered, and only the files whose bytes changed are written."""
+        report, warnings = build(self.project, self.folder, self.base_url, self.strict, default_jobs())
+        self._catalog, self._shown = True, ()
+        rendered = tuple(name for name in report.written if name.endswith(".html"))
+        return Rebuild((), tuple(str(w) for w in warnings), rendered, len(report.files), time.perf_counter() - started,
+                       bool(report.written))
 
     def _fail(self, problems: list[str], started: float) -> Rebuild:
         shown = tuple(problems)
+        home = self.folder / "index.html"
+        if self._catalog and home.is_file():  # too many pages to mark them all: the home page shows the panel
+            self._home = home.read_bytes()
+            home.write_bytes(_with_panel("index.html", self._home, _panel(shown, standalone=False)))
+            reload, self._shown = shown != self._shown, shown
+            return Rebuild(shown, (), (), 0, time.perf_counter() - started, reload)
         if shown != self._shown:
             if self._record is None:
                 page = _panel(shown, standalone=True)

@@ -3,15 +3,18 @@
 A failed or killed build leaves the previous output/ as it was. Files whose bytes did not change keep
 their modification time, so rsync and static hosts upload only what changed. Pages that no longer
 exist disappear with the old tree. Nothing outside output/ is touched.
+
+A catalog rebuild stages only its new and changed files beside output/ (Staging). Once all are staged, a journal
+names them, and they are moved in one rename each; a build killed while moving is finished by the next one.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import ContentError, Problem
@@ -19,14 +22,6 @@ from .errors import ContentError, Problem
 MARKER = ".sitegen-output"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-
-
-@dataclass(frozen=True)
-class WriteReport:
-    """What a write did: how many files it wrote, and how many of them changed."""
-
-    written: int
-    changed: int
 
 
 def check_output_dir(output: Path, project_root: Path, inputs: list[Path]) -> None:
@@ -56,8 +51,9 @@ def safe_relative(name: str) -> PurePosixPath:
     return path
 
 
-def write_site(files: dict[str, bytes], output: Path) -> WriteReport:
-    """Write `files` (relative path -> bytes) as the whole content of `output`, atomically."""
+def write_site(files: dict[str, bytes], output: Path) -> tuple[str, ...]:
+    """Write `files` (relative path -> bytes) as the whole content of `output`, atomically; return the names of
+    those whose bytes changed."""
     paths = {name: safe_relative(name) for name in files}
     output = output.resolve()  # a symlinked output folder: replace the folder it points to, not the link
     parent = output.resolve().parent
@@ -67,7 +63,7 @@ def write_site(files: dict[str, bytes], output: Path) -> WriteReport:
     if fresh.exists():
         shutil.rmtree(fresh)  # left by a build that was killed: never swapped in
     fresh.mkdir()
-    changed = 0
+    changed = []
     for name in sorted(files):
         data = files[name]
         target = fresh.joinpath(*paths[name].parts)
@@ -78,10 +74,10 @@ def write_site(files: dict[str, bytes], output: Path) -> WriteReport:
             stat = old.stat()
             os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         else:
-            changed += 1
+            changed.append(name)
     (fresh / MARKER).write_text("This folder is made by `sitegen build`; it replaces it whole on every build.\n")
     _swap(fresh, output)
-    return WriteReport(len(files), changed)
+    return tuple(changed)
 
 
 def _swap(fresh: Path, output: Path) -> None:
@@ -117,3 +113,70 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     result = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     return bool(result == 0)
+
+
+class Staging:
+    """The files a catalog build adds or changes, written in a folder beside output/ before any is moved in."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output.resolve()
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        _recover(self.output)
+        self.folder = self.output.parent / f".{self.output.name}.sitegen-new"
+        self.journal = self.output.parent / f".{self.output.name}.sitegen-journal"
+        _finish(self.journal, self.folder, self.output)
+        if self.folder.exists():
+            shutil.rmtree(self.folder)  # left by a build that was killed before its journal: never moved in
+        self.folder.mkdir()
+
+    def add(self, name: str, data: bytes) -> None:
+        """Stage one file (`name` relative to the output folder); worker processes call `stage_file` directly."""
+        stage_file(self.folder, name, data)
+
+    def discard(self) -> None:
+        """Forget everything staged: the output folder stays as it was."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def commit(self, changed: list[str], removed: list[str], whole: bool, token: str) -> None:
+        """Make output/ the new site: swap in the staged tree when it is `whole`, else move the `changed` files in
+        and delete the `removed` ones, through a journal so that a kill while moving is finished by the next build.
+        The marker file records `token`, which ties the build's cache to this folder."""
+        marker = f"This folder is made by `sitegen build`; it replaces what it made on every build.\nbuild {token}\n"
+        stage_file(self.folder, MARKER, marker.encode())
+        if whole:
+            _swap(self.folder, self.output)
+            return
+        plan = {"changed": sorted({*changed, MARKER}), "removed": sorted(removed)}
+        temporary = self.journal.with_name(self.journal.name + ".tmp")
+        temporary.write_text(json.dumps(plan))
+        os.replace(temporary, self.journal)
+        _finish(self.journal, self.folder, self.output)
+
+
+def stage_file(folder: Path, name: str, data: bytes) -> None:
+    """Write one file of the new site into the staging `folder`."""
+    target = folder.joinpath(*safe_relative(name).parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+def _finish(journal: Path, staged: Path, output: Path) -> None:
+    """Carry out a journal: move each changed file in, delete each removed one (and folders left empty); then drop
+    the journal and the staging folder. Safe to run again after a kill at any point."""
+    if not journal.exists():
+        return
+    plan = json.loads(journal.read_text())
+    for name in plan["changed"]:
+        source, target = staged.joinpath(*safe_relative(name).parts), output.joinpath(*safe_relative(name).parts)
+        if source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    for name in plan["removed"]:
+        target = output.joinpath(*safe_relative(name).parts)
+        target.unlink(missing_ok=True)
+        for folder in target.parents:
+            if folder == output or not folder.is_relative_to(output) or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    journal.unlink()
+    shutil.rmtree(staged, ignore_errors=True)

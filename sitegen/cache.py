@@ -1,0 +1,114 @@
+"""What the last catalog build made, and from what, kept beside the output folder (`.output.sitegen-cache/`), so
+that the next build renders again only the trials and listing pages whose inputs changed.
+
+The cache is trusted only for the output folder it was written with (a token in both); anything unreadable,
+from another version of sitegen, or for another folder is ignored, and the build is then a full one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog import TrialEntry
+from .errors import Problem
+from .write import MARKER
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as last built: a fingerprint of its inputs, the files made and their digests, its list entry."""
+
+    inputs: str  # digest of its files' bytes and of the shared settings, glossary and templates
+    cited_shared: tuple[tuple[str, str], ...]  # the shared references it cites, each with its fingerprint
+    own_keys: tuple[str, ...]  # keys of its own references (a shared reference given one of them is an error)
+    outputs: dict[str, str]  # path relative to the output folder -> digest of its bytes
+    entry: TrialEntry
+    entry_print: str
+    feed_item: tuple[str, dict[str, Any]]  # (dateModified, its node in the feed)
+    search_print: str  # fingerprint of its searchable text (the text itself is kept in search.pickle)
+    warnings: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class Made:
+    """Files of the catalog itself (a listing page, the feed, the search index) and what they were made from."""
+
+    made_from: str
+    files: dict[str, str]  # path -> digest of its bytes
+
+
+@dataclass
+class BuildRecord:
+    """A catalog build: each trial's record, and each of the catalog's own outputs."""
+
+    token: str = ""
+    trials: dict[str, TrialRecord] = field(default_factory=dict)
+    site: dict[str, Made] = field(default_factory=dict)
+
+    def files(self) -> dict[str, str]:
+        """Every file of the site this build made, with the digest of its bytes."""
+        made = {name: d for t in self.trials.values() for name, d in t.outputs.items()}
+        return made | {name: d for m in self.site.values() for name, d in m.files.items()}
+
+
+def folder(output: Path) -> Path:
+    output = output.resolve()
+    return output.parent / f".{output.name}.sitegen-cache"
+
+
+def load(output: Path, code: str) -> BuildRecord | None:
+    """The record of the last build into `output`, if it is there, readable, of this code and for this folder."""
+    try:
+        with open(folder(output) / "build.pickle", "rb") as f:
+            stored = pickle.load(f)
+        marker = (output / MARKER).read_text()
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
+        return None
+    if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
+        return None
+    record: BuildRecord = stored[2]
+    return record if record.token and record.token in marker else None
+
+
+def save(output: Path, code: str, record: BuildRecord) -> None:
+    """Keep `record` for the next build (atomically, so a kill leaves the old record or none)."""
+    place = folder(output)
+    place.mkdir(exist_ok=True)
+    temporary = place / "build.pickle.tmp"
+    with open(temporary, "wb") as f:
+        pickle.dump((FORMAT, code, record), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, place / "build.pickle")
+
+
+def load_texts(output: Path) -> dict[str, str]:
+    """The searchable text of every trial of the last build, by slug ({} when there is none)."""
+    try:
+        with open(folder(output) / "search.pickle", "rb") as f:
+            texts = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+        return {}
+    return texts if isinstance(texts, dict) else {}
+
+
+def save_texts(output: Path, texts: dict[str, str]) -> None:
+    place = folder(output)
+    place.mkdir(exist_ok=True)
+    temporary = place / "search.pickle.tmp"
+    with open(temporary, "wb") as f:
+        pickle.dump(texts, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, place / "search.pickle")
+
+
+def code_digest() -> str:
+    """A digest of sitegen's own code: a cache made by other code is not trusted."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,202 @@
+"""Decide the pages a catalog of trials has besides each trial's own: the home page listing every trial, a listing
+page for each condition, status, phase and location, the index of each of those, all paginated.
+
+Everything here is a function of the trials' entries alone, so a listing page changes only when an entry on it does.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+PAGE_SIZE = 50  # trials per listing page
+SHOWN_ON_HOME = 12  # values of each facet the home page shows; its facet page shows them all
+
+
+@dataclass(frozen=True)
+class TrialEntry:
+    """A trial as the catalog lists it."""
+
+    slug: str
+    title: str
+    summary: str
+    condition: str
+    status: str  # as shown, e.g. 'Recruiting'
+    status_key: str  # as in trial.yaml, e.g. 'recruiting'
+    phase: str
+    phase_key: str
+    locations: tuple[str, ...]  # the places the listing names
+    where: str  # the places as a line of the list: 'Palo Alto, Boston and 27 more'
+    updated: str  # ISO date
+
+    @property
+    def path(self) -> str:
+        """The trial's folder relative to the site root."""
+        return f"trials/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value trials can be narrowed to, e.g. the condition 'Soft tissue sarcoma', with its listing page."""
+
+    name: str
+    path: str  # e.g. 'conditions/soft-tissue-sarcoma/'
+    count: int
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A way to narrow the list (condition, status, phase, location) and its values, most trials first."""
+
+    key: str
+    title: str  # 'Condition'
+    plural: str  # 'Conditions'
+    path: str  # 'conditions/'
+    values: tuple[FacetValue, ...]
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A link of the pagination: its label, the page it goes to, and whether it is the page shown."""
+
+    label: str
+    path: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class Crumb:
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """A page of the catalog: the home page, a listing of trials, or the index of a facet's values."""
+
+    path: str  # relative to the site root: '' for home, 'conditions/sarcoma/', 'conditions/sarcoma/page/2/'
+    heading: str
+    description: str
+    template: str  # 'catalog.html' (trials) or 'facet.html' (a facet's values)
+    breadcrumb: tuple[Crumb, ...]
+    trials: tuple[TrialEntry, ...] = ()
+    count_label: str = ""  # 'Trials 51 to 100 of 230'
+    first: int = 0  # 1-based number of the first trial on this page
+    pagination: tuple[PageLink, ...] = ()
+    previous: str | None = None
+    next: str | None = None
+    facets: tuple[Facet, ...] = ()  # the home page: every facet, a few values each; a facet page: its facet
+    not_found: str = ""
+
+    @property
+    def file(self) -> str:
+        return f"{self.path}index.html"
+
+    @property
+    def root(self) -> str:
+        """The prefix from this page back to the site root."""
+        return "../" * self.path.count("/")
+
+    @property
+    def site_root(self) -> str:
+        return self.root
+
+
+FACETS: tuple[tuple[str, str, str, str, Callable[[TrialEntry], Iterable[tuple[str, str]]]], ...] = (
+    ("condition", "Condition", "Conditions", "conditions/", lambda e: [(e.condition, slugify(e.condition))]),
+    ("status", "Status", "Statuses", "status/", lambda e: [(e.status, e.status_key)]),
+    ("phase", "Phase", "Phases", "phases/", lambda e: [(e.phase, e.phase_key)]),
+    ("location", "Location", "Locations", "locations/", lambda e: [(name, slugify(name)) for name in e.locations]),
+)
+
+
+def slugify(name: str) -> str:
+    """A URL segment for a name: ASCII letters and digits joined by hyphens ('São Paulo' -> 'sao-paulo')."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "other"
+
+
+def where_label(named: list[str], others: int, shown: int = 5) -> str:
+    """Where a trial runs, in one line: the first `shown` places it names, then how many more there are."""
+    more = max(0, len(named) - shown) + others
+    listed = ", ".join(named[:shown])
+    if not more:
+        return listed
+    return f"{listed} and {more} more" if listed else f"{more} places, not named in its listing"
+
+
+def sort_key(entry: TrialEntry) -> tuple[str, str]:
+    return (entry.title.casefold(), entry.slug)
+
+
+def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[ListingPage]:
+    """Every page of the catalog besides the trials' own, in a fixed order."""
+    trials = sorted(entries, key=sort_key)
+    facets = [_facet(key, title, plural, path, values, trials) for key, title, plural, path, values in FACETS]
+    home = Crumb("All trials", "")
+    pages = _listing(
+        "", site_title, f"Every trial on {site_title}: {len(trials)} in all. Narrow the list by condition, status, "
+        "phase or location, or search them all.", (), trials,
+        tuple(Facet(f.key, f.title, f.plural, f.path, f.values[:SHOWN_ON_HOME]) for f in facets),
+    )
+    for facet, (_, _, _, _, values_of) in zip(facets, FACETS):
+        index = Crumb(facet.plural, facet.path)
+        pages.append(ListingPage(
+            facet.path, f"Trials by {facet.title.lower()}",
+            f"Every {facet.title.lower()} of the trials on {site_title}, with how many trials each has.",
+            "facet.html", (home, index), facets=(facet,),
+        ))
+        members: dict[str, list[TrialEntry]] = {}
+        for entry in trials:
+            for _, slug in dict.fromkeys(values_of(entry)):
+                members.setdefault(slug, []).append(entry)
+        for value in facet.values:
+            pages += _listing(
+                value.path, f"{facet.title}: {value.name}",
+                f"The {value.count} trial{'s' if value.count != 1 else ''} on {site_title} with the "
+                f"{facet.title.lower()} {value.name}.", (home, index, Crumb(value.name, value.path)),
+                members[value.path.removeprefix(facet.path).rstrip("/")],
+            )
+    return pages
+
+
+def _facet(key: str, title: str, plural: str, path: str, values_of: Callable[[TrialEntry], Iterable[tuple[str, str]]],
+           trials: list[TrialEntry]) -> Facet:
+    """A facet's values with their counts; names that make the same slug share a page, under the first name met."""
+    counts: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for entry in trials:
+        for name, slug in dict.fromkeys(values_of(entry)):
+            counts[slug] = counts.get(slug, 0) + 1
+            names.setdefault(slug, name)
+    ordered = sorted(counts, key=lambda s: (-counts[s], names[s].casefold(), s))
+    return Facet(key, title, plural, path, tuple(FacetValue(names[s], f"{path}{s}/", counts[s]) for s in ordered))
+
+
+def _listing(path: str, heading: str, description: str, crumbs: tuple[Crumb, ...], trials: list[TrialEntry],
+             facets: tuple[Facet, ...] = ()) -> list[ListingPage]:
+    """A listing of trials split into pages of PAGE_SIZE: the first at `path`, the others at `path`page/N/."""
+    count = max(1, -(-len(trials) // PAGE_SIZE))
+    paths = [path] + [f"{path}page/{n}/" for n in range(2, count + 1)]
+    pages = []
+    for n in range(1, count + 1):
+        shown = trials[(n - 1) * PAGE_SIZE:n * PAGE_SIZE]
+        here, first = paths[n - 1], (n - 1) * PAGE_SIZE + 1
+        label = f"Trials {first:,} to {first + len(shown) - 1:,} of {len(trials):,}" if count > 1 else (
+            f"{len(trials):,} trial{'s' if len(trials) != 1 else ''}")
+        pages.append(ListingPage(
+            here, heading if n == 1 else f"{heading} (page {n} of {count})", description, "catalog.html",
+            crumbs, tuple(shown), label, first, _pagination(paths, n),
+            paths[n - 2] if n > 1 else None, paths[n] if n < count else None, facets if n == 1 else (),
+        ))
+    return pages
+
+
+def _pagination(paths: list[str], current: int) -> tuple[PageLink, ...]:
+    """Links to the first and last pages and the two either side of the current one (none for a single page)."""
+    if len(paths) == 1:
+        return ()
+    shown = sorted({1, len(paths), *range(max(1, current - 2), min(len(paths), current + 2) + 1)})
+    return tuple(PageLink(str(n), paths[n - 1], n == current) for n in shown)

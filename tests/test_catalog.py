@@ -1,0 +1,291 @@
+"""A catalog of trials (content/trials/<slug>.yaml): its home, listing and trial pages link up, validate and build
+incrementally (one trial edited renders that trial only) and in parallel, byte for byte like a full build."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urldefrag
+
+import pytest
+import yaml
+
+from schemaorg import Vocabulary, validate
+from sitegen import build as build_module
+from sitegen import write
+from sitegen.build import Project, build
+from sitegen.cli import ProgressBar, main
+from sitegen.errors import ContentError
+from sitetext import html_pages
+
+ROOT = Path(__file__).resolve().parent.parent
+CONDITIONS = ["Soft tissue sarcoma", "Breast cancer", "Lung cancer", "Soft tissue sarcoma"]
+STATUSES = ["recruiting", "completed", "not-yet-recruiting", "recruiting"]
+PLACES = [[], ["Palo Alto"], ["Palo Alto", "Boston", "São Paulo"], ["Zürich"]]
+TRIAL_PAGES = ["", "faq/", "eligibility/", "timeline/", "arms/", "approvals/", "findings/", "glossary/"]
+
+
+def make_catalog(root: Path, count: int = 4) -> Project:
+    """A catalog of `count` trials made from the default trial, differing in what the listing pages group by."""
+    content = root / "content"
+    (content / "trials").mkdir(parents=True)
+    for name in ("site.yaml", "glossary.yaml", "references.bib"):
+        shutil.copy(ROOT / "content" / name, content / name)
+    for name in ("templates", "static"):
+        shutil.copytree(ROOT / name, root / name)
+    default = yaml.safe_load((ROOT / "content" / "trial.yaml").read_text(encoding="utf-8"))
+    for i in range(count):
+        trial = {**default, "slug": f"trial-{i}", "title": f"Trial number {i} for {CONDITIONS[i % 4]}",
+                 "condition": CONDITIONS[i % 4], "status": STATUSES[i % 4],
+                 "locations": {"named": [{"name": p} for p in PLACES[i % 4]], "others": i}}
+        (content / "trials" / f"trial-{i}.yaml").write_text(yaml.safe_dump(trial, sort_keys=False, allow_unicode=True),
+                                                           encoding="utf-8")
+    return Project(content, root / "templates", root / "static")
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Project:
+    return make_catalog(tmp_path / "project")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_home_listing_and_trial_pages_link_to_each_other_and_nothing_is_broken(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report, _ = build(catalog, out)
+    pages = html_pages(out)
+    for i in range(4):
+        for page in TRIAL_PAGES:
+            assert f"trials/trial-{i}/{page}index.html" in pages
+    assert report.trials == 4
+    home = pages["index.html"]
+    assert {f"trials/trial-{i}/index.html" for i in range(4)} <= set(home.links)
+    for facet in ("conditions/soft-tissue-sarcoma/", "status/recruiting/", "phases/phase-2/", "locations/palo-alto/",
+                  "locations/sao-paulo/"):
+        assert f"{facet}index.html" in home.links, facet
+    # a listing page holds exactly the trials with that value
+    sarcoma = pages["conditions/soft-tissue-sarcoma/index.html"]
+    assert {link for link in sarcoma.links if link.startswith("../../trials/")} == {
+        "../../trials/trial-0/index.html", "../../trials/trial-3/index.html"}
+    assert "Palo Alto" in pages["locations/index.html"].text and "Zürich" in pages["locations/index.html"].text
+    # every trial page leads back to the home page, and every link and anchor of the site resolves
+    assert "../../../index.html" in pages["trials/trial-2/faq/index.html"].links
+    for name, page in pages.items():
+        for href in page.links:
+            if re.match(r"^[a-z]+:", href) or name == "404.html":
+                continue
+            target, fragment = urldefrag(href)
+            path = (out / name).parent / target if target else out / name
+            assert path.resolve().is_file(), f"{name}: broken link {href}"
+            if fragment and path.suffix == ".html":
+                assert fragment in pages[path.resolve().relative_to(out.resolve()).as_posix()].ids, f"{name}: {href}"
+
+
+def test_catalog_pages_carry_valid_schema_org_and_the_feed_lists_every_trial(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out, base_url="https://example.org/trials/")
+    vocab = Vocabulary.load()
+    pages = html_pages(out)
+    for name, page in pages.items():
+        assert len(page.jsonld) == 1, name
+        assert validate(page.jsonld[0], vocab) == [], name
+    home = pages["index.html"].jsonld[0]
+    assert home["@type"] == "CollectionPage" and home["mainEntity"]["numberOfItems"] == 4
+    faq = pages["trials/trial-1/faq/index.html"].jsonld[0]
+    assert faq["url"] == "https://example.org/trials/trials/trial-1/faq/"
+    assert [i["name"] for i in faq["breadcrumb"]["itemListElement"]][0] == "All trials"
+    feed = json.loads((out / "feed.jsonld").read_text())
+    assert validate(feed, vocab) == []
+    assert [e["item"]["url"] for e in feed["dataFeedElement"]] == [
+        f"https://example.org/trials/trials/trial-{i}/" for i in range(4)]
+    sitemap = (out / "sitemap.xml").read_text()
+    listed = set(re.findall(r"<loc>https://example.org/trials/(.*?)</loc>", sitemap))
+    assert listed == {name.removesuffix("index.html") for name in pages if name != "404.html"}
+
+
+def test_a_sitemap_past_the_limit_becomes_a_sitemap_index(catalog: Project, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build_module, "MAX_SITEMAP_URLS", 10)
+    out = tmp_path / "out"
+    build(catalog, out, base_url="https://example.org/")
+    index = (out / "sitemap.xml").read_text()
+    assert "<sitemapindex" in index
+    parts = re.findall(r"<loc>https://example.org/(sitemap-\d+\.xml)</loc>", index)
+    urls = [u for part in parts for u in re.findall(r"<loc>(.*?)</loc>", (out / part).read_text())]
+    assert all(len(re.findall("<loc>", (out / part).read_text())) <= 10 for part in parts)
+    assert len(urls) == len(set(urls)) == len([n for n in html_pages(out) if n != "404.html"])
+
+
+def test_a_rebuild_renders_only_the_trial_that_changed_and_matches_a_full_build(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    again, _ = build(catalog, out)
+    assert again.rendered == 0 and again.written == ()
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Newly edited. ")
+    report, _ = build(catalog, out)
+    assert report.rendered == 1
+    assert report.written and all(name.startswith(("trials/trial-2/", "pagefind/")) for name in report.written)
+    assert any(name.startswith("pagefind/") for name in report.written)  # the search index holds the new words
+    assert "Newly edited." in (out / "trials/trial-2/faq/index.html").read_text()
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def test_what_a_listing_shows_changes_its_pages_and_a_removed_trial_disappears(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    edit(catalog.content / "trials" / "trial-1.yaml", "condition: Breast cancer", "condition: Melanoma")
+    report, _ = build(catalog, out)
+    assert report.rendered == 1
+    assert "conditions/melanoma/index.html" in report.written and not (out / "conditions/breast-cancer").exists()
+    (catalog.content / "trials" / "trial-3.yaml").unlink()
+    report, _ = build(catalog, out)
+    assert report.rendered == 0 and not (out / "trials/trial-3").exists()
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def test_a_shared_reference_renders_again_only_the_trials_citing_it(catalog: Project, tmp_path: Path) -> None:
+    trials = catalog.content / "trials"
+    shared = (catalog.content / "references.bib").read_text()
+    (trials / "trial-0.yaml").write_text((trials / "trial-0.yaml").read_text().replace("chen2021", "ownchen"))
+    # trial-0 cites its own copy of chen2021; a copy of all the shared references repeats their keys: an error
+    (trials / "trial-0.bib").write_text(shared.replace("chen2021", "ownchen"))
+    with pytest.raises(ContentError) as e:
+        build(catalog, tmp_path / "out")
+    assert any(p.file.endswith("trial-0.bib") and "'monga2020' is also in" in p.message for p in e.value.problems)
+    start = shared.index("@article{chen2021")
+    (trials / "trial-0.bib").write_text(shared[start:shared.index("\n}", start) + 2].replace("chen2021", "ownchen"))
+    out = tmp_path / "out"
+    build(catalog, out)
+    edit(catalog.content / "references.bib", "multicentre retrospective study", "multicentre retrospective study (edited)")
+    report, _ = build(catalog, out)
+    edited = [i for i in range(4) if "(edited)" in (out / f"trials/trial-{i}/findings/index.html").read_text()]
+    assert edited == [1, 2, 3] and report.rendered == 3
+    assert report.written and all(name.startswith(("trials/trial-1/", "trials/trial-2/", "trials/trial-3/"))
+                                  for name in report.written)  # references are not searched: the index is as it was
+
+
+def test_a_template_edit_renders_every_trial_but_writes_only_changed_files(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    edit(catalog.templates / "faq.html", "{% block content %}", "{% block content %}<p>New intro.</p>")
+    report, _ = build(catalog, out)
+    assert report.rendered == 4
+    assert set(report.written) == {f"trials/trial-{i}/faq/index.html" for i in range(4)}
+
+
+def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_path: Path) -> None:
+    build(catalog, tmp_path / "one", jobs=1)
+    build(catalog, tmp_path / "two", jobs=2)
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+
+
+def test_an_error_in_one_trial_names_its_file_and_writes_nothing(catalog: Project, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    before = _files(out)
+    edit(catalog.content / "trials" / "trial-1.yaml", "status: completed", "status: finished")
+    edit(catalog.content / "trials" / "trial-2.yaml", "slug: trial-2", "slug: trial-two")
+    code = main(["build", "--content", str(catalog.content), "--output", str(out), "--jobs", "2"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert re.search(r"trial-1\.yaml:\d+:\d+: .*status", err), err
+    assert re.search(r"trial-2\.yaml:\d+:\d+: slug 'trial-two' must be the file's name", err), err
+    assert _files(out) == before
+    assert not list(tmp_path.glob(".out.sitegen-new"))
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("Bad Name.yaml", "lowercase letters, digits and single hyphens"),
+    ("orphan.bib", "no trial orphan.yaml"),
+])
+def test_files_in_trials_that_are_not_trials_are_refused(catalog: Project, tmp_path: Path, name: str, message: str) -> None:
+    (catalog.content / "trials" / name).write_text("x: 1\n")
+    with pytest.raises(ContentError) as e:
+        build(catalog, tmp_path / "out")
+    assert any(message in p.message for p in e.value.problems)
+
+
+def test_a_content_folder_with_both_layouts_is_refused(catalog: Project, tmp_path: Path) -> None:
+    shutil.copy(ROOT / "content" / "trial.yaml", catalog.content / "trial.yaml")
+    with pytest.raises(ContentError, match="both trial.yaml and trials/"):
+        build(catalog, tmp_path / "out")
+
+
+def test_a_build_killed_while_moving_files_in_is_finished_by_the_next(catalog: Project, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Edited. ")
+    with monkeypatch.context() as m:
+        m.setattr(write, "_finish", lambda *a: None)  # as if killed after the journal, before moving anything in
+        build(catalog, out)
+    assert (tmp_path / ".out.sitegen-journal").exists()
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: Edited. ", "answer: ")  # and edited back
+    build(catalog, out)
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def test_summary_line_and_a_progress_bar_only_on_a_terminal(catalog: Project, tmp_path: Path, capsys,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["build", "--content", str(catalog.content), "--output", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    pages = len(list((tmp_path / "out").rglob("*.html")))
+    assert re.fullmatch(rf"Built 4 trials into .*out/: {pages} pages \({pages} written, 0 unchanged\) and \d+ other files "
+                        r"in \d+\.\d\d s\n", captured.out), captured.out
+    assert "\r" not in captured.err  # not a terminal: no bar
+
+    class Terminal:
+        text = ""
+
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, text: str) -> None:
+            self.text += text
+
+        def flush(self) -> None:
+            pass
+
+    terminal = Terminal()
+    monkeypatch.setenv("CI", "true")
+    assert ProgressBar.for_stream(terminal) is None  # type: ignore[arg-type]
+    monkeypatch.delenv("CI")
+    bar = ProgressBar.for_stream(terminal)  # type: ignore[arg-type]
+    assert bar is not None
+    bar.show(1, 4)
+    bar.show(4, 4)
+    bar.clear()
+    assert "1/4 trials" in terminal.text and "4/4 trials" in terminal.text and terminal.text.endswith("\033[K")
+
+
+def test_serve_rebuilds_a_catalog_and_shows_errors_on_its_home_page(catalog: Project, tmp_path: Path) -> None:
+    from sitegen.serve import LiveSite
+
+    live = LiveSite(catalog, tmp_path / "served" / "site", "https://example.org/")
+    assert live.rebuild().problems == ()
+    good = _files(tmp_path / "served" / "site")
+    trial = catalog.content / "trials" / "trial-1.yaml"
+    edit(trial, "status: completed", "status: finished")
+    failed = live.rebuild()
+    assert failed.problems and "trial-1.yaml" in failed.problems[0]
+    served = _files(tmp_path / "served" / "site")
+    assert b'role="alert"' in served["index.html"] and b"trial-1.yaml" in served["index.html"]
+    assert {k: v for k, v in served.items() if k != "index.html"} == {k: v for k, v in good.items() if k != "index.html"}
+    edit(trial, "status: finished", "status: recruiting")
+    fixed = live.rebuild()
+    assert fixed.problems == () and "trials/trial-1/index.html" in fixed.rendered
+    build(catalog, tmp_path / "full", base_url="https://example.org/")
+    assert _files(tmp_path / "served" / "site") == _files(tmp_path / "full")

@@ -226,7 +226,8 @@ def feed(trial: Trial, settings: Settings, pages: list[Page], plain: dict[str, s
 
 def json_text(data: JsonLd) -> str:
     """Deterministic JSON whose `<`, `>` and `&` are escaped, so inside <script> it can never close the tag."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
+    # On one line: json's C encoder does not indent, and the Python one takes a tenth of a catalog's build time.
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

@@ -289,3 +289,13 @@ def test_serve_rebuilds_a_catalog_and_shows_errors_on_its_home_page(catalog: Pro
     assert fixed.problems == () and "trials/trial-1/index.html" in fixed.rendered
     build(catalog, tmp_path / "full", base_url="https://example.org/")
     assert _files(tmp_path / "served" / "site") == _files(tmp_path / "full")
+
+
+def test_check_reports_a_catalog_without_writing_anything(catalog: Project, tmp_path: Path, capsys) -> None:
+    args = ["check", "--content", str(catalog.content)]
+    assert main(args) == 0
+    assert "4 trials, no errors" in capsys.readouterr().out
+    edit(catalog.content / "trials" / "trial-3.yaml", "phase: phase-2", "phase: phase-9")
+    assert main(args) == 1
+    assert re.search(r"trial-3\.yaml:\d+:\d+: phase", capsys.readouterr().err)
+    assert not list(catalog.content.parent.glob("*sitegen*")) and not (catalog.content.parent / "output").exists()

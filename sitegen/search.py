@@ -11,9 +11,11 @@ Pagefind writes its filter files and its metadata file in hash-map order, which 
 here by sorting each filter's values, re-encoding those files and the metadata file (gzip-compressed CBOR), and
 naming them by the hash of their new content, as Pagefind does.
 
-In the browser the UI finds the bundle from the address of its own script and prefixes result URLs with the
-folder above `pagefind/`, so a site hosted under a sub-path (https://example.org/trials/sarcoma/) works when
-pages load `pagefind/pagefind-ui.js` by a relative URL.
+In the browser the UI finds the bundle from the address of its own script and prefixes result URLs (stored
+root-relative, '/trials/x/') with the folder above `pagefind/`, so a site hosted under a sub-path
+(https://example.org/trials/sarcoma/) works when pages load `pagefind/pagefind-ui.js` by a relative URL. A
+`bundlePath` option, if given, must be an absolute path: 'pagefind/' is taken as a bare module name and fails.
+Search needs http(s): from file:// the browser refuses to load the bundle.
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ def _check(records: list[SearchRecord], language: str) -> None:
     for record in records:
         if not _URL.fullmatch(record.url) or {".", ".."} & set(record.url.split("/")):
             raise SearchError(f"{record.url!r} is not a relative URL of a folder ('a/b/') or an .html page")
+        if record.url.split("/")[0] == BUNDLE:
+            raise SearchError(f"{record.url!r} is inside {BUNDLE}/, the folder of the search index")
         if record.url in seen:
             raise SearchError(f"two records have the URL {record.url!r}")
         seen.add(record.url)

@@ -152,6 +152,7 @@ def test_no_records_give_no_files() -> None:
         ([SearchRecord("../a/", "A", "a", {})], "en", "not a relative URL"),
         ([SearchRecord("a/./b/", "A", "a", {})], "en", "not a relative URL"),
         ([SearchRecord("a/b", "A", "a", {})], "en", "not a relative URL"),
+        ([SearchRecord("pagefind/a/", "A", "a", {})], "en", "folder of the search index"),
         ([SearchRecord("a/", "A", "a", {}), SearchRecord("a/", "B", "b", {})], "en", "two records have the URL"),
         ([SearchRecord("a/", "A", "a", {"phase:x": ("1",)})], "en", "filter name"),
         ([SearchRecord("a/", "A", "a", {"phase": (" ",)})], "en", "empty value"),

@@ -52,7 +52,7 @@ from .record import (
 )
 from .render import inline_html, make_environment, prose_html
 from .schema import Glossary, Settings, Trial, site_url
-from .search import SearchError, SearchRecord, search_index
+from .search import SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
 from .validate import (
     content_warnings,
     problem_at,
@@ -739,7 +739,7 @@ def build_catalog(
         if strict and warnings:
             raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
         record = cache.BuildRecord("", records)
-        texts_of = functools.partial(_search_texts, output, texts, records)
+        texts_of = functools.cache(functools.partial(_search_texts, output, texts, records))
         for key, made_from, produce in _catalog_outputs(project, shared.settings, records, shared_print, texts_of):
             before = previous.site.get(key)
             if before is not None and before.made_from == made_from:
@@ -813,15 +813,16 @@ def _catalog_outputs(
     prints = {r.entry.slug: r.entry_print for r in records.values()}
     pages = catalog_pages(entries, settings.title)
     facet_links = [(key, plural, path) for key, _, plural, path, _ in FACETS]
+    bundles = list(search_bundles(records))  # the search box merges them all
 
-    def page_html(page: ListingPage) -> dict[str, bytes]:
+    def listing_html(page: ListingPage) -> dict[str, bytes]:
         context = {"site": settings, "page": page, "canonical": settings.base_url + page.path,
-                   "jsonld": jsonld.listing_graph(settings, page), "facet_links": facet_links}
+                   "jsonld": jsonld.listing_graph(settings, page), "facet_links": facet_links, "bundles": bundles}
         return {page.file: _render(env, page.template, context).encode("utf-8")}
 
     for page in pages:
-        made_from = fingerprint((shared_print, replace(page, trials=()), [prints[t.slug] for t in page.trials]))
-        yield page.file, made_from, functools.partial(page_html, page)
+        made_from = fingerprint((shared_print, bundles, replace(page, trials=()), [prints[t.slug] for t in page.trials]))
+        yield page.file, made_from, functools.partial(listing_html, page)
     base_path = urlparse(settings.base_url).path or "/"
     not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
                             "404.html", (), not_found=base_path)
@@ -848,8 +849,20 @@ def _catalog_outputs(
         data = read_static(project, name)
         yield name, digest(data), lambda name=name, data=data: {name: data}  # type: ignore[misc]
     # the index holds each trial's text, and its title and filters from its entry
-    search_from = fingerprint((settings.language, [(slug, r.search_print, r.entry_print) for slug, r in records.items()]))
-    yield "pagefind/", search_from, lambda: _search_index(settings, records, texts())
+    for folder, members in search_bundles(records).items():
+        # a bundle holds its trials' text, and their titles and filters from their entries
+        made_from = fingerprint((settings.language, [(slug, r.search_print, r.entry_print) for slug, r in members.items()]))
+        yield folder, made_from, functools.partial(_search_index, settings, folder, members, texts)
+
+
+def search_bundles(records: dict[str, cache.TrialRecord]) -> dict[str, dict[str, cache.TrialRecord]]:
+    """The trials in each bundle of the search index (more than one past SHARD_RECORDS trials, so that an edit
+    indexes one bundle again, not the whole catalog), by the bundle's folder."""
+    count = bundle_count(len(records))
+    bundles: dict[str, dict[str, cache.TrialRecord]] = {bundle_folder(n): {} for n in range(count)}
+    for slug, record in records.items():
+        bundles[bundle_folder(bundle_of(record.entry.path, count))][slug] = record
+    return {folder: members for folder, members in bundles.items() if members}
 
 
 def _sitemaps(env: Environment, settings: Settings, urls: list[tuple[str, str | None]]) -> dict[str, bytes]:
@@ -865,14 +878,17 @@ def _sitemaps(env: Environment, settings: Settings, urls: list[tuple[str, str | 
     return files
 
 
-def _search_index(settings: Settings, records: dict[str, cache.TrialRecord], texts: dict[str, str]) -> dict[str, bytes]:
+def _search_index(settings: Settings, folder: str, records: dict[str, cache.TrialRecord],
+                  texts: Callable[[], dict[str, str]]) -> dict[str, bytes]:
+    """One bundle of the search index, in `folder`."""
     try:
-        return search_index(
-            [SearchRecord(r.entry.path, r.entry.title, texts[slug],
+        files = search_index(
+            [SearchRecord(r.entry.path, r.entry.title, texts()[slug],
                           {"condition": (r.entry.condition,), "status": (r.entry.status,), "phase": (r.entry.phase,)})
              for slug, r in records.items()],
             settings.language,
         )
+        return {folder + name.removeprefix(bundle_folder(0)): data for name, data in files.items()}
     except SearchError as e:
         raise ContentError([Problem("pagefind", 0, 0, f"the search index could not be built: {e}")]) from None
 

@@ -61,6 +61,29 @@ class SearchRecord:
     filters: dict[str, tuple[str, ...]]  # e.g. {'status': ('Recruiting',), 'phase': ('Phase 2',)}
 
 
+SHARD_RECORDS = 1000  # at most about this many records in one bundle: Pagefind holds ~250 KB per record in memory
+
+
+def bundle_count(records: int) -> int:
+    """How many bundles an index of `records` is split into: one up to SHARD_RECORDS, else a power of two, so that
+    a record keeps its bundle until the catalog doubles or halves."""
+    count = 1
+    while records > count * SHARD_RECORDS:
+        count *= 2
+    return count
+
+
+def bundle_of(url: str, count: int) -> int:
+    """The bundle a record is in: a stable hash of its URL."""
+    return int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big") % count
+
+
+def bundle_folder(number: int) -> str:
+    """Bundle 0 is 'pagefind/' (its UI script starts the search); the others are 'pagefind-1/', 'pagefind-2/', ...
+    beside it at the site root, since the UI prefixes results with the folder above each bundle."""
+    return f"{BUNDLE}/" if number == 0 else f"{BUNDLE}-{number}/"
+
+
 class SearchError(Exception):
     """The index could not be built: a record Pagefind cannot take, Pagefind failing, or a bundle this module does
     not understand. The message says which, for the user."""

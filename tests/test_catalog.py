@@ -14,7 +14,7 @@ import yaml
 
 from schemaorg import Vocabulary, validate
 from sitegen import build as build_module
-from sitegen import write
+from sitegen import search, write
 from sitegen.build import Project, build
 from sitegen.cli import ProgressBar, main
 from sitegen.errors import ContentError
@@ -299,3 +299,21 @@ def test_check_reports_a_catalog_without_writing_anything(catalog: Project, tmp_
     assert main(args) == 1
     assert re.search(r"trial-3\.yaml:\d+:\d+: phase", capsys.readouterr().err)
     assert not list(catalog.content.parent.glob("*sitegen*")) and not (catalog.content.parent / "output").exists()
+
+
+def test_past_its_size_the_search_index_splits_and_an_edit_indexes_one_bundle_again(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_RECORDS", 1)  # 4 bundles; those no trial hashes to are left out
+    out = tmp_path / "out"
+    build(catalog, out)
+    bundles = sorted(p.name for p in out.iterdir() if p.name.startswith("pagefind"))
+    assert len(bundles) >= 2 and bundles[0] == "pagefind"
+    counts = [json.loads((out / b / "pagefind-entry.json").read_text())["languages"]["en"]["page_count"] for b in bundles]
+    assert sum(counts) == 4 and all(counts)
+    assert f'data-merge="{" ".join(b + "/" for b in bundles[1:])}"' in (out / "index.html").read_text()
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
+    report, _ = build(catalog, out)
+    touched = {name.split("/")[0] for name in report.written if name.startswith("pagefind")}
+    assert len(touched) == 1  # the bundle holding trial-2, and not the other
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")

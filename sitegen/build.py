@@ -60,7 +60,7 @@ from .validate import (
     validate_settings,
     validate_trial,
 )
-from .write import Staging, check_output_dir, stage_file, write_site
+from .write import Staging, check_output_dir, interrupted, stage_file, write_site
 
 T = TypeVar("T")
 STATIC_FILES = ("style.css", "favicon.svg")
@@ -554,6 +554,7 @@ class TrialTask:
     source: TrialSource
     inputs: str
     previous: dict[str, str]
+    stat: tuple[int, int, int, int]  # sizes and modification times of its files when its inputs were read
 
 
 @dataclass(frozen=True)
@@ -623,7 +624,7 @@ class TrialBuilder:
         text = plain_text_of(site)
         cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
         record = cache.TrialRecord(
-            task.inputs, tuple((key, self.bib_prints[key]) for key in cited), tuple(own), outputs, entry,
+            task.inputs, task.stat, tuple((key, self.bib_prints[key]) for key in cited), tuple(own), outputs, entry,
             fingerprint(entry), (trial.updated.isoformat(), jsonld.trial_summary(trial, site.settings)),
             fingerprint(text), tuple(site.warnings),
         )
@@ -712,13 +713,26 @@ def build_catalog(
     """Build a catalog: every trial whose inputs changed since the last build (all, the first time) on `jobs`
     processes, then the catalog's own pages, feed, sitemap and search index; stage what changed, and move it into
     the output folder only once everything is built without an error."""
-    shared = load_shared(project, base_url)
     sources, warnings = find_trials(project.content)
     code = cache.code_digest()
     previous = cache.load(output, code) or cache.BuildRecord()
-    shared_print = fingerprint((shared.settings, shared.glossary, _folder_digest(project.templates)))
-    bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
+    began = time.time_ns()
+    shared_files = _shared_files_digest(project, base_url)
+    shared: Shared | None = None
+    if shared_files == previous.shared_files:  # the shared files are as they were: so is what was made of them
+        shared_print, bib_prints = previous.shared_print, previous.bib_prints
+    else:
+        shared = load_shared(project, base_url)
+        shared_print = fingerprint((shared.settings, shared.glossary, _folder_digest(project.templates)))
+        bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
     records, tasks = _reusable_trials(sources, previous, shared_print, bib_prints)
+    if not tasks and shared is None and list(records) == list(previous.trials) and not interrupted(output):
+        # nothing changed since the last build, which finished: nothing to do
+        warnings += [w for r in records.values() for w in r.warnings] + list(previous.shared_warnings)
+        if strict and warnings:
+            raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
+        return BuildReport(len(records), tuple(sorted(previous.files())), (), 0, time.perf_counter() - started), sorted(warnings)
+    shared = shared or load_shared(project, base_url)
     staging = Staging(output)
     try:
         problems: list[Problem] = []
@@ -735,10 +749,11 @@ def build_catalog(
         if problems:
             raise ContentError(problems)
         records = {source.slug: records[source.slug] for source in sources}
-        warnings += [w for r in records.values() for w in r.warnings] + _shared_warnings(shared, records)
+        shared_warnings = tuple(_shared_warnings(shared, records))
+        warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
         if strict and warnings:
             raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
-        record = cache.BuildRecord("", records)
+        record = cache.BuildRecord("", records, {}, began, shared_files, shared_print, bib_prints, shared_warnings)
         texts_of = functools.cache(functools.partial(_search_texts, output, texts, records))
         for key, made_from, produce in _catalog_outputs(project, shared.settings, records, shared_print, texts_of):
             before = previous.site.get(key)
@@ -765,23 +780,48 @@ def build_catalog(
     return report, sorted(warnings)
 
 
+def _shared_files_digest(project: Project, base_url: str | None) -> str:
+    """A digest of the bytes of everything all trials share: settings, glossary, shared references, templates,
+    static files, and the --base-url given."""
+    content = project.content
+    parts = [(content / name).read_bytes() if (content / name).is_file() else b"\0missing"
+             for name in ("site.yaml", "glossary.yaml", "references.bib")]
+    parts += [_folder_digest(project.templates).encode(), _folder_digest(project.static).encode(), str(base_url).encode()]
+    return digest(b"\0".join(parts))
+
+
 def _reusable_trials(
     sources: list[TrialSource], previous: cache.BuildRecord, shared_print: str, bib_prints: dict[str, str]
 ) -> tuple[dict[str, cache.TrialRecord], list[TrialTask]]:
     """The trials whose files, shared inputs and cited shared references are as last built (kept as they are), and
-    a task for each other trial."""
+    a task for each other trial. A file whose size and modification time are as last built, and that was not
+    modified in the two seconds before that build began, is taken as unchanged without reading it (as make and git
+    do; within two seconds a file system's clock may not tell two saves apart)."""
     reused, tasks = {}, []
+    settled = previous.began - 2_000_000_000
     for source in sources:
-        inputs = digest(b"\0".join([source.yaml.read_bytes(), source.bib.read_bytes() if source.bib else b"",
-                                    shared_print.encode()]))
         before = previous.trials.get(source.slug)
+        stat = _stat(source)
+        if before is not None and before.stat == stat and max(stat[1], stat[3]) < settled:
+            inputs = before.inputs
+        else:
+            inputs = digest(b"\0".join([source.yaml.read_bytes(), source.bib.read_bytes() if source.bib else b"",
+                                        shared_print.encode()]))
         if (before is not None and before.inputs == inputs
                 and all(bib_prints.get(key) == print_ for key, print_ in before.cited_shared)
                 and not any(key in bib_prints for key in before.own_keys)):
             reused[source.slug] = before
         else:
-            tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}))
+            tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}, stat))
     return reused, tasks
+
+
+def _stat(source: TrialSource) -> tuple[int, int, int, int]:
+    """Size and modification time (ns) of a trial's file, and of its own .bib (0, 0 without one)."""
+    yaml_stat = source.yaml.stat()
+    bib_stat = source.bib.stat() if source.bib is not None else None
+    return (yaml_stat.st_size, yaml_stat.st_mtime_ns,
+            bib_stat.st_size if bib_stat else 0, bib_stat.st_mtime_ns if bib_stat else 0)
 
 
 def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool,

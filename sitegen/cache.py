@@ -26,6 +26,7 @@ class TrialRecord:
     """One trial as last built: a fingerprint of its inputs, the files made and their digests, its list entry."""
 
     inputs: str  # digest of its files' bytes and of the shared settings, glossary and templates
+    stat: tuple[int, int, int, int]  # size and modification time of its file and its .bib when they were read
     cited_shared: tuple[tuple[str, str], ...]  # the shared references it cites, each with its fingerprint
     own_keys: tuple[str, ...]  # keys of its own references (a shared reference given one of them is an error)
     outputs: dict[str, str]  # path relative to the output folder -> digest of its bytes
@@ -51,6 +52,11 @@ class BuildRecord:
     token: str = ""
     trials: dict[str, TrialRecord] = field(default_factory=dict)
     site: dict[str, Made] = field(default_factory=dict)
+    began: int = 0  # when the build began (ns since the epoch): files changed since may look unchanged by their stat
+    shared_files: str = ""  # digest of the shared files' bytes
+    shared_print: str = ""  # fingerprint of the settings, glossary and templates as loaded
+    bib_prints: dict[str, str] = field(default_factory=dict)  # fingerprint of each shared reference
+    shared_warnings: tuple[Problem, ...] = ()
 
     def files(self) -> dict[str, str]:
         """Every file of the site this build made, with the digest of its bytes."""

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if bar is not None:
                     bar.clear()
-            _print_warnings(warnings)
+            _print_warnings(warnings, limit=WARNINGS_SHOWN)
             print(report.summary(args.output))
         elif is_catalog(args.content):
             with tempfile.TemporaryDirectory() as scratch:  # a catalog is checked by building it where no one looks
@@ -162,9 +162,15 @@ class ProgressBar:
             self.stream.flush()
 
 
-def _print_warnings(warnings: list[Problem]) -> None:
-    for warning in sorted(warnings):
+WARNINGS_SHOWN = 20  # a build of thousands of trials would bury its summary under their warnings
+
+
+def _print_warnings(warnings: list[Problem], limit: int | None = None) -> None:
+    shown = sorted(warnings)[:limit]
+    for warning in shown:
         print(warning, file=sys.stderr)
+    if len(shown) < len(warnings):
+        print(f"... and {len(warnings) - len(shown):,} more warnings; 'sitegen check' lists them all", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,12 @@ class Staging:
         _finish(self.journal, self.folder, self.output)
 
 
+def interrupted(output: Path) -> bool:
+    """Whether a build into `output` was stopped before it finished moving its files in (the next one finishes it)."""
+    output = output.resolve()
+    return (output.parent / f".{output.name}.sitegen-journal").exists() or (output.parent / f".{output.name}.sitegen-old").exists()
+
+
 def stage_file(folder: Path, name: str, data: bytes) -> None:
     """Write one file of the new site into the staging `folder`."""
     target = folder.joinpath(*safe_relative(name).parts)

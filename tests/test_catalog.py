@@ -4,6 +4,7 @@ incrementally (one trial edited renders that trial only) and in parallel, byte f
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -317,3 +318,25 @@ def test_past_its_size_the_search_index_splits_and_an_edit_indexes_one_bundle_ag
     assert len(touched) == 1  # the bundle holding trial-2, and not the other
     build(catalog, tmp_path / "full")
     assert _files(out) == _files(tmp_path / "full")
+
+
+def test_an_edit_that_keeps_size_and_time_right_after_a_build_is_still_seen(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    trial = catalog.content / "trials" / "trial-1.yaml"
+    before = trial.stat()
+    edit(trial, "status: completed", "status: suspended")  # the same length
+    os.utime(trial, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert trial.stat().st_size == before.st_size
+    report, _ = build(catalog, out)
+    assert report.rendered == 1 and "status/suspended/index.html" in report.written
+
+
+def test_a_build_shows_the_first_warnings_and_counts_the_rest(tmp_path: Path, capsys) -> None:
+    project = make_catalog(tmp_path / "many", 25)  # the default trial has an FAQ answer citing no source: 25 warnings
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len([line for line in err if ": warning: " in line]) == 20
+    assert err[-1] == "... and 5 more warnings; 'sitegen check' lists them all"
+    assert main(["check", "--content", str(project.content)]) == 0
+    assert len([line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]) == 25

@@ -186,7 +186,10 @@ def reflow(page, name: str, rule: str = "reflow-1.4.10") -> list[Finding]:  # ty
 
 def text_spacing(page, name: str) -> list[Finding]:  # type: ignore[no-untyped-def]
     """WCAG 1.4.12: with the text-spacing overrides applied, reflow still holds and no text is cut off."""
-    page.add_style_tag(content=TEXT_SPACING_CSS)
+    # Added by evaluate, not add_style_tag: that waits for the style's load event, which never comes with
+    # JavaScript off.
+    page.evaluate("(css) => { const s = document.createElement('style'); s.textContent = css;"
+                  " document.head.appendChild(s); }", TEXT_SPACING_CSS)
     return reflow(page, name, rule="text-spacing-1.4.12")
 
 
@@ -203,7 +206,9 @@ const el = document.activeElement;
 if (!el || el === document.body || el === document.documentElement) return [null];
 const cs = getComputedStyle(el);
 const r = el.getBoundingClientRect();
-return [{order: +el.getAttribute('data-a11y-order'), selector: cssPath(el), snippet: snippet(el),
+let opacity = 1;
+for (let e = el; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
+return [{order: +el.getAttribute('data-a11y-order'), selector: cssPath(el), snippet: snippet(el), opacity,
   outline: `${cs.outlineStyle} ${cs.outlineWidth} ${cs.outlineColor}`, outlineStyle: cs.outlineStyle,
   outlineWidth: parseFloat(cs.outlineWidth) || 0, outlineColor: cs.outlineColor, boxShadow: cs.boxShadow,
   onScreen: r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth}];
@@ -221,7 +226,13 @@ return arg.map(order => {
 _TRANSPARENT = re.compile(r"rgba\([^)]*,\s*0\)|transparent")
 
 
-def _tab_stops(page, limit: int = 400) -> list[dict]:  # type: ignore[no-untyped-def]
+def number_elements(page) -> None:  # type: ignore[no-untyped-def]
+    """Number every element in DOM order, for tab_stops and focus_findings (again after the page changed)."""
+    _run(page, _NUMBER_ELEMENTS)
+
+
+def tab_stops(page, limit: int = 400) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Press Tab until focus leaves the page or comes back to the first stop: the state of each stop."""
     stops: list[dict] = []
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -262,10 +273,18 @@ def keyboard(page, name: str) -> list[Finding]:  # type: ignore[no-untyped-def]
 
     page.goto(url)
     _run(page, _NUMBER_ELEMENTS)
-    stops = _tab_stops(page)
+    stops = tab_stops(page)
     if not stops:
         out.append(Finding("keyboard-tab-stops", name, "body", "", "Tab reaches no element at all"))
         return out
+    return out + focus_findings(page, name, stops)
+
+
+def focus_findings(page, name: str, stops: list[dict]) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """Each tab stop (from tab_stops) shows a visible focus indicator: an outline or box-shadow that differs from
+    its unfocused state, on an element that is not transparent (opacity under 0.1); it is on screen; and the stops
+    follow the DOM order."""
+    out: list[Finding] = []
     unfocused = {s["order"]: s for s in _run(page, _UNFOCUSED_STATE, [s["order"] for s in stops])}
     previous = None
     for s in stops:
@@ -277,6 +296,9 @@ def keyboard(page, name: str) -> list[Finding]:  # type: ignore[no-untyped-def]
             out.append(Finding("keyboard-focus-visible-2.4.7", name, s["selector"], s["snippet"],
                                f"no visible focus indicator: outline '{s['outline']}' (unfocused "
                                f"'{before['outline']}'), box-shadow '{s['boxShadow']}'"))
+        elif s["opacity"] < 0.1:
+            out.append(Finding("keyboard-focus-visible-2.4.7", name, s["selector"], s["snippet"],
+                               f"the focused element is invisible: opacity {s['opacity']:.2f} (with its ancestors)"))
         if not s["onScreen"]:
             out.append(Finding("keyboard-focus-on-screen-2.4.11", name, s["selector"], s["snippet"],
                                "the focused element is outside the viewport or has no size"))

@@ -1,4 +1,5 @@
-"""Every page of the default site passes the real checkers: axe-core, the Nu HTML Checker and Lighthouse."""
+"""Every page of the default site, and one page of each kind of the catalog site (catalog_site.py), passes the real
+checkers: axe-core, the Nu HTML Checker and Lighthouse."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from .catalog_site import CATALOG_PAGES
 from .tools import (
     A11Y,
     LIGHTHOUSE_MINIMUM,
@@ -21,8 +23,11 @@ from .tools import (
 )
 
 
-def test_site_has_every_page(site_dir: Path) -> None:
+def test_site_has_every_page(site_kind: str, site_dir: Path) -> None:
     built = sorted(str(p.relative_to(site_dir)) for p in site_dir.rglob("*.html"))
+    if site_kind == "catalog":  # one page of each kind is checked, and all of them must be there
+        assert set(CATALOG_PAGES) <= set(built), f"pages missing from the build: {set(CATALOG_PAGES) - set(built)}"
+        return
     assert set(PAGES) <= set(built), f"pages missing from the build: {sorted(set(PAGES) - set(built))}"
     assert set(built) <= set(site_pages()), f"pages built but not checked: {sorted(set(built) - set(site_pages()))}"
 
@@ -51,6 +56,15 @@ def test_nu_html_checker_static_files(vnu_messages: list[dict], site_dir: Path) 
                      if m.get("type") != "info" or m.get("subType") == "warning"]
             lines += format_vnu(found, str(f.relative_to(site_dir)))
     assert not lines, report("Nu HTML Checker errors and warnings on the CSS and SVG files", lines)
+
+
+def test_nu_html_checker_every_page(vnu_messages: list[dict], site_dir: Path) -> None:
+    # The catalog's page-level tests take one page of each kind; vnu has read all of them, so all of them count.
+    lines = []
+    for f in sorted(site_dir.rglob("*.html")):
+        found = [m for m in vnu_messages_for(vnu_messages, f) if m.get("type") != "info" or m.get("subType") == "warning"]
+        lines += format_vnu(found, str(f.relative_to(site_dir)))
+    assert not lines, report("Nu HTML Checker errors and warnings on the site's pages", lines)
 
 
 def test_nu_html_checker_gave_no_other_message(vnu_messages: list[dict], site_dir: Path) -> None:

@@ -1,0 +1,221 @@
+"""The catalog's search box in Chromium, by keyboard alone: it has a name, finds the one trial whose text has a word,
+says so when no trial has it, announces its results in a live region, passes axe, our keyboard, contrast and reflow
+checks with results shown, and links to the right pages when the site lives under a sub-path. With JavaScript off
+the home page says search needs it, and the lists and facets work without it.
+
+The site is served over http: from file:// the browser refuses to load Pagefind's index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from . import checks
+from .catalog_site import MISSING_WORD, SEARCH_TRIAL, TRIALS, UNIQUE_WORD, build_catalog_site
+from .tools import format_axe, report, run_axe, serve
+
+SEARCH_INPUT = "#search input.pagefind-ui__search-input"
+RESULT_LINK = "#search a.pagefind-ui__result-link"
+COMMON_WORD = "cabozantinib"  # in every trial's text: more results than Pagefind shows at first
+SUB_PATH = "trials/catalog/"
+
+
+def tab_to(page, selector: str, limit: int = 120) -> int:  # type: ignore[no-untyped-def]
+    """Press Tab until the focused element matches selector; how many presses it took."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => Boolean(document.activeElement && document.activeElement.matches(s))", selector):
+            return presses
+    raise AssertionError(f"{limit} presses of Tab never reached {selector}")
+
+
+def search(page, word: str) -> None:  # type: ignore[no-untyped-def]
+    """From a fresh load, Tab to the search box and type word, as a keyboard user does."""
+    tab_to(page, SEARCH_INPUT)
+    page.keyboard.type(word)
+
+
+def status(page):  # type: ignore[no-untyped-def]
+    """The live region that announces the results: role=status (implicitly aria-live=polite) or aria-live."""
+    return page.locator("main [role=status], main [aria-live=polite], main [aria-live=assertive]")
+
+
+@pytest.fixture(scope="module")
+def sub_path_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The catalog built for and served under /trials/catalog/ (a site hosted in a folder of its server), its
+    search index split into bundles of 2 trials as a catalog of thousands is: (folder, URL)."""
+    root = tmp_path_factory.mktemp("sub-path-host")
+    with serve(root) as url:
+        out = root / SUB_PATH
+        out.mkdir(parents=True)
+        build_catalog_site(out, base_url=url + SUB_PATH, shard_records=2)
+        yield out, url + SUB_PATH
+
+
+# --- JavaScript on ---------------------------------------------------------------------------------------------
+
+
+def test_a_word_of_one_trial_finds_that_trial_and_its_link_opens_it_by_keyboard(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url)
+    expect(status(page)).to_have_count(1)  # there before any search, so that screen readers follow its changes
+    expect(status(page)).to_have_text("")
+    presses = tab_to(page, SEARCH_INPUT)
+    box = page.locator(SEARCH_INPUT)
+    expect(box).to_be_focused()
+    expect(box).to_have_accessible_name("Search all trials")
+    assert presses < 20, f"the search box is the {presses}th tab stop: it should come before the lists"
+
+    page.keyboard.type(UNIQUE_WORD)
+    results = page.locator(RESULT_LINK)
+    expect(results).to_have_count(1, timeout=10_000)
+    expect(results).to_have_text(re.compile(r"^Trial number 5 "))
+    expect(page.locator("#search .pagefind-ui__message")).to_have_text(f"1 result for {UNIQUE_WORD}")
+    expect(status(page)).to_have_text(f"1 result for {UNIQUE_WORD}")
+    title = results.inner_text()
+
+    tab_to(page, RESULT_LINK, limit=15)
+    expect(results).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{catalog_url}trials/{SEARCH_TRIAL}/")
+    expect(page.locator("h1")).to_have_text(title)
+
+
+def test_a_word_in_no_trial_says_there_are_no_results(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url)
+    search(page, MISSING_WORD)
+    message = page.locator("#search .pagefind-ui__message")
+    expect(message).to_have_text(f"No results for {MISSING_WORD}", timeout=10_000)
+    expect(message).to_be_visible()
+    expect(page.locator(RESULT_LINK)).to_have_count(0)
+    expect(status(page)).to_have_text(f"No results for {MISSING_WORD}")
+    # and a new search replaces the message, in the live region too
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type(UNIQUE_WORD)
+    expect(status(page)).to_have_text(f"1 result for {UNIQUE_WORD}", timeout=10_000)
+
+
+def show_results(page) -> None:  # type: ignore[no-untyped-def]
+    """Search for a word every trial has, open every filter group: all of the search UI on show."""
+    search(page, COMMON_WORD)
+    expect(page.locator(RESULT_LINK).first).to_be_visible(timeout=10_000)
+    expect(page.locator("#search .pagefind-ui__button")).to_be_visible()  # 'Load more results'
+    page.evaluate("() => document.querySelectorAll('#search details').forEach(d => { d.open = true; })")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 320])
+def test_axe_with_search_results_shown(open_page, catalog_url: str, width: int, scheme: str) -> None:
+    page = open_page(catalog_url, width, scheme)
+    show_results(page)
+    where = f"the home page with search results at {width}px, {scheme}"
+    lines = format_axe(run_axe(page), where)
+    assert not lines, report(f"axe-core violations on {where}", lines)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_results_keep_contrast(open_page, catalog_url: str, scheme: str) -> None:
+    page = open_page(catalog_url, scheme=scheme)
+    show_results(page)
+    found = checks.contrast(page, f"index.html with search results ({scheme})")
+    assert not found, report(f"body text under 7:1 with search results ({scheme})", found)
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_search_results_reflow_and_take_text_spacing(open_page, catalog_url: str, width: int) -> None:
+    page = open_page(catalog_url, width=width)
+    show_results(page)
+    where = f"index.html with search results at {width}px"
+    found = checks.reflow(page, where) + checks.text_spacing(page, where)
+    assert not found, report(f"reflow and text spacing problems on {where}", found)
+
+
+def test_every_tab_stop_of_the_search_shows_focus(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url)
+    search(page, COMMON_WORD)
+    expect(page.locator(RESULT_LINK).first).to_be_visible(timeout=10_000)
+    page.evaluate("() => document.querySelectorAll('#search details').forEach(d => { d.open = true; })")
+    checks.number_elements(page)
+    stops = checks.tab_stops(page)  # from the search box on: clear, filters, results, 'Load more', the lists
+    selectors = " ".join(s["snippet"] for s in stops)
+    for part in ("pagefind-ui__search-clear", "pagefind-ui__filter-checkbox", "pagefind-ui__result-link",
+                 "pagefind-ui__button"):
+        assert part in selectors, f"Tab never reached the {part} of the search"
+    found = checks.focus_findings(page, "index.html with search results", stops)
+    assert not found, report("keyboard problems in the search", found)
+
+
+def test_search_links_work_on_a_site_under_a_sub_path_with_its_index_in_bundles(
+        open_page, sub_path_site: tuple[Path, str]) -> None:
+    folder, sub_path_url = sub_path_site
+    assert (folder / "pagefind-1").is_dir(), "the index was not split into bundles"
+    page = open_page(sub_path_url)
+    search(page, COMMON_WORD)  # every trial, whichever bundle it is in
+    expect(page.locator("#search .pagefind-ui__message")).to_have_text(f"{TRIALS} results for {COMMON_WORD}", timeout=10_000)
+    page.goto(sub_path_url)
+    search(page, UNIQUE_WORD)
+    results = page.locator(RESULT_LINK)
+    expect(results).to_have_count(1, timeout=10_000)
+    assert results.get_attribute("href") == f"/{SUB_PATH}trials/{SEARCH_TRIAL}/"
+    tab_to(page, RESULT_LINK, limit=15)
+    with page.expect_navigation() as navigation:
+        page.keyboard.press("Enter")
+    response = navigation.value
+    assert response is not None and response.ok, f"the result link led to {page.url}"
+    assert page.url == f"{sub_path_url}trials/{SEARCH_TRIAL}/"
+    expect(page.locator("h1")).to_have_text(re.compile(r"^Trial number 5 "))
+
+
+# --- JavaScript off --------------------------------------------------------------------------------------------
+
+
+def test_without_javascript_the_home_page_says_so_and_its_lists_work(open_page, catalog_url: str) -> None:
+    on = open_page(catalog_url)
+    expect(on.locator(".no-script")).to_have_count(0)  # replaced by the search box
+
+    page = open_page(catalog_url, js=False)
+    note = page.locator("#search .no-script")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("Search needs JavaScript")
+    expect(page.locator("#search input")).to_have_count(0)
+    # a facet value leads to its listing, whose pages lead on to each other
+    tab_to(page, "a[href='conditions/soft-tissue-sarcoma/index.html']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{catalog_url}conditions/soft-tissue-sarcoma/index.html")
+    expect(page.locator("h1")).to_have_text("Condition: Soft tissue sarcoma")
+    expect(page.locator("ol.trial-list > li")).to_have_count(3)
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_url(re.compile(r"conditions/soft-tissue-sarcoma/page/2/index\.html$"))
+    expect(page.locator("ol.trial-list > li")).to_have_count(1)
+    page.get_by_role("link", name="Previous page").click()
+    page.wait_for_url(re.compile(r"conditions/soft-tissue-sarcoma/index\.html$"))
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_without_javascript_the_home_page_reflows_and_keeps_contrast(open_page, catalog_url: str, width: int) -> None:
+    where = f"index.html without JavaScript at {width}px"
+    found = checks.reflow(open_page(catalog_url, width=width, js=False), where)
+    found += checks.text_spacing(open_page(catalog_url, width=width, js=False), where)
+    for scheme in ("light", "dark"):
+        found += checks.contrast(open_page(catalog_url, width=width, scheme=scheme, js=False), f"{where}, {scheme}")
+    assert not found, report(f"layout problems on {where}", found)
+
+
+# --- The keyboard check itself ---------------------------------------------------------------------------------
+
+
+def test_keyboard_check_catches_an_invisible_tab_stop(open_page, tmp_path: Path) -> None:
+    # Pagefind's UI kept its 'Clear' button in the tab order at opacity 0 while the box was empty: a planted copy.
+    (tmp_path / "invisible.html").write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Invisible</title>'
+        '<style>a:focus-visible, button:focus-visible { outline: 3px solid #b3541e; } .gone { opacity: 0; }</style>'
+        '</head><body><a href="#main">Skip to main content</a><main id="main" tabindex="-1"><h1>Invisible</h1>'
+        '<p><button class="gone">Clear</button> <a href="#main">Seen</a></p></main></body></html>', encoding="utf-8")
+    with serve(tmp_path) as url:
+        found = checks.keyboard(open_page(url + "invisible.html"), "invisible.html")
+    assert [(f.rule, f.selector.split(" > ")[-1]) for f in found] == [
+        ("keyboard-focus-visible-2.4.7", "button.gone")], report("keyboard findings", found)

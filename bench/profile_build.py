@@ -54,7 +54,7 @@ def main() -> None:
         build(project, Path(scratch) / "out", jobs=1)
         profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    total = sum(tt for (_, _, _, tt, _) in stats.values())
+    total = sum(tt for (_, _, tt, _, _) in stats.values())  # (primitive calls, calls, own time, cumulative, callers)
 
     def cumulative(file: str, name: str) -> float:
         # the outermost calls only: recursive calls are counted once in ct by cProfile

@@ -832,7 +832,7 @@ def main() -> None:
     results = []
     for n in args.sizes:
         if args.keep:
-            work = args.keep / f"{n}-trials"
+            work = args.keep.resolve() / f"{n}-trials"  # the builds run from the project folder
             if work.exists():
                 if not (work / MARKER).exists():
                     sys.exit(f"bench: {work} exists and was not made by this script; remove it or choose another DIR")

@@ -62,7 +62,7 @@ from .validate import (
     validate_settings,
     validate_trial,
 )
-from .write import Staging, check_output_dir, interrupted, stage_file, write_site
+from .write import Staging, check_output_dir, finish_interrupted, interrupted, stage_file, write_site
 
 T = TypeVar("T")
 STATIC_FILES = ("style.css", "favicon.svg")
@@ -556,7 +556,7 @@ class TrialTask:
     source: TrialSource
     inputs: str
     previous: dict[str, str]
-    stat: tuple[int, int, int, int]  # sizes and modification times of its files when its inputs were read
+    stat: tuple[int, ...]  # sizes, modification and change times of its files when its inputs were read
 
 
 @dataclass(frozen=True)
@@ -717,6 +717,7 @@ def build_catalog(
     the output folder only once everything is built without an error."""
     sources, warnings = find_trials(project.content)
     code = cache.code_digest()
+    finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
     previous = cache.load(output, code) or cache.BuildRecord()
     began = time.time_ns()
     shared_files = _shared_files_digest(project, base_url)
@@ -775,9 +776,9 @@ def build_catalog(
     except BaseException:
         staging.discard()
         raise
-    cache.save(output, code, record)
-    if texts or not previous.token:
+    if texts or not previous.token:  # the texts first: a record never says a text is kept that is not
         cache.save_texts(output, {slug: text for slug, text in texts_of().items() if slug in records})
+    cache.save(output, code, record)
     report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks), time.perf_counter() - started)
     return report, sorted(warnings)
 
@@ -804,7 +805,7 @@ def _reusable_trials(
     for source in sources:
         before = previous.trials.get(source.slug)
         stat = _stat(source)
-        if before is not None and before.stat == stat and max(stat[1], stat[3]) < settled:
+        if before is not None and before.stat == stat and max(stat[1:3] + stat[4:6]) < settled:
             inputs = before.inputs
         else:
             inputs = digest(b"\0".join([source.yaml.read_bytes(), source.bib.read_bytes() if source.bib else b"",
@@ -818,12 +819,11 @@ def _reusable_trials(
     return reused, tasks
 
 
-def _stat(source: TrialSource) -> tuple[int, int, int, int]:
-    """Size and modification time (ns) of a trial's file, and of its own .bib (0, 0 without one)."""
-    yaml_stat = os.stat(source.yaml)
-    bib_stat = os.stat(source.bib) if source.bib is not None else None
-    return (yaml_stat.st_size, yaml_stat.st_mtime_ns,
-            bib_stat.st_size if bib_stat else 0, bib_stat.st_mtime_ns if bib_stat else 0)
+def _stat(source: TrialSource) -> tuple[int, ...]:
+    """Size, modification and change times (ns) of a trial's file and of its own .bib (zeros without one). The
+    change time cannot be set back by a program, as the modification time can."""
+    found = [os.stat(source.yaml)] + ([os.stat(source.bib)] if source.bib is not None else [])
+    return tuple(n for s in found for n in (s.st_size, s.st_mtime_ns, s.st_ctime_ns))
 
 
 def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool,
@@ -842,6 +842,10 @@ def _shared_warnings(shared: Shared, records: dict[str, cache.TrialRecord]) -> l
 def _search_texts(output: Path, new: dict[str, str], records: dict[str, cache.TrialRecord]) -> dict[str, str]:
     """The searchable text of every trial: of those built now, and of the others as the last build kept them."""
     kept = cache.load_texts(output) if len(new) < len(records) else {}
+    missing = [slug for slug in records if slug not in new and slug not in kept]
+    if missing:
+        raise ContentError([Problem(str(cache.folder(output)), 0, 0, f"the cache lacks the search text of {missing[0]}"
+                                    f"{' and others' if len(missing) > 1 else ''}; delete it to build everything again")])
     return {slug: new[slug] if slug in new else kept[slug] for slug in records}
 
 
@@ -876,7 +880,7 @@ def _catalog_outputs(
         return {"404.html": _render(env, "404.html", context).encode("utf-8")}
 
     yield "404.html", fingerprint((shared_print, base_path)), not_found_html
-    feed_from = fingerprint((settings, [r.entry_print for r in records.values()]))
+    feed_from = fingerprint((settings, [r.feed_item for r in records.values()]))
     yield "feed.jsonld", feed_from, lambda: {
         "feed.jsonld": (jsonld.json_text(jsonld.catalog_feed(settings, [
             (modified, json.loads(item)) for modified, item in (r.feed_item for r in records.values())])) + "\n").encode()

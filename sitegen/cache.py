@@ -11,6 +11,7 @@ import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from .catalog import TrialEntry
@@ -25,7 +26,7 @@ class TrialRecord:
     """One trial as last built: a fingerprint of its inputs, the files made and their digests, its list entry."""
 
     inputs: str  # digest of its files' bytes and of the shared settings, glossary and templates
-    stat: tuple[int, int, int, int]  # size and modification time of its file and its .bib when they were read
+    stat: tuple[int, ...]  # size, modification and change time of its file and its .bib when they were read
     cited_shared: tuple[tuple[str, str], ...]  # the shared references it cites, each with its fingerprint
     own_keys: tuple[str, ...]  # keys of its own references (a shared reference given one of them is an error)
     outputs: dict[str, str]  # path relative to the output folder -> digest of its bytes
@@ -74,12 +75,17 @@ def load(output: Path, code: str) -> BuildRecord | None:
         with open(folder(output) / "build.pickle", "rb") as f:
             stored = pickle.load(f)
         marker = (output / MARKER).read_text()
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
+    except Exception:  # noqa: BLE001 - a cache that cannot be read, whatever the reason, is no cache
         return None
     if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
         return None
     record: BuildRecord = stored[2]
-    return record if record.token and record.token in marker else None
+    if not (record.token and record.token in marker and (folder(output) / "search.pickle").is_file()):
+        return None
+    # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
+    # every file would cost more than the rebuild it saves; the catalog's own files and each trial's summary do.
+    expected = [name for name in record.files() if name.endswith(".html") and (name.count("/") == 2 or not name.startswith("trials/"))]
+    return record if all(os.path.isfile(output / name) for name in expected) else None
 
 
 def save(output: Path, code: str, record: BuildRecord) -> None:
@@ -97,7 +103,7 @@ def load_texts(output: Path) -> dict[str, str]:
     try:
         with open(folder(output) / "search.pickle", "rb") as f:
             texts = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+    except Exception:  # noqa: BLE001 - unreadable: the trials missing from it are reported by the caller
         return {}
     return texts if isinstance(texts, dict) else {}
 
@@ -111,9 +117,18 @@ def save_texts(output: Path, texts: dict[str, str]) -> None:
     os.replace(temporary, place / "search.pickle")
 
 
+LIBRARIES = ("jinja2", "markdown", "nh3", "pybtex", "pydantic", "pyyaml", "pagefind_bin", "markupsafe")
+
+
 def code_digest() -> str:
-    """A digest of sitegen's own code: a cache made by other code is not trusted."""
+    """A digest of sitegen's own code and of the versions of the libraries its output depends on: a cache made by
+    other code is not trusted."""
     h = hashlib.blake2b(digest_size=16)
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            h.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name}=none".encode())
     return h.hexdigest()

@@ -96,8 +96,9 @@ class ListingPage:
 
     @property
     def root(self) -> str:
-        """The prefix from this page back to the site root."""
-        return "../" * self.path.count("/")
+        """The prefix from this page back to the site root: relative, except on the 404 page, which hosts serve at
+        any address."""
+        return self.not_found or "../" * self.path.count("/")
 
     @property
     def site_root(self) -> str:
@@ -150,7 +151,7 @@ def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[Listin
         ))
         members: dict[str, list[TrialEntry]] = {}
         for entry in trials:
-            for _, slug in dict.fromkeys(values_of(entry)):
+            for slug in _by_slug(values_of(entry)):
                 members.setdefault(slug, []).append(entry)
         for value in facet.values:
             pages += _listing(
@@ -168,11 +169,19 @@ def _facet(key: str, title: str, plural: str, path: str, values_of: Callable[[Tr
     counts: dict[str, int] = {}
     names: dict[str, str] = {}
     for entry in trials:
-        for name, slug in dict.fromkeys(values_of(entry)):
+        for slug, name in _by_slug(values_of(entry)).items():
             counts[slug] = counts.get(slug, 0) + 1
             names.setdefault(slug, name)
     ordered = sorted(counts, key=lambda s: (-counts[s], names[s].casefold(), s))
     return Facet(key, title, plural, path, tuple(FacetValue(names[s], f"{path}{s}/", counts[s]) for s in ordered))
+
+
+def _by_slug(values: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A trial's values of a facet by slug, once each ('São Paulo' and 'Sao Paulo' are one place), first name kept."""
+    found: dict[str, str] = {}
+    for name, slug in values:
+        found.setdefault(slug, name)
+    return found
 
 
 def _listing(path: str, heading: str, description: str, crumbs: tuple[Crumb, ...], trials: list[TrialEntry],

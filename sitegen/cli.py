@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         count = len(e.problems)
         print(f"sitegen: {count} problem{'s' if count != 1 else ''} found; nothing was written", file=sys.stderr)
         return 1
+    except OSError as e:  # a file or folder removed or made unreadable while sitegen ran, a full disk
+        print(f"sitegen: {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("sitegen: interrupted; the output folder was left as it was", file=sys.stderr)
         return 130

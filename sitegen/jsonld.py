@@ -289,6 +289,8 @@ def listing_graph(settings: Settings, page: ListingPage) -> JsonLd:
         "isPartOf": {"@type": "WebSite", "@id": f"{base}#website", "name": settings.title, "url": base},
         "mainEntity": {"@type": "ItemList", "numberOfItems": len(items), "itemListElement": items},
     }
+    if page.not_found:  # served at any address: it has none of its own
+        del node["@id"], node["url"]
     if page.breadcrumb:
         node["breadcrumb"] = {
             "@type": "BreadcrumbList",

@@ -121,10 +121,9 @@ class Staging:
     def __init__(self, output: Path) -> None:
         self.output = output.resolve()
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        _recover(self.output)
+        finish_interrupted(self.output)
         self.folder = self.output.parent / f".{self.output.name}.sitegen-new"
         self.journal = self.output.parent / f".{self.output.name}.sitegen-journal"
-        _finish(self.journal, self.folder, self.output)
         if self.folder.exists():
             shutil.rmtree(self.folder)  # left by a build that was killed before its journal: never moved in
         self.folder.mkdir()
@@ -134,8 +133,10 @@ class Staging:
         stage_file(self.folder, name, data)
 
     def discard(self) -> None:
-        """Forget everything staged: the output folder stays as it was."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Forget everything staged: the output folder stays as it was. Once the journal is written (the build was
+        interrupted while moving files in), the staged files are kept for the next build to finish moving."""
+        if not self.journal.exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def commit(self, changed: list[str], removed: list[str], whole: bool, token: str) -> None:
         """Make output/ the new site: swap in the staged tree when it is `whole`, else move the `changed` files in
@@ -151,6 +152,13 @@ class Staging:
         temporary.write_text(json.dumps(plan))
         os.replace(temporary, self.journal)
         _finish(self.journal, self.folder, self.output)
+
+
+def finish_interrupted(output: Path) -> None:
+    """Finish what a build into `output` that was killed while putting its files in place left undone."""
+    output = output.resolve()
+    _recover(output)
+    _finish(output.parent / f".{output.name}.sitegen-journal", output.parent / f".{output.name}.sitegen-new", output)
 
 
 def interrupted(output: Path) -> bool:

@@ -340,3 +340,40 @@ def test_a_build_shows_the_first_warnings_and_counts_the_rest(tmp_path: Path, ca
     assert err[-1] == "... and 5 more warnings; 'sitegen check' lists them all"
     assert main(["check", "--content", str(project.content)]) == 0
     assert len([line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]) == 25
+
+
+def test_pages_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_broken_site(catalog: Project,
+                                                                                         tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    full = _files(out)
+    for child in out.iterdir():  # rm -rf out/*: the hidden marker stays
+        if not child.name.startswith("."):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    report, _ = build(catalog, out)
+    assert report.rendered == 4 and _files(out) == full
+    (tmp_path / ".out.sitegen-cache" / "search.pickle").unlink()
+    edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
+    build(catalog, out)
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def test_the_feed_follows_a_changed_identifier_and_one_place_is_listed_once(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    edit(catalog.content / "trials" / "trial-1.yaml", "value: NCT05836571", "value: NCT09999999")
+    edit(catalog.content / "trials" / "trial-2.yaml", "- name: Boston", "- name: Sao Paulo")  # São Paulo is there too
+    build(catalog, out)
+    assert "NCT09999999" in (out / "feed.jsonld").read_text()
+    listing = (out / "locations/sao-paulo/index.html").read_text()
+    assert listing.count('href="../../trials/trial-2/index.html"') == 1
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def test_the_catalog_404_page_links_from_the_site_root(catalog: Project, tmp_path: Path) -> None:
+    build(catalog, tmp_path / "out", base_url="https://example.org/trials/")
+    page = (tmp_path / "out" / "404.html").read_text()
+    links = re.findall(r'(?:href|src)="([^"]+)"', page)
+    assert links and all(link.startswith(("/trials/", "https://", "#")) for link in links), links

@@ -45,28 +45,14 @@ def page_url(base_url: str, page: Page) -> str:
 def medical_trial(trial: Trial, settings: Settings, plain: dict[str, str]) -> JsonLd:
     """The MedicalTrial node with everything the content states."""
     base = settings.base_url
-    node: JsonLd = {
-        "@type": "MedicalTrial",
-        "@id": trial_id(base),
-        "name": trial.title,
-        "url": base,
-        "description": plain["purpose"],
-        "status": SCHEMA + STATUS[trial.status],
-        "additionalType": f"http://purl.obolibrary.org/obo/NCIT_{PHASE_TERMS[trial.phase]}",
-        "healthCondition": {"@type": "MedicalCondition", "name": trial.condition},
-        "sponsor": [{"@type": "Organization", "name": s.name} for s in trial.sponsors],
-        "studySubject": [_drug(trial, base, d.id) for d in trial.interventions],
-        "studyLocation": [{"@type": "AdministrativeArea", "name": loc.name} for loc in trial.locations.named],
-    }
+    node = trial_summary(trial, settings)
+    node["description"] = plain["purpose"]
+    node["sponsor"] = [{"@type": "Organization", "name": s.name} for s in trial.sponsors]
+    node["studySubject"] = [_drug(trial, base, d.id) for d in trial.interventions]
     if trial.official_title:
         node["alternateName"] = trial.official_title
     if len(trial.locations.named) + trial.locations.others > 1:
         node["trialDesign"] = SCHEMA + "MultiCenterTrial"
-    if trial.identifiers:
-        node["identifier"] = [
-            {"@type": "PropertyValue", "propertyID": i.registry, "value": i.value, **({"url": i.url} if i.url else {})}
-            for i in trial.identifiers
-        ]
     return node
 
 
@@ -232,7 +218,7 @@ def json_text(data: JsonLd) -> str:
 
 
 def trial_summary(trial: Trial, settings: Settings) -> JsonLd:
-    """A trial as a catalog's feed lists it: what it is, its status and where; its summary page has the rest."""
+    """The trial as a catalog's feed lists it (what it is, its status, where, its ids); its page says the rest."""
     base = settings.base_url
     node: JsonLd = {
         "@type": "MedicalTrial",
@@ -245,7 +231,10 @@ def trial_summary(trial: Trial, settings: Settings) -> JsonLd:
         "studyLocation": [{"@type": "AdministrativeArea", "name": loc.name} for loc in trial.locations.named],
     }
     if trial.identifiers:
-        node["identifier"] = [{"@type": "PropertyValue", "propertyID": i.registry, "value": i.value} for i in trial.identifiers]
+        node["identifier"] = [
+            {"@type": "PropertyValue", "propertyID": i.registry, "value": i.value, **({"url": i.url} if i.url else {})}
+            for i in trial.identifiers
+        ]
     return node
 
 

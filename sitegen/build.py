@@ -633,7 +633,6 @@ class TrialBuilder:
         return TrialResult(source.slug, record, (), tuple(staged), text)
 
 
-
 @dataclass(frozen=True)
 class BuildReport:
     """What a build did: the site's trials and files, which files it wrote (their bytes changed), how many trials

@@ -6,6 +6,7 @@ Everything here is a function of the trials' entries alone, so a listing page ch
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -105,18 +106,19 @@ class ListingPage:
         return self.root
 
 
+@functools.cache  # a catalog names the same places and conditions thousands of times
+def slugify(name: str) -> str:
+    """A URL segment for a name: ASCII letters and digits joined by hyphens ('São Paulo' -> 'sao-paulo')."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "other"
+
+
 FACETS: tuple[tuple[str, str, str, str, Callable[[TrialEntry], Iterable[tuple[str, str]]]], ...] = (
     ("condition", "Condition", "Conditions", "conditions/", lambda e: [(e.condition, slugify(e.condition))]),
     ("status", "Status", "Statuses", "status/", lambda e: [(e.status, e.status_key)]),
     ("phase", "Phase", "Phases", "phases/", lambda e: [(e.phase, e.phase_key)]),
     ("location", "Location", "Locations", "locations/", lambda e: [(name, slugify(name)) for name in e.locations]),
 )
-
-
-def slugify(name: str) -> str:
-    """A URL segment for a name: ASCII letters and digits joined by hyphens ('São Paulo' -> 'sao-paulo')."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "other"
 
 
 def where_label(named: list[str], others: int, shown: int = 5) -> str:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import re
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +26,7 @@ from markupsafe import Markup
 
 from . import cache, jsonld
 from .bib import Reference, check_bibliography, format_reference_html, load_bibliography
+from .cache import digest, fingerprint
 from .catalog import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .cite import Citations, CitedReference, number_citations
 from .errors import ContentError, Problem
@@ -37,6 +35,15 @@ from .load import Document, PathKey, load_yaml
 from .markup import plain_text
 from .pages import GLOSSARY, PHASE_LABELS, STATUS_LABELS, Page, display_labels, not_found_page, trial_pages
 from .parallel import map_in_processes
+from .plan import (
+    BuildReport,
+    CatalogPlan,
+    Project,
+    TrialTask,
+    folder_digest,
+    nothing_to_build,
+    plan_build,
+)
 from .record import (
     MISSING,
     READS,
@@ -47,8 +54,6 @@ from .record import (
     RecordedPages,
     RecordingContext,
     RecordingLoader,
-    digest,
-    fingerprint,
     note,
     template_digest,
 )
@@ -62,34 +67,12 @@ from .validate import (
     validate_settings,
     validate_trial,
 )
-from .write import Staging, check_output_dir, finish_interrupted, interrupted, stage_file, write_site
+from .write import Staging, stage_file, write_site
 
 T = TypeVar("T")
 STATIC_FILES = ("style.css", "favicon.svg")
 CATALOG_STATIC_FILES = (*STATIC_FILES, "search.js")  # search.js starts the catalog's search box
 MAX_SITEMAP_URLS = 50_000  # the sitemap protocol's limit for one file
-
-
-@dataclass(frozen=True)
-class Project:
-    """Where a site's inputs are: content/, templates/ and static/."""
-
-    content: Path
-    templates: Path
-    static: Path
-
-    @classmethod
-    def at(cls, content: Path, templates: Path | None = None, static: Path | None = None) -> Project:
-        """A project whose templates and static files are beside content/, or else sitegen's own."""
-        bundled = Path(__file__).resolve().parent.parent
-        root = content.resolve().parent
-
-        def pick(given: Path | None, name: str) -> Path:
-            if given is not None:
-                return given
-            return root / name if (root / name).is_dir() else bundled / name
-
-        return cls(content, pick(templates, "templates"), pick(static, "static"))
 
 
 @dataclass(frozen=True)
@@ -541,25 +524,6 @@ def plain_text_of(site: Site) -> str:
 
 
 @dataclass(frozen=True)
-class TrialSource:
-    """A trial of the catalog: its slug, its YAML file and its own BibTeX file (if it has one)."""
-
-    slug: str
-    yaml: Path
-    bib: Path | None
-
-
-@dataclass(frozen=True)
-class TrialTask:
-    """One trial to build, with the digests of its files as last built (to stage only what changed)."""
-
-    source: TrialSource
-    inputs: str
-    previous: dict[str, str]
-    stat: tuple[int, ...]  # sizes, modification and change times of its files when its inputs were read
-
-
-@dataclass(frozen=True)
 class TrialResult:
     """What a worker sends back: the trial's record, or the problems that stop it; and its searchable text."""
 
@@ -633,107 +597,37 @@ class TrialBuilder:
         return TrialResult(source.slug, record, (), tuple(staged), text)
 
 
-@dataclass(frozen=True)
-class BuildReport:
-    """What a build did: the site's trials and files, which files it wrote (their bytes changed), how many trials
-    it rendered (the others were unchanged), and the time it took."""
-
-    trials: int
-    files: tuple[str, ...]
-    written: tuple[str, ...]
-    rendered: int
-    seconds: float
-
-    def summary(self, output: Path) -> str:
-        """One line: 'Built 3 trials into output/: 24 pages (8 written, 16 unchanged) and 12 other files in 0.31 s'."""
-        pages = sum(name.endswith(".html") for name in self.files)
-        written = sum(name.endswith(".html") for name in self.written)
-        trials = f"{self.trials:,} trial{'s' if self.trials != 1 else ''}"
-        return (f"Built {trials} into {output}/: {pages:,} pages ({written:,} written, {pages - written:,} unchanged) "
-                f"and {len(self.files) - pages:,} other files in {self.seconds:.2f} s")
-
-
 def build(
     project: Project, output: Path, base_url: str | None = None, strict: bool = False, jobs: int = 1,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, plan: CatalogPlan | None = None,
 ) -> tuple[BuildReport, list[Problem]]:
     """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
-    atomically. Returns what was done and the warnings found."""
-    started = time.perf_counter()
-    check_output_dir(output, project.content.resolve().parent, [project.content, project.templates])
-    if is_catalog(project.content):
-        return build_catalog(project, output, base_url, strict, jobs, progress, started)
+    atomically. Returns what was done and the warnings found. `plan` is a catalog's plan_build() when made already."""
+    plan = plan or plan_build(project, output, base_url)
+    if plan is not None:
+        return nothing_to_build(plan, strict) or build_catalog(project, plan, base_url, strict, jobs, progress)
     site = load_site(project, base_url, strict)
     files = render_site(site, project)
     written = write_site(files, output)
-    return BuildReport(1, tuple(files), written, 1, time.perf_counter() - started), site.warnings
-
-
-def is_catalog(content: Path) -> bool:
-    """Whether content/ holds a catalog (content/trials/) rather than one trial (content/trial.yaml)."""
-    if (content / "trials").is_dir():
-        if (content / "trial.yaml").exists():
-            raise ContentError([Problem(str(content / "trial.yaml"), 0, 0, f"{content}/ holds both trial.yaml and "
-                                        "trials/: keep one; a catalog keeps each trial as trials/<slug>.yaml")])
-        return True
-    return False
-
-
-def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
-    """The trials of content/trials/ (sorted by slug), with each one's own .bib; and warnings about other files."""
-    folder = content / "trials"
-    with os.scandir(folder) as entries:  # one listing, no stat per file: a catalog may hold 10,000 trials
-        files = {e.name for e in entries if not e.name.startswith(".") and e.is_file()}
-    sources, problems, warnings = [], [], []
-    for name in sorted(files):
-        path = folder / name
-        slug, _, extension = name.partition(".")
-        if extension == "yaml":
-            if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) or len(slug) > 80:
-                problems.append(Problem(str(path), 0, 0, "a trial's file name is its slug, used in its URLs: expected "
-                                        "lowercase letters, digits and single hyphens, e.g. nct05836571.yaml"))
-                continue
-            sources.append(TrialSource(slug, path, folder / f"{slug}.bib" if f"{slug}.bib" in files else None))
-        elif extension == "bib":
-            if f"{slug}.yaml" not in files:
-                problems.append(Problem(str(path), 0, 0, f"no trial {slug}.yaml for these references"))
-        else:
-            warnings.append(Problem(str(path), 0, 0, "ignored: content/trials/ holds <slug>.yaml and <slug>.bib "
-                                    "files only", "warning"))
-    if not sources and not problems:
-        problems.append(Problem(str(folder), 0, 0, "no trials: add one as trials/<slug>.yaml"))
-    if problems:
-        raise ContentError(problems)
-    return sources, warnings
+    return BuildReport(1, tuple(files), written, 1), site.warnings
 
 
 def build_catalog(
-    project: Project, output: Path, base_url: str | None, strict: bool, jobs: int,
-    progress: Callable[[int, int], None] | None, started: float,
+    project: Project, plan: CatalogPlan, base_url: str | None, strict: bool, jobs: int,
+    progress: Callable[[int, int], None] | None,
 ) -> tuple[BuildReport, list[Problem]]:
     """Build a catalog: every trial whose inputs changed since the last build (all, the first time) on `jobs`
     processes, then the catalog's own pages, feed, sitemap and search index; stage what changed, and move it into
     the output folder only once everything is built without an error."""
-    sources, warnings = find_trials(project.content)
-    code = cache.code_digest()
-    finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
-    previous = cache.load(output, code) or cache.BuildRecord()
-    began = time.time_ns()
-    shared_files = _shared_files_digest(project, base_url)
+    output, previous, sources, warnings = plan.output, plan.previous, plan.sources, list(plan.warnings)
     shared: Shared | None = None
-    if shared_files == previous.shared_files:  # the shared files are as they were: so is what was made of them
+    if plan.shared_files == previous.shared_files:  # the shared files are as they were: so is what was made of them
         shared_print, bib_prints = previous.shared_print, previous.bib_prints
     else:
         shared = load_shared(project, base_url)
-        shared_print = fingerprint((shared.settings, shared.glossary, _folder_digest(project.templates)))
+        shared_print = fingerprint((shared.settings, shared.glossary, folder_digest(project.templates)))
         bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
-    records, tasks = _reusable_trials(sources, previous, shared_print, bib_prints)
-    if not tasks and shared is None and list(records) == list(previous.trials) and not interrupted(output):
-        # nothing changed since the last build, which finished: nothing to do
-        warnings += [w for r in records.values() for w in r.warnings] + list(previous.shared_warnings)
-        if strict and warnings:
-            raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
-        return BuildReport(len(records), tuple(sorted(previous.files())), (), 0, time.perf_counter() - started), sorted(warnings)
+    records, tasks = plan.reusable(shared_print, bib_prints)
     shared = shared or load_shared(project, base_url)
     staging = Staging(output)
     try:
@@ -755,8 +649,9 @@ def build_catalog(
         warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
         if strict and warnings:
             raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
-        record = cache.BuildRecord("", records, {}, began, shared_files, shared_print, bib_prints, shared_warnings)
-        texts_of = functools.cache(functools.partial(_search_texts, output, texts, records))
+        record = cache.BuildRecord("", records, {}, plan.began, plan.shared_files, shared_print, bib_prints,
+                                   shared_warnings)
+        texts_of = functools.partial(_search_texts, output, texts)
         for key, made_from, produce in _catalog_outputs(project, shared.settings, records, shared_print, texts_of):
             before = previous.site.get(key)
             if before is not None and before.made_from == made_from:
@@ -775,54 +670,11 @@ def build_catalog(
     except BaseException:
         staging.discard()
         raise
-    if texts or not previous.token:  # the texts first: a record never says a text is kept that is not
-        cache.save_texts(output, {slug: text for slug, text in texts_of().items() if slug in records})
-    cache.save(output, code, record)
-    report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks), time.perf_counter() - started)
+    if texts or removed:  # the texts first: a record never says a text is kept that is not
+        cache.save_texts(output, texts, keep=records)
+    cache.save(output, plan.code, record)
+    report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks))
     return report, sorted(warnings)
-
-
-def _shared_files_digest(project: Project, base_url: str | None) -> str:
-    """A digest of the bytes of everything all trials share: settings, glossary, shared references, templates,
-    static files, and the --base-url given."""
-    content = project.content
-    parts = [(content / name).read_bytes() if (content / name).is_file() else b"\0missing"
-             for name in ("site.yaml", "glossary.yaml", "references.bib")]
-    parts += [_folder_digest(project.templates).encode(), _folder_digest(project.static).encode(), str(base_url).encode()]
-    return digest(b"\0".join(parts))
-
-
-def _reusable_trials(
-    sources: list[TrialSource], previous: cache.BuildRecord, shared_print: str, bib_prints: dict[str, str]
-) -> tuple[dict[str, cache.TrialRecord], list[TrialTask]]:
-    """The trials whose files, shared inputs and cited shared references are as last built (kept as they are), and
-    a task for each other trial. A file whose size and modification time are as last built, and that was not
-    modified in the two seconds before that build began, is taken as unchanged without reading it (as make and git
-    do; within two seconds a file system's clock may not tell two saves apart)."""
-    reused, tasks = {}, []
-    settled = previous.began - 2_000_000_000
-    for source in sources:
-        before = previous.trials.get(source.slug)
-        stat = _stat(source)
-        if before is not None and before.stat == stat and max(stat[1:3] + stat[4:6]) < settled:
-            inputs = before.inputs
-        else:
-            inputs = digest(b"\0".join([source.yaml.read_bytes(), source.bib.read_bytes() if source.bib else b"",
-                                        shared_print.encode()]))
-        if (before is not None and before.inputs == inputs
-                and all(bib_prints.get(key) == print_ for key, print_ in before.cited_shared)
-                and not any(key in bib_prints for key in before.own_keys)):
-            reused[source.slug] = before
-        else:
-            tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}, stat))
-    return reused, tasks
-
-
-def _stat(source: TrialSource) -> tuple[int, ...]:
-    """Size, modification and change times (ns) of a trial's file and of its own .bib (zeros without one). The
-    change time cannot be set back by a program, as the modification time can."""
-    found = [os.stat(source.yaml)] + ([os.stat(source.bib)] if source.bib is not None else [])
-    return tuple(n for s in found for n in (s.st_size, s.st_mtime_ns, s.st_ctime_ns))
 
 
 def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool,
@@ -838,19 +690,19 @@ def _shared_warnings(shared: Shared, records: dict[str, cache.TrialRecord]) -> l
     return uncited + check_bibliography(shared.bibliography)
 
 
-def _search_texts(output: Path, new: dict[str, str], records: dict[str, cache.TrialRecord]) -> dict[str, str]:
-    """The searchable text of every trial: of those built now, and of the others as the last build kept them."""
-    kept = cache.load_texts(output) if len(new) < len(records) else {}
-    missing = [slug for slug in records if slug not in new and slug not in kept]
+def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[str, str]:
+    """The searchable text of these trials: of those built now, and of the others as the last build kept them."""
+    kept = cache.load_texts(output, [slug for slug in slugs if slug not in new])
+    missing = [slug for slug in slugs if slug not in new and slug not in kept]
     if missing:
         raise ContentError([Problem(str(cache.folder(output)), 0, 0, f"the cache lacks the search text of {missing[0]}"
                                     f"{' and others' if len(missing) > 1 else ''}; delete it to build everything again")])
-    return {slug: new[slug] if slug in new else kept[slug] for slug in records}
+    return {slug: new[slug] if slug in new else kept[slug] for slug in slugs}
 
 
 def _catalog_outputs(
     project: Project, settings: Settings, records: dict[str, cache.TrialRecord], shared_print: str,
-    texts: Callable[[], dict[str, str]],
+    texts: Callable[[list[str]], dict[str, str]],
 ) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
     """The catalog's own outputs: (key, fingerprint of what it is made from, function making its files)."""
     env = make_environment(project.templates)
@@ -925,11 +777,12 @@ def _sitemaps(env: Environment, settings: Settings, urls: list[tuple[str, str | 
 
 
 def _search_index(settings: Settings, folder: str, records: dict[str, cache.TrialRecord],
-                  texts: Callable[[], dict[str, str]]) -> dict[str, bytes]:
+                  texts: Callable[[list[str]], dict[str, str]]) -> dict[str, bytes]:
     """One bundle of the search index, in `folder`."""
+    text = texts(list(records))
     try:
         files = search_index(
-            [SearchRecord(r.entry.path, r.entry.title, texts()[slug],
+            [SearchRecord(r.entry.path, r.entry.title, text[slug],
                           {"condition": (r.entry.condition,), "status": (r.entry.status,), "phase": (r.entry.phase,)})
              for slug, r in records.items()],
             settings.language,
@@ -937,9 +790,3 @@ def _search_index(settings: Settings, folder: str, records: dict[str, cache.Tria
         return {folder + name.removeprefix(bundle_folder(0)): data for name, data in files.items()}
     except SearchError as e:
         raise ContentError([Problem("pagefind", 0, 0, f"the search index could not be built: {e}")]) from None
-
-
-def _folder_digest(folder: Path) -> str:
-    """A digest of every file in a folder (names and bytes)."""
-    return digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes()
-                              for p in sorted(folder.rglob("*")) if p.is_file()))

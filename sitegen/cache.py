@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +22,7 @@ from .errors import Problem
 from .write import MARKER
 
 FORMAT = 1
+TEXTS = "search.sqlite"  # the trials' searchable texts: an edit reads and writes one search bundle's, not all
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class TrialRecord:
     entry: TrialEntry
     entry_print: str
     feed_item: tuple[str, str]  # (dateModified, its node in the feed as JSON: a string loads 30 times faster)
-    search_print: str  # fingerprint of its searchable text (the text itself is kept in search.pickle)
+    search_print: str  # fingerprint of its searchable text (the text itself is kept in TEXTS)
     warnings: tuple[Problem, ...]
 
 
@@ -64,6 +68,16 @@ class BuildRecord:
         return made | {name: d for m in self.site.values() for name, d in m.files.items()}
 
 
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def fingerprint(value: object) -> str:
+    """A fingerprint of a value read from the site: its content is frozen dataclasses, pydantic models,
+    strings, numbers, dates, tuples, lists and dicts, whose repr shows every field."""
+    return digest(repr(value).encode("utf-8"))
+
+
 def folder(output: Path) -> Path:
     output = output.resolve()
     return output.parent / f".{output.name}.sitegen-cache"
@@ -80,7 +94,7 @@ def load(output: Path, code: str) -> BuildRecord | None:
     if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
         return None
     record: BuildRecord = stored[2]
-    if not (record.token and record.token in marker and (folder(output) / "search.pickle").is_file()):
+    if not (record.token and record.token in marker and (folder(output) / TEXTS).is_file()):
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
     # every file would cost more than the rebuild it saves; the catalog's own files and each trial's summary do.
@@ -98,23 +112,29 @@ def save(output: Path, code: str, record: BuildRecord) -> None:
     os.replace(temporary, place / "build.pickle")
 
 
-def load_texts(output: Path) -> dict[str, str]:
-    """The searchable text of every trial of the last build, by slug ({} when there is none)."""
+def load_texts(output: Path, slugs: list[str]) -> dict[str, str]:
+    """The searchable text of each of these trials as the last build kept it, by slug (those it lacks left out)."""
+    found: dict[str, str] = {}
     try:
-        with open(folder(output) / "search.pickle", "rb") as f:
-            texts = pickle.load(f)
-    except Exception:  # noqa: BLE001 - unreadable: the trials missing from it are reported by the caller
+        with closing(sqlite3.connect((folder(output) / TEXTS).as_uri() + "?mode=ro", uri=True)) as db:
+            for start in range(0, len(slugs), 500):  # SQLite takes a limited number of parameters
+                part = slugs[start:start + 500]
+                found.update(db.execute(f"SELECT slug, text FROM texts WHERE slug IN ({','.join('?' * len(part))})", part))
+    except sqlite3.Error:  # unreadable: the trials missing from it are reported by the caller
         return {}
-    return texts if isinstance(texts, dict) else {}
+    return found
 
 
-def save_texts(output: Path, texts: dict[str, str]) -> None:
+def save_texts(output: Path, texts: dict[str, str], keep: Iterable[str]) -> None:
+    """Keep the searchable text of the trials built now, and forget those of trials no longer in `keep`, in one
+    transaction (a kill leaves the texts as they were)."""
     place = folder(output)
     place.mkdir(exist_ok=True)
-    temporary = place / "search.pickle.tmp"
-    with open(temporary, "wb") as f:
-        pickle.dump(texts, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, place / "search.pickle")
+    with closing(sqlite3.connect(place / TEXTS)) as db, db:
+        db.execute("CREATE TABLE IF NOT EXISTS texts (slug TEXT PRIMARY KEY, text TEXT NOT NULL)")
+        db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?)", texts.items())
+        gone = {slug for (slug,) in db.execute("SELECT slug FROM texts")} - set(keep)
+        db.executemany("DELETE FROM texts WHERE slug = ?", ((slug,) for slug in sorted(gone)))
 
 
 LIBRARIES = ("jinja2", "markdown", "nh3", "pybtex", "pydantic", "pyyaml", "pagefind_bin", "markupsafe")

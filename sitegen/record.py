@@ -6,13 +6,14 @@ whose reads changed (Lektor's build context, in small): dependencies fall out of
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, Protocol, cast
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound
 from jinja2.runtime import Context
+
+from .cache import digest
 
 
 class Inputs(Protocol):
@@ -29,16 +30,6 @@ Key = tuple[Any, ...]
 
 MISSING = "<missing>"
 READS: ContextVar[Reads | None] = ContextVar("sitegen_reads", default=None)
-
-
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def fingerprint(value: object) -> str:
-    """A fingerprint of a value read from the site: its content is frozen dataclasses, pydantic models,
-    strings, numbers, dates, tuples, lists and dicts, whose repr shows every field."""
-    return digest(repr(value).encode("utf-8"))
 
 
 class Reads:

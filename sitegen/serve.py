@@ -33,9 +33,10 @@ from livereload.handlers import LiveReloadHandler, StaticFileHandler  # type: ig
 from livereload.watcher import Watcher  # type: ignore[import-untyped]
 from tornado.ioloop import IOLoop, PeriodicCallback
 
-from .build import ParseCache, Project, RenderRecord, build, is_catalog, load_site, render_incremental
+from .build import ParseCache, RenderRecord, build, load_site, render_incremental
 from .errors import ContentError, Problem
 from .parallel import default_jobs
+from .plan import Project, is_catalog
 from .write import write_site
 
 POLL_SECONDS = 0.005  # how often the watched folders are looked at (a look is a few stat calls: ~0.1 ms)

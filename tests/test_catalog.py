@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urldefrag
 
@@ -15,7 +17,7 @@ import yaml
 
 from schemaorg import Vocabulary, validate
 from sitegen import build as build_module
-from sitegen import search, write
+from sitegen import cache, search, write
 from sitegen.build import Project, build
 from sitegen.cli import ProgressBar, main
 from sitegen.errors import ContentError
@@ -313,9 +315,16 @@ def test_past_its_size_the_search_index_splits_and_an_edit_indexes_one_bundle_ag
     assert sum(counts) == 4 and all(counts)
     assert f'data-merge="{" ".join(b + "/" for b in bundles[1:])}"' in (out / "index.html").read_text()
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
+    read: list[str] = []
+    load_texts = cache.load_texts
+    monkeypatch.setattr(cache, "load_texts", lambda output, slugs: read.extend(slugs) or load_texts(output, slugs))
     report, _ = build(catalog, out)
     touched = {name.split("/")[0] for name in report.written if name.startswith("pagefind")}
     assert len(touched) == 1  # the bundle holding trial-2, and not the other
+    count = search.bundle_count(4)
+    same_bundle = {f"trial-{n}" for n in range(4)
+                   if search.bundle_of(f"trials/trial-{n}/", count) == search.bundle_of("trials/trial-2/", count)}
+    assert sorted(read) == sorted(same_bundle - {"trial-2"})  # the kept texts of that bundle's other trials only
     build(catalog, tmp_path / "full")
     assert _files(out) == _files(tmp_path / "full")
 
@@ -352,7 +361,7 @@ def test_pages_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_brok
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     report, _ = build(catalog, out)
     assert report.rendered == 4 and _files(out) == full
-    (tmp_path / ".out.sitegen-cache" / "search.pickle").unlink()
+    (tmp_path / ".out.sitegen-cache" / cache.TEXTS).unlink()
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)
     build(catalog, tmp_path / "full")
@@ -377,3 +386,26 @@ def test_the_catalog_404_page_links_from_the_site_root(catalog: Project, tmp_pat
     page = (tmp_path / "out" / "404.html").read_text()
     links = re.findall(r'(?:href|src)="([^"]+)"', page)
     assert links and all(link.startswith(("/trials/", "https://", "#")) for link in links), links
+
+
+RENDERING_LIBRARIES = ("jinja2", "markdown", "pybtex", "pydantic", "nh3")
+
+
+def _build_in_a_fresh_process(project: Project, out: Path) -> tuple[str, set[str]]:
+    """`sitegen build` in a new Python process: its summary line, and which rendering libraries it loaded."""
+    script = ("import sys; from sitegen.cli import main; code = main(sys.argv[1:]); "
+              f"print(sorted(m for m in {RENDERING_LIBRARIES!r} if m in sys.modules)); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script, "build", "--content", str(project.content),
+                             "--output", str(out)], capture_output=True, text=True, cwd=ROOT, check=True)
+    summary, loaded = result.stdout.splitlines()[-2:]
+    return summary, set(json.loads(loaded.replace("'", '"')))
+
+
+def test_a_rebuild_with_nothing_changed_loads_no_rendering_library(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    summary, loaded = _build_in_a_fresh_process(catalog, out)
+    assert "pages (0 written, " in summary and loaded == set()
+    edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
+    summary, loaded = _build_in_a_fresh_process(catalog, out)
+    assert "pages (0 written, " not in summary and loaded == set(RENDERING_LIBRARIES)

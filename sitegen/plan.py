@@ -1,0 +1,220 @@
+"""Plan a build: where its inputs are, which trials of a catalog changed since the last build, and the report of
+what a build did.
+
+It loads none of the libraries that render pages (Jinja2, Markdown, pybtex, pydantic), so that a rebuild of a
+catalog in which nothing changed is over in the time it takes to read the last build's record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cache
+from .errors import ContentError, Problem
+from .write import check_output_dir, finish_interrupted, interrupted
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a site's inputs are: content/, templates/ and static/."""
+
+    content: Path
+    templates: Path
+    static: Path
+
+    @classmethod
+    def at(cls, content: Path, templates: Path | None = None, static: Path | None = None) -> Project:
+        """A project whose templates and static files are beside content/, or else sitegen's own."""
+        bundled = Path(__file__).resolve().parent.parent
+        root = content.resolve().parent
+
+        def pick(given: Path | None, name: str) -> Path:
+            if given is not None:
+                return given
+            return root / name if (root / name).is_dir() else bundled / name
+
+        return cls(content, pick(templates, "templates"), pick(static, "static"))
+
+
+@dataclass(frozen=True)
+class TrialSource:
+    """A trial of the catalog: its slug, its YAML file and its own BibTeX file (if it has one)."""
+
+    slug: str
+    yaml: Path
+    bib: Path | None
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """One trial to build, with the digests of its files as last built (to stage only what changed)."""
+
+    source: TrialSource
+    inputs: str
+    previous: dict[str, str]
+    stat: tuple[int, ...]  # sizes, modification and change times of its files when its inputs were read
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: the site's trials and files, which files it wrote (their bytes changed), and how many
+    trials it rendered (the others were unchanged)."""
+
+    trials: int
+    files: tuple[str, ...]
+    written: tuple[str, ...]
+    rendered: int
+
+    def summary(self, output: Path, seconds: float) -> str:
+        """One line: 'Built 3 trials into output/: 24 pages (8 written, 16 unchanged) and 12 other files in 0.31 s'."""
+        pages = sum(name.endswith(".html") for name in self.files)
+        written = sum(name.endswith(".html") for name in self.written)
+        trials = f"{self.trials:,} trial{'s' if self.trials != 1 else ''}"
+        return (f"Built {trials} into {output}/: {pages:,} pages ({written:,} written, {pages - written:,} unchanged) "
+                f"and {len(self.files) - pages:,} other files in {seconds:.2f} s")
+
+
+@dataclass(frozen=True)
+class CatalogPlan:
+    """Where a catalog build starts: its trials with a digest of each one's files, and the last build's record."""
+
+    output: Path
+    sources: list[TrialSource]
+    warnings: list[Problem]  # files in content/trials/ that are not trials
+    code: str  # digest of sitegen's code: the record below was made by it
+    previous: cache.BuildRecord  # empty when there is no usable record
+    began: int  # when this build began (ns since the epoch)
+    shared_files: str  # digest of the bytes of everything all trials share
+    files: dict[str, tuple[str, tuple[int, ...]]]  # by slug: digest of the trial's files' bytes, and their stat
+
+    def reusable(
+        self, shared_print: str, bib_prints: dict[str, str]
+    ) -> tuple[dict[str, cache.TrialRecord], list[TrialTask]]:
+        """The trials whose files, shared inputs and cited shared references are as last built (kept as they are),
+        and a task for each other trial. `shared_print` is the fingerprint of the settings, glossary and templates
+        as loaded; `bib_prints` that of each shared reference."""
+        previous, reused, tasks = self.previous, {}, []
+        for source in self.sources:
+            before = previous.trials.get(source.slug)
+            inputs, stat = self.files[source.slug]
+            if (before is not None and before.inputs == inputs and previous.shared_print == shared_print
+                    and all(bib_prints.get(key) == print_ for key, print_ in before.cited_shared)
+                    and not any(key in bib_prints for key in before.own_keys)):
+                reused[source.slug] = before
+            else:
+                tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}, stat))
+        return reused, tasks
+
+    def unchanged(self) -> dict[str, cache.TrialRecord] | None:
+        """The last build's trials when nothing changed since that build, which finished: the same shared files,
+        the same trials, each with the same files. None when something did."""
+        previous = self.previous
+        if not previous.token or self.shared_files != previous.shared_files or interrupted(self.output):
+            return None
+        records, tasks = self.reusable(previous.shared_print, previous.bib_prints)
+        return records if not tasks and list(records) == list(previous.trials) else None
+
+
+def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogPlan | None:
+    """Check the output folder; for a catalog, the plan of its build (None for a single trial)."""
+    check_output_dir(output, project.content.resolve().parent, [project.content, project.templates])
+    if not is_catalog(project.content):
+        return None
+    sources, warnings = find_trials(project.content)
+    code = cache.code_digest()
+    finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
+    previous = cache.load(output, code) or cache.BuildRecord()
+    began = time.time_ns()
+    settled = previous.began - 2_000_000_000
+    files = {source.slug: _files_digest(source, previous.trials.get(source.slug), settled) for source in sources}
+    return CatalogPlan(output, sources, warnings, code, previous, began, _shared_files_digest(project, base_url), files)
+
+
+def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list[Problem]] | None:
+    """The report and warnings of a catalog build when nothing changed since the last one (None when something
+    did): the site is as that build left it, and so are its warnings (errors under --strict)."""
+    records = plan.unchanged()
+    if records is None:
+        return None
+    warnings = plan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
+    if strict and warnings:
+        raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
+    return BuildReport(len(records), tuple(sorted(plan.previous.files())), (), 0), sorted(warnings)
+
+
+def is_catalog(content: Path) -> bool:
+    """Whether content/ holds a catalog (content/trials/) rather than one trial (content/trial.yaml)."""
+    if (content / "trials").is_dir():
+        if (content / "trial.yaml").exists():
+            raise ContentError([Problem(str(content / "trial.yaml"), 0, 0, f"{content}/ holds both trial.yaml and "
+                                        "trials/: keep one; a catalog keeps each trial as trials/<slug>.yaml")])
+        return True
+    return False
+
+
+def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
+    """The trials of content/trials/ (sorted by slug), with each one's own .bib; and warnings about other files."""
+    folder = content / "trials"
+    with os.scandir(folder) as entries:  # one listing, no stat per file: a catalog may hold 10,000 trials
+        files = {e.name for e in entries if not e.name.startswith(".") and e.is_file()}
+    sources, problems, warnings = [], [], []
+    for name in sorted(files):
+        path = folder / name
+        slug, _, extension = name.partition(".")
+        if extension == "yaml":
+            if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) or len(slug) > 80:
+                problems.append(Problem(str(path), 0, 0, "a trial's file name is its slug, used in its URLs: expected "
+                                        "lowercase letters, digits and single hyphens, e.g. nct05836571.yaml"))
+                continue
+            sources.append(TrialSource(slug, path, folder / f"{slug}.bib" if f"{slug}.bib" in files else None))
+        elif extension == "bib":
+            if f"{slug}.yaml" not in files:
+                problems.append(Problem(str(path), 0, 0, f"no trial {slug}.yaml for these references"))
+        else:
+            warnings.append(Problem(str(path), 0, 0, "ignored: content/trials/ holds <slug>.yaml and <slug>.bib "
+                                    "files only", "warning"))
+    if not sources and not problems:
+        problems.append(Problem(str(folder), 0, 0, "no trials: add one as trials/<slug>.yaml"))
+    if problems:
+        raise ContentError(problems)
+    return sources, warnings
+
+
+def _files_digest(
+    source: TrialSource, before: cache.TrialRecord | None, settled: int
+) -> tuple[str, tuple[int, ...]]:
+    """A digest of a trial's file and its own .bib, with their stat. A trial whose files' size and modification
+    and change times are as last built, and were not modified in the two seconds before that build began, is
+    taken as unchanged without reading them (as make and git do; within two seconds a file system's clock may
+    not tell two saves apart)."""
+    stat = _stat(source)
+    if before is not None and before.stat == stat and max(stat[1:3] + stat[4:6]) < settled:
+        return before.inputs, stat
+    return cache.digest(b"\0".join([source.yaml.read_bytes(), source.bib.read_bytes() if source.bib else b""])), stat
+
+
+def _stat(source: TrialSource) -> tuple[int, ...]:
+    """Size, modification and change times (ns) of a trial's file and of its own .bib, if it has one. The
+    change time cannot be set back by a program, as the modification time can."""
+    found = [os.stat(source.yaml)] + ([os.stat(source.bib)] if source.bib is not None else [])
+    return tuple(n for s in found for n in (s.st_size, s.st_mtime_ns, s.st_ctime_ns))
+
+
+def _shared_files_digest(project: Project, base_url: str | None) -> str:
+    """A digest of the bytes of everything all trials share: settings, glossary, shared references, templates,
+    static files, and the --base-url given."""
+    content = project.content
+    parts = [(content / name).read_bytes() if (content / name).is_file() else b"\0missing"
+             for name in ("site.yaml", "glossary.yaml", "references.bib")]
+    parts += [folder_digest(project.templates).encode(), folder_digest(project.static).encode(), str(base_url).encode()]
+    return cache.digest(b"\0".join(parts))
+
+
+def folder_digest(folder: Path) -> str:
+    """A digest of every file in a folder (names and bytes)."""
+    return cache.digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes()
+                                   for p in sorted(folder.rglob("*")) if p.is_file()))

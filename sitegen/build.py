@@ -537,9 +537,8 @@ class TrialResult:
 class TrialBuilder:
     """Builds trials of one catalog in one process, reusing one template environment."""
 
-    def __init__(self, project: Project, shared: Shared, staging: Path, strict: bool, bib_prints: dict[str, str]) -> None:
+    def __init__(self, project: Project, shared: Shared, staging: Path, strict: bool) -> None:
         self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
-        self.bib_prints = bib_prints  # fingerprints of the shared references
         self.env = trial_environment(project)
 
     def build(self, task: TrialTask) -> TrialResult:
@@ -554,9 +553,9 @@ class TrialBuilder:
     def _build(self, task: TrialTask) -> TrialResult:
         source, shared = task.source, self.shared
         problems: list[Problem] = []
-        loaded = _collect(problems, lambda: load_trial(source.yaml))
+        loaded = _collect(problems, lambda: load_trial(Path(source.yaml)))
         bib = source.bib
-        own = _collect(problems, lambda: load_bibliography(bib)) if bib is not None else {}
+        own = _collect(problems, lambda: load_bibliography(Path(bib))) if bib is not None else {}
         if loaded is not None and loaded[1].slug != source.slug:
             doc = loaded[0]
             position = doc.position(("slug",))
@@ -590,7 +589,7 @@ class TrialBuilder:
         text = plain_text_of(site)
         cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
         record = cache.TrialRecord(
-            task.inputs, task.stat, tuple((key, self.bib_prints[key]) for key in cited), tuple(own), outputs, entry,
+            task.inputs, task.stat, tuple(cited), tuple(own), outputs, entry,
             fingerprint(entry), (trial.updated.isoformat(), json.dumps(jsonld.trial_summary(trial, site.settings))),
             fingerprint(text), tuple(site.warnings),
         )
@@ -634,7 +633,7 @@ def build_catalog(
         problems: list[Problem] = []
         changed: list[str] = []
         texts: dict[str, str] = {}
-        make = functools.partial(_trial_builder, project, shared, staging.folder, strict, bib_prints)
+        make = functools.partial(_trial_builder, project, shared, staging.folder, strict)
         for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
             problems += result.problems
             changed += result.staged
@@ -677,14 +676,13 @@ def build_catalog(
     return report, sorted(warnings)
 
 
-def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool,
-                   bib_prints: dict[str, str]) -> Callable[[TrialTask], TrialResult]:
-    return TrialBuilder(project, shared, staging, strict, bib_prints).build
+def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool) -> Callable[[TrialTask], TrialResult]:
+    return TrialBuilder(project, shared, staging, strict).build
 
 
 def _shared_warnings(shared: Shared, records: dict[str, cache.TrialRecord]) -> list[Problem]:
     """Shared references no trial cites, and incomplete ones."""
-    cited = {key for r in records.values() for key, _ in r.cited_shared}
+    cited = {key for r in records.values() for key in r.cited_shared}
     uncited = [Problem(r.file, r.line, 1, f"reference '{key}' is not cited by any trial", "warning")
                for key, r in shared.bibliography.items() if key not in cited]
     return uncited + check_bibliography(shared.bibliography)

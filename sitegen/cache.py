@@ -31,7 +31,7 @@ class TrialRecord:
 
     inputs: str  # digest of its files' bytes and of the shared settings, glossary and templates
     stat: tuple[int, ...]  # size, modification and change time of its file and its .bib when they were read
-    cited_shared: tuple[tuple[str, str], ...]  # the shared references it cites, each with its fingerprint
+    cited_shared: tuple[str, ...]  # keys of the shared references it cites
     own_keys: tuple[str, ...]  # keys of its own references (a shared reference given one of them is an error)
     outputs: dict[str, str]  # path relative to the output folder -> digest of its bytes
     entry: TrialEntry
@@ -98,8 +98,9 @@ def load(output: Path, code: str) -> BuildRecord | None:
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
     # every file would cost more than the rebuild it saves; the catalog's own files and each trial's summary do.
-    expected = [name for name in record.files() if name.endswith(".html") and (name.count("/") == 2 or not name.startswith("trials/"))]
-    return record if all(os.path.isfile(output / name) for name in expected) else None
+    expected = [name for made in record.site.values() for name in made.files if name.endswith(".html")]
+    expected += [f"trials/{slug}/index.html" for slug in record.trials]
+    return record if all(os.path.isfile(os.path.join(output, name)) for name in expected) else None
 
 
 def save(output: Path, code: str, record: BuildRecord) -> None:

@@ -42,11 +42,12 @@ class Project:
 
 @dataclass(frozen=True)
 class TrialSource:
-    """A trial of the catalog: its slug, its YAML file and its own BibTeX file (if it has one)."""
+    """A trial of the catalog: its slug, its YAML file and its own BibTeX file (if it has one). The paths are strings:
+    a plan makes thousands of them, and a Path costs ten times as much."""
 
     slug: str
-    yaml: Path
-    bib: Path | None
+    yaml: str
+    bib: str | None
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,14 @@ class CatalogPlan:
         and a task for each other trial. `shared_print` is the fingerprint of the settings, glossary and templates
         as loaded; `bib_prints` that of each shared reference."""
         previous, reused, tasks = self.previous, {}, []
+        # every trial of the last build was made with its shared references as they were then
+        changed = {key for key in bib_prints.keys() | previous.bib_prints.keys()
+                   if bib_prints.get(key) != previous.bib_prints.get(key)}
         for source in self.sources:
             before = previous.trials.get(source.slug)
             inputs, stat = self.files[source.slug]
             if (before is not None and before.inputs == inputs and previous.shared_print == shared_print
-                    and all(bib_prints.get(key) == print_ for key, print_ in before.cited_shared)
-                    and not any(key in bib_prints for key in before.own_keys)):
+                    and changed.isdisjoint(before.cited_shared) and not any(key in bib_prints for key in before.own_keys)):
                 reused[source.slug] = before
             else:
                 tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}, stat))
@@ -158,27 +161,27 @@ def is_catalog(content: Path) -> bool:
 
 def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
     """The trials of content/trials/ (sorted by slug), with each one's own .bib; and warnings about other files."""
-    folder = content / "trials"
+    folder = os.path.join(content, "trials")
     with os.scandir(folder) as entries:  # one listing, no stat per file: a catalog may hold 10,000 trials
         files = {e.name for e in entries if not e.name.startswith(".") and e.is_file()}
     sources, problems, warnings = [], [], []
     for name in sorted(files):
-        path = folder / name
+        path = os.path.join(folder, name)
         slug, _, extension = name.partition(".")
         if extension == "yaml":
             if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) or len(slug) > 80:
-                problems.append(Problem(str(path), 0, 0, "a trial's file name is its slug, used in its URLs: expected "
+                problems.append(Problem(path, 0, 0, "a trial's file name is its slug, used in its URLs: expected "
                                         "lowercase letters, digits and single hyphens, e.g. nct05836571.yaml"))
                 continue
-            sources.append(TrialSource(slug, path, folder / f"{slug}.bib" if f"{slug}.bib" in files else None))
+            sources.append(TrialSource(slug, path, os.path.join(folder, f"{slug}.bib") if f"{slug}.bib" in files else None))
         elif extension == "bib":
             if f"{slug}.yaml" not in files:
-                problems.append(Problem(str(path), 0, 0, f"no trial {slug}.yaml for these references"))
+                problems.append(Problem(path, 0, 0, f"no trial {slug}.yaml for these references"))
         else:
-            warnings.append(Problem(str(path), 0, 0, "ignored: content/trials/ holds <slug>.yaml and <slug>.bib "
+            warnings.append(Problem(path, 0, 0, "ignored: content/trials/ holds <slug>.yaml and <slug>.bib "
                                     "files only", "warning"))
     if not sources and not problems:
-        problems.append(Problem(str(folder), 0, 0, "no trials: add one as trials/<slug>.yaml"))
+        problems.append(Problem(folder, 0, 0, "no trials: add one as trials/<slug>.yaml"))
     if problems:
         raise ContentError(problems)
     return sources, warnings
@@ -194,7 +197,12 @@ def _files_digest(
     stat = _stat(source)
     if before is not None and before.stat == stat and max(stat[1:3] + stat[4:6]) < settled:
         return before.inputs, stat
-    return cache.digest(b"\0".join([source.yaml.read_bytes(), source.bib.read_bytes() if source.bib else b""])), stat
+    return cache.digest(b"\0".join([_read(source.yaml), _read(source.bib) if source.bib else b""])), stat
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _stat(source: TrialSource) -> tuple[int, ...]:

@@ -137,14 +137,15 @@ def sort_key(entry: TrialEntry) -> tuple[str, str]:
 def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[ListingPage]:
     """Every page of the catalog besides the trials' own, in a fixed order."""
     trials = sorted(entries, key=sort_key)
-    facets = [_facet(key, title, plural, path, values, trials) for key, title, plural, path, values in FACETS]
+    found = [[_by_slug(values_of(entry)) for entry in trials] for *_, values_of in FACETS]  # per facet, per trial
+    facets = [_facet(key, title, plural, path, values) for (key, title, plural, path, _), values in zip(FACETS, found)]
     home = Crumb("All trials", "")
     pages = _listing(
         "", site_title, f"Every trial on {site_title}: {len(trials)} in all. Narrow the list by condition, status, "
         "phase or location, or search them all.", (), trials,
         tuple(Facet(f.key, f.title, f.plural, f.path, f.values[:SHOWN_ON_HOME]) for f in facets),
     )
-    for facet, (_, _, _, _, values_of) in zip(facets, FACETS):
+    for facet, values in zip(facets, found):
         index = Crumb(facet.plural, facet.path)
         pages.append(ListingPage(
             facet.path, f"Trials by {facet.title.lower()}",
@@ -152,8 +153,8 @@ def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[Listin
             "facet.html", (home, index), facets=(facet,),
         ))
         members: dict[str, list[TrialEntry]] = {}
-        for entry in trials:
-            for slug in _by_slug(values_of(entry)):
+        for entry, slugs in zip(trials, values):
+            for slug in slugs:
                 members.setdefault(slug, []).append(entry)
         for value in facet.values:
             pages += _listing(
@@ -165,13 +166,13 @@ def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[Listin
     return pages
 
 
-def _facet(key: str, title: str, plural: str, path: str, values_of: Callable[[TrialEntry], Iterable[tuple[str, str]]],
-           trials: list[TrialEntry]) -> Facet:
-    """A facet's values with their counts; names that make the same slug share a page, under the first name met."""
+def _facet(key: str, title: str, plural: str, path: str, values: list[dict[str, str]]) -> Facet:
+    """A facet's values (each trial's, by slug) with their counts; names that make the same slug share a page,
+    under the first name met."""
     counts: dict[str, int] = {}
     names: dict[str, str] = {}
-    for entry in trials:
-        for slug, name in _by_slug(values_of(entry)).items():
+    for found in values:
+        for slug, name in found.items():
             counts[slug] = counts.get(slug, 0) + 1
             names.setdefault(slug, name)
     ordered = sorted(counts, key=lambda s: (-counts[s], names[s].casefold(), s))

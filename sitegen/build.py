@@ -43,6 +43,7 @@ from .plan import (
     folder_digest,
     nothing_to_build,
     plan_build,
+    site_url,
 )
 from .record import (
     MISSING,
@@ -58,7 +59,7 @@ from .record import (
     template_digest,
 )
 from .render import inline_html, make_environment, prose_html
-from .schema import Glossary, Settings, Trial, site_url
+from .schema import Glossary, Settings, Trial
 from .search import SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
 from .validate import (
     content_warnings,
@@ -598,13 +599,13 @@ class TrialBuilder:
 
 def build(
     project: Project, output: Path, base_url: str | None = None, strict: bool = False, jobs: int = 1,
-    progress: Callable[[int, int], None] | None = None, plan: CatalogPlan | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[BuildReport, list[Problem]]:
     """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
-    atomically. Returns what was done and the warnings found. `plan` is a catalog's plan_build() when made already."""
-    plan = plan or plan_build(project, output, base_url)
+    atomically. Returns what was done and the warnings found."""
+    plan = plan_build(project, output, base_url)
     if plan is not None:
-        return nothing_to_build(plan, strict) or build_catalog(project, plan, base_url, strict, jobs, progress)
+        return nothing_to_build(plan, strict) or build_catalog(plan, strict, jobs, progress)
     site = load_site(project, base_url, strict)
     files = render_site(site, project)
     written = write_site(files, output)
@@ -612,12 +613,12 @@ def build(
 
 
 def build_catalog(
-    project: Project, plan: CatalogPlan, base_url: str | None, strict: bool, jobs: int,
-    progress: Callable[[int, int], None] | None,
+    plan: CatalogPlan, strict: bool, jobs: int, progress: Callable[[int, int], None] | None = None
 ) -> tuple[BuildReport, list[Problem]]:
     """Build a catalog: every trial whose inputs changed since the last build (all, the first time) on `jobs`
     processes, then the catalog's own pages, feed, sitemap and search index; stage what changed, and move it into
     the output folder only once everything is built without an error."""
+    project, base_url = plan.project, plan.base_url
     output, previous, sources, warnings = plan.output, plan.previous, plan.sources, list(plan.warnings)
     shared: Shared | None = None
     if plan.shared_files == previous.shared_files:  # the shared files are as they were: so is what was made of them
@@ -670,7 +671,7 @@ def build_catalog(
         staging.discard()
         raise
     if texts or removed:  # the texts first: a record never says a text is kept that is not
-        cache.save_texts(output, texts, keep=records)
+        cache.save_texts(output, texts, keep=records, fresh=not previous.token)
     cache.save(output, plan.code, record)
     report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks))
     return report, sorted(warnings)

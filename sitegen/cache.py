@@ -21,7 +21,7 @@ from .catalog import TrialEntry
 from .errors import Problem
 from .write import MARKER
 
-FORMAT = 1
+FORMAT = 2
 TEXTS = "search.sqlite"  # the trials' searchable texts: an edit reads and writes one search bundle's, not all
 
 
@@ -29,7 +29,7 @@ TEXTS = "search.sqlite"  # the trials' searchable texts: an edit reads and write
 class TrialRecord:
     """One trial as last built: a fingerprint of its inputs, the files made and their digests, its list entry."""
 
-    inputs: str  # digest of its files' bytes and of the shared settings, glossary and templates
+    inputs: str  # digest of its file's and its own .bib's bytes
     stat: tuple[int, ...]  # size, modification and change time of its file and its .bib when they were read
     cited_shared: tuple[str, ...]  # keys of the shared references it cites
     own_keys: tuple[str, ...]  # keys of its own references (a shared reference given one of them is an error)
@@ -58,6 +58,7 @@ class BuildRecord:
     site: dict[str, Made] = field(default_factory=dict)
     began: int = 0  # when the build began (ns since the epoch): files changed since may look unchanged by their stat
     shared_files: str = ""  # digest of the shared files' bytes
+    # every trial above was built with the settings, glossary, templates and shared references these fingerprint
     shared_print: str = ""  # fingerprint of the settings, glossary and templates as loaded
     bib_prints: dict[str, str] = field(default_factory=dict)  # fingerprint of each shared reference
     shared_warnings: tuple[Problem, ...] = ()
@@ -126,16 +127,22 @@ def load_texts(output: Path, slugs: list[str]) -> dict[str, str]:
     return found
 
 
-def save_texts(output: Path, texts: dict[str, str], keep: Iterable[str]) -> None:
+def save_texts(output: Path, texts: dict[str, str], keep: Iterable[str], fresh: bool) -> None:
     """Keep the searchable text of the trials built now, and forget those of trials no longer in `keep`, in one
-    transaction (a kill leaves the texts as they were)."""
+    transaction (a kill leaves the texts as they were). `fresh`: a full build, which starts a new table."""
     place = folder(output)
     place.mkdir(exist_ok=True)
-    with closing(sqlite3.connect(place / TEXTS)) as db, db:
-        db.execute("CREATE TABLE IF NOT EXISTS texts (slug TEXT PRIMARY KEY, text TEXT NOT NULL)")
-        db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?)", texts.items())
-        gone = {slug for (slug,) in db.execute("SELECT slug FROM texts")} - set(keep)
-        db.executemany("DELETE FROM texts WHERE slug = ?", ((slug,) for slug in sorted(gone)))
+    if fresh:
+        (place / TEXTS).unlink(missing_ok=True)  # whatever was there, even a damaged file, is replaced
+    try:
+        with closing(sqlite3.connect(place / TEXTS)) as db, db:
+            db.execute("CREATE TABLE IF NOT EXISTS texts (slug TEXT PRIMARY KEY, text TEXT NOT NULL)")
+            db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?)", texts.items())
+            gone = {slug for (slug,) in db.execute("SELECT slug FROM texts")} - set(keep)
+            db.executemany("DELETE FROM texts WHERE slug = ?", ((slug,) for slug in sorted(gone)))
+    except sqlite3.Error as e:
+        raise OSError(0, f"cannot keep the search texts ({e}); delete this folder to build everything again",
+                      str(place)) from None
 
 
 LIBRARIES = ("jinja2", "markdown", "nh3", "pybtex", "pydantic", "pyyaml", "pagefind_bin", "markupsafe")

@@ -16,7 +16,7 @@ from typing import TextIO
 from . import __version__
 from .errors import ContentError, Problem
 from .parallel import default_jobs
-from .plan import BuildReport, Project, is_catalog, nothing_to_build, plan_build
+from .plan import BuildReport, Project, is_catalog, nothing_to_build, plan_build, site_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,8 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     args = _parser().parse_args(argv)
     if args.base_url is not None:
-        from .schema import site_url  # pydantic is loaded only when needed: see _build
-
         try:
             site_url(args.base_url)
         except ValueError as e:
@@ -132,11 +130,13 @@ def _build(
     done = nothing_to_build(plan, strict) if plan is not None else None
     if done is not None:
         return done
-    from .build import build
+    from .build import build, build_catalog
 
+    if plan is None:
+        return build(project, output, base_url, strict)
     bar = ProgressBar.for_stream(sys.stderr)
     try:
-        return build(project, output, base_url, strict, jobs, bar.show if bar else None, plan)
+        return build_catalog(plan, strict, jobs, bar.show if bar else None)
     finally:
         if bar is not None:
             bar.clear()

@@ -1,5 +1,5 @@
-"""Plan a build: where its inputs are, which trials of a catalog changed since the last build, and the report of
-what a build did.
+"""Plan a build: where its inputs are and where it is published, which trials of a catalog changed since the last
+build, and the report of what a build did.
 
 It loads none of the libraries that render pages (Jinja2, Markdown, pybtex, pydantic), so that a rebuild of a
 catalog in which nothing changed is over in the time it takes to read the last build's record.
@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import cache
 from .errors import ContentError, Problem
@@ -38,6 +39,16 @@ class Project:
             return root / name if (root / name).is_dir() else bundled / name
 
         return cls(content, pick(templates, "templates"), pick(static, "static"))
+
+
+def site_url(url: str) -> str:
+    """A base URL checked and ending in '/', or ValueError saying what is wrong with it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
+    if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
+        raise ValueError("a URL without a query (?), a fragment (#) or spaces")
+    return url if url.endswith("/") else url + "/"
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,9 @@ class BuildReport:
 class CatalogPlan:
     """Where a catalog build starts: its trials with a digest of each one's files, and the last build's record."""
 
+    project: Project
     output: Path
+    base_url: str | None  # as given on the command line
     sources: list[TrialSource]
     warnings: list[Problem]  # files in content/trials/ that are not trials
     code: str  # digest of sitegen's code: the record below was made by it
@@ -107,7 +120,8 @@ class CatalogPlan:
             inputs, stat = self.files[source.slug]
             if (before is not None and before.inputs == inputs and previous.shared_print == shared_print
                     and changed.isdisjoint(before.cited_shared) and not any(key in bib_prints for key in before.own_keys)):
-                reused[source.slug] = before
+                # a file touched but not changed (a checkout) is read this once: its record gets its new stat
+                reused[source.slug] = before if before.stat == stat else replace(before, stat=stat)
             else:
                 tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}, stat))
         return reused, tasks
@@ -134,7 +148,8 @@ def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogP
     began = time.time_ns()
     settled = previous.began - 2_000_000_000
     files = {source.slug: _files_digest(source, previous.trials.get(source.slug), settled) for source in sources}
-    return CatalogPlan(output, sources, warnings, code, previous, began, _shared_files_digest(project, base_url), files)
+    shared_files = _shared_files_digest(project, base_url)
+    return CatalogPlan(project, output, base_url, sources, warnings, code, previous, began, shared_files, files)
 
 
 def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list[Problem]] | None:
@@ -143,6 +158,8 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     records = plan.unchanged()
     if records is None:
         return None
+    if any(record is not plan.previous.trials[slug] for slug, record in records.items()):
+        cache.save(plan.output, plan.code, replace(plan.previous, trials=records, began=plan.began))  # new stats
     warnings = plan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
     if strict and warnings:
         raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])

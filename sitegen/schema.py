@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from .plan import site_url
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -20,16 +21,6 @@ WebUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|mailto:)\S+$")]
 Count = Annotated[int, Field(ge=0)]
 YearMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-
-
-def site_url(url: str) -> str:
-    """A base URL checked and ending in '/', or ValueError saying what is wrong with it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
-    if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
-        raise ValueError("a URL without a query (?), a fragment (#) or spaces")
-    return url if url.endswith("/") else url + "/"
 
 
 SiteUrl = Annotated[str, AfterValidator(site_url)]

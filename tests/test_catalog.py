@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urldefrag
 
@@ -17,7 +18,7 @@ import yaml
 
 from schemaorg import Vocabulary, validate
 from sitegen import build as build_module
-from sitegen import cache, search, write
+from sitegen import cache, plan, search, write
 from sitegen.build import Project, build
 from sitegen.cli import ProgressBar, main
 from sitegen.errors import ContentError
@@ -186,6 +187,64 @@ def test_a_template_edit_renders_every_trial_but_writes_only_changed_files(catal
     report, _ = build(catalog, out)
     assert report.rendered == 4
     assert set(report.written) == {f"trials/trial-{i}/faq/index.html" for i in range(4)}
+
+
+def _build_recorded_as_begun_later(project: Project, out: Path) -> None:
+    """A build whose start is recorded 10 s late: to the next build, the files it read look settled (not modified
+    in the two seconds before it), as files edited minutes apart do, so their stat is trusted without reading."""
+    real = time.time_ns
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(time, "time_ns", lambda: real() + 10_000_000_000)
+        build(project, out)
+
+
+def test_a_template_edit_renders_every_trial_also_when_their_files_look_settled(catalog: Project,
+                                                                                tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build_recorded_as_begun_later(catalog, out)
+    edit(catalog.templates / "faq.html", "{% block content %}", "{% block content %}<p>New intro.</p>")
+    report, _ = build(catalog, out)
+    assert report.rendered == 4
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def test_files_touched_but_unchanged_are_read_once_not_on_every_rebuild(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    _build_recorded_as_begun_later(catalog, out)
+    for trial in (catalog.content / "trials").iterdir():  # a checkout: new times, same bytes
+        os.utime(trial)
+    read: list[str] = []
+    read_file = plan._read
+    monkeypatch.setattr(plan, "_read", lambda path: read.append(path) or read_file(path))
+    real = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real() + 10_000_000_000)
+    report, _ = build(catalog, out)
+    assert report.rendered == 0 and len(read) == 4
+    read.clear()
+    report, _ = build(catalog, out)
+    assert report.rendered == 0 and read == []
+
+
+def test_a_damaged_search_text_cache_is_a_clear_error_and_a_full_build_replaces_it(catalog: Project, tmp_path: Path,
+                                                                                   capsys) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    texts = tmp_path / ".out.sitegen-cache" / cache.TEXTS
+    texts.write_bytes(b"not a database" * 100)
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Again. ")
+    args = ["build", "--content", str(catalog.content), "--output", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "the cache lacks the search text of" in err and "delete it to build everything again" in err
+    assert "Traceback" not in err
+    (tmp_path / ".out.sitegen-cache" / "build.pickle").unlink()  # no record: a full build, which starts the texts anew
+    assert main(args) == 0
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: Again. ", "answer: Once more. ")
+    assert main(args) == 0
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")
 
 
 def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_path: Path) -> None:
@@ -393,17 +452,18 @@ RENDERING_LIBRARIES = ("jinja2", "markdown", "pybtex", "pydantic", "nh3")
 
 def _build_in_a_fresh_process(project: Project, out: Path) -> tuple[str, set[str]]:
     """`sitegen build` in a new Python process: its summary line, and which rendering libraries it loaded."""
-    script = ("import sys; from sitegen.cli import main; code = main(sys.argv[1:]); "
-              f"print(sorted(m for m in {RENDERING_LIBRARIES!r} if m in sys.modules)); sys.exit(code)")
+    script = ("import json, sys; from sitegen.cli import main; code = main(sys.argv[1:]); "
+              f"print(json.dumps([m for m in {RENDERING_LIBRARIES!r} if m in sys.modules])); sys.exit(code)")
     result = subprocess.run([sys.executable, "-c", script, "build", "--content", str(project.content),
-                             "--output", str(out)], capture_output=True, text=True, cwd=ROOT, check=True)
+                             "--output", str(out), "--base-url", "https://example.org/trials/"],
+                            capture_output=True, text=True, cwd=ROOT, check=True)
     summary, loaded = result.stdout.splitlines()[-2:]
-    return summary, set(json.loads(loaded.replace("'", '"')))
+    return summary, set(json.loads(loaded))
 
 
 def test_a_rebuild_with_nothing_changed_loads_no_rendering_library(catalog: Project, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    build(catalog, out)
+    build(catalog, out, base_url="https://example.org/trials/")
     summary, loaded = _build_in_a_fresh_process(catalog, out)
     assert "pages (0 written, " in summary and loaded == set()
     edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")

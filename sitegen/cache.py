@@ -22,7 +22,7 @@ from .errors import Problem
 from .write import MARKER
 
 FORMAT = 2
-TEXTS = "search.sqlite"  # the trials' searchable texts: an edit reads and writes one search bundle's, not all
+TEXTS = "search.sqlite"  # the trials' searchable texts, by slug: an edit reads those of one search bundle, not all
 
 
 @dataclass(frozen=True)

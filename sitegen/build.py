@@ -74,6 +74,7 @@ T = TypeVar("T")
 STATIC_FILES = ("style.css", "favicon.svg")
 CATALOG_STATIC_FILES = (*STATIC_FILES, "search.js")  # search.js starts the catalog's search box
 MAX_SITEMAP_URLS = 50_000  # the sitemap protocol's limit for one file
+FACET_LINKS = [(key, plural, path) for key, _, plural, path, _ in FACETS]  # each catalog page links every facet
 
 
 @dataclass(frozen=True)
@@ -651,18 +652,16 @@ def build_catalog(
             raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
         record = cache.BuildRecord("", records, {}, plan.began, plan.shared_files, shared_print, bib_prints,
                                    shared_warnings)
+        env, settings = make_environment(project.templates), shared.settings
+        record.listed = fingerprint((shared_print, [(slug, r.entry_print) for slug, r in records.items()]))
+        if record.listed == previous.listed:  # no trial's entry changed, so no listing page did: not even computed
+            record.listings = previous.listings
+        else:
+            record.listings = _make(_listing_outputs(env, settings, records, shared_print), previous.listings, staging,
+                                    changed)
         texts_of = functools.partial(_search_texts, output, texts)
-        for key, made_from, produce in _catalog_outputs(project, shared.settings, records, shared_print, texts_of):
-            before = previous.site.get(key)
-            if before is not None and before.made_from == made_from:
-                record.site[key] = before
-                continue
-            files = {name: (data, digest(data)) for name, data in produce().items()}
-            for name, (data, made) in files.items():
-                if before is None or before.files.get(name) != made:
-                    staging.add(name, data)
-                    changed.append(name)
-            record.site[key] = cache.Made(made_from, {name: made for name, (_, made) in files.items()})
+        outputs = _catalog_outputs(project, env, settings, records, list(record.listings), shared_print, texts_of)
+        record.site = _make(outputs, previous.site, staging, changed)
         current = record.files()
         record.token = fingerprint(sorted(current.items()))
         removed = sorted(set(previous.files()) - set(current))
@@ -699,32 +698,54 @@ def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[s
     return {slug: new[slug] if slug in new else kept[slug] for slug in slugs}
 
 
-def _catalog_outputs(
-    project: Project, settings: Settings, records: dict[str, cache.TrialRecord], shared_print: str,
-    texts: Callable[[list[str]], dict[str, str]],
+def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, cache.Made],
+          staging: Staging, changed: list[str]) -> dict[str, cache.Made]:
+    """Make each output whose inputs changed since `previous` (its other outputs are kept as they were), stage the
+    files whose bytes changed and add them to `changed`; what was made, by key."""
+    made: dict[str, cache.Made] = {}
+    for key, made_from, produce in outputs:
+        before = previous.get(key)
+        if before is not None and before.made_from == made_from:
+            made[key] = before
+            continue
+        files = {name: (data, digest(data)) for name, data in produce().items()}
+        for name, (data, file_digest) in files.items():
+            if before is None or before.files.get(name) != file_digest:
+                staging.add(name, data)
+                changed.append(name)
+        made[key] = cache.Made(made_from, {name: file_digest for name, (_, file_digest) in files.items()})
+    return made
+
+
+def _listing_outputs(
+    env: Environment, settings: Settings, records: dict[str, cache.TrialRecord], shared_print: str
 ) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
-    """The catalog's own outputs: (key, fingerprint of what it is made from, function making its files)."""
-    env = make_environment(project.templates)
-    entries = [r.entry for r in records.values()]
+    """The home and listing pages: (file, fingerprint of what it is made from, function making it)."""
     prints = {r.entry.slug: r.entry_print for r in records.values()}
-    pages = catalog_pages(entries, settings.title)
-    facet_links = [(key, plural, path) for key, _, plural, path, _ in FACETS]
     bundles = list(search_bundles(records))  # the search box merges them all
 
     def listing_html(page: ListingPage) -> dict[str, bytes]:
         context = {"site": settings, "page": page, "canonical": settings.base_url + page.path,
-                   "jsonld": jsonld.listing_graph(settings, page), "facet_links": facet_links, "bundles": bundles}
+                   "jsonld": jsonld.listing_graph(settings, page), "facet_links": FACET_LINKS, "bundles": bundles}
         return {page.file: _render(env, page.template, context).encode("utf-8")}
 
-    for page in pages:
+    for page in catalog_pages([r.entry for r in records.values()], settings.title):
         made_from = fingerprint((shared_print, bundles, replace(page, trials=()), [prints[t.slug] for t in page.trials]))
         yield page.file, made_from, functools.partial(listing_html, page)
+
+
+def _catalog_outputs(
+    project: Project, env: Environment, settings: Settings, records: dict[str, cache.TrialRecord], listings: list[str],
+    shared_print: str, texts: Callable[[list[str]], dict[str, str]],
+) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
+    """The catalog's other outputs (404 page, feed, sitemap, robots.txt, static files, search index), given the
+    files of its listing pages: (key, fingerprint of what it is made from, function making its files)."""
     base_path = urlparse(settings.base_url).path or "/"
     not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
                             "404.html", (), not_found=base_path)
 
     def not_found_html() -> dict[str, bytes]:
-        context = {"site": settings, "page": not_found, "canonical": "", "facet_links": facet_links,
+        context = {"site": settings, "page": not_found, "canonical": "", "facet_links": FACET_LINKS,
                    "jsonld": jsonld.listing_graph(settings, not_found), "layout": "_catalog_layout.html",
                    "home_label": "the list of all trials"}
         return {"404.html": _render(env, "404.html", context).encode("utf-8")}
@@ -735,7 +756,7 @@ def _catalog_outputs(
         "feed.jsonld": (jsonld.json_text(jsonld.catalog_feed(settings, [
             (modified, json.loads(item)) for modified, item in (r.feed_item for r in records.values())])) + "\n").encode()
     }
-    urls: list[tuple[str, str | None]] = [(page.path, None) for page in pages] + [
+    urls: list[tuple[str, str | None]] = [(name.removesuffix("index.html"), None) for name in listings] + [
         (name.removesuffix("index.html"), r.entry.updated) for r in records.values() for name in r.outputs
     ]
     yield "sitemap.xml", fingerprint((shared_print, urls)), lambda: _sitemaps(env, settings, urls)

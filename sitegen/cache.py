@@ -43,7 +43,7 @@ class TrialRecord:
 
 @dataclass(frozen=True)
 class Made:
-    """Files of the catalog itself (a listing page, the feed, the search index) and what they were made from."""
+    """Files of the catalog itself (a listing page, the feed, a search bundle) and what they were made from."""
 
     made_from: str
     files: dict[str, str]  # path -> digest of its bytes
@@ -62,11 +62,13 @@ class BuildRecord:
     shared_print: str = ""  # fingerprint of the settings, glossary and templates as loaded
     bib_prints: dict[str, str] = field(default_factory=dict)  # fingerprint of each shared reference
     shared_warnings: tuple[Problem, ...] = ()
+    listings: dict[str, Made] = field(default_factory=dict)  # the home and listing pages, by file
+    listed: str = ""  # fingerprint of what all of them are made from: the shared print and every trial's entry
 
     def files(self) -> dict[str, str]:
         """Every file of the site this build made, with the digest of its bytes."""
         made = {name: d for t in self.trials.values() for name, d in t.outputs.items()}
-        return made | {name: d for m in self.site.values() for name, d in m.files.items()}
+        return made | {name: d for m in (*self.listings.values(), *self.site.values()) for name, d in m.files.items()}
 
 
 def digest(data: bytes) -> str:
@@ -99,7 +101,8 @@ def load(output: Path, code: str) -> BuildRecord | None:
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
     # every file would cost more than the rebuild it saves; the catalog's own files and each trial's summary do.
-    expected = [name for made in record.site.values() for name in made.files if name.endswith(".html")]
+    expected = [name for made in (*record.listings.values(), *record.site.values()) for name in made.files
+                if name.endswith(".html")]
     expected += [f"trials/{slug}/index.html" for slug in record.trials]
     return record if all(os.path.isfile(os.path.join(output, name)) for name in expected) else None
 

@@ -469,3 +469,22 @@ def test_a_rebuild_with_nothing_changed_loads_no_rendering_library(catalog: Proj
     edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
     summary, loaded = _build_in_a_fresh_process(catalog, out)
     assert "pages (0 written, " not in summary and loaded == set(RENDERING_LIBRARIES)
+
+
+def test_listing_pages_are_not_even_worked_out_when_no_trial_entry_changed(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    calls: list[int] = []
+    catalog_pages = build_module.catalog_pages
+    monkeypatch.setattr(build_module, "catalog_pages",
+                        lambda entries, title: calls.append(1) or catalog_pages(entries, title))
+    edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Reworded. ")  # not shown in any listing
+    report, _ = build(catalog, out)
+    assert report.rendered == 1 and calls == [] and all(name.startswith(("trials/trial-1/", "pagefind"))
+                                                        for name in report.written)
+    edit(catalog.content / "trials" / "trial-1.yaml", "condition: Breast cancer", "condition: Bone cancer")
+    report, _ = build(catalog, out)
+    assert calls == [1] and "conditions/bone-cancer/index.html" in report.written
+    build(catalog, tmp_path / "full")
+    assert _files(out) == _files(tmp_path / "full")

@@ -101,8 +101,7 @@ def load(output: Path, code: str) -> BuildRecord | None:
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
     # every file would cost more than the rebuild it saves; the catalog's own files and each trial's summary do.
-    expected = [name for made in (*record.listings.values(), *record.site.values()) for name in made.files
-                if name.endswith(".html")]
+    expected = [name for made in (*record.listings.values(), *record.site.values()) for name in made.files]
     expected += [f"trials/{slug}/index.html" for slug in record.trials]
     return record if all(os.path.isfile(os.path.join(output, name)) for name in expected) else None
 

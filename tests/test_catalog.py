@@ -410,7 +410,7 @@ def test_a_build_shows_the_first_warnings_and_counts_the_rest(tmp_path: Path, ca
     assert len([line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]) == 25
 
 
-def test_pages_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_broken_site(catalog: Project,
+def test_files_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_broken_site(catalog: Project,
                                                                                          tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(catalog, out)
@@ -420,6 +420,10 @@ def test_pages_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_brok
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     report, _ = build(catalog, out)
     assert report.rendered == 4 and _files(out) == full
+    for name in ("sitemap.xml", "pagefind/pagefind-entry.json"):  # not a page, but the catalog's own as well
+        (out / name).unlink()
+        build(catalog, out)
+        assert _files(out) == full
     (tmp_path / ".out.sitegen-cache" / cache.TEXTS).unlink()
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)

@@ -7,6 +7,7 @@ from another version of sitegen, or for another folder is ignored, and the build
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -88,12 +89,17 @@ def folder(output: Path) -> Path:
 
 def load(output: Path, code: str) -> BuildRecord | None:
     """The record of the last build into `output`, if it is there, readable, of this code and for this folder."""
+    collecting = gc.isenabled()
+    gc.disable()  # the collector would run again and again over the million objects unpickled, none of them garbage
     try:
         with open(folder(output) / "build.pickle", "rb") as f:
             stored = pickle.load(f)
         marker = (output / MARKER).read_text()
     except Exception:  # noqa: BLE001 - a cache that cannot be read, whatever the reason, is no cache
         return None
+    finally:
+        if collecting:
+            gc.enable()
     if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
         return None
     record: BuildRecord = stored[2]

@@ -162,7 +162,7 @@ def load_site(project: Project, base_url: str | None = None, strict: bool = Fals
         raise ContentError(problems)
     site = assemble_site(shared, *trial, {})
     if strict and site.warnings:
-        raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in site.warnings])
+        raise ContentError.from_warnings(site.warnings)
     return site
 
 
@@ -574,7 +574,7 @@ class TrialBuilder:
         base = f"trials/{source.slug}/"
         site = assemble_site(shared, doc, trial, own, base)
         if self.strict and site.warnings:
-            raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in site.warnings])
+            raise ContentError.from_warnings(site.warnings)
         outputs: dict[str, str] = {}
         staged = []
         for name, output in render_incremental(site, self.project, environment=self.env, whole_site=False, record=False).outputs.items():
@@ -649,18 +649,19 @@ def build_catalog(
         shared_warnings = tuple(_shared_warnings(shared, records))
         warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
         if strict and warnings:
-            raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
+            raise ContentError.from_warnings(warnings)
         record = cache.BuildRecord("", records, {}, plan.began, plan.shared_files, shared_print, bib_prints,
                                    shared_warnings)
-        env, settings = make_environment(project.templates), shared.settings
+        env, settings, bundles = make_environment(project.templates), shared.settings, search_bundles(records)
         record.listed = fingerprint((shared_print, [(slug, r.entry_print) for slug, r in records.items()]))
         if record.listed == previous.listed:  # no trial's entry changed, so no listing page did: not even computed
             record.listings = previous.listings
         else:
-            record.listings = _make(_listing_outputs(env, settings, records, shared_print), previous.listings, staging,
-                                    changed)
+            record.listings = _make(_listing_outputs(env, settings, records, list(bundles), shared_print),
+                                    previous.listings, staging, changed)
         texts_of = functools.partial(_search_texts, output, texts)
-        outputs = _catalog_outputs(project, env, settings, records, list(record.listings), shared_print, texts_of)
+        outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), shared_print,
+                                   texts_of)
         record.site = _make(outputs, previous.site, staging, changed)
         current = record.files()
         record.token = fingerprint(sorted(current.items()))
@@ -718,11 +719,11 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
 
 
 def _listing_outputs(
-    env: Environment, settings: Settings, records: dict[str, cache.TrialRecord], shared_print: str
+    env: Environment, settings: Settings, records: dict[str, cache.TrialRecord], bundles: list[str], shared_print: str
 ) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
-    """The home and listing pages: (file, fingerprint of what it is made from, function making it)."""
+    """The home and listing pages: (file, fingerprint of what it is made from, function making it). Their search box
+    merges all the search `bundles`."""
     prints = {r.entry.slug: r.entry_print for r in records.values()}
-    bundles = list(search_bundles(records))  # the search box merges them all
 
     def listing_html(page: ListingPage) -> dict[str, bytes]:
         context = {"site": settings, "page": page, "canonical": settings.base_url + page.path,
@@ -735,11 +736,13 @@ def _listing_outputs(
 
 
 def _catalog_outputs(
-    project: Project, env: Environment, settings: Settings, records: dict[str, cache.TrialRecord], listings: list[str],
-    shared_print: str, texts: Callable[[list[str]], dict[str, str]],
+    project: Project, env: Environment, settings: Settings, records: dict[str, cache.TrialRecord],
+    bundles: dict[str, dict[str, cache.TrialRecord]], listings: list[str], shared_print: str,
+    texts: Callable[[list[str]], dict[str, str]],
 ) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
     """The catalog's other outputs (404 page, feed, sitemap, robots.txt, static files, search index), given the
-    files of its listing pages: (key, fingerprint of what it is made from, function making its files)."""
+    trials of each search bundle and the files of the listing pages: (key, fingerprint of what it is made from,
+    function making its files)."""
     base_path = urlparse(settings.base_url).path or "/"
     not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
                             "404.html", (), not_found=base_path)
@@ -766,8 +769,7 @@ def _catalog_outputs(
     for name in CATALOG_STATIC_FILES:
         data = read_static(project, name)
         yield name, digest(data), lambda name=name, data=data: {name: data}  # type: ignore[misc]
-    # the index holds each trial's text, and its title and filters from its entry
-    for folder, members in search_bundles(records).items():
+    for folder, members in bundles.items():
         # a bundle holds its trials' text, and their titles and filters from their entries
         made_from = fingerprint((settings.language, [(slug, r.search_print, r.entry_print) for slug, r in members.items()]))
         yield folder, made_from, functools.partial(_search_index, settings, folder, members, texts)

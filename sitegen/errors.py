@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, order=True)
@@ -29,3 +30,8 @@ class ContentError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def from_warnings(cls, warnings: Iterable[Problem]) -> ContentError:
+        """The warnings as errors (--strict)."""
+        return cls([replace(w, severity="error") for w in warnings])

@@ -162,7 +162,7 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
         cache.save(plan.output, plan.code, replace(plan.previous, trials=records, began=plan.began))  # new stats
     warnings = plan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
     if strict and warnings:
-        raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in warnings])
+        raise ContentError.from_warnings(warnings)
     return BuildReport(len(records), tuple(sorted(plan.previous.files())), (), 0), sorted(warnings)
 
 

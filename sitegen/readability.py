@@ -214,7 +214,7 @@ def plain_language(site: Site, strict: bool = False) -> Report:
         site.pages, site.trial_doc, site.glossary, site.glossary_doc, site.settings.readability.target_grade
     )
     if strict and site.settings.readability.strict and report.warnings:
-        raise ContentError([Problem(w.file, w.line, w.column, w.message) for w in report.warnings])
+        raise ContentError.from_warnings(report.warnings)
     return report
 
 

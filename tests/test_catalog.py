@@ -58,6 +58,12 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def _assert_as_a_full_build(project: Project, out: Path, full: Path) -> None:
+    """The site an incremental build left in `out` is byte for byte what a full build into `full` makes."""
+    build(project, full)
+    assert _files(out) == _files(full)
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
@@ -141,8 +147,7 @@ def test_a_rebuild_renders_only_the_trial_that_changed_and_matches_a_full_build(
     assert report.written and all(name.startswith(("trials/trial-2/", "pagefind/")) for name in report.written)
     assert any(name.startswith("pagefind/") for name in report.written)  # the search index holds the new words
     assert "Newly edited." in (out / "trials/trial-2/faq/index.html").read_text()
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_what_a_listing_shows_changes_its_pages_and_a_removed_trial_disappears(catalog: Project, tmp_path: Path) -> None:
@@ -155,8 +160,7 @@ def test_what_a_listing_shows_changes_its_pages_and_a_removed_trial_disappears(c
     (catalog.content / "trials" / "trial-3.yaml").unlink()
     report, _ = build(catalog, out)
     assert report.rendered == 0 and not (out / "trials/trial-3").exists()
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_a_shared_reference_renders_again_only_the_trials_citing_it(catalog: Project, tmp_path: Path) -> None:
@@ -205,8 +209,7 @@ def test_a_template_edit_renders_every_trial_also_when_their_files_look_settled(
     edit(catalog.templates / "faq.html", "{% block content %}", "{% block content %}<p>New intro.</p>")
     report, _ = build(catalog, out)
     assert report.rendered == 4
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_files_touched_but_unchanged_are_read_once_not_on_every_rebuild(
@@ -243,8 +246,7 @@ def test_a_damaged_search_text_cache_is_a_clear_error_and_a_full_build_replaces_
     assert main(args) == 0
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: Again. ", "answer: Once more. ")
     assert main(args) == 0
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_path: Path) -> None:
@@ -296,8 +298,7 @@ def test_a_build_killed_while_moving_files_in_is_finished_by_the_next(catalog: P
     assert (tmp_path / ".out.sitegen-journal").exists()
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: Edited. ", "answer: ")  # and edited back
     build(catalog, out)
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_summary_line_and_a_progress_bar_only_on_a_terminal(catalog: Project, tmp_path: Path, capsys,
@@ -384,8 +385,7 @@ def test_past_its_size_the_search_index_splits_and_an_edit_indexes_one_bundle_ag
     same_bundle = {f"trial-{n}" for n in range(4)
                    if search.bundle_of(f"trials/trial-{n}/", count) == search.bundle_of("trials/trial-2/", count)}
     assert sorted(read) == sorted(same_bundle - {"trial-2"})  # the kept texts of that bundle's other trials only
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_an_edit_that_keeps_size_and_time_right_after_a_build_is_still_seen(catalog: Project, tmp_path: Path) -> None:
@@ -427,8 +427,7 @@ def test_files_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_brok
     (tmp_path / ".out.sitegen-cache" / cache.TEXTS).unlink()
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_the_feed_follows_a_changed_identifier_and_one_place_is_listed_once(catalog: Project, tmp_path: Path) -> None:
@@ -440,8 +439,7 @@ def test_the_feed_follows_a_changed_identifier_and_one_place_is_listed_once(cata
     assert "NCT09999999" in (out / "feed.jsonld").read_text()
     listing = (out / "locations/sao-paulo/index.html").read_text()
     assert listing.count('href="../../trials/trial-2/index.html"') == 1
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_the_catalog_404_page_links_from_the_site_root(catalog: Project, tmp_path: Path) -> None:
@@ -490,5 +488,4 @@ def test_listing_pages_are_not_even_worked_out_when_no_trial_entry_changed(
     edit(catalog.content / "trials" / "trial-1.yaml", "condition: Breast cancer", "condition: Bone cancer")
     report, _ = build(catalog, out)
     assert calls == [1] and "conditions/bone-cancer/index.html" in report.written
-    build(catalog, tmp_path / "full")
-    assert _files(out) == _files(tmp_path / "full")
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")

@@ -155,13 +155,13 @@ def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[Listin
         members: dict[str, list[TrialEntry]] = {}
         for entry, slugs in zip(trials, values):
             for slug in slugs:
-                members.setdefault(slug, []).append(entry)
+                members.setdefault(f"{facet.path}{slug}/", []).append(entry)
         for value in facet.values:
             pages += _listing(
                 value.path, f"{facet.title}: {value.name}",
                 f"The {value.count} trial{'s' if value.count != 1 else ''} on {site_title} with the "
                 f"{facet.title.lower()} {value.name}.", (home, index, Crumb(value.name, value.path)),
-                members[value.path.removeprefix(facet.path).rstrip("/")],
+                members[value.path],
             )
     return pages
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from . import cache
 from .errors import ContentError, Problem
-from .write import check_output_dir, finish_interrupted, interrupted
+from .write import check_output_dir, finish_interrupted
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,11 @@ class CatalogPlan:
         return reused, tasks
 
     def unchanged(self) -> dict[str, cache.TrialRecord] | None:
-        """The last build's trials when nothing changed since that build, which finished: the same shared files,
-        the same trials, each with the same files. None when something did."""
+        """The last build's trials when nothing changed since that build (which finished: plan_build finishes a
+        build that was killed): the same shared files, the same trials, each with the same files. None when
+        something did."""
         previous = self.previous
-        if not previous.token or self.shared_files != previous.shared_files or interrupted(self.output):
+        if not previous.token or self.shared_files != previous.shared_files:
             return None
         records, tasks = self.reusable(previous.shared_print, previous.bib_prints)
         return records if not tasks and list(records) == list(previous.trials) else None

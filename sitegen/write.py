@@ -59,16 +59,15 @@ def write_site(files: dict[str, bytes], output: Path) -> tuple[str, ...]:
     parent = output.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     _recover(output)
-    fresh = parent / f".{output.name}.sitegen-new"
+    fresh = _beside(output, "new")
     if fresh.exists():
         shutil.rmtree(fresh)  # left by a build that was killed: never swapped in
     fresh.mkdir()
     changed = []
     for name in sorted(files):
         data = files[name]
+        stage_file(fresh, name, data)
         target = fresh.joinpath(*paths[name].parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
         old = output.joinpath(*paths[name].parts)
         if old.is_file() and old.stat().st_size == len(data) and old.read_bytes() == data:
             stat = old.stat()
@@ -82,7 +81,7 @@ def write_site(files: dict[str, bytes], output: Path) -> tuple[str, ...]:
 
 def _swap(fresh: Path, output: Path) -> None:
     """Put `fresh` in place of `output` so that `output` is at every moment either the old or the new tree."""
-    old = output.resolve().parent / f".{output.name}.sitegen-old"
+    old = _beside(output, "old")
     if output.exists() and _exchange(fresh, output):
         shutil.rmtree(fresh)  # now holds the old tree
         return
@@ -95,7 +94,7 @@ def _swap(fresh: Path, output: Path) -> None:
 
 def _recover(output: Path) -> None:
     """Undo a swap interrupted between its two renames: put the old tree back."""
-    old = output.resolve().parent / f".{output.name}.sitegen-old"
+    old = _beside(output, "old")
     if old.exists():
         if output.exists():
             shutil.rmtree(old)
@@ -116,14 +115,14 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 class Staging:
-    """The files a catalog build adds or changes, written in a folder beside output/ before any is moved in."""
+    """The files a catalog build adds or changes, written in a folder beside output/ before any is moved in. Made
+    after finish_interrupted(), which puts in place what a killed build left staged."""
 
     def __init__(self, output: Path) -> None:
         self.output = output.resolve()
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        finish_interrupted(self.output)
-        self.folder = self.output.parent / f".{self.output.name}.sitegen-new"
-        self.journal = self.output.parent / f".{self.output.name}.sitegen-journal"
+        self.folder = _beside(self.output, "new")
+        self.journal = _beside(self.output, "journal")
         if self.folder.exists():
             shutil.rmtree(self.folder)  # left by a build that was killed before its journal: never moved in
         self.folder.mkdir()
@@ -158,13 +157,13 @@ def finish_interrupted(output: Path) -> None:
     """Finish what a build into `output` that was killed while putting its files in place left undone."""
     output = output.resolve()
     _recover(output)
-    _finish(output.parent / f".{output.name}.sitegen-journal", output.parent / f".{output.name}.sitegen-new", output)
+    _finish(_beside(output, "journal"), _beside(output, "new"), output)
 
 
-def interrupted(output: Path) -> bool:
-    """Whether a build into `output` was stopped before it finished moving its files in (the next one finishes it)."""
+def _beside(output: Path, kind: str) -> Path:
+    """A build's own folder or file beside the output folder: 'new' (staged files), 'journal', 'old' (a swap's)."""
     output = output.resolve()
-    return (output.parent / f".{output.name}.sitegen-journal").exists() or (output.parent / f".{output.name}.sitegen-old").exists()
+    return output.parent / f".{output.name}.sitegen-{kind}"
 
 
 def stage_file(folder: Path, name: str, data: bytes) -> None:

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -40,6 +39,9 @@ CONTENT = ROOT / "content"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sitegen.catalog import slugify
+from sitegen.cite import CITATION
+from sitegen.parallel import default_jobs
 from sitegen.schema import ArmType, Phase, Sex, Status
 
 STATUSES: tuple[str, ...] = get_args(Status)
@@ -52,7 +54,6 @@ SEXES: tuple[str, ...] = get_args(Sex)
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True  # no &anchors: the generated trials share no objects a reader would want aliased
-CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _LATEX = re.compile(r"[{}\\\"']")  # LaTeX accent markup, left out of cite keys
 MARKER = ".bench-catalog"  # marks a --keep folder as made by this script, so a later run may replace it
@@ -191,11 +192,6 @@ ROMAN = {"early-phase-1": "Early Phase I", "phase-1": "Phase I", "phase-1-2": "P
          "phase-2-3": "Phase II/III", "phase-3": "Phase III", "phase-4": "Phase IV"}
 
 
-def _slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
 def _strip_citations(text: str) -> str:
     return CITATION.sub("", text)
 
@@ -272,7 +268,7 @@ class _Trial:
         self.slug = f"synthetic-{number:0{width}d}"
         self.condition = rng.choice(CONDITIONS)
         drugs = rng.sample(DRUGS, rng.choice((1, 2, 2, 3, 3, 3, 4)))
-        self.drugs = [(_slugify(name), name, cls, list(brands)) for name, cls, brands in drugs]
+        self.drugs = [(slugify(name), name, cls, list(brands)) for name, cls, brands in drugs]
         # Drug and brand names of the default trial become this trial's, and its condition this one's.
         swap: dict[str, str] = {"condition": in_sentence(self.condition)}
         for old, new in zip(("cabozantinib", "nivolumab", "ipilimumab"), self.drugs * 3):
@@ -443,7 +439,7 @@ def _own_bibliography(t: _Trial, count: int) -> str:
     for j in range(count):
         year = rng.randint(1998, 2026)
         surname = rng.choice(BIB_LAST_NAMES)
-        key = f"{_slugify(_LATEX.sub('', surname)).replace('-', '')}{year}t{t.n}n{j}"
+        key = f"{slugify(_LATEX.sub('', surname)).replace('-', '')}{year}t{t.n}n{j}"
         t.own_keys.append(key)
         drug = rng.choice(t.drugs)[1]
         title = (f"{drug} in {in_sentence(t.condition)}: {rng.choice(STUDY_KINDS)} of {rng.choice(OUTCOMES)}"
@@ -597,7 +593,7 @@ def generate(n: int, folder: Path, seed: int = 0, workers: int | None = None) ->
     for name in ("site.yaml", "glossary.yaml", "references.bib"):
         shutil.copyfile(CONTENT / name, folder / name)
     width = max(5, len(str(n - 1)))
-    workers = min(workers or len(os.sched_getaffinity(0)), max(1, n // 200))
+    workers = min(workers or default_jobs(), max(1, n // 200))
     if workers == 1:
         return _write_trials(folder, seed, width, range(n))
     _base()  # loaded once, before the workers fork
@@ -819,7 +815,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000, 10000], metavar="N",
                         help="catalog sizes to measure, in trials (default: 1 100 1000 10000)")
     parser.add_argument("--runs", type=int, default=3, help="builds of each kind per size (default: 3)")
-    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
                         help="passed to sitegen build --jobs (default: the CPUs this process may use)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="generate into DIR/N-trials/content, build into DIR/N-trials/out, and keep both")
@@ -849,7 +845,7 @@ def main() -> None:
           f"--seed {args.seed}")
     print(f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     print(f"- Python {sys.version.split()[0]} on {sys.platform}; CPUs: os.cpu_count() = {os.cpu_count()}, "
-          f"usable (sched_getaffinity) = {len(os.sched_getaffinity(0))}")
+          f"usable (sched_getaffinity) = {default_jobs()}")
     print(f"- times: median of {args.runs} (min–max), a cold process each; peak RSS: largest sum over the build's "
           "process tree, any build of that size\n")
     print("| N trials | HTML pages | full build (s) | pages/s | no-change rebuild (s) | one-edit rebuild (s) "

@@ -39,9 +39,9 @@ CONTENT = ROOT / "content"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sitegen.catalog import slugify
+from sitegen.catalog.listing import slugify
+from sitegen.catalog.parallel import default_jobs
 from sitegen.cite import CITATION
-from sitegen.parallel import default_jobs
 from sitegen.schema import ArmType, Phase, Sex, Status
 
 STATUSES: tuple[str, ...] = get_args(Status)
@@ -583,15 +583,21 @@ def _approvals(t: _Trial) -> list[dict[str, Any]]:
 def generate(n: int, folder: Path, seed: int = 0, workers: int | None = None) -> list[Path]:
     """Write a catalog of `n` synthetic trials into `folder`, the same bytes for the same `n` and `seed`.
 
-    folder gets site.yaml, glossary.yaml and references.bib (copies of content/'s) and trials/<slug>.yaml, each a
+    folder gets site.yaml (content/'s, titled as a demo catalog), glossary.yaml and references.bib (copies of
+    content/'s) and trials/<slug>.yaml, each a
     variation on content/trial.yaml, some with a trials/<slug>.bib of their own. Trial i is the same whatever n
     (below 100,000) and however many `workers` (processes; by default one per usable CPU) write them.
     Returns the paths of the trial files, in order.
     """
     folder = Path(folder)
     (folder / "trials").mkdir(parents=True, exist_ok=True)
-    for name in ("site.yaml", "glossary.yaml", "references.bib"):
+    for name in ("glossary.yaml", "references.bib"):
         shutil.copyfile(CONTENT / name, folder / name)
+    settings = (CONTENT / "site.yaml").read_text(encoding="utf-8")
+    title = re.search(r"^title: .*$", settings, re.MULTILINE)
+    assert title is not None, "content/site.yaml has a title"
+    demo = f"title: Demo catalog of {n:,} synthetic trials (not real trials)"
+    (folder / "site.yaml").write_text(settings.replace(title.group(0), demo, 1), encoding="utf-8")
     width = max(5, len(str(n - 1)))
     workers = min(workers or default_jobs(), max(1, n // 200))
     if workers == 1:

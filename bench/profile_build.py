@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from catalog import generate
 
-from sitegen.build import Project, build
+from sitegen.build import build
+from sitegen.project import Project
 
 # Each stage: the functions whose cumulative time it is (file name, function name), and the functions called inside
 # those whose time belongs to another stage.
@@ -48,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         content = Path(scratch) / "content"
         generate(args.trials, content, args.seed)
-        project = Project(content, ROOT / "templates", ROOT / "static")
+        project = Project.at(content)
         profile = cProfile.Profile()
         profile.enable()
         build(project, Path(scratch) / "out", jobs=1)

@@ -43,8 +43,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for name in ("content", "templates", "static"):
-            shutil.copytree(ROOT / name, work / name)
+        shutil.copytree(ROOT / "content", work / "content")
+        for name in ("templates", "static"):
+            shutil.copytree(ROOT / "sitegen" / name, work / name)
         (work / "tmp").mkdir()
         proc = subprocess.Popen(
             [sys.executable, "-m", "sitegen", "serve", "--content", str(work / "content"), "--port", "0"],

@@ -36,4 +36,4 @@ fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-python3 -m pytest -q "$@"
+python3 -m pytest "$@"  # a progress line per test file; -m "not browser" for the fast tier

@@ -1,4 +1,4 @@
-"""The commands (`build`, `check`, `serve`); turns our error type into messages and exit codes.
+"""The commands (`new`, `build`, `check`, `serve`); turns our error type into messages and exit codes.
 
 Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-line use.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -14,29 +15,39 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from .build import Session, build
+from .catalog.parallel import default_jobs
 from .errors import ContentError, Problem
-from .parallel import default_jobs
-from .plan import BuildReport, Project, is_catalog, nothing_to_build, plan_build, site_url
+from .project import PACKAGE, BuildReport, Project, site_url
+
+STARTER = PACKAGE / "starter"  # what `sitegen new` copies: the default trial's content, a .gitignore
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sitegen",
-        description="Build an accessible static website for a clinical trial from content/trial.yaml and "
-        "content/references.bib.",
+        description="Build an accessible static website for a clinical trial (content/trial.yaml) or a catalog of "
+        "trials (content/trials/<slug>.yaml), with their references (content/references.bib).",
         epilog="Run 'sitegen COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
+    n = commands.add_parser("new", help="make a new project folder to start from",
+                            description="Make a project in DIR: content/ with site.yaml, the default trial, its "
+                            "references and glossary, the JSON Schemas an editor uses to check them, a .gitignore "
+                            "for the built site and its cache, and a README. DIR must not exist or be empty.")
+    n.add_argument("folder", type=Path, metavar="DIR", help="the folder to make")
 
     def inputs(p: argparse.ArgumentParser) -> None:
         p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
-                       help="folder holding site.yaml, trial.yaml and references.bib (default: content)")
+                       help="folder holding site.yaml and either trial.yaml (one trial) or trials/<slug>.yaml "
+                       "(a catalog), with optional references.bib and glossary.yaml (default: content)")
         p.add_argument("--templates", type=Path, default=None, metavar="DIR",
-                       help="Jinja2 templates (default: templates/ beside the content folder, else sitegen's own)")
+                       help="your own Jinja2 templates, each overriding sitegen's of the same name "
+                       "(default: templates/ beside the content folder, if there is one)")
         p.add_argument("--static", type=Path, default=None, metavar="DIR",
-                       help="folder holding style.css and favicon.svg (default: static/ beside the content folder, else sitegen's own)")
+                       help="your own static files (style.css, favicon.svg, ...), each overriding sitegen's of the "
+                       "same name (default: static/ beside the content folder, if there is one)")
         p.add_argument("--base-url", default=None, metavar="URL",
                        help="absolute URL the site is published at (overrides base_url in site.yaml)")
         p.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -80,7 +91,13 @@ def _port(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sitegen` console script."""
     started = time.perf_counter()
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "new":
+        return _new(args.folder)
     if args.base_url is not None:
         try:
             site_url(args.base_url)
@@ -124,42 +141,65 @@ def main(argv: list[str] | None = None) -> int:
 def _build(
     project: Project, output: Path, base_url: str | None, strict: bool, jobs: int
 ) -> tuple[BuildReport, list[Problem]]:
-    """Build the site. A catalog in which nothing changed since its last build is done without loading the libraries
-    that render pages (Jinja2, Markdown, pybtex, pydantic): loading them would be a third of such a rebuild's time."""
-    plan = plan_build(project, output, base_url)
-    done = nothing_to_build(plan, strict) if plan is not None else None
-    if done is not None:
-        return done
-    from .build import build, build_catalog
-
-    if plan is None:
-        return build(project, output, base_url, strict)
+    """Build the site, with a progress bar on a terminal."""
     bar = ProgressBar.for_stream(sys.stderr)
     try:
-        return build_catalog(plan, strict, jobs, bar.show if bar else None)
+        return build(project, output, base_url, strict, jobs, bar.show if bar else None)
     finally:
         if bar is not None:
             bar.clear()
 
 
 def _check(project: Project, base_url: str | None, strict: bool) -> None:
-    """Check the content and print what was found; raise ContentError on errors."""
-    from .build import build, load_site, render_site  # see _build
-    from .readability import plain_language
-
-    if is_catalog(project.content):
-        with tempfile.TemporaryDirectory() as scratch:  # a catalog is checked by building it where no one looks
-            report, warnings = build(project, Path(scratch) / "site", base_url, strict, default_jobs())
+    """Check the content and print what was found; raise ContentError on errors. The site is built where no one
+    looks, exactly as `sitegen build` would build it."""
+    session = Session()
+    with tempfile.TemporaryDirectory() as scratch:
+        report, warnings = build(project, Path(scratch) / "site", base_url, strict, default_jobs(), session=session)
+    if session.site is None:  # a catalog: readability is reported trial by trial only in a single-trial site
         _print_warnings(warnings)
         print(f"{project.content}/: {report.trials:,} trials, no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
         return
-    site = load_site(project, base_url, strict)
-    render_site(site, project)
-    plain = plain_language(site, strict)  # readability: errors under --strict only if site.yaml says so
+    from .readability import plain_language
+
+    plain = plain_language(session.site, strict)  # readability: errors under --strict only if site.yaml says so
     print(plain.table())
-    warnings = site.warnings + list(plain.warnings)
+    warnings = warnings + list(plain.warnings)
     _print_warnings(warnings)
     print(f"{project.content}/: no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
+
+
+def _new(folder: Path) -> int:
+    """Make a project in `folder` from the starter: the default trial's content, its JSON Schemas, a .gitignore
+    and a README."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        print(f"sitegen: error: '{folder}' already exists and is not an empty folder; choose a new one", file=sys.stderr)
+        return 2
+    from .schemadoc import schema_files
+
+    try:
+        shutil.copytree(STARTER / "content", folder / "content", dirs_exist_ok=True)
+        shutil.copyfile(STARTER / "gitignore", folder / ".gitignore")
+        (folder / "schema").mkdir()
+        for name, text in schema_files().items():
+            (folder / "schema" / name).write_text(text, encoding="utf-8")
+        (folder / "README.md").write_text(_readme(folder.name), encoding="utf-8")
+    except OSError as e:
+        print(f"sitegen: error: cannot make '{folder}': {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(f"Made {folder}/. Next: cd {folder} && sitegen build (or sitegen serve to edit with live reload)")
+    return 0
+
+
+def _readme(name: str) -> str:
+    return (f"# {name}\n\nA clinical trial site made with [sitegen](https://pypi.org/project/sitegen/).\n\n"
+            "- `content/site.yaml`: the site's title, language and address.\n"
+            "- `content/trial.yaml`: the trial (every field is described in the JSON Schema in `schema/`). For many\n"
+            "  trials, keep one file per trial as `content/trials/<slug>.yaml` instead.\n"
+            "- `content/references.bib`, `content/glossary.yaml`: its literature and plain-language glossary.\n"
+            "- `templates/<name>` and `static/<name>`, if you add them, replace sitegen's file of that name.\n\n"
+            "Build with `sitegen build` (the site is written to `output/`), check with `sitegen check`, and edit\n"
+            "with live reload with `sitegen serve`.\n")
 
 
 class ProgressBar:

@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .build import Site
 from .cite import CITATION, ProseField
 from .errors import ContentError, Problem
 from .glossary import NUMBERED_ROMAN, TermFinder
@@ -25,6 +24,7 @@ from .load import Document, PathKey, Position, read_text
 from .markup import plain_text
 from .pages import Page
 from .schema import Glossary
+from .site import Site
 from .validate import problem_at
 
 # Periods that do not end a sentence (in 12.2, vs., e.g.) are replaced by this look-alike before counting, so that

@@ -13,7 +13,7 @@ from typing import Any, Protocol, cast
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound
 from jinja2.runtime import Context
 
-from .cache import digest
+from .fingerprint import digest
 
 
 class Inputs(Protocol):

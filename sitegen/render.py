@@ -1,17 +1,58 @@
-"""The Jinja2 environment (autoescape, StrictUndefined) and Markdown prose turned into safe HTML with citations."""
+"""Render a gathered site into its output files, in memory: the Jinja2 environment (autoescape, StrictUndefined),
+Markdown prose made safe HTML with its citations, and every page, the feed, the sitemap and the static files.
+
+While an output is rendered, everything it reads (trial fields, settings, templates, prose, references, static
+files) is noted with a fingerprint (record.py); given that record, the next render makes again only the outputs
+whose reads changed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlparse
 
 import nh3
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    select_autoescape,
+)
 from markupsafe import Markup
 
-from .cite import CITATION, Citation, citable
-from .jsonld import json_text
-from .markup import markdown_html
+from . import jsonld
+from .bib import Reference, format_reference_html
+from .cite import CITATION, Citation, Citations, CitedReference, citable
+from .errors import ContentError, Problem
+from .fingerprint import digest, fingerprint
+from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
+from .load import PathKey
+from .markup import markdown_html, plain_text
+from .pages import GLOSSARY, Page, display_labels, not_found_page
+from .project import Project
+from .record import (
+    MISSING,
+    READS,
+    Key,
+    Reads,
+    Recorded,
+    RecordedList,
+    RecordedPages,
+    RecordingContext,
+    RecordingLoader,
+    note,
+    template_digest,
+)
+from .schema import Glossary, Settings, Trial
+from .site import Site
+
+STATIC_FILES = ("style.css", "favicon.svg")
+MAX_SITEMAP_URLS = 50_000  # the sitemap protocol's limit for one file
 
 # Markdown may produce these; anything else (script, style, iframe, event handlers, javascript: URLs) is removed.
 ALLOWED_TAGS = {
@@ -23,23 +64,26 @@ URL_SCHEMES = {"http", "https", "mailto"}
 _PLACEHOLDER = "sitegencitation{}x"
 
 
-def make_environment(templates: Path) -> Environment:
-    """A Jinja2 environment over `templates` that escapes everything and fails on undefined names."""
+def make_environment(folders: list[Path]) -> Environment:
+    """The one Jinja2 environment: templates looked up in `folders` in order, everything escaped, undefined names an
+    error, and every template used and value looked up noted while an output is rendered (record.py)."""
     env = Environment(
-        loader=FileSystemLoader(str(templates)),
+        loader=RecordingLoader([str(folder) for folder in folders]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.context_class = RecordingContext
     env.filters["jsonld"] = jsonld_script
+    env.filters["inline"] = inline_html
     return env
 
 
 def jsonld_script(data: Any) -> Markup:
     """JSON-LD for a <script type="application/ld+json"> element."""
-    return Markup(json_text(data))
+    return Markup(jsonld.json_text(data))
 
 
 def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], findings_href: str) -> Markup:
@@ -66,3 +110,329 @@ def inline_html(html: Markup) -> Markup:
     if text.startswith("<p>") and text.endswith("</p>") and text.count("<p>") == 1:
         return Markup(text[3:-4])
     return html
+
+
+def render_site(site: Site, project: Project) -> dict[str, bytes]:
+    """Every output file of the site, as bytes, keyed by its path relative to the output folder."""
+    return render_incremental(site, project).files
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output file and what rendering it read: each dependency's key and fingerprint at that moment."""
+
+    data: bytes
+    reads: dict[Key, str]
+
+
+@dataclass(frozen=True)
+class RenderRecord:
+    """A build's output files, each with what it read. Given to the next build, it lets that build reuse every
+    output whose reads all still have the same fingerprint, and render only the others."""
+
+    outputs: dict[str, Output]
+    rendered: tuple[str, ...]  # the outputs this build rendered; the rest were reused
+    templates: Path
+    environment: Environment = field(repr=False)  # reused, with its compiled templates, by the next build
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """Every output file, as bytes, keyed by its path relative to the output folder."""
+        return {name: output.data for name, output in self.outputs.items()}
+
+
+def render_incremental(
+    site: Site, project: Project, previous: RenderRecord | None = None, environment: Environment | None = None,
+    whole_site: bool = True, record: bool = True,
+) -> RenderRecord:
+    """Render the site, reusing from `previous` every output whose reads are unchanged; record what each read.
+
+    The result is byte for byte what a build without `previous` gives: an output is reused only when everything
+    its rendering read (trial fields, settings, templates, prose and its citations, references, static files)
+    has the fingerprint it had then, and rendering reads nothing else. Without `whole_site` (a trial of a catalog),
+    only the trial's pages are made; the catalog makes the rest. An `environment` from trial_environment is reused.
+    Without `record`, reads are not noted (a catalog tracks what changed by trial; noting costs a quarter of the time).
+    """
+    env = environment or _environment(project, previous)
+    inputs = _Inputs(site, project, env)
+    outputs = inputs.outputs  # the glossary page reads the pages made before it
+    rendered: list[str] = []
+    for name, produce in _producers(site, project, env, inputs, whole_site):
+        before = previous.outputs.get(name) if previous is not None else None
+        if before is not None and all(inputs.fingerprint(key) == print_ for key, print_ in before.reads.items()):
+            outputs[name] = before
+            continue
+        reads = Reads(inputs)
+        token = READS.set(reads if record else None)
+        try:
+            data = produce()
+        finally:
+            READS.reset(token)
+        outputs[name] = Output(data, reads.fingerprints)
+        rendered.append(name)
+    return RenderRecord(outputs, tuple(rendered), project.templates, env)
+
+
+def _producers(
+    site: Site, project: Project, env: Environment, inputs: _Inputs, whole_site: bool = True
+) -> list[tuple[str, Callable[[], bytes]]]:
+    """Each output file with the function that makes it. They read the site through recorders (Recorded,
+    RecordedList, _ProseReader, _PlainReader), so what each reads is noted while it runs."""
+    trial = cast(Trial, Recorded(site.trial, ("trial",)))
+    settings = cast(Settings, Recorded(site.settings, ("site",)))
+    pages = cast(list[Page], RecordedPages(site.pages))
+    plain = cast(dict[str, str], _PlainReader(inputs.plain_texts))
+    cited = cast(tuple[CitedReference, ...], RecordedList(("cited",), site.citations.references))
+    shared: dict[str, Any] = {
+        "site": settings, "trial": trial, "pages": pages,
+        "references": RecordedList(("value", "references"), inputs.references), **inputs.values,
+        "layout": "base.html", "home_label": "the summary of the trial",  # for 404.html
+    }
+
+    def page_html(page: Page, references: tuple[CitedReference, ...]) -> bytes:
+        view = cast(Page, Recorded(page, ("page", page.file)))
+        glossary = site.glossary if page.slug == GLOSSARY else None
+        if glossary is not None:
+            note(("glossary",))
+        context = {
+            **shared, "page": view, "prose": _ProseReader(env, page, site.citations),
+            "canonical": jsonld.page_url(settings.base_url, view),
+            "jsonld": jsonld.page_graph(trial, settings, view, pages, plain, references, glossary),
+            "glossary_entries": glossary_entries(glossary, glossary_uses(), site.pages) if glossary else (),
+        }
+        text = render_template(env, view.template, context)
+        if inputs.finder is not None and page.slug != GLOSSARY and not page.not_found:
+            note(("glossary",))
+            text = mark_terms(text, inputs.finder, f"{page.root}glossary/index.html")[0]
+        return text.encode("utf-8")
+
+    def glossary_uses() -> dict[str, tuple[str, ...]]:
+        """The terms marked on each page made so far (the glossary page comes after them all)."""
+        uses = {}
+        for page in site.pages:
+            if page.file in inputs.outputs:
+                note(("uses", page.file))
+                uses[page.slug] = used_terms(inputs.outputs[page.file].data)
+        return uses
+
+    def sitemap() -> bytes:
+        modified = trial.updated.isoformat()
+        return sitemaps(env, settings, [(p.path, modified) for p in pages])["sitemap.xml"]
+
+    def feed() -> bytes:
+        return (jsonld.json_text(jsonld.feed(trial, settings, pages, plain)) + "\n").encode("utf-8")
+
+    def static(name: str) -> bytes:
+        data = read_static(project, name)
+        note(("static", name), digest(data))
+        return data
+
+    producers: list[tuple[str, Callable[[], bytes]]] = [
+        (page.file, lambda page=page: page_html(page, cited)) for page in site.pages  # type: ignore[misc]
+    ]
+    if not whole_site:
+        return producers
+    producers.append((inputs.not_found.file, lambda: page_html(inputs.not_found, ())))
+    producers += [("sitemap.xml", sitemap), ("robots.txt", lambda: robots_txt(env, settings))]
+    producers.append(("feed.jsonld", feed))
+    producers += [(name, lambda name=name: static(name)) for name in STATIC_FILES]  # type: ignore[misc]
+    return producers
+
+
+def read_static(project: Project, name: str) -> bytes:
+    """A static file, the project's own or sitegen's, or a ContentError naming it."""
+    path = project.static_file(name)
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror}")]) from None
+
+
+class _Inputs:
+    """What one build renders from, and the fingerprint of each piece of it an output can read (by key)."""
+
+    def __init__(self, site: Site, project: Project, env: Environment) -> None:
+        self.site, self.project, self.env = site, project, env
+        trial, citations = site.trial, site.citations
+        self.references = [
+            {"number": r.number, "html": Markup(format_reference_html(r.reference)), "backlinks": r.backlinks}
+            for r in citations.references
+        ]
+        # Values templates read by name; each is noted whole when a template looks its name up.
+        self.values: dict[str, object] = {
+            "sources": {r.reference.key: short_source(r.reference) for r in citations.references},
+            **display_labels(trial, _units(site.glossary)),
+        }
+        self.not_found = not_found_page(trial, urlparse(site.settings.base_url).path or "/")
+        self.pages = {p.file: p for p in [*site.pages, self.not_found]}
+        self.by_slug = {p.slug: p for p in site.pages}
+        self.plain_texts = {_dotted(f.path): f.text for p in site.pages for f in p.prose}
+        self.finder = TermFinder(site.glossary) if site.glossary is not None else None
+        self.outputs: dict[str, Output] = {}  # filled as the build goes
+        self._known: dict[Key, str] = {}
+
+    def fingerprint(self, key: Key) -> str:
+        """The fingerprint, in this build, of what `key` names (the same value gives the same fingerprint)."""
+        if key not in self._known:
+            self._known[key] = self._compute(key)
+        return self._known[key]
+
+    def _compute(self, key: Key) -> str:
+        kind, *rest = key
+        site = self.site
+        if kind == "template":
+            return template_digest(self.env, rest[0])
+        if kind == "static":
+            path = self.project.static_file(rest[0])
+            return digest(path.read_bytes()) if path.is_file() else MISSING
+        if kind == "trial":
+            return fingerprint(getattr(site.trial, rest[0], MISSING))
+        if kind == "site":
+            return fingerprint(getattr(site.settings, rest[0], MISSING))
+        if kind == "page":
+            page = self.pages.get(rest[0])
+            return fingerprint(getattr(page, rest[1], MISSING) if page is not None else MISSING)
+        if kind == "pages":
+            if rest == ["len"]:
+                return fingerprint(len(site.pages))
+            index, attribute = rest
+            return fingerprint(getattr(site.pages[index], attribute, MISSING) if index < len(site.pages) else MISSING)
+        if kind == "value":
+            value = self.references if rest[0] == "references" else self.values.get(rest[0], MISSING)
+            return fingerprint(bool(value) if rest[1:] == ["bool"] else value)
+        if kind == "cited":
+            return fingerprint(bool(site.citations.references) if rest == ["bool"] else site.citations.references)
+        if kind == "prose":
+            page = self.by_slug.get(rest[0])
+            if page is None:
+                return MISSING
+            fields = [f for f in page.prose if len(rest) == 1 or f.path == rest[1]]
+            return fingerprint([_prose_inputs(page, f.path, f.text, site.citations) for f in fields])
+        if kind == "plain":
+            return fingerprint(self.plain_texts.get(rest[0], MISSING))
+        if kind == "glossary":
+            return fingerprint(site.glossary)
+        if kind == "uses":
+            output = self.outputs.get(rest[0])
+            return fingerprint(used_terms(output.data) if output is not None else MISSING)
+        raise ValueError(f"unknown kind of dependency: {key!r}")
+
+
+def _findings_href(page: Page) -> str:
+    return f"{page.root}findings/index.html" if page.slug != "findings" else ""
+
+
+def _prose_inputs(page: Page, path: PathKey, text: str, citations: Citations) -> tuple[object, ...]:
+    """Everything a prose field's HTML is made from, besides _citation.html (noted when it is loaded)."""
+    return (path, text, citations.groups.get((page.slug, path)), _findings_href(page))
+
+
+class _ProseReader(Mapping[PathKey, Markup]):
+    """A page's prose fields as HTML, rendered when a template reads one, and noted as read."""
+
+    def __init__(self, env: Environment, page: Page, citations: Citations) -> None:
+        self._env, self._page, self._citations = env, page, citations
+        self._texts = {f.path: f.text for f in page.prose}
+
+    def __getitem__(self, path: PathKey) -> Markup:
+        note(("prose", self._page.slug, path))
+        text = self._texts[path]
+        return prose_html(self._env, text, self._citations.groups[(self._page.slug, path)], _findings_href(self._page))
+
+    def __iter__(self) -> Iterator[PathKey]:
+        note(("prose", self._page.slug))
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        note(("prose", self._page.slug))
+        return len(self._texts)
+
+
+class _PlainReader(Mapping[str, str]):
+    """Prose as plain text (for JSON-LD), by dotted path, made when read and noted as read."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+
+    def __getitem__(self, dotted: str) -> str:
+        note(("plain", dotted))
+        return plain_text(self._texts[dotted])
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("read plain texts one by one, so that each read is noted")
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
+def trial_environment(project: Project) -> Environment:
+    """A template environment for rendering trials, to reuse from one trial to the next."""
+    return make_environment(project.template_folders)
+
+
+def _environment(project: Project, previous: RenderRecord | None) -> Environment:
+    """The previous build's environment when it used the same templates (its compiled templates are checked
+    against the files on each use), else a new one."""
+    if previous is not None and previous.templates == project.templates:
+        return previous.environment
+    return make_environment(project.template_folders)
+
+
+def _units(glossary: Glossary | None) -> dict[str, str]:
+    """What each abbreviation of the glossary stands for, to spell units out where criteria use them."""
+    return {t.abbreviation: t.term for t in glossary.terms if t.abbreviation} if glossary is not None else {}
+
+
+def render_template(env: Any, template: str, context: dict[str, Any]) -> str:
+    """Render one template, turning template mistakes into a Problem naming the template file and line."""
+    try:
+        return str(env.get_template(template).render(context))
+    except TemplateSyntaxError as e:
+        raise ContentError([Problem(e.filename or template, e.lineno or 0, 1, f"template syntax error: {e.message}")]) from None
+    except (UndefinedError, TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as e:
+        name, line = _template_line(e, template)
+        folders = [Path(p) for p in getattr(env.loader, "searchpath", ["templates"])]
+        folder = next((f for f in folders if (f / name).is_file()), folders[0])
+        message = str(e) if isinstance(e, TemplateError) else f"{type(e).__name__}: {e}"
+        raise ContentError([Problem(str(folder / name), line, 1, f"template error: {message}")]) from None
+
+
+def _template_line(error: BaseException, template: str) -> tuple[str, int]:
+    """The template file and line a render error happened at, from the traceback Jinja2 rewrites."""
+    tb = error.__traceback__
+    found = (template, 0)
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".html"):
+            found = (Path(name).name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def short_source(ref: Reference) -> str:
+    """A reference as the listing shows a finding's source: title, first three authors, et al., year."""
+    authors = ", ".join(ref.authors[:3]) + (", et al" if len(ref.authors) > 3 or ref.authors_truncated else "")
+    parts = [ref.title.rstrip(".") + ".", f"{authors}." if authors else "", ref.year]
+    return " ".join(p for p in parts if p)
+
+
+def sitemaps(env: Environment, settings: Settings, urls: list[tuple[str, str | None]]) -> dict[str, bytes]:
+    """sitemap.xml; past MAX_SITEMAP_URLS, a sitemap index of sitemap-1.xml, sitemap-2.xml, ..."""
+    base = settings.base_url
+    entries = [(base + path, modified) for path, modified in urls]
+    if len(entries) <= MAX_SITEMAP_URLS:
+        return {"sitemap.xml": render_template(env, "sitemap.xml", {"entries": entries}).encode("utf-8")}
+    parts = [entries[i:i + MAX_SITEMAP_URLS] for i in range(0, len(entries), MAX_SITEMAP_URLS)]
+    files = {f"sitemap-{n}.xml": render_template(env, "sitemap.xml", {"entries": part}).encode("utf-8")
+             for n, part in enumerate(parts, 1)}
+    files["sitemap.xml"] = render_template(env, "sitemap-index.xml", {"sitemaps": [base + name for name in files]}).encode("utf-8")
+    return files
+
+
+def robots_txt(env: Environment, settings: Settings) -> bytes:
+    """robots.txt, pointing at the sitemap."""
+    return render_template(env, "robots.txt", {"base_url": settings.base_url}).encode("utf-8")

@@ -92,13 +92,18 @@ def _type_name(annotation: Any) -> str:
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
+def schema_files() -> dict[str, str]:
+    """The JSON Schema of each content file, by the file name committed in schema/."""
+    return {JSON_SCHEMA.name: json_schema(Trial), SETTINGS_SCHEMA.name: json_schema(Settings),
+            GLOSSARY_SCHEMA.name: json_schema(Glossary)}
+
+
 def main() -> None:
-    """Write the JSON Schema files and the Markdown reference."""
+    """Write the JSON Schema files and the Markdown reference (run from a checkout of sitegen)."""
     JSON_SCHEMA.parent.mkdir(exist_ok=True)
     MARKDOWN.parent.mkdir(exist_ok=True)
-    JSON_SCHEMA.write_text(json_schema(Trial), encoding="utf-8")
-    SETTINGS_SCHEMA.write_text(json_schema(Settings), encoding="utf-8")
-    GLOSSARY_SCHEMA.write_text(json_schema(Glossary), encoding="utf-8")
+    for name, text in schema_files().items():
+        (JSON_SCHEMA.parent / name).write_text(text, encoding="utf-8")
     MARKDOWN.write_text(markdown_reference(), encoding="utf-8")
     written = (JSON_SCHEMA, SETTINGS_SCHEMA, GLOSSARY_SCHEMA, MARKDOWN)
     print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written), file=sys.stderr)

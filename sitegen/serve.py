@@ -27,21 +27,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
 from livereload import Server  # type: ignore[import-untyped]
 from livereload.handlers import LiveReloadHandler, StaticFileHandler  # type: ignore[import-untyped]
 from livereload.watcher import Watcher  # type: ignore[import-untyped]
 from tornado.ioloop import IOLoop, PeriodicCallback
 
-from .build import ParseCache, RenderRecord, build, load_site, render_incremental
+from .build import Session, build
+from .catalog.parallel import default_jobs
 from .errors import ContentError, Problem
-from .parallel import default_jobs
-from .plan import Project, is_catalog
+from .project import TEMPLATES, Project
+from .render import make_environment
 from .write import write_site
 
 POLL_SECONDS = 0.005  # how often the watched folders are looked at (a look is a few stat calls: ~0.1 ms)
 QUIET_SECONDS = 0.025  # a burst of saves is over when nothing changed for this long; then one rebuild
-PANEL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # sitegen's own, whatever --templates says
 _BODY = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 
 Stamp = tuple[int, int, int]  # modification time (ns), size, inode: an editor's save changes at least one
@@ -66,8 +65,7 @@ class LiveSite:
 
     def __init__(self, project: Project, folder: Path, base_url: str | None, strict: bool = False) -> None:
         self.project, self.folder, self.base_url, self.strict = project, folder, base_url, strict
-        self._cache = ParseCache()
-        self._record: RenderRecord | None = None
+        self._session = Session()  # a single trial's last render: the next renders only what changed
         self._shown: tuple[str, ...] = ()  # the problems the served pages show now
         self._catalog = False  # whether the last good build was of a catalog
         self._home: bytes | None = None  # a catalog's home page as built, while it shows the error panel instead
@@ -79,10 +77,8 @@ class LiveSite:
             (self.folder / "index.html").write_bytes(self._home)  # the panel goes before the catalog is built again
             self._home = None
         try:
-            if is_catalog(self.project.content):
-                return self._rebuild_catalog(started)
-            site = load_site(self.project, self.base_url, self.strict, self._cache)
-            record = render_incremental(site, self.project, self._record)
+            report, warnings = build(self.project, self.folder, self.base_url, self.strict, default_jobs(),
+                                     session=self._session)
         except ContentError as e:
             return self._fail([str(p) for p in e.problems], started)
         except OSError as e:  # a static file or template folder removed while serving
@@ -90,19 +86,13 @@ class LiveSite:
         except Exception as e:  # noqa: BLE001 - a bug must not stop the server; it is shown like any problem
             traceback.print_exc()
             return self._fail([f"sitegen: internal error while rebuilding: {type(e).__name__}: {e}"], started)
-        written = write_site(record.files, self.folder)
-        self._record, self._shown = record, ()
-        warnings = tuple(str(w) for w in sorted(site.warnings))
-        return Rebuild((), warnings, record.rendered, len(record.files), time.perf_counter() - started, bool(written))
-
-    def _rebuild_catalog(self, started: float) -> Rebuild:
-        """A catalog is built like `sitegen build` builds it (its cache beside the folder): only the trials that
-        changed are rendered, and only the files whose bytes changed are written."""
-        report, warnings = build(self.project, self.folder, self.base_url, self.strict, default_jobs())
-        self._catalog, self._shown = True, ()
-        rendered = tuple(name for name in report.written if name.endswith(".html"))
-        return Rebuild((), tuple(str(w) for w in warnings), rendered, len(report.files), time.perf_counter() - started,
-                       bool(report.written))
+        self._catalog, self._shown = self._session.record is None, ()
+        if self._session.record is not None:
+            rendered = self._session.record.rendered
+        else:  # a catalog's trials are rendered in other processes: what changed is what was written
+            rendered = tuple(name for name in report.written if name.endswith(".html"))
+        return Rebuild((), tuple(str(w) for w in sorted(warnings)), rendered, len(report.files),
+                       time.perf_counter() - started, bool(report.written))
 
     def _fail(self, problems: list[str], started: float) -> Rebuild:
         shown = tuple(problems)
@@ -113,12 +103,13 @@ class LiveSite:
             reload, self._shown = shown != self._shown, shown
             return Rebuild(shown, (), (), 0, time.perf_counter() - started, reload)
         if shown != self._shown:
-            if self._record is None:
+            record = self._session.record
+            if record is None:
                 page = _panel(shown, standalone=True)
                 files = {"index.html": page, "404.html": page}
             else:
                 panel = _panel(shown, standalone=False)
-                files = {name: _with_panel(name, data, panel) for name, data in self._record.files.items()}
+                files = {name: _with_panel(name, data, panel) for name, data in record.files.items()}
             write_site(files, self.folder)
         reload = shown != self._shown
         self._shown = shown
@@ -126,7 +117,7 @@ class LiveSite:
 
 
 def _panel(problems: tuple[str, ...], standalone: bool) -> bytes:
-    env = Environment(loader=FileSystemLoader(str(PANEL_TEMPLATES)), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = make_environment([TEMPLATES])  # sitegen's own panel, whatever the project's templates say
     return env.get_template("_error_panel.html").render(problems=problems, standalone=standalone).encode("utf-8")
 
 

@@ -7,17 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import Project, build
+from sitegen.build import build
+from sitegen.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of tests/browser/ `browser`, so that `-m "not browser"` runs the fast tier."""
+    browser = ROOT / "tests" / "browser"
+    for item in items:
+        if item.path.is_relative_to(browser):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """A copy of the default content, templates and static files that a test may change."""
-    for name in ("content", "templates", "static"):
-        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    for name in ("templates", "static"):  # full copies of sitegen's own, for tests that edit them
+        shutil.copytree(ROOT / "sitegen" / name, tmp_path / name)
     return Project(tmp_path / "content", tmp_path / "templates", tmp_path / "static")
 
 
@@ -25,5 +35,5 @@ def project(tmp_path: Path) -> Project:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default site, built once for the read-only tests."""
     out = tmp_path_factory.mktemp("site") / "output"
-    build(Project(ROOT / "content", ROOT / "templates", ROOT / "static"), out)
+    build(Project.at(ROOT / "content"), out)
     return out

@@ -76,6 +76,7 @@ def test_same_seed_same_bytes_whatever_the_workers(generated: Path, tmp_path: Pa
 def test_a_trial_does_not_depend_on_the_catalog_size_and_the_seed_matters(generated: Path, tmp_path: Path) -> None:
     catalog.generate(5, tmp_path / "small", seed=0)
     small = _files(tmp_path / "small")
+    assert small.pop("site.yaml") != _files(generated)["site.yaml"]  # its title counts the trials
     assert small == {name: data for name, data in _files(generated).items() if name in small}
     assert sum(1 for name in small if name.startswith("trials/") and name.endswith(".yaml")) == 5
     catalog.generate(5, tmp_path / "other", seed=1)
@@ -84,8 +85,12 @@ def test_a_trial_does_not_depend_on_the_catalog_size_and_the_seed_matters(genera
 
 
 def test_layout_and_slugs(generated: Path, trials: dict[str, tuple[Trial, dict[str, Any]]]) -> None:
-    for name in ("site.yaml", "glossary.yaml", "references.bib"):
+    for name in ("glossary.yaml", "references.bib"):
         assert (generated / name).read_bytes() == (ROOT / "content" / name).read_bytes()
+    settings = (generated / "site.yaml").read_text(encoding="utf-8")  # the default's, with a title of its own
+    assert f"title: Demo catalog of {N:,} synthetic trials (not real trials)\n" in settings
+    assert settings.replace(settings.split("\n")[2], "") == \
+        (ROOT / "content" / "site.yaml").read_text(encoding="utf-8").replace("title: Soft Tissue Sarcoma Trial", "")
     assert len(trials) == N
     assert all(trial.slug == stem for stem, (trial, _) in trials.items())
     assert len({trial.slug for trial, _ in trials.values()}) == N

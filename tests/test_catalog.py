@@ -15,14 +15,17 @@ from urllib.parse import urldefrag
 
 import pytest
 import yaml
-
 from schemaorg import Vocabulary, validate
-from sitegen import build as build_module
-from sitegen import cache, plan, search, write
-from sitegen.build import Project, build
+from sitetext import html_pages
+
+from sitegen import render, write
+from sitegen.build import build
+from sitegen.catalog import build as build_module
+from sitegen.catalog import plan, search
+from sitegen.catalog import state as cache
 from sitegen.cli import ProgressBar, main
 from sitegen.errors import ContentError
-from sitetext import html_pages
+from sitegen.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDITIONS = ["Soft tissue sarcoma", "Breast cancer", "Lung cancer", "Soft tissue sarcoma"]
@@ -38,7 +41,7 @@ def make_catalog(root: Path, count: int = 4) -> Project:
     for name in ("site.yaml", "glossary.yaml", "references.bib"):
         shutil.copy(ROOT / "content" / name, content / name)
     for name in ("templates", "static"):
-        shutil.copytree(ROOT / name, root / name)
+        shutil.copytree(ROOT / "sitegen" / name, root / name)
     default = yaml.safe_load((ROOT / "content" / "trial.yaml").read_text(encoding="utf-8"))
     for i in range(count):
         trial = {**default, "slug": f"trial-{i}", "title": f"Trial number {i} for {CONDITIONS[i % 4]}",
@@ -125,7 +128,7 @@ def test_catalog_pages_carry_valid_schema_org_and_the_feed_lists_every_trial(cat
 
 def test_a_sitemap_past_the_limit_becomes_a_sitemap_index(catalog: Project, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build_module, "MAX_SITEMAP_URLS", 10)
+    monkeypatch.setattr(render, "MAX_SITEMAP_URLS", 10)
     out = tmp_path / "out"
     build(catalog, out, base_url="https://example.org/")
     index = (out / "sitemap.xml").read_text()

@@ -22,15 +22,18 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out.strip() == f"sitegen {__version__}"
-    for argv in (["--help"], ["build", "--help"], ["check", "--help"]):
+    for argv in (["--help"], ["build", "--help"], ["check", "--help"], ["new", "--help"]):
         with pytest.raises(SystemExit) as e:
             main(argv)
         assert e.value.code == 0
         out = capsys.readouterr().out
         assert "usage: sitegen" in out
+    assert main([]) == 0  # no command: the help, as `sitegen --help` prints it
+    out = capsys.readouterr().out
+    assert out.startswith("usage: sitegen") and all(f"    {name} " in out for name in ("new", "build", "check", "serve"))
     with pytest.raises(SystemExit) as e:
-        main([])
-    assert e.value.code == 2
+        main(["build", "--help"])
+    assert "trials/<slug>.yaml" in capsys.readouterr().out  # --content names both layouts
 
 
 def test_python_dash_m_sitegen_builds(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import Project, build
+from sitegen.build import build
 from sitegen.cli import main
 
 TRIAL = Path(__file__).resolve().parent.parent / "content" / "trial.yaml"
@@ -220,6 +220,8 @@ def test_template_runtime_errors_and_missing_folders_are_clean(project, tmp_path
     assert f"{faq}:" in err and "ZeroDivisionError" in err and "Traceback" not in err
     assert main(["check", "--content", str(project.content), "--static", str(tmp_path / "nope")]) == 2
     faq.write_text(good)
-    (project.static / "favicon.svg").unlink()
+    (project.static / "favicon.svg").unlink()  # the project's own is gone: sitegen's own is used
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "o")]) == 0
+    (project.static / "favicon.svg").symlink_to(tmp_path / "nowhere.svg")  # there, but cannot be read
     assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "o")]) == 1
     assert "favicon.svg: cannot read" in capsys.readouterr().err

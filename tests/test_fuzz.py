@@ -13,8 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.build import Project, build
+from sitegen.build import build
 from sitegen.errors import ContentError
+from sitegen.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIAL = (ROOT / "content" / "trial.yaml").read_text(encoding="utf-8")
@@ -98,8 +99,9 @@ _BUILT: dict[str, Path] = {}
 
 def _fresh(tmp_path: Path) -> tuple[Project, Path, dict[str, bytes]]:
     """A copy of the default project and of its built site (built once per session, copied after)."""
-    for name in ("content", "templates", "static"):
-        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    for name in ("templates", "static"):  # full copies of sitegen's own, for tests that edit them
+        shutil.copytree(ROOT / "sitegen" / name, tmp_path / name)
     project = Project(tmp_path / "content", tmp_path / "templates", tmp_path / "static")
     output = tmp_path / "output"
     if "site" not in _BUILT:

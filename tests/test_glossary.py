@@ -15,11 +15,12 @@ from schemaorg import Vocabulary, validate
 from sitetext import read_page
 
 from sitegen import schemadoc
-from sitegen.build import Project, build
+from sitegen.build import build
 from sitegen.cli import main
 from sitegen.errors import ContentError
 from sitegen.glossary import TermFinder, mark_terms, term_id
 from sitegen.load import load_yaml
+from sitegen.project import Project
 from sitegen.schema import Glossary
 from sitegen.validate import validate_glossary
 
@@ -240,7 +241,8 @@ def test_glossary_schema_is_committed_and_the_default_glossary_follows_it() -> N
 
 
 def test_an_edit_of_the_glossary_or_a_page_re_renders_what_shows_it(project: Project) -> None:
-    from sitegen.build import load_site, render_incremental, render_site
+    from sitegen.render import render_incremental, render_site
+    from sitegen.site import load_site
 
     record = render_incremental(load_site(project), project)
     glossary = project.content / "glossary.yaml"

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import Project, load_site
 from sitegen.cli import main
+from sitegen.project import Project
 from sitegen.readability import count, flesch_kincaid_grade, plain_language, sentences
+from sitegen.site import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXED = "The cat sat on the mat. It was a sunny day, and the children played outside."

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import search
-from sitegen.search import SearchError, SearchRecord, search_index
+from sitegen.catalog import search
+from sitegen.catalog.search import SearchError, SearchRecord, search_index
 
 RECORDS = [
     SearchRecord(

@@ -24,18 +24,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.build import (
-    ParseCache,
-    Project,
-    RenderRecord,
-    build,
-    load_site,
-    render_incremental,
-    render_site,
-)
+from sitegen.build import build
 from sitegen.cli import main
 from sitegen.errors import ContentError
+from sitegen.project import Project
+from sitegen.render import RenderRecord, render_incremental, render_site
 from sitegen.serve import LiveSite, SiteWatcher
+from sitegen.site import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
 # Some of the pages of the default site (a test takes them all from the first build, as pages may be added).
@@ -139,7 +134,7 @@ def test_static_files_and_settings(project: Project) -> None:
 
 
 TRIAL_TEXT = (ROOT / "content" / "trial.yaml").read_text(encoding="utf-8")
-TEMPLATES = sorted(p.name for p in (ROOT / "templates").glob("*.html") if p.name != "_error_panel.html")
+TEMPLATES = sorted(p.name for p in (ROOT / "sitegen" / "templates").glob("*.html") if p.name != "_error_panel.html")
 BIB_KEYS = re.findall(r"^@\w+\{(\w+),", (ROOT / "content" / "references.bib").read_text(encoding="utf-8"), re.MULTILINE)
 
 
@@ -203,15 +198,14 @@ def _shapes(leaves: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
 
 def test_an_edit_of_any_field_of_the_trial_gives_the_output_of_a_full_build(project: Project) -> None:
     base = (project.content / "trial.yaml").read_text(encoding="utf-8")
-    cache = ParseCache()  # references.bib and site.yaml are parsed once
-    record = render_incremental(load_site(project, cache=cache), project)
+    record = render_incremental(load_site(project), project)
     fresh = RenderRecord({}, (), project.templates, record.environment)  # renders everything, templates compiled
     checked = 0
     for leaf in _shapes(STRING_LEAVES):
         (project.content / "trial.yaml").write_text(base, encoding="utf-8")
         _apply(project, ("trial", leaf, "edited"))
         try:
-            site = load_site(project, cache=cache)
+            site = load_site(project)
             full = render_incremental(site, project, fresh)
         except ContentError:
             continue  # an id, a slug, a date, a cite key: an edit that makes the content invalid
@@ -226,8 +220,9 @@ def test_an_edit_of_any_field_of_the_trial_gives_the_output_of_a_full_build(proj
 @given(st.lists(edits, min_size=1, max_size=3))
 def test_incremental_output_is_byte_identical_to_a_full_build_after_any_edits(changes: list[tuple[object, ...]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("content", "templates", "static"):
-            shutil.copytree(ROOT / name, Path(tmp) / name)
+        shutil.copytree(ROOT / "content", Path(tmp) / "content")
+        for name in ("templates", "static"):
+            shutil.copytree(ROOT / "sitegen" / name, Path(tmp) / name)
         project = Project(Path(tmp) / "content", Path(tmp) / "templates", Path(tmp) / "static")
         record = render_incremental(load_site(project), project)
         for change in changes:

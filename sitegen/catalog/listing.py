@@ -130,8 +130,13 @@ def where_label(named: list[str], others: int, shown: int = 5) -> str:
     return f"{listed} and {more} more" if listed else f"{more} places, not named in its listing"
 
 
-def sort_key(entry: TrialEntry) -> tuple[str, str]:
-    return (entry.title.casefold(), entry.slug)
+def sort_key(entry: TrialEntry) -> tuple[tuple[tuple[int, str, int], ...], str]:
+    """Titles in the order a reader expects: case ignored, and numbers by value ("Trial 2" before "Trial 19")."""
+    return (tuple((0, "", int(part)) if part.isdigit() else (1, part, 0)
+                  for part in _NUMBERS.split(entry.title.casefold()) if part), entry.slug)
+
+
+_NUMBERS = re.compile(r"(\d+)")
 
 
 def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[ListingPage]:

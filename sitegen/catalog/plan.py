@@ -12,43 +12,12 @@ import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from . import cache
-from .errors import ContentError, Problem
-from .write import check_output_dir, finish_interrupted
-
-
-@dataclass(frozen=True)
-class Project:
-    """Where a site's inputs are: content/, templates/ and static/."""
-
-    content: Path
-    templates: Path
-    static: Path
-
-    @classmethod
-    def at(cls, content: Path, templates: Path | None = None, static: Path | None = None) -> Project:
-        """A project whose templates and static files are beside content/, or else sitegen's own."""
-        bundled = Path(__file__).resolve().parent.parent
-        root = content.resolve().parent
-
-        def pick(given: Path | None, name: str) -> Path:
-            if given is not None:
-                return given
-            return root / name if (root / name).is_dir() else bundled / name
-
-        return cls(content, pick(templates, "templates"), pick(static, "static"))
-
-
-def site_url(url: str) -> str:
-    """A base URL checked and ending in '/', or ValueError saying what is wrong with it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
-    if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
-        raise ValueError("a URL without a query (?), a fragment (#) or spaces")
-    return url if url.endswith("/") else url + "/"
+from ..errors import ContentError, Problem
+from ..fingerprint import digest
+from ..project import BuildReport, Project
+from ..write import check_output_dir, finish_interrupted
+from . import state
 
 
 @dataclass(frozen=True)
@@ -72,25 +41,6 @@ class TrialTask:
 
 
 @dataclass(frozen=True)
-class BuildReport:
-    """What a build did: the site's trials and files, which files it wrote (their bytes changed), and how many
-    trials it rendered (the others were unchanged)."""
-
-    trials: int
-    files: tuple[str, ...]
-    written: tuple[str, ...]
-    rendered: int
-
-    def summary(self, output: Path, seconds: float) -> str:
-        """One line: 'Built 3 trials into output/: 24 pages (8 written, 16 unchanged) and 12 other files in 0.31 s'."""
-        pages = sum(name.endswith(".html") for name in self.files)
-        written = sum(name.endswith(".html") for name in self.written)
-        trials = f"{self.trials:,} trial{'s' if self.trials != 1 else ''}"
-        return (f"Built {trials} into {output}/: {pages:,} pages ({written:,} written, {pages - written:,} unchanged) "
-                f"and {len(self.files) - pages:,} other files in {seconds:.2f} s")
-
-
-@dataclass(frozen=True)
 class CatalogPlan:
     """Where a catalog build starts: its trials with a digest of each one's files, and the last build's record."""
 
@@ -100,14 +50,14 @@ class CatalogPlan:
     sources: list[TrialSource]
     warnings: list[Problem]  # files in content/trials/ that are not trials
     code: str  # digest of sitegen's code: the record below was made by it
-    previous: cache.BuildRecord  # empty when there is no usable record
+    previous: state.BuildRecord  # empty when there is no usable record
     began: int  # when this build began (ns since the epoch)
     shared_files: str  # digest of the bytes of everything all trials share
     files: dict[str, tuple[str, tuple[int, ...]]]  # by slug: digest of the trial's files' bytes, and their stat
 
     def reusable(
         self, shared_print: str, bib_prints: dict[str, str]
-    ) -> tuple[dict[str, cache.TrialRecord], list[TrialTask]]:
+    ) -> tuple[dict[str, state.TrialRecord], list[TrialTask]]:
         """The trials whose files, shared inputs and cited shared references are as last built (kept as they are),
         and a task for each other trial. `shared_print` is the fingerprint of the settings, glossary and templates
         as loaded; `bib_prints` that of each shared reference."""
@@ -126,7 +76,7 @@ class CatalogPlan:
                 tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}, stat))
         return reused, tasks
 
-    def unchanged(self) -> dict[str, cache.TrialRecord] | None:
+    def unchanged(self) -> dict[str, state.TrialRecord] | None:
         """The last build's trials when nothing changed since that build (which finished: plan_build finishes a
         build that was killed): the same shared files, the same trials, each with the same files. None when
         something did."""
@@ -143,9 +93,9 @@ def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogP
     if not is_catalog(project.content):
         return None
     sources, warnings = find_trials(project.content)
-    code = cache.code_digest()
+    code = state.code_digest()
     finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
-    previous = cache.load(output, code) or cache.BuildRecord()
+    previous = state.load(output, code) or state.BuildRecord()
     began = time.time_ns()
     settled = previous.began - 2_000_000_000
     files = {source.slug: _files_digest(source, previous.trials.get(source.slug), settled) for source in sources}
@@ -160,7 +110,7 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     if records is None:
         return None
     if any(record is not plan.previous.trials[slug] for slug, record in records.items()):
-        cache.save(plan.output, plan.code, replace(plan.previous, trials=records, began=plan.began))  # new stats
+        state.save(plan.output, plan.code, replace(plan.previous, trials=records, began=plan.began))  # new stats
     warnings = plan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
     if strict and warnings:
         raise ContentError.from_warnings(warnings)
@@ -206,7 +156,7 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
 
 
 def _files_digest(
-    source: TrialSource, before: cache.TrialRecord | None, settled: int
+    source: TrialSource, before: state.TrialRecord | None, settled: int
 ) -> tuple[str, tuple[int, ...]]:
     """A digest of a trial's file and its own .bib, with their stat. A trial whose files' size and modification
     and change times are as last built, and were not modified in the two seconds before that build began, is
@@ -215,7 +165,7 @@ def _files_digest(
     stat = _stat(source)
     if before is not None and before.stat == stat and max(stat[1:3] + stat[4:6]) < settled:
         return before.inputs, stat
-    return cache.digest(b"\0".join([_read(source.yaml), _read(source.bib) if source.bib else b""])), stat
+    return digest(b"\0".join([_read(source.yaml), _read(source.bib) if source.bib else b""])), stat
 
 
 def _read(path: str) -> bytes:
@@ -236,11 +186,22 @@ def _shared_files_digest(project: Project, base_url: str | None) -> str:
     content = project.content
     parts = [(content / name).read_bytes() if (content / name).is_file() else b"\0missing"
              for name in ("site.yaml", "glossary.yaml", "references.bib")]
-    parts += [folder_digest(project.templates).encode(), folder_digest(project.static).encode(), str(base_url).encode()]
-    return cache.digest(b"\0".join(parts))
+    parts += [templates_digest(project).encode(), static_digest(project).encode(), str(base_url).encode()]
+    return digest(b"\0".join(parts))
+
+
+def templates_digest(project: Project) -> str:
+    """A digest of every template the project's pages may use: its own and sitegen's."""
+    return digest(b"".join(folder_digest(folder).encode() for folder in project.template_folders))
+
+
+def static_digest(project: Project) -> str:
+    """A digest of every static file of the project: its own and sitegen's."""
+    return digest(b"".join(name.encode() + b"\0" + project.static_file(name).read_bytes()
+                           for name in project.static_names()))
 
 
 def folder_digest(folder: Path) -> str:
     """A digest of every file in a folder (names and bytes)."""
-    return cache.digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes()
+    return digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes()
                                    for p in sorted(folder.rglob("*")) if p.is_file()))

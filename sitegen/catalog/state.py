@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .catalog import TrialEntry
-from .errors import Problem
-from .write import MARKER
+from ..errors import Problem
+from ..write import MARKER
+from .listing import TrialEntry
 
 FORMAT = 2
 TEXTS = "search.sqlite"  # the trials' searchable texts, by slug: an edit reads those of one search bundle, not all
@@ -70,16 +70,6 @@ class BuildRecord:
         """Every file of the site this build made, with the digest of its bytes."""
         made = {name: d for t in self.trials.values() for name, d in t.outputs.items()}
         return made | {name: d for m in (*self.listings.values(), *self.site.values()) for name, d in m.files.items()}
-
-
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def fingerprint(value: object) -> str:
-    """A fingerprint of a value read from the site: its content is frozen dataclasses, pydantic models,
-    strings, numbers, dates, tuples, lists and dicts, whose repr shows every field."""
-    return digest(repr(value).encode("utf-8"))
 
 
 def folder(output: Path) -> Path:
@@ -160,8 +150,9 @@ def code_digest() -> str:
     """A digest of sitegen's own code and of the versions of the libraries its output depends on: a cache made by
     other code is not trusted."""
     h = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).parent.parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     for name in LIBRARIES:
         try:
             h.update(f"{name}={metadata.version(name)}".encode())

@@ -4,6 +4,12 @@
 (function () {
   var box = document.getElementById("search");
   if (!box || typeof PagefindUI === "undefined") return;
+  if (location.protocol === "file:") {
+    // Browsers do not let a page opened from disk load the search index: say so, rather than "Searching..." forever.
+    box.textContent = "Search works when the site is served by a web server (for example: " +
+      "python -m http.server -d output), not opened from a file. The list and its filters below work as they are.";
+    return;
+  }
   box.textContent = "";
   new PagefindUI({
     element: "#search",

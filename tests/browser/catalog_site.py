@@ -42,9 +42,9 @@ def build_catalog_site(out: Path, base_url: str, shard_records: int | None = Non
         sys.path.insert(0, tests)
     from test_catalog import make_catalog
 
-    from sitegen import catalog
-    from sitegen import search as search_module
     from sitegen.build import build
+    from sitegen.catalog import listing as catalog
+    from sitegen.catalog import search as search_module
 
     project = make_catalog(out.parent / f"{out.name}-project", TRIALS)
     path = project.content / "trials" / f"{SEARCH_TRIAL}.yaml"

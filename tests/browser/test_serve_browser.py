@@ -65,8 +65,9 @@ class Serve:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the default project; returns its content folder."""
-    for name in ("content", "templates", "static"):
-        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    for name in ("templates", "static"):  # full copies of sitegen's own, for tests that edit them
+        shutil.copytree(ROOT / "sitegen" / name, tmp_path / name)
     return tmp_path / "content"
 
 

@@ -96,9 +96,10 @@ def axe_source() -> str:
 
 def build_site(out: Path, base_url: str | None = None) -> Path:
     """Build the default project into out, published at base_url when given (canonical links then match)."""
-    from sitegen.build import Project, build
+    from sitegen.build import build
+    from sitegen.project import Project
 
-    project = Project(ROOT / "content", ROOT / "templates", ROOT / "static")
+    project = Project.at(ROOT / "content")
     if base_url is not None and "base_url" in inspect.signature(build).parameters:
         build(project, out, base_url=base_url)
     else:

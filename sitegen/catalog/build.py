@@ -1,0 +1,315 @@
+"""Build a catalog: every trial whose inputs changed since the last build, on `--jobs` processes, then the
+catalog's own pages (home and listings), feed, sitemap and search index; stage what changed and move it into the
+output folder only once everything is built without an error."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+from jinja2 import Environment
+
+from ..bib import check_bibliography, load_bibliography
+from ..errors import ContentError, Problem
+from ..fingerprint import digest, fingerprint
+from ..jsonld import json_text, trial_summary
+from ..markup import plain_text
+from ..pages import PHASE_LABELS, STATUS_LABELS
+from ..project import BuildReport, Project
+from ..render import (
+    make_environment,
+    read_static,
+    render_incremental,
+    render_template,
+    robots_txt,
+    sitemaps,
+    trial_environment,
+)
+from ..schema import Settings
+from ..site import Shared, Site, assemble_site, collect, load_shared, load_trial
+from ..write import Staging, stage_file
+from . import state
+from .jsonld import catalog_feed, listing_graph
+from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
+from .parallel import map_in_processes
+from .plan import CatalogPlan, TrialTask, templates_digest
+from .search import SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
+
+STATIC_FILES = ("style.css", "favicon.svg", "search.js")  # search.js starts the catalog's search box
+FACET_LINKS = [(key, plural, path) for key, _, plural, path, _ in FACETS]  # each catalog page links every facet
+
+
+def plain_text_of(site: Site) -> str:
+    """Everything a trial's pages say in words, as plain text, for full-text search."""
+    trial = site.trial
+    e = trial.eligibility
+    parts = [trial.title, trial.official_title or "", trial.condition, *(i.value for i in trial.identifiers),
+             *(f.text for p in site.pages for f in p.prose if not f.text.startswith("[@")),
+             *(q.question for q in trial.faq), *e.inclusion.shown, *e.exclusion.shown, *e.must_not_take,
+             *e.disqualifiers, *(loc.name for loc in trial.locations.named), *(s.name for s in trial.sponsors),
+             *(i.name for i in trial.interventions), *(b for i in trial.interventions for b in i.brand_names),
+             *(a.name for a in trial.arms)]
+    return "\n".join(plain_text(part) for part in parts if part)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What a worker sends back: the trial's record, or the problems that stop it; and its searchable text."""
+
+    slug: str
+    record: state.TrialRecord | None
+    problems: tuple[Problem, ...]
+    staged: tuple[str, ...] = ()  # the files whose bytes changed, written to the staging folder
+    text: str = ""
+
+
+class TrialBuilder:
+    """Builds trials of one catalog in one process, reusing one template environment."""
+
+    def __init__(self, project: Project, shared: Shared, staging: Path, strict: bool) -> None:
+        self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
+        self.env = trial_environment(project)
+
+    def build(self, task: TrialTask) -> TrialResult:
+        source = task.source
+        try:
+            return self._build(task)
+        except ContentError as e:
+            return TrialResult(source.slug, None, tuple(e.problems))
+        except OSError as e:
+            return TrialResult(source.slug, None, (Problem(str(e.filename or source.yaml), 0, 0, f"cannot read: {e.strerror}"),))
+
+    def _build(self, task: TrialTask) -> TrialResult:
+        source, shared = task.source, self.shared
+        problems: list[Problem] = []
+        loaded = collect(problems, lambda: load_trial(Path(source.yaml)))
+        bib = source.bib
+        own = collect(problems, lambda: load_bibliography(Path(bib))) if bib is not None else {}
+        if loaded is not None and loaded[1].slug != source.slug:
+            doc = loaded[0]
+            position = doc.position(("slug",))
+            problems.append(Problem(doc.file, position.line, position.column,
+                                    f"slug '{loaded[1].slug}' must be the file's name: expected '{source.slug}'"))
+        for key, ref in (own or {}).items():
+            if key in shared.bibliography:
+                other = shared.bibliography[key]
+                problems.append(Problem(ref.file, ref.line, 1, f"key '{key}' is also in {other.file} (line {other.line}); "
+                                        "give one of them another key"))
+        if problems or loaded is None or own is None:
+            raise ContentError(problems)
+        doc, trial = loaded
+        base = f"trials/{source.slug}/"
+        site = assemble_site(shared, doc, trial, own, base)
+        if self.strict and site.warnings:
+            raise ContentError.from_warnings(site.warnings)
+        outputs: dict[str, str] = {}
+        staged = []
+        for name, output in render_incremental(site, self.project, environment=self.env, whole_site=False, record=False).outputs.items():
+            path = base + name
+            outputs[path] = digest(output.data)
+            if task.previous.get(path) != outputs[path]:
+                stage_file(self.staging, path, output.data)
+                staged.append(path)
+        entry = TrialEntry(
+            source.slug, trial.title, site.pages[0].description, trial.condition, STATUS_LABELS[trial.status],
+            trial.status, PHASE_LABELS[trial.phase], trial.phase, tuple(loc.name for loc in trial.locations.named),
+            where_label([loc.name for loc in trial.locations.named], trial.locations.others), trial.updated.isoformat(),
+        )
+        text = plain_text_of(site)
+        cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
+        record = state.TrialRecord(
+            task.inputs, task.stat, tuple(cited), tuple(own), outputs, entry,
+            fingerprint(entry), (trial.updated.isoformat(), json.dumps(trial_summary(trial, site.settings))),
+            fingerprint(text), tuple(site.warnings),
+        )
+        return TrialResult(source.slug, record, (), tuple(staged), text)
+
+
+def build_catalog(
+    plan: CatalogPlan, strict: bool, jobs: int, progress: Callable[[int, int], None] | None = None
+) -> tuple[BuildReport, list[Problem]]:
+    """Build a catalog: every trial whose inputs changed since the last build (all, the first time) on `jobs`
+    processes, then the catalog's own pages, feed, sitemap and search index; stage what changed, and move it into
+    the output folder only once everything is built without an error."""
+    project, base_url = plan.project, plan.base_url
+    output, previous, sources, warnings = plan.output, plan.previous, plan.sources, list(plan.warnings)
+    shared: Shared | None = None
+    if plan.shared_files == previous.shared_files:  # the shared files are as they were: so is what was made of them
+        shared_print, bib_prints = previous.shared_print, previous.bib_prints
+    else:
+        shared = load_shared(project, base_url)
+        shared_print = fingerprint((shared.settings, shared.glossary, templates_digest(project)))
+        bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
+    records, tasks = plan.reusable(shared_print, bib_prints)
+    shared = shared or load_shared(project, base_url)
+    staging = Staging(output)
+    try:
+        problems: list[Problem] = []
+        changed: list[str] = []
+        texts: dict[str, str] = {}
+        make = functools.partial(_trial_builder, project, shared, staging.folder, strict)
+        for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
+            problems += result.problems
+            changed += result.staged
+            if result.record is not None:
+                records[result.slug], texts[result.slug] = result.record, result.text
+            if progress is not None:
+                progress(done, len(tasks))
+        if problems:
+            raise ContentError(problems)
+        records = {source.slug: records[source.slug] for source in sources}
+        shared_warnings = tuple(_shared_warnings(shared, records))
+        warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
+        if strict and warnings:
+            raise ContentError.from_warnings(warnings)
+        record = state.BuildRecord("", records, {}, plan.began, plan.shared_files, shared_print, bib_prints,
+                                   shared_warnings)
+        env, settings, bundles = make_environment(project.template_folders), shared.settings, search_bundles(records)
+        record.listed = fingerprint((shared_print, [(slug, r.entry_print) for slug, r in records.items()]))
+        if record.listed == previous.listed:  # no trial's entry changed, so no listing page did: not even computed
+            record.listings = previous.listings
+        else:
+            record.listings = _make(_listing_outputs(env, settings, records, list(bundles), shared_print),
+                                    previous.listings, staging, changed)
+        texts_of = functools.partial(_search_texts, output, texts)
+        outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), shared_print,
+                                   texts_of)
+        record.site = _make(outputs, previous.site, staging, changed)
+        current = record.files()
+        record.token = fingerprint(sorted(current.items()))
+        removed = sorted(set(previous.files()) - set(current))
+        staging.commit(changed, removed, whole=not previous.token, token=record.token)
+    except BaseException:
+        staging.discard()
+        raise
+    if texts or removed:  # the texts first: a record never says a text is kept that is not
+        state.save_texts(output, texts, keep=records, fresh=not previous.token)
+    state.save(output, plan.code, record)
+    report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks))
+    return report, sorted(warnings)
+
+
+def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool) -> Callable[[TrialTask], TrialResult]:
+    return TrialBuilder(project, shared, staging, strict).build
+
+
+def _shared_warnings(shared: Shared, records: dict[str, state.TrialRecord]) -> list[Problem]:
+    """Shared references no trial cites, and incomplete ones."""
+    cited = {key for r in records.values() for key in r.cited_shared}
+    uncited = [Problem(r.file, r.line, 1, f"reference '{key}' is not cited by any trial", "warning")
+               for key, r in shared.bibliography.items() if key not in cited]
+    return uncited + check_bibliography(shared.bibliography)
+
+
+def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[str, str]:
+    """The searchable text of these trials: of those built now, and of the others as the last build kept them."""
+    kept = state.load_texts(output, [slug for slug in slugs if slug not in new])
+    missing = [slug for slug in slugs if slug not in new and slug not in kept]
+    if missing:
+        raise ContentError([Problem(str(state.folder(output)), 0, 0, f"the cache lacks the search text of {missing[0]}"
+                                    f"{' and others' if len(missing) > 1 else ''}; delete it to build everything again")])
+    return {slug: new[slug] if slug in new else kept[slug] for slug in slugs}
+
+
+def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
+          staging: Staging, changed: list[str]) -> dict[str, state.Made]:
+    """Make each output whose inputs changed since `previous` (its other outputs are kept as they were), stage the
+    files whose bytes changed and add them to `changed`; what was made, by key."""
+    made: dict[str, state.Made] = {}
+    for key, made_from, produce in outputs:
+        before = previous.get(key)
+        if before is not None and before.made_from == made_from:
+            made[key] = before
+            continue
+        files = {name: (data, digest(data)) for name, data in produce().items()}
+        for name, (data, file_digest) in files.items():
+            if before is None or before.files.get(name) != file_digest:
+                staging.add(name, data)
+                changed.append(name)
+        made[key] = state.Made(made_from, {name: file_digest for name, (_, file_digest) in files.items()})
+    return made
+
+
+def _listing_outputs(
+    env: Environment, settings: Settings, records: dict[str, state.TrialRecord], bundles: list[str], shared_print: str
+) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
+    """The home and listing pages: (file, fingerprint of what it is made from, function making it). Their search box
+    merges all the search `bundles`."""
+    prints = {r.entry.slug: r.entry_print for r in records.values()}
+
+    def listing_html(page: ListingPage) -> dict[str, bytes]:
+        context = {"site": settings, "page": page, "canonical": settings.base_url + page.path,
+                   "jsonld": listing_graph(settings, page), "facet_links": FACET_LINKS, "bundles": bundles}
+        return {page.file: render_template(env, page.template, context).encode("utf-8")}
+
+    for page in catalog_pages([r.entry for r in records.values()], settings.title):
+        made_from = fingerprint((shared_print, bundles, replace(page, trials=()), [prints[t.slug] for t in page.trials]))
+        yield page.file, made_from, functools.partial(listing_html, page)
+
+
+def _catalog_outputs(
+    project: Project, env: Environment, settings: Settings, records: dict[str, state.TrialRecord],
+    bundles: dict[str, dict[str, state.TrialRecord]], listings: list[str], shared_print: str,
+    texts: Callable[[list[str]], dict[str, str]],
+) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
+    """The catalog's other outputs (404 page, feed, sitemap, robots.txt, static files, search index), given the
+    trials of each search bundle and the files of the listing pages: (key, fingerprint of what it is made from,
+    function making its files)."""
+    base_path = urlparse(settings.base_url).path or "/"
+    not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
+                            "404.html", (), not_found=base_path)
+
+    def not_found_html() -> dict[str, bytes]:
+        context = {"site": settings, "page": not_found, "canonical": "", "facet_links": FACET_LINKS,
+                   "jsonld": listing_graph(settings, not_found), "layout": "_catalog_layout.html",
+                   "home_label": "the list of all trials"}
+        return {"404.html": render_template(env, "404.html", context).encode("utf-8")}
+
+    yield "404.html", fingerprint((shared_print, base_path)), not_found_html
+    feed_from = fingerprint((settings, [r.feed_item for r in records.values()]))
+    yield "feed.jsonld", feed_from, lambda: {
+        "feed.jsonld": (json_text(catalog_feed(settings, [
+            (modified, json.loads(item)) for modified, item in (r.feed_item for r in records.values())])) + "\n").encode()
+    }
+    urls: list[tuple[str, str | None]] = [(name.removesuffix("index.html"), None) for name in listings] + [
+        (name.removesuffix("index.html"), r.entry.updated) for r in records.values() for name in r.outputs
+    ]
+    yield "sitemap.xml", fingerprint((shared_print, urls)), lambda: sitemaps(env, settings, urls)
+    yield "robots.txt", shared_print, lambda: {"robots.txt": robots_txt(env, settings)}
+    for name in STATIC_FILES:
+        data = read_static(project, name)
+        yield name, digest(data), lambda name=name, data=data: {name: data}  # type: ignore[misc]
+    for folder, members in bundles.items():
+        # a bundle holds its trials' text, and their titles and filters from their entries
+        made_from = fingerprint((settings.language, [(slug, r.search_print, r.entry_print) for slug, r in members.items()]))
+        yield folder, made_from, functools.partial(_search_index, settings, folder, members, texts)
+
+
+def search_bundles(records: dict[str, state.TrialRecord]) -> dict[str, dict[str, state.TrialRecord]]:
+    """The trials in each bundle of the search index (more than one past SHARD_RECORDS trials, so that an edit
+    indexes one bundle again, not the whole catalog), by the bundle's folder."""
+    count = bundle_count(len(records))
+    bundles: dict[str, dict[str, state.TrialRecord]] = {bundle_folder(n): {} for n in range(count)}
+    for slug, record in records.items():
+        bundles[bundle_folder(bundle_of(record.entry.path, count))][slug] = record
+    return {folder: members for folder, members in bundles.items() if members}
+
+
+def _search_index(settings: Settings, folder: str, records: dict[str, state.TrialRecord],
+                  texts: Callable[[list[str]], dict[str, str]]) -> dict[str, bytes]:
+    """One bundle of the search index, in `folder`."""
+    text = texts(list(records))
+    try:
+        files = search_index(
+            [SearchRecord(r.entry.path, r.entry.title, text[slug],
+                          {"condition": (r.entry.condition,), "status": (r.entry.status,), "phase": (r.entry.phase,)})
+             for slug, r in records.items()],
+            settings.language,
+        )
+        return {folder + name.removeprefix(bundle_folder(0)): data for name, data in files.items()}
+    except SearchError as e:
+        raise ContentError([Problem("pagefind", 0, 0, f"the search index could not be built: {e}")]) from None

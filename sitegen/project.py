@@ -1,0 +1,72 @@
+"""Where a site's inputs are and where it is published: the project's folders, with sitegen's own templates and
+static files beneath the project's, the base URL, and the report of what a build did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE / "templates"  # sitegen's own templates and static files, shipped inside the package
+STATIC = PACKAGE / "static"
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a site's inputs are: content/, and the project's own templates/ and static/ folders, whose files
+    override sitegen's files of the same name one at a time (either folder may be missing)."""
+
+    content: Path
+    templates: Path
+    static: Path
+
+    @classmethod
+    def at(cls, content: Path, templates: Path | None = None, static: Path | None = None) -> Project:
+        """A project whose own templates and static files are beside content/, unless other folders are given."""
+        root = content.resolve().parent
+        return cls(content, templates or root / "templates", static or root / "static")
+
+    @property
+    def template_folders(self) -> list[Path]:
+        """Where templates are looked up, in order: the project's own folder (when there is one), then sitegen's."""
+        return [self.templates, TEMPLATES] if self.templates.is_dir() else [TEMPLATES]
+
+    def static_file(self, name: str) -> Path:
+        """The static file `name`: the project's own, or sitegen's when the project has none of that name."""
+        own = self.static / name
+        return own if own.is_file() or own.is_symlink() else STATIC / name
+
+    def static_names(self) -> list[str]:
+        """The names of every static file, the project's own and sitegen's, sorted."""
+        folders = [STATIC, self.static] if self.static.is_dir() else [STATIC]
+        return sorted({p.name for folder in folders for p in folder.iterdir() if p.is_file()})
+
+
+def site_url(url: str) -> str:
+    """A base URL checked and ending in '/', or ValueError saying what is wrong with it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
+    if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
+        raise ValueError("a URL without a query (?), a fragment (#) or spaces")
+    return url if url.endswith("/") else url + "/"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: the site's trials and files, which files it wrote (their bytes changed), and how many
+    trials it rendered (the others were unchanged)."""
+
+    trials: int
+    files: tuple[str, ...]
+    written: tuple[str, ...]
+    rendered: int
+
+    def summary(self, output: Path, seconds: float) -> str:
+        """One line: 'Built 3 trials into output/: 24 pages (8 written, 16 unchanged) and 12 other files in 0.31 s'."""
+        pages = sum(name.endswith(".html") for name in self.files)
+        written = sum(name.endswith(".html") for name in self.written)
+        trials = f"{self.trials:,} trial{'s' if self.trials != 1 else ''}"
+        return (f"Built {trials} into {output}/: {pages:,} pages ({written:,} written, {pages - written:,} unchanged) "
+                f"and {len(self.files) - pages:,} other files in {seconds:.2f} s")

@@ -26,18 +26,18 @@ from sitegen.project import Project
 # those whose time belongs to another stage.
 STAGES: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = [
     ("load and validate a trial (YAML, pydantic, its own BibTeX)",
-     [("build.py", "load_trial"), ("bib.py", "load_bibliography")], []),
-    ("number citations, decide the pages", [("build.py", "assemble_site")], []),
+     [("site.py", "load_trial"), ("bib.py", "load_bibliography")], []),
+    ("number citations, decide the pages", [("site.py", "assemble_site")], []),
     ("Markdown prose to sanitized HTML", [("render.py", "prose_html")], []),
     ("JSON-LD of the pages", [("jsonld.py", "page_graph"), ("render.py", "jsonld_script")], []),
     ("mark glossary terms", [("glossary.py", "mark_terms")], []),
-    ("Jinja2 templates (the rest of rendering)", [("build.py", "_render")],
+    ("Jinja2 templates (the rest of rendering)", [("render.py", "render_template")],
      [("render.py", "prose_html"), ("render.py", "jsonld_script"), ("build.py", "listing_html")]),
     ("write trial pages (staging)", [("write.py", "stage_file")], []),
     ("search text of a trial", [("build.py", "plain_text_of")], []),
     ("home and listing pages", [("build.py", "listing_html")], []),
     ("search index (Pagefind)", [("build.py", "_search_index")], []),
-    ("move into output/, save the cache", [("write.py", "commit"), ("cache.py", "save"), ("cache.py", "save_texts")], []),
+    ("move into output/, save the cache", [("write.py", "commit"), ("state.py", "save"), ("state.py", "save_texts")], []),
 ]
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__
+from . import __version__, importer
 from .errors import ContentError, Problem
 from .parallel import default_jobs
 from .plan import BuildReport, Project, is_catalog, nothing_to_build, plan_build, site_url
@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", metavar="H",
                    help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0 for every network)")
     s.add_argument("--port", type=_port, default=8000, metavar="N", help="port to listen on (default: 8000; 0 for any free port)")
+    importer.add_arguments(commands.add_parser(
+        "import", help="import trials from ClinicalTrials.gov (files, NCT IDs or a search) into a catalog folder",
+        description="Write each study's registry record (trials/<nct id>.ctgov.json, replaced when it changed) and, "
+        "once, its editor's file (trials/<nct id>.yaml); report what changed since the last import."))
     return parser
 
 
@@ -81,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sitegen` console script."""
     started = time.perf_counter()
     args = _parser().parse_args(argv)
+    if args.command == "import":
+        return importer.run(args)
     if args.base_url is not None:
         try:
             site_url(args.base_url)

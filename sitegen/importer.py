@@ -306,79 +306,93 @@ def _text(value: Any) -> str:
     return str(value.get("name") or value.get("label") or value.get("measure") or value) if isinstance(value, dict) else str(value)
 
 
-# The facts the report names, in the order it names them: (field, path in the study, how a value reads or None for
-# a text too long to show, which only "changed").
-_VALUES: tuple[tuple[str, str, Callable[[Any], Any] | None], ...] = (
-    ("status", "protocolSection.statusModule.overallStatus", in_words),
-    ("why stopped", "protocolSection.statusModule.whyStopped", lambda v: f"'{v}'" if v else "none"),
-    ("start", "protocolSection.statusModule.startDateStruct", _dated),
-    ("primary completion", "protocolSection.statusModule.primaryCompletionDateStruct", _dated),
-    ("completion", "protocolSection.statusModule.completionDateStruct", _dated),
-    ("phase", "protocolSection.designModule.phases", in_words),
-    ("study type", "protocolSection.designModule.studyType", in_words),
-    ("enrollment", "protocolSection.designModule.enrollmentInfo", _enrollment),
-    ("brief title", "protocolSection.identificationModule.briefTitle", None),
-    ("official title", "protocolSection.identificationModule.officialTitle", None),
-    ("acronym", "protocolSection.identificationModule.acronym", in_words),
-    ("lead sponsor", "protocolSection.sponsorCollaboratorsModule.leadSponsor.name", in_words),
-    ("brief summary", "protocolSection.descriptionModule.briefSummary", None),
-    ("detailed description", "protocolSection.descriptionModule.detailedDescription", None),
-    ("eligibility criteria", "protocolSection.eligibilityModule.eligibilityCriteria", None),
-    ("sex", "protocolSection.eligibilityModule.sex", in_words),
-    ("minimum age", "protocolSection.eligibilityModule.minimumAge", in_words),
-    ("maximum age", "protocolSection.eligibilityModule.maximumAge", in_words),
-    ("healthy volunteers", "protocolSection.eligibilityModule.healthyVolunteers", in_words),
+@dataclass(frozen=True)
+class Fact:
+    """One fact the change report names: a value at `path` shown by `show` (None: a long text, only "changed"),
+    or, with `key`, a list whose items are matched by key and counted as added, removed and changed."""
+
+    name: str
+    path: str
+    show: Callable[[Any], Any] | None = None
+    key: Callable[[Any], Hashable] | None = None
+    singular: str = ""
+
+    def change(self, old: Study, new: Study) -> dict[str, Any] | None:
+        if self.key is not None:
+            return self._items_change(old, new, self.key)
+        before, after = _get(old, self.path), _get(new, self.path)
+        if before == after:
+            return None
+        if self.show is None:
+            return {"field": self.name, "before": before, "after": after, "text": f"{self.name} changed"}
+        return {"field": self.name, "before": self.show(before), "after": self.show(after),
+                "text": f"{self.name} {self.show(before)} → {self.show(after)}"}
+
+    def _items_change(self, old: Study, new: Study, key: Callable[[Any], Hashable]) -> dict[str, Any] | None:
+        change = _compare_items(_items(old, self.path), _items(new, self.path), key)
+        if change is None:
+            return None
+        counts = [(len(change[k]), k) for k in ("added", "removed", "changed") if change[k]]
+        (first, verb), rest = counts[0], counts[1:]
+        words = [f"{first} {self.singular if first == 1 else self.name} {verb}", *(f"{n} {v}" for n, v in rest)]
+        return {"field": self.name, **change, "text": ", ".join(words)}
+
+
+def _items_of(name: str, singular: str, path: str, key: Callable[[Any], Hashable] = lambda i: _text(i)) -> Fact:
+    return Fact(name, path, key=key, singular=singular)
+
+
+def _term(mesh: Any) -> str:
+    return str(mesh.get("term")) if isinstance(mesh, dict) else str(mesh)
+
+
+_P = "protocolSection."
+# In the order the report names them: what a patient or a referring doctor acts on first.
+FACTS: tuple[Fact, ...] = (
+    Fact("status", _P + "statusModule.overallStatus", in_words),
+    Fact("why stopped", _P + "statusModule.whyStopped", lambda v: f"'{v}'" if v else "none"),
+    Fact("start", _P + "statusModule.startDateStruct", _dated),
+    Fact("primary completion", _P + "statusModule.primaryCompletionDateStruct", _dated),
+    Fact("completion", _P + "statusModule.completionDateStruct", _dated),
+    Fact("phase", _P + "designModule.phases", in_words),
+    Fact("study type", _P + "designModule.studyType", in_words),
+    Fact("enrollment", _P + "designModule.enrollmentInfo", _enrollment),
+    _items_of("sites", "site", _P + "contactsLocationsModule.locations", _site),
+    Fact("eligibility criteria", _P + "eligibilityModule.eligibilityCriteria"),
+    Fact("sex", _P + "eligibilityModule.sex", in_words),
+    Fact("minimum age", _P + "eligibilityModule.minimumAge", in_words),
+    Fact("maximum age", _P + "eligibilityModule.maximumAge", in_words),
+    Fact("healthy volunteers", _P + "eligibilityModule.healthyVolunteers", in_words),
+    _items_of("arms", "arm", _P + "armsInterventionsModule.armGroups"),
+    _items_of("interventions", "intervention", _P + "armsInterventionsModule.interventions",
+              lambda i: f"{i.get('type', '')}: {i.get('name', '')}" if isinstance(i, dict) else str(i)),
+    _items_of("primary outcomes", "primary outcome", _P + "outcomesModule.primaryOutcomes"),
+    _items_of("secondary outcomes", "secondary outcome", _P + "outcomesModule.secondaryOutcomes"),
+    _items_of("other outcomes", "other outcome", _P + "outcomesModule.otherOutcomes"),
+    _items_of("central contacts", "central contact", _P + "contactsLocationsModule.centralContacts"),
+    _items_of("study officials", "study official", _P + "contactsLocationsModule.overallOfficials"),
+    Fact("brief title", _P + "identificationModule.briefTitle"),
+    Fact("official title", _P + "identificationModule.officialTitle"),
+    Fact("acronym", _P + "identificationModule.acronym", in_words),
+    _items_of("conditions", "condition", _P + "conditionsModule.conditions", str),
+    _items_of("keywords", "keyword", _P + "conditionsModule.keywords", str),
+    Fact("lead sponsor", _P + "sponsorCollaboratorsModule.leadSponsor.name", in_words),
+    _items_of("collaborators", "collaborator", _P + "sponsorCollaboratorsModule.collaborators"),
+    Fact("brief summary", _P + "descriptionModule.briefSummary"),
+    Fact("detailed description", _P + "descriptionModule.detailedDescription"),
+    _items_of("references", "reference", _P + "referencesModule.references",
+              lambda r: str(r.get("pmid") or r.get("citation")) if isinstance(r, dict) else str(r)),
+    _items_of("condition MeSH terms", "condition MeSH term", "derivedSection.conditionBrowseModule.meshes", _term),
+    _items_of("intervention MeSH terms", "intervention MeSH term", "derivedSection.interventionBrowseModule.meshes", _term),
+    Fact("last update", _P + "statusModule.lastUpdatePostDateStruct", _dated),
+    Fact("results", "hasResults", lambda v: "posted" if v else "none"),
 )
-# Lists compared item by item: (field, singular, plural, path, the key an item is known by).
-_LISTS: tuple[tuple[str, str, str, str, Callable[[Any], Hashable]], ...] = (
-    ("sites", "site", "sites", "protocolSection.contactsLocationsModule.locations", _site),
-    ("conditions", "condition", "conditions", "protocolSection.conditionsModule.conditions", str),
-    ("keywords", "keyword", "keywords", "protocolSection.conditionsModule.keywords", str),
-    ("arms", "arm", "arms", "protocolSection.armsInterventionsModule.armGroups", _text),
-    ("interventions", "intervention", "interventions", "protocolSection.armsInterventionsModule.interventions",
-     lambda i: f"{i.get('type', '')}: {i.get('name', '')}" if isinstance(i, dict) else str(i)),
-    ("primary outcomes", "primary outcome", "primary outcomes", "protocolSection.outcomesModule.primaryOutcomes", _text),
-    ("secondary outcomes", "secondary outcome", "secondary outcomes", "protocolSection.outcomesModule.secondaryOutcomes", _text),
-    ("other outcomes", "other outcome", "other outcomes", "protocolSection.outcomesModule.otherOutcomes", _text),
-    ("central contacts", "central contact", "central contacts", "protocolSection.contactsLocationsModule.centralContacts", _text),
-    ("study officials", "study official", "study officials", "protocolSection.contactsLocationsModule.overallOfficials", _text),
-    ("collaborators", "collaborator", "collaborators", "protocolSection.sponsorCollaboratorsModule.collaborators", _text),
-    ("references", "reference", "references", "protocolSection.referencesModule.references",
-     lambda r: str(r.get("pmid") or r.get("citation")) if isinstance(r, dict) else str(r)),
-    ("condition MeSH terms", "condition MeSH term", "condition MeSH terms",
-     "derivedSection.conditionBrowseModule.meshes", lambda m: str(m.get("term")) if isinstance(m, dict) else str(m)),
-    ("intervention MeSH terms", "intervention MeSH term", "intervention MeSH terms",
-     "derivedSection.interventionBrowseModule.meshes", lambda m: str(m.get("term")) if isinstance(m, dict) else str(m)),
-)
-_LAST = (("last update", "protocolSection.statusModule.lastUpdatePostDateStruct", _dated),
-         ("results", "hasResults", lambda v: "posted" if v else "none"))
 
 
 def changes(old: Study, new: Study) -> list[dict[str, Any]]:
     """What changed from `old` to `new`, each as a dict with `field`, `text` (in words) and the values or the
     items added, removed and changed; facts the report does not name are summed up by module at the end."""
-    found: list[dict[str, Any]] = []
-    for name, path, show in _VALUES:
-        before, after = _get(old, path), _get(new, path)
-        if before == after:
-            continue
-        if show is None:
-            found.append({"field": name, "before": before, "after": after, "text": f"{name} changed"})
-        else:
-            found.append({"field": name, "before": show(before), "after": show(after),
-                          "text": f"{name} {show(before)} → {show(after)}"})
-    for name, singular, plural, path, key in _LISTS:
-        change = _compare_items(_items(old, path), _items(new, path), key)
-        if change:
-            counts = [(len(change[k]), k) for k in ("added", "removed", "changed") if change[k]]
-            (first, verb), rest = counts[0], counts[1:]
-            words = [f"{first} {singular if first == 1 else plural} {verb}", *(f"{n} {v}" for n, v in rest)]
-            found.append({"field": name, **change, "text": ", ".join(words)})
-    for name, path, show in _LAST:
-        before, after = _get(old, path), _get(new, path)
-        if before != after:
-            found.append({"field": name, "before": show(before), "after": show(after),
-                          "text": f"{name} {show(before)} → {show(after)}"})
+    found = [change for fact in FACTS if (change := fact.change(old, new)) is not None]
     others = _other_modules(old, new)
     if others:
         found.append({"field": "other", "modules": others, "text": f"also changed: {', '.join(others)}"})
@@ -406,7 +420,7 @@ def _compare_items(old: list[Any], new: list[Any], key: Callable[[Any], Hashable
 
 def _other_modules(old: Study, new: Study) -> list[str]:
     """The modules (in words) that differ once the facts the report names are taken out."""
-    named = [path for _, path, _ in _VALUES] + [path for *_, path, _ in _LISTS] + [path for _, path, _ in _LAST]
+    named = [fact.path for fact in FACTS]
 
     def rest(study: Study) -> dict[str, Any]:
         copy: dict[str, Any] = json.loads(json.dumps(study))

@@ -462,7 +462,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--query", metavar="TEXT", help="import the studies a registry search for TEXT finds")
     p.add_argument("--status", nargs="+", default=[], metavar="STATUS",
                    help="with --query: only studies with one of these statuses (e.g. RECRUITING NOT_YET_RECRUITING)")
-    p.add_argument("--limit", type=_limit, default=MAX_STUDIES, metavar="N",
+    p.add_argument("--limit", type=_limit, default=None, metavar="N",
                    help=f"with --query: at most N studies (default and largest: {MAX_STUDIES:,})")
     p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
                    help="catalog folder to write into (default: content); made when missing")
@@ -488,6 +488,8 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
     usage = None
     if not args.sources and not args.query:
         usage = "name a SOURCE (a file or an NCT ID) or --query TEXT"
+    elif (args.status or args.limit) and not args.query:
+        usage = "--status and --limit go with --query"
     elif not re.match(r"https?://[^/\s]+", api_url):
         usage = f"--api-url '{api_url}': expected an http(s) URL"
     elif wrong:
@@ -496,7 +498,7 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
         print(f"sitegen import: error: {usage}", file=sys.stderr)
         return 2
     registry = Registry(api_url) if sleep is None else Registry(api_url, sleep=sleep)
-    records, problems = gather(args.sources, args.query, statuses, args.limit, registry)
+    records, problems = gather(args.sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
     report = import_records(args.content, records, problems)
     report.show(args.content, args.json)
     return 1 if any(p.severity == "error" for p in report.problems) else 0

@@ -301,7 +301,9 @@ def test_wrong_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import"]) == 2
     assert main(["import", "--query", "x", "--status", "ALMOST_DONE"]) == 2
     assert main(["import", "NCT01234567", "--api-url", "file:///etc"]) == 2
+    assert main(["import", "NCT01234567", "--limit", "5"]) == 2
     err = capsys.readouterr().err
+    assert "--status and --limit go with --query" in err
     assert "name a SOURCE" in err and "--status ALMOST_DONE: expected one of" in err and "--api-url" in err
 
 

@@ -25,11 +25,10 @@ if TYPE_CHECKING:
     from .registry_fetch import Registry
 
 Study = dict[str, Any]
-MAX_FILE_BYTES = 256 * 1024 * 1024  # a source file larger than this is refused (the website's export of 1,000 studies is ~100 MB)
+MAX_FILE_BYTES = 256 * 1024 * 1024  # larger source files are refused; 10,000 studies of ~20 KB (the shared real records' mean) are ~200 MB
 MAX_STUDIES = 10_000  # studies in one run, from all sources together; also the largest --limit
 EXPECTED = ("identificationModule", "statusModule", "sponsorCollaboratorsModule", "descriptionModule",
             "conditionsModule", "designModule", "eligibilityModule")  # every real record has these; warn when one is missing
-NCT_ID = re.compile(r"NCT\d{8}")
 
 SITE_YAML = """\
 # Site settings, written by `sitegen import` because this folder had none. Edit freely: no import rewrites it.
@@ -93,13 +92,15 @@ def read_file(path: Path) -> tuple[list[Record], list[Problem]]:
     """The studies in a file: API v2 JSON (one study, a `{"studies": [...]}` page, an array of studies) or a classic
     XML record. Problems name the file (and the study's place in it)."""
     name = str(path)
+    if not path.is_file():
+        return [], [Problem(name, 0, 0, "not a regular file")]
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return [], [Problem(name, 0, 0, f"the file is {size:,} bytes, more than the {MAX_FILE_BYTES:,} an import reads")]
-        data = path.read_bytes()
+        with path.open("rb") as source:  # read to the limit, whatever the size the file claims
+            data = source.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         return [], [Problem(name, 0, 0, f"cannot read it: {e.strerror or e}")]
+    if len(data) > MAX_FILE_BYTES:
+        return [], [Problem(name, 0, 0, f"the file is larger than the {MAX_FILE_BYTES:,} bytes an import reads")]
     start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start == b"<":
         return _read_xml(name, data)
@@ -160,6 +161,8 @@ def _read_xml(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
 def check_record(record: Record) -> tuple[str | None, list[Problem]]:
     """The record's NCT ID, or None when it is refused (no valid NCT ID or no title); and a warning naming the
     modules a partial record lacks."""
+    from .registry_fetch import NCT_ID
+
     protocol = record.study.get("protocolSection")
     ident = protocol.get("identificationModule") if isinstance(protocol, dict) else None
     ident = ident if isinstance(ident, dict) else {}

@@ -23,7 +23,7 @@ from . import __version__
 
 DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
 NCT_ID = re.compile(r"NCT\d{8}")
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest single records with results are a few MB; a page of 100 more
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a page of 100 studies of the largest shared real record (235 KB) is 24 MB
 PAGE_SIZE = 100  # studies per search page (the API allows up to 1,000)
 TIMEOUT = 30.0  # seconds to wait for the server to answer, per request
 TRIES = 5  # a request is made at most this many times
@@ -100,7 +100,8 @@ class Registry:
                 if e.code != 429 and e.code < 500:
                     raise FetchError(f"{what}: the registry refused the request ({e.code} {e.reason})") from None
                 failure = f"{e.code} {e.reason}"
-                wait = min(retry_after(e.headers.get("Retry-After")) or wait, MAX_WAIT)
+                asked = retry_after(e.headers.get("Retry-After"))
+                wait = min(wait if asked is None else asked, MAX_WAIT)
             except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
                 reason = getattr(e, "reason", e)
                 failure = "no answer in time" if isinstance(reason, TimeoutError) else f"{reason}"

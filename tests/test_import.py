@@ -4,6 +4,7 @@ change report; the API through a local fake server only (127.0.0.1, never the ne
 from __future__ import annotations
 
 import copy
+import email.utils
 import json
 import threading
 import time
@@ -18,7 +19,7 @@ import yaml
 
 from sitegen import importer
 from sitegen.cli import _parser, main
-from sitegen.registry_fetch import FetchError, Registry
+from sitegen.registry_fetch import FetchError, Registry, retry_after
 from sitegen.schema import Settings
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -287,7 +288,14 @@ def test_broken_files_are_refused_with_their_position(tmp_path: Path, capsys: py
 def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
     assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1
-    assert "more than the 1,000 an import reads" in capsys.readouterr().err
+    assert "larger than the 1,000 bytes an import reads" in capsys.readouterr().err
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    assert retry_after("0") == 0.0 and retry_after(" 12 ") == 12.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date gone by: no wait
+    assert 3590 < (retry_after(email.utils.formatdate(time.time() + 3600, usegmt=True)) or 0) <= 3600
+    assert retry_after("soon") is None and retry_after(None) is None
 
 
 def test_a_single_trial_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,6 +68,9 @@ def _block(element: ET.Element | None) -> str:
         return ""
     inner = element.find("textblock")
     text = ((inner if inner is not None else element).text or "").replace("\r\n", "\n").replace("\r", "\n")
+    first, _, rest = text.strip("\n").partition("\n")
+    if first[:1].strip():  # text that starts beside its tag: only the lines after the first are indented
+        return (first + "\n" + textwrap.dedent(rest)).strip()
     return textwrap.dedent(text.strip("\n")).strip()
 
 
@@ -233,7 +236,7 @@ def study_from_xml(root: ET.Element) -> Study:
         arm: dict[str, Any] = {}
         _put(arm, "label", _line(group.find("arm_group_label")))
         _put(arm, "type", spelling(_line(group.find("arm_group_type"))))
-        _put(arm, "description", _line(group.find("description")))
+        _put(arm, "description", _block(group.find("description")))
         _put(arm, "interventionNames", [
             f"{_line(i.find('intervention_type')) or 'Other'}: {_line(i.find('intervention_name'))}"
             for i in root.findall("intervention") if arm.get("label") in [_line(lbl) for lbl in i.findall("arm_group_label")]])
@@ -244,7 +247,7 @@ def study_from_xml(root: ET.Element) -> Study:
         intervention: dict[str, Any] = {}
         _put(intervention, "type", spelling(_line(element.find("intervention_type"))))
         _put(intervention, "name", _line(element.find("intervention_name")))
-        _put(intervention, "description", _line(element.find("description")))
+        _put(intervention, "description", _block(element.find("description")))
         _put(intervention, "armGroupLabels", [_line(lbl) for lbl in element.findall("arm_group_label") if _line(lbl)])
         _put(intervention, "otherNames", [_line(o) for o in element.findall("other_name") if _line(o)])
         interventions.append(intervention)
@@ -257,7 +260,7 @@ def study_from_xml(root: ET.Element) -> Study:
         for element in root.findall(tag):
             outcome: dict[str, Any] = {}
             _put(outcome, "measure", _line(element.find("measure")))
-            _put(outcome, "description", _line(element.find("description")))
+            _put(outcome, "description", _block(element.find("description")))
             _put(outcome, "timeFrame", _line(element.find("time_frame")))
             measures.append(outcome)
         _put(outcomes, key, measures)

@@ -101,8 +101,20 @@ def test_classic_xml_facts_in_the_v2_spelling(tmp_path: Path) -> None:
         "pmid": "8368765", "type": "RESULT", "citation": old["referencesModule"]["references"][0]["citation"]}
 
 
-def _xml_study(name: str) -> dict[str, Any]:
-    records, problems = importer.read_file(DATA / "ctgov-xml" / name)
+def test_xml_text_keeps_its_lines_without_the_files_indentation(tmp_path: Path) -> None:
+    (tmp_path / "r.xml").write_text(
+        "<clinical_study><id_info><nct_id>NCT01234567</nct_id></id_info><brief_title>T</brief_title>\r\n"
+        "  <arm_group><arm_group_label>A</arm_group_label><description>Cycle 1:\r\n        day 1\r\n\r\n"
+        "        - nested\r\n      </description></arm_group>\n"
+        "  <eligibility><criteria><textblock>\n        Inclusion:\n\n          -  one\n\n"
+        "               -  nested\n      </textblock></criteria></eligibility></clinical_study>")
+    protocol = _xml_study(tmp_path / "r.xml")["protocolSection"]
+    assert protocol["armsInterventionsModule"]["armGroups"][0]["description"] == "Cycle 1:\nday 1\n\n- nested"
+    assert protocol["eligibilityModule"]["eligibilityCriteria"] == "Inclusion:\n\n  -  one\n\n       -  nested"
+
+
+def _xml_study(name: str | Path) -> dict[str, Any]:
+    records, problems = importer.read_file(DATA / "ctgov-xml" / name)  # an absolute Path stays as it is
     assert not problems
     return records[0].study
 

@@ -531,8 +531,11 @@ def gather(sources: Iterable[str], query: str | None, statuses: list[str], limit
             problems += trouble
     if query:
         try:
-            for study in registry.search(query, statuses, limit):
-                records.append(Record(study, f"search '{query}'"))
+            for number, study in enumerate(registry.search(query, statuses, limit), 1):
+                if isinstance(study, dict):
+                    records.append(Record(study, f"search '{query}'", f"study {number}"))
+                else:
+                    problems.append(Problem(f"search '{query}'", 0, 0, f"study {number}: not a study object; refused"))
         except FetchError as e:  # the studies of the pages fetched before the failure are still imported
             problems.append(Problem(f"search '{query}'", 0, 0, str(e).removeprefix(f"search '{query}': ")))
     return records, problems

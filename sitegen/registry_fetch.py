@@ -98,7 +98,9 @@ class Registry:
                 if e.code == 404:
                     raise FetchError(f"{what}: not found in the registry (404 from {url})") from None
                 if e.code != 429 and e.code < 500:
-                    raise FetchError(f"{what}: the registry refused the request ({e.code} {e.reason})") from None
+                    said = " ".join(e.read(300).decode("utf-8", "replace").split())  # the API says what it disliked
+                    raise FetchError(f"{what}: the registry refused the request ({e.code} {e.reason}"
+                                     f"{': ' + said if said else ''})") from None
                 failure = f"{e.code} {e.reason}"
                 asked = retry_after(e.headers.get("Retry-After"))
                 wait = min(wait if asked is None else asked, MAX_WAIT)

@@ -415,6 +415,18 @@ def test_api_search_stops_at_the_limit(registry: FakeRegistry, tmp_path: Path) -
     assert len(registry.requests) == 2
 
 
+def test_api_other_refusals_say_what_the_registry_said(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry.answer("/studies", (400, {"Content-Type": "text/plain"}, b"filter.overallStatus: unknown value", 0.0))
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
+    assert ("search 'x': the registry refused the request (400 Bad Request: filter.overallStatus: unknown value)"
+            in capsys.readouterr().err)
+    registry.answer("/studies", (200, {}, {"studies": [study(1), "junk", 3]}, 0.0))
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert "search 'x': study 2: not a study object; refused" in err and "Traceback" not in err
+    assert (tmp_path / "site" / "trials" / "nct00000001.ctgov.json").exists()
+
+
 def test_api_404_is_a_clean_error_naming_the_nct_id(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("NCT00000404", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
     err = capsys.readouterr().err

@@ -501,8 +501,15 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
         print(f"sitegen import: error: {usage}", file=sys.stderr)
         return 2
     registry = Registry(api_url) if sleep is None else Registry(api_url, sleep=sleep)
-    records, problems = gather(args.sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
-    report = import_records(args.content, records, problems)
+    try:
+        records, problems = gather(args.sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
+        report = import_records(args.content, records, problems)
+    except OSError as e:  # a folder that cannot be written, a full disk
+        print(f"sitegen: {e.filename or args.content}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sitegen: interrupted; each file is whole, old or new (run the import again to finish)", file=sys.stderr)
+        return 130
     report.show(args.content, args.json)
     return 1 if any(p.severity == "error" for p in report.problems) else 0
 

@@ -317,6 +317,13 @@ def test_a_single_trial_folder_is_refused(tmp_path: Path, capsys: pytest.Capture
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trial.yaml"]
 
 
+def test_a_folder_that_cannot_be_written_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "trials").write_text("a file where the trials folder goes")
+    assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"sitegen: {tmp_path / 'trials'}: ") and "Traceback" not in err
+
+
 def test_wrong_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import"]) == 2
     assert main(["import", "--query", "x", "--status", "ALMOST_DONE"]) == 2

@@ -147,7 +147,7 @@ def _read_xml(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
         root = ET.fromstring(data)
     except ET.ParseError as e:
         line, column = e.position
-        return [], [Problem(name, line, column + 1, f"not well-formed XML: {e.msg if hasattr(e, 'msg') else e}")]
+        return [], [Problem(name, line, column + 1, f"not well-formed XML: {e.msg}")]
     if root.tag == "rss":
         listed = [(g.text or "").strip() for g in root.iter("guid")]
         named = f" It lists {len(listed)} studies ({', '.join(listed[:3])}{', ...' if len(listed) > 3 else ''})." if listed else ""
@@ -164,7 +164,8 @@ def check_record(record: Record) -> tuple[str | None, list[Problem]]:
     from .registry_fetch import NCT_ID
 
     protocol = record.study.get("protocolSection")
-    ident = protocol.get("identificationModule") if isinstance(protocol, dict) else None
+    protocol = protocol if isinstance(protocol, dict) else {}
+    ident = protocol.get("identificationModule")
     ident = ident if isinstance(ident, dict) else {}
     nct_id = ident.get("nctId")
     if not isinstance(nct_id, str) or not nct_id.strip():
@@ -174,7 +175,6 @@ def check_record(record: Record) -> tuple[str | None, list[Problem]]:
         return None, [Problem(record.origin, 0, 0, f"{record.where}'{nct_id[:40]}' is not an NCT ID (NCT and 8 digits); refused")]
     if not any(isinstance(ident.get(k), str) and ident[k].strip() for k in ("briefTitle", "officialTitle")):
         return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title (briefTitle or officialTitle); refused")]
-    assert isinstance(protocol, dict)
     missing = [m for m in EXPECTED if not protocol.get(m)]
     if missing:
         return nct_id, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} is a partial record: no "

@@ -122,11 +122,12 @@ def _design(root: ET.Element) -> dict[str, Any]:
     if masking:
         level, _, who = masking.partition("(")
         level = level.strip()
-        masked: dict[str, Any] = {"masking": "NONE" if level.startswith(("None", "Open")) else spelling(level.split()[0])}
+        masked: dict[str, Any] = {}
+        _put(masked, "masking", "NONE" if level.startswith(("None", "Open")) else spelling((level.split() or [""])[0]))
         who_masked = [spelling(w) for w in who.rstrip(")").split(",") if w.strip() and "Open Label" not in w]
         _put(masked, "whoMasked", who_masked)
         _put(masked, "maskingDescription", parts.get("masking_description"))
-        design["maskingInfo"] = masked
+        _put(design, "maskingInfo", masked)
     return design
 
 

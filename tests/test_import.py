@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sitegen import importer
 from sitegen.cli import _parser, main
@@ -494,3 +496,49 @@ def test_sources_copied_into_tests_data_keep_their_provenance() -> None:
         names = {row.split("\t")[0] for row in rows}
         files = {p.stem for p in (DATA / folder).iterdir() if p.suffix in (".json", ".xml")}
         assert names == files and (DATA / folder / "README.md").exists()
+
+
+# --- whatever a record holds, an import ends in files or a clean refusal ----------------------------------------
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12), st.lists(st.integers(), max_size=2),
+                 st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+                 st.sampled_from(["N/A", "(Participant)", "Phase 1/", "Both", "July 32, 2020", "Masking: Double ("]))
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(st.data())
+def test_any_damage_to_a_record_is_imported_or_refused_never_a_crash(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+    old = json.loads(JSON_RECORDS[data.draw(st.integers(0, len(JSON_RECORDS) - 1))].read_text())
+    new = copy.deepcopy(old)
+    for _ in range(data.draw(st.integers(1, 4))):
+        holder: Any = new
+        while isinstance(holder, (dict, list)) and holder:
+            key = data.draw(st.sampled_from(sorted(holder) if isinstance(holder, dict) else range(len(holder))))
+            if data.draw(st.booleans()) or not isinstance(holder[key], (dict, list)) or not holder[key]:
+                holder[key] = data.draw(JUNK)
+                break
+            holder = holder[key]
+    importer.changes(old, new)
+    importer.changes(new, old)
+    content = tmp_path_factory.mktemp("fuzz")
+    importer.import_records(content, [importer.Record(old, "old.json")], [])
+    report = importer.import_records(content, [importer.Record(new, "new.json")], [])
+    assert report.trials or any(p.severity == "error" for p in report.problems)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["N/A", "", " ", "(x)", "Phase 1/", "/", "Both",
+                                                                  "99999999999999999999", "July 32, 2020", "é",
+                                                                  "Allocation: , Masking: Double ("])), max_size=25))
+def test_any_damage_to_an_xml_record_converts_never_a_crash(damage: list[tuple[int, str]]) -> None:
+    import xml.etree.ElementTree as ET
+
+    from sitegen.registry_xml import study_from_xml
+
+    root = ET.parse(DATA / "ctgov-xml" / "NCT04710303_covid_19_all_protocols.xml").getroot()
+    elements = list(root.iter())
+    for where, text in damage:
+        elements[where % len(elements)].text = text
+        elements[where % len(elements)].set("type", text)
+    assert isinstance(study_from_xml(root)["protocolSection"], dict)

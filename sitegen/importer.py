@@ -457,29 +457,6 @@ def _module_words(name: str) -> str:
 # --- the command -----------------------------------------------------------------------------------------------
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of `sitegen import`."""
-    p.add_argument("sources", nargs="*", metavar="SOURCE",
-                   help="a record file (API v2 JSON: one study, a page, or the website's export; or a classic XML "
-                   "record) or an NCT ID to fetch from the registry")
-    p.add_argument("--query", metavar="TEXT", help="import the studies a registry search for TEXT finds")
-    p.add_argument("--status", nargs="+", default=[], metavar="STATUS",
-                   help="with --query: only studies with one of these statuses (e.g. RECRUITING NOT_YET_RECRUITING)")
-    p.add_argument("--limit", type=_limit, default=None, metavar="N",
-                   help=f"with --query: at most N studies (default and largest: {MAX_STUDIES:,})")
-    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
-                   help="catalog folder to write into (default: content); made when missing")
-    p.add_argument("--api-url", default=None, metavar="URL",
-                   help="the registry's API (default: https://clinicaltrials.gov/api/v2)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-
-
-def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_STUDIES:
-        raise argparse.ArgumentTypeError(f"expected a number of studies from 1 to {MAX_STUDIES:,}, got '{text}'")
-    return int(text)
-
-
 def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) -> int:
     """Run `sitegen import`; the exit code: 0 done, 1 a record or source refused (the others are written),
     2 wrong use."""
@@ -491,6 +468,8 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
     usage = None
     if not args.sources and not args.query:
         usage = "name a SOURCE (a file or an NCT ID) or --query TEXT"
+    elif args.limit is not None and not 1 <= args.limit <= MAX_STUDIES:
+        usage = f"--limit {args.limit}: expected a number of studies from 1 to {MAX_STUDIES:,}"
     elif (args.status or args.limit) and not args.query:
         usage = "--status and --limit go with --query"
     elif not re.match(r"https?://[^/\s]+", api_url):

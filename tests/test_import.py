@@ -331,7 +331,10 @@ def test_wrong_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", "--query", "x", "--status", "ALMOST_DONE"]) == 2
     assert main(["import", "NCT01234567", "--api-url", "file:///etc"]) == 2
     assert main(["import", "NCT01234567", "--limit", "5"]) == 2
+    assert main(["import", "--query", "x", "--limit", "0"]) == 2
+    assert main(["import", "--query", "x", "--limit", "10001"]) == 2
     err = capsys.readouterr().err
+    assert "--limit 0: expected a number of studies from 1 to 10,000" in err and "--limit 10001" in err
     assert "--status and --limit go with --query" in err
     assert "name a SOURCE" in err and "--status ALMOST_DONE: expected one of" in err and "--api-url" in err
 

@@ -73,6 +73,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", metavar="H",
                    help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0 for every network)")
     s.add_argument("--port", type=_port, default=8000, metavar="N", help="port to listen on (default: 8000; 0 for any free port)")
+    i = commands.add_parser("import", help="import trials from ClinicalTrials.gov (files, NCT IDs or a search) into a "
+                            "catalog folder", description="Write each study's registry record (trials/<nct id>.ctgov"
+                            ".json, replaced when it changed) and, once, its editor's file (trials/<nct id>.yaml); "
+                            "report what changed since the last import. See 'From the registry' in the README.")
+    i.add_argument("sources", nargs="*", metavar="SOURCE", help="a record file (API v2 JSON: one study, a page, or "
+                   "the website's export; or a classic XML record) or an NCT ID to fetch from the registry")
+    i.add_argument("--query", metavar="TEXT", help="import the studies a registry search for TEXT finds")
+    i.add_argument("--status", nargs="+", default=[], metavar="STATUS",
+                   help="with --query: only studies with one of these statuses (e.g. RECRUITING NOT_YET_RECRUITING)")
+    i.add_argument("--limit", type=int, default=None, metavar="N", help="with --query: at most N studies (default and "
+                   "largest: 10,000)")
+    i.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                   help="catalog folder to write into (default: content); made when missing")
+    i.add_argument("--api-url", default=None, metavar="URL", help="the registry's API (default: "
+                   "https://clinicaltrials.gov/api/v2)")
+    i.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
@@ -98,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "new":
         return _new(args.folder)
+    if args.command == "import":
+        from .importer import run  # loaded only to import: the other commands start without it
+
+        return run(args)
     if args.base_url is not None:
         try:
             site_url(args.base_url)

@@ -8,10 +8,12 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sitegen"
 
-# The README's order: the ground every stage stands on; gather (load, validate, cite); pages; render; write; the
-# catalog, which runs those stages trial by trial; the one `build`; and the commands.
+# The README's order: the ground every stage stands on; the import, which writes content from the registry; gather
+# (load, validate, cite); pages; render; write; the catalog, which runs those stages trial by trial; the one
+# `build`; and the commands.
 ORDER = [
     "errors", "fingerprint", "project",
+    "registry_fetch", "registry_xml", "importer",
     "load", "bib", "schema", "cite", "markup", "pages", "glossary", "validate", "site",
     "jsonld", "record", "render",
     "write",

@@ -1,0 +1,589 @@
+"""`sitegen import`: read registry records (files, NCT IDs, a search), write each trial's two files into a catalog
+folder, and report in words what changed since the last import.
+
+Per trial, `content/trials/<nct id>.yaml` is the editor's file, created once and never rewritten, and
+`content/trials/<nct id>.ctgov.json` is the registry's, one API v2 study written as sorted, indented JSON and
+replaced (atomically) only when its bytes change, so importing an unchanged record changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import Problem
+
+if TYPE_CHECKING:
+    from .registry_fetch import Registry
+
+Study = dict[str, Any]
+MAX_FILE_BYTES = 256 * 1024 * 1024  # larger source files are refused; 10,000 studies of ~20 KB (the shared real records' mean) are ~200 MB
+MAX_STUDIES = 10_000  # studies in one run, from all sources together; also the largest --limit
+EXPECTED = ("identificationModule", "statusModule", "sponsorCollaboratorsModule", "descriptionModule",
+            "conditionsModule", "designModule", "eligibilityModule")  # every real record has these; warn when one is missing
+
+SITE_YAML = """\
+# Site settings, written by `sitegen import` because this folder had none. Edit freely: no import rewrites it.
+# Every field is documented in docs/schema.md ("Settings").
+title: Clinical trials
+language: en
+# Where the site will be published, ending in "/" (`sitegen build --base-url URL` overrides it). Used only for
+# canonical links, JSON-LD ids and the sitemap; links between pages are relative.
+base_url: https://example.org/
+"""
+
+EDITOR_YAML = """\
+# {nct_id}, imported from ClinicalTrials.gov. This file is yours: `sitegen import` created it and never rewrites it.
+# The registry's record is {slug}.ctgov.json beside it, replaced by every re-import (do not edit that one).
+# A field you set here wins over the registry's; where you set nothing, the registry's facts show.
+# For example (remove the '# ' to use a line; every field is described in docs/schema.md):
+#
+# title: A title in plain words
+# purpose: |
+#   What the trial is for, in plain words (Markdown).
+# faq:
+#   - question: Who can join?
+#     answer: |
+#       Adults who ... (Markdown; cite a reference as [@key]).
+slug: {slug}
+"""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One study as read from a source; `origin` names the source (and the study's place in it) for messages."""
+
+    study: Study
+    origin: str
+    index: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.index}: " if self.index else ""
+
+
+@dataclass
+class Imported:
+    """What one import did to one trial: 'new', 'changed' or 'unchanged', with what changed."""
+
+    nct_id: str
+    state: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    editor_file_created: bool = False
+
+    def words(self) -> str:
+        if self.state == "changed":
+            return f"{self.nct_id}: " + "; ".join(c["text"] for c in self.changes)
+        return f"{self.nct_id}: {self.state}"
+
+
+# --- reading sources -------------------------------------------------------------------------------------------
+
+
+def read_file(path: Path) -> tuple[list[Record], list[Problem]]:
+    """The studies in a file: API v2 JSON (one study, a `{"studies": [...]}` page, an array of studies) or a classic
+    XML record. Problems name the file (and the study's place in it)."""
+    name = str(path)
+    if not path.is_file():
+        return [], [Problem(name, 0, 0, "not a regular file")]
+    try:
+        with path.open("rb") as source:  # read to the limit, whatever the size the file claims
+            data = source.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        return [], [Problem(name, 0, 0, f"cannot read it: {e.strerror or e}")]
+    if len(data) > MAX_FILE_BYTES:
+        return [], [Problem(name, 0, 0, f"the file is larger than the {MAX_FILE_BYTES:,} bytes an import reads")]
+    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start == b"<":
+        return _read_xml(name, data)
+    if start in (b"{", b"["):
+        return _read_json(name, data)
+    return [], [Problem(name, 0, 0, "not a registry record: expected ClinicalTrials.gov API v2 JSON or a classic "
+                        "XML record (<clinical_study>)")]
+
+
+def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
+    try:
+        document = json.loads(data)
+    except json.JSONDecodeError as e:
+        return [], [Problem(name, e.lineno, e.colno, f"not valid JSON: {e.msg}")]
+    except (UnicodeDecodeError, RecursionError, ValueError) as e:
+        return [], [Problem(name, 0, 0, f"not valid JSON: {e.__class__.__name__}")]
+    if isinstance(document, dict) and isinstance(document.get("studies"), list):
+        studies: list[Any] = document["studies"]  # a page of the API's search
+    elif isinstance(document, list):
+        studies = document  # the website's JSON export
+    elif isinstance(document, dict) and "protocolSection" in document:
+        return [Record(document, name)], []
+    else:
+        return [], [Problem(name, 0, 0, "not a registry record: expected an API v2 study (with protocolSection), a "
+                            "page of them ({\"studies\": [...]}) or an array of them")]
+    records, problems = [], []
+    for number, study in enumerate(studies, 1):
+        index = f"study {number} of {len(studies)}"
+        if isinstance(study, dict):
+            records.append(Record(study, name, index))
+        else:
+            problems.append(Problem(name, 0, 0, f"{index}: not a study object; refused"))
+    return records, problems
+
+
+def _read_xml(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
+    import xml.etree.ElementTree as ET
+
+    from .registry_xml import study_from_xml
+
+    if b"<!ENTITY" in data:  # entities are how XML grows without bound; no registry record declares any
+        return [], [Problem(name, 0, 0, "XML that declares entities is refused (a registry record has none)")]
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        line, column = e.position
+        return [], [Problem(name, line, column + 1, f"not well-formed XML: {e.msg}")]
+    if root.tag == "rss":
+        listed = [(g.text or "").strip() for g in root.iter("guid")]
+        named = f" It lists {len(listed)} studies ({', '.join(listed[:3])}{', ...' if len(listed) > 3 else ''})." if listed else ""
+        return [], [Problem(name, 0, 0, "this is a registry search feed (RSS), not a study record: it holds no trial's "
+                            f"facts.{named} Import the studies by NCT ID (sitegen import NCT...) or with --query")]
+    if root.tag != "clinical_study":
+        return [], [Problem(name, 0, 0, f"not a registry record: expected <clinical_study>, found <{root.tag}>")]
+    return [Record(study_from_xml(root), name)], []
+
+
+def check_record(record: Record) -> tuple[str | None, list[Problem]]:
+    """The record's NCT ID, or None when it is refused (no valid NCT ID or no title); and a warning naming the
+    modules a partial record lacks."""
+    from .registry_fetch import NCT_ID
+
+    protocol = record.study.get("protocolSection")
+    protocol = protocol if isinstance(protocol, dict) else {}
+    ident = protocol.get("identificationModule")
+    ident = ident if isinstance(ident, dict) else {}
+    nct_id = ident.get("nctId")
+    if not isinstance(nct_id, str) or not nct_id.strip():
+        return None, [Problem(record.origin, 0, 0, f"{record.where}no NCT ID (protocolSection.identificationModule"
+                              ".nctId); a record without one cannot be imported")]
+    if not NCT_ID.fullmatch(nct_id):  # checked before it names a file
+        return None, [Problem(record.origin, 0, 0, f"{record.where}'{nct_id[:40]}' is not an NCT ID (NCT and 8 digits); refused")]
+    if not any(isinstance(ident.get(k), str) and ident[k].strip() for k in ("briefTitle", "officialTitle")):
+        return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title (briefTitle or officialTitle); refused")]
+    missing = [m for m in EXPECTED if not protocol.get(m)]
+    if missing:
+        return nct_id, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} is a partial record: no "
+                                f"{', '.join(missing)}; imported what it holds", "warning")]
+    return nct_id, []
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+
+
+def record_bytes(study: Study) -> bytes:
+    """The registry file's bytes: the same study always gives the same bytes."""
+    return (json.dumps(study, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and one rename: never half a file."""
+    import tempfile  # only an import writes; the other commands need not load it
+
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def prepare_folder(content: Path) -> tuple[bool, list[Problem]]:
+    """Make `content/trials/` (and a `site.yaml` when there is none); True when site.yaml was written. A folder
+    holding a single trial (trial.yaml) is refused: a folder holds one layout."""
+    if (content / "trial.yaml").exists():
+        return False, [Problem(str(content / "trial.yaml"), 0, 0, f"{content}/ holds a single trial (trial.yaml); an "
+                               "import writes a catalog (trials/<nct id>.yaml) and a folder holds one layout: "
+                               "import into another folder with --content DIR")]
+    if content.exists() and not content.is_dir():
+        return False, [Problem(str(content), 0, 0, "is not a folder")]
+    (content / "trials").mkdir(parents=True, exist_ok=True)
+    if (content / "site.yaml").exists():
+        return False, []
+    write_atomic(content / "site.yaml", SITE_YAML.encode())
+    return True, []
+
+
+def write_trial(content: Path, nct_id: str, study: Study) -> Imported:
+    """Write one trial's files; the registry's only when its bytes changed, the editor's only when missing."""
+    slug = nct_id.lower()
+    record_path = content / "trials" / f"{slug}.ctgov.json"
+    editor_path = content / "trials" / f"{slug}.yaml"
+    data = record_bytes(study)
+    old: Study | None = None
+    if record_path.exists():
+        before = record_path.read_bytes()
+        if before == data:
+            imported = Imported(nct_id, "unchanged")
+        else:
+            try:
+                old = json.loads(before)
+            except ValueError:
+                old = {}
+            imported = Imported(nct_id, "changed", changes(old if isinstance(old, dict) else {}, study))
+            if not imported.changes:
+                imported.changes = [{"field": "record", "text": "the record's text changed, none of its facts"}]
+    else:
+        imported = Imported(nct_id, "new")
+    if imported.state != "unchanged":
+        write_atomic(record_path, data)
+    if not editor_path.exists():
+        write_atomic(editor_path, EDITOR_YAML.format(nct_id=nct_id, slug=slug).encode())
+        imported.editor_file_created = True
+    return imported
+
+
+# --- the change report -----------------------------------------------------------------------------------------
+
+
+_STATUS_WORDS = {"ACTIVE_NOT_RECRUITING": "Active, not recruiting", "NA": "Not applicable", "ECT": "Educational/counseling/training"}
+
+
+def in_words(value: Any) -> str:
+    """An enum value in words ('NOT_YET_RECRUITING' -> 'Not yet recruiting', 'PHASE2' -> 'Phase 2'); other
+    values as they are; 'none' for a missing one."""
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "/".join(in_words(v) for v in value)
+    text = str(value)
+    if text in _STATUS_WORDS:
+        return _STATUS_WORDS[text]
+    if re.fullmatch(r"[A-Z0-9_]+", text) and not text.isdigit():
+        text = re.sub(r"PHASE(\d)", r"PHASE \1", text).replace("_", " ").capitalize()
+    return text
+
+
+def _get(study: Study, path: str) -> Any:
+    value: Any = study
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _items(study: Study, path: str) -> list[Any]:
+    value = _get(study, path)
+    return value if isinstance(value, list) else []
+
+
+def _dated(struct: Any) -> str | None:
+    """'2024-06 (anticipated)' from a date struct."""
+    if not isinstance(struct, dict) or not struct.get("date"):
+        return None
+    kind = {"ACTUAL": " (actual)", "ESTIMATED": " (anticipated)", "ANTICIPATED": " (anticipated)"}.get(str(struct.get("type")), "")
+    return f"{struct['date']}{kind}"
+
+
+def _enrollment(info: Any) -> str | None:
+    if not isinstance(info, dict) or info.get("count") is None:
+        return None
+    kind = {"ACTUAL": " (actual)", "ESTIMATED": " (anticipated)"}.get(str(info.get("type")), "")
+    return f"{info['count']}{kind}"
+
+
+def _site(site: Any) -> str:
+    site = site if isinstance(site, dict) else {}
+    return ", ".join(str(site.get(k)) for k in ("facility", "city", "country") if site.get(k)) or "unnamed site"
+
+
+def _text(value: Any) -> str:
+    return str(value.get("name") or value.get("label") or value.get("measure") or value) if isinstance(value, dict) else str(value)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One fact the change report names: a value at `path` shown by `show` (None: a long text, only "changed"),
+    or, with `key`, a list whose items are matched by key and counted as added, removed and changed."""
+
+    name: str
+    path: str
+    show: Callable[[Any], Any] | None = None
+    key: Callable[[Any], Hashable] | None = None
+    singular: str = ""
+
+    def change(self, old: Study, new: Study) -> dict[str, Any] | None:
+        if self.key is not None:
+            return self._items_change(old, new, self.key)
+        before, after = _get(old, self.path), _get(new, self.path)
+        if before == after:
+            return None
+        if self.show is None:
+            return {"field": self.name, "before": before, "after": after, "text": f"{self.name} changed"}
+        return {"field": self.name, "before": self.show(before), "after": self.show(after),
+                "text": f"{self.name} {self.show(before)} → {self.show(after)}"}
+
+    def _items_change(self, old: Study, new: Study, key: Callable[[Any], Hashable]) -> dict[str, Any] | None:
+        change = _compare_items(_items(old, self.path), _items(new, self.path), key)
+        if change is None:
+            return None
+        counts = [(len(change[k]), k) for k in ("added", "removed", "changed") if change[k]]
+        (first, verb), rest = counts[0], counts[1:]
+        words = [f"{first} {self.singular if first == 1 else self.name} {verb}", *(f"{n} {v}" for n, v in rest)]
+        return {"field": self.name, **change, "text": ", ".join(words)}
+
+
+def _items_of(name: str, singular: str, path: str, key: Callable[[Any], Hashable] = lambda i: _text(i)) -> Fact:
+    return Fact(name, path, key=key, singular=singular)
+
+
+def _term(mesh: Any) -> str:
+    return str(mesh.get("term")) if isinstance(mesh, dict) else str(mesh)
+
+
+_P = "protocolSection."
+# In the order the report names them: what a patient or a referring doctor acts on first.
+FACTS: tuple[Fact, ...] = (
+    Fact("status", _P + "statusModule.overallStatus", in_words),
+    Fact("why stopped", _P + "statusModule.whyStopped", lambda v: f"'{v}'" if v else "none"),
+    Fact("start", _P + "statusModule.startDateStruct", _dated),
+    Fact("primary completion", _P + "statusModule.primaryCompletionDateStruct", _dated),
+    Fact("completion", _P + "statusModule.completionDateStruct", _dated),
+    Fact("phase", _P + "designModule.phases", in_words),
+    Fact("study type", _P + "designModule.studyType", in_words),
+    Fact("enrollment", _P + "designModule.enrollmentInfo", _enrollment),
+    _items_of("sites", "site", _P + "contactsLocationsModule.locations", _site),
+    Fact("eligibility criteria", _P + "eligibilityModule.eligibilityCriteria"),
+    Fact("sex", _P + "eligibilityModule.sex", in_words),
+    Fact("minimum age", _P + "eligibilityModule.minimumAge", in_words),
+    Fact("maximum age", _P + "eligibilityModule.maximumAge", in_words),
+    Fact("healthy volunteers", _P + "eligibilityModule.healthyVolunteers", in_words),
+    _items_of("arms", "arm", _P + "armsInterventionsModule.armGroups"),
+    _items_of("interventions", "intervention", _P + "armsInterventionsModule.interventions",
+              lambda i: f"{i.get('type', '')}: {i.get('name', '')}" if isinstance(i, dict) else str(i)),
+    _items_of("primary outcomes", "primary outcome", _P + "outcomesModule.primaryOutcomes"),
+    _items_of("secondary outcomes", "secondary outcome", _P + "outcomesModule.secondaryOutcomes"),
+    _items_of("other outcomes", "other outcome", _P + "outcomesModule.otherOutcomes"),
+    _items_of("central contacts", "central contact", _P + "contactsLocationsModule.centralContacts"),
+    _items_of("study officials", "study official", _P + "contactsLocationsModule.overallOfficials"),
+    Fact("brief title", _P + "identificationModule.briefTitle"),
+    Fact("official title", _P + "identificationModule.officialTitle"),
+    Fact("acronym", _P + "identificationModule.acronym", in_words),
+    _items_of("conditions", "condition", _P + "conditionsModule.conditions", str),
+    _items_of("keywords", "keyword", _P + "conditionsModule.keywords", str),
+    Fact("lead sponsor", _P + "sponsorCollaboratorsModule.leadSponsor.name", in_words),
+    _items_of("collaborators", "collaborator", _P + "sponsorCollaboratorsModule.collaborators"),
+    Fact("brief summary", _P + "descriptionModule.briefSummary"),
+    Fact("detailed description", _P + "descriptionModule.detailedDescription"),
+    _items_of("references", "reference", _P + "referencesModule.references",
+              lambda r: str(r.get("pmid") or r.get("citation")) if isinstance(r, dict) else str(r)),
+    _items_of("condition MeSH terms", "condition MeSH term", "derivedSection.conditionBrowseModule.meshes", _term),
+    _items_of("intervention MeSH terms", "intervention MeSH term", "derivedSection.interventionBrowseModule.meshes", _term),
+    Fact("last update", _P + "statusModule.lastUpdatePostDateStruct", _dated),
+    Fact("results", "hasResults", lambda v: "posted" if v else "none"),
+)
+
+
+def changes(old: Study, new: Study) -> list[dict[str, Any]]:
+    """What changed from `old` to `new`, each as a dict with `field`, `text` (in words) and the values or the
+    items added, removed and changed; facts the report does not name are summed up by module at the end."""
+    found = [change for fact in FACTS if (change := fact.change(old, new)) is not None]
+    others = _other_modules(old, new)
+    if others:
+        found.append({"field": "other", "modules": others, "text": f"also changed: {', '.join(others)}"})
+    return found
+
+
+def _compare_items(old: list[Any], new: list[Any], key: Callable[[Any], Hashable]) -> dict[str, list[str]] | None:
+    """Items added, removed and changed, matched by key (items with the same key in their order)."""
+    before: dict[Hashable, list[Any]] = defaultdict(list)
+    after: dict[Hashable, list[Any]] = defaultdict(list)
+    for item in old:
+        before[key(item)].append(item)
+    for item in new:
+        after[key(item)].append(item)
+    added, removed, changed = [], [], []
+    for k, items in after.items():
+        added += [str(k)] * max(0, len(items) - len(before.get(k, [])))
+        changed += [str(k) for x, y in zip(before.get(k, []), items) if x != y]
+    for k, items in before.items():
+        removed += [str(k)] * max(0, len(items) - len(after.get(k, [])))
+    if not (added or removed or changed):
+        return None
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def _other_modules(old: Study, new: Study) -> list[str]:
+    """The modules (in words) that differ once the facts the report names are taken out."""
+    named = [fact.path for fact in FACTS]
+
+    def rest(study: Study) -> dict[str, Any]:
+        copy: dict[str, Any] = json.loads(json.dumps(study))
+        for path in named:
+            *parents, last = path.split(".")
+            holder: Any = copy
+            for key in parents:
+                holder = holder.get(key) if isinstance(holder, dict) else None
+            if isinstance(holder, dict):
+                holder.pop(last, None)
+        return copy
+
+    a, b = rest(old), rest(new)
+    names = []
+    for section in sorted(set(a) | set(b)):
+        x, y = a.get(section), b.get(section)
+        if x == y:
+            continue
+        if isinstance(x, dict) and isinstance(y, dict):
+            names += [_module_words(m) for m in sorted(set(x) | set(y)) if x.get(m) != y.get(m)]
+        else:
+            names.append(_module_words(section))
+    return names
+
+
+def _module_words(name: str) -> str:
+    """'ipdSharingStatementModule' -> 'ipd sharing statement'."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Module")).lower()
+
+
+# --- the command -----------------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) -> int:
+    """Run `sitegen import`; the exit code: 0 done, 1 a record or source refused (the others are written),
+    2 wrong use."""
+    from .registry_fetch import DEFAULT_API_URL, STATUSES, Registry
+
+    api_url = args.api_url or DEFAULT_API_URL
+    statuses = [re.sub(r"[^A-Z]+", "_", s.upper()).strip("_") for s in args.status]
+    wrong = [s for s, given in zip(statuses, args.status) if s not in STATUSES]
+    usage = None
+    if not args.sources and not args.query:
+        usage = "name a SOURCE (a file or an NCT ID) or --query TEXT"
+    elif args.limit is not None and not 1 <= args.limit <= MAX_STUDIES:
+        usage = f"--limit {args.limit}: expected a number of studies from 1 to {MAX_STUDIES:,}"
+    elif (args.status or args.limit) and not args.query:
+        usage = "--status and --limit go with --query"
+    elif not re.match(r"https?://[^/\s]+", api_url):
+        usage = f"--api-url '{api_url}': expected an http(s) URL"
+    elif wrong:
+        usage = f"--status {wrong[0]}: expected one of {', '.join(STATUSES)}"
+    if usage:
+        print(f"sitegen import: error: {usage}", file=sys.stderr)
+        return 2
+    registry = Registry(api_url) if sleep is None else Registry(api_url, sleep=sleep)
+    try:
+        records, problems = gather(args.sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
+        report = import_records(args.content, records, problems)
+    except OSError as e:  # a folder that cannot be written, a full disk
+        print(f"sitegen: {e.filename or args.content}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sitegen: interrupted; each file is whole, old or new (run the import again to finish)", file=sys.stderr)
+        return 130
+    report.show(args.content, args.json)
+    return 1 if any(p.severity == "error" for p in report.problems) else 0
+
+
+def gather(sources: Iterable[str], query: str | None, statuses: list[str], limit: int,
+           registry: Registry) -> tuple[list[Record], list[Problem]]:
+    """Every record the sources and the search give, and the problems met reading or fetching them."""
+    from .registry_fetch import FetchError
+
+    records: list[Record] = []
+    problems: list[Problem] = []
+    for source in sources:
+        path = Path(source)
+        if re.fullmatch(r"nct\d{8}", source, re.IGNORECASE) and not path.exists():
+            try:
+                records.append(Record(registry.study(source.upper()), f"{registry.api_url.rstrip('/')}/studies/{source.upper()}"))
+            except FetchError as e:
+                problems.append(Problem(source.upper(), 0, 0, str(e).removeprefix(f"{source.upper()}: ")))
+        elif path.is_dir():
+            problems.append(Problem(source, 0, 0, "is a folder: name its record files (e.g. folder/*.json)"))
+        elif not path.exists():
+            problems.append(Problem(source, 0, 0, "no such file, and not an NCT ID (NCT and 8 digits)"))
+        else:
+            found, trouble = read_file(path)
+            records += found
+            problems += trouble
+    if query:
+        try:
+            for number, study in enumerate(registry.search(query, statuses, limit), 1):
+                if isinstance(study, dict):
+                    records.append(Record(study, f"search '{query}'", f"study {number}"))
+                else:
+                    problems.append(Problem(f"search '{query}'", 0, 0, f"study {number}: not a study object; refused"))
+        except FetchError as e:  # the studies of the pages fetched before the failure are still imported
+            problems.append(Problem(f"search '{query}'", 0, 0, str(e).removeprefix(f"search '{query}': ")))
+    return records, problems
+
+
+@dataclass
+class Report:
+    """What an import did: each trial, in the order first met, and every problem."""
+
+    trials: list[Imported] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    site_yaml_created: bool = False
+
+    def show(self, content: Path, as_json: bool) -> None:
+        if as_json:
+            print(json.dumps({
+                "content": str(content),
+                "siteYamlCreated": self.site_yaml_created,
+                "trials": [{"nctId": t.nct_id, "state": t.state, "changes": t.changes,
+                            "editorFileCreated": t.editor_file_created} for t in self.trials],
+                "problems": [{"file": p.file, "line": p.line, "column": p.column, "message": p.message,
+                              "severity": p.severity} for p in self.problems],
+            }, indent=2, ensure_ascii=False))
+        else:
+            for problem in self.problems:
+                print(problem, file=sys.stderr)
+            for trial in self.trials:
+                print(trial.words())
+            counts = {state: sum(t.state == state for t in self.trials) for state in ("new", "changed", "unchanged")}
+            made = "; wrote site.yaml" if self.site_yaml_created else ""
+            print(f"sitegen: {len(self.trials):,} trial{'s' if len(self.trials) != 1 else ''} imported into {content}/: "
+                  f"{counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged{made}")
+        errors = sum(p.severity == "error" for p in self.problems)
+        if errors and not as_json:
+            print(f"sitegen: {errors} record{'s' if errors != 1 else ''} or source{'s' if errors != 1 else ''} "
+                  "refused; nothing was written for them", file=sys.stderr)
+
+
+def import_records(content: Path, records: list[Record], problems: list[Problem]) -> Report:
+    """Check every record, then write the accepted ones into `content`."""
+    report = Report(problems=list(problems))
+    accepted: dict[str, Record] = {}
+    for record in records:
+        nct_id, trouble = check_record(record)
+        report.problems += trouble
+        if nct_id is None:
+            continue
+        if nct_id in accepted:
+            report.problems.append(Problem(record.origin, 0, 0, f"{record.where}{nct_id} was met before (in "
+                                           f"{accepted[nct_id].origin}); this later record is imported", "warning"))
+            del accepted[nct_id]
+        accepted[nct_id] = record
+    if len(accepted) > MAX_STUDIES:
+        report.problems.append(Problem(str(content), 0, 0, f"{len(accepted):,} studies in one import, more than "
+                                       f"{MAX_STUDIES:,}: import them in parts; nothing was written"))
+        return report
+    if not accepted:
+        return report
+    report.site_yaml_created, trouble = prepare_folder(content)
+    if trouble:
+        report.problems += trouble
+        return report
+    for nct_id, record in accepted.items():
+        report.trials.append(write_trial(content, nct_id, record.study))
+    return report

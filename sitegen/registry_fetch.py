@@ -1,0 +1,126 @@
+"""Fetch study records from the ClinicalTrials.gov API v2 (`/studies/{NCT ID}` and `/studies?query.term=...`).
+
+The only module of sitegen that touches the network, with the standard library alone: every request has a
+timeout, a 429 or 5xx answer (or a dropped connection or timeout) is tried again after a wait that doubles each
+time or that the server's Retry-After asks for (capped), and a response is read up to a size limit.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+
+DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
+NCT_ID = re.compile(r"NCT\d{8}")
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a page of 100 studies of the largest shared real record (235 KB) is 24 MB
+PAGE_SIZE = 100  # studies per search page (the API allows up to 1,000)
+TIMEOUT = 30.0  # seconds to wait for the server to answer, per request
+TRIES = 5  # a request is made at most this many times
+FIRST_WAIT = 1.0  # seconds before the second try; doubled before each further one
+MAX_WAIT = 60.0  # no wait is longer, whatever Retry-After asks
+STATUSES = ("ACTIVE_NOT_RECRUITING", "COMPLETED", "ENROLLING_BY_INVITATION", "NOT_YET_RECRUITING", "RECRUITING",
+            "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE",
+            "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN")
+
+
+class FetchError(Exception):
+    """A request that failed for good: the message says which study or search and why."""
+
+
+@dataclass
+class Registry:
+    """The API at `api_url`. `sleep` is injectable so that tests of the retries do not wait."""
+
+    api_url: str = DEFAULT_API_URL
+    timeout: float = TIMEOUT
+    tries: int = TRIES
+    max_bytes: int = MAX_RESPONSE_BYTES
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def study(self, nct_id: str) -> dict[str, Any]:
+        """The study with this NCT ID, as the API returns it."""
+        if not NCT_ID.fullmatch(nct_id):  # checked before it goes into a URL
+            raise FetchError(f"'{nct_id}' is not an NCT ID (NCT and 8 digits, e.g. NCT05836571)")
+        answer = self._get(f"{self.api_url.rstrip('/')}/studies/{nct_id}?format=json", nct_id)
+        if not isinstance(answer, dict):
+            raise FetchError(f"{nct_id}: the registry answered with something that is not a study")
+        return answer
+
+    def search(self, text: str, statuses: list[str], limit: int) -> Iterator[dict[str, Any]]:
+        """The studies matching `text` (and one of `statuses`, if any), page after page, at most `limit`."""
+        params = {"query.term": text, "format": "json"}
+        if statuses:
+            params["filter.overallStatus"] = ",".join(statuses)
+        token, given = None, 0
+        while given < limit:
+            page = dict(params, pageSize=str(min(PAGE_SIZE, limit - given)))
+            if token:
+                page["pageToken"] = token
+            answer = self._get(f"{self.api_url.rstrip('/')}/studies?{urllib.parse.urlencode(page)}", f"search '{text}'")
+            studies = answer.get("studies") if isinstance(answer, dict) else None
+            if not isinstance(studies, list):
+                raise FetchError(f"search '{text}': the registry answered with something that is not a page of studies")
+            for study in studies[: limit - given]:
+                yield study
+                given += 1
+            token = answer.get("nextPageToken")
+            if not isinstance(token, str) or not token:  # the last page has none
+                return
+
+    def _get(self, url: str, what: str) -> Any:
+        """The JSON at `url`, tried again on 429, 5xx, a dropped connection or a timeout."""
+        request = urllib.request.Request(url, headers={"Accept": "application/json",
+                                                       "User-Agent": f"sitegen/{__version__} (registry import)"})
+        failure = "not tried"
+        for attempt in range(1, self.tries + 1):
+            wait = min(FIRST_WAIT * 2 ** (attempt - 1), MAX_WAIT)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    body = response.read(self.max_bytes + 1)
+                if len(body) > self.max_bytes:
+                    raise FetchError(f"{what}: the answer is larger than {self.max_bytes:,} bytes; refused")
+                try:
+                    return json.loads(body)
+                except (ValueError, UnicodeDecodeError) as e:
+                    raise FetchError(f"{what}: the registry's answer is not JSON ({e})") from None
+            except urllib.error.HTTPError as e:
+                if e.code == 404:
+                    raise FetchError(f"{what}: not found in the registry (404 from {url})") from None
+                if e.code != 429 and e.code < 500:
+                    said = " ".join(e.read(300).decode("utf-8", "replace").split())  # the API says what it disliked
+                    raise FetchError(f"{what}: the registry refused the request ({e.code} {e.reason}"
+                                     f"{': ' + said if said else ''})") from None
+                failure = f"{e.code} {e.reason}"
+                asked = retry_after(e.headers.get("Retry-After"))
+                wait = min(wait if asked is None else asked, MAX_WAIT)
+            except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
+                reason = getattr(e, "reason", e)
+                failure = "no answer in time" if isinstance(reason, TimeoutError) else f"{reason}"
+            if attempt < self.tries:
+                self.sleep(wait)
+        raise FetchError(f"{what}: {failure}, {self.tries} times; nothing was written for it")
+
+
+def retry_after(value: str | None) -> float | None:
+    """The seconds a Retry-After header asks to wait (a number or an HTTP date), None when it says nothing usable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

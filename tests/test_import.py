@@ -1,0 +1,547 @@
+"""`sitegen import`: registry records in (files, NCT IDs, a search), the two files per trial out, idempotent, with a
+change report; the API through a local fake server only (127.0.0.1, never the network)."""
+
+from __future__ import annotations
+
+import copy
+import email.utils
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sitegen import importer
+from sitegen.cli import _parser, main
+from sitegen.registry_fetch import FetchError, Registry, retry_after
+from sitegen.schema import Settings
+
+DATA = Path(__file__).resolve().parent / "data"
+JSON_RECORDS = sorted((DATA / "ctgov").glob("NCT*.json"))
+XML_RECORDS = sorted(p for p in (DATA / "ctgov-xml").glob("*.xml") if "search" not in p.name)
+FEEDS = sorted((DATA / "ctgov-xml").glob("*search.xml"))
+
+
+def run(*argv: str, sleeps: list[float] | None = None) -> int:
+    """`sitegen import ARGV`, with the waits between tries recorded instead of slept."""
+    args = _parser().parse_args(["import", *argv])
+    return importer.run(args, sleep=(sleeps if sleeps is not None else []).append)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `folder` with its bytes and modification time."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def nct_of(path: Path) -> str:
+    return str(json.loads(path.read_text())["protocolSection"]["identificationModule"]["nctId"])
+
+
+# --- files -----------------------------------------------------------------------------------------------------
+
+
+def test_every_json_record_writes_its_two_files_and_a_site_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    content = tmp_path / "newsite"
+    assert run(*map(str, JSON_RECORDS), "--content", str(content)) == 0
+    assert len(JSON_RECORDS) == 41
+    for source in JSON_RECORDS:
+        slug = nct_of(source).lower()
+        record = content / "trials" / f"{slug}.ctgov.json"
+        assert json.loads(record.read_text()) == json.loads(source.read_text())  # the study as the API gave it
+        assert record.read_bytes() == (json.dumps(json.loads(source.read_text()), indent=2, sort_keys=True,
+                                                  ensure_ascii=False) + "\n").encode()
+        editor = yaml.safe_load((content / "trials" / f"{slug}.yaml").read_text())
+        assert editor == {"slug": slug}  # only the slug; the rest is comments
+    Settings.model_validate(yaml.safe_load((content / "site.yaml").read_text()))  # the build accepts it
+    out = capsys.readouterr().out
+    assert "41 trials imported" in out and "41 new" in out and "wrote site.yaml" in out
+
+
+@pytest.mark.parametrize("source", XML_RECORDS, ids=lambda p: p.name)
+def test_every_xml_record_is_converted_to_the_v2_shape(source: Path, tmp_path: Path) -> None:
+    assert run(str(source), "--content", str(tmp_path)) == 0
+    (record,) = (tmp_path / "trials").glob("*.ctgov.json")
+    study = json.loads(record.read_text())
+    ident = study["protocolSection"]["identificationModule"]
+    assert record.name == f"{ident['nctId'].lower()}.ctgov.json"
+    assert ident["briefTitle"] and study["protocolSection"]["statusModule"]["overallStatus"].isupper()
+    assert (tmp_path / "trials" / f"{ident['nctId'].lower()}.yaml").exists()
+
+
+def test_classic_xml_facts_in_the_v2_spelling(tmp_path: Path) -> None:
+    run(str(DATA / "ctgov-xml" / "NCT04710303_covid_19_all_protocols.xml"), "--content", str(tmp_path))
+    study = json.loads((tmp_path / "trials" / "nct04710303.ctgov.json").read_text())
+    protocol = study["protocolSection"]
+    assert protocol["statusModule"]["overallStatus"] == "RECRUITING"
+    assert protocol["statusModule"]["startDateStruct"] == {"date": "2021-03-02", "type": "ACTUAL"}
+    assert protocol["statusModule"]["primaryCompletionDateStruct"] == {"date": "2022-04", "type": "ESTIMATED"}
+    design = protocol["designModule"]
+    assert design["phases"] == ["PHASE1"] and design["studyType"] == "INTERVENTIONAL"
+    assert design["designInfo"]["allocation"] == "NON_RANDOMIZED"
+    assert design["designInfo"]["interventionModel"] == "SEQUENTIAL"
+    assert design["designInfo"]["maskingInfo"]["masking"] == "NONE"
+    site = protocol["contactsLocationsModule"]["locations"][0]
+    assert site["status"] == "RECRUITING" and site["country"] == "South Africa" and site["contacts"]
+    assert protocol["contactsLocationsModule"]["centralContacts"][0]["role"] == "CONTACT"
+    assert "\r" not in protocol["descriptionModule"]["briefSummary"]
+    old = json.loads(importer.record_bytes(_xml_study("raw_study.xml")))["protocolSection"]
+    assert old["designModule"]["phases"] == ["PHASE2"]
+    assert old["designModule"]["enrollmentInfo"] == {"count": 40, "type": "ESTIMATED"}
+    assert old["eligibilityModule"]["sex"] == "ALL" and old["eligibilityModule"]["minimumAge"] == "18 Years"
+    assert "maximumAge" not in old["eligibilityModule"]  # 'N/A': no limit
+    assert old["statusModule"]["startDateStruct"] == {"date": "1991-04"}
+    assert old["statusModule"]["lastUpdatePostDateStruct"] == {"date": "2013-07-09"}
+    assert old["referencesModule"]["references"][0] == {
+        "pmid": "8368765", "type": "RESULT", "citation": old["referencesModule"]["references"][0]["citation"]}
+
+
+def test_xml_text_keeps_its_lines_without_the_files_indentation(tmp_path: Path) -> None:
+    (tmp_path / "r.xml").write_text(
+        "<clinical_study><id_info><nct_id>NCT01234567</nct_id></id_info><brief_title>T</brief_title>\r\n"
+        "  <arm_group><arm_group_label>A</arm_group_label><description>Cycle 1:\r\n        day 1\r\n\r\n"
+        "        - nested\r\n      </description></arm_group>\n"
+        "  <eligibility><criteria><textblock>\n        Inclusion:\n\n          -  one\n\n"
+        "               -  nested\n      </textblock></criteria></eligibility></clinical_study>")
+    protocol = _xml_study(tmp_path / "r.xml")["protocolSection"]
+    assert protocol["armsInterventionsModule"]["armGroups"][0]["description"] == "Cycle 1:\nday 1\n\n- nested"
+    assert protocol["eligibilityModule"]["eligibilityCriteria"] == "Inclusion:\n\n  -  one\n\n       -  nested"
+
+
+def _xml_study(name: str | Path) -> dict[str, Any]:
+    records, problems = importer.read_file(DATA / "ctgov-xml" / name)  # an absolute Path stays as it is
+    assert not problems
+    return records[0].study
+
+
+def test_the_three_json_shapes_are_all_accepted(tmp_path: Path) -> None:
+    studies = [json.loads(p.read_text()) for p in JSON_RECORDS[:3]]
+    (tmp_path / "single.json").write_text(json.dumps(studies[0]))
+    (tmp_path / "page.json").write_text(json.dumps({"studies": studies[1:], "nextPageToken": "x"}))
+    (tmp_path / "export.json").write_text(json.dumps(studies))
+    for name in ("single", "page", "export"):
+        content = tmp_path / name
+        assert run(str(tmp_path / f"{name}.json"), "--content", str(content)) == 0
+        written = sorted(p.name for p in (content / "trials").glob("*.ctgov.json"))
+        expected = {"single": studies[:1], "page": studies[1:], "export": studies}[name]
+        assert written == sorted(f"{s['protocolSection']['identificationModule']['nctId'].lower()}.ctgov.json" for s in expected)
+
+
+# --- idempotence and the editor's file -------------------------------------------------------------------------
+
+
+def test_reimporting_unchanged_records_changes_no_byte_and_no_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sources = [str(p) for p in JSON_RECORDS[:5]] + [str(DATA / "ctgov-xml" / "raw_study.xml")]
+    run(*sources, "--content", str(tmp_path))
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    time.sleep(0.01)  # a rewrite would show in the modification time
+    assert run(*sources, "--content", str(tmp_path)) == 0
+    assert snapshot(tmp_path) == before
+    out = capsys.readouterr().out
+    assert out.count(": unchanged\n") == 6 and "0 new, 0 changed, 6 unchanged" in out
+
+
+def test_the_editors_file_is_never_rewritten(tmp_path: Path) -> None:
+    run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path))
+    editor = tmp_path / "trials" / "nct00002475.yaml"
+    editor.write_text("slug: nct00002475\ntitle: Vaccine therapy for advanced cancer\n")
+    kept = (editor.read_bytes(), editor.stat().st_mtime_ns)
+    record = tmp_path / "trials" / "nct00002475.ctgov.json"
+    old_record = record.read_bytes()
+    assert run(str(DATA / "ctgov-xml" / "raw_study_changed.xml"), "--content", str(tmp_path)) == 0
+    assert (editor.read_bytes(), editor.stat().st_mtime_ns) == kept
+    assert record.read_bytes() != old_record
+    assert not list((tmp_path / "trials").glob(".*"))  # no temporary file left behind
+
+
+def test_a_site_yaml_of_the_editor_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("title: Mine\nbase_url: https://example.org/\n")
+    run(str(JSON_RECORDS[0]), "--content", str(tmp_path))
+    assert (tmp_path / "site.yaml").read_text() == "title: Mine\nbase_url: https://example.org/\n"
+
+
+# --- the change report -----------------------------------------------------------------------------------------
+
+
+def test_change_report_raw_study_to_raw_study_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What differs between the two records, read in both files: the official title ('A Trial of Active
+    Intralymphatic ...' -> 'Testing File For Import Differences') and the condition MeSH terms (Breast, Colorectal
+    and Kidney Neoplasms and 'Carcinoma, Renal Cell' gone). The rest is no change of fact: gender 'All' became
+    'Both' (both ALL in v2), the design moved to the one-line <study_design> (same primary purpose), the
+    intervention MeSH terms were reordered, and fields with no v2 counterpart (safety_issue,
+    oversight_info/authority, is_fda_regulated, is_section_801, the download date) appeared."""
+    run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path))
+    capsys.readouterr()
+    assert run(str(DATA / "ctgov-xml" / "raw_study_changed.xml"), "--content", str(tmp_path)) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "NCT00002475: official title changed; 4 condition MeSH terms removed"
+    run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path), "--json")
+    report = json.loads(capsys.readouterr().out)
+    (trial,) = report["trials"]
+    assert trial["nctId"] == "NCT00002475" and trial["state"] == "changed"
+    assert trial["changes"] == [
+        {"field": "official title", "before": "Testing File For Import Differences",
+         "after": "A Trial of Active Intralymphatic Immunotherapy With Interferon-Treated Cells and Cyclophosphamide",
+         "text": "official title changed"},
+        {"field": "condition MeSH terms", "added": ["Breast Neoplasms", "Colorectal Neoplasms", "Kidney Neoplasms",
+                                                    "Carcinoma, Renal Cell"],
+         "removed": [], "changed": [], "text": "4 condition MeSH terms added"},
+    ]
+    assert report["problems"] == []
+
+
+def test_change_report_names_status_dates_enrollment_sites_criteria_and_more() -> None:
+    old = json.loads((DATA / "ctgov" / "NCT00831909.json").read_text())  # 162 sites
+    new = copy.deepcopy(old)
+    p = new["protocolSection"]
+    p["statusModule"]["overallStatus"] = "TERMINATED"
+    p["statusModule"]["whyStopped"] = "Low accrual"
+    p["statusModule"]["completionDateStruct"] = {"date": "2031-01", "type": "ESTIMATED"}
+    p["designModule"]["enrollmentInfo"] = {"count": 66, "type": "ACTUAL"}
+    sites = p["contactsLocationsModule"]["locations"]
+    removed = sites.pop(0)
+    sites += [{"facility": f"New Clinic {n}", "city": "Lyon", "country": "France"} for n in range(3)]
+    sites[0]["status"] = "COMPLETED"
+    p["eligibilityModule"]["eligibilityCriteria"] += "\n* One more criterion"
+    p["contactsLocationsModule"]["centralContacts"] = [{"name": "A. Nurse", "role": "CONTACT"}]
+    p["statusModule"]["lastUpdatePostDateStruct"] = {"date": "2026-11-01", "type": "ACTUAL"}
+    p["oversightModule"] = {"oversightHasDmc": True}
+    found = importer.changes(old, new)
+    start = old["protocolSection"]["statusModule"]
+    assert "; ".join(c["text"] for c in found) == (
+        f"status Completed → Terminated; why stopped none → 'Low accrual'; "
+        f"completion {importer._dated(start['completionDateStruct'])} → 2031-01 (anticipated); "
+        f"enrollment {old['protocolSection']['designModule']['enrollmentInfo']['count']} (actual) → 66 (actual); "
+        "3 sites added, 1 removed, 1 changed; eligibility criteria changed; 1 central contact added; "
+        f"last update {importer._dated(start['lastUpdatePostDateStruct'])} → 2026-11-01 (actual); also changed: oversight"
+    )
+    sites_change = next(c for c in found if c["field"] == "sites")
+    assert sites_change["removed"] == [importer._site(removed)]
+    assert sites_change["added"] == [f"New Clinic {n}, Lyon, France" for n in range(3)]
+
+
+def test_change_report_of_arms_interventions_outcomes_and_phase() -> None:
+    old = json.loads((DATA / "ctgov" / "NCT02369484.json").read_text())
+    new = copy.deepcopy(old)
+    p = new["protocolSection"]
+    p["designModule"]["phases"] = ["PHASE2", "PHASE3"]
+    p["armsInterventionsModule"]["armGroups"].append({"label": "Extra arm", "type": "EXPERIMENTAL"})
+    p["armsInterventionsModule"]["interventions"][0]["description"] = "Given differently now."
+    p["outcomesModule"]["primaryOutcomes"].pop()
+    texts = [c["text"] for c in importer.changes(old, new)]
+    assert texts[0].startswith("phase ") and texts[0].endswith("→ Phase 2/Phase 3")
+    assert texts[1:] == ["1 arm added", "1 intervention changed", "1 primary outcome removed"]
+
+
+# --- refused input ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("feed", FEEDS, ids=lambda p: p.name)
+def test_a_registry_search_feed_is_refused_clearly(feed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(str(feed), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{feed}: this is a registry search feed (RSS), not a study record" in err and "Traceback" not in err
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_record_without_nct_id_or_title_is_refused_naming_file_and_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = json.loads(JSON_RECORDS[0].read_text())
+    no_id = copy.deepcopy(good)
+    del no_id["protocolSection"]["identificationModule"]["nctId"]
+    no_title = copy.deepcopy(good)
+    no_title["protocolSection"]["identificationModule"]["nctId"] = "NCT99999999"
+    for key in ("briefTitle", "officialTitle"):
+        no_title["protocolSection"]["identificationModule"].pop(key, None)
+    bad_id = copy.deepcopy(good)
+    bad_id["protocolSection"]["identificationModule"]["nctId"] = "NCT0/../../x"
+    source = tmp_path / "export.json"
+    source.write_text(json.dumps([good, no_id, no_title, bad_id]))
+    assert run(str(source), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{source}: study 2 of 4: no NCT ID (protocolSection.identificationModule.nctId)" in err
+    assert f"{source}: study 3 of 4: NCT99999999 has no title" in err
+    assert f"{source}: study 4 of 4: 'NCT0/../../x' is not an NCT ID" in err
+    written = sorted(p.name for p in (tmp_path / "site" / "trials").iterdir())
+    slug = nct_of(JSON_RECORDS[0]).lower()
+    assert written == [f"{slug}.ctgov.json", f"{slug}.yaml"]  # the good record is imported, the others are not
+
+
+def test_a_partial_record_imports_what_it_holds_and_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "partial.json"
+    source.write_text(json.dumps({"protocolSection": {"identificationModule": {"nctId": "NCT01234567", "briefTitle": "T"},
+                                                      "statusModule": {"overallStatus": "RECRUITING"}}}))
+    assert run(str(source), "--content", str(tmp_path / "site")) == 0
+    assert (tmp_path / "site" / "trials" / "nct01234567.ctgov.json").exists()
+    assert (f"{source}: warning: NCT01234567 is a partial record: no sponsorCollaboratorsModule, descriptionModule, "
+            "conditionsModule, designModule, eligibilityModule; imported what it holds") in capsys.readouterr().err
+
+
+def test_broken_files_are_refused_with_their_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "broken.json").write_text('{"protocolSection": {\n  "x": }\n')
+    (tmp_path / "broken.xml").write_text("<clinical_study>\n<id_info></clinical_study>\n")
+    (tmp_path / "other.xml").write_text("<html/>")
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    names = ["broken.json", "broken.xml", "other.xml", "deep.json", "missing.json"]
+    assert run(*(str(tmp_path / n) for n in names), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'broken.json'}:2:8: not valid JSON: Expecting value" in err
+    assert f"{tmp_path / 'broken.xml'}:2:" in err and "not well-formed XML" in err
+    assert f"{tmp_path / 'other.xml'}: not a registry record: expected <clinical_study>, found <html>" in err
+    assert f"{tmp_path / 'deep.json'}: not valid JSON" in err
+    assert f"{tmp_path / 'missing.json'}: no such file, and not an NCT ID" in err
+    assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
+def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
+    assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1
+    assert "larger than the 1,000 bytes an import reads" in capsys.readouterr().err
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    assert retry_after("0") == 0.0 and retry_after(" 12 ") == 12.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date gone by: no wait
+    assert 3590 < (retry_after(email.utils.formatdate(time.time() + 3600, usegmt=True)) or 0) <= 3600
+    assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_a_single_trial_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "trial.yaml").write_text("slug: x\n")
+    assert main(["import", str(JSON_RECORDS[0]), "--content", str(tmp_path)]) == 1
+    assert "holds a single trial (trial.yaml)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trial.yaml"]
+
+
+def test_a_folder_that_cannot_be_written_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "trials").write_text("a file where the trials folder goes")
+    assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"sitegen: {tmp_path / 'trials'}: ") and "Traceback" not in err
+
+
+def test_wrong_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import"]) == 2
+    assert main(["import", "--query", "x", "--status", "ALMOST_DONE"]) == 2
+    assert main(["import", "NCT01234567", "--api-url", "file:///etc"]) == 2
+    assert main(["import", "NCT01234567", "--limit", "5"]) == 2
+    assert main(["import", "--query", "x", "--limit", "0"]) == 2
+    assert main(["import", "--query", "x", "--limit", "10001"]) == 2
+    err = capsys.readouterr().err
+    assert "--limit 0: expected a number of studies from 1 to 10,000" in err and "--limit 10001" in err
+    assert "--status and --limit go with --query" in err
+    assert "name a SOURCE" in err and "--status ALMOST_DONE: expected one of" in err and "--api-url" in err
+
+
+# --- the registry's API, through a fake server on 127.0.0.1 ----------------------------------------------------
+
+
+class FakeRegistry:
+    """A local server answering from a script: each request pops the next answer for its path (status, headers,
+    body, seconds to wait first); every request is recorded."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[tuple[int, dict[str, str], bytes, float]]] = {}
+        self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # the name http.server calls
+                url = urllib.parse.urlsplit(self.path)
+                fake.requests.append((url.path, urllib.parse.parse_qs(url.query)))
+                queue = fake.answers.get(url.path) or [(404, {}, b'{"error": "not found"}', 0.0)]
+                status, headers, body, delay = queue.pop(0) if len(queue) > 1 else queue[0]
+                time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    for name, value in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up waiting
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v2"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, path: str, *answers: tuple[int, dict[str, str], Any, float]) -> None:
+        self.answers["/api/v2" + path] = [(s, h, b if isinstance(b, bytes) else json.dumps(b).encode(), d)
+                                          for s, h, b, d in answers]
+
+
+@pytest.fixture
+def registry() -> Iterator[FakeRegistry]:
+    fake = FakeRegistry()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+def study(n: int) -> dict[str, Any]:
+    return {"protocolSection": {"identificationModule": {"nctId": f"NCT{n:08d}", "briefTitle": f"Trial {n}"}}}
+
+
+def test_api_fetches_a_study_by_nct_id(registry: FakeRegistry, tmp_path: Path) -> None:
+    record = json.loads(JSON_RECORDS[0].read_text())
+    nct = nct_of(JSON_RECORDS[0])
+    registry.answer(f"/studies/{nct}", (200, {}, record, 0.0))
+    assert run(nct.lower(), "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert registry.requests == [(f"/api/v2/studies/{nct}", {"format": ["json"]})]
+    assert json.loads((tmp_path / "trials" / f"{nct.lower()}.ctgov.json").read_text()) == record
+
+
+def test_api_search_follows_next_page_token(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.answer("/studies",
+                    (200, {}, {"studies": [study(1), study(2)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [study(3), study(4)], "nextPageToken": "three"}, 0.0),
+                    (200, {}, {"studies": [study(5)]}, 0.0))
+    assert run("--query", "sarcoma", "--status", "recruiting", "not yet recruiting", "--api-url", registry.url,
+               "--content", str(tmp_path)) == 0
+    assert sorted(p.name for p in (tmp_path / "trials").glob("*.json")) == [f"nct{n:08d}.ctgov.json" for n in range(1, 6)]
+    assert [q.get("pageToken") for _, q in registry.requests] == [None, ["two"], ["three"]]
+    first = registry.requests[0][1]
+    assert first["query.term"] == ["sarcoma"] and first["format"] == ["json"]
+    assert first["filter.overallStatus"] == ["RECRUITING,NOT_YET_RECRUITING"]
+
+
+def test_api_search_stops_at_the_limit(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.answer("/studies",
+                    (200, {}, {"studies": [study(1), study(2)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [study(3), study(4)], "nextPageToken": "three"}, 0.0))
+    assert run("--query", "sarcoma", "--limit", "3", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert len(list((tmp_path / "trials").glob("*.ctgov.json"))) == 3
+    assert [q["pageSize"] for _, q in registry.requests] == [["3"], ["1"]]  # never asks for more than it keeps
+    assert len(registry.requests) == 2
+
+
+def test_api_other_refusals_say_what_the_registry_said(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry.answer("/studies", (400, {"Content-Type": "text/plain"}, b"filter.overallStatus: unknown value", 0.0))
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
+    assert ("search 'x': the registry refused the request (400 Bad Request: filter.overallStatus: unknown value)"
+            in capsys.readouterr().err)
+    registry.answer("/studies", (200, {}, {"studies": [study(1), "junk", 3]}, 0.0))
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert "search 'x': study 2: not a study object; refused" in err and "Traceback" not in err
+    assert (tmp_path / "site" / "trials" / "nct00000001.ctgov.json").exists()
+
+
+def test_api_404_is_a_clean_error_naming_the_nct_id(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("NCT00000404", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("NCT00000404: not found in the registry (404 from ") and "Traceback" not in err
+    assert not (tmp_path / "site").exists()
+    assert len(registry.requests) == 1  # a 404 is not tried again
+
+
+def test_api_503_is_tried_again_after_a_doubling_wait(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.answer("/studies/NCT00000503", (503, {}, b"busy", 0.0), (503, {}, b"busy", 0.0), (200, {}, study(503), 0.0))
+    sleeps: list[float] = []
+    assert run("NCT00000503", "--api-url", registry.url, "--content", str(tmp_path), sleeps=sleeps) == 0
+    assert sleeps == [1.0, 2.0] and len(registry.requests) == 3
+    assert (tmp_path / "trials" / "nct00000503.ctgov.json").exists()
+
+
+def test_api_429_honours_retry_after_capped(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.answer("/studies/NCT00000429", (429, {"Retry-After": "7"}, b"", 0.0),
+                    (429, {"Retry-After": "100000"}, b"", 0.0), (200, {}, study(429), 0.0))
+    sleeps: list[float] = []
+    assert run("NCT00000429", "--api-url", registry.url, "--content", str(tmp_path), sleeps=sleeps) == 0
+    assert sleeps == [7.0, 60.0]
+
+
+def test_api_failing_every_try_writes_nothing_for_that_trial(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry.answer("/studies/NCT00000500", (500, {}, b"", 0.0))
+    registry.answer("/studies/NCT00000001", (200, {}, study(1), 0.0))
+    sleeps: list[float] = []
+    assert run("NCT00000500", "NCT00000001", "--api-url", registry.url, "--content", str(tmp_path), sleeps=sleeps) == 1
+    assert sleeps == [1.0, 2.0, 4.0, 8.0]
+    assert "NCT00000500: 500 Internal Server Error, 5 times; nothing was written for it" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "trials").iterdir()) == ["nct00000001.ctgov.json", "nct00000001.yaml"]
+
+
+def test_api_timeout(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.answer("/studies/NCT00000408", (200, {}, study(408), 1.0))
+    slow = Registry(registry.url, timeout=0.2, tries=2, sleep=lambda _: None)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="NCT00000408: no answer in time, 2 times; nothing was written for it"):
+        slow.study("NCT00000408")
+    assert time.monotonic() - started < 0.9
+    records, problems = importer.gather(["NCT00000408"], None, [], 10, slow)
+    assert records == [] and problems[0].file == "NCT00000408"
+
+
+def test_api_answers_are_bounded_and_ids_checked_before_any_request(registry: FakeRegistry) -> None:
+    registry.answer("/studies/NCT00000002", (200, {}, study(2), 0.0))
+    with pytest.raises(FetchError, match="larger than 50 bytes"):
+        Registry(registry.url, max_bytes=50).study("NCT00000002")
+    with pytest.raises(FetchError, match="is not an NCT ID"):
+        Registry(registry.url).study("NCT0/../x")
+    assert len(registry.requests) == 1
+
+
+def test_sources_copied_into_tests_data_keep_their_provenance() -> None:
+    for folder in ("ctgov", "ctgov-xml"):
+        rows = (DATA / folder / "SOURCES.tsv").read_text().splitlines()[1:]
+        names = {row.split("\t")[0] for row in rows}
+        files = {p.stem for p in (DATA / folder).iterdir() if p.suffix in (".json", ".xml")}
+        assert names == files and (DATA / folder / "README.md").exists()
+
+
+# --- whatever a record holds, an import ends in files or a clean refusal ----------------------------------------
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12), st.lists(st.integers(), max_size=2),
+                 st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+                 st.sampled_from(["N/A", "(Participant)", "Phase 1/", "Both", "July 32, 2020", "Masking: Double ("]))
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(st.data())
+def test_any_damage_to_a_record_is_imported_or_refused_never_a_crash(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+    old = json.loads(JSON_RECORDS[data.draw(st.integers(0, len(JSON_RECORDS) - 1))].read_text())
+    new = copy.deepcopy(old)
+    for _ in range(data.draw(st.integers(1, 4))):
+        holder: Any = new
+        while isinstance(holder, (dict, list)) and holder:
+            key = data.draw(st.sampled_from(sorted(holder) if isinstance(holder, dict) else range(len(holder))))
+            if data.draw(st.booleans()) or not isinstance(holder[key], (dict, list)) or not holder[key]:
+                holder[key] = data.draw(JUNK)
+                break
+            holder = holder[key]
+    importer.changes(old, new)
+    importer.changes(new, old)
+    content = tmp_path_factory.mktemp("fuzz")
+    importer.import_records(content, [importer.Record(old, "old.json")], [])
+    report = importer.import_records(content, [importer.Record(new, "new.json")], [])
+    assert report.trials or any(p.severity == "error" for p in report.problems)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["N/A", "", " ", "(x)", "Phase 1/", "/", "Both",
+                                                                  "99999999999999999999", "July 32, 2020", "é",
+                                                                  "Allocation: , Masking: Double ("])), max_size=25))
+def test_any_damage_to_an_xml_record_converts_never_a_crash(damage: list[tuple[int, str]]) -> None:
+    import xml.etree.ElementTree as ET
+
+    from sitegen.registry_xml import study_from_xml
+
+    root = ET.parse(DATA / "ctgov-xml" / "NCT04710303_covid_19_all_protocols.xml").getroot()
+    elements = list(root.iter())
+    for where, text in damage:
+        elements[where % len(elements)].text = text
+        elements[where % len(elements)].set("type", text)
+    assert isinstance(study_from_xml(root)["protocolSection"], dict)

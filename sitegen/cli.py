@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", metavar="H",
                    help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0 for every network)")
     s.add_argument("--port", type=_port, default=8000, metavar="N", help="port to listen on (default: 8000; 0 for any free port)")
+    s.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a further host name to answer to, e.g. this computer's name on the network (repeatable)")
     i = commands.add_parser("import", help="import trials from ClinicalTrials.gov (files, NCT IDs or a search) into a "
                             "catalog folder", description="Write each study's registry record (trials/<nct id>.ctgov"
                             ".json, replaced when it changed) and, once, its editor's file (trials/<nct id>.yaml); "
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from .serve import serve  # tornado and livereload are loaded only to serve
 
-        return serve(project, args.host, args.port, args.base_url, args.strict)
+        return serve(project, args.host, args.port, args.base_url, args.strict, args.allowed_host)
     try:
         if args.command == "build":
             report, warnings = _build(project, args.output, args.base_url, args.strict, args.jobs)

@@ -6,11 +6,16 @@ rebuild renders only the outputs whose reads changed (build.render_incremental) 
 (write.write_site). A catalog is rebuilt as `sitegen build` rebuilds it: only the trials that changed. While the
 content has errors, the last good site stays up with an error panel on every page (on a catalog's home page).
 The live-reload script is added by the server to the pages it sends; the files on disk never contain it.
+
+The server answers only to its own names (HostPolicy) and talks live reload only to its own pages, so a web page
+elsewhere cannot read the drafts through DNS rebinding, nor reload the open pages.
 """
 
 from __future__ import annotations
 
 import errno
+import ipaddress
+import json
 import logging
 import os
 import re
@@ -21,20 +26,25 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from livereload import Server  # type: ignore[import-untyped]
-from livereload.handlers import LiveReloadHandler, StaticFileHandler  # type: ignore[import-untyped]
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler, StaticFileHandler  # type: ignore[import-untyped]
+from livereload.server import LiveScriptInjector  # type: ignore[import-untyped]
 from livereload.watcher import Watcher  # type: ignore[import-untyped]
+from tornado import httputil, web
+from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.netutil import bind_sockets
 
 from .build import Session, build
 from .catalog.parallel import default_jobs
-from .errors import ContentError, Problem
+from .errors import ContentError, Problem, printable
 from .project import TEMPLATES, Project
 from .render import make_environment
 from .write import write_site
@@ -84,7 +94,7 @@ class LiveSite:
         except OSError as e:  # a static file or template folder removed while serving
             return self._fail([str(Problem(str(e.filename or "?"), 0, 0, f"cannot read: {e.strerror}"))], started)
         except Exception as e:  # noqa: BLE001 - a bug must not stop the server; it is shown like any problem
-            traceback.print_exc()
+            _say(traceback.format_exc().rstrip(), error=True)
             return self._fail([f"sitegen: internal error while rebuilding: {type(e).__name__}: {e}"], started)
         self._catalog, self._shown = self._session.record is None, ()
         if self._session.record is not None:
@@ -204,6 +214,11 @@ class _SiteFileHandler(StaticFileHandler):  # type: ignore[misc]
     def set_default_headers(self) -> None:
         self.set_header("Cache-Control", "no-store")
 
+    async def get(self, path: str, include_body: bool = True) -> None:
+        if "\x00" in path:  # no file can have this name, and the file system calls refuse it: a bad request
+            raise web.HTTPError(400)
+        await super().get(path, include_body)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         page = Path(self.root) / "404.html"
         if status_code == 404 and page.is_file():
@@ -213,39 +228,191 @@ class _SiteFileHandler(StaticFileHandler):  # type: ignore[misc]
         super().write_error(status_code, **kwargs)
 
 
-class _Server(Server):  # type: ignore[misc]
-    """livereload's server with the site's file handler and without livereload's own log lines."""
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+# A Host header: a name or IPv4 address, or an IPv6 address in brackets; then maybe a port. Anything else (user
+# info, a path, two headers folded into one) is a bad request.
+_HOST = re.compile(r"(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::([0-9]{1,5}))?", re.ASCII)
 
-    def __init__(self, watcher: SiteWatcher) -> None:
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """The host names the server answers to, on its port. A browser sends the name it was given in the Host
+    header, so a page whose own name an attacker has re-pointed at this computer (DNS rebinding) sends that name
+    and is refused. An IP address cannot be re-pointed, so when the server listens on every address
+    (0.0.0.0), any IP address is accepted, as Vite and webpack-dev-server do; other names need --allowed-host."""
+
+    names: frozenset[str]  # lower case, IPv6 addresses without brackets
+    port: int
+    any_address: bool = False
+
+    @classmethod
+    def listening(cls, host: str, sockets: Iterable[socket.socket], allowed: Iterable[str] = ()) -> HostPolicy:
+        """The policy of a server listening on `sockets`, started with --host `host` and --allowed-host `allowed`."""
+        bound = [s.getsockname() for s in sockets]
+        addresses = [ipaddress.ip_address(str(name[0]).partition("%")[0]) for name in bound]
+        names = {_host_name(host), *(str(a) for a in addresses), *(_host_name(a) for a in allowed)}
+        any_address = any(a.is_unspecified for a in addresses)
+        if any_address or any(a.is_loopback for a in addresses):
+            names |= LOOPBACK_NAMES
+        return cls(frozenset(names), int(bound[0][1]), any_address)
+
+    def refusal(self, header: str | None) -> tuple[int, str] | None:
+        """None when a request with this Host header is answered; else the status and text it gets instead."""
+        match = _HOST.fullmatch((header or "").lower())
+        if match is None:
+            return 400, "sitegen serve: a bad Host header\n"
+        name, port = _host_name(match[1] or match[2]), int(match[3] or 80)
+        if port == self.port and (name in self.names or (self.any_address and _is_address(name))):
+            return None
+        return 403, (f"sitegen serve does not answer to '{match[0]}', so that no other web site can read this one "
+                     f"by pointing its own name at this computer. To allow a name, start the server with "
+                     f"--allowed-host {name}\n")
+
+
+def _host_name(text: str) -> str:
+    name = text.lower().removeprefix("[").removesuffix("]")
+    return str(ipaddress.ip_address(name)) if _is_address(name) else name
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+class _Refused(web.RequestHandler):
+    """The answer to a request for a host name the server does not answer to, whatever it asked for."""
+
+    def initialize(self, status: int, text: str) -> None:
+        self.status, self.text = status, text
+
+    def prepare(self) -> None:
+        self.set_status(self.status)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(self.text)
+
+
+class _Site(web.Application):
+    """The server's application: every request is first checked against the host policy."""
+
+    def __init__(self, hosts: HostPolicy, handlers: list[Any], transform: type[LiveScriptInjector]) -> None:
+        super().__init__(handlers, transforms=[transform])
+        self.hosts = hosts
+
+    def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> web._HandlerDelegate:
+        refusal = self.hosts.refusal(request.headers.get("Host"))
+        if refusal is not None:
+            return self.get_handler_delegate(request, _Refused, {"status": refusal[0], "text": refusal[1]})
+        return super().find_handler(request, **kwargs)
+
+
+class _LiveReloadSocket(LiveReloadHandler):  # type: ignore[misc]
+    """livereload's WebSocket, open only to the server's own pages (livereload's accepts any origin), and deaf
+    to messages that are not the livereload protocol's JSON objects (livereload's fails on them)."""
+
+    def check_origin(self, origin: str) -> bool:
+        return urlsplit(origin).netloc.lower() == (self.request.headers.get("Host") or "").lower()
+
+    def on_message(self, message: str | bytes) -> None:
+        try:
+            parsed = json.loads(message)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep to parse
+            return
+        if isinstance(parsed, dict) and isinstance(parsed.get("command"), str):
+            super().on_message(message)
+
+
+class _LiveScript(LiveScriptInjector):  # type: ignore[misc]
+    """Adds the live-reload script to every HTML page sent (livereload's script: same host, same port)."""
+
+    script = (b'<script type="text/javascript">(function(){var s=document.createElement("script");'
+              b'var port=(window.location.port || (window.location.protocol == \'https:\' ? 443: 80));'
+              b's.src="//"+window.location.hostname+":"+port+ "/livereload.js?port=" + port;'
+              b'document.head.appendChild(s);})();</script>')
+
+
+class _OneLine(logging.Formatter):
+    """A log record of the server as one line, an exception as its type and message, control characters escaped:
+    what a client sends never reaches the terminal raw, and no request prints a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = (record.getMessage().splitlines() or [""])[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f": {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        return printable(f"sitegen serve: {text}")
+
+
+class _Server(Server):  # type: ignore[misc]
+    """livereload's server on sockets already bound, with the site's file handler, the host policy, a
+    same-origin WebSocket and no /forcereload (which any web site could request), and without livereload's own
+    log lines."""
+
+    def __init__(self, watcher: SiteWatcher, sockets: list[socket.socket], hosts: HostPolicy) -> None:
         super().__init__(watcher=watcher)
-        self.SFH = _SiteFileHandler
+        self.sockets, self.hosts = sockets, hosts
+
+    def application(self, port: int, host: str, liveport: int | None = None, debug: bool | None = None,
+                    live_css: bool = True) -> None:
+        LiveReloadHandler.watcher = self.watcher
+        LiveReloadHandler.live_css = live_css
+        handlers = [
+            (r"/livereload", _LiveReloadSocket),
+            (r"/livereload.js", LiveReloadJSHandler),
+            (r"/(.*)", _SiteFileHandler, {"path": self.root, "default_filename": self.default_filename}),
+        ]
+        HTTPServer(_Site(self.hosts, handlers, _LiveScript)).add_sockets(self.sockets)
 
     def _setup_logging(self) -> None:
-        # livereload logs every connection and reload at INFO; `sitegen serve` prints its own one line a rebuild.
-        logging.getLogger("livereload").setLevel(logging.WARNING)
-        logging.getLogger("tornado.access").setLevel(logging.ERROR)  # a 404 is an answer, not a warning
+        # livereload logs every connection and reload at INFO, tornado every request that is not a 200 at WARNING:
+        # `sitegen serve` prints its own one line a rebuild, and only errors of the server itself, one line each.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_OneLine())
+        for name, level in (("livereload", logging.WARNING), ("tornado", logging.ERROR)):
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.handlers[:] = [handler]
+            logger.propagate = False
 
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, base_url: str | None = None,
-          strict: bool = False) -> int:
+          strict: bool = False, allowed_hosts: Iterable[str] = ()) -> int:
     """Build, serve on host:port and rebuild on every save until Ctrl-C. Returns the exit code.
 
-    Port 0 picks a free port. The site is built for the server's URL unless `base_url` is given.
+    Port 0 picks a free port. The site is built for the server's URL unless `base_url` is given. The server
+    answers to the names of HostPolicy.listening, and to `allowed_hosts`.
     """
-    if port == 0:
-        port = _free_port(host)
-    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    for name in allowed_hosts:
+        found = _HOST.fullmatch(name.lower())
+        if found is None or found[3] is not None:
+            _say(f"sitegen: error: --allowed-host '{name}': expected a host name such as mylaptop.local, without a port",
+                 error=True)
+            return 2
     try:
+        sockets = bind_sockets(port, host)
+    except (OSError, UnicodeError) as e:  # a busy port, a name that does not resolve or cannot be a host name
+        _say(_listen_error(e, host, port), error=True)
+        return 2
+    try:
+        hosts = HostPolicy.listening(host, sockets, allowed_hosts)
+        url = _url(host, hosts.port)
         with tempfile.TemporaryDirectory(prefix="sitegen-serve-") as folder:
-            return _serve(project, host, port, url, LiveSite(project, Path(folder) / "site", base_url or url, strict))
+            return _serve(project, _Server(SiteWatcher(), sockets, hosts), url,
+                          LiveSite(project, Path(folder) / "site", base_url or url, strict))
     except KeyboardInterrupt:
-        print("Stopped.", flush=True)
+        _say("Stopped.")
         return 0
+    finally:
+        for s in sockets:
+            s.close()
 
 
-def _serve(project: Project, host: str, port: int, url: str, live: LiveSite) -> int:
-    watcher = SiteWatcher()
-    server = _Server(watcher)
+def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
     watched = [project.content, project.templates, project.static]
 
     warned: tuple[str, ...] = ()
@@ -264,21 +431,30 @@ def _serve(project: Project, host: str, port: int, url: str, live: LiveSite) -> 
 
     for folder in watched:
         server.watch(str(folder), rebuild, delay="forever")
-    watcher.prime()
+    server.watcher.prime()
     report(live.rebuild(), [])
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
-    folders = ", ".join(f"{f}/" for f in watched)
-    IOLoop.current().add_callback(
-        lambda: print(f"Serving {url}  (watching {folders}; Ctrl-C to stop)", flush=True)
-    )
-    try:
-        server.serve(port=port, host=host, root=str(live.folder), default_filename="index.html")
-    except OSError as e:
-        print(_listen_error(e, host, port), file=sys.stderr, flush=True)
-        return 2
-    print("Stopped.", flush=True)
+    folders = ", ".join(_shown(f) for f in watched if f.is_dir()) or "nothing"
+    IOLoop.current().add_callback(lambda: _say(f"Serving {url}  (watching {folders}; Ctrl-C to stop)"))
+    server.serve(root=str(live.folder), default_filename="index.html")
+    _say("Stopped.")
     return 0
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the banner names it: relative to the current folder when inside it, else absolute; with a '/'."""
+    path = folder.resolve()
+    try:
+        return f"{path.relative_to(Path.cwd().resolve())}/"
+    except ValueError:
+        return f"{path}/"
+
+
+def _say(text: str, error: bool = False) -> None:
+    """Print a line of the server's, with what content or a client may have put in it (file names, problems,
+    an exception's text) made printable: no control character reaches the terminal."""
+    print(printable(text), file=sys.stderr if error else sys.stdout, flush=True)
 
 
 def _print_rebuild(outcome: Rebuild, changed: list[str], warnings: tuple[str, ...]) -> None:
@@ -287,20 +463,19 @@ def _print_rebuild(outcome: Rebuild, changed: list[str], warnings: tuple[str, ..
     cause = f"{_names(changed)} changed: " if changed else ""
     if outcome.problems:
         for line in outcome.problems:
-            print(line, file=sys.stderr, flush=True)
+            _say(line, error=True)
         count = len(outcome.problems)
-        print(f"sitegen: {count} problem{'s' if count != 1 else ''} found; "
-              f"{'still serving the last good site, ' if cause else ''}with the problem shown on every page",
-              file=sys.stderr, flush=True)
+        _say(f"sitegen: {count} problem{'s' if count != 1 else ''} found; "
+             f"{'still serving the last good site, ' if cause else ''}with the problem shown on every page", error=True)
         return
     for line in warnings:
-        print(line, file=sys.stderr, flush=True)
+        _say(line, error=True)
     if not changed:
-        print(f"Built {outcome.files} files in {took}", flush=True)
+        _say(f"Built {outcome.files} files in {took}")
     elif outcome.rendered:
-        print(f"{cause}re-rendered {_names(list(outcome.rendered), 4)} in {took}", flush=True)
+        _say(f"{cause}re-rendered {_names(list(outcome.rendered), 4)} in {took}")
     else:
-        print(f"{cause}nothing to re-render ({took})", flush=True)
+        _say(f"{cause}nothing to re-render ({took})")
 
 
 def _names(paths: list[str], shown: int = 3) -> str:
@@ -310,8 +485,11 @@ def _names(paths: list[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _listen_error(error: OSError, host: str, port: int) -> str:
+def _listen_error(error: OSError | UnicodeError, host: str, port: int) -> str:
     where = f"{host}:{port}"
+    if isinstance(error, socket.gaierror | UnicodeError):
+        return (f"sitegen: error: cannot serve on {where}: no such host name; check --host (an address such as "
+                "127.0.0.1, or a name of this computer)")
     if error.errno == errno.EADDRINUSE:
         free = next((p for p in range(port + 1, port + 20) if _can_listen(host, p)), None)
         hint = f"; stop the other server, or choose another port, e.g. --port {free}" if free else \
@@ -331,13 +509,6 @@ def _can_listen(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -3,6 +3,7 @@ the watcher's debounce, and the server itself, started as a user starts it (a su
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -386,13 +387,13 @@ def test_editor_scratch_files_are_not_changes(tmp_path: Path) -> None:
 class Served:
     """`sitegen serve --port 0` in a subprocess, its output read line by line."""
 
-    def __init__(self, project: Project, tmp: Path, *args: str) -> None:
+    def __init__(self, project: Project, tmp: Path, *args: str, cwd: Path = ROOT, folders: bool = True) -> None:
         self.tmp = tmp
         tmp.mkdir(exist_ok=True)
+        given = ["--templates", str(project.templates), "--static", str(project.static)] if folders else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sitegen", "serve", "--content", str(project.content), "--templates",
-             str(project.templates), "--static", str(project.static), *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "sitegen", "serve", "--content", str(project.content), *given, *args],
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)},
         )
         self.lines: queue.Queue[str] = queue.Queue()
@@ -464,6 +465,17 @@ def test_serve_injects_live_reload_only_on_the_wire(served: Served, project: Pro
     assert list(served.tmp.iterdir()) == []  # its build folder is gone
 
 
+def test_the_banner_names_the_watched_folders_one_way(project: Project, tmp_path: Path) -> None:
+    """Run from the project's folder, every watched folder is named relative to it, however it was found."""
+    relative = Project(Path("content"), project.templates, project.static)
+    served = Served(relative, tmp_path / "tmp", "--port", "0", cwd=tmp_path, folders=False)
+    try:
+        banner = served.wait_for(r"^Serving ").string
+    finally:
+        served.stop()
+    assert banner.endswith("(watching content/, templates/, static/; Ctrl-C to stop)"), banner
+
+
 def test_serve_rebuilds_once_for_a_burst_of_saves(served: Served, project: Project) -> None:
     served.wait_for(r"^Serving ")
     edit(project.content / "trial.yaml", "The trial does not specify if", "The trial does not say if")
@@ -491,3 +503,176 @@ def test_a_port_in_use_gives_a_clear_message(project: Project, tmp_path: Path) -
     assert f"127.0.0.1:{port}" in message and "already in use" in message and "--port" in message
     assert "Traceback" not in message
     assert list(server.tmp.iterdir()) == []
+
+
+# --- The server under attack: other sites, forged headers, malformed requests -------------------------------
+
+
+def _port(url: str) -> int:
+    return int(url.rstrip("/").rsplit(":", 1)[1])
+
+
+def _ask(port: int, target: str, host: str | None, *headers: str) -> tuple[int, bytes]:
+    """One raw HTTP/1.1 request to 127.0.0.1 with exactly the Host header given (none when None): its status, body."""
+    lines = [f"GET {target} HTTP/1.1", *([f"Host: {host}"] if host is not None else []), *headers, "Connection: close"]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := s.recv(65536)):
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length: *(\d+)", head)
+        while length and len(body) < int(length[1]) and (chunk := s.recv(65536)):
+            body += chunk
+    return int(head.split()[1]), body
+
+
+def _talk(url: str, origin: str | None, *messages: str | bytes, host: str | None = None) -> list[str]:
+    """Open the live-reload WebSocket as a page at `origin` would, send `messages` and return what came back
+    within half a second after them; an HTTPClientError when the handshake is refused."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    async def talk() -> list[str]:
+        headers = {**({"Origin": origin} if origin else {}), **({"Host": host} if host else {})}
+        connection = await websocket_connect(HTTPRequest(url.replace("http:", "ws:") + "livereload", headers=headers))
+        for message in messages:
+            await connection.write_message(message, binary=isinstance(message, bytes))
+        answers = []
+        while True:
+            try:
+                answer = await asyncio.wait_for(connection.read_message(), 0.5)
+            except asyncio.TimeoutError:
+                break
+            if answer is None:  # closed by the server
+                answers.append("<closed>")
+                break
+            answers.append(answer if isinstance(answer, str) else answer.decode("utf-8", "replace"))
+        connection.close()
+        return answers
+
+    return asyncio.run(talk())
+
+
+HELLO = '{"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}'
+
+
+def test_serve_answers_only_to_its_own_host_names(served: Served) -> None:
+    port = _port(served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1))
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
+        assert _ask(port, "/faq/", host)[0] == 200, host
+    # A page on another site whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own name.
+    for host in (f"evil.example:{port}", f"127.0.0.1.evil.example:{port}", f"localhost.:{port}", "localhost",
+                 f"127.0.0.1:{port + 1}", f"10.0.0.1:{port}", f"0.0.0.0:{port}"):
+        status, body = _ask(port, "/faq/", host)
+        assert status == 403 and b"--allowed-host" in body and b"faq" not in body, (host, status, body)
+        assert _ask(port, "/livereload", host, "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")[0] == 403, host
+    for host in (None, "", f"user@127.0.0.1:{port}", f"127.0.0.1:{port}/x", "127.0.0.1:port", f"::1:{port}"):
+        assert _ask(port, "/faq/", host)[0] == 400, host
+    assert served.stop() == 0
+    assert not any("Traceback" in line for line in served.seen)
+
+
+def test_live_reload_talks_only_to_pages_of_the_same_origin(served: Served) -> None:
+    from tornado.httpclient import HTTPClientError
+
+    url = served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1)
+    port = _port(url)
+    for origin in ("http://evil.example", f"http://evil.example:{port}", "null", f"http://localhost.evil.example:{port}",
+                   f"http://127.0.0.1:{port + 1}"):
+        with pytest.raises(HTTPClientError) as refused:
+            _talk(url, origin, HELLO)
+        assert refused.value.code == 403, origin
+    for origin in (url.rstrip("/"), None):  # the server's own pages; a client that is not a browser sends none
+        assert '"command": "hello"' in _talk(url, origin, HELLO)[0], origin
+    assert '"command": "hello"' in _talk(url, f"http://localhost:{port}", HELLO, host=f"localhost:{port}")[0]
+    # Nothing but a save reloads the open pages: livereload's /forcereload, which any site could load, is gone.
+    answers: list[list[str]] = []
+    info = json.dumps({"command": "info", "url": url})
+    page = threading.Thread(target=lambda: answers.append(_talk(url, url.rstrip("/"), HELLO, info)))
+    page.start()
+    time.sleep(0.2)  # the page is listening (it listens for half a second after its messages)
+    status, _ = _ask(port, "/forcereload?path=*", f"127.0.0.1:{port}", "Origin: http://evil.example")
+    page.join()
+    assert status == 404 and not any('"reload"' in a for a in answers[0]), answers
+    assert served.stop() == 0
+
+
+def test_a_malformed_request_gets_400_and_prints_nothing(served: Served) -> None:
+    port = _port(served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1))
+    host = f"127.0.0.1:{port}"
+    for target in ("/%00", "/a%00b", "/faq/%00", "/index.html%00", "/%00/..", "/%ff", "/%c0%ae%c0%ae/"):
+        status, body = _ask(port, target, host)
+        assert status == 400 and b"Traceback" not in body, (target, status)
+    # What a client puts in a request never reaches the terminal, control characters least of all.
+    for target in ("/%2e%2e/%1b%5d0%3bpwned%07", "/%1b%5b2J", "/%00%1b%5b2J"):
+        assert _ask(port, target, host)[0] in (400, 403, 404)
+    assert served.stop() == 0
+    served.drain(0.3)
+    assert not any("Traceback" in line or "\x1b" in line or "\x07" in line for line in served.seen), served.seen
+    assert not any("pwned" in line or "%00" in line for line in served.seen), served.seen
+
+
+def test_a_socket_message_that_is_not_json_is_ignored(served: Served) -> None:
+    url = served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1)
+    junk = ("not json", b"\xff\xfe", "[]", '"hello"', "{}", '{"command": 1}', '{"command": "info"}', "{" * 5000, "[" * 100_000 + "]" * 100_000, "null")
+    answers = _talk(url, url.rstrip("/"), *junk, HELLO)
+    assert len(answers) == 1 and '"command": "hello"' in answers[0], answers  # still talking after the junk
+    assert served.stop() == 0
+    served.drain(0.3)
+    assert not any("Traceback" in line for line in served.seen), served.seen
+    assert len([line for line in served.seen if "sitegen serve:" in line]) <= len(junk)
+
+
+@pytest.mark.parametrize("host", ["nosuch!.invalid", "a..invalid"])
+def test_a_host_that_does_not_resolve_gives_a_clear_message(project: Project, tmp_path: Path, host: str) -> None:
+    # Names the resolver refuses by itself ('!' is not allowed in a host name; an empty label): no DNS query is made.
+    server = Served(project, tmp_path / "tmp", "--host", host, "--port", "0")
+    code = server.proc.wait(timeout=30)
+    server.drain(0.3)
+    message = "\n".join(server.seen)
+    assert code == 2, message
+    assert message.startswith(f"sitegen: error: cannot serve on {host}:0:") and "--host" in message, message
+    assert "Traceback" not in message and len(server.seen) == 1
+    assert list(server.tmp.iterdir()) == []
+
+
+def test_serve_prints_no_control_characters_from_file_names(served: Served, project: Project) -> None:
+    served.wait_for(r"^Serving ")
+    (project.content / "\x1b]0;pwned\x07\x1b[2J.txt").write_text("x", encoding="utf-8")
+    line = served.wait_for(r" changed: ").string
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b]0;pwned\\x07\\x1b[2J.txt" in line, line
+    assert served.stop() == 0
+
+
+def test_the_host_names_a_server_answers_to() -> None:
+    from sitegen.serve import HostPolicy
+
+    with socket.socket() as loopback, socket.socket() as everywhere:
+        loopback.bind(("127.0.0.1", 0))
+        everywhere.bind(("0.0.0.0", 0))  # bound only: nothing listens, nothing is sent
+        local = HostPolicy.listening("127.0.0.1", [loopback])
+        lan = HostPolicy.listening("0.0.0.0", [everywhere], ["MyLaptop.local"])
+        named = HostPolicy.listening("localhost", [loopback], ["docs.example"])
+    for policy in (local, lan, named):
+        port = policy.port
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", f"[0:0::1]:{port}"):
+            assert policy.refusal(host) is None, (policy, host)
+        for host in (f"evil.example:{port}", f"localhost:{port + 1}", f"{port}", f"mylaptop.local.evil.example:{port}"):
+            refusal = policy.refusal(host)
+            assert refusal is not None and refusal[0] in (400, 403), (policy, host)
+    # On every address: any IP address (no one can point an address elsewhere), names only when allowed.
+    for host in ("192.168.1.20", "10.0.0.5", "[fe80::1]", "mylaptop.local", "MYLAPTOP.LOCAL"):
+        assert lan.refusal(f"{host}:{lan.port}") is None, host
+    for host in ("192.168.1.20", "mylaptop.local"):  # a server on this computer only has no such address
+        assert (local.refusal(f"{host}:{local.port}") or (0,))[0] == 403, host
+    assert named.refusal(f"docs.example:{named.port}") is None and local.refusal(f"docs.example:{local.port}") is not None
+
+
+def test_allowed_hosts_are_host_names(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("docs.example:8000", "http://docs.example", "a b"):
+        assert main(["serve", "--allowed-host", name]) == 2
+        assert f"--allowed-host '{name}': expected a host name" in capsys.readouterr().err

@@ -38,8 +38,10 @@ def build(
 ) -> tuple[BuildReport, list[Problem]]:
     """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
     atomically. Returns what was done and the warnings found (with `strict`, warnings are errors)."""
+    session = session if session is not None else Session()
     plan = plan_build(project, output, base_url)
     if plan is not None:
+        session.record = session.site = None  # a catalog keeps what it read beside its output folder
         done = nothing_to_build(plan, strict)  # before the rendering libraries are even loaded
         if done is not None:
             return done
@@ -50,7 +52,6 @@ def build(
     from .site import load_site
     from .write import write_site
 
-    session = session or Session()
     site = load_site(project, base_url, strict)
     record = render_incremental(site, project, session.record)
     written = write_site(record.files, output)

@@ -205,16 +205,17 @@ def _new(folder: Path) -> int:
         (folder / "schema").mkdir()
         for name, text in schema_files().items():
             (folder / "schema" / name).write_text(text, encoding="utf-8")
-        (folder / "README.md").write_text(_readme(folder.name), encoding="utf-8")
+        (folder / "README.md").write_text(_readme(folder.resolve().name), encoding="utf-8")
     except OSError as e:
         print(f"sitegen: error: cannot make '{folder}': {e.strerror or e}", file=sys.stderr)
         return 1
-    print(f"Made {folder}/. Next: cd {folder} && sitegen build (or sitegen serve to edit with live reload)")
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    print(f"Made a sitegen project in {folder}/. Next: {where}sitegen build (or sitegen serve to edit with live reload)")
     return 0
 
 
 def _readme(name: str) -> str:
-    return (f"# {name}\n\nA clinical trial site made with [sitegen](https://pypi.org/project/sitegen/).\n\n"
+    return (f"# {name}\n\nA clinical trial site made with sitegen.\n\n"
             "- `content/site.yaml`: the site's title, language and address.\n"
             "- `content/trial.yaml`: the trial (every field is described in the JSON Schema in `schema/`). For many\n"
             "  trials, keep one file per trial as `content/trials/<slug>.yaml` instead.\n"

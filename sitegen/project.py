@@ -37,10 +37,12 @@ class Project:
         own = self.static / name
         return own if own.is_file() or own.is_symlink() else STATIC / name
 
-    def static_names(self) -> list[str]:
-        """The names of every static file, the project's own and sitegen's, sorted."""
-        folders = [STATIC, self.static] if self.static.is_dir() else [STATIC]
-        return sorted({p.name for folder in folders for p in folder.iterdir() if p.is_file()})
+    def static_names(self, used: tuple[str, ...] = ()) -> list[str]:
+        """The static files a site publishes, sorted: the `used` ones of sitegen's, and every file of the project's
+        own static folder (a logo, a font), or with no `used`, every static file of sitegen's and the project's."""
+        own = sorted(p.name for p in self.static.iterdir() if p.is_file()) if self.static.is_dir() else []
+        sitegen = used or tuple(p.name for p in STATIC.iterdir() if p.is_file())
+        return sorted({*sitegen, *own})
 
 
 def site_url(url: str) -> str:

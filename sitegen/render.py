@@ -51,7 +51,7 @@ from .record import (
 from .schema import Glossary, Settings, Trial
 from .site import Site
 
-STATIC_FILES = ("style.css", "favicon.svg")
+STATIC_FILES = ("style.css", "favicon.svg")  # sitegen's own that a single trial's site uses; search.js is a catalog's
 MAX_SITEMAP_URLS = 50_000  # the sitemap protocol's limit for one file
 
 # Markdown may produce these; anything else (script, style, iframe, event handlers, javascript: URLs) is removed.
@@ -132,7 +132,7 @@ class RenderRecord:
 
     outputs: dict[str, Output]
     rendered: tuple[str, ...]  # the outputs this build rendered; the rest were reused
-    templates: Path
+    templates: tuple[Path, ...]  # where its templates were looked up (a project's own folder may appear later)
     environment: Environment = field(repr=False)  # reused, with its compiled templates, by the next build
 
     @property
@@ -170,7 +170,7 @@ def render_incremental(
             READS.reset(token)
         outputs[name] = Output(data, reads.fingerprints)
         rendered.append(name)
-    return RenderRecord(outputs, tuple(rendered), project.templates, env)
+    return RenderRecord(outputs, tuple(rendered), tuple(project.template_folders), env)
 
 
 def _producers(
@@ -235,7 +235,7 @@ def _producers(
     producers.append((inputs.not_found.file, lambda: page_html(inputs.not_found, ())))
     producers += [("sitemap.xml", sitemap), ("robots.txt", lambda: robots_txt(env, settings))]
     producers.append(("feed.jsonld", feed))
-    producers += [(name, lambda name=name: static(name)) for name in STATIC_FILES]  # type: ignore[misc]
+    producers += [(name, lambda name=name: static(name)) for name in project.static_names(STATIC_FILES)]  # type: ignore[misc]
     return producers
 
 
@@ -373,7 +373,7 @@ def trial_environment(project: Project) -> Environment:
 def _environment(project: Project, previous: RenderRecord | None) -> Environment:
     """The previous build's environment when it used the same templates (its compiled templates are checked
     against the files on each use), else a new one."""
-    if previous is not None and previous.templates == project.templates:
+    if previous is not None and previous.templates == tuple(project.template_folders):
         return previous.environment
     return make_environment(project.template_folders)
 

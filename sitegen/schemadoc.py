@@ -100,6 +100,8 @@ def schema_files() -> dict[str, str]:
 
 def main() -> None:
     """Write the JSON Schema files and the Markdown reference (run from a checkout of sitegen)."""
+    if not (ROOT / "pyproject.toml").is_file():
+        sys.exit("sitegen.schemadoc writes into a checkout of sitegen (schema/, docs/); this sitegen is installed")
     JSON_SCHEMA.parent.mkdir(exist_ok=True)
     MARKDOWN.parent.mkdir(exist_ok=True)
     for name, text in schema_files().items():

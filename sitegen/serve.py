@@ -2,8 +2,8 @@
 and on every save rebuilds what changed and reloads the open pages.
 
 A burst of saves gives one rebuild (the watcher waits until the files have been quiet for QUIET_SECONDS). Each
-rebuild renders only the outputs whose reads changed (build.render_incremental) and is swapped in whole
-(write.write_site). A catalog is rebuilt as `sitegen build` rebuilds it: only the trials that changed. While the
+rebuild is `build.build`, as `sitegen build` does it, given the session of the last one: a single trial's site
+renders only the outputs whose reads changed (render.render_incremental), a catalog only the trials that changed. While the
 content has errors, the last good site stays up with an error panel on every page (on a catalog's home page).
 The live-reload script is added by the server to the pages it sends; the files on disk never contain it.
 

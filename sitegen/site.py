@@ -22,7 +22,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Site:
-    """Everything a build has read and checked: settings, the trials, their references."""
+    """Everything a build has read and checked for one trial: settings, the trial, its references, citations and
+    pages, glossary, and the warnings found."""
 
     settings: Settings
     trial: Trial

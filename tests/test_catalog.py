@@ -23,6 +23,7 @@ from sitegen.build import build
 from sitegen.catalog import build as build_module
 from sitegen.catalog import plan, search
 from sitegen.catalog import state as cache
+from sitegen.catalog.listing import TrialEntry, sort_key
 from sitegen.cli import ProgressBar, main
 from sitegen.errors import ContentError
 from sitegen.project import Project
@@ -474,6 +475,15 @@ def test_a_rebuild_with_nothing_changed_loads_no_rendering_library(catalog: Proj
     edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
     summary, loaded = _build_in_a_fresh_process(catalog, out)
     assert "pages (0 written, " not in summary and loaded == set(RENDERING_LIBRARIES)
+
+
+def test_titles_are_sorted_as_a_reader_expects() -> None:
+    def entry(title: str) -> TrialEntry:
+        return TrialEntry(title.lower().replace(" ", "-"), title, "", "", "", "", "", "", (), "", "2026-01-01")
+
+    titles = ["Trial 19", "trial 2", "Cell dose of 2x10⁶", "Trial 10b", "Trial 10a", "Alpha"]
+    assert [t.title for t in sorted(map(entry, titles), key=sort_key)] == [
+        "Alpha", "Cell dose of 2x10⁶", "trial 2", "Trial 10a", "Trial 10b", "Trial 19"]
 
 
 def test_listing_pages_are_not_even_worked_out_when_no_trial_entry_changed(

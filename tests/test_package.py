@@ -4,9 +4,11 @@ sitegen's one file at a time, and a wheel that works outside the checkout."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -52,7 +54,7 @@ def test_new_refuses_a_place_that_is_taken(tmp_path: Path, existing: str, capsys
 
 
 def test_a_project_s_own_template_and_static_file_override_sitegen_s_of_that_name_only(tmp_path: Path) -> None:
-    shutil_copy(ROOT / "content", tmp_path / "content")
+    shutil.copytree(ROOT / "content", tmp_path / "content")
     (tmp_path / "templates").mkdir()
     base = (TEMPLATES / "base.html").read_text(encoding="utf-8")
     assert '<footer class="site-footer">' in base
@@ -67,12 +69,7 @@ def test_a_project_s_own_template_and_static_file_override_sitegen_s_of_that_nam
     assert b"<main" in (out / "faq" / "index.html").read_bytes()  # faq.html is still sitegen's own
     assert (out / "style.css").read_bytes() == b":root { --accent: #5a2d82; }\n"
     assert (out / "favicon.svg").read_bytes() == (STATIC / "favicon.svg").read_bytes()
-
-
-def shutil_copy(source: Path, target: Path) -> None:
-    import shutil
-
-    shutil.copytree(source, target)
+    assert (out / "logo.svg").is_file() and not (out / "search.js").exists()  # the project's own; a catalog's
 
 
 def test_a_wheel_installed_in_a_fresh_environment_works_from_any_folder(tmp_path: Path) -> None:
@@ -80,11 +77,20 @@ def test_a_wheel_installed_in_a_fresh_environment_works_from_any_folder(tmp_path
     `sitegen new mysite && cd mysite && sitegen build` far from the checkout, and a templates/base.html of the
     project changes every page."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    source = tmp_path / "source"  # pip builds in the folder it is given: a copy, so the checkout gets no build/
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", "node_modules", "build", "*.egg-info", "__pycache__", ".*_cache", "output", "tests", "bench"))
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(wheels), str(ROOT)], check=True, env=env, cwd=tmp_path,
+                    "--wheel-dir", str(wheels), str(source)], check=True, env=env, cwd=tmp_path,
                    capture_output=True)
     wheel = next(wheels.glob("sitegen-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist() if name.startswith("sitegen/")}
+    package = ROOT / "sitegen"
+    assert shipped == {f"sitegen/{p.relative_to(package).as_posix()}" for p in package.rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts} | {
+        f"sitegen/starter/content/{p.name}" for p in (ROOT / "content").iterdir()}
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(tmp_path / "venv")
     python = tmp_path / "venv" / "bin" / "python"
     # pip of this environment installs into the new one (--python), with no index: nothing is downloaded

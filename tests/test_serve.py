@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from sitegen.build import build
 from sitegen.cli import main
 from sitegen.errors import ContentError
+from sitegen.project import TEMPLATES as TEMPLATES_DIR
 from sitegen.project import Project
 from sitegen.render import RenderRecord, render_incremental, render_site
 from sitegen.serve import LiveSite, SiteWatcher
@@ -200,7 +201,7 @@ def _shapes(leaves: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
 def test_an_edit_of_any_field_of_the_trial_gives_the_output_of_a_full_build(project: Project) -> None:
     base = (project.content / "trial.yaml").read_text(encoding="utf-8")
     record = render_incremental(load_site(project), project)
-    fresh = RenderRecord({}, (), project.templates, record.environment)  # renders everything, templates compiled
+    fresh = RenderRecord({}, (), tuple(project.template_folders), record.environment)  # renders everything, templates compiled
     checked = 0
     for leaf in _shapes(STRING_LEAVES):
         (project.content / "trial.yaml").write_text(base, encoding="utf-8")
@@ -313,6 +314,35 @@ def test_before_any_good_build_every_address_shows_the_panel(project: Project, t
     shutil.copy(ROOT / "content" / "site.yaml", project.content / "site.yaml")
     assert live.rebuild().problems == ()
     assert "role=\"alert\"" not in (tmp_path / "site" / "faq" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_templates_folder_made_while_serving_is_used(tmp_path: Path) -> None:
+    """A project without templates of its own gets one while the server runs: its base.html is used at once."""
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    project = Project.at(tmp_path / "content")
+    live = LiveSite(project, tmp_path / "site", None)
+    assert live.rebuild().problems == ()
+    (tmp_path / "templates").mkdir()
+    base = (TEMPLATES_DIR / "base.html").read_text(encoding="utf-8")
+    (tmp_path / "templates" / "base.html").write_text(base.replace("<footer", "<footer data-mine", 1), encoding="utf-8")
+    outcome = live.rebuild()
+    assert "faq/index.html" in outcome.rendered
+    assert "data-mine" in (tmp_path / "site" / "faq" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_single_trial_turned_into_a_catalog_while_serving_is_served_as_a_catalog(
+        project: Project, tmp_path: Path) -> None:
+    live = LiveSite(project, tmp_path / "site", None)
+    assert live.rebuild().problems == ()
+    (project.content / "trials").mkdir()
+    (project.content / "trial.yaml").rename(project.content / "trials" / "nct05836571.yaml")
+    assert live.rebuild().problems == ()
+    site = tmp_path / "site"
+    assert (site / "trials" / "nct05836571" / "faq" / "index.html").is_file() and not (site / "faq").exists()
+    edit(project.content / "trials" / "nct05836571.yaml", "\nfaq:", "\nfaqs: 1\nfaq:")
+    outcome = live.rebuild()  # the catalog stays, with the problem on its home page
+    assert outcome.problems and 'role="alert"' in (site / "index.html").read_text(encoding="utf-8")
+    assert (site / "trials" / "nct05836571" / "index.html").is_file() and not (site / "faq").exists()
 
 
 def test_built_output_never_contains_the_live_reload_script(project: Project, tmp_path: Path) -> None:

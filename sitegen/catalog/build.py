@@ -280,7 +280,7 @@ def _catalog_outputs(
     ]
     yield "sitemap.xml", fingerprint((shared_print, urls)), lambda: sitemaps(env, settings, urls)
     yield "robots.txt", shared_print, lambda: {"robots.txt": robots_txt(env, settings)}
-    for name in STATIC_FILES:
+    for name in project.static_names(STATIC_FILES):
         data = read_static(project, name)
         yield name, digest(data), lambda name=name, data=data: {name: data}  # type: ignore[misc]
     for folder, members in bundles.items():

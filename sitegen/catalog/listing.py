@@ -132,11 +132,11 @@ def where_label(named: list[str], others: int, shown: int = 5) -> str:
 
 def sort_key(entry: TrialEntry) -> tuple[tuple[tuple[int, str, int], ...], str]:
     """Titles in the order a reader expects: case ignored, and numbers by value ("Trial 2" before "Trial 19")."""
-    return (tuple((0, "", int(part)) if part.isdigit() else (1, part, 0)
-                  for part in _NUMBERS.split(entry.title.casefold()) if part), entry.slug)
+    parts = _NUMBERS.split(entry.title.casefold())  # text, number, text, ...: the numbers at the odd places
+    return (tuple((0, "", int(part)) if i % 2 else (1, part, 0) for i, part in enumerate(parts) if part), entry.slug)
 
 
-_NUMBERS = re.compile(r"(\d+)")
+_NUMBERS = re.compile(r"([0-9]+)")  # ASCII digits only: int() refuses superscripts, which \d would take
 
 
 def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[ListingPage]:

@@ -1,5 +1,5 @@
-"""Plan a build: where its inputs are and where it is published, which trials of a catalog changed since the last
-build, and the report of what a build did.
+"""Plan a catalog's build: find its trials, finish a build that was killed, and tell which trials changed since
+the last build (from a digest of each trial's files and of what all trials share), or that nothing did.
 
 It loads none of the libraries that render pages (Jinja2, Markdown, pybtex, pydantic), so that a rebuild of a
 catalog in which nothing changed is over in the time it takes to read the last build's record.

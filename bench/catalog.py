@@ -942,6 +942,12 @@ def _site_title(content: Path) -> str:
     return str((settings or {}).get("title", "Clinical trials"))
 
 
+def _failed(m: Measured, error: BuildFailed, work: Path) -> None:
+    """Note a failed sitegen command in `m` (paths in the work folder shortened) and in the progress log."""
+    m.error = str(error).replace(f"{work}{os.sep}", "")
+    print(f"[{m.label}] {m.error}", file=sys.stderr, flush=True)
+
+
 def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: str | None, seed: int) -> Measured:
     """Full builds, alternating sitegen and Hugo round by round (outputs deleted before each), then sitegen's
     no-change and one-edit rebuilds. A failed build is recorded in `m`, not raised."""
@@ -958,8 +964,7 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
                 print(f"[{m.label}] sitegen full build {i + 1}/{runs}: {m.phases['full'][-1].seconds:.2f} s",
                       file=log, flush=True)
             except BuildFailed as e:
-                m.error = str(e).replace(f"{work}{os.sep}", "")  # paths in the work folder, shortened
-                print(f"[{m.label}] {e}", file=log, flush=True)
+                _failed(m, e, work)
         if hugo and m.hugo_error is None:
             clean(hugo_out)
             try:
@@ -990,8 +995,7 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
                 print(f"[{m.label}] warning: the edit ({marker!r}) is not in trials/{slug}/faq/ or arms/ of the output",
                       file=log, flush=True)
     except BuildFailed as e:
-        m.error = str(e).replace(f"{work}{os.sep}", "")  # paths in the work folder, shortened
-        print(f"[{m.label}] {e}", file=log, flush=True)
+        _failed(m, e, work)
     return m
 
 
@@ -1022,7 +1026,7 @@ def bench_corpus(files: list[Path], work: Path, runs: int, jobs: int, seed: int,
     try:
         seconds = import_corpus(files, content)
     except BuildFailed as e:
-        m.error = str(e).replace(f"{work}{os.sep}", "")  # paths in the work folder, shortened
+        _failed(m, e, work)
         return m
     m.trials = sum(1 for _ in (content / "trials").glob("*.yaml"))
     m.notes.append(f"imported in {seconds:.1f} s")

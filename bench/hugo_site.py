@@ -9,7 +9,7 @@ paginated home list; taxonomy and term lists; a 404 page; no theme, nothing down
 per page, each with YAML front matter. The catalog's own pages map onto Hugo's: the home page lists the
 trials 50 to a page, and the condition, status, phase and location listings are taxonomies whose term pages
 list 50 to a page; aliases and section pages are off, so the HTML pages match sitegen's in number (for
-generated trials, exactly).
+generated trials, exactly). Links are relative, as sitegen's are, so that both sites work from disk.
 """
 
 from __future__ import annotations
@@ -223,6 +223,7 @@ baseURL = "https://example.org/"
 languageCode = "en"
 title = {title}
 disableAliases = true
+relativeURLs = true
 disableKinds = ["section"]
 paginate = {per_page}
 enableRobotsTXT = false

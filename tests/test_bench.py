@@ -219,6 +219,7 @@ def test_hugo_site_of_three_trials_has_their_pages_and_text(tmp_path: Path) -> N
         assert " ".join(catalog._strip_citations(data["purpose"]).split()[:6]) in pages["summary"][1]
     config = (tmp_path / "site" / "config.toml").read_text(encoding="utf-8")
     assert 'title = "Demo"' in config and "paginate = 50" in config and "disableAliases = true" in config
+    assert "relativeURLs = true" in config
     for singular, plural in hugo_site.TAXONOMIES.items():
         assert f'{singular} = "{plural}"' in config
     for name in ("_default/baseof.html", "_default/single.html", "index.html", "_default/taxonomy.html",

@@ -875,8 +875,8 @@ class Measured:
 
 
 def rates(pages: int, runs: list[Run]) -> list[float]:
-    """Pages per second of each run."""
-    return [pages / r.seconds for r in runs if r.seconds > 0]
+    """Pages per second of each run (none while the number of pages is unknown: a later build failed)."""
+    return [pages / r.seconds for r in runs if r.seconds > 0] if pages else []
 
 
 def cpu_per_page(pages: int, runs: list[Run]) -> list[float]:

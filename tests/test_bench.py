@@ -248,6 +248,15 @@ def test_import_of_real_records_and_their_hugo_site(tmp_path: Path) -> None:
         assert summary["conditions"] == study["conditionsModule"]["conditions"]
 
 
+def test_corpus_files_are_the_records_of_each_folder_in_order(tmp_path: Path) -> None:
+    for name in ("b/NCT2.json", "b/NCT1.xml", "b/README.md", "b/SOURCES.tsv", "a/NCT9.json"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    (tmp_path / "b" / "folder.json").mkdir()
+    assert catalog.corpus_files([tmp_path / "b", tmp_path / "a"]) == [
+        tmp_path / "b" / "NCT1.xml", tmp_path / "b" / "NCT2.json", tmp_path / "a" / "NCT9.json"]
+
+
 def test_a_failed_import_is_its_error_line_not_a_crash(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"nope": 1}', encoding="utf-8")
@@ -302,6 +311,9 @@ def test_a_failed_build_shows_in_its_column() -> None:
     m.error, m.failed = "x.yaml:1:1: bad | worse", "no-change"
     row = catalog.table([m]).splitlines()[2].split(" | ")
     assert row[2] == "1.00" and row[5] == "failed: x.yaml:1:1: bad \\| worse" and row[8:] == ["–"] * 4 + ["– |"]
+    m.failed, m.pages = "full", 0  # a later full build failed: its pages were never counted
+    row = catalog.table([m]).splitlines()[2].split(" | ")
+    assert row[1:5] == ["–", "failed: x.yaml:1:1: bad \\| worse", "–", "–"]
     m = catalog.Measured("real corpus (2 records)", 2, error="import … failed", hugo_error="hugo … failed")
     row = catalog.table([m]).splitlines()[2].split(" | ")
     assert row[:3] == ["| real corpus (2 records)", "–", "failed: import … failed"]

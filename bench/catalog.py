@@ -1,16 +1,29 @@
-"""Time `sitegen build` of a catalog of N synthetic trials: a full build, a rebuild with nothing changed, and a
-rebuild after one FAQ answer of one trial changed, each a cold process, median of --runs.
+"""Time `sitegen build` of catalogs beside Hugo building the same trials: N generated trials and the real
+registry records. For each catalog: full builds, a rebuild with nothing changed, and a rebuild after one FAQ
+answer of one trial changed, each a cold process, median of --runs with min–max; pages/s, CPU per page and peak
+memory; Hugo's pages/s and CPU per page, and the ratio, from the same run.
 
-Usage: python bench/catalog.py [--sizes 1 100 1000 10000] [--runs 3] [--jobs N] [--keep DIR] [--seed S] [--check]
+Usage: python bench/catalog.py [--sizes 1000 10000] [--corpus DIR...] [--runs 3] [--jobs N] [--keep DIR]
+                               [--seed S] [--check] [--hugo BIN | --no-hugo] [--no-corpus]
 
 For each N the trials are generated from content/trial.yaml (see `generate`) into a temporary folder (or into
-DIR/N-trials with --keep, which is kept with its output), then built with
-`python -m sitegen build --content CONTENT --output OUT --jobs J`. A full build starts from nothing: OUT and every
-`.OUT.sitegen-*` beside it (the incremental cache, temporary trees) are deleted first. Peak memory is the sum of
-the RSS of the build's whole process tree (workers included), sampled every 20 ms from /proc; the largest
-single process's ru_maxrss is reported beside it as a cross-check. Pages/s is the number of *.html files in
-OUT over the median full build time. --check validates every generated trial in this process before building.
-Progress goes to stderr; the results (a markdown table) to stdout.
+DIR/N-trials with --keep, which is kept with its output). The real corpus is the ClinicalTrials.gov records
+(*.json, *.xml) in the --corpus folders (by default ../shared/data/ctgov-corpus and ../shared/data/ctgov beside
+the repository), imported with `sitegen import FILES... --content CONTENT` into a catalog. Each catalog is built
+with `python -m sitegen build --content CONTENT --output OUT --jobs J`; a failed build (or import) is reported
+by its error line in the table, and the script then exits with 1.
+
+Hugo (Debian's `hugo` package; the script says how to install it and exits with 2 when it is missing) builds a
+site that bench/hugo_site.py writes from the same trial files: the same pages per trial with the same text, as
+Markdown with front matter, and the listings as Hugo taxonomies. Full builds alternate, sitegen then Hugo, round
+by round, each output deleted first (for sitegen, OUT and every `.OUT.sitegen-*` beside it: the incremental cache
+and temporary trees). The ratio is sitegen's pages/s over Hugo's in the same round, its median over the rounds.
+
+Pages are the *.html files of each output (Hugo's `page/1/` redirects left out). CPU is user + system time of
+the build's process and the processes it waited for (sitegen's workers, Pagefind), from os.wait4. Peak memory is
+the sum of the RSS of the build's whole process tree, sampled every 20 ms from /proc; the largest single
+process's ru_maxrss is reported beside it as a cross-check. --check validates every generated trial in this
+process before building. Progress goes to stderr; the results (a Markdown table and notes) to stdout.
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -39,6 +52,7 @@ CONTENT = ROOT / "content"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import hugo_site
 from sitegen.catalog.listing import slugify
 from sitegen.catalog.parallel import default_jobs
 from sitegen.cite import CITATION
@@ -673,6 +687,17 @@ def check(folder: Path) -> list[str]:
 # Running builds
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+HUGO_MISSING = """\
+bench: Hugo is not installed: there is no {hugo!r} on PATH, and this benchmark builds the same trials with Hugo to
+compare. Install Debian's package (0.111.3 is the version measured), then run this again:
+
+    sudo apt-get install -y hugo
+
+or pass --hugo PATH to use another Hugo binary, or --no-hugo to time sitegen alone."""
+
+
+class BuildFailed(Exception):
+    """A command that ended with a non-zero exit code; its message names it and its error line."""
 
 
 @dataclass
@@ -680,6 +705,7 @@ class Run:
     seconds: float
     peak_rss: int  # bytes: the largest sum of RSS over the build's process tree
     maxrss: int  # bytes: ru_maxrss of the build and its reaped descendants (the largest single process)
+    cpu: float = 0.0  # seconds: user + system CPU of the build and its reaped descendants (os.wait4)
 
 
 def _tree_rss(root: int) -> int:
@@ -705,16 +731,33 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def build(content: Path, out: Path, jobs: int) -> Run:
-    """One `sitegen build` in a fresh process, timed, its process tree's memory sampled; exits on failure."""
-    command = [sys.executable, "-m", "sitegen", "build", "--content", str(content), "--output", str(out),
-               "--jobs", str(jobs)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+_POSITIONED = re.compile(r"^\S.*?:\d+:\d+: (?!warning:)")  # FILE:LINE:COLUMN: problem, not a warning
+_NAMED = re.compile(r"^(?!sitegen:)[^\s:]+: (?!warning:)")  # FILE: problem, or a traceback's Exception: message
+
+
+def error_line(output: str) -> str:
+    """What a failed command's output says went wrong, in one line: its first `FILE:LINE:COLUMN: problem`, else
+    its first `FILE: problem` (or a traceback's exception), else its last line; with its last line (sitegen's
+    count of problems) after a dash when that says more."""
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        return "no output"
+    first = next((line for line in lines if _POSITIONED.match(line)), None) or \
+        next((line for line in lines if _NAMED.match(line)), lines[-1])
+    return first if first == lines[-1] or not lines[-1].startswith("sitegen:") else f"{first} — {lines[-1]}"
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """`command` in a fresh process from the project folder, timed, its process tree's memory sampled, its CPU
+    time taken from os.wait4; raises BuildFailed with the error line when it fails."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+           **(env or {})}
+    with tempfile.TemporaryFile() as output:
         peak = [0]
         done = threading.Event()
         started = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
 
         def sample() -> None:
             while not done.is_set():
@@ -729,12 +772,28 @@ def build(content: Path, out: Path, jobs: int) -> Run:
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
-            stderr.seek(0)
-            stdout.seek(0)
-            sys.stderr.write(stdout.read().decode(errors="replace")[-5000:])
-            sys.stderr.write(stderr.read().decode(errors="replace"))
-            sys.exit(f"bench: {' '.join(command)} failed with exit code {proc.returncode}")
-    return Run(seconds, peak[0], usage.ru_maxrss * 1024)
+            output.seek(0)
+            line = error_line(output.read().decode(errors="replace"))
+            name = " ".join(Path(c).name if i == 0 else c for i, c in enumerate(command[:4]))
+            raise BuildFailed(f"{name} … failed (exit code {proc.returncode}): {line}")
+    return Run(seconds, peak[0], usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
+
+
+def build(content: Path, out: Path, jobs: int) -> Run:
+    """One `sitegen build` in a fresh process (see `run`)."""
+    return run([sys.executable, "-m", "sitegen", "build", "--content", str(content), "--output", str(out),
+                "--jobs", str(jobs)])
+
+
+def hugo_build(hugo: str, site: Path, out: Path) -> Run:
+    """One `hugo` build of `site` into `out` in a fresh process, with a cache folder of its own (see `run`)."""
+    return run([hugo, "--source", str(site), "--destination", str(out), "--quiet"],
+               env={"HUGO_CACHEDIR": str(site.parent / "hugo-cache")})
+
+
+def count_pages(out: Path) -> int:
+    """The HTML pages in `out`; Hugo's `page/1/` redirects to the first page of a list are not pages."""
+    return sum(1 for p in out.rglob("*.html") if not p.as_posix().endswith("/page/1/index.html"))
 
 
 def clean(out: Path) -> None:
@@ -749,7 +808,7 @@ def clean(out: Path) -> None:
 def edit_one_answer(folder: Path, n: int, run: int, seed: int) -> tuple[str, str]:
     """Change one FAQ answer of one trial (a different one each run); return the trial's slug and the new text.
 
-    If no trial has an FAQ, the overview of one trial is changed instead.
+    If no trial has an FAQ, the overview of one trial is changed (or, in an imported trial's file, set) instead.
     """
     rng = random.Random(f"sitegen-catalog-edit:{seed}:{n}:{run}")
     paths = sorted((folder / "trials").glob("*.yaml"))
@@ -764,9 +823,70 @@ def edit_one_answer(folder: Path, n: int, run: int, seed: int) -> tuple[str, str
     else:
         path = paths[start]
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        data["overview"] = f"{marker}: the study team reworded this overview. {data['overview']}"
+        data["overview"] = f"{marker}: the study team reworded this overview. {data.get('overview', '')}".strip()
     path.write_text(dump(data), encoding="utf-8")
     return str(data["slug"]), marker
+
+
+def import_corpus(files: list[Path], content: Path) -> float:
+    """`sitegen import FILES... --content CONTENT` in a fresh process; its wall time. Raises BuildFailed."""
+    return run([sys.executable, "-m", "sitegen", "import", *map(str, files), "--content", str(content)]).seconds
+
+
+def corpus_files(folders: list[Path]) -> list[Path]:
+    """The registry records (*.json, *.xml) in `folders`, each folder's in name order."""
+    return [p for folder in folders for p in sorted(folder.iterdir()) if p.suffix in (".json", ".xml") and p.is_file()]
+
+
+def default_corpus() -> list[Path]:
+    """../shared/data/ctgov-corpus and ../shared/data/ctgov beside the repository (or, from a git worktree, beside
+    its main checkout), those that exist."""
+    bases = [ROOT]
+    try:
+        common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        bases.append(Path(common).parent)
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    for base in bases:
+        found = [base.parent / "shared" / "data" / name for name in ("ctgov-corpus", "ctgov")]
+        if any(f.is_dir() for f in found):
+            return [f for f in found if f.is_dir()]
+    return []
+
+
+# ---------------------------------------------------------------------------
+# Measuring and reporting
+
+@dataclass
+class Measured:
+    """One catalog's measurements: sitegen's builds by kind, Hugo's full builds of the same trials."""
+
+    label: str
+    trials: int
+    pages: int = 0
+    phases: dict[str, list[Run]] = field(default_factory=lambda: {"full": [], "no-change": [], "one-edit": []})
+    hugo: list[Run] = field(default_factory=list)
+    hugo_pages: int = 0
+    error: str | None = None  # the error line of a failed sitegen command (no later build of that kind ran)
+    failed: str = "full"  # which kind of build failed
+    hugo_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def rates(pages: int, runs: list[Run]) -> list[float]:
+    """Pages per second of each run (none while the number of pages is unknown: a later build failed)."""
+    return [pages / r.seconds for r in runs if r.seconds > 0] if pages else []
+
+
+def cpu_per_page(pages: int, runs: list[Run]) -> list[float]:
+    """User + system CPU milliseconds per page of each run."""
+    return [r.cpu * 1000 / pages for r in runs] if pages else []
+
+
+def ratios(m: Measured) -> list[float]:
+    """sitegen's pages/s over Hugo's, round by round (the builds of a round ran one after the other)."""
+    return [s / h for s, h in zip(rates(m.pages, m.phases["full"]), rates(m.hugo_pages, m.hugo)) if h > 0]
 
 
 def _stats(values: list[float], fmt: str = "{:.2f}") -> str:
@@ -776,8 +896,112 @@ def _stats(values: list[float], fmt: str = "{:.2f}") -> str:
     return median if len(values) == 1 else f"{median} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
-def bench_size(n: int, work: Path, runs: int, jobs: int, seed: int, check_content: bool) -> dict[str, Any]:
-    content, out = work / "content", work / "out"
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+TABLE_HEAD = (
+    "| catalog | HTML pages | full build (s) | pages/s | CPU/page (ms) | no-change rebuild (s) | one-edit rebuild (s) "
+    "| peak RSS (MB) | Hugo pages | Hugo full build (s) | Hugo pages/s | Hugo CPU/page (ms) | pages/s ratio "
+    "sitegen/Hugo |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+
+def table(results: list[Measured]) -> str:
+    """The results as a Markdown table, a row per catalog; a failed build's row shows its error line."""
+    rows = [TABLE_HEAD]
+    mb = 1024 * 1024
+    for m in results:
+        p = m.phases
+        everything = [x for runs in p.values() for x in runs]
+        ours = [_stats([x.seconds for x in p["full"]]), _stats(rates(m.pages, p["full"]), "{:,.0f}"),
+                _stats(cpu_per_page(m.pages, p["full"]), "{:.1f}"), _stats([x.seconds for x in p["no-change"]]),
+                _stats([x.seconds for x in p["one-edit"]]),
+                f"{max(x.peak_rss for x in everything) / mb:,.0f}" if everything else "–"]
+        if m.error:
+            ours[{"no-change": 3, "one-edit": 4}.get(m.failed, 0)] = f"failed: {_cell(m.error)}"
+        hugo = [f"{m.hugo_pages:,}" if m.hugo else "–", _stats([x.seconds for x in m.hugo]),
+                _stats(rates(m.hugo_pages, m.hugo), "{:,.0f}"), _stats(cpu_per_page(m.hugo_pages, m.hugo), "{:.1f}"),
+                _stats(ratios(m))]
+        if m.hugo_error:
+            hugo[1] = f"failed: {_cell(m.hugo_error)}"
+        rows.append(f"| {m.label} | {f'{m.pages:,}' if m.pages else '–'} | " + " | ".join(ours + hugo) + " |")
+    return "\n".join(rows)
+
+
+def notes(m: Measured) -> str:
+    mb = 1024 * 1024
+    memory = [f"{name} {max(x.peak_rss for x in runs) / mb:,.0f}/{max(x.maxrss for x in runs) / mb:,.0f}"
+              for name, runs in [*m.phases.items(), ("Hugo", m.hugo)] if runs]
+    return (f"- {m.label}: {m.trials:,} trials; " + "; ".join(m.notes) +
+            ("; peak RSS MB, process tree/largest process: " + ", ".join(memory) if memory else ""))
+
+
+def _site_title(content: Path) -> str:
+    settings = yaml.safe_load((content / "site.yaml").read_text(encoding="utf-8")) if (content / "site.yaml").exists() \
+        else None
+    return str((settings or {}).get("title", "Clinical trials"))
+
+
+def _failed(m: Measured, error: BuildFailed, work: Path) -> None:
+    """Note a failed sitegen command in `m` (paths in the work folder shortened) and in the progress log."""
+    m.error = str(error).replace(f"{work}{os.sep}", "")
+    print(f"[{m.label}] {m.error}", file=sys.stderr, flush=True)
+
+
+def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: str | None, seed: int) -> Measured:
+    """Full builds, alternating sitegen and Hugo round by round (outputs deleted before each), then sitegen's
+    no-change and one-edit rebuilds. A failed build is recorded in `m`, not raised."""
+    out, site, hugo_out, log = work / "out", work / "hugo", work / "hugo-out", sys.stderr
+    if hugo:
+        started = time.perf_counter()
+        hugo_site.write_site(hugo_site.read_catalog(content), site, _site_title(content))
+        m.notes.append(f"Hugo site written in {time.perf_counter() - started:.1f} s")
+    for i in range(runs):
+        if m.error is None:
+            clean(out)
+            try:
+                m.phases["full"].append(build(content, out, jobs))
+                print(f"[{m.label}] sitegen full build {i + 1}/{runs}: {m.phases['full'][-1].seconds:.2f} s",
+                      file=log, flush=True)
+            except BuildFailed as e:
+                _failed(m, e, work)
+        if hugo and m.hugo_error is None:
+            clean(hugo_out)
+            try:
+                m.hugo.append(hugo_build(hugo, site, hugo_out))
+                print(f"[{m.label}] Hugo full build {i + 1}/{runs}: {m.hugo[-1].seconds:.2f} s", file=log, flush=True)
+            except BuildFailed as e:
+                m.hugo_error = str(e)
+                print(f"[{m.label}] {e}", file=log, flush=True)
+    if m.hugo:
+        m.hugo_pages = count_pages(hugo_out)
+    if m.error is not None:
+        return m
+    m.pages = count_pages(out)
+    try:
+        m.failed = "no-change"
+        for i in range(runs):
+            m.phases["no-change"].append(build(content, out, jobs))
+            print(f"[{m.label}] no-change rebuild {i + 1}/{runs}: {m.phases['no-change'][-1].seconds:.2f} s",
+                  file=log, flush=True)
+        m.failed = "one-edit"
+        for i in range(runs):
+            slug, marker = edit_one_answer(content, m.trials, i, seed)
+            m.phases["one-edit"].append(build(content, out, jobs))
+            print(f"[{m.label}] one-edit rebuild {i + 1}/{runs} ({slug}): {m.phases['one-edit'][-1].seconds:.2f} s",
+                  file=log, flush=True)
+            if not any(p.exists() and marker in p.read_text(encoding="utf-8") for p in (
+                    out / "trials" / slug / "faq" / "index.html", out / "trials" / slug / "arms" / "index.html")):
+                print(f"[{m.label}] warning: the edit ({marker!r}) is not in trials/{slug}/faq/ or arms/ of the output",
+                      file=log, flush=True)
+    except BuildFailed as e:
+        _failed(m, e, work)
+    return m
+
+
+def bench_size(n: int, work: Path, runs: int, jobs: int, seed: int, check_content: bool,
+               hugo: str | None) -> Measured:
+    content = work / "content"
     log = sys.stderr
     print(f"[N={n}] generating {n} trials into {content}", file=log, flush=True)
     started = time.perf_counter()
@@ -791,86 +1015,109 @@ def bench_size(n: int, work: Path, runs: int, jobs: int, seed: int, check_conten
             print("\n".join(problems[:50]), file=log)
             sys.exit(f"bench: {len(problems)} problems in the generated content")
         print(f"[N={n}] all {n} trials valid", file=log, flush=True)
-    result: dict[str, Any] = {"n": n, "generated": generated, "bytes": size}
-    phases: dict[str, list[Run]] = {"full": [], "no-change": [], "one-edit": []}
-    for i in range(runs):
-        clean(out)
-        phases["full"].append(build(content, out, jobs))
-        print(f"[N={n}] full build {i + 1}/{runs}: {phases['full'][-1].seconds:.2f} s", file=log, flush=True)
-    result["pages"] = sum(1 for _ in out.rglob("*.html"))
-    for i in range(runs):
-        phases["no-change"].append(build(content, out, jobs))
-        print(f"[N={n}] no-change rebuild {i + 1}/{runs}: {phases['no-change'][-1].seconds:.2f} s",
-              file=log, flush=True)
-    for i in range(runs):
-        slug, marker = edit_one_answer(content, n, i, seed)
-        phases["one-edit"].append(build(content, out, jobs))
-        print(f"[N={n}] one-edit rebuild {i + 1}/{runs} ({slug}): {phases['one-edit'][-1].seconds:.2f} s",
-              file=log, flush=True)
-        page = next((p for p in (out / "trials" / slug / "faq" / "index.html", out / "trials" / slug / "arms" /
-                                 "index.html") if p.exists() and marker in p.read_text(encoding="utf-8")), None)
-        if page is None:
-            print(f"[N={n}] warning: the edit ({marker!r}) is not in trials/{slug}/faq/ or arms/ of the output",
-                  file=log, flush=True)
-    result["phases"] = phases
-    return result
+    m = Measured(f"{n:,} generated", n, notes=[f"content generated in {generated:.1f} s ({size / 1e6:.1f} MB)"])
+    return measure(m, content, work, runs, jobs, hugo, seed)
+
+
+def bench_corpus(files: list[Path], work: Path, runs: int, jobs: int, seed: int, hugo: str | None) -> Measured:
+    content = work / "content"
+    m = Measured(f"real corpus ({len(files)} records)", 0)
+    print(f"[{m.label}] sitegen import {len(files)} records into {content}", file=sys.stderr, flush=True)
+    try:
+        seconds = import_corpus(files, content)
+    except BuildFailed as e:
+        _failed(m, e, work)
+        return m
+    m.trials = sum(1 for _ in (content / "trials").glob("*.yaml"))
+    m.notes.append(f"imported in {seconds:.1f} s")
+    return measure(m, content, work, runs, jobs, hugo, seed)
+
+
+def _workdir(keep: Path | None, name: str) -> tuple[Path, Any]:
+    """DIR/name (replaced if this script made it) with --keep, else a temporary folder; and what to clean up."""
+    if keep is None:
+        tmp = tempfile.TemporaryDirectory(prefix="sitegen-catalog-")
+        return Path(tmp.name), tmp
+    work = keep.resolve() / name  # the builds run from the project folder
+    if work.exists():
+        if not (work / MARKER).exists():
+            sys.exit(f"bench: {work} exists and was not made by this script; remove it or choose another DIR")
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    (work / MARKER).touch()
+    return work, None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000, 10000], metavar="N",
-                        help="catalog sizes to measure, in trials (default: 1 100 1000 10000)")
-    parser.add_argument("--runs", type=int, default=3, help="builds of each kind per size (default: 3)")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000], metavar="N",
+                        help="catalog sizes to measure, in generated trials (default: 1000 10000; none: the "
+                             "real corpus only)")
+    parser.add_argument("--corpus", type=Path, nargs="+", metavar="DIR",
+                        help="folders of ClinicalTrials.gov records (*.json, *.xml) to import and measure as the "
+                             "real corpus (default: ../shared/data/ctgov-corpus and ../shared/data/ctgov beside "
+                             "the repository, if they exist)")
+    parser.add_argument("--no-corpus", action="store_true", help="do not measure the real corpus")
+    parser.add_argument("--hugo", default="hugo", metavar="BIN", help="the Hugo binary (default: hugo on PATH)")
+    parser.add_argument("--no-hugo", action="store_true", help="time sitegen alone, without Hugo")
+    parser.add_argument("--runs", type=int, default=3, help="builds of each kind per catalog (default: 3)")
     parser.add_argument("--jobs", type=int, default=default_jobs(),
                         help="passed to sitegen build --jobs (default: the CPUs this process may use)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="generate into DIR/N-trials/content, build into DIR/N-trials/out, and keep both")
+                        help="work in DIR/N-trials (and DIR/corpus): content, out, hugo, hugo-out; keep them")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated trials (default: 0)")
     parser.add_argument("--check", action="store_true", help="validate every generated trial before building")
     args = parser.parse_args()
-    if args.runs < 1 or args.jobs < 1 or min(args.sizes) < 1:
+    if args.runs < 1 or args.jobs < 1 or min(args.sizes, default=1) < 1:
         parser.error("--runs, --jobs and --sizes must be at least 1")
+    hugo = None if args.no_hugo else shutil.which(args.hugo)
+    if not args.no_hugo and hugo is None:
+        print(HUGO_MISSING.format(hugo=args.hugo), file=sys.stderr)
+        sys.exit(2)
+    files: list[Path] = []
+    if not args.no_corpus:
+        folders = args.corpus or default_corpus()
+        missing = [str(f) for f in folders if not f.is_dir()]
+        if missing:
+            parser.error(f"--corpus: not a folder: {', '.join(missing)}")
+        files = corpus_files(folders)
+        if args.corpus and not files:
+            parser.error(f"--corpus: no *.json or *.xml records in {', '.join(map(str, folders))}")
+        if not files:
+            print("bench: no real corpus found beside the repository (../shared/data/ctgov-corpus, ctgov); "
+                  "pass --corpus DIR... to measure one", file=sys.stderr)
+    if not args.sizes and not files:
+        parser.error("nothing to measure: give --sizes or a corpus")
 
     results = []
     for n in args.sizes:
-        if args.keep:
-            work = args.keep.resolve() / f"{n}-trials"  # the builds run from the project folder
-            if work.exists():
-                if not (work / MARKER).exists():
-                    sys.exit(f"bench: {work} exists and was not made by this script; remove it or choose another DIR")
-                shutil.rmtree(work)
-            work.mkdir(parents=True)
-            (work / MARKER).touch()
-            results.append(bench_size(n, work, args.runs, args.jobs, args.seed, args.check))
-        else:
-            with tempfile.TemporaryDirectory(prefix="sitegen-catalog-") as tmp:
-                results.append(bench_size(n, Path(tmp), args.runs, args.jobs, args.seed, args.check))
+        work, tmp = _workdir(args.keep, f"{n}-trials")
+        results.append(bench_size(n, work, args.runs, args.jobs, args.seed, args.check, hugo))
+        if tmp is not None:
+            tmp.cleanup()
+    if files:
+        work, tmp = _workdir(args.keep, "corpus")
+        results.append(bench_corpus(files, work, args.runs, args.jobs, args.seed, hugo))
+        if tmp is not None:
+            tmp.cleanup()
 
-    mb = 1024 * 1024
-    print(f"sitegen build of a catalog, python bench/catalog.py --runs {args.runs} --jobs {args.jobs} "
-          f"--seed {args.seed}")
+    version = subprocess.run([hugo, "version"], capture_output=True, text=True, check=False).stdout.split()[:2] \
+        if hugo else []
+    print(f"sitegen build of a catalog beside Hugo: python bench/catalog.py {' '.join(sys.argv[1:])}")
     print(f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    print(f"- Python {sys.version.split()[0]} on {sys.platform}; CPUs: os.cpu_count() = {os.cpu_count()}, "
-          f"usable (sched_getaffinity) = {default_jobs()}")
-    print(f"- times: median of {args.runs} (min–max), a cold process each; peak RSS: largest sum over the build's "
-          "process tree, any build of that size\n")
-    print("| N trials | HTML pages | full build (s) | pages/s | no-change rebuild (s) | one-edit rebuild (s) "
-          "| peak RSS (MB) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in results:
-        p = r["phases"]
-        full = [x.seconds for x in p["full"]]
-        everything = [x for runs in p.values() for x in runs]
-        print(f"| {r['n']:,} | {r['pages']:,} | {_stats(full)} | {r['pages'] / statistics.median(full):,.0f} "
-              f"| {_stats([x.seconds for x in p['no-change']])} | {_stats([x.seconds for x in p['one-edit']])} "
-              f"| {max(x.peak_rss for x in everything) / mb:,.0f} |")
+    print(f"- Python {sys.version.split()[0]} on {sys.platform}; {' '.join(version) or 'Hugo not run'}; "
+          f"CPUs: os.cpu_count() = {os.cpu_count()}, usable (sched_getaffinity) = {default_jobs()}; "
+          f"sitegen build --jobs {args.jobs}")
+    print(f"- times: median of {args.runs} (min–max), a cold process each; full builds alternate sitegen and Hugo, "
+          "outputs deleted before each; pages/s and CPU/page (user + system, the process and its workers) per "
+          "run; the ratio is sitegen's pages/s over Hugo's in the same round; peak RSS: largest sum over the "
+          "build's process tree, any sitegen build of that catalog\n")
+    print(table(results))
     print()
-    for r in results:
-        p = r["phases"]
-        peaks = ", ".join(f"{name} {max(x.peak_rss for x in runs) / mb:,.0f}" for name, runs in p.items())
-        maxrss = ", ".join(f"{name} {max(x.maxrss for x in runs) / mb:,.0f}" for name, runs in p.items())
-        print(f"- N={r['n']:,}: content generated in {r['generated']:.1f} s ({r['bytes'] / 1e6:.1f} MB); "
-              f"tree RSS MB: {peaks}; largest process (ru_maxrss) MB: {maxrss}")
+    for m in results:
+        print(notes(m))
+    if any(m.error or m.hugo_error for m in results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

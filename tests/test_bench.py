@@ -1,8 +1,11 @@
-"""The catalog benchmark's generator (bench/catalog.py): deterministic, valid, and varied. Nothing is built here."""
+"""The catalog benchmark (bench/catalog.py): its generator is deterministic, valid and varied; the Hugo site it writes
+has the same pages and text; its import, error lines and arithmetic. Nothing is built here."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -163,3 +166,171 @@ def test_one_edit_changes_one_answer_of_one_trial(tmp_path: Path) -> None:
         validate_trial(load_yaml(path))
         before = _files(tmp_path)
     assert len(slugs) > 1
+
+
+# ---------------------------------------------------------------------------
+# The harness around the builds: the Hugo site it writes, the import of the real corpus, and its arithmetic. No
+# build and no Hugo run here (CI has no Hugo; `python bench/catalog.py --sizes 50 --runs 2` runs them).
+
+hugo_site = sys.modules["bench.hugo_site"]
+
+
+def _front_matter(path: Path) -> tuple[dict[str, Any], str]:
+    """A content file's YAML front matter and its Markdown body; fails unless the file starts with front matter."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), path
+    head, body = text[4:].split("\n---\n", 1)
+    data = yaml.safe_load(head)
+    assert isinstance(data, dict), path
+    return data, body
+
+
+def test_hugo_site_of_three_trials_has_their_pages_and_text(tmp_path: Path) -> None:
+    catalog.generate(3, tmp_path / "content", seed=0, workers=1)
+    trials = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8"))
+              for p in sorted((tmp_path / "content" / "trials").glob("*.yaml"))}
+    written = hugo_site.write_site(hugo_site.read_catalog(tmp_path / "content"), tmp_path / "site", "Demo")
+    files = sorted((tmp_path / "site" / "content").rglob("*.md"))
+    names = [name for name, _ in hugo_site.PAGES]
+    # sitegen gives every trial of a catalog with a glossary these eight pages, and so does the Hugo site.
+    assert written == len(files) == 3 * len(names) == 24
+    assert {str(p.relative_to(tmp_path / "site" / "content")) for p in files} == {
+        f"trials/{slug}/{name}.md" for slug in trials for name in names}
+    for slug, data in trials.items():
+        pages = {name: _front_matter(tmp_path / "site" / "content" / "trials" / slug / f"{name}.md")
+                 for name in names}
+        for name, (meta, body) in pages.items():
+            assert meta["trial"] == slug and meta["tab"] == name and meta["nav"] == names
+            assert meta["title"].endswith(data["title"]) and body.strip()
+            assert "[@" not in body  # citations left out: Hugo has no bibliography
+        summary, _ = pages["summary"]
+        assert summary["url"] == f"/trials/{slug}/"
+        assert set(hugo_site.TAXONOMIES.values()) <= set(summary)  # each listing is a taxonomy
+        assert summary["conditions"] == [data["condition"]]
+        assert summary["locations"] == [p["name"] for p in data["locations"]["named"]]
+        assert all(name not in meta for name in hugo_site.TAXONOMIES.values() for meta, _ in
+                   [pages[n] for n in names if n != "summary"])  # listed once, by the summary page
+        # The same text as sitegen's pages: the summary, the criteria, the FAQ.
+        assert " ".join(data["eligibility"]["summary"].split()[:6]) in pages["eligibility"][1]
+        for criterion in data["eligibility"]["inclusion"]["shown"] + data["eligibility"]["exclusion"]["shown"]:
+            assert f"- {criterion}\n" in pages["eligibility"][1] + "\n"
+        for item in data.get("faq", []):
+            assert f"## {item['question']}\n" in pages["faq"][1]
+        assert " ".join(catalog._strip_citations(data["purpose"]).split()[:6]) in pages["summary"][1]
+    config = (tmp_path / "site" / "config.toml").read_text(encoding="utf-8")
+    assert 'title = "Demo"' in config and "paginate = 50" in config and "disableAliases = true" in config
+    assert "relativeURLs = true" in config
+    for singular, plural in hugo_site.TAXONOMIES.items():
+        assert f'{singular} = "{plural}"' in config
+    for name in ("_default/baseof.html", "_default/single.html", "index.html", "_default/taxonomy.html",
+                 "_default/term.html", "404.html", "partials/item.html"):
+        assert (tmp_path / "site" / "layouts" / name).read_text(encoding="utf-8").strip()
+    baseof = (tmp_path / "site" / "layouts" / "_default" / "baseof.html").read_text(encoding="utf-8")
+    assert "<nav" in baseof and "<footer>" in baseof and '<main id="main">' in baseof
+
+
+def test_import_of_real_records_and_their_hugo_site(tmp_path: Path) -> None:
+    records = sorted((ROOT / "tests" / "data" / "ctgov").glob("NCT*.json"))[:2]
+    assert catalog.corpus_files([ROOT / "tests" / "data" / "ctgov"])[:2] == records
+    seconds = catalog.import_corpus(records, tmp_path / "content")
+    assert seconds > 0
+    assert sorted(p.name for p in (tmp_path / "content" / "trials").glob("*.yaml")) == [
+        f"{r.stem.lower()}.yaml" for r in records]
+    trials = hugo_site.read_catalog(tmp_path / "content")
+    assert hugo_site.write_site(trials, tmp_path / "site") == sum(len(t.pages) for t in trials)
+    for record, trial in zip(records, trials):
+        study = json.loads(record.read_text(encoding="utf-8"))["protocolSection"]
+        meta, body = _front_matter(tmp_path / "site" / "content" / "trials" / trial.slug / "eligibility.md")
+        assert meta["title"] == f"Eligibility: {study['identificationModule']['briefTitle']}"
+        criteria = study["eligibilityModule"]["eligibilityCriteria"]
+        assert criteria.strip().splitlines()[0] in body
+        summary, _ = _front_matter(tmp_path / "site" / "content" / "trials" / trial.slug / "summary.md")
+        assert summary["conditions"] == study["conditionsModule"]["conditions"]
+
+
+def test_corpus_files_are_the_records_of_each_folder_in_order(tmp_path: Path) -> None:
+    for name in ("b/NCT2.json", "b/NCT1.xml", "b/README.md", "b/SOURCES.tsv", "a/NCT9.json"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    (tmp_path / "b" / "folder.json").mkdir()
+    assert catalog.corpus_files([tmp_path / "b", tmp_path / "a"]) == [
+        tmp_path / "b" / "NCT1.xml", tmp_path / "b" / "NCT2.json", tmp_path / "a" / "NCT9.json"]
+
+
+def test_a_failed_import_is_its_error_line_not_a_crash(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nope": 1}', encoding="utf-8")
+    with pytest.raises(catalog.BuildFailed) as failed:
+        catalog.import_corpus([bad], tmp_path / "content")
+    assert str(failed.value).startswith("python -m sitegen import … failed (exit code 1): ")
+    assert f"{bad}: not a registry record" in str(failed.value)
+
+
+@pytest.mark.parametrize(("output", "line"), [
+    (("content/a.yaml:1:2: warning: uncited\ncontent/b.yaml:3:4: arms: missing required field\n"
+      "sitegen: 2 problems found; nothing was written\n"),
+     "content/b.yaml:3:4: arms: missing required field — sitegen: 2 problems found; nothing was written"),
+    ("Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    f()\nKeyError: 'arms'\n",
+     "KeyError: 'arms'"),
+    ("sitegen: 0 trials imported\n/data/x.json: not a record\nsitegen: 1 record refused\n",
+     "/data/x.json: not a record — sitegen: 1 record refused"),
+    ("\n", "no output"),
+])
+def test_error_line(output: str, line: str) -> None:
+    assert catalog.error_line(output) == line
+
+
+def _measured(pages: int, seconds: list[float], hugo_pages: int, hugo_seconds: list[float]) -> Any:
+    m = catalog.Measured("100 generated", 10, pages=pages, hugo_pages=hugo_pages)
+    m.phases["full"] = [catalog.Run(s, 200 * 2**20, 50 * 2**20, cpu=0.5) for s in seconds]
+    m.phases["no-change"] = [catalog.Run(s / 10, 100 * 2**20, 50 * 2**20) for s in seconds]
+    m.hugo = [catalog.Run(s, 80 * 2**20, 80 * 2**20, cpu=0.1) for s in hugo_seconds]
+    return m
+
+
+def test_rates_ratios_and_table() -> None:
+    m = _measured(100, [1.0, 2.0, 4.0], 200, [0.5, 1.0, 2.0])
+    assert catalog.rates(100, m.phases["full"]) == [100, 50, 25]
+    assert catalog.cpu_per_page(100, m.phases["full"]) == [5.0, 5.0, 5.0]
+    # Round by round, each sitegen build over the Hugo build of its round: 100/400, 50/200, 25/100.
+    assert catalog.ratios(m) == [0.25, 0.25, 0.25]
+    m.hugo = m.hugo[::-1]  # the same Hugo times in other rounds: other ratios, the same medians of pages/s
+    assert catalog.ratios(m) == [1.0, 0.25, 1 / 16]
+    table = catalog.table([m]).splitlines()
+    assert table[0].startswith("| catalog | HTML pages | full build (s) | pages/s | CPU/page (ms) |")
+    assert table[0].count("|") - 1 == table[1].count("|") - 1 == len(table[2].split("|")) - 2 == 13
+    assert table[2] == ("| 100 generated | 100 | 2.00 (1.00–4.00) | 50 (25–100) | 5.0 (5.0–5.0) | 0.20 (0.10–0.40) | – | 200 "
+                        "| 200 | 1.00 (0.50–2.00) | 200 (100–400) | 0.5 (0.5–0.5) "
+                        "| 0.25 (0.06–1.00) |")
+    assert catalog._stats([3.0]) == "3.00" and catalog._stats([]) == "–"
+    assert catalog._stats([1.0, 2.0]) == "1.50 (1.00–2.00)"  # an even count: the mean of the middle two
+
+
+def test_a_failed_build_shows_in_its_column() -> None:
+    m = _measured(100, [1.0], 0, [])
+    m.error, m.failed = "x.yaml:1:1: bad | worse", "no-change"
+    row = catalog.table([m]).splitlines()[2].split(" | ")
+    assert row[2] == "1.00" and row[5] == "failed: x.yaml:1:1: bad \\| worse" and row[8:] == ["–"] * 4 + ["– |"]
+    m.failed, m.pages = "full", 0  # a later full build failed: its pages were never counted
+    row = catalog.table([m]).splitlines()[2].split(" | ")
+    assert row[1:5] == ["–", "failed: x.yaml:1:1: bad \\| worse", "–", "–"]
+    m = catalog.Measured("real corpus (2 records)", 2, error="import … failed", hugo_error="hugo … failed")
+    row = catalog.table([m]).splitlines()[2].split(" | ")
+    assert row[:3] == ["| real corpus (2 records)", "–", "failed: import … failed"]
+    assert row[9] == "failed: hugo … failed"
+
+
+def test_hugo_missing_says_how_to_install_it_and_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "catalog.py"), "--hugo", str(tmp_path / "hugo"),
+                             "--sizes", "1", "--no-corpus"], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.returncode == 2
+    assert "Hugo is not installed" in result.stderr and "sudo apt-get install -y hugo" in result.stderr
+    assert "--no-hugo" in result.stderr and not result.stdout
+
+
+def test_pages_counted_without_hugos_first_page_redirects(tmp_path: Path) -> None:
+    for name in ("index.html", "page/2/index.html", "page/1/index.html", "conditions/x/page/1/index.html",
+                 "trials/a/index.html", "feed.jsonld"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    assert catalog.count_pages(tmp_path) == 3

@@ -179,9 +179,9 @@ def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Re
     citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography)
     if unknown:
         raise ContentError([problem_at(doc, path, message) for path, message in unknown])
-    warned = own if trial_base else bibliography
+    warned = own if trial_base else shared.bibliography
     uncited = [warned[key] for key in citations.uncited if key in warned]
-    warnings = content_warnings(trial, doc, uncited) + check_bibliography(warned)
+    warnings = content_warnings(trial, doc, uncited) + check_bibliography(warned, {r.reference.key for r in citations.references})
     return Site(settings, trial, doc, bibliography, citations, pages, warnings, shared.glossary, shared.glossary_doc)
 
 
@@ -508,7 +508,8 @@ def _dotted(path: tuple[str | int, ...]) -> str:
 def short_source(ref: Reference) -> str:
     """A reference as the listing shows a finding's source: title, first three authors, et al., year."""
     authors = ", ".join(ref.authors[:3]) + (", et al" if len(ref.authors) > 3 or ref.authors_truncated else "")
-    parts = [ref.title.rstrip(".") + ".", f"{authors}." if authors else "", ref.year]
+    name = ref.title or ref.journal  # a cited entry may lack a title
+    parts = [name.rstrip(".") + "." if name else "", f"{authors}." if authors else "", ref.year]
     return " ".join(p for p in parts if p)
 
 
@@ -686,7 +687,7 @@ def _shared_warnings(shared: Shared, records: dict[str, cache.TrialRecord]) -> l
     cited = {key for r in records.values() for key in r.cited_shared}
     uncited = [Problem(r.file, r.line, 1, f"reference '{key}' is not cited by any trial", "warning")
                for key, r in shared.bibliography.items() if key not in cited]
-    return uncited + check_bibliography(shared.bibliography)
+    return uncited + check_bibliography(shared.bibliography, cited)
 
 
 def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from .bib import Reference
 from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
-from .load import Document, PathKey
+from .load import MAX_TEXT, Document, PathKey
 from .schema import Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,7 +29,6 @@ def validate_settings(doc: Document) -> Settings:
     return _validate(doc, Settings)
 
 
-MAX_TEXT = 10_000  # characters in one field; Markdown's parser is slow (quadratic) on some long inputs
 MAX_BRACKETS = 200  # "[" in one field: each opens a possible link that Markdown scans ahead for
 _DEEP_NESTING = re.compile(r"^(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){16,}", re.MULTILINE)
 

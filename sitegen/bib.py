@@ -24,7 +24,13 @@ import latexcodec  # noqa: F401  (registers the "ulatex" codec)
 from pybtex.backends.plaintext import Backend as PlainTextBackend  # type: ignore[import-untyped]
 from pybtex.bibtex.utils import split_name_list, split_tex_string  # type: ignore[import-untyped]
 from pybtex.database import Person  # type: ignore[import-untyped]
-from pybtex.database.input.bibtex import LowLevelParser, month_names  # type: ignore[import-untyped]
+from pybtex.database.input.bibtex import (  # type: ignore[import-untyped]
+    NAME_CHARS,
+    LowLevelParser,
+    SkipEntry,
+    UndefinedMacro,
+    month_names,
+)
 from pybtex.exceptions import PybtexError  # type: ignore[import-untyped]
 from pybtex.richtext import Text  # type: ignore[import-untyped]
 from pybtex.scanner import PrematureEOF, PybtexSyntaxError, Token  # type: ignore[import-untyped]
@@ -39,7 +45,9 @@ MAX_AUTHORS = 6
 MAX_BYTES = 5_000_000
 """Bytes in one .bib file: thousands of entries with abstracts; reading it takes about two seconds at most."""
 MAX_ENTRIES = 10_000
-"""Entries (and @string definitions) in one .bib file."""
+"""Entries in one .bib file."""
+MAX_COMMANDS = 50_000
+"""@ commands of any kind (entries, @string, @comment, broken ones) in one .bib file."""
 MAX_CROSSREF = 8
 """Steps in a crossref chain (BibTeX itself follows one)."""
 MAX_PROBLEMS = 5
@@ -367,6 +375,8 @@ def read_bibtex(path: Path) -> tuple[str, list[tuple[int, int, str]]]:
 
 
 _BRACED = re.compile(r"[{}]")
+_NAME = re.escape(NAME_CHARS.replace("@", ""))
+_COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
 
 MAX_EXPANDED = 2 * MAX_BYTES
@@ -392,17 +402,53 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         self.in_string = False
         self.field_starts: dict[str, int] = {}
         self.expanded = 0
+        self.commands = 0
+        self.reported = 0  # problems of the current command
         self.pos: int = 0
+        self.command_start: int = 0
         self.current_value: list[str] = []
 
     def _syntax_error(self, error: PybtexError) -> None:
+        self.reported += 1
         info = getattr(error, "error_context_info", None)
         offset = info[-1] if isinstance(info, tuple) and info and isinstance(info[-1], int) else self.pos
         self.report(offset, f"{getattr(error, 'error_type', 'error')}: {error.args[0]}", False)
 
+    def parse_bibliography(self) -> Iterator[tuple[Any, ...]]:
+        """pybtex's loop, but an @ that starts no command is skipped as text (with a warning), in one search:
+        pybtex raises an error for each, which takes seconds for a file full of them."""
+        while True:
+            found = _COMMAND.search(self.text, self.pos)
+            stray = self.text.find("@", self.pos, found.start() if found else self.end_pos)
+            if stray >= 0:
+                self.current_entry_key, self.command_start = None, stray
+                self.report(stray, "an @ that starts no entry (BibTeX skips the text up to the next entry)", False)
+            if found is None:
+                return
+            self.commands += 1
+            if self.commands > MAX_COMMANDS:
+                raise _TooMuch(found.start(), f"more than {MAX_COMMANDS:,} @ commands; split the bibliography")
+            self.pos = found.start() + 1
+            self.command_start = found.start()
+            try:
+                yield tuple(self.parse_command())
+            except PybtexSyntaxError as error:
+                self.handle_error(error)
+            except SkipEntry:  # @comment
+                pass
+
     def parse_command(self) -> Any:
         self.field_starts = {}
+        self.reported = 0
         return super().parse_command()
+
+    def substitute_macro(self, name: str) -> str:
+        value = self.macros.get(name)
+        if value is None:
+            if self.reported < MAX_PROBLEMS:  # pybtex would build an error for each use
+                self.handle_error(UndefinedMacro(name, self))
+            return ""
+        return str(value)
 
     def parse_string_body(self, body_end: Any) -> None:
         self.in_string = True
@@ -493,9 +539,13 @@ class _Reader:
         if fatal:
             self.refused.append(self.at(offset, message))
         elif key is None:
-            self.warnings.append(self.at(offset, message, "warning"))
+            self._add_warning(self.at(offset, message, "warning"))
         else:
             self._add_problem(key.lower(), self.at(offset, message))
+
+    def _add_warning(self, problem: Problem) -> None:
+        if len(self.warnings) < MAX_PROBLEMS * 4:
+            self.warnings.append(problem)
 
     def _add_problem(self, key: str, problem: Problem) -> None:
         problems = self.entry_problems.setdefault(key, [])
@@ -503,12 +553,13 @@ class _Reader:
             problems.append(problem)
 
     def read(self) -> None:
-        scanner = self.scanner
+        scanner, count = self.scanner, 0
         try:
             for command, body in scanner:
                 if command.lower() in ("string", "preamble") or body[0] is None:
                     continue
-                if len(self.entries) >= MAX_ENTRIES:
+                count += 1
+                if count > MAX_ENTRIES:
                     raise _TooMuch(scanner.command_start, f"more than {MAX_ENTRIES:,} entries; split the bibliography")
                 self._add(body[0], command.lower(), body[1])
         except _TooMuch as too_much:
@@ -517,6 +568,8 @@ class _Reader:
     def _add(self, key: str, entry_type: str, fields: list[tuple[str, list[str]]]) -> None:
         start = self.scanner.command_start
         first = self.entries.get(key.lower())
+        if first is not None and len(self.entry_problems.get(key.lower(), ())) >= MAX_PROBLEMS:
+            return
         if first is not None:
             line = line_column(self.starts, first.start)[0]
             message = f"duplicate entry key {key!r}: it is already defined on line {line}"
@@ -570,7 +623,7 @@ class _Bibliography:
             line = line_column(reader.starts, entry.start)[0]
             fields = tuple(tuple(link.fields.items()) for link in chain)
             references[entry.key] = Reference(entry.key, entry.entry_type, fields, line, reader.file, tuple(sorted(problems)))
-        return Bibliography(references, [*reader.warnings[: MAX_PROBLEMS * 4], *by_line.get("", [])[:MAX_PROBLEMS]])
+        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]])
 
     def _not_utf8_by_entry(self) -> dict[str, list[Problem]]:
         """Each entry's lines that are not UTF-8, as warnings; under "" the lines of no entry."""

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sitetext import read_page
 
+from sitegen import bib as bib_module
 from sitegen.bib import (
     Reference,
     Shown,
@@ -18,8 +22,12 @@ from sitegen.bib import (
     format_reference_text,
     latex_to_text,
     load_bibliography,
+    web_link,
 )
+from sitegen.build import Project, build
+from sitegen.cite import CITATION
 from sitegen.errors import ContentError, Problem
+from sitegen.load import MAX_TEXT
 
 DATA = Path(__file__).parent / "data" / "bib"
 REAL_FILES = sorted(DATA.glob("*.bib"))
@@ -425,3 +433,180 @@ def test_mutated_valid_bibtex_never_raises_anything_else(edits: list[tuple[int, 
     for position, deleted, inserted in edits:
         text = text[:position] + inserted + text[position + deleted :]
     load_or_content_error(text)
+
+
+# --- one rule for links, in the HTML and the JSON-LD -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "link"),
+    [
+        ("https://example.org/a?b=1&c=2", "https://example.org/a?b=1&c=2"),
+        ("HTTP://example.org", "HTTP://example.org"),
+        ("https://example.org/caf\u00e9", "https://example.org/caf%C3%A9"),
+        ("https://b\u00fccher.example/", "https://xn--bcher-kva.example/"),
+        ("javascript:alert(1)", ""),
+        ("JaVaScRiPt:alert(1)", ""),
+        ("data:text/html,<script>alert(1)</script>", ""),
+        ("data:text/html;base64,PHNjcmlwdD4=", ""),
+        ("ftp://example.org/file", ""),
+        ("//example.org/path", ""),
+        ("https://user:pw@example.org/", ""),
+        ("https://doi.org@evil.example/", ""),
+        ("https://example.org:99999/", ""),
+        ("https://example.org:0/", ""),
+        ('https://example.org/"><script>', ""),
+        ("https://exa mple.org/", ""),
+        ("https://example.org/\x00", ""),
+        ("https:///path-only", ""),
+    ],
+)
+def test_web_link_is_the_one_rule_for_links(url: str, link: str) -> None:
+    assert web_link(url) == link
+
+
+def cite_only(project: Project, key: str | None) -> None:
+    """Make the default trial cite nothing, or only `key` (as its one finding's source)."""
+    trial = project.content / "trial.yaml"
+    text = CITATION.sub("", trial.read_text(encoding="utf-8"))
+    start, end = text.index("\nfindings:\n"), text.index("\nsources:\n")
+    findings = " []\n" if key is None else f"\n  - source: '{key}'\n    points:\n      - A finding.\n"
+    trial.write_text(text[:start] + "\nfindings:" + findings + text[end:], encoding="utf-8")
+
+
+def findings_page(output: Path) -> tuple[str, list[Any]]:
+    page = output / "findings" / "index.html"
+    return page.read_text(encoding="utf-8"), read_page(page).jsonld
+
+
+def articles(jsonld: list[Any]) -> list[dict[str, Any]]:
+    return [node for graph in jsonld for node in graph.get("citation", [])]
+
+
+HOSTILE_LINKS = (
+    "@article{jsurl, title = {A script URL}, year = 2020, journal = {J},\n  url = {javascript:alert(document.cookie)}}\n"
+    "@article{dataurl, title = {A data URL}, year = 2020, journal = {J},\n  url = {data:text/html,<script>alert(1)</script>}}\n"
+    '@article{baddoi, title = {A DOI that is not one}, year = 2020, journal = {J},\n  doi = {10.1000/x"><script>alert(1)</script>}}\n'
+    "@article{badpmid, title = {A PMID that is not one}, year = 2020, journal = {J},\n  pmid = {12ab<script>}}\n"
+)
+
+
+def test_urls_the_html_refuses_are_not_in_the_json_ld_and_bad_ids_warn_at_their_line(project: Project, tmp_path: Path) -> None:
+    bib = project.content / "references.bib"
+    bib.write_text(HOSTILE_LINKS, encoding="utf-8")
+    trial = project.content / "trial.yaml"
+    cite_only(project, "jsurl")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding.[@dataurl; @baddoi; @badpmid]\n"), encoding="utf-8")
+    _, warnings = build(project, tmp_path / "out")
+    html_text, jsonld = findings_page(tmp_path / "out")
+    assert "javascript:" not in html_text.split("<main")[0]  # nothing in the head
+    for hostile in ("javascript:", "data:", "<script>alert", "%22%3E%3Cscript"):
+        assert f'href="{hostile}' not in html_text and hostile not in str(articles(jsonld)), hostile
+    assert not any("url" in node or "sameAs" in node for node in articles(jsonld)), articles(jsonld)
+    assert "javascript:alert(document.cookie)" in html.unescape(html_text)  # shown as text, not as a link
+    lines = bib.read_text().splitlines()
+    where = {w.message.split(":")[0]: w for w in warnings if w.file == str(bib)}
+    assert (where["entry 'baddoi'"].line, where["entry 'baddoi'"].column) == (lines.index('  doi = {10.1000/x"><script>alert(1)</script>}}') + 1, 3)
+    assert where["entry 'badpmid'"].line == lines.index("  pmid = {12ab<script>}}") + 1
+    assert "is not a DOI" in where["entry 'baddoi'"].message and "is not a PubMed id" in where["entry 'badpmid'"].message
+    assert where["entry 'jsurl'"].line == 2 and "is not a web address" in where["entry 'jsurl'"].message
+    with pytest.raises(ContentError, match="is not a DOI"):
+        build(project, tmp_path / "strict", strict=True)
+
+
+def test_a_good_doi_is_the_same_link_in_html_and_json_ld(project: Project, tmp_path: Path) -> None:
+    build(project, tmp_path / "out")
+    html_text, jsonld = findings_page(tmp_path / "out")
+    same = [node["sameAs"] for node in articles(jsonld) if "sameAs" in node]
+    assert same and all(f'href="{html.escape(link)}"' in html_text for link in same)
+
+
+# --- real bibliographies build -----------------------------------------------------------------
+
+
+def first_showable(refs: dict[str, Reference]) -> str | None:
+    return next((key for key, ref in refs.items() if ref.title and re.fullmatch(r"[^\s;\[\]']+", key)), None)
+
+
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("cite", [False, True], ids=["cite-nothing", "cite-one"])
+def test_real_bibliography_builds_the_default_project(project: Project, tmp_path: Path, path: Path, cite: bool) -> None:
+    shutil.copyfile(path, project.content / "references.bib")
+    refs = load_bibliography(path)
+    key = (first_showable(refs) or next(iter(refs))) if cite else None
+    cite_only(project, key)
+    if key is not None and not refs[key].title:  # only the crossref cycle file: its entries hold nothing but a date
+        with pytest.raises(ContentError, match="has nothing to show"):
+            build(project, tmp_path / "out")
+        return
+    build(project, tmp_path / "out")
+    if key is not None:
+        assert html.escape(refs[key].title, quote=False) in findings_page(tmp_path / "out")[0]
+
+
+ODD_BUT_REAL = (
+    b"% Encoding: windows-1252 (JabRef writes this line)\n"
+    b"This file was made by hand; write to editor@example.org with corrections.\n"
+    b"@preamble{ \"\\newcommand{\\noopsort}[1]{} \" }\n"
+    b"@Comment{jabref-meta: databaseType:biblatex;}\n"
+    b"@STRING{ nejm = \"N Engl J Med\" }\n"
+    b"@online{who2023, author = {{World Health Organization}}, title = {Sarcoma facts}, date = {2023-05},\n"
+    b"  url = {https://www.who.int/news-room/fact-sheets}, urldate = {2024-01-02}}\n"
+    b"@software{sitegen, author = {Doe, Jane}, title = {sitegen}, year = 2024, version = {1.0}}\n"
+    b"@dataset{ds, title = {Trial data}, year = 2022, eprint = {30032714}, eprinttype = {pubmed}}\n"
+    b"@article(parens, title = \"Parenthesised entry\", journal = nejm, year = 2021)\n"
+    b"@article{smith:2020/a, title = {Caf\xe9 au lait spots}, year = 2020, journal = {J}}\n"
+    b"@article{cycle1, title = {One}, crossref = {cycle2}}\n@article{cycle2, title = {Two}, crossref = {cycle1}}\n"
+    b"@article{dup, title = {First}, year = 2020}\n@article{DUP, title = {Second}, year = 2020}\n"
+    b"@article{untitled, author = {Roe, Richard}, year = 2019}\n"
+    b"@article{broken, title = {Unclosed, year = 2018,\n\n"
+    b"@article{after, title = {After the broken one}, year = 2017}\n"
+    b"@misc{, title = {No key}}\n"
+)
+
+
+def test_odd_but_real_bibtex_builds_and_its_problems_are_warnings(project: Project, tmp_path: Path) -> None:
+    (project.content / "references.bib").write_bytes(ODD_BUT_REAL)
+    cite_only(project, "who2023")
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace("A finding.", "A finding.[@sitegen; @ds; @parens; @smith:2020/a]"))
+    _, warnings = build(project, tmp_path / "out")
+    text = read_page(tmp_path / "out" / "findings" / "index.html").text
+    for shown in ("World Health Organization. Sarcoma facts. 2023.", "Doe J. sitegen. 2024.", "PMID: 30032714",
+                  "Parenthesised entry. N Engl J Med. 2021.", "Café au lait spots"):
+        assert shown in text, shown
+    messages = " ".join(w.message for w in warnings)
+    for expected in ("not UTF-8", "an @ that starts no entry", "crossref cycle", "duplicate entry key 'DUP'",
+                     "'untitled' has no title", "premature end of file"):
+        assert expected in messages, expected
+    assert all(w.severity == "warning" for w in warnings)
+    for key in ("dup", "broken", "untitled"):  # each is an error once a page cites it, except a missing title
+        trial.write_text(trial.read_text().replace("A finding.[", f"A finding.[@{key}; "))
+        if key == "untitled":
+            build(project, tmp_path / "out")
+        else:
+            with pytest.raises(ContentError, match=f"'{key.upper() if key == 'dup' else key}'|premature"):
+                build(project, tmp_path / "out")
+            trial.write_text(trial.read_text().replace(f"[@{key}; ", "["))
+
+
+def test_entries_nothing_cites_are_never_decoded(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bib = project.content / "references.bib"
+    bib.write_text(bib.read_text() + "@article{unread, title = {UNREAD caf\\'e}, author = {Unread, U}, year = 2020}\n")
+    decoded: list[str] = []
+    real = bib_module.latex_to_text
+    monkeypatch.setattr(bib_module, "latex_to_text", lambda latex: decoded.append(latex) or real(latex))
+    build(project, tmp_path / "out")
+    assert decoded and not any("UNREAD" in latex or "Unread" in latex for latex in decoded)
+
+
+def test_a_field_over_the_limit_is_an_error_when_cited_and_a_warning_when_not() -> None:
+    text = article("long", title="T", year="2020", abstract="x" * (MAX_TEXT + 1))
+    refs = load(text)
+    [warning] = check_bibliography(refs)
+    assert (warning.line, warning.column, warning.severity) == (4, 14, "warning")
+    assert f"abstract: expected a value of at most {MAX_TEXT:,} characters, got {MAX_TEXT + 1:,}" in warning.message
+    with pytest.raises(ContentError) as caught:
+        check_bibliography(refs, {"long"})
+    assert [(p.line, p.severity) for p in caught.value.problems] == [(4, "error")]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .bib import Reference
+from .bib import Reference, web_link
 from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
@@ -54,7 +54,7 @@ def validate_trial(doc: Document) -> Trial:
     if too_big:
         raise ContentError(too_big)
     trial = _validate(doc, Trial)
-    problems = [problem_at(doc, path, message) for path, message in cross_references(trial)]
+    problems = [problem_at(doc, path, message) for path, message in cross_references(trial) + link_problems(trial)]
     if problems:
         raise ContentError(problems)
     return trial
@@ -63,7 +63,7 @@ def validate_trial(doc: Document) -> Trial:
 def validate_glossary(doc: Document) -> Glossary:
     """Validate content/glossary.yaml, including that no id or written form belongs to two entries."""
     glossary = _validate(doc, Glossary)
-    problems = [problem_at(doc, path, message) for path, message in glossary_conflicts(glossary)]
+    problems = [problem_at(doc, path, message) for path, message in glossary_conflicts(glossary) + link_problems(glossary)]
     if problems:
         raise ContentError(problems)
     return glossary
@@ -185,6 +185,23 @@ def _dotted(path: PathKey) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def link_problems(model: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
+    """Every `url` field that the one link rule (bib.web_link, as for references) refuses; mailto: is allowed."""
+    if isinstance(model, list):
+        return [found for i, item in enumerate(model) for found in link_problems(item, path + (i,))]
+    if not isinstance(model, BaseModel):
+        return []
+    found = []
+    refused = "expected an http(s) address with a host, no user or password, a valid port and no quotes, spaces or <>"
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if name == "url" and isinstance(value, str) and not value.startswith("mailto:") and not web_link(value):
+            found.append((path + (name,), refused))
+        else:
+            found += link_problems(value, path + (name,))
+    return found
 
 
 def cross_references(trial: Trial) -> list[tuple[PathKey, str]]:

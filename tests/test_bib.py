@@ -610,3 +610,17 @@ def test_a_field_over_the_limit_is_an_error_when_cited_and_a_warning_when_not() 
     with pytest.raises(ContentError) as caught:
         check_bibliography(refs, {"long"})
     assert [(p.line, p.severity) for p in caught.value.problems] == [(4, "error")]
+
+
+@pytest.mark.parametrize("url", ["https://user:pw@clinicaltrials.gov/", 'https://clinicaltrials.gov/"><script>', "https://clinicaltrials.gov:99999/"])
+def test_the_trial_s_own_links_follow_the_same_rule(project: Project, tmp_path: Path, url: str) -> None:
+    trial = project.content / "trial.yaml"
+    lines = trial.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = next(i for i, text in enumerate(lines) if text.strip().startswith("url:"))
+    lines[line] = f"    url: '{url}'\n"
+    trial.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        build(project, tmp_path / "out")
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == (str(trial), line + 1)
+    assert "expected an http(s) address with a host, no user or password" in problem.message

@@ -624,3 +624,20 @@ def test_the_trial_s_own_links_follow_the_same_rule(project: Project, tmp_path: 
     [problem] = caught.value.problems
     assert (problem.file, problem.line) == (str(trial), line + 1)
     assert "expected an http(s) address with a host, no user or password" in problem.message
+
+
+def test_a_catalog_builds_past_broken_entries_nothing_cites_and_stops_at_one_a_trial_cites(tmp_path: Path) -> None:
+    from test_catalog import make_catalog
+
+    catalog = make_catalog(tmp_path / "project", count=2)
+    shared = catalog.content / "references.bib"
+    shared.write_text(shared.read_text() + "@article{emptyshared, year = 2020}\n")
+    own = catalog.content / "trials" / "trial-0.bib"
+    own.write_text("@article{emptyown, year = 2018}\n@article{brokenown, title = {Unclosed, year = 2018,\n\n")
+    _, warnings = build(catalog, tmp_path / "out")
+    assert {w.file for w in warnings if "nothing to show" in w.message} == {str(shared), str(own)}
+    assert all(w.severity == "warning" for w in warnings)
+    trial = catalog.content / "trials" / "trial-1.yaml"
+    trial.write_text(trial.read_text().replace("[@chen2021;", "[@emptyshared; @chen2021;", 1))
+    with pytest.raises(ContentError, match="'emptyshared' has nothing to show"):
+        build(catalog, tmp_path / "out")

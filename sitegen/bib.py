@@ -391,6 +391,10 @@ class _TooMuch(Exception):
         self.offset = offset
 
 
+class _BrokenMacro(PybtexSyntaxError):  # type: ignore[misc]
+    error_type = "broken string"
+
+
 class _Scanner(LowLevelParser):  # type: ignore[misc]
     """pybtex's low-level BibTeX parser with bounds: a value longer than MAX_TEXT is reported and left out (so a
     @string doubling itself never grows past it), all values together stop at MAX_EXPANDED, and a braced or quoted
@@ -404,6 +408,7 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         self.expanded = 0
         self.commands = 0
         self.reported = 0  # problems of the current command
+        self.broken: set[str] = set()  # @string macros whose definition had a problem: their value is not as written
         self.pos: int = 0
         self.command_start: int = 0
         self.current_value: list[str] = []
@@ -444,11 +449,12 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
 
     def substitute_macro(self, name: str) -> str:
         value = self.macros.get(name)
-        if value is None:
-            if self.reported < MAX_PROBLEMS:  # pybtex would build an error for each use
+        if self.reported < MAX_PROBLEMS:  # pybtex would build an error for each use
+            if value is None:
                 self.handle_error(UndefinedMacro(name, self))
-            return ""
-        return str(value)
+            elif name.lower() in self.broken:
+                self.handle_error(_BrokenMacro(f"{name}: its @string has a problem, so its value is not as written", self))
+        return "" if value is None else str(value)
 
     def parse_string_body(self, body_end: Any) -> None:
         self.in_string = True
@@ -456,6 +462,8 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             super().parse_string_body(body_end)
         finally:
             self.in_string = False
+            if self.reported and self.current_field_name:
+                self.broken.add(self.current_field_name.lower())
 
     def parse_field(self) -> None:
         self.eat_whitespace()

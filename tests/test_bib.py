@@ -641,3 +641,12 @@ def test_a_catalog_builds_past_broken_entries_nothing_cites_and_stops_at_one_a_t
     trial.write_text(trial.read_text().replace("[@chen2021;", "[@emptyshared; @chen2021;", 1))
     with pytest.raises(ContentError, match="'emptyshared' has nothing to show"):
         build(catalog, tmp_path / "out")
+
+
+def test_an_entry_using_a_broken_string_is_an_error_when_cited() -> None:
+    text = '@string{j = nosuch # " Journal"}\n' + article("a", title="T", year="2020").replace("year", "journal = j,\n  year")
+    refs = load(text)
+    assert [p.severity for p in check_bibliography(refs)] == ["warning", "warning"]
+    [problem] = problems_of(text)
+    assert (problem.line, problem.severity) == (4, "error")  # the line that uses it
+    assert "j: its @string has a problem" in problem.message

@@ -33,7 +33,7 @@ from pybtex.database.input.bibtex import (  # type: ignore[import-untyped]
 )
 from pybtex.exceptions import PybtexError  # type: ignore[import-untyped]
 from pybtex.richtext import Text  # type: ignore[import-untyped]
-from pybtex.scanner import PrematureEOF, PybtexSyntaxError, Token  # type: ignore[import-untyped]
+from pybtex.scanner import PrematureEOF, PybtexSyntaxError, Token, TokenRequired  # type: ignore[import-untyped]
 from pybtex.utils import CaseInsensitiveDict  # type: ignore[import-untyped]
 
 from sitegen.errors import ContentError, Problem
@@ -172,9 +172,7 @@ _DOTLESS_I = re.compile(r"\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*")
 # render_as("text") looks the backend up through package metadata on every call (~30 ms): keep one.
 _PLAIN_TEXT = PlainTextBackend()
 _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
-
-
-_LATEX_SPECIAL = re.compile(r"[\\{}$~\-`'\"%&#^_]")
+_LATEX_SPECIAL = re.compile(r"[\\{}$~\-`'\"%&#^_]|,,|<<|>>")  # what latexcodec or pybtex would change
 
 
 def latex_to_text(latex: str) -> str:
@@ -376,6 +374,8 @@ def read_bibtex(path: Path) -> tuple[str, list[tuple[int, int, str]]]:
 
 _BRACED = re.compile(r"[{}]")
 _NAME = re.escape(NAME_CHARS.replace("@", ""))
+_VALUE_PART = re.compile(rf'\s*(?:(["{{])|([0-9]+)|([{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS)}0-9]*))')
+_CONCATENATION = re.compile(r"\s*#")
 _COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
 
@@ -473,10 +473,27 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             self.field_starts.setdefault(self.current_field_name.lower(), start)
 
     def parse_value(self) -> None:
+        """pybtex's parse_value (parts joined by #) with one regular expression per part instead of a try of
+        each token pattern, and bounded: a value past MAX_TEXT is reported and left out."""
         self.eat_whitespace()
         start = self.pos
-        super().parse_value()
-        length = sum(len(part) for part in self.current_value)
+        parts: list[str] = []
+        while True:
+            part = _VALUE_PART.match(self.text, self.pos)
+            if part is None:
+                self.eat_whitespace()
+                raise PrematureEOF(self) if self.eof() else TokenRequired("field value", self)
+            self.pos = part.end()
+            if part.group(1):
+                parts.append(self.flatten_string(self.parse_string(self.QUOTE if part.group(1) == '"' else self.RBRACE)))
+            else:
+                parts.append(part.group(2) or self.substitute_macro(part.group(3)))
+            concatenation = _CONCATENATION.match(self.text, self.pos)
+            if concatenation is None:
+                break
+            self.pos = concatenation.end()
+        self.current_value = parts
+        length = sum(len(part) for part in parts)
         if length > MAX_TEXT:
             name = self.current_field_name or "@preamble"
             message = f"{name}: expected a value of at most {MAX_TEXT:,} characters, got {length:,}"

@@ -70,6 +70,11 @@ EXPLOSIVE: dict[str, tuple[Callable[[], str], bool]] = {
     "a file over the size limit": (lambda: "%" * (MAX_BYTES + 1), False),
     "a file full of @": (lambda: "@" * MAX_BYTES, False),
     "a file full of broken entries": (lambda: "@a{," * (MAX_BYTES // 4), False),
+    "5 MB of short concatenations": (
+        lambda: "@string{b = {x}}\n" + "".join(f"@misc{{k{n}, title = b" + " # b" * 2000 + "}\n" for n in range(600)),
+        True,
+    ),
+    "5 MB of braces": (lambda: "".join(f"@misc{{k{n}, title = {{" + "{}" * 4000 + "}}\n" for n in range(600)), False),
     "a symlink to /dev/zero": (lambda: "", False),
     "a FIFO": (lambda: "", False),
 }
@@ -136,7 +141,7 @@ def test_explosive_bibtex_is_refused_or_read_within_5_cpu_seconds_and_500_mb(nam
     if name in refused:
         assert outcome["refused"] and any(refused[name] in p for p in problems), outcome
     if name in ("LaTeX in 500 entries nothing cites", "a 1 MB title, not cited", "a crossref chain through 10,000 entries",
-                "a file full of @"):
+                "a file full of @", "5 MB of short concatenations", "5 MB of braces"):
         assert not outcome["refused"], outcome
 
 

@@ -64,7 +64,6 @@ NOT_REFERENCES = frozenset({"set", "xdata"})
 _ARTICLE_CONTAINER = ("journal", "journaltitle")
 _PART_CONTAINER = ("booktitle", "maintitle")
 _OTHER_CONTAINER = ("publisher", "institution", "school", "organization", *_ARTICLE_CONTAINER, "booktitle")
-_SHOWN_FIELDS = ("title", "subtitle", "author", *_PART_CONTAINER, *_OTHER_CONTAINER, "howpublished", "doi", "url")
 
 Fields = tuple[tuple[str, str], ...]
 """An entry's fields as written in the file (LaTeX), names in lower case, in file order."""
@@ -683,7 +682,9 @@ class _Bibliography:
         URL that is not one (warnings, at the field's line)."""
         reader, key = self.reader, entry.key
         found: list[Problem] = []
-        if not _has(chain, *_SHOWN_FIELDS):
+        fields = [link.fields for link in chain]
+        showable = [_field(fields, name) for name in ("title", "subtitle", "author", "doi", "url")]
+        if not any(value.strip("{} ") for value in [*showable, _container(entry.entry_type, fields)]):
             found.append(reader.at(entry.start, f"entry {key!r} has nothing to show: no title, author, journal, "
                                                 "publisher, DOI or URL"))
         elif not _has(chain, "title"):
@@ -780,12 +781,13 @@ def _title(chain: Sequence[Mapping[str, str]]) -> str:
 
 
 def _container(entry_type: str, chain: Sequence[Mapping[str, str]]) -> str:
+    """The journal, book or publisher a reference names, as written (LaTeX)."""
     if entry_type in ARTICLE_TYPES:
-        return latex_to_text(_field(chain, *_ARTICLE_CONTAINER))
+        return _field(chain, *_ARTICLE_CONTAINER)
     if entry_type in PART_TYPES:
         # biblatex inheritance: a chapter's book title is its parent's title.
-        return latex_to_text(_field(chain, *_PART_CONTAINER) or _field(chain[1:], "title"))
-    return latex_to_text(_field(chain, *_OTHER_CONTAINER))
+        return _field(chain, *_PART_CONTAINER) or _field(chain[1:], "title")
+    return _field(chain, *_OTHER_CONTAINER)
 
 
 def _year(chain: Sequence[Mapping[str, str]]) -> str:
@@ -818,7 +820,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         authors=names,
         authors_truncated=truncated,
         year=_year(chain),
-        journal=_container(entry_type, chain),
+        journal=latex_to_text(_container(entry_type, chain)),
         volume=latex_to_text(_field(chain, "volume")),
         number=latex_to_text(_field(chain, "number", "issue")),
         pages=en_dash_pages(latex_to_text(_field(chain, "pages"))),

@@ -402,7 +402,11 @@ def load_or_content_error(text: str) -> None:
     for ref in refs.values():
         format_reference_html(ref)
         format_reference_text(ref)
-    check_bibliography(refs)
+    assert all(p.severity == "warning" and p.line > 0 for p in check_bibliography(refs))  # nothing cited: never stops
+    try:
+        check_bibliography(refs, set(refs))
+    except ContentError as error:
+        assert all(p.file == "references.bib" and p.line > 0 for p in error.problems)
 
 
 BIB_ALPHABET = st.sampled_from(list('@{}()",=#%\\\n ~-$^_aZ09é') + ["@article{", "title", "crossref", "and"])
@@ -650,3 +654,12 @@ def test_an_entry_using_a_broken_string_is_an_error_when_cited() -> None:
     [problem] = problems_of(text)
     assert (problem.line, problem.severity) == (4, "error")  # the line that uses it
     assert "j: its @string has a problem" in problem.message
+
+
+@pytest.mark.parametrize("text", ["@article{a, booktitle = {Not shown for an article}, year = 2020}",
+                                  "@misc{a, howpublished = {Not shown}, editor = {Nor, This}}"])
+def test_nothing_to_show_means_what_the_entry_would_show(text: str) -> None:
+    refs = load(text)
+    assert format_reference_text(refs["a"]).strip(". 0123456789") == ""
+    [problem] = [p for p in problems_of(text) if p.severity == "error"]
+    assert "'a' has nothing to show" in problem.message

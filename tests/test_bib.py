@@ -663,3 +663,14 @@ def test_nothing_to_show_means_what_the_entry_would_show(text: str) -> None:
     assert format_reference_text(refs["a"]).strip(". 0123456789") == ""
     [problem] = [p for p in problems_of(text) if p.severity == "error"]
     assert "'a' has nothing to show" in problem.message
+
+
+def test_utf16_and_windows_line_endings_read_with_the_right_lines(tmp_path: Path) -> None:
+    text = "@article{a,\r\n  title = {Über},\r\n  year = 2020,\r\n  doi = {not a doi}\r\n}\r\n"
+    for encoding, data in (("utf-16", text.encode("utf-16")), ("utf-8-sig", text.encode("utf-8-sig"))):
+        path = tmp_path / f"{encoding}.bib"
+        path.write_bytes(data)
+        refs = load_bibliography(path)
+        assert refs["a"].title == "Über", encoding
+        [warning] = check_bibliography(refs, {"a"})
+        assert (warning.line, warning.column) == (4, 3), encoding

@@ -91,7 +91,7 @@ def _explode(name: str, folder: str) -> None:
     else:
         path.write_text(make(), encoding="utf-8")
     used = resource.getrusage(resource.RUSAGE_SELF)
-    spent = int(used.ru_utime + used.ru_stime)
+    spent = int(used.ru_utime + used.ru_stime)  # rounded down: the child gets at most CPU_SECONDS from here
     resource.setrlimit(resource.RLIMIT_CPU, (spent + CPU_SECONDS, spent + CPU_SECONDS + 1))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
     try:

@@ -1,31 +1,57 @@
-"""Parse a BibTeX file into typed Reference records and format each one as a
-numbered-list entry in a medical (Vancouver/NLM-like) style, as HTML or plain text."""
+"""Parse a BibTeX file into References and format each one as a numbered-list entry in a medical
+(Vancouver/NLM-like) style, as HTML or plain text.
+
+Parsing keeps every field as written, with the problems of each entry; LaTeX is decoded only when a
+reference is shown, so entries nothing cites cost no more than reading them. Every size is bounded.
+"""
 
 from __future__ import annotations
 
 import codecs
 import html
+import os
 import re
+import stat
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import latexcodec  # noqa: F401  (registers the "ulatex" codec)
-import pybtex.errors  # type: ignore[import-untyped]
 from pybtex.backends.plaintext import Backend as PlainTextBackend  # type: ignore[import-untyped]
-from pybtex.database import BibliographyData, Entry, Person  # type: ignore[import-untyped]
-from pybtex.database.input.bibtex import LowLevelParser, Parser  # type: ignore[import-untyped]
+from pybtex.bibtex.utils import split_name_list, split_tex_string  # type: ignore[import-untyped]
+from pybtex.database import Person  # type: ignore[import-untyped]
+from pybtex.database.input.bibtex import (  # type: ignore[import-untyped]
+    NAME_CHARS,
+    LowLevelParser,
+    SkipEntry,
+    UndefinedMacro,
+    month_names,
+)
 from pybtex.exceptions import PybtexError  # type: ignore[import-untyped]
 from pybtex.richtext import Text  # type: ignore[import-untyped]
-from pybtex.scanner import PybtexSyntaxError  # type: ignore[import-untyped]
+from pybtex.scanner import PrematureEOF, PybtexSyntaxError, Token, TokenRequired  # type: ignore[import-untyped]
+from pybtex.utils import CaseInsensitiveDict  # type: ignore[import-untyped]
 
 from sitegen.errors import ContentError, Problem
-from sitegen.load import read_text
+from sitegen.load import MAX_TEXT
 
 MAX_AUTHORS = 6
 """Vancouver lists the first six authors, then "et al."."""
+
+MAX_BYTES = 5_000_000
+"""Bytes in one .bib file: thousands of entries with abstracts; reading it takes about two seconds at most."""
+MAX_ENTRIES = 10_000
+"""Entries in one .bib file."""
+MAX_COMMANDS = 50_000
+"""@ commands of any kind (entries, @string, @comment, broken ones) in one .bib file."""
+MAX_CROSSREF = 8
+"""Steps in a crossref chain (BibTeX itself follows one)."""
+MAX_PROBLEMS = 5
+"""Problems kept per entry: the first ones say what is wrong; a thousand more of the same say nothing new."""
 
 ARTICLE_TYPES = frozenset({"article", "periodical", "suppperiodical"})
 PART_TYPES = frozenset(
@@ -39,13 +65,14 @@ _ARTICLE_CONTAINER = ("journal", "journaltitle")
 _PART_CONTAINER = ("booktitle", "maintitle")
 _OTHER_CONTAINER = ("publisher", "institution", "school", "organization", *_ARTICLE_CONTAINER, "booktitle")
 
+Fields = tuple[tuple[str, str], ...]
+"""An entry's fields as written in the file (LaTeX), names in lower case, in file order."""
+
 
 @dataclass(frozen=True)
-class Reference:
-    """One work from the bibliography, its fields decoded from LaTeX to plain Unicode text."""
+class Shown:
+    """What a reference shows, decoded from LaTeX to plain Unicode text."""
 
-    key: str
-    entry_type: str
     title: str
     authors: tuple[str, ...]
     authors_truncated: bool
@@ -57,8 +84,81 @@ class Reference:
     doi: str
     url: str
     pmid: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One work from the bibliography: its fields as written, then those of each entry it inherits from
+    through crossref, and what is wrong with it (the severity each problem has when the entry is cited).
+
+    What a page shows (title, authors, ...) is decoded from LaTeX when first asked for, so a reference
+    nothing cites is never decoded. Equality and repr (the build's fingerprints) are of the fields as written.
+    """
+
+    key: str
+    entry_type: str
+    chain: tuple[Fields, ...]
     line: int
     file: str = ""
+    problems: tuple[Problem, ...] = ()
+
+    @cached_property
+    def shown(self) -> Shown:
+        """The fields a page shows, decoded (once)."""
+        return _decode(self.entry_type, [dict(fields) for fields in self.chain])
+
+    @property
+    def title(self) -> str:
+        return self.shown.title
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        return self.shown.authors
+
+    @property
+    def authors_truncated(self) -> bool:
+        return self.shown.authors_truncated
+
+    @property
+    def year(self) -> str:
+        return self.shown.year
+
+    @property
+    def journal(self) -> str:
+        return self.shown.journal
+
+    @property
+    def volume(self) -> str:
+        return self.shown.volume
+
+    @property
+    def number(self) -> str:
+        return self.shown.number
+
+    @property
+    def pages(self) -> str:
+        return self.shown.pages
+
+    @property
+    def doi(self) -> str:
+        return self.shown.doi
+
+    @property
+    def url(self) -> str:
+        return self.shown.url
+
+    @property
+    def pmid(self) -> str:
+        return self.shown.pmid
+
+
+class Bibliography(dict[str, Reference]):
+    """The references of one .bib file by key, in file order, and the problems of the file outside any entry
+    (text that is not an entry, a broken @string): warnings, since no page can cite them."""
+
+    def __init__(self, references: Mapping[str, Reference] | None = None, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(references or {})
+        self.problems = tuple(problems)
 
 
 # ---------------------------------------------------------------------------
@@ -71,10 +171,13 @@ _DOTLESS_I = re.compile(r"\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*")
 # render_as("text") looks the backend up through package metadata on every call (~30 ms): keep one.
 _PLAIN_TEXT = PlainTextBackend()
 _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
+_LATEX_SPECIAL = re.compile(r"[\\{}$~\-`'\"%&#^_]|,,|<<|>>")  # what latexcodec or pybtex would change
 
 
 def latex_to_text(latex: str) -> str:
     """Decode a BibTeX field value to plain text: accents, braces, dashes and quotes; unknown commands dropped."""
+    if not _LATEX_SPECIAL.search(latex):  # most fields: nothing to decode
+        return " ".join(latex.split())
     # latexcodec turns \"\i into ï but not \"{\i}; a dotless i under an accent is just an i.
     prepared = _DOTLESS_I.sub(lambda m: m.group(1) or m.group(2), latex)
     try:
@@ -134,7 +237,66 @@ def _is_others(person: Person) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# Parsing, with the line of every entry and every problem
+# Links: one rule for every URL a reference puts in a page, HTML and JSON-LD alike
+
+
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f\"<>\\^`{|}]")
+_DOI = re.compile(r"10\.\d{4,9}/\S+")
+_SICI = re.compile(r"<[\w.-]*:[\w:.-]*>")  # old Wiley DOIs hold <...::...>: 10.1002/(SICI)1097-4636(199706)35:4<519::AID-JBM12>3.0.CO;2-M
+_PMID = re.compile(r"(?:PMID:?\s*)?(\d{1,9})", re.IGNORECASE)
+
+
+def web_link(url: str) -> str:
+    """The URL a page may link to, or "" if it may not: http or https with a host name, no user or password,
+    a valid port, and nothing that could end an attribute or a string. Letters beyond ASCII are encoded.
+
+    This is the one rule for every link a reference makes, in the HTML and in the JSON-LD."""
+    if _NOT_IN_URL.search(url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when it is not a number, or above 65535
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc or port == 0:
+        return ""
+    if url.isascii():
+        return url
+    netloc = parts.netloc if parts.netloc.isascii() else host + (f":{port}" if port is not None else "")
+    ascii_safe = "".join(chr(c) for c in range(0x21, 0x7F))
+    return urlunsplit((parts.scheme, netloc, *(quote(part, safe=ascii_safe) for part in parts[2:])))
+
+
+def well_formed_doi(doi: str) -> bool:
+    """A DOI as the DOI Handbook writes them: 10.<registrant>/<suffix>, the suffix with no space, quote or
+    angle bracket (except the <...:...> of old SICI DOIs)."""
+    return _DOI.fullmatch(doi) is not None and not re.search(r"[\"'<>\\]", _SICI.sub("", doi))
+
+
+def well_formed_pmid(pmid: str) -> bool:
+    """A PubMed id: digits only (1 to 9 of them), optionally after "PMID:"."""
+    return _PMID.fullmatch(pmid.strip()) is not None
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where a reference links to: its DOI, its web page and its PubMed record; "" for none."""
+
+    doi: str
+    web: str
+    pubmed: str
+
+
+def reference_links(ref: Reference) -> Links:
+    """The links of a reference, each passed through web_link; a malformed DOI or PMID links nowhere."""
+    doi = web_link("https://doi.org/" + quote(ref.doi, safe="/")) if well_formed_doi(ref.doi) else ""
+    pubmed = web_link(f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/") if ref.pmid.isdigit() else ""
+    return Links(doi, web_link(ref.url) if ref.url else "", pubmed)
+
+
+# ---------------------------------------------------------------------------
+# Reading: a regular file of bounded size; bytes that are not UTF-8 read as Windows-1252, with a warning
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # the same line breaks pybtex's scanner counts
@@ -151,130 +313,466 @@ def line_column(starts: Sequence[int], offset: int) -> tuple[int, int]:
     return index + 1, offset - starts[index] + 1
 
 
-class _LineRecordingParser(Parser):  # type: ignore[misc]
-    """pybtex's BibTeX parser, also noting where each entry starts and turning every error into a Problem.
-
-    pybtex's Entry keeps no position, so parse_string repeats Parser.parse_string while holding on to
-    the scanner, whose command_start is the offset of the entry's "@". Duplicate keys are caught here,
-    before pybtex would drop the second entry with only a key in its message.
-    """
-
-    def __init__(self, file: str, text: str) -> None:
-        super().__init__()
-        self.file = file
-        self.starts = line_starts(text)
-        self.positions: dict[str, tuple[int, int]] = {}  # lowercased key -> (line, column) of its "@"
-        self.damaged: set[str] = set()  # keys of entries whose text had a syntax error
-        self.problems: list[Problem] = []
-        self.stray: list[PybtexError] = []  # errors pybtex reports through pybtex.errors.report_error
-        self.here = (0, 0)
-
-    def parse_string(self, text: str) -> BibliographyData:
-        self.unnamed_entry_counter = 1
-        scanner = LowLevelParser(
-            text,
-            keyless_entries=self.keyless_entries,
-            handle_error=self.handle_error,
-            want_entry=self.data.want_entry,
-            filename=self.filename,
-            macros=self.macros,
-        )
-        seen = 0
-        for command, body in scanner:
-            self.here = line_column(self.starts, scanner.command_start)
-            damaged = any(p.line >= self.here[0] for p in self.problems[seen:])
-            kind = command.lower()
-            if kind == "preamble":
-                self.process_preamble(*body)
-            elif kind != "string":
-                self.process_command(command, body[0], body[1], damaged)
-            self.problems.extend(self._problem(error, self.here) for error in self.stray)
-            self.stray.clear()
-            seen = len(self.problems)
-        return self.data
-
-    def process_command(self, entry_type: str, key: str | None, fields: object, damaged: bool) -> None:
-        if key is None:  # the syntax error that stopped it is already reported
-            return
-        first = self.positions.get(key.lower())
-        if first is not None:
-            line, column = self.here
-            message = f"duplicate entry key {key!r}: it is already defined on line {first[0]}"
-            self.problems.append(Problem(self.file, line, column, message))
-            return
-        self.positions[key.lower()] = self.here
-        if damaged:
-            self.damaged.add(key.lower())
-        self.process_entry(entry_type, key, fields)
-
-    def handle_error(self, error: PybtexError) -> None:
-        self.problems.append(self._problem(error, self.here))
-
-    def _problem(self, error: PybtexError, here: tuple[int, int]) -> Problem:
-        if isinstance(error, PybtexSyntaxError):
-            info = getattr(error, "error_context_info", None)
-            offset = info[-1] if isinstance(info, tuple) and info and isinstance(info[-1], int) else None
-            line, column = (
-                line_column(self.starts, offset) if offset is not None else (int(error.lineno or 0), 0)
-            )
-            message = f"{error.error_type}: {error.args[0]}"
-            start = getattr(getattr(error, "parser", None), "command_start", None)
-            if isinstance(start, int) and line_column(self.starts, start)[0] != line:
-                message += f" (in the entry that starts on line {line_column(self.starts, start)[0]})"
-            return Problem(self.file, line, column, message)
-        return Problem(self.file, here[0], here[1], str(error))
+def _windows_1252(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    byte = error.object[error.start : error.start + 1]
+    return byte.decode("cp1252", errors="ignore") or byte.decode("latin-1"), error.start + 1
 
 
-def _parse(file: str, text: str) -> tuple[BibliographyData, _LineRecordingParser]:
-    parser = _LineRecordingParser(file, text)
-    # Person and BibliographyData call the module-level report_error, which raises at the first
-    # error unless captured; capture() is process-global, so two parses must not run in parallel threads.
-    with pybtex.errors.capture() as stray:
-        parser.stray = stray
-        data = parser.parse_string(text)
-        parser.problems.extend(parser._problem(error, (0, 0)) for error in stray)
-    return data, parser
+codecs.register_error("sitegen-windows-1252", _windows_1252)
+
+
+def _too_big(file: str) -> ContentError:
+    return ContentError([Problem(file, 0, 0, f"the file is larger than {MAX_BYTES:,} bytes; split the bibliography")])
+
+
+def read_bibtex(path: Path) -> tuple[str, list[tuple[int, int, str]]]:
+    """The text of a .bib file, and (line, column, message) where its bytes are not UTF-8.
+
+    Raises ContentError when it is not a regular file, cannot be read, or is larger than MAX_BYTES; the
+    size is checked before the bytes are read, and never more than MAX_BYTES + 1 are."""
+    file = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+        with os.fdopen(fd, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ContentError([Problem(file, 0, 0, "cannot read: not a regular file")])
+            if info.st_size > MAX_BYTES:
+                raise _too_big(file)
+            raw = stream.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise ContentError([Problem(file, 0, 0, f"cannot read: {e.strerror or e}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise _too_big(file)
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if raw.startswith(bom):  # some Windows tools save UTF-16
+            return raw[len(bom) :].decode(codec, errors="replace"), []
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    lines, not_utf8 = [], []
+    for number, line in enumerate(raw.splitlines(keepends=True), 1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            lines.append(line.decode("utf-8", errors="sitegen-windows-1252"))
+            column = len(line[: e.start].decode("utf-8")) + 1
+            char = _windows_1252(e)[0]
+            message = f"the byte 0x{line[e.start]:02x} is not UTF-8; read as {char!r} (Windows-1252); save the file as UTF-8"
+            not_utf8.append((number, column, message))
+    return "".join(lines), not_utf8
 
 
 # ---------------------------------------------------------------------------
-# From pybtex entries to references
+# Parsing: pybtex's scanner, bounded, noting where each entry and field starts
 
 
-def crossref_chain(entries: Mapping[str, Entry], key: str) -> tuple[list[Entry], str]:
-    """The entry followed by the entries it inherits from through crossref, and a message if the chain is broken."""
-    chain = [entries[key]]
-    path = [key]
-    while True:
-        target = str(chain[-1].fields.get("crossref", "")).strip()
-        if not target:
-            return chain, ""
-        if target.lower() in {step.lower() for step in path}:
-            return chain, "crossref cycle: " + " -> ".join([*path, target])
-        if target not in entries:
-            return chain, f"crossref to {target!r}, which is not in the bibliography"
-        chain.append(entries[target])
-        path.append(target)
+_BRACED = re.compile(r"[{}]")
+_NAME = re.escape(NAME_CHARS.replace("@", ""))
+_VALUE_PART = re.compile(rf'\s*(?:(["{{])|([0-9]+)|([{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS)}0-9]*))')
+_CONCATENATION = re.compile(r"\s*#")
+_COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
+_QUOTED = re.compile(r'[{}"]')
+
+MAX_EXPANDED = 2 * MAX_BYTES
+"""Characters of all field and @string values of a file together, after @string macros are put in."""
 
 
-def _field(chain: Sequence[Entry], *names: str) -> str:
+class _TooMuch(Exception):
+    """Parsing stops: the file holds more than a bound allows."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class _BrokenMacro(PybtexSyntaxError):  # type: ignore[misc]
+    error_type = "broken string"
+
+
+class _Scanner(LowLevelParser):  # type: ignore[misc]
+    """pybtex's low-level BibTeX parser with bounds: a value longer than MAX_TEXT is reported and left out (so a
+    @string doubling itself never grows past it), all values together stop at MAX_EXPANDED, and a braced or quoted
+    string is scanned in one pass (pybtex recurses once per brace and searches ahead for each delimiter)."""
+
+    def __init__(self, text: str, report: Any) -> None:
+        super().__init__(text, macros=CaseInsensitiveDict(month_names), handle_error=self._syntax_error)
+        self.report = report  # report(offset, message, fatal)
+        self.in_string = False
+        self.field_starts: dict[str, int] = {}
+        self.expanded = 0
+        self.commands = 0
+        self.reported = 0  # problems of the current command
+        self.broken: set[str] = set()  # @string macros whose definition had a problem: their value is not as written
+        self.pos: int = 0
+        self.command_start: int = 0
+        self.current_value: list[str] = []
+
+    def _syntax_error(self, error: PybtexError) -> None:
+        self.reported += 1
+        info = getattr(error, "error_context_info", None)
+        offset = info[-1] if isinstance(info, tuple) and info and isinstance(info[-1], int) else self.pos
+        self.report(offset, f"{getattr(error, 'error_type', 'error')}: {error.args[0]}", False)
+
+    def parse_bibliography(self) -> Iterator[tuple[Any, ...]]:
+        """pybtex's loop, but an @ that starts no command is skipped as text (with a warning), in one search:
+        pybtex raises an error for each, which takes seconds for a file full of them."""
+        while True:
+            found = _COMMAND.search(self.text, self.pos)
+            stray = self.text.find("@", self.pos, found.start() if found else self.end_pos)
+            if stray >= 0:
+                self.current_entry_key, self.command_start = None, stray
+                self.report(stray, "an @ that starts no entry (BibTeX skips the text up to the next entry)", False)
+            if found is None:
+                return
+            self.commands += 1
+            if self.commands > MAX_COMMANDS:
+                raise _TooMuch(found.start(), f"more than {MAX_COMMANDS:,} @ commands; split the bibliography")
+            self.pos = found.start() + 1
+            self.command_start = found.start()
+            try:
+                yield tuple(self.parse_command())
+            except PybtexSyntaxError as error:
+                self.handle_error(error)
+            except SkipEntry:  # @comment
+                pass
+
+    def parse_command(self) -> Any:
+        self.field_starts = {}
+        self.reported = 0
+        return super().parse_command()
+
+    def substitute_macro(self, name: str) -> str:
+        value = self.macros.get(name)
+        if self.reported < MAX_PROBLEMS:  # pybtex would build an error for each use
+            if value is None:
+                self.handle_error(UndefinedMacro(name, self))
+            elif name.lower() in self.broken:
+                self.handle_error(_BrokenMacro(f"{name}: its @string has a problem, so its value is not as written", self))
+        return "" if value is None else str(value)
+
+    def parse_string_body(self, body_end: Any) -> None:
+        self.in_string = True
+        try:
+            super().parse_string_body(body_end)
+        finally:
+            self.in_string = False
+            if self.reported and self.current_field_name:
+                self.broken.add(self.current_field_name.lower())
+
+    def parse_field(self) -> None:
+        self.eat_whitespace()
+        start = self.pos
+        super().parse_field()
+        if self.current_field_name:
+            self.field_starts.setdefault(self.current_field_name.lower(), start)
+
+    def parse_value(self) -> None:
+        """pybtex's parse_value (parts joined by #) with one regular expression per part instead of a try of
+        each token pattern, and bounded: a value past MAX_TEXT is reported and left out."""
+        self.eat_whitespace()
+        start = self.pos
+        parts: list[str] = []
+        while True:
+            part = _VALUE_PART.match(self.text, self.pos)
+            if part is None:
+                self.eat_whitespace()
+                raise PrematureEOF(self) if self.eof() else TokenRequired("field value", self)
+            self.pos = part.end()
+            if part.group(1):
+                parts.append(self.flatten_string(self.parse_string(self.QUOTE if part.group(1) == '"' else self.RBRACE)))
+            else:
+                parts.append(part.group(2) or self.substitute_macro(part.group(3)))
+            concatenation = _CONCATENATION.match(self.text, self.pos)
+            if concatenation is None:
+                break
+            self.pos = concatenation.end()
+        self.current_value = parts
+        length = sum(len(part) for part in parts)
+        if length > MAX_TEXT:
+            name = self.current_field_name or "@preamble"
+            message = f"{name}: expected a value of at most {MAX_TEXT:,} characters, got {length:,}"
+            self.report(start, message, self.in_string)
+            self.current_value = []
+            return
+        self.expanded += length
+        if self.expanded > MAX_EXPANDED:
+            raise _TooMuch(start, f"the values of the file come to more than {MAX_EXPANDED:,} characters")
+
+    def parse_string(self, string_end: Any, level: int = 0, max_level: int = 100) -> Iterator[Token]:
+        delimiters = _QUOTED if string_end is self.QUOTE else _BRACED
+        start, depth = self.pos, 0
+        while True:
+            found = (delimiters if depth == 0 else _BRACED).search(self.text, self.pos)
+            self.pos = found.end() if found else self.end_pos
+            if found is None or (found.group() == "}" and depth == 0 and string_end is not self.RBRACE):
+                self.update_lineno(self.text[start : self.pos])
+                raise PrematureEOF(self) if found is None else PybtexSyntaxError("unbalanced braces", self)
+            if found.group() == "{":
+                depth += 1
+                if depth > max_level:
+                    self.update_lineno(self.text[start : self.pos])
+                    raise PybtexSyntaxError("too many nested braces", self)
+            elif depth:
+                depth -= 1
+            else:  # the closing brace or quote
+                break
+        value = self.text[start : self.pos]
+        self.update_lineno(value)
+        yield Token(value, string_end)
+
+
+@dataclass
+class _Entry:
+    """An entry as read: its key as written, type, fields (LaTeX), where it and each field start, and where it ends."""
+
+    key: str
+    entry_type: str
+    fields: dict[str, str]
+    field_starts: dict[str, int]
+    start: int
+    end: int
+
+
+class _Reader:
+    """Reads a whole .bib text into entries, sorting each problem found into the entry it belongs to, the file's
+    warnings (text outside any entry), or the problems that refuse the file (bounds)."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.starts = line_starts(text)
+        self.scanner = _Scanner(text, self._report)
+        self.entries: dict[str, _Entry] = {}  # by lowercased key: BibTeX keys are case-insensitive
+        self.entry_problems: dict[str, list[Problem]] = {}
+        self.warnings: list[Problem] = []
+        self.refused: list[Problem] = []
+
+    def at(self, offset: int, message: str, severity: str = "error") -> Problem:
+        line, column = line_column(self.starts, offset)
+        return Problem(self.file, line, column, message, severity)
+
+    def _report(self, offset: int, message: str, fatal: bool) -> None:
+        start = self.scanner.command_start
+        if isinstance(start, int) and line_column(self.starts, start)[0] != line_column(self.starts, offset)[0]:
+            message += f" (in the entry that starts on line {line_column(self.starts, start)[0]})"
+        key = self.scanner.current_entry_key
+        if fatal:
+            self.refused.append(self.at(offset, message))
+        elif key is None:
+            self._add_warning(self.at(offset, message, "warning"))
+        else:
+            self._add_problem(key.lower(), self.at(offset, message))
+
+    def _add_warning(self, problem: Problem) -> None:
+        if len(self.warnings) < MAX_PROBLEMS * 4:
+            self.warnings.append(problem)
+
+    def _add_problem(self, key: str, problem: Problem) -> None:
+        problems = self.entry_problems.setdefault(key, [])
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(problem)
+
+    def read(self) -> None:
+        scanner, count = self.scanner, 0
+        try:
+            for command, body in scanner:
+                if command.lower() in ("string", "preamble") or body[0] is None:
+                    continue
+                count += 1
+                if count > MAX_ENTRIES:
+                    raise _TooMuch(scanner.command_start, f"more than {MAX_ENTRIES:,} entries; split the bibliography")
+                self._add(body[0], command.lower(), body[1])
+        except _TooMuch as too_much:
+            self.refused.append(self.at(too_much.offset, str(too_much)))
+
+    def _add(self, key: str, entry_type: str, fields: list[tuple[str, list[str]]]) -> None:
+        start = self.scanner.command_start
+        first = self.entries.get(key.lower())
+        if first is not None and len(self.entry_problems.get(key.lower(), ())) >= MAX_PROBLEMS:
+            return
+        if first is not None:
+            line = line_column(self.starts, first.start)[0]
+            message = f"duplicate entry key {key!r}: it is already defined on line {line}"
+            self._add_problem(key.lower(), self.at(start, message))
+            return
+        values: dict[str, str] = {}
+        for name, parts in fields:
+            if name.lower() in values:
+                self._add_problem(key.lower(), self.at(start, f"entry {key!r}: {name} is given twice; the first is used", "warning"))
+                continue
+            values[name.lower()] = " ".join("".join(parts).split())
+        self.entries[key.lower()] = _Entry(key, entry_type, values, dict(self.scanner.field_starts), start, self.scanner.pos)
+
+
+# ---------------------------------------------------------------------------
+# From entries to references: crossref chains and the checks of each entry, all on the fields as written
+
+
+def _has(chain: Sequence[_Entry], *names: str) -> bool:
+    """Whether any of the fields is given, in the entry or one it inherits from, with more than braces in it."""
+    return any(entry.fields.get(name, "").strip("{} ") for entry in chain for name in names)
+
+
+def _given(chain: Sequence[_Entry], name: str) -> tuple[str, _Entry]:
+    """The first non-empty value of a field through the chain, and the entry that gives it."""
+    for entry in chain:
+        value = entry.fields.get(name, "")
+        if value.strip():
+            return value, entry
+    return "", chain[0]
+
+
+class _Bibliography:
+    """Turns what a _Reader read into References, each with the problems it has when cited."""
+
+    def __init__(self, reader: _Reader, not_utf8: Sequence[tuple[int, int, str]]) -> None:
+        self.reader = reader
+        self.not_utf8 = not_utf8
+
+    def build(self) -> Bibliography:
+        reader = self.reader
+        entries = [entry for entry in reader.entries.values() if entry.entry_type not in NOT_REFERENCES]
+        by_line = self._not_utf8_by_entry()
+        references = {}
+        for entry in entries:
+            chain, broken = self._chain(entry)
+            problems = [*reader.entry_problems.get(entry.key.lower(), ()), *self._checks(entry, chain)]
+            problems += by_line.pop(entry.key.lower(), [])[:1]
+            if broken:
+                problems.append(reader.at(entry.start, f"entry {entry.key!r}: {broken}; it is shown with its own fields", "warning"))
+            line = line_column(reader.starts, entry.start)[0]
+            fields = tuple(tuple(link.fields.items()) for link in chain)
+            references[entry.key] = Reference(entry.key, entry.entry_type, fields, line, reader.file, tuple(sorted(problems)))
+        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]])
+
+    def _not_utf8_by_entry(self) -> dict[str, list[Problem]]:
+        """Each entry's lines that are not UTF-8, as warnings; under "" the lines of no entry."""
+        reader = self.reader
+        spans = sorted((line_column(reader.starts, e.start)[0], line_column(reader.starts, e.end)[0], key)
+                       for key, e in reader.entries.items())
+        found: dict[str, list[Problem]] = {}
+        for line, column, message in self.not_utf8:
+            index = bisect_right(spans, (line, line + 1)) - 1
+            inside = index >= 0 and spans[index][0] <= line <= spans[index][1]
+            found.setdefault(spans[index][2] if inside else "", []).append(Problem(reader.file, line, column, message, "warning"))
+        return found
+
+    def _chain(self, entry: _Entry) -> tuple[list[_Entry], str]:
+        """The entry and those it inherits from through crossref, and a message if the chain is broken."""
+        chain = [entry]
+        while True:
+            target = chain[-1].fields.get("crossref", "").strip()
+            if not target:
+                return chain, ""
+            if target.lower() in {link.key.lower() for link in chain}:
+                return chain, "crossref cycle: " + " -> ".join([*(link.key for link in chain), target])
+            parent = self.reader.entries.get(target.lower())
+            if parent is None:
+                return chain, f"crossref to {target!r}, which is not in the bibliography"
+            if len(chain) > MAX_CROSSREF:
+                return chain, f"a crossref chain longer than {MAX_CROSSREF}"
+            chain.append(parent)
+
+    def _checks(self, entry: _Entry, chain: Sequence[_Entry]) -> list[Problem]:
+        """What is missing or malformed: nothing to show (an error when cited), no title or year, a DOI, PMID or
+        URL that is not one (warnings, at the field's line)."""
+        reader, key = self.reader, entry.key
+        found: list[Problem] = []
+        fields = [link.fields for link in chain]
+        showable = [_field(fields, name) for name in ("title", "subtitle", "author", "doi", "url")]
+        if not any(value.strip("{} ") for value in [*showable, _container(entry.entry_type, fields)]):
+            found.append(reader.at(entry.start, f"entry {key!r} has nothing to show: no title, author, journal, "
+                                                "publisher, DOI or URL"))
+        elif not _has(chain, "title"):
+            found.append(reader.at(entry.start, f"entry {key!r} has no title", "warning"))
+        if not _has(chain, "year") and not re.match(r"\s*\d{4}", _given(chain, "date")[0]):
+            found.append(reader.at(entry.start, f"entry {key!r} has no year", "warning"))
+        checks = (
+            ("doi", lambda v: well_formed_doi(bare_doi(v)), "is not a DOI (10.<digits>/<suffix>, without spaces, quotes or <>)"),
+            ("pmid", well_formed_pmid, "is not a PubMed id (digits)"),
+            ("url", lambda v: bool(web_link(_identifier(v))), "is not a web address (http or https)"),
+        )
+        for name, valid, what in checks:
+            value, where = _given(chain, name)
+            if value and not valid(value):
+                offset = where.field_starts.get(name, where.start)
+                shown = value if len(value) <= 60 else value[:57] + "..."
+                message = f"entry {key!r}: {name} {shown!r} {what}; it is shown without a link"
+                found.append(Problem(reader.file, *line_column(reader.starts, offset), message, "warning")
+                             if where is entry else reader.at(entry.start, message, "warning"))
+        return found
+
+
+def load_bibliography(path: Path, text: str | None = None) -> dict[str, Reference]:
+    """Every entry of a BibTeX file by key, in file order, each with its problems (a Bibliography); raises ContentError only when
+    the file itself is refused (unreadable, not a regular file, or past a bound: MAX_BYTES, MAX_ENTRIES, a @string
+    longer than MAX_TEXT, MAX_EXPANDED).
+
+    text, when given, is used instead of reading path (which then only names the file in problems).
+    @string macros and crossref inheritance are resolved; biblatex @set and @xdata entries are skipped.
+    An entry's problems count only if a page cites it: see check_bibliography.
+    """
+    file = str(path)
+    not_utf8: list[tuple[int, int, str]] = []
+    if text is None:
+        text, not_utf8 = read_bibtex(path)
+    elif len(text) > MAX_BYTES:
+        raise _too_big(file)
+    reader = _Reader(file, text)
+    try:
+        reader.read()
+        bibliography = _Bibliography(reader, not_utf8).build()
+    except PybtexError as error:  # pybtex reports through handle_error; this is a safety net
+        raise ContentError([Problem(file, 0, 0, f"cannot parse the bibliography: {error}")]) from error
+    except Exception as error:  # any other failure inside pybtex is still a problem of the file
+        message = f"cannot parse the bibliography ({type(error).__name__}: {error})"
+        raise ContentError([Problem(file, 0, 0, message)]) from error
+    if reader.refused:
+        raise ContentError(reader.refused)
+    return bibliography
+
+
+def check_bibliography(refs: Mapping[str, Reference], cited: Collection[str] = ()) -> list[Problem]:
+    """The problems of a bibliography: an entry's as they are when a page cites it (its errors are raised as a
+    ContentError: it cannot be shown as it is), as warnings when nothing does; and those of the file outside
+    any entry, as warnings. An entry nothing cites never stops a build (but --strict makes warnings errors)."""
+    problems = list(refs.problems) if isinstance(refs, Bibliography) else []
+    for key, ref in refs.items():
+        shown = key in cited
+        problems += [problem if shown else replace(problem, severity="warning") for problem in ref.problems]
+    errors = [problem for problem in problems if problem.severity == "error"]
+    if errors:
+        raise ContentError(errors)
+    return sorted(problems)
+
+
+# ---------------------------------------------------------------------------
+# Decoding what a page shows
+
+
+def _field(chain: Sequence[Mapping[str, str]], *names: str) -> str:
     """The first non-empty field of those names, looked up through the crossref chain as BibTeX does."""
     for name in names:
-        for entry in chain:
-            value = str(entry.fields.get(name, ""))
+        for fields in chain:
+            value = fields.get(name, "")
             if value.strip():
                 return value
     return ""
 
 
-def _persons(chain: Sequence[Entry], role: str) -> list[Person]:
-    for entry in chain:
-        persons = entry.persons.get(role)
-        if persons:
-            return list(persons)
-    return []
+def _person(name: str) -> Person:
+    """A pybtex Person; a name with too many commas is read as pybtex reads it, without pybtex's global error report."""
+    parts = split_tex_string(name, ",")
+    if len(parts) > 3:
+        name = ", ".join([*parts[:2], " ".join(parts[2:])])
+    return Person(name)
 
 
-def _title(chain: Sequence[Entry]) -> str:
+def _title(chain: Sequence[Mapping[str, str]]) -> str:
     title = latex_to_text(_field(chain, "title"))
     subtitle = latex_to_text(_field(chain, "subtitle"))
     if title and subtitle:
@@ -282,16 +780,17 @@ def _title(chain: Sequence[Entry]) -> str:
     return title
 
 
-def _container(entry_type: str, chain: Sequence[Entry]) -> str:
+def _container(entry_type: str, chain: Sequence[Mapping[str, str]]) -> str:
+    """The journal, book or publisher a reference names, as written (LaTeX)."""
     if entry_type in ARTICLE_TYPES:
-        return latex_to_text(_field(chain, *_ARTICLE_CONTAINER))
+        return _field(chain, *_ARTICLE_CONTAINER)
     if entry_type in PART_TYPES:
         # biblatex inheritance: a chapter's book title is its parent's title.
-        return latex_to_text(_field(chain, *_PART_CONTAINER) or _field(chain[1:], "title"))
-    return latex_to_text(_field(chain, *_OTHER_CONTAINER))
+        return _field(chain, *_PART_CONTAINER) or _field(chain[1:], "title")
+    return _field(chain, *_OTHER_CONTAINER)
 
 
-def _year(chain: Sequence[Entry]) -> str:
+def _year(chain: Sequence[Mapping[str, str]]) -> str:
     year = latex_to_text(_field(chain, "year"))
     if year:
         return year
@@ -299,94 +798,36 @@ def _year(chain: Sequence[Entry]) -> str:
     return date.group(1) if date else ""
 
 
-def _pmid(chain: Sequence[Entry]) -> str:
+def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
     field = _field(chain, "pmid")
     if field:
-        digits = re.search(r"\d+", field)
-        return digits.group() if digits else ""
+        digits = _PMID.fullmatch(field.strip())
+        return digits.group(1) if digits else ""
+    if _field(chain, "eprinttype").strip().lower() in ("pubmed", "pmid"):  # biblatex: eprint = {123}, eprinttype = {pubmed}
+        digits = _PMID.fullmatch(_field(chain, "eprint").strip())
+        return digits.group(1) if digits else ""
     # Zotero writes it in the note: note = {{PMID:} 23439512}
     in_note = re.search(r"PMID:?\W*(\d+)", _field(chain, "note") + " " + _field(chain, "annote"))
     return in_note.group(1) if in_note else ""
 
 
-def _reference(key: str, entry_type: str, chain: Sequence[Entry], line: int, file: str) -> Reference:
-    people = _persons(chain, "author")
+def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
+    people = [_person(name) for name in split_name_list(_field(chain, "author"))]
     truncated = bool(people) and _is_others(people[-1])
     names = tuple(name for name in (vancouver_name(p) for p in people if not _is_others(p)) if name)
-    return Reference(
-        key=key,
-        entry_type=entry_type,
+    return Shown(
         title=_title(chain),
         authors=names,
         authors_truncated=truncated,
         year=_year(chain),
-        journal=_container(entry_type, chain),
+        journal=latex_to_text(_container(entry_type, chain)),
         volume=latex_to_text(_field(chain, "volume")),
         number=latex_to_text(_field(chain, "number", "issue")),
         pages=en_dash_pages(latex_to_text(_field(chain, "pages"))),
         doi=bare_doi(_field(chain, "doi")),
         url=_identifier(_field(chain, "url")),
         pmid=_pmid(chain),
-        line=line,
-        file=file,
     )
-
-
-def _references(
-    data: BibliographyData, parser: _LineRecordingParser
-) -> tuple[dict[str, Reference], list[Problem]]:
-    references: dict[str, Reference] = {}
-    problems: list[Problem] = []
-    for key, entry in data.entries.items():
-        entry_type = str(entry.type).lower()
-        if entry_type in NOT_REFERENCES:
-            continue
-        line, column = parser.positions.get(key.lower(), (0, 0))
-        chain, broken = crossref_chain(data.entries, key)
-        if broken:
-            problems.append(Problem(parser.file, line, column, f"entry {key!r}: {broken}"))
-            continue
-        reference = _reference(key, entry_type, chain, line, parser.file)
-        if not reference.title and key.lower() not in parser.damaged:
-            problems.append(Problem(parser.file, line, column, f"entry {key!r} has no title"))
-        references[key] = reference
-    return references, problems
-
-
-def load_bibliography(path: Path, text: str | None = None) -> dict[str, Reference]:
-    """Every entry of a BibTeX file by key, in file order; raises ContentError with all problems found.
-
-    text, when given, is used instead of reading path (which then only names the file in problems).
-    @string macros and crossref inheritance are resolved; biblatex @set and @xdata entries are skipped.
-    """
-    file = str(path)
-    if text is None:
-        text = read_text(path)
-    try:
-        data, parser = _parse(file, text)
-        references, problems = _references(data, parser)
-        problems = parser.problems + problems
-    except PybtexError as error:  # pybtex reports through handle_error and capture; this is a safety net
-        raise ContentError([Problem(file, 0, 0, f"cannot parse the bibliography: {error}")]) from error
-    except Exception as error:  # any other failure inside pybtex is still a problem of the file
-        message = f"cannot parse the bibliography ({type(error).__name__}: {error})"
-        raise ContentError([Problem(file, 0, 0, message)]) from error
-    errors = [problem for problem in problems if problem.severity == "error"]
-    if errors:
-        raise ContentError(errors)
-    return references
-
-
-def check_bibliography(refs: Mapping[str, Reference]) -> list[Problem]:
-    """Warnings about references that load but are incomplete: no year, a DOI that does not look like one."""
-    problems: list[Problem] = []
-    for ref in refs.values():
-        if not ref.year:
-            problems.append(Problem(ref.file, ref.line, 1, f"entry {ref.key!r} has no year", "warning"))
-        if ref.doi and not ref.doi.startswith("10."):
-            message = f"entry {ref.key!r} has a DOI that does not start with 10.: {ref.doi!r}"
-            problems.append(Problem(ref.file, ref.line, 1, message, "warning"))
-    return sorted(problems)
 
 
 # ---------------------------------------------------------------------------
@@ -442,10 +883,6 @@ def _source(ref: Reference) -> list[_Sentence]:
     return [(_Run(_full_stop(publication)),)] if publication else []
 
 
-def _is_web(url: str) -> bool:
-    return re.match(r"https?://\S", url, re.IGNORECASE) is not None
-
-
 def _reference_sentences(ref: Reference) -> list[_Sentence]:
     """The entry as Vancouver sentences: authors, title, source, DOI or URL, PMID."""
     sentences: list[_Sentence] = []
@@ -455,15 +892,13 @@ def _reference_sentences(ref: Reference) -> list[_Sentence]:
     if ref.title:
         sentences.append((_Run(_full_stop(ref.title)),))
     sentences.extend(_source(ref))
+    links = reference_links(ref)
     if ref.doi:
-        link = "https://doi.org/" + quote(ref.doi, safe="/")
-        sentences.append((_Run("doi:"), _Run(ref.doi, href=link), _Run(".")))
+        sentences.append((_Run("doi:"), _Run(ref.doi, href=links.doi), _Run(".")))
     elif ref.url:
-        link = ref.url if _is_web(ref.url) else ""
-        sentences.append((_Run("Available from: "), _Run(ref.url, href=link)))
+        sentences.append((_Run("Available from: "), _Run(ref.url, href=links.web)))
     if ref.pmid:
-        pubmed = f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"
-        sentences.append((_Run("PMID: "), _Run(ref.pmid, href=pubmed), _Run(".")))
+        sentences.append((_Run("PMID: "), _Run(ref.pmid, href=links.pubmed), _Run(".")))
     return sentences
 
 

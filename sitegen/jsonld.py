@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .bib import reference_links
 from .cite import CitedReference
 from .glossary import term_id
 from .pages import GLOSSARY, Page
@@ -153,18 +154,21 @@ def _audience(trial: Trial) -> JsonLd:
 def scholarly_article(cited: CitedReference) -> JsonLd:
     """A cited reference as a ScholarlyArticle."""
     ref = cited.reference
-    node: JsonLd = {"@type": "ScholarlyArticle", "name": ref.title}
+    links = reference_links(ref)  # the links the HTML makes, by the same rule
+    node: JsonLd = {"@type": "ScholarlyArticle"}
+    if ref.title:
+        node["name"] = ref.title
     if ref.authors:
         node["author"] = [{"@type": "Person", "name": a} for a in ref.authors]
     if ref.year:
         node["datePublished"] = ref.year
     if ref.journal:
         node["isPartOf"] = {"@type": "Periodical", "name": ref.journal}
-    if ref.doi:
-        node["sameAs"] = f"https://doi.org/{ref.doi}"
+    if links.doi:
+        node["sameAs"] = links.doi
         node["identifier"] = {"@type": "PropertyValue", "propertyID": "DOI", "value": ref.doi}
-    elif ref.url:
-        node["url"] = ref.url
+    elif links.web and not ref.doi:
+        node["url"] = links.web
     return node
 
 

@@ -16,6 +16,9 @@ from .errors import ContentError, Problem
 
 PathKey = tuple[str | int, ...]
 
+MAX_TEXT = 10_000
+"""Characters in one text field, of YAML and BibTeX alike; Markdown's parser is slow (quadratic) on some long inputs."""
+
 
 @dataclass(frozen=True)
 class Position:

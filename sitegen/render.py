@@ -416,7 +416,8 @@ def _dotted(path: tuple[str | int, ...]) -> str:
 def short_source(ref: Reference) -> str:
     """A reference as the listing shows a finding's source: title, first three authors, et al., year."""
     authors = ", ".join(ref.authors[:3]) + (", et al" if len(ref.authors) > 3 or ref.authors_truncated else "")
-    parts = [ref.title.rstrip(".") + ".", f"{authors}." if authors else "", ref.year]
+    name = ref.title or ref.journal  # a cited entry may lack a title
+    parts = [name.rstrip(".") + "." if name else "", f"{authors}." if authors else "", ref.year]
     return " ".join(p for p in parts if p)
 
 

@@ -100,9 +100,10 @@ def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Re
     citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography)
     if unknown:
         raise ContentError([problem_at(doc, path, message) for path, message in unknown])
-    warned = own if trial_base else bibliography
+    warned = own if trial_base else shared.bibliography
     uncited = [warned[key] for key in citations.uncited if key in warned]
-    warnings = content_warnings(trial, doc, uncited) + check_bibliography(warned)
+    cited = {r.reference.key for r in citations.references}
+    warnings = content_warnings(trial, doc, uncited) + check_bibliography(warned, cited)
     return Site(settings, trial, doc, bibliography, citations, pages, warnings, shared.glossary, shared.glossary_doc)
 
 

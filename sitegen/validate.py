@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .bib import Reference
+from .bib import Reference, web_link
 from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
-from .load import Document, PathKey
+from .load import MAX_TEXT, Document, PathKey
 from .schema import Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,7 +29,6 @@ def validate_settings(doc: Document) -> Settings:
     return _validate(doc, Settings)
 
 
-MAX_TEXT = 10_000  # characters in one field; Markdown's parser is slow (quadratic) on some long inputs
 MAX_BRACKETS = 200  # "[" in one field: each opens a possible link that Markdown scans ahead for
 _DEEP_NESTING = re.compile(r"^(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){16,}", re.MULTILINE)
 
@@ -55,7 +54,7 @@ def validate_trial(doc: Document) -> Trial:
     if too_big:
         raise ContentError(too_big)
     trial = _validate(doc, Trial)
-    problems = [problem_at(doc, path, message) for path, message in cross_references(trial)]
+    problems = [problem_at(doc, path, message) for path, message in cross_references(trial) + link_problems(trial)]
     if problems:
         raise ContentError(problems)
     return trial
@@ -64,7 +63,7 @@ def validate_trial(doc: Document) -> Trial:
 def validate_glossary(doc: Document) -> Glossary:
     """Validate content/glossary.yaml, including that no id or written form belongs to two entries."""
     glossary = _validate(doc, Glossary)
-    problems = [problem_at(doc, path, message) for path, message in glossary_conflicts(glossary)]
+    problems = [problem_at(doc, path, message) for path, message in glossary_conflicts(glossary) + link_problems(glossary)]
     if problems:
         raise ContentError(problems)
     return glossary
@@ -186,6 +185,23 @@ def _dotted(path: PathKey) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def link_problems(model: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
+    """Every `url` field that the one link rule (bib.web_link, as for references) refuses; mailto: is allowed."""
+    if isinstance(model, list):
+        return [found for i, item in enumerate(model) for found in link_problems(item, path + (i,))]
+    if not isinstance(model, BaseModel):
+        return []
+    found = []
+    refused = "expected an http(s) address with a host, no user or password, a valid port and no quotes, spaces or <>"
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if name == "url" and isinstance(value, str) and not value.startswith("mailto:") and not web_link(value):
+            found.append((path + (name,), refused))
+        else:
+            found += link_problems(value, path + (name,))
+    return found
 
 
 def cross_references(trial: Trial) -> list[tuple[PathKey, str]]:

@@ -149,8 +149,9 @@ BIB_CASES = [
      r"syntax error: '}' expected \(in the entry that starts on line \d+\)", "@misc{sarcomaReview2021,"),
     ("duplicate key", lambda t: t + "\n@misc{chen2021,\n  title = {Again},\n  year = {2021}\n}\n",
      r"duplicate.*chen2021", "@misc{chen2021,"),
-    ("missing title", lambda t: t.replace("  title   = {Olaratumab in the management of advanced soft tissue sarcoma},\n", ""),
-     r"olaratumab2019.*title", "@article{olaratumab2019,"),
+    ("nothing to show", lambda t: t[:t.index("@article{olaratumab2019,")]
+     + re.sub(r"  (title|journal|doi) += \{.*\},\n", "", t[t.index("@article{olaratumab2019,"):], count=3),
+     r"olaratumab2019.*nothing to show", "@article{olaratumab2019,"),
 ]
 
 

@@ -202,7 +202,7 @@ def _shared_warnings(shared: Shared, records: dict[str, state.TrialRecord]) -> l
     cited = {key for r in records.values() for key in r.cited_shared}
     uncited = [Problem(r.file, r.line, 1, f"reference '{key}' is not cited by any trial", "warning")
                for key, r in shared.bibliography.items() if key not in cited]
-    return uncited + check_bibliography(shared.bibliography)
+    return uncited + check_bibliography(shared.bibliography, cited)
 
 
 def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[str, str]:

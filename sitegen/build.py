@@ -24,16 +24,16 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
-from . import cache, jsonld
+from . import cache, imported, jsonld
 from .bib import Reference, check_bibliography, format_reference_html, load_bibliography
 from .cache import digest, fingerprint
-from .catalog import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
+from .catalog import FACETS, ListingPage, catalog_pages
 from .cite import Citations, CitedReference, number_citations
 from .errors import ContentError, Problem
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
 from .load import Document, PathKey, load_yaml
 from .markup import plain_text
-from .pages import GLOSSARY, PHASE_LABELS, STATUS_LABELS, Page, display_labels, not_found_page, trial_pages
+from .pages import GLOSSARY, Page, display_labels, not_found_page, trial_pages
 from .parallel import map_in_processes
 from .plan import (
     BuildReport,
@@ -59,14 +59,13 @@ from .record import (
     template_digest,
 )
 from .render import inline_html, make_environment, prose_html
-from .schema import Glossary, Settings, Trial
+from .schema import Glossary, RegistryTrial, Settings, Trial
 from .search import SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
 from .validate import (
     content_warnings,
     problem_at,
     validate_glossary,
     validate_settings,
-    validate_trial,
 )
 from .write import Staging, stage_file, write_site
 
@@ -146,7 +145,7 @@ def load_shared(project: Project, base_url: str | None = None, cache: ParseCache
 def load_trial(path: Path, cache: ParseCache | None = None) -> tuple[Document, Trial]:
     """Load and validate one trial file; raise ContentError with every problem found."""
     doc = _parse(cache, path, load_yaml)
-    return doc, validate_trial(doc)
+    return doc, imported.validate(doc, path)  # with the registry's file beside it, merged over it
 
 
 def load_site(project: Project, base_url: str | None = None, strict: bool = False, cache: ParseCache | None = None) -> Site:
@@ -515,6 +514,8 @@ def short_source(ref: Reference) -> str:
 def plain_text_of(site: Site) -> str:
     """Everything a trial's pages say in words, as plain text, for full-text search."""
     trial = site.trial
+    if isinstance(trial, RegistryTrial):
+        return "\n".join(plain_text(part) for part in imported.search_text(trial, [f.text for p in site.pages for f in p.prose]))
     e = trial.eligibility
     parts = [trial.title, trial.official_title or "", trial.condition, *(i.value for i in trial.identifiers),
              *(f.text for p in site.pages for f in p.prose if not f.text.startswith("[@")),
@@ -583,11 +584,7 @@ class TrialBuilder:
             if task.previous.get(path) != outputs[path]:
                 stage_file(self.staging, path, output.data)
                 staged.append(path)
-        entry = TrialEntry(
-            source.slug, trial.title, site.pages[0].description, trial.condition, STATUS_LABELS[trial.status],
-            trial.status, PHASE_LABELS[trial.phase], trial.phase, tuple(loc.name for loc in trial.locations.named),
-            where_label([loc.name for loc in trial.locations.named], trial.locations.others), trial.updated.isoformat(),
-        )
+        entry = imported.entry(source.slug, trial, site.pages[0].description)  # a registry trial's from merged facts
         text = plain_text_of(site)
         cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
         record = cache.TrialRecord(

@@ -14,7 +14,7 @@ from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import Document, PathKey
-from .schema import Glossary, Settings, Trial
+from .schema import EditorTrial, Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,6 +59,15 @@ def validate_trial(doc: Document) -> Trial:
     if problems:
         raise ContentError(problems)
     return trial
+
+
+def validate_editor_file(doc: Document) -> BaseModel:
+    """Validate the editor's file of a registry trial: a trial's fields, each optional (an EditorTrial)."""
+    too_big = _text_problems(doc, doc.data)
+    if too_big:
+        raise ContentError(too_big)
+    editor: BaseModel = _validate(doc, EditorTrial)
+    return editor
 
 
 def validate_glossary(doc: Document) -> Glossary:
@@ -235,7 +244,7 @@ def content_warnings(trial: Trial, doc: Document, uncited: list[Reference]) -> l
     for i, question in enumerate(trial.faq):
         if not cite_keys(question.answer):
             found.append(_warning(doc, ("faq", i, "answer"), "this answer cites no source"))
-    for name in ("inclusion", "exclusion"):
+    for name in ("inclusion", "exclusion") if trial.eligibility is not None else ():  # none in a registry trial
         if getattr(trial.eligibility, name).hidden is None:
             found.append(_warning(doc, ("eligibility", name), "hidden is missing: say how many criteria the listing does not show (0 if none)"))
     return found

@@ -589,7 +589,7 @@ class TrialBuilder:
         cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
         record = cache.TrialRecord(
             task.inputs, task.stat, tuple(cited), tuple(own), outputs, entry,
-            fingerprint(entry), (trial.updated.isoformat(), json.dumps(jsonld.trial_summary(trial, site.settings))),
+            fingerprint(entry), (entry.updated, json.dumps(jsonld.trial_summary(trial, site.settings))),
             fingerprint(text), tuple(site.warnings),
         )
         return TrialResult(source.slug, record, (), tuple(staged), text)

@@ -389,8 +389,8 @@ def read_study(data: Any, file: str) -> Study:
     nct_id = _text(ident.get("nctId"))
     brief, official = _text(ident.get("briefTitle")), _text(ident.get("officialTitle"))
     if not re.fullmatch(r"NCT\d{8}", nct_id) or not (brief or official):
-        missing = "an NCT ID (protocolSection.identificationModule.nctId)" if not re.fullmatch(r"NCT\d{8}", nct_id) \
-            else "a title (briefTitle or officialTitle)"
+        missing = "NCT ID (protocolSection.identificationModule.nctId)" if not re.fullmatch(r"NCT\d{8}", nct_id) \
+            else "title (briefTitle or officialTitle)"
         raise ContentError([Problem(file, 1, 1, f"the registry record has no {missing}; import it again")])
     status = _dict(protocol.get("statusModule"))
     design = _dict(protocol.get("designModule"))

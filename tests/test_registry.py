@@ -1,0 +1,255 @@
+"""Registry trials (issue 13): a catalog of `<nct>.yaml` (the editor's file) beside `<nct>.ctgov.json` (an API v2
+study) builds pages showing the record's facts, the editor's fields winning; the records are in tests/data/ctgov/."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from schemaorg import Vocabulary, validate
+from sitetext import PageInfo, html_pages
+
+from sitegen.build import Project, build
+from sitegen.cli import main
+from sitegen.registry import parse_criteria, unescape
+from sitegen.render import make_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDS = Path(__file__).resolve().parent / "data" / "ctgov"
+ALL = sorted(p.stem for p in RECORDS.glob("NCT*.json"))
+
+
+def study_json(study: dict[str, Any]) -> str:
+    """A study as `sitegen import` writes it (the integrator's interface)."""
+    return json.dumps(study, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def make_registry_catalog(root: Path, records: dict[str, dict[str, Any]], editor: dict[str, str] | None = None) -> Project:
+    """A catalog folder as an import leaves it: site.yaml, and per record `<nct>.yaml` holding only its slug (or the
+    text given in `editor`) beside `<nct>.ctgov.json`."""
+    content = root / "content"
+    (content / "trials").mkdir(parents=True)
+    (content / "site.yaml").write_text("title: Registry trials\nlanguage: en\nbase_url: https://example.org/\n")
+    for nct, study in records.items():
+        slug = nct.lower()
+        (content / "trials" / f"{slug}.yaml").write_text((editor or {}).get(nct, f"slug: {slug}\n"), encoding="utf-8")
+        (content / "trials" / f"{slug}.ctgov.json").write_text(study_json(study), encoding="utf-8")
+    return Project(content, ROOT / "templates", ROOT / "static")
+
+
+def record(nct: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RECORDS / f"{nct}.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, PageInfo]]:
+    """The catalog of every test record, built once."""
+    root = tmp_path_factory.mktemp("registry")
+    project = make_registry_catalog(root, {nct: record(nct) for nct in ALL})
+    out = root / "out"
+    build(project, out, jobs=1)
+    return out, html_pages(out)
+
+
+def words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", unescape(text).lower()))
+
+
+def trial_text(pages: dict[str, PageInfo], nct: str) -> str:
+    """The words of every page of one trial, as one string (with spaces at both ends, to find whole words)."""
+    return " " + " ".join(words(p.text) for name, p in pages.items() if name.startswith(f"trials/{nct.lower()}/")) + " "
+
+
+def has(text: str, phrase: str) -> bool:
+    return f" {words(phrase)} " in text
+
+
+MARKER = re.compile(r"^\s*(?:[-*+•·]|\d{1,3}[.)])\s+")
+
+
+@pytest.mark.parametrize("nct", ALL)
+def test_each_record_s_facts_are_on_its_pages(built: tuple[Path, dict[str, PageInfo]], nct: str) -> None:
+    _, pages = built
+    text = trial_text(pages, nct)
+    p = record(nct)["protocolSection"]
+    ident, status = p["identificationModule"], p["statusModule"]
+    for fact in (ident["nctId"], ident["briefTitle"], ident.get("officialTitle", ""), *p["conditionsModule"]["conditions"],
+                 p["sponsorCollaboratorsModule"]["leadSponsor"]["name"]):
+        assert has(text, fact), (nct, fact)
+    state = status["overallStatus"]
+    assert has(text, {"ACTIVE_NOT_RECRUITING": "Active, not recruiting", "UNKNOWN": "Unknown status"}.get(
+        state, state.replace("_", " "))), (nct, state)
+    enrollment = p["designModule"].get("enrollmentInfo", {}).get("count")
+    if enrollment is not None:
+        assert has(text, f"Enrollment {enrollment:,}"), nct
+    for intervention in p.get("armsInterventionsModule", {}).get("interventions", []):
+        assert has(text, intervention["name"]), (nct, intervention["name"])
+    for site in p.get("contactsLocationsModule", {}).get("locations", []):
+        assert has(text, site["facility"]), (nct, site["facility"])
+    eligibility = words(pages[f"trials/{nct.lower()}/eligibility/index.html"].text)
+    for line in p["eligibilityModule"]["eligibilityCriteria"].splitlines():
+        if line.strip():
+            assert f" {words(MARKER.sub('', line))} " in f" {eligibility} ", (nct, line)
+    assert has(text, "Registry record last updated")
+
+
+def test_pages_with_nothing_to_show_are_left_out_and_the_navigation_follows(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    with_refs = next(n for n in ALL if record(n)["protocolSection"].get("referencesModule", {}).get("references"))
+    without = next(n for n in ALL if "referencesModule" not in record(n)["protocolSection"])
+    assert (out / "trials" / with_refs.lower() / "references" / "index.html").is_file()
+    assert not (out / "trials" / without.lower() / "references").exists()
+    assert "references/index.html" not in " ".join(pages[f"trials/{without.lower()}/index.html"].links)
+    assert "references/index.html" in " ".join(pages[f"trials/{with_refs.lower()}/index.html"].links)
+
+
+def test_results_publications_are_marked_in_the_numbered_bibliography(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, _ = built
+    for nct in ALL:
+        refs = record(nct)["protocolSection"].get("referencesModule", {}).get("references", [])
+        if any(r.get("type") == "RESULT" for r in refs):
+            html = (out / "trials" / nct.lower() / "references" / "index.html").read_text()
+            assert html.count("Results publication") == sum(r.get("type") == "RESULT" for r in refs)
+            for ref in refs:
+                if ref.get("pmid"):
+                    assert f"https://pubmed.ncbi.nlm.nih.gov/{ref['pmid']}/" in html
+            return
+    pytest.fail("no test record has a results publication")
+
+
+def test_listing_entries_come_from_the_registry(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    assert (out / "status" / "recruiting" / "index.html").is_file()
+    assert (out / "status" / "unknown" / "index.html").is_file()
+    assert "Phase 1/Phase 2" in pages["phases/index.html"].text
+    assert "Not applicable" in pages["phases/index.html"].text
+    assert "Aurora" in pages["locations/index.html"].text  # a city of NCT03076658's site
+
+
+def test_every_page_carries_valid_schema_org_with_sites_as_addresses(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    vocab = Vocabulary.load()
+    for name, page in pages.items():
+        assert len(page.jsonld) == 1, name
+        assert validate(page.jsonld[0], vocab) == [], name
+    trial = pages["trials/nct05814159/index.html"].jsonld[0]["mainEntity"]
+    assert trial["@type"] == "MedicalTrial" and trial["status"] == "https://schema.org/Recruiting"
+    site = trial["studyLocation"][0]
+    assert site["address"]["@type"] == "PostalAddress" and site["address"]["addressCountry"] == "Japan"
+    assert site["geo"] == {"@type": "GeoCoordinates", "latitude": 35.6, "longitude": 140.11667}
+    assert validate(json.loads((out / "feed.jsonld").read_text()), vocab) == []
+
+
+def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_nothing(tmp_path: Path) -> None:
+    editor = (
+        "slug: nct05814159\n"
+        "title: Anakinra for Still's disease in Japan\n"
+        "status: completed\n"
+        "condition: Still's disease\n"
+        "purpose: The study checks whether anakinra calms Still's disease.\n"
+        "faq:\n  - question: Who pays for travel?\n    answer: Ask the study team.\n"
+    )
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    pages = html_pages(out)
+    home = pages["trials/nct05814159/index.html"]
+    assert "<h1>Anakinra for Still&#39;s disease in Japan</h1>" in (out / "trials/nct05814159/index.html").read_text()
+    assert "The study checks whether anakinra calms Still's disease." in home.text
+    assert "Completed" in home.text and "Recruiting" not in home.text
+    assert "Swedish Orphan Biovitrum" in home.text  # the registry's sponsor: the editor says nothing of it
+    assert "faq/index.html" in home.links and "Who pays for travel?" in pages["trials/nct05814159/faq/index.html"].text
+    assert (out / "status" / "completed" / "index.html").is_file() and not (out / "status" / "recruiting").exists()
+    assert "Still's disease" in pages["conditions/index.html"].text
+
+
+def test_an_editor_s_file_is_validated_with_the_trial_s_types(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    editor = "slug: nct05814159\nstatus: finished\ntitel: x\n"
+    make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    assert main(["check", "--content", str(tmp_path / "content")]) == 1
+    err = capsys.readouterr().err
+    assert "nct05814159.yaml:2:9: status: expected one of 'not-yet-recruiting'" in err
+    assert "nct05814159.yaml:3:1: titel: unknown field 'titel'; did you mean 'title'?" in err
+
+
+def test_a_registry_record_without_its_editor_s_file_is_an_error_naming_it(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})
+    (project.content / "trials" / "nct05814159.yaml").unlink()
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 1
+    assert "nct05814159.ctgov.json: no editor's file nct05814159.yaml beside this registry record" in capsys.readouterr().err
+
+
+def test_a_partial_record_builds_and_one_without_a_title_is_refused_by_name(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    partial = {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "A partial record"}}}
+    project = make_registry_catalog(tmp_path / "a", {"NCT00000001": partial})
+    build(project, tmp_path / "a" / "out", jobs=1)
+    pages = html_pages(tmp_path / "a" / "out")
+    assert sorted(n for n in pages if n.startswith("trials/")) == ["trials/nct00000001/index.html"]
+    assert "A partial record" in pages["trials/nct00000001/index.html"].text
+    untitled = {"protocolSection": {"identificationModule": {"nctId": "NCT00000002"}}}
+    project = make_registry_catalog(tmp_path / "b", {"NCT00000002": untitled})
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "b" / "out")]) == 1
+    assert "nct00000002.ctgov.json:1:1: the registry record has no title" in capsys.readouterr().err
+
+
+def test_a_re_imported_record_rebuilds_its_trial(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    project = make_registry_catalog(tmp_path, {"NCT05814159": study, "NCT03076658": record("NCT03076658")})
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    study["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    (project.content / "trials" / "nct05814159.ctgov.json").write_text(study_json(study), encoding="utf-8")
+    report, _ = build(project, out, jobs=1)
+    assert report.rendered == 1
+    assert "Completed" in html_pages(out)["trials/nct05814159/index.html"].text
+
+
+def test_a_thousand_sites_are_grouped_by_country_with_counts_and_a_jump_list(tmp_path: Path) -> None:
+    study = record("NCT00831909")
+    sites = study["protocolSection"]["contactsLocationsModule"]["locations"]
+    study["protocolSection"]["contactsLocationsModule"]["locations"] = [
+        {**site, "facility": f"{site['facility']} {i}"} for i in range(8) for site in sites][:1200]
+    project = make_registry_catalog(tmp_path, {"NCT00831909": study})
+    build(project, tmp_path / "out", jobs=1)
+    page = html_pages(tmp_path / "out")["trials/nct00831909/locations/index.html"]
+    countries = {s.get("country") for s in sites}
+    for country in countries:
+        anchor = "country-" + re.sub(r"[^a-z0-9]+", "-", country.lower()).strip("-")
+        assert f"#{anchor}" in page.links and anchor in page.ids
+    assert "1,200 sites in" in page.text
+    assert all(f"Research Site {i}" in page.text for i in range(8))
+
+
+# ---- the criteria parser: never a criterion dropped
+
+LINE = st.builds(
+    lambda indent, marker, text: " " * indent + marker + text,
+    st.sampled_from([0, 0, 2, 3, 4, 6]),
+    st.sampled_from(["", "* ", "- ", "1. ", "2) ", "10. ", "• ", "+ "]),
+    st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), min_size=0, max_size=40),
+)
+HEADINGS = st.sampled_from(["Inclusion Criteria:", "Exclusion Criteria:", "**Key Inclusion Criteria**", "", "Other notes:"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(LINE, HEADINGS), max_size=25))
+def test_every_non_blank_line_s_words_are_shown(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    env = make_environment(ROOT / "templates")
+    rendered = env.from_string(
+        '{% from "_registry.html" import blocks %}{% for s in sections %}<h2>{{ s.heading }}</h2>{{ blocks(s.blocks) }}{% endfor %}'
+    ).render(sections=parse_criteria(text))
+    shown = words(html.unescape(re.sub(r"<[^>]+>", " ", rendered)))
+    for line in text.splitlines():
+        said = words(MARKER.sub("", line))
+        if said:
+            assert f" {said} " in f" {shown} ", line

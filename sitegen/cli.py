@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import tempfile
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     c = commands.add_parser("check", help="check content and templates without writing anything",
                             description="Validate content/ and render every page in memory; write nothing.")
     inputs(c)
+    c.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the date stale content is judged at (default: today): a date given as future that has passed, "
+                   "a registry record not updated for a year")
     s = commands.add_parser("serve", help="build the site, serve it, and rebuild and reload it on every save",
                             description="Build the site into a folder of its own and serve it with live reload: "
                             "every save in the content, templates or static folder rebuilds what changed, and open "
@@ -69,6 +73,13 @@ def _jobs(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of processes, 1 or more, got '{text}'")
     return int(text)
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got '{text}'") from None
 
 
 def _port(text: str) -> int:
@@ -105,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             _print_warnings(warnings, limit=WARNINGS_SHOWN)
             print(report.summary(args.output, time.perf_counter() - started))
         else:
-            _check(project, args.base_url, args.strict)
+            _check(project, args.base_url, args.strict, args.today or datetime.date.today())  # only check reads the clock
     except ContentError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
@@ -142,14 +153,17 @@ def _build(
             bar.clear()
 
 
-def _check(project: Project, base_url: str | None, strict: bool) -> None:
-    """Check the content and print what was found; raise ContentError on errors."""
+def _check(project: Project, base_url: str | None, strict: bool, today: datetime.date) -> None:
+    """Check the content and print what was found, stale dates too (warnings even under --strict: the clock must not
+    fail a check); raise ContentError on errors."""
     from .build import build, load_site, render_site  # see _build
+    from .freshness import stale_content
     from .readability import plain_language
 
     if is_catalog(project.content):
         with tempfile.TemporaryDirectory() as scratch:  # a catalog is checked by building it where no one looks
             report, warnings = build(project, Path(scratch) / "site", base_url, strict, default_jobs())
+        warnings += stale_content(project.content, today)
         _print_warnings(warnings)
         print(f"{project.content}/: {report.trials:,} trials, no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
         return
@@ -157,7 +171,7 @@ def _check(project: Project, base_url: str | None, strict: bool) -> None:
     render_site(site, project)
     plain = plain_language(site, strict)  # readability: errors under --strict only if site.yaml says so
     print(plain.table())
-    warnings = site.warnings + list(plain.warnings)
+    warnings = site.warnings + list(plain.warnings) + stale_content(project.content, today)
     _print_warnings(warnings)
     print(f"{project.content}/: no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
 

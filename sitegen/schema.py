@@ -288,6 +288,10 @@ class Settings(Model):
     readability: Readability = Field(
         Readability.model_validate({}), description="Readability target of the prose, checked by `sitegen check`."
     )
+    registry_max_age_days: int = Field(
+        365, ge=1, description="`sitegen check` warns about a registry trial whose record was last updated longer ago "
+        "than this many days: its status may be out of date (re-import it with `sitegen import NCT...`)."
+    )
 
 
 class Term(Model):

@@ -3,6 +3,7 @@ study) builds pages showing the record's facts, the editor's fields winning; the
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import re
@@ -253,3 +254,60 @@ def test_every_non_blank_line_s_words_are_shown(lines: list[str]) -> None:
         said = words(MARKER.sub("", line))
         if said:
             assert f" {said} " in f" {shown} ", line
+
+
+# ---- freshness: `sitegen check --today` warns where time has made content stale
+
+def test_check_warns_that_the_default_content_s_spots_left_date_has_passed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--content", str(ROOT / "content"), "--today", "2026-06-01"]) == 0
+    err = capsys.readouterr().err
+    assert "content/trial.yaml:22:7: warning: spots_left.by: the date May 2026 (2026-05) has passed" in err
+    assert main(["check", "--content", str(ROOT / "content"), "--today", "2026-05-31"]) == 0
+    assert "spots_left" not in capsys.readouterr().err
+
+
+def test_check_warns_about_a_recruiting_trial_past_its_primary_completion_and_an_old_record(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})  # recruiting; completion 2023-12-01
+    record_file = project.content / "trials" / "nct05814159.ctgov.json"
+    lines = record_file.read_text().splitlines()
+    completion = next(i for i, line in enumerate(lines) if "primaryCompletionDateStruct" in line) + 2
+    updated = next(i for i, line in enumerate(lines) if "lastUpdatePostDateStruct" in line) + 2
+    args = ["check", "--content", str(project.content)]
+    assert main([*args, "--today", "2023-12-01"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*args, "--today", "2023-12-02"]) == 0
+    err = capsys.readouterr().err
+    assert (f"nct05814159.ctgov.json:{completion}:1: warning: NCT05814159 is 'Recruiting' but its primary completion "
+            "date, 1 December 2023, has passed: the status may be out of date; re-import it with "
+            "`sitegen import NCT05814159`") in err
+    assert "last updated" not in err  # 14 April 2023: not yet a year
+    assert main([*args, "--today", "2024-04-14"]) == 0
+    err = capsys.readouterr().err
+    assert (f"nct05814159.ctgov.json:{updated}:1: warning: NCT05814159's registry record was last updated on 14 April "
+            "2023, more than 365 days ago") in err and "its status may be out of date" in err
+    (project.content / "site.yaml").write_text("title: T\nbase_url: https://example.org/\nregistry_max_age_days: 30\n")
+    assert main([*args, "--today", "2023-05-15"]) == 0
+    assert "more than 30 days ago" in capsys.readouterr().err
+
+
+def test_check_refuses_a_today_that_is_not_a_date(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["check", "--content", str(ROOT / "content"), "--today", "May 2026"])
+    assert stop.value.code == 2 and "expected a date as YYYY-MM-DD, got 'May 2026'" in capsys.readouterr().err
+
+
+def test_builds_never_depend_on_the_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})
+    build(project, tmp_path / "a", jobs=1)
+
+    class Later(datetime.date):
+        @classmethod
+        def today(cls) -> Later:
+            return cls(2031, 1, 1)
+
+    monkeypatch.setattr(datetime, "date", Later)
+    build(project, tmp_path / "b", jobs=1)
+    first, second = html_pages(tmp_path / "a"), html_pages(tmp_path / "b")
+    assert {n: p.text for n, p in first.items()} == {n: p.text for n, p in second.items()}
+    assert "Registry record last updated 14 April 2023" in first["trials/nct05814159/index.html"].text

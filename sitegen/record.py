@@ -69,7 +69,7 @@ class Recorded:
     @property  # type: ignore[misc]
     def __class__(self) -> type:
         """The target's class, so that `isinstance` sees through the recorder (a registry trial is a RegistryTrial)."""
-        note((*self._key, "__class__"), type(self._target).__qualname__)
+        note((*self._key, "__class__"))
         return type(self._target)
 
 

@@ -502,18 +502,30 @@ def load_study(path: Path) -> Study:
 
 # ---- eligibility criteria: the registry's Markdown-like text, parsed into lists without losing a word
 
-_EMPHASIS = re.compile(r"^(?:\*\*|__)|(?:\*\*|__)$")
+_EMPHASIS = re.compile(r"\*\*|__")
+_LEAD = re.compile(r"^(?P<head>[^:]{1,60}?criteria)\s*:\s*(?P<rest>\S.*)$", re.IGNORECASE)
 
 
-def _heading(line: str) -> tuple[str, str] | None:
-    """('inclusion' or 'exclusion', the heading as written) when the line heads a part of the criteria."""
-    text = _EMPHASIS.sub("", _EMPHASIS.sub("", line.strip()).strip()).strip().rstrip(":").strip()
+def _heading(line: str) -> tuple[str, str, str] | None:
+    """('inclusion' or 'exclusion', the heading as written, the text after it on its line) when the line heads a part
+    of the criteria: 'Inclusion Criteria:', '**Key Exclusion Criteria**', '* Inclusion Criteria:', and
+    'Exclusion Criteria: the text...' (the text then starts the part). A sentence ('Other criteria may apply.') is
+    no heading."""
+    item = _ITEM.match(line)
+    text = item["text"] if item else line
+    if item and not text.rstrip().endswith(":"):
+        return None  # a list item is a heading only when it ends like one
     text = _EMPHASIS.sub("", text).strip()
+    rest = ""
+    lead = _LEAD.match(text)
+    if lead:
+        text, rest = lead["head"], lead["rest"]
+    text = text.rstrip(":").strip()
     lower = text.lower()
     kinds = [k for k in ("inclusion", "exclusion") if k in lower]
-    if len(kinds) != 1 or len(text) > 60 or _ITEM.match(line) or not ("criteri" in lower or lower == kinds[0]):
+    if len(kinds) != 1 or len(text) > 60 or text.endswith(".") or not ("criteri" in lower or lower == kinds[0]):
         return None
-    return kinds[0], unescape(text)
+    return kinds[0], unescape(text), rest
 
 
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+•·]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$")
@@ -534,7 +546,7 @@ def parse_criteria(text: str) -> tuple[CriteriaSection, ...]:
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         heading = _heading(line)
         if heading is not None:
-            current = []
+            current = [(0, heading[2])] if heading[2] else []
             sections.append((heading[0], heading[1], current))
             continue
         current.append((0, line))

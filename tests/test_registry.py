@@ -311,3 +311,16 @@ def test_builds_never_depend_on_the_clock(tmp_path: Path, monkeypatch: pytest.Mo
     first, second = html_pages(tmp_path / "a"), html_pages(tmp_path / "b")
     assert {n: p.text for n, p in first.items()} == {n: p.text for n, p in second.items()}
     assert "Registry record last updated 14 April 2023" in first["trials/nct05814159/index.html"].text
+
+
+def test_criteria_headings_as_registries_write_them() -> None:
+    text = ("* Inclusion Criteria:\n* Age 18 or older\n\n**Key Exclusion Criteria**\n1. Pregnancy\n   * or breastfeeding\n"
+            "Other exclusion criteria may apply.\nExclusion Criteria: contra-indication to MRI\n")
+    sections = parse_criteria(text)
+    assert [(s.kind, s.heading) for s in sections] == [
+        ("inclusion", "Inclusion Criteria"), ("exclusion", "Key Exclusion Criteria"), ("exclusion", "Exclusion Criteria")]
+    assert sections[0].blocks[0].items[0].text == "Age 18 or older"
+    pregnancy = sections[1].blocks[0].items[0]
+    assert (pregnancy.number, pregnancy.children[0].items[0].text) == (1, "or breastfeeding")
+    assert pregnancy.children[1].text == "Other exclusion criteria may apply."  # a lazy line continues its item
+    assert sections[2].blocks[0].text == "contra-indication to MRI"

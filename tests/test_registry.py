@@ -156,6 +156,7 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
         "condition: Still's disease\n"
         "purpose: The study checks whether anakinra calms Still's disease.\n"
         "faq:\n  - question: Who pays for travel?\n    answer: Ask the study team.\n"
+        "sponsors:\n  - name: Sobi Japan\n    role: Sponsor in Japan\n"
     )
     project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
     out = tmp_path / "out"
@@ -165,7 +166,9 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
     assert "<h1>Anakinra for Still&#39;s disease in Japan</h1>" in (out / "trials/nct05814159/index.html").read_text()
     assert "The study checks whether anakinra calms Still's disease." in home.text
     assert "Completed" in home.text and "Recruiting" not in home.text
-    assert "Swedish Orphan Biovitrum" in home.text  # the registry's sponsor: the editor says nothing of it
+    assert "<dt>Allocation</dt><dd>Randomized</dd>" in (out / "trials/nct05814159/index.html").read_text()  # registry's
+    assert "Sponsor in Japan Sobi Japan" in pages["trials/nct05814159/sponsor/index.html"].text
+    assert "Swedish Orphan Biovitrum" not in pages["trials/nct05814159/sponsor/index.html"].text
     assert "faq/index.html" in home.links and "Who pays for travel?" in pages["trials/nct05814159/faq/index.html"].text
     assert (out / "status" / "completed" / "index.html").is_file() and not (out / "status" / "recruiting").exists()
     assert "Still's disease" in pages["conditions/index.html"].text
@@ -324,3 +327,12 @@ def test_criteria_headings_as_registries_write_them() -> None:
     assert (pregnancy.number, pregnancy.children[0].items[0].text) == (1, "or breastfeeding")
     assert pregnancy.children[1].text == "Other exclusion criteria may apply."  # a lazy line continues its item
     assert sections[2].blocks[0].text == "contra-indication to MRI"
+
+
+def test_a_hand_written_trial_beside_registry_trials_is_checked_as_before(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})
+    (project.content / "trials" / "by-hand.yaml").write_text("slug: by-hand\ntitle: A trial typed by hand\n")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert "by-hand.yaml:1:1: purpose: missing required field" in err and "nct05814159" not in err

@@ -1,7 +1,7 @@
 """An imported catalog (registry trials, tests/test_registry.py) passes the real checkers: every page of its
 largest trial (162 sites) and of a trial with nested criteria, at 1280 and 320 px, light and dark: axe-core,
 reflow, body-text contrast; the Nu HTML Checker on every page of the catalog; Lighthouse on the largest trial's
-locations page. Run alone: python -m pytest -q tests/browser/test_registry_browser.py
+locations page and on that of a trial of 1,200 sites. Run alone: python -m pytest -q tests/browser/test_registry_browser.py
 """
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ from .tools import (
     vnu_messages_for,
 )
 
-LARGEST = "NCT00831909"  # the test record with the most sites
+LARGEST = "NCT00831909"  # the test record with the most sites (162)
 RECORDS = [LARGEST, "NCT05814159", "NCT05921903", "NCT04318938"]  # nested and sectioned criteria, references
+HUGE = "NCT09999999"  # LARGEST with its sites repeated to 1,200, as the largest real records have over 1,100
 CHECKED = [f"trials/{n.lower()}/{page}" for n in (LARGEST, "NCT05814159") for page in (
     "index.html", "eligibility/index.html", "arms/index.html", "outcomes/index.html", "locations/index.html",
-    "sponsor/index.html")] + ["trials/nct04318938/references/index.html", "trials/nct05921903/eligibility/index.html"]
+    "sponsor/index.html")] + ["trials/nct04318938/references/index.html", "trials/nct05921903/eligibility/index.html",
+                              f"trials/{HUGE.lower()}/locations/index.html"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,11 @@ def registry_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
 
     root = tmp_path_factory.mktemp("registry-browser")
     out = root / "out"
-    project = make_registry_catalog(root, {n: record(n) for n in RECORDS})
+    huge = record(LARGEST)
+    huge["protocolSection"]["identificationModule"]["nctId"] = HUGE
+    places = huge["protocolSection"]["contactsLocationsModule"]
+    places["locations"] = [{**site, "facility": f"{site['facility']} {i}"} for i in range(8) for site in places["locations"]][:1200]
+    project = make_registry_catalog(root, {**{n: record(n) for n in RECORDS}, HUGE: huge})
     with serve(out) as url:
         build(project, out, base_url=url, jobs=1)
         yield out, url
@@ -80,7 +86,8 @@ def test_nu_html_checker_on_every_page(registry_site: tuple[Path, str]) -> None:
     assert not lines, report("Nu HTML Checker errors and warnings on the imported catalog", lines)
 
 
-def test_lighthouse_on_the_largest_trial_s_locations(registry_site: tuple[Path, str], tmp_path: Path) -> None:
-    name = f"trials/{LARGEST.lower()}/locations/index.html"
+@pytest.mark.parametrize("trial", [LARGEST, HUGE])
+def test_lighthouse_on_the_largest_trials_locations(registry_site: tuple[Path, str], tmp_path: Path, trial: str) -> None:
+    name = f"trials/{trial.lower()}/locations/index.html"
     lines = lighthouse_failures(run_lighthouse(page_url(registry_site[1], name), tmp_path / "report.json"), name)
     assert not lines, report(f"Lighthouse on {name}", lines)

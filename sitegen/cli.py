@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     inputs(c)
     c.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
                    help="the date stale content is judged at (default: today): a date given as future that has passed, "
-                   "a registry record not updated for a year")
+                   "a registry record older than registry_max_age_days")
     s = commands.add_parser("serve", help="build the site, serve it, and rebuild and reload it on every save",
                             description="Build the site into a folder of its own and serve it with live reload: "
                             "every save in the content, templates or static folder rebuilds what changed, and open "

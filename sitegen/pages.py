@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from .cite import ProseField
 from .markup import plain_text
+from .registry import date_words
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
 GLOSSARY = "glossary"
@@ -261,9 +262,6 @@ ARM_TYPE_LABELS = {
     "experimental": "Experimental Treatment", "active-control": "Active Control",
     "placebo-control": "Placebo Control", "no-intervention": "No Intervention", "other": "Other",
 }
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-
 
 @dataclass(frozen=True)
 class CriterionView:
@@ -305,8 +303,9 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
 
     `units` maps abbreviations to what they stand for (from the glossary), to spell units out in criteria.
     """
+    spots = date_words(trial.spots_left.by) if trial.spots_left else ""
     if isinstance(trial, RegistryTrial):
-        return {"status_label": registry_status(trial)[0], "phase_label": registry_phase(trial)[0],
+        return {"status_label": registry_status(trial)[0], "phase_label": registry_phase(trial)[0], "spots_month": spots,
                 "registry_url": trial.registry.url, "conditions": list(dict.fromkeys(
                     ([trial.condition] if "condition" in trial.editor_fields else []) + list(trial.registry.conditions)))}
     e = trial.eligibility
@@ -326,10 +325,6 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
             (trial.badges.approved_jurisdictions > 0, f"Approved in {trial.badges.approved_jurisdictions} Jurisdictions"),
         ) if shown
     ]
-    spots = ""
-    if trial.spots_left:
-        year, month = trial.spots_left.by.split("-")
-        spots = f"{MONTHS[int(month) - 1]} {year}"
     groups = group_approvals(trial)
     spelled: set[str] = set()
     return {

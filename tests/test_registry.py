@@ -157,6 +157,7 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
         "purpose: The study checks whether anakinra calms Still's disease.\n"
         "faq:\n  - question: Who pays for travel?\n    answer: Ask the study team.\n"
         "sponsors:\n  - name: Sobi Japan\n    role: Sponsor in Japan\n"
+        "spots_left:\n  count: 3\n  by: 2026-05\n"
     )
     project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
     out = tmp_path / "out"
@@ -165,7 +166,7 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
     home = pages["trials/nct05814159/index.html"]
     assert "<h1>Anakinra for Still&#39;s disease in Japan</h1>" in (out / "trials/nct05814159/index.html").read_text()
     assert "The study checks whether anakinra calms Still's disease." in home.text
-    assert "Completed" in home.text and "Recruiting" not in home.text
+    assert "Completed" in home.text and "Recruiting" not in home.text and "3 spots left by May 2026" in home.text
     assert "<dt>Allocation</dt><dd>Randomized</dd>" in (out / "trials/nct05814159/index.html").read_text()  # registry's
     assert "Sponsor in Japan Sobi Japan" in pages["trials/nct05814159/sponsor/index.html"].text
     assert "Swedish Orphan Biovitrum" not in pages["trials/nct05814159/sponsor/index.html"].text

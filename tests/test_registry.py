@@ -337,3 +337,41 @@ def test_a_hand_written_trial_beside_registry_trials_is_checked_as_before(tmp_pa
     assert main(["check", "--content", str(project.content)]) == 1
     err = capsys.readouterr().err
     assert "by-hand.yaml:1:1: purpose: missing required field" in err and "nct05814159" not in err
+
+
+def _paths(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key path of a JSON value, to knock parts out of a record."""
+    found = [path] if path else []
+    if isinstance(data, dict):
+        found += [p for k, v in data.items() for p in _paths(v, (*path, k))]
+    elif isinstance(data, list):
+        found += [p for i, v in enumerate(data) for p in _paths(v, (*path, i))]
+    return found
+
+
+FULL = record("NCT05814159")
+IDENTITY = ("protocolSection", "identificationModule")
+FULL_PATHS = [p for p in _paths(FULL) if p not in (IDENTITY[:1], IDENTITY, (*IDENTITY, "nctId"), (*IDENTITY, "briefTitle"))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(FULL_PATHS), max_size=12), st.sampled_from([None, 7, "x", [], {}, True]))
+def test_a_record_missing_any_parts_or_with_odd_values_builds(tmp_path_factory: pytest.TempPathFactory,
+                                                              knocked: list[tuple[str | int, ...]], odd: object) -> None:
+    study = json.loads(json.dumps(FULL))
+    for n, path in enumerate(knocked):
+        parent = study
+        for key in path[:-1]:
+            parent = parent[key] if isinstance(parent, dict) and key in parent or isinstance(parent, list) and \
+                isinstance(key, int) and key < len(parent) else None
+            if parent is None:
+                break
+        if isinstance(parent, dict) and path[-1] in parent:
+            if n % 2:
+                parent[path[-1]] = odd
+            else:
+                del parent[path[-1]]
+    root = tmp_path_factory.mktemp("odd")
+    project = make_registry_catalog(root, {"NCT05814159": study})
+    build(project, root / "out", jobs=1)
+    assert "NCT05814159" in html_pages(root / "out")["trials/nct05814159/index.html"].text

@@ -145,6 +145,11 @@ def test_every_page_carries_valid_schema_org_with_sites_as_addresses(built: tupl
     site = trial["studyLocation"][0]
     assert site["address"]["@type"] == "PostalAddress" and site["address"]["addressCountry"] == "Japan"
     assert site["geo"] == {"@type": "GeoCoordinates", "latitude": 35.6, "longitude": 140.11667}
+    assert [c["name"] for c in trial["healthCondition"]] == ["Still's Disease, Juvenile Onset", "Still's Disease, Adult-Onset"]
+    assert [(s["@type"], s["name"]) for s in trial["studySubject"]] == [("Drug", "Anakinra"), ("Drug", "Placebo")]
+    assert trial["sponsor"][0]["name"] == "Swedish Orphan Biovitrum"
+    assert "https://schema.org/RandomizedTrial" in trial["trialDesign"]
+    assert len(trial["studyLocation"]) == len(record("NCT05814159")["protocolSection"]["contactsLocationsModule"]["locations"])
     assert validate(json.loads((out / "feed.jsonld").read_text()), vocab) == []
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .catalog import slugify
 from .errors import ContentError, Problem
 
 # Words for the registry's enum values where capitalising them is not enough.
@@ -301,7 +302,7 @@ class Study:
 
     @property
     def countries(self) -> tuple[Country, ...]:
-        """The sites grouped by country, then by state or region (both sorted by name), in the record's order within."""
+        """The sites grouped by country, then by state or region, each sorted by name, and by city within."""
         return group_sites(self.sites)
 
     @property
@@ -320,13 +321,14 @@ def group_sites(sites: tuple[Site, ...]) -> tuple[Country, ...]:
     anchors: set[str] = set()
     countries = []
     for name in sorted(by_country, key=lambda n: (n == "", n.casefold())):
-        anchor = "country-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "other")
+        anchor = "country-" + slugify(name)
         while anchor in anchors:
             anchor += "-x"
         anchors.add(anchor)
         regions = by_country[name]
         countries.append(Country(name or "Country not given", anchor, sum(len(s) for s in regions.values()), tuple(
-            Region(region, tuple(regions[region])) for region in sorted(regions, key=lambda r: (r == "", r.casefold()))
+            Region(region, tuple(sorted(regions[region], key=lambda s: (s.city.casefold(), s.facility.casefold()))))
+            for region in sorted(regions, key=lambda r: (r == "", r.casefold()))
         )))
     return tuple(countries)
 

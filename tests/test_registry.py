@@ -381,3 +381,16 @@ def test_a_record_missing_any_parts_or_with_odd_values_builds(tmp_path_factory: 
     project = make_registry_catalog(root, {"NCT05814159": study})
     build(project, root / "out", jobs=1)
     assert "NCT05814159" in html_pages(root / "out")["trials/nct05814159/index.html"].text
+
+
+def test_an_editor_s_findings_cite_the_trial_s_own_references(tmp_path: Path) -> None:
+    editor = ("slug: nct04318938\nfaq:\n  - question: Is it safe?\n    answer: Earlier work found it safe.[@smith2020]\n"
+              "findings:\n  - source: smith2020\n    points:\n      - It worked in mice.\n")
+    project = make_registry_catalog(tmp_path, {"NCT04318938": record("NCT04318938")}, {"NCT04318938": editor})
+    (project.content / "trials" / "nct04318938.bib").write_text(
+        "@article{smith2020, title={A study}, author={Smith, Jane}, journal={J Test}, year={2020}}\n")
+    build(project, tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    assert "../findings/index.html#ref-1" in pages["trials/nct04318938/faq/index.html"].links
+    assert "A study" in pages["trials/nct04318938/findings/index.html"].text
+    assert "references/index.html" in pages["trials/nct04318938/index.html"].links  # the record's own, numbered apart

@@ -416,10 +416,11 @@ def read_study(data: Any, file: str) -> Study:
     arms = []
     for arm in map(_dict, _list(arms_module.get("armGroups"))):
         label = _text(arm.get("label"))
-        names = [_text(n) for n in _list(arm.get("interventionNames"))]
-        given = tuple(found for raw, found in interventions
-                      if label in _list(raw.get("armGroupLabels")) or f"{words(_text(raw.get('type')))}: {found.name}".casefold()
-                      in {n.casefold() for n in names} or f"{found.type}: {found.name}".casefold() in {n.casefold() for n in names})
+        # An intervention names its arms (armGroupLabels), and an arm its interventions ('Drug: Anakinra').
+        names = {_text(n).casefold() for n in _list(arm.get("interventionNames"))}
+        given = tuple(found for raw, found in interventions if label in _list(raw.get("armGroupLabels"))
+                      or f"{_text(raw.get('type'))}: {found.name}".casefold().replace("_", " ") in names
+                      or f"{found.type}: {found.name}".casefold() in names)
         arms.append(ArmGroup(label, words(_text(arm.get("type"))) if _text(arm.get("type")) else "",
                              _text(arm.get("description")), given))
     outcomes = _dict(protocol.get("outcomesModule"))

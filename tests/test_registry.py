@@ -394,3 +394,17 @@ def test_an_editor_s_findings_cite_the_trial_s_own_references(tmp_path: Path) ->
     assert "../findings/index.html#ref-1" in pages["trials/nct04318938/faq/index.html"].links
     assert "A study" in pages["trials/nct04318938/findings/index.html"].text
     assert "references/index.html" in pages["trials/nct04318938/index.html"].links  # the record's own, numbered apart
+
+
+def test_pages_say_the_registry_s_values_in_words(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    _, pages = built
+    home = pages["trials/nct05814159/index.html"].text
+    assert "Masking Quadruple (participant, care provider, investigator, outcomes assessor)" in home
+    assert "Primary completion 1 December 2023 (anticipated)" in home and "Start 24 August 2022 (actual)" in home
+    assert "Enrollment 15 participants (anticipated)" in home
+    assert "Receives: Anakinra (drug)" in pages["trials/nct05814159/arms/index.html"].text
+    assert "Unknown status (last known: Recruiting)" in pages["trials/nct03606070/index.html"].text
+    assert "Why it stopped Data Safety Monitoring Board" in pages["trials/nct05144685/index.html"].text
+    assert "Phase 2/Phase 3" in pages["trials/nct05144685/index.html"].text
+    glance = pages["trials/nct05814159/eligibility/index.html"].text
+    assert "Ages 8 months and older" in glance and "Healthy volunteers Not accepted" in glance

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import shutil
 import sys
@@ -63,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     c = commands.add_parser("check", help="check content and templates without writing anything",
                             description="Validate content/ and render every page in memory; write nothing.")
     inputs(c)
+    c.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the date stale content is judged at (default: today): a date given as future that has passed, "
+                   "a registry record older than registry_max_age_days")
     s = commands.add_parser("serve", help="build the site, serve it, and rebuild and reload it on every save",
                             description="Build the site into a folder of its own and serve it with live reload: "
                             "every save in the content, templates or static folder rebuilds what changed, and open "
@@ -98,6 +102,13 @@ def _jobs(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of processes, 1 or more, got '{text}'")
     return int(text)
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got '{text}'") from None
 
 
 def _port(text: str) -> int:
@@ -144,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             _print_warnings(warnings, limit=WARNINGS_SHOWN)
             print(report.summary(args.output, time.perf_counter() - started))
         else:
-            _check(project, args.base_url, args.strict)
+            _check(project, args.base_url, args.strict, args.today or datetime.date.today())  # only check reads the clock
     except ContentError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
@@ -172,12 +183,16 @@ def _build(
             bar.clear()
 
 
-def _check(project: Project, base_url: str | None, strict: bool) -> None:
-    """Check the content and print what was found; raise ContentError on errors. The site is built where no one
-    looks, exactly as `sitegen build` would build it."""
+def _check(project: Project, base_url: str | None, strict: bool, today: datetime.date) -> None:
+    """Check the content and print what was found, stale dates too (warnings even under --strict: the clock must not
+    fail a check); raise ContentError on errors. The site is built where no one looks, exactly as `sitegen build`
+    would build it."""
+    from .freshness import stale_content
+
     session = Session()
     with tempfile.TemporaryDirectory() as scratch:
         report, warnings = build(project, Path(scratch) / "site", base_url, strict, default_jobs(), session=session)
+    warnings = warnings + stale_content(project.content, today)
     if session.site is None:  # a catalog: readability is reported trial by trial only in a single-trial site
         _print_warnings(warnings)
         print(f"{project.content}/: {report.trials:,} trials, no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))

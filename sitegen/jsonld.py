@@ -14,7 +14,8 @@ from .bib import reference_links
 from .cite import CitedReference
 from .glossary import term_id
 from .pages import GLOSSARY, Page
-from .schema import Glossary, Settings, Trial
+from .registry import Site
+from .schema import Glossary, RegistryTrial, Settings, Trial
 
 JsonLd = dict[str, Any]
 SCHEMA = "https://schema.org/"
@@ -46,6 +47,8 @@ def medical_trial(trial: Trial, settings: Settings, plain: dict[str, str]) -> Js
     """The MedicalTrial node with everything the content states."""
     base = settings.base_url
     node = trial_summary(trial, settings)
+    if isinstance(trial, RegistryTrial):
+        return {**node, **registry_facts(trial, plain)}
     node["description"] = plain["purpose"]
     node["sponsor"] = [{"@type": "Organization", "name": s.name} for s in trial.sponsors]
     node["studySubject"] = [_drug(trial, base, d.id) for d in trial.interventions]
@@ -96,7 +99,7 @@ def page_graph(
         "name": page.heading,
         "description": page.description,
         "inLanguage": settings.language,
-        "dateModified": trial.updated.isoformat(),
+        **({"dateModified": trial.updated.isoformat()} if trial.updated else {}),  # a registry record may give no date
         "isPartOf": {"@type": "WebSite", "@id": f"{home}#website", "name": settings.title, "url": home},
         "breadcrumb": breadcrumb(trial, settings, page),
     }
@@ -116,7 +119,9 @@ def page_graph(
         ]
     if page.slug == "eligibility":
         node["@type"] = "MedicalWebPage"
-        node["audience"] = _audience(trial)
+        node["audience"] = _registry_audience(trial) if isinstance(trial, RegistryTrial) else _audience(trial)
+    if page.slug == "references" and isinstance(trial, RegistryTrial):
+        node["citation"] = [_publication(r.citation, r.pmid) for r in trial.registry.references]
     if page.slug == "findings" and references:
         node["citation"] = [scholarly_article(r) for r in references]
     if page.slug == GLOSSARY and glossary is not None:
@@ -223,6 +228,8 @@ def json_text(data: JsonLd) -> str:
 def trial_summary(trial: Trial, settings: Settings) -> JsonLd:
     """The trial as a catalog's feed lists it (what it is, its status, where, its ids); its page says the rest."""
     base = settings.base_url
+    if isinstance(trial, RegistryTrial):
+        return registry_summary(trial, base)
     node: JsonLd = {
         "@type": "MedicalTrial",
         "@id": trial_id(base),
@@ -239,3 +246,127 @@ def trial_summary(trial: Trial, settings: Settings) -> JsonLd:
             for i in trial.identifiers
         ]
     return node
+
+
+# schema.org's MedicalStudyStatus members for the registry's statuses (the others have none: left out).
+REGISTRY_STATUS = {
+    "NOT_YET_RECRUITING": "NotYetRecruiting", "RECRUITING": "Recruiting", "ENROLLING_BY_INVITATION": "EnrollingByInvitation",
+    "ACTIVE_NOT_RECRUITING": "ActiveNotRecruiting", "SUSPENDED": "Suspended", "TERMINATED": "Terminated",
+    "COMPLETED": "Completed", "WITHDRAWN": "Withdrawn",
+}
+REGISTRY_PHASE_TERMS = {
+    "early-phase-1": "C54721", "phase-1": "C15600", "phase-1-2": "C15693", "phase-2": "C15601", "phase-2-3": "C15694",
+    "phase-3": "C15602", "phase-4": "C15603",
+}
+# What kind of schema.org entity each type of intervention is (the rest are MedicalEntity).
+SUBJECT_TYPES = {"Drug": "Drug", "Biological": "Drug", "Device": "MedicalDevice", "Procedure": "MedicalProcedure",
+                 "Radiation": "MedicalProcedure", "Dietary supplement": "DietarySupplement"}
+MASKING = {"None": "OpenTrial", "Single": "SingleBlindedTrial", "Double": "DoubleBlindedTrial",
+           "Triple": "TripleBlindedTrial", "Quadruple": "TripleBlindedTrial"}
+
+
+def registry_summary(trial: RegistryTrial, base: str) -> JsonLd:
+    """A registry trial as a feed lists it: name, status, phase, conditions, every site, its ids."""
+    study = trial.registry
+    status = trial.status if "status" in trial.editor_fields else None
+    phase = trial.phase if "phase" in trial.editor_fields else study.phase_key
+    node: JsonLd = {"@type": "MedicalTrial", "@id": trial_id(base), "name": trial.title, "url": base}
+    if status is not None:
+        node["status"] = SCHEMA + STATUS[status]
+    elif study.status in REGISTRY_STATUS:
+        node["status"] = SCHEMA + REGISTRY_STATUS[study.status]
+    if phase in REGISTRY_PHASE_TERMS:
+        node["additionalType"] = f"http://purl.obolibrary.org/obo/NCIT_{REGISTRY_PHASE_TERMS[phase]}"
+    conditions = list(dict.fromkeys(([trial.condition] if "condition" in trial.editor_fields else []) + list(study.conditions)))
+    if conditions:
+        node["healthCondition"] = [{"@type": "MedicalCondition", "name": c} for c in conditions]
+    if study.sites:
+        node["studyLocation"] = [_study_location(s) for s in study.sites]
+    node["identifier"] = [
+        {"@type": "PropertyValue", "propertyID": i.registry, "value": i.value, **({"url": i.url} if i.url else {})}
+        for i in trial.identifiers
+    ]
+    node["sameAs"] = study.url
+    return node
+
+
+def _study_location(site: Site) -> JsonLd:
+    """A site as an AdministrativeArea (studyLocation's range) with its address and, where known, coordinates."""
+    address: JsonLd = {"@type": "PostalAddress"}
+    for key, value in (("addressLocality", site.city), ("addressRegion", site.state), ("postalCode", site.zip),
+                       ("addressCountry", site.country)):
+        if value:
+            address[key] = value
+    node: JsonLd = {"@type": "AdministrativeArea", "name": site.facility or site.address or "Study site", "address": address}
+    if site.latitude is not None and site.longitude is not None:
+        node["geo"] = {"@type": "GeoCoordinates", "latitude": site.latitude, "longitude": site.longitude}
+    return node
+
+
+def registry_facts(trial: RegistryTrial, plain: dict[str, str]) -> JsonLd:
+    """What the MedicalTrial node of a registry trial says beyond its summary."""
+    study = trial.registry
+    node: JsonLd = {}
+    if trial.purpose:
+        node["description"] = plain["purpose"]
+    elif study.brief_summary:
+        node["description"] = plain["registry.brief_summary"]
+    titles = [t for t in (study.official_title, study.brief_title, study.acronym) if t and t != trial.title]
+    if titles:
+        node["alternateName"] = titles
+    if trial.sponsors:
+        node["sponsor"] = [{"@type": "Organization", "name": s.name} for s in trial.sponsors]
+    subjects = []
+    for i in study.interventions:
+        subject: JsonLd = {"@type": SUBJECT_TYPES.get(i.type, "MedicalEntity"), "name": i.name}
+        if i.other_names:
+            subject["alternateName"] = list(i.other_names)
+        if i.description:
+            subject["description"] = i.description
+        subjects.append(subject)
+    if subjects:
+        node["studySubject"] = subjects
+    design = dict(study.design)
+    designs = []
+    if design.get("Allocation") == "Randomized":
+        designs.append("RandomizedTrial")
+    masking = design.get("Masking", "").split(" (")[0]
+    if masking in MASKING:
+        designs.append(MASKING[masking])
+    if any(a.type == "Placebo comparator" for a in study.arms):
+        designs.append("PlaceboControlledTrial")
+    if study.sites:
+        designs.append("MultiCenterTrial" if len(study.sites) > 1 else "SingleCenterTrial")
+    if designs:
+        node["trialDesign"] = [SCHEMA + d for d in designs]
+    return node
+
+
+def _years(age: str) -> int | None:
+    """'18 Years' -> 18; None for an age in other units ('6 Months') or none."""
+    number, _, unit = age.partition(" ")
+    return int(number) if number.isdigit() and unit.lower().startswith("year") else None
+
+
+def _registry_audience(trial: RegistryTrial) -> JsonLd:
+    study = trial.registry
+    audience: JsonLd = {"@type": "PeopleAudience", "audienceType": "People who may join the study"}
+    if study.conditions:
+        audience["healthCondition"] = [{"@type": "MedicalCondition", "name": c} for c in study.conditions]
+    low, high = _years(study.minimum_age), _years(study.maximum_age)
+    if low is not None:
+        audience["requiredMinAge"] = low
+    if high is not None:
+        audience["requiredMaxAge"] = high
+    if study.sex in ("Female", "Male"):
+        audience["requiredGender"] = study.sex
+    return audience
+
+
+def _publication(citation: str, pmid: str) -> JsonLd:
+    node: JsonLd = {"@type": "ScholarlyArticle", "name": citation or f"PubMed {pmid}"}
+    if pmid:
+        node["sameAs"] = f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+        node["identifier"] = {"@type": "PropertyValue", "propertyID": "PMID", "value": pmid}
+    return node
+

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from .cite import ProseField
 from .markup import plain_text
-from .schema import Approval, Intervention, Stage, Trial
+from .registry import date_words
+from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
 GLOSSARY = "glossary"
 
@@ -77,6 +78,9 @@ class TimelineBar:
 def trial_pages(trial: Trial, glossary: bool = False, trial_base: str = "") -> list[Page]:
     """The seven pages of a trial, and the glossary page when there is a glossary, in navigation order (the order
     citations are numbered in). In a catalog, `trial_base` is where the trial's pages live ('trials/<slug>/')."""
+    if isinstance(trial, RegistryTrial):
+        pages = registry_pages(trial, glossary)
+        return [replace(page, trial_base=trial_base) for page in pages] if trial_base else pages
     faq = [ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)]
     arms = [ProseField(("overview",), trial.overview)]
     for i, arm in enumerate(trial.arms):
@@ -86,10 +90,7 @@ def trial_pages(trial: Trial, glossary: bool = False, trial_base: str = "") -> l
     eligibility = [ProseField(("eligibility", "summary"), trial.eligibility.summary)]
     if trial.eligibility.medication_note:
         eligibility.append(ProseField(("eligibility", "medication_note"), trial.eligibility.medication_note))
-    findings = []
-    for i, finding in enumerate(trial.findings):
-        findings += [ProseField(("findings", i, "points", j), p) for j, p in enumerate(finding.points)]
-        findings.append(ProseField(("findings", i, "source"), f"[@{finding.source}]"))
+    findings = findings_prose(trial)
     name = trial.title
     pages = [
         Page("", "Summary", name, "summary.html", _first_sentence(plain_text(trial.overview)), (ProseField(("purpose",), trial.purpose),)),
@@ -107,6 +108,76 @@ def trial_pages(trial: Trial, glossary: bool = False, trial_base: str = "") -> l
              f"Published research behind the trial {name}, with numbered references.", tuple(findings)),
     ] + ([glossary_page(trial)] if glossary else [])
     return [replace(page, trial_base=trial_base) for page in pages] if trial_base else pages
+
+
+def findings_prose(trial: Trial) -> list[ProseField]:
+    """The prose of the findings page: each finding's points, then its source as a citation."""
+    found = []
+    for i, finding in enumerate(trial.findings):
+        found += [ProseField(("findings", i, "points", j), p) for j, p in enumerate(finding.points)]
+        found.append(ProseField(("findings", i, "source"), f"[@{finding.source}]"))
+    return found
+
+
+def registry_prose(text: str) -> str:
+    """The registry's Markdown as prose: it cites nothing, so a '[@' in it is text, not a citation."""
+    return text.replace("[@", "[\\@")
+
+
+def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:
+    """The pages of a registry trial, in navigation order: a page with nothing to show is left out."""
+    study, name = trial.registry, trial.title
+    summary = [ProseField(("purpose",), trial.purpose)] if trial.purpose else []
+    if study.brief_summary:
+        summary.append(ProseField(("registry", "brief_summary"), registry_prose(study.brief_summary)))
+    if trial.overview:
+        summary.append(ProseField(("overview",), trial.overview))
+    if study.detailed_description:
+        summary.append(ProseField(("registry", "detailed_description"), registry_prose(study.detailed_description)))
+    lead = plain_text(summary[0].text) if summary else ""
+    findings = findings_prose(trial)
+    outcomes = study.primary_outcomes + study.secondary_outcomes + study.other_outcomes
+    shown = [
+        (True, Page("", "Summary", name, "registry_summary.html",
+                    _first_sentence(lead) or f"{name}: a study registered as {study.nct_id}.", tuple(summary))),
+        (bool(trial.faq), Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.",
+                               tuple(ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)))),
+        (bool(study.criteria or study.sex or study.minimum_age or study.maximum_age or study.age_groups),
+         Page("eligibility", "Eligibility", "Who can join", "registry_eligibility.html",
+              f"Who can join the study {name}: sex, ages, and every inclusion and exclusion criterion.", ())),
+        (bool(study.arms or study.interventions),
+         Page("arms", "Arms and interventions", "Arms and interventions", "registry_arms.html",
+              f"The groups of the study {name} and what each receives.", ())),
+        (bool(outcomes), Page("outcomes", "Outcome measures", "Outcome measures", "registry_outcomes.html",
+                              f"What the study {name} measures, and when.", ())),
+        (bool(study.sites or study.central_contacts),
+         Page("locations", "Locations", "Where the study runs", "registry_locations.html",
+              f"Every site of the study {name} by country and region, with contacts.", ())),
+        (bool(study.sponsor or study.collaborators or study.responsible_party or study.oversight or study.officials),
+         Page("sponsor", "Who runs it", "Who runs the study", "registry_sponsor.html",
+              f"The sponsor, collaborators, responsible party and oversight of the study {name}.", ())),
+        (bool(study.references or study.links),
+         Page("references", "References", "References from the registry record", "registry_references.html",
+              f"Publications and links the registry record of {name} names.", ())),
+        (bool(trial.findings), Page("findings", "Findings", "Findings from research", "findings.html",
+                                    f"Published research behind the trial {name}, with numbered references.", tuple(findings))),
+    ]
+    return [page for show, page in shown if show] + ([glossary_page(trial)] if glossary else [])
+
+
+def registry_status(trial: RegistryTrial) -> tuple[str, str]:
+    """The status in words and as a key: the editor's when set, else the registry's."""
+    if "status" in trial.editor_fields:
+        return STATUS_LABELS[trial.status], trial.status
+    study = trial.registry
+    return study.status_label, study.status.lower().replace("_", "-") or "not-given"
+
+
+def registry_phase(trial: RegistryTrial) -> tuple[str, str]:
+    """The phase in words and as a key: the editor's when set, else the registry's ('Phase 1/Phase 2')."""
+    if "phase" in trial.editor_fields:
+        return PHASE_LABELS[trial.phase], trial.phase
+    return trial.registry.phase_label, trial.registry.phase_key
 
 
 def glossary_page(trial: Trial) -> Page:
@@ -191,9 +262,6 @@ ARM_TYPE_LABELS = {
     "experimental": "Experimental Treatment", "active-control": "Active Control",
     "placebo-control": "Placebo Control", "no-intervention": "No Intervention", "other": "Other",
 }
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-
 
 @dataclass(frozen=True)
 class CriterionView:
@@ -235,6 +303,11 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
 
     `units` maps abbreviations to what they stand for (from the glossary), to spell units out in criteria.
     """
+    spots = date_words(trial.spots_left.by) if trial.spots_left else ""
+    if isinstance(trial, RegistryTrial):
+        return {"status_label": registry_status(trial)[0], "phase_label": registry_phase(trial)[0], "spots_month": spots,
+                "registry_url": trial.registry.url, "conditions": list(dict.fromkeys(
+                    ([trial.condition] if "condition" in trial.editor_fields else []) + list(trial.registry.conditions)))}
     e = trial.eligibility
     if e.min_age is not None and e.max_age is not None:
         age = f"{e.min_age} to {e.max_age} years"
@@ -252,10 +325,6 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
             (trial.badges.approved_jurisdictions > 0, f"Approved in {trial.badges.approved_jurisdictions} Jurisdictions"),
         ) if shown
     ]
-    spots = ""
-    if trial.spots_left:
-        year, month = trial.spots_left.by.split("-")
-        spots = f"{MONTHS[int(month) - 1]} {year}"
     groups = group_approvals(trial)
     spelled: set[str] = set()
     return {

@@ -66,6 +66,12 @@ class Recorded:
         note((*self._key, name))
         return getattr(self._target, name)
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        """The target's class, so that `isinstance` sees through the recorder (a registry trial is a RegistryTrial)."""
+        note((*self._key, "__class__"))
+        return type(self._target)
+
 
 class RecordedPages(Sequence[Any]):
     """The site's pages for navigation: their number is noted, and each page's attributes as they are read."""

@@ -8,11 +8,13 @@ Prose fields are Markdown and may cite references as `[@key]` or `[@key1; @key2]
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic.fields import FieldInfo
 
 from .project import site_url
+from .registry import Study
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -230,6 +232,35 @@ class Trial(Model):
     sources: list[Source] = Field(default_factory=list, description="Where this content comes from.")
 
 
+def _annotated(info: FieldInfo) -> Any:
+    """A field's type with its constraints (pydantic keeps them apart from the type)."""
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
+EditorTrial = create_model(  # type: ignore[call-overload]
+    "EditorTrial",
+    __base__=Model,
+    __doc__="The editor's file of a trial imported from the registry (`content/trials/<nct id>.yaml` beside "
+    "`<nct id>.ctgov.json`): the fields of a trial, each optional; a field set here wins over the registry's.",
+    **{name: (_annotated(info) if name == "slug" else _annotated(info) | None,
+              Field(... if name == "slug" else None, description=info.description))
+       for name, info in Trial.model_fields.items()},
+)
+"""Validated from the editor's file of a registry trial; the same fields and types as Trial, every one optional."""
+
+
+class RegistryTrial(Trial):
+    """A trial of the registry: the editor's fields, and where the editor says nothing the registry's facts in the
+    fields they fit (title, identifiers, condition, status, phase, sponsors, sources...). Made by
+    `imported.merge`, never validated from YAML: fields the registry cannot fill (a listing's timeline, drug classes,
+    criteria as a listing shows them) are left empty, and the registry pages read `registry` instead."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    registry: Study = Field(description="The registry's facts, with the editor's status, phase and condition applied.")
+    editor_fields: frozenset[str] = Field(description="The fields the editor's file sets.")
+
+
 class Readability(Model):
     """How `sitegen check` judges the readability of the prose."""
 
@@ -256,6 +287,10 @@ class Settings(Model):
     )
     readability: Readability = Field(
         Readability.model_validate({}), description="Readability target of the prose, checked by `sitegen check`."
+    )
+    registry_max_age_days: int = Field(
+        365, ge=1, description="`sitegen check` warns about a registry trial whose record was last updated longer ago "
+        "than this many days: its status may be out of date (re-import it with `sitegen import NCT...`)."
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .schema import Glossary, Settings, Trial
+from .schema import EditorTrial, Glossary, Settings, Trial
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON_SCHEMA = ROOT / "schema" / "trial.schema.json"
@@ -49,6 +49,8 @@ def markdown_reference() -> str:
                 kind = _type_name(info.annotation).replace("|", "\\|")
                 lines.append(f"| `{field_name}` | {kind} | {required} | {info.description or ''} |")
             lines.append("")
+    lines += ["## content/trials/<nct id>.yaml beside a registry record", "", (EditorTrial.__doc__ or "").strip(),
+              "Only `slug` is required; the others are those of content/trial.yaml above, with the same types.", ""]
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from . import imported
 from .bib import Reference, check_bibliography, load_bibliography
 from .cite import Citations, number_citations
 from .errors import ContentError, Problem
@@ -15,7 +16,7 @@ from .load import Document, load_yaml
 from .pages import Page, trial_pages
 from .project import Project, site_url
 from .schema import Glossary, Settings, Trial
-from .validate import content_warnings, problem_at, validate_glossary, validate_settings, validate_trial
+from .validate import content_warnings, problem_at, validate_glossary, validate_settings
 
 T = TypeVar("T")
 
@@ -67,7 +68,7 @@ def load_shared(project: Project, base_url: str | None = None) -> Shared:
 def load_trial(path: Path) -> tuple[Document, Trial]:
     """Load and validate one trial file; raise ContentError with every problem found."""
     doc = load_yaml(path)
-    return doc, validate_trial(doc)
+    return doc, imported.validate(doc, path)  # with the registry's file beside it, merged over it
 
 
 def load_site(project: Project, base_url: str | None = None, strict: bool = False) -> Site:

@@ -14,7 +14,7 @@ from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey
-from .schema import Glossary, Settings, Trial
+from .schema import EditorTrial, Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,6 +58,15 @@ def validate_trial(doc: Document) -> Trial:
     if problems:
         raise ContentError(problems)
     return trial
+
+
+def validate_editor_file(doc: Document) -> BaseModel:
+    """Validate the editor's file of a registry trial: a trial's fields, each optional (an EditorTrial)."""
+    too_big = _text_problems(doc, doc.data)
+    if too_big:
+        raise ContentError(too_big)
+    editor: BaseModel = _validate(doc, EditorTrial)
+    return editor
 
 
 def validate_glossary(doc: Document) -> Glossary:
@@ -250,13 +259,13 @@ def content_warnings(trial: Trial, doc: Document, uncited: list[Reference]) -> l
     found = [Problem(r.file, r.line, 1, f"reference '{r.key}' is not cited anywhere", "warning") for r in uncited]
     for i, question in enumerate(trial.faq):
         if not cite_keys(question.answer):
-            found.append(_warning(doc, ("faq", i, "answer"), "this answer cites no source"))
-    for name in ("inclusion", "exclusion"):
+            found.append(warning_at(doc, ("faq", i, "answer"), "this answer cites no source"))
+    for name in ("inclusion", "exclusion") if trial.eligibility is not None else ():  # none in a registry trial
         if getattr(trial.eligibility, name).hidden is None:
-            found.append(_warning(doc, ("eligibility", name), "hidden is missing: say how many criteria the listing does not show (0 if none)"))
+            found.append(warning_at(doc, ("eligibility", name), "hidden is missing: say how many criteria the listing does not show (0 if none)"))
     return found
 
 
-def _warning(doc: Document, path: PathKey, message: str) -> Problem:
+def warning_at(doc: Document, path: PathKey, message: str) -> Problem:
     p = problem_at(doc, path, message)
     return Problem(p.file, p.line, p.column, p.message, "warning")

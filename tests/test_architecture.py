@@ -14,13 +14,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sitegen"
 ORDER = [
     "errors", "fingerprint", "project",
     "registry_fetch", "registry_xml", "importer",
-    "load", "bib", "schema", "cite", "markup", "pages", "glossary", "validate", "site",
+    "load", "bib", "registry", "schema", "cite", "markup", "pages", "glossary", "validate", "imported", "site",
     "jsonld", "record", "render",
     "write",
     "catalog.listing", "catalog.search", "catalog.state", "catalog.plan", "catalog.jsonld", "catalog.parallel",
     "catalog.build",
     "build",
-    "readability", "schemadoc", "serve", "cli", "__main__",
+    "readability", "freshness", "schemadoc", "serve", "cli", "__main__",
 ]
 
 

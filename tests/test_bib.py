@@ -24,7 +24,8 @@ from sitegen.bib import (
     load_bibliography,
     web_link,
 )
-from sitegen.build import Project, build
+from sitegen.build import build
+from sitegen.project import Project
 from sitegen.cite import CITATION
 from sitegen.errors import ContentError, Problem
 from sitegen.load import MAX_TEXT

@@ -4,6 +4,7 @@ output folder only once everything is built without an error."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 from collections.abc import Callable, Iterator
@@ -18,8 +19,9 @@ from ..errors import ContentError, Problem
 from ..fingerprint import digest, fingerprint
 from ..jsonld import json_text, trial_summary
 from ..markup import plain_text
-from ..pages import PHASE_LABELS, STATUS_LABELS
+from ..pages import PHASE_LABELS, STATUS_LABELS, registry_phase, registry_status
 from ..project import BuildReport, Project
+from ..registry import Study, criteria_lines
 from ..render import (
     make_environment,
     read_static,
@@ -29,7 +31,7 @@ from ..render import (
     sitemaps,
     trial_environment,
 )
-from ..schema import Settings
+from ..schema import RegistryTrial, Settings, Trial
 from ..site import Shared, Site, assemble_site, collect, load_shared, load_trial
 from ..write import Staging, stage_file
 from . import state
@@ -43,9 +45,40 @@ STATIC_FILES = ("style.css", "favicon.svg", "search.js")  # search.js starts the
 FACET_LINKS = [(key, plural, path) for key, _, plural, path, _ in FACETS]  # each catalog page links every facet
 
 
+def trial_entry(slug: str, trial: Trial, summary: str) -> TrialEntry:
+    """The trial as the catalog lists it, from the merged facts for a registry trial."""
+    named = [loc.name for loc in trial.locations.named]
+    if isinstance(trial, RegistryTrial):
+        (status_label, status_key), (phase_label, phase_key) = registry_status(trial), registry_phase(trial)
+        updated = trial.updated.isoformat() if isinstance(trial.updated, datetime.date) else ""
+    else:
+        status_label, status_key = STATUS_LABELS[trial.status], trial.status
+        phase_label, phase_key = PHASE_LABELS[trial.phase], trial.phase
+        updated = trial.updated.isoformat()
+    return TrialEntry(slug, trial.title, summary, trial.condition, status_label, status_key, phase_label, phase_key,
+                      tuple(named), where_label(named, trial.locations.others), updated)
+
+
+def search_text(trial: RegistryTrial, prose: list[str]) -> list[str]:
+    """Everything a registry trial's pages say in words (its `prose` too), for full-text search."""
+    study = trial.registry
+    return [part for part in [trial.title, trial.condition, *(p for p in prose if not p.startswith("[@")),
+                              *(q.question for q in trial.faq), *_facts_text(study)] if part]
+
+
+def _facts_text(study: Study) -> list[str]:
+    return [study.brief_title, study.official_title, study.acronym, study.nct_id, *(i for i, _ in study.secondary_ids),
+            *study.conditions, *study.keywords, *criteria_lines(study.criteria), study.sponsor, *study.collaborators,
+            *(a.label for a in study.arms), *(i.name for i in study.interventions),
+            *(n for i in study.interventions for n in i.other_names), *(s.facility for s in study.sites),
+            *(c.name for c in study.countries), *(o.measure for o in study.primary_outcomes + study.secondary_outcomes)]
+
+
 def plain_text_of(site: Site) -> str:
     """Everything a trial's pages say in words, as plain text, for full-text search."""
     trial = site.trial
+    if isinstance(trial, RegistryTrial):
+        return "\n".join(plain_text(part) for part in search_text(trial, [f.text for p in site.pages for f in p.prose]))
     e = trial.eligibility
     parts = [trial.title, trial.official_title or "", trial.condition, *(i.value for i in trial.identifiers),
              *(f.text for p in site.pages for f in p.prose if not f.text.startswith("[@")),
@@ -114,16 +147,12 @@ class TrialBuilder:
             if task.previous.get(path) != outputs[path]:
                 stage_file(self.staging, path, output.data)
                 staged.append(path)
-        entry = TrialEntry(
-            source.slug, trial.title, site.pages[0].description, trial.condition, STATUS_LABELS[trial.status],
-            trial.status, PHASE_LABELS[trial.phase], trial.phase, tuple(loc.name for loc in trial.locations.named),
-            where_label([loc.name for loc in trial.locations.named], trial.locations.others), trial.updated.isoformat(),
-        )
+        entry = trial_entry(source.slug, trial, site.pages[0].description)  # a registry trial's from merged facts
         text = plain_text_of(site)
         cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
         record = state.TrialRecord(
             task.inputs, task.stat, tuple(cited), tuple(own), outputs, entry,
-            fingerprint(entry), (trial.updated.isoformat(), json.dumps(trial_summary(trial, site.settings))),
+            fingerprint(entry), (entry.updated, json.dumps(trial_summary(trial, site.settings))),
             fingerprint(text), tuple(site.warnings),
         )
         return TrialResult(source.slug, record, (), tuple(staged), text)

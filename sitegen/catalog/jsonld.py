@@ -17,8 +17,9 @@ def catalog_feed(settings: Settings, trials: list[tuple[str, JsonLd]]) -> JsonLd
         "name": f"{settings.title}: every trial",
         "url": f"{base}feed.jsonld",
         "inLanguage": settings.language,
-        **({"dateModified": max(modified for modified, _ in trials)} if trials else {}),
-        "dataFeedElement": [{"@type": "DataFeedItem", "dateModified": modified, "item": item} for modified, item in trials],
+        **({"dateModified": max(modified for modified, _ in trials)} if any(m for m, _ in trials) else {}),
+        "dataFeedElement": [{"@type": "DataFeedItem", **({"dateModified": modified} if modified else {}), "item": item}
+                            for modified, item in trials],  # a registry record may give no date
     }
 
 

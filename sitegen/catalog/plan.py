@@ -28,6 +28,7 @@ class TrialSource:
     slug: str
     yaml: str
     bib: str | None
+    registry: str | None = None  # <slug>.ctgov.json, the registry's record, when the trial was imported
 
 
 @dataclass(frozen=True)
@@ -141,13 +142,16 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
                 problems.append(Problem(path, 0, 0, "a trial's file name is its slug, used in its URLs: expected "
                                         "lowercase letters, digits and single hyphens, e.g. nct05836571.yaml"))
                 continue
-            sources.append(TrialSource(slug, path, os.path.join(folder, f"{slug}.bib") if f"{slug}.bib" in files else None))
-        elif extension == "bib":
+            sources.append(TrialSource(slug, path, os.path.join(folder, f"{slug}.bib") if f"{slug}.bib" in files else None,
+                                       os.path.join(folder, f"{slug}.ctgov.json") if f"{slug}.ctgov.json" in files else None))
+        elif extension in ("bib", "ctgov.json"):
             if f"{slug}.yaml" not in files:
-                problems.append(Problem(path, 0, 0, f"no trial {slug}.yaml for these references"))
+                problems.append(Problem(path, 0, 0, f"no trial {slug}.yaml for these references" if extension == "bib" else
+                                        f"no editor's file {slug}.yaml beside this registry record: create it holding "
+                                        f"'slug: {slug}' (sitegen import {slug.upper()} does), or delete the record"))
         else:
-            warnings.append(Problem(path, 0, 0, "ignored: content/trials/ holds <slug>.yaml and <slug>.bib "
-                                    "files only", "warning"))
+            warnings.append(Problem(path, 0, 0, "ignored: content/trials/ holds <slug>.yaml, <slug>.bib and "
+                                    "<slug>.ctgov.json files only", "warning"))
     if not sources and not problems:
         problems.append(Problem(folder, 0, 0, "no trials: add one as trials/<slug>.yaml"))
     if problems:
@@ -158,14 +162,14 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
 def _files_digest(
     source: TrialSource, before: state.TrialRecord | None, settled: int
 ) -> tuple[str, tuple[int, ...]]:
-    """A digest of a trial's file and its own .bib, with their stat. A trial whose files' size and modification
+    """A digest of a trial's file, its own .bib and its registry record, with their stat. A trial whose files' size and modification
     and change times are as last built, and were not modified in the two seconds before that build began, is
     taken as unchanged without reading them (as make and git do; within two seconds a file system's clock may
     not tell two saves apart)."""
     stat = _stat(source)
-    if before is not None and before.stat == stat and max(stat[1:3] + stat[4:6]) < settled:
+    if before is not None and before.stat == stat and max(n for i, n in enumerate(stat) if i % 3) < settled:
         return before.inputs, stat
-    return digest(b"\0".join([_read(source.yaml), _read(source.bib) if source.bib else b""])), stat
+    return digest(b"\0".join([_read(source.yaml), *(_read(p) if p else b"" for p in (source.bib, source.registry))])), stat
 
 
 def _read(path: str) -> bytes:
@@ -176,7 +180,7 @@ def _read(path: str) -> bytes:
 def _stat(source: TrialSource) -> tuple[int, ...]:
     """Size, modification and change times (ns) of a trial's file and of its own .bib, if it has one. The
     change time cannot be set back by a program, as the modification time can."""
-    found = [os.stat(source.yaml)] + ([os.stat(source.bib)] if source.bib is not None else [])
+    found = [os.stat(path) for path in (source.yaml, source.bib, source.registry) if path is not None]
     return tuple(n for s in found for n in (s.st_size, s.st_mtime_ns, s.st_ctime_ns))
 
 

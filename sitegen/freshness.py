@@ -1,0 +1,83 @@
+"""Find content that time has made stale: a date the content gives as future that has passed, a registry trial still
+recruiting after its primary completion date, a registry record not updated for longer than site.yaml allows.
+
+Only `sitegen check` asks (with today's date, or `--today`); a build never reads the clock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+from .errors import ContentError, Problem
+from .load import load_yaml
+from .registry import RegistryDate, last_day, read_study
+from .validate import validate_settings, warning_at
+
+
+def stale_content(content: Path, today: datetime.date) -> list[Problem]:
+    """Warnings, at FILE:LINE, about every stale date in content/ (a single trial or a catalog)."""
+    try:
+        max_age = validate_settings(load_yaml(content / "site.yaml")).registry_max_age_days
+    except (ContentError, OSError):
+        return []  # the check reports a broken site.yaml itself
+    folder = content / "trials"
+    trials = sorted(folder.glob("*.yaml")) if folder.is_dir() else [content / "trial.yaml"]
+    found: list[Problem] = []
+    for path in trials:
+        found += _passed_dates(path, today)
+        record = path.with_name(path.name.removesuffix(".yaml") + ".ctgov.json")
+        if record.is_file():
+            found += _stale_record(record, today, max_age)
+    return found
+
+
+def _passed_dates(path: Path, today: datetime.date) -> list[Problem]:
+    """A projection the content dates in the future ('spots left by May 2026') whose date has passed."""
+    try:
+        doc = load_yaml(path)
+    except (ContentError, OSError):
+        return []
+    spots = doc.data.get("spots_left") if isinstance(doc.data, dict) else None
+    by = spots.get("by") if isinstance(spots, dict) else None
+    end = last_day(by) if isinstance(by, str) else None
+    if by is None or end is None or end >= today:
+        return []
+    when = RegistryDate(by).label
+    return [warning_at(doc, ("spots_left", "by"), f"the date {when} ({by}) has passed: 'spots left by {when}' is no longer "
+                     "a projection; check the count against the listing and update or remove spots_left")]
+
+
+def _stale_record(path: Path, today: datetime.date, max_age: int) -> list[Problem]:
+    """A registry record whose status may be out of date: recruiting past its primary completion, or not updated
+    for more than `max_age` days."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        study = read_study(json.loads(text), str(path))
+    except (ContentError, OSError, UnicodeError, ValueError):
+        return []  # the build reports a broken record
+    lines = text.splitlines()
+    again = f"re-import it with `sitegen import {study.nct_id}`"
+    found = []
+    end = study.primary_completion.last_day() if study.primary_completion else None
+    if study.open and study.primary_completion is not None and end is not None and end < today:
+        found.append(Problem(str(path), _date_line(lines, "primaryCompletionDateStruct"), 1,
+                             f"{study.nct_id} is '{study.status_label}' but its primary completion date, "
+                             f"{study.primary_completion.label}, has passed: the status may be out of date; {again}",
+                             "warning"))
+    updated = study.last_update.last_day() if study.last_update else None
+    if study.last_update is not None and updated is not None and (today - updated).days > max_age:
+        found.append(Problem(str(path), _date_line(lines, "lastUpdatePostDateStruct"), 1,
+                             f"{study.nct_id}'s registry record was last updated on {study.last_update.label}, more "
+                             f"than {max_age:,} days ago (registry_max_age_days in site.yaml): its status may be out of "
+                             f"date; {again}", "warning"))
+    return found
+
+
+def _date_line(lines: list[str], key: str) -> int:
+    """The line of the date inside `key`'s object in a record written with one key per line (0 when not found)."""
+    start = next((i for i, line in enumerate(lines) if f'"{key}"' in line), None)
+    if start is None:
+        return 0
+    return next((i + 1 for i in range(start, min(start + 4, len(lines))) if '"date"' in lines[i]), start + 1)

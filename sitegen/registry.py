@@ -1,0 +1,666 @@
+"""Read a ClinicalTrials.gov API v2 study into the typed facts its pages show.
+
+A record may be partial (search results with modules missing): every module is optional, and only the NCT ID and
+a title are required. Enum values are turned into words here (`RECRUITING` -> 'Recruiting'), so templates only show.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .catalog.listing import slugify
+from .errors import ContentError, Problem
+
+# Words for the registry's enum values where capitalising them is not enough.
+WORDS = {
+    "NA": "Not applicable", "ECT": "Educational/counseling/training", "ACTIVE_NOT_RECRUITING": "Active, not recruiting",
+    "EARLY_PHASE1": "Early Phase 1", "PHASE1": "Phase 1", "PHASE2": "Phase 2", "PHASE3": "Phase 3", "PHASE4": "Phase 4",
+    "ALL": "All", "OLDER_ADULT": "Older adult", "UNKNOWN": "Unknown status", "PRINCIPAL_INVESTIGATOR": "Principal investigator",
+    "SPONSOR_INVESTIGATOR": "Sponsor-investigator", "NIH": "NIH", "FED": "Other U.S. federal agency",
+    "OTHER_GOV": "Other government", "INDUSTRY": "Industry", "INDIV": "Individual", "NETWORK": "Network",
+}
+# Statuses that mean the trial stopped early: the record then says why.
+STOPPED = {"TERMINATED", "WITHDRAWN", "SUSPENDED"}
+OPEN = {"RECRUITING", "NOT_YET_RECRUITING"}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def words(value: str) -> str:
+    """An enum value of the registry in words: 'ACTIVE_COMPARATOR' -> 'Active comparator'."""
+    return WORDS.get(value) or value.replace("_", " ").capitalize()
+
+
+def key_of(value: str) -> str:
+    """An enum value as a URL segment and a key: 'NOT_YET_RECRUITING' -> 'not-yet-recruiting'."""
+    return value.lower().replace("_", "-")
+
+
+@dataclass(frozen=True)
+class RegistryDate:
+    """A date as the registry gives it ('2023-05' or '2023-05-17'), and whether it is actual or anticipated."""
+
+    value: str
+    kind: str = ""  # 'actual', 'anticipated' or '' when the record does not say
+
+    @property
+    def label(self) -> str:
+        """'May 2023' or '17 May 2023'."""
+        return date_words(self.value)
+
+    def last_day(self) -> datetime.date | None:
+        """The last day the date can mean (a month's last day), to tell whether it has passed."""
+        return last_day(self.value)
+
+
+def date_words(value: str) -> str:
+    parts = value.split("-")
+    if len(parts) >= 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
+        month = MONTHS[int(parts[1]) - 1]
+        return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 and parts[2].isdigit() else f"{month} {parts[0]}"
+    return value
+
+
+def last_day(value: str) -> datetime.date | None:
+    """The last day a 'YYYY', 'YYYY-MM' or 'YYYY-MM-DD' date can mean; None when it is not such a date."""
+    try:
+        parts = [int(p) for p in value.split("-")]
+        if len(parts) == 3:
+            return datetime.date(*parts)
+        if len(parts) == 2:
+            following = datetime.date(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1)
+            return following - datetime.timedelta(days=1)
+        if len(parts) == 1:
+            return datetime.date(parts[0], 12, 31)
+    except ValueError:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person or office to contact, as the record lists them."""
+
+    name: str
+    role: str
+    phone: str
+    email: str
+    affiliation: str = ""
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place the study runs."""
+
+    facility: str
+    city: str
+    state: str
+    zip: str
+    country: str
+    status: str  # in words, '' when the record does not say
+    contacts: tuple[Contact, ...]
+    latitude: float | None
+    longitude: float | None
+
+    @property
+    def address(self) -> str:
+        """'Aurora, Colorado 80045, United States': the parts the record has."""
+        place = " ".join(p for p in (self.state, self.zip) if p)
+        return ", ".join(p for p in (self.city, place, self.country) if p)
+
+
+@dataclass(frozen=True)
+class Region:
+    """The sites of one state or region of a country."""
+
+    name: str  # '' when the sites give none
+    sites: tuple[Site, ...]
+
+
+@dataclass(frozen=True)
+class Country:
+    """The sites of one country, by region, with an anchor for the jump list."""
+
+    name: str
+    anchor: str
+    count: int
+    regions: tuple[Region, ...]
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A treatment, device, procedure or other intervention of the study."""
+
+    type: str
+    name: str
+    other_names: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class ArmGroup:
+    """An arm (interventional study) or group (observational study), with its interventions."""
+
+    label: str
+    type: str
+    description: str
+    interventions: tuple[Intervention, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An outcome measure and when it is measured."""
+
+    measure: str
+    description: str
+    time_frame: str
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One item of a list of criteria, as written (Markdown escapes removed), with any list nested under it."""
+
+    text: str
+    number: int | None  # the item's number in a numbered list
+    children: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph (`items` empty, `text` set) or a list of criteria (numbered or not)."""
+
+    text: str = ""
+    items: tuple[Criterion, ...] = ()
+    numbered: bool = False
+
+
+@dataclass(frozen=True)
+class CriteriaSection:
+    """A part of the criteria text: inclusion, exclusion, or text under another heading (or none)."""
+
+    kind: str  # 'inclusion', 'exclusion' or 'other'
+    heading: str  # as written, e.g. 'Key Inclusion Criteria'; '' for text before any heading
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A publication the record names."""
+
+    pmid: str
+    type: str  # 'RESULT', 'BACKGROUND', 'DERIVED' or ''
+    citation: str
+
+    @property
+    def results(self) -> bool:
+        return self.type == "RESULT"
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Study:
+    """The facts of one ClinicalTrials.gov record that a patient or a referring doctor uses."""
+
+    file: str
+    nct_id: str
+    brief_title: str
+    official_title: str
+    acronym: str
+    org_study_id: str
+    secondary_ids: tuple[tuple[str, str], ...]  # (id, what issued it)
+    status: str  # the registry's value, e.g. 'RECRUITING'
+    last_known_status: str
+    why_stopped: str
+    start: RegistryDate | None
+    primary_completion: RegistryDate | None
+    completion: RegistryDate | None
+    first_posted: RegistryDate | None
+    last_update: RegistryDate | None
+    verified: str
+    conditions: tuple[str, ...]
+    keywords: tuple[str, ...]
+    study_type: str
+    phases: tuple[str, ...]
+    design: tuple[tuple[str, str], ...]  # (what, in words), e.g. ('Allocation', 'Randomized')
+    enrollment: int | None
+    enrollment_kind: str  # 'actual', 'anticipated' or ''
+    brief_summary: str
+    detailed_description: str
+    arms: tuple[ArmGroup, ...]
+    interventions: tuple[Intervention, ...]  # all of them, also those no arm names
+    primary_outcomes: tuple[Outcome, ...]
+    secondary_outcomes: tuple[Outcome, ...]
+    other_outcomes: tuple[Outcome, ...]
+    criteria_text: str
+    criteria: tuple[CriteriaSection, ...]
+    sex: str
+    gender_based: bool
+    minimum_age: str
+    maximum_age: str
+    age_groups: tuple[str, ...]
+    healthy_volunteers: bool | None
+    study_population: str
+    sites: tuple[Site, ...]
+    central_contacts: tuple[Contact, ...]
+    officials: tuple[Contact, ...]
+    sponsor: str
+    sponsor_class: str
+    collaborators: tuple[str, ...]
+    responsible_party: str
+    oversight: tuple[tuple[str, str], ...]
+    references: tuple[Reference, ...]
+    links: tuple[Link, ...]
+    has_results: bool
+
+    @property
+    def title(self) -> str:
+        return self.brief_title or self.official_title
+
+    @property
+    def url(self) -> str:
+        return f"https://clinicaltrials.gov/study/{self.nct_id}"
+
+    @property
+    def status_label(self) -> str:
+        label = words(self.status) if self.status else "Status not given"
+        if self.status == "UNKNOWN" and self.last_known_status:
+            label += f" (last known: {words(self.last_known_status)})"
+        return label
+
+    @property
+    def phase_label(self) -> str:
+        """'Phase 1/Phase 2', 'Not applicable', or 'No phase given' (observational studies have none)."""
+        return "/".join(words(p) for p in self.phases) or "No phase given"
+
+    @property
+    def phase_key(self) -> str:
+        numbers = [p.removeprefix("PHASE") for p in self.phases]
+        if numbers and all(n.isdigit() for n in numbers):
+            return "phase-" + "-".join(numbers)
+        return "-".join(key_of(words(p)).replace(" ", "-") for p in self.phases) or "no-phase"
+
+    @property
+    def age_label(self) -> str:
+        low, high = self.minimum_age.lower(), self.maximum_age.lower()
+        if low and high:
+            return f"{low} to {high}"
+        if low:
+            return f"{low} and older"
+        if high:
+            return f"Up to {high}"
+        return "Any age"
+
+    @property
+    def countries(self) -> tuple[Country, ...]:
+        """The sites grouped by country, then by state or region, each sorted by name, and by city within."""
+        return group_sites(self.sites)
+
+    @property
+    def stopped(self) -> bool:
+        return self.status in STOPPED
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN
+
+
+def group_sites(sites: tuple[Site, ...]) -> tuple[Country, ...]:
+    by_country: dict[str, dict[str, list[Site]]] = {}
+    for site in sites:
+        by_country.setdefault(site.country, {}).setdefault(site.state, []).append(site)
+    anchors: set[str] = set()
+    countries = []
+    for name in sorted(by_country, key=lambda n: (n == "", n.casefold())):
+        anchor = "country-" + slugify(name)
+        while anchor in anchors:
+            anchor += "-x"
+        anchors.add(anchor)
+        regions = by_country[name]
+        countries.append(Country(name or "Country not given", anchor, sum(len(s) for s in regions.values()), tuple(
+            Region(region, tuple(sorted(regions[region], key=lambda s: (s.city.casefold(), s.facility.casefold()))))
+            for region in sorted(regions, key=lambda r: (r == "", r.casefold()))
+        )))
+    return tuple(countries)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _date(struct: Any, marked: bool = True) -> RegistryDate | None:
+    """A date of the status module; `marked` for the study's own dates (start, completion), which the record marks
+    actual or anticipated (the dates a record was posted are marked otherwise: not shown)."""
+    struct = _dict(struct)
+    value = _text(struct.get("date"))
+    if not value:
+        return None
+    if not marked:
+        return RegistryDate(value)
+    kind = {"ACTUAL": "actual", "ESTIMATED": "anticipated", "ANTICIPATED": "anticipated"}.get(_text(struct.get("type")), "")
+    return RegistryDate(value, kind)
+
+
+def _contact(data: Any) -> Contact:
+    data = _dict(data)
+    role = _text(data.get("role"))
+    return Contact(_text(data.get("name")), words(role) if role else "", _text(data.get("phone")) + (
+        f" ext. {_text(data.get('phoneExt'))}" if _text(data.get("phoneExt")) else ""), _text(data.get("email")),
+        _text(data.get("affiliation")))
+
+
+def _outcomes(items: Any) -> tuple[Outcome, ...]:
+    return tuple(Outcome(_text(o.get("measure")), _text(o.get("description")), _text(o.get("timeFrame")))
+                 for o in map(_dict, _list(items)))
+
+
+def _site(data: dict[str, Any]) -> Site:
+    geo = _dict(data.get("geoPoint"))
+    lat, lon = geo.get("lat"), geo.get("lon")
+    valid = all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (lat, lon))
+    status = _text(data.get("status"))
+    return Site(_text(data.get("facility")), _text(data.get("city")), _text(data.get("state")), _text(data.get("zip")),
+                _text(data.get("country")), words(status) if status else "",
+                tuple(_contact(c) for c in _list(data.get("contacts"))),
+                float(lat) if valid and lat is not None else None, float(lon) if valid and lon is not None else None)
+
+
+def read_study(data: Any, file: str) -> Study:
+    """The facts of one API v2 study object; a ContentError naming `file` when it has no NCT ID or no title."""
+    if not isinstance(data, dict):
+        raise ContentError([Problem(file, 1, 1, "expected one ClinicalTrials.gov API v2 study (a JSON object)")])
+    protocol = _dict(data.get("protocolSection"))
+    ident = _dict(protocol.get("identificationModule"))
+    nct_id = _text(ident.get("nctId"))
+    brief, official = _text(ident.get("briefTitle")), _text(ident.get("officialTitle"))
+    if not re.fullmatch(r"NCT\d{8}", nct_id) or not (brief or official):
+        missing = "NCT ID (protocolSection.identificationModule.nctId)" if not re.fullmatch(r"NCT\d{8}", nct_id) \
+            else "title (briefTitle or officialTitle)"
+        raise ContentError([Problem(file, 1, 1, f"the registry record has no {missing}; import it again")])
+    status = _dict(protocol.get("statusModule"))
+    design = _dict(protocol.get("designModule"))
+    info = _dict(design.get("designInfo"))
+    masking = _dict(info.get("maskingInfo"))
+    design_words = [(what, words(_text(info.get(key)))) for what, key in (
+        ("Allocation", "allocation"), ("Intervention model", "interventionModel"), ("Primary purpose", "primaryPurpose"),
+        ("Observational model", "observationalModel"), ("Time perspective", "timePerspective"),
+    ) if _text(info.get(key))]
+    if _text(masking.get("masking")):
+        who = ", ".join(words(w).lower() for w in _list(masking.get("whoMasked")) if isinstance(w, str))
+        design_words.append(("Masking", words(masking["masking"]) + (f" ({who})" if who else "")))
+    enrollment = _dict(design.get("enrollmentInfo"))
+    count = enrollment.get("count")
+    arms_module = _dict(protocol.get("armsInterventionsModule"))
+    interventions = [
+        (i, Intervention(words(_text(i.get("type"))) if _text(i.get("type")) else "", _text(i.get("name")),
+                         tuple(_text(n) for n in _list(i.get("otherNames")) if _text(n)), _text(i.get("description"))))
+        for i in map(_dict, _list(arms_module.get("interventions")))
+    ]
+    arms = []
+    for arm in map(_dict, _list(arms_module.get("armGroups"))):
+        label = _text(arm.get("label"))
+        # An intervention names its arms (armGroupLabels), and an arm its interventions ('Drug: Anakinra').
+        names = {_text(n).casefold() for n in _list(arm.get("interventionNames"))}
+        given = tuple(found for raw, found in interventions if label in _list(raw.get("armGroupLabels"))
+                      or f"{_text(raw.get('type'))}: {found.name}".casefold().replace("_", " ") in names
+                      or f"{found.type}: {found.name}".casefold() in names)
+        arms.append(ArmGroup(label, words(_text(arm.get("type"))) if _text(arm.get("type")) else "",
+                             _text(arm.get("description")), given))
+    outcomes = _dict(protocol.get("outcomesModule"))
+    eligibility = _dict(protocol.get("eligibilityModule"))
+    criteria = eligibility.get("eligibilityCriteria")
+    criteria_text = criteria if isinstance(criteria, str) else ""
+    places = _dict(protocol.get("contactsLocationsModule"))
+    sponsors = _dict(protocol.get("sponsorCollaboratorsModule"))
+    lead = _dict(sponsors.get("leadSponsor"))
+    oversight = _dict(protocol.get("oversightModule"))
+    refs = _dict(protocol.get("referencesModule"))
+    return Study(
+        file=file, nct_id=nct_id, brief_title=brief, official_title=official, acronym=_text(ident.get("acronym")),
+        org_study_id=_text(_dict(ident.get("orgStudyIdInfo")).get("id")),
+        secondary_ids=tuple((_text(s.get("id")), _text(s.get("domain")) or (words(_text(s.get("type"))) if _text(s.get("type")) else ""))
+                            for s in map(_dict, _list(ident.get("secondaryIdInfos"))) if _text(s.get("id"))),
+        status=_text(status.get("overallStatus")), last_known_status=_text(status.get("lastKnownStatus")),
+        why_stopped=_text(status.get("whyStopped")), start=_date(status.get("startDateStruct")),
+        primary_completion=_date(status.get("primaryCompletionDateStruct")),
+        completion=_date(status.get("completionDateStruct")), first_posted=_date(status.get("studyFirstPostDateStruct"), marked=False),
+        last_update=_date(status.get("lastUpdatePostDateStruct"), marked=False), verified=_text(status.get("statusVerifiedDate")),
+        conditions=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("conditions")) if _text(c)),
+        keywords=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("keywords")) if _text(c)),
+        study_type=words(_text(design.get("studyType"))) if _text(design.get("studyType")) else "",
+        phases=tuple(p for p in _list(design.get("phases")) if isinstance(p, str)),
+        design=tuple(design_words),
+        enrollment=count if isinstance(count, int) and not isinstance(count, bool) else None,
+        enrollment_kind={"ACTUAL": "actual", "ESTIMATED": "anticipated", "ANTICIPATED": "anticipated"}.get(
+            _text(enrollment.get("type")), ""),
+        brief_summary=_text(_dict(protocol.get("descriptionModule")).get("briefSummary")),
+        detailed_description=_text(_dict(protocol.get("descriptionModule")).get("detailedDescription")),
+        arms=tuple(arms), interventions=tuple(found for _, found in interventions),
+        primary_outcomes=_outcomes(outcomes.get("primaryOutcomes")),
+        secondary_outcomes=_outcomes(outcomes.get("secondaryOutcomes")),
+        other_outcomes=_outcomes(outcomes.get("otherOutcomes")),
+        criteria_text=criteria_text, criteria=parse_criteria(criteria_text),
+        sex=words(_text(eligibility.get("sex"))) if _text(eligibility.get("sex")) else "",
+        gender_based=eligibility.get("genderBased") is True,
+        minimum_age=_text(eligibility.get("minimumAge")), maximum_age=_text(eligibility.get("maximumAge")),
+        age_groups=tuple(words(a) for a in _list(eligibility.get("stdAges")) if isinstance(a, str)),
+        healthy_volunteers=eligibility.get("healthyVolunteers") if isinstance(eligibility.get("healthyVolunteers"), bool) else None,
+        study_population=_text(eligibility.get("studyPopulation")),
+        sites=tuple(_site(s) for s in map(_dict, _list(places.get("locations")))),
+        central_contacts=tuple(_contact(c) for c in _list(places.get("centralContacts"))),
+        officials=tuple(_contact(c) for c in _list(places.get("overallOfficials"))),
+        sponsor=_text(lead.get("name")), sponsor_class=words(_text(lead.get("class"))) if _text(lead.get("class")) else "",
+        collaborators=tuple(_text(c.get("name")) for c in map(_dict, _list(sponsors.get("collaborators"))) if _text(c.get("name"))),
+        responsible_party=_responsible(_dict(sponsors.get("responsibleParty"))),
+        oversight=tuple((what, "Yes" if oversight[key] else "No") for what, key in (
+            ("Has a data monitoring committee", "oversightHasDmc"), ("Studies a drug the U.S. FDA regulates", "isFdaRegulatedDrug"),
+            ("Studies a device the U.S. FDA regulates", "isFdaRegulatedDevice"),
+        ) if isinstance(oversight.get(key), bool)),
+        references=tuple(Reference(_text(r.get("pmid")), _text(r.get("type")), _text(r.get("citation")))
+                         for r in map(_dict, _list(refs.get("references"))) if _text(r.get("citation")) or _text(r.get("pmid"))),
+        links=tuple(Link(_text(r.get("label")) or _text(r.get("url")), _text(r.get("url")))
+                    for r in map(_dict, _list(refs.get("seeAlsoLinks"))) if re.match(r"https?://\S+$", _text(r.get("url")))),
+        has_results=data.get("hasResults") is True,
+    )
+
+
+def _responsible(party: dict[str, Any]) -> str:
+    kind = _text(party.get("type"))
+    name = _text(party.get("investigatorFullName")) or _text(party.get("oldNameTitle"))
+    title = _text(party.get("investigatorTitle"))
+    org = _text(party.get("investigatorAffiliation")) or _text(party.get("oldOrganization"))
+    parts = [words(kind) if kind else "", ", ".join(p for p in (name, title, org) if p)]
+    return ": ".join(p for p in parts if p)
+
+
+def load_study(path: Path) -> Study:
+    """Read `<nct>.ctgov.json`; a ContentError at the file (and line) when it is not a study."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeError) as e:
+        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {getattr(e, 'strerror', None) or e}")]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ContentError([Problem(str(path), e.lineno, e.colno, f"not valid JSON: {e.msg}")]) from None
+    return read_study(data, str(path))
+
+
+# ---- eligibility criteria: the registry's Markdown-like text, parsed into lists without losing a word
+
+_EMPHASIS = re.compile(r"\*\*|__")
+_LEAD = re.compile(r"^(?P<head>[^:]{1,60}?criteria)\s*:\s*(?P<rest>\S.*)$", re.IGNORECASE)
+
+
+def _heading(line: str) -> tuple[str, str, str] | None:
+    """('inclusion' or 'exclusion', the heading as written, the text after it on its line) when the line heads a part
+    of the criteria: 'Inclusion Criteria:', '**Key Exclusion Criteria**', '* Inclusion Criteria:', and
+    'Exclusion Criteria: the text...' (the text then starts the part). A sentence ('Other criteria may apply.') is
+    no heading."""
+    item = _ITEM.match(line)
+    text = item["text"] if item else line
+    if item and not text.rstrip().endswith(":"):
+        return None  # a list item is a heading only when it ends like one
+    text = _EMPHASIS.sub("", text).strip()
+    rest = ""
+    lead = _LEAD.match(text)
+    if lead:
+        text, rest = lead["head"], lead["rest"]
+    text = text.rstrip(":").strip()
+    lower = text.lower()
+    kinds = [k for k in ("inclusion", "exclusion") if k in lower]
+    if len(kinds) != 1 or len(text) > 60 or text.endswith(".") or not ("criteri" in lower or lower == kinds[0]):
+        return None
+    return kinds[0], unescape(text), rest
+
+
+_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+•·]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|^~=])")
+
+
+def unescape(text: str) -> str:
+    """The registry's Markdown escapes removed: '\\> 18' -> '> 18'."""
+    return _ESCAPE.sub(r"\1", text).strip()
+
+
+def parse_criteria(text: str) -> tuple[CriteriaSection, ...]:
+    """The criteria text as sections (inclusion, exclusion, other) of paragraphs and nested lists. Every non-blank
+    line ends up in the result: as a heading, a list item, a line continuing an item, or a paragraph."""
+    sections: list[tuple[str, str, list[tuple[int, str]]]] = []  # kind, heading, (indent or -1 for text, line)
+    current: list[tuple[int, str]] = []
+    sections.append(("other", "", current))
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        heading = _heading(line)
+        if heading is not None:
+            current = [(0, heading[2])] if heading[2] else []
+            sections.append((heading[0], heading[1], current))
+            continue
+        current.append((0, line))
+    found = []
+    for kind, name, lines in sections:
+        blocks = _blocks([line for _, line in lines])
+        if blocks or name:
+            found.append(CriteriaSection(kind, name, blocks))
+    return tuple(found)
+
+
+def _blocks(lines: list[str]) -> tuple[Block, ...]:
+    """Paragraphs and lists from lines; a list item's deeper-indented items nest under it."""
+    # Each entry: (indent, marker, text); marker '' for a plain line. Blank lines end paragraphs.
+    entries: list[tuple[int, str, str] | None] = []
+    for line in lines:
+        if not line.strip():
+            entries.append(None)
+            continue
+        m = _ITEM.match(line)
+        if m:
+            entries.append((len(m["indent"].expandtabs(4)), m["marker"], unescape(m["text"])))
+        else:
+            entries.append((len(line) - len(line.lstrip()), "", unescape(line)))
+    blocks, _ = _parse_level(entries, 0, -1)
+    return tuple(blocks)
+
+
+def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int) -> tuple[list[Block], int]:
+    """Blocks from entries[i:] whose items are indented deeper than `parent`; returns them and where they stop."""
+    blocks: list[Block] = []
+    items: list[Criterion] = []
+    numbered = False
+    paragraph: list[str] = []
+    level: int | None = None
+
+    def close_list() -> None:
+        nonlocal items
+        if items:
+            blocks.append(Block(items=tuple(items), numbered=numbered))
+            items = []
+
+    def close_paragraph() -> None:
+        nonlocal paragraph
+        if paragraph:
+            blocks.append(Block(text=" ".join(paragraph)))
+            paragraph = []
+
+    while i < len(entries):
+        entry = entries[i]
+        if entry is None:
+            close_paragraph()
+            i += 1
+            continue
+        indent, marker, text = entry
+        if marker:
+            if parent >= 0 and indent <= parent:
+                break
+            if level is not None and indent > level and items:
+                children, i = _parse_level(entries, i, level)
+                last = items[-1]
+                items[-1] = Criterion(last.text, last.number, last.children + tuple(children))
+                continue
+            close_paragraph()
+            is_number = marker[0].isdigit()
+            if items and is_number != numbered:
+                close_list()
+            numbered = is_number
+            level = indent if level is None or not items else min(level, indent)
+            items.append(Criterion(text, int(marker[:-1]) if is_number else None))
+            i += 1
+            continue
+        # a plain line: inside a list item (indented under it, or right after it), it continues the item
+        if parent >= 0 and indent <= parent:
+            break
+        if items and not paragraph and entries[i - 1] is not None:
+            last = items[-1]
+            if last.children:
+                last = Criterion(last.text, last.number, last.children + (Block(text=text),))
+            else:
+                last = Criterion(f"{last.text} {text}", last.number)
+            items[-1] = last
+            i += 1
+            continue
+        if items and level is not None and indent > level:
+            last = items[-1]
+            items[-1] = Criterion(last.text, last.number, last.children + (Block(text=text),))
+            i += 1
+            continue
+        close_list()
+        paragraph.append(text)
+        i += 1
+    close_list()
+    close_paragraph()
+    return blocks, i
+
+
+def criteria_lines(sections: tuple[CriteriaSection, ...]) -> list[str]:
+    """Every text of the parsed criteria (headings, items, paragraphs), for search and tests."""
+    out: list[str] = []
+
+    def walk(blocks: tuple[Block, ...]) -> None:
+        for block in blocks:
+            if block.text:
+                out.append(block.text)
+            for item in block.items:
+                out.append(item.text)
+                walk(item.children)
+
+    for section in sections:
+        if section.heading:
+            out.append(section.heading)
+        walk(section.blocks)
+    return out

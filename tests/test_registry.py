@@ -1,0 +1,411 @@
+"""Registry trials (issue 13): a catalog of `<nct>.yaml` (the editor's file) beside `<nct>.ctgov.json` (an API v2
+study) builds pages showing the record's facts, the editor's fields winning; the records are in tests/data/ctgov/."""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from schemaorg import Vocabulary, validate
+from sitetext import PageInfo, html_pages
+
+from sitegen.build import build
+from sitegen.project import TEMPLATES, Project
+from sitegen.catalog.listing import slugify
+from sitegen.cli import main
+from sitegen.registry import parse_criteria, unescape
+from sitegen.render import make_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDS = Path(__file__).resolve().parent / "data" / "ctgov"
+ALL = sorted(p.stem for p in RECORDS.glob("NCT*.json"))
+
+
+def study_json(study: dict[str, Any]) -> str:
+    """A study as `sitegen import` writes it (the integrator's interface)."""
+    return json.dumps(study, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def make_registry_catalog(root: Path, records: dict[str, dict[str, Any]], editor: dict[str, str] | None = None) -> Project:
+    """A catalog folder as an import leaves it: site.yaml, and per record `<nct>.yaml` holding only its slug (or the
+    text given in `editor`) beside `<nct>.ctgov.json`."""
+    content = root / "content"
+    (content / "trials").mkdir(parents=True)
+    (content / "site.yaml").write_text("title: Registry trials\nlanguage: en\nbase_url: https://example.org/\n")
+    for nct, study in records.items():
+        slug = nct.lower()
+        (content / "trials" / f"{slug}.yaml").write_text((editor or {}).get(nct, f"slug: {slug}\n"), encoding="utf-8")
+        (content / "trials" / f"{slug}.ctgov.json").write_text(study_json(study), encoding="utf-8")
+    return Project.at(content)
+
+
+def record(nct: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RECORDS / f"{nct}.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, PageInfo]]:
+    """The catalog of every test record, built once."""
+    root = tmp_path_factory.mktemp("registry")
+    project = make_registry_catalog(root, {nct: record(nct) for nct in ALL})
+    out = root / "out"
+    build(project, out, jobs=1)
+    return out, html_pages(out)
+
+
+def words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", unescape(text).lower()))
+
+
+def trial_text(pages: dict[str, PageInfo], nct: str) -> str:
+    """The words of every page of one trial, as one string (with spaces at both ends, to find whole words)."""
+    return " " + " ".join(words(p.text) for name, p in pages.items() if name.startswith(f"trials/{nct.lower()}/")) + " "
+
+
+def has(text: str, phrase: str) -> bool:
+    return f" {words(phrase)} " in text
+
+
+MARKER = re.compile(r"^\s*(?:[-*+•·]|\d{1,3}[.)])\s+")
+
+
+@pytest.mark.parametrize("nct", ALL)
+def test_each_record_s_facts_are_on_its_pages(built: tuple[Path, dict[str, PageInfo]], nct: str) -> None:
+    _, pages = built
+    text = trial_text(pages, nct)
+    p = record(nct)["protocolSection"]
+    ident, status = p["identificationModule"], p["statusModule"]
+    for fact in (ident["nctId"], ident["briefTitle"], ident.get("officialTitle", ""), *p["conditionsModule"]["conditions"],
+                 p["sponsorCollaboratorsModule"]["leadSponsor"]["name"]):
+        assert has(text, fact), (nct, fact)
+    state = status["overallStatus"]
+    assert has(text, {"ACTIVE_NOT_RECRUITING": "Active, not recruiting", "UNKNOWN": "Unknown status"}.get(
+        state, state.replace("_", " "))), (nct, state)
+    enrollment = p["designModule"].get("enrollmentInfo", {}).get("count")
+    if enrollment is not None:
+        assert has(text, f"Enrollment {enrollment:,}"), nct
+    for intervention in p.get("armsInterventionsModule", {}).get("interventions", []):
+        assert has(text, intervention["name"]), (nct, intervention["name"])
+    for site in p.get("contactsLocationsModule", {}).get("locations", []):
+        assert has(text, site["facility"]), (nct, site["facility"])
+    eligibility = words(pages[f"trials/{nct.lower()}/eligibility/index.html"].text)
+    for line in p["eligibilityModule"]["eligibilityCriteria"].splitlines():
+        if line.strip():
+            assert f" {words(MARKER.sub('', line))} " in f" {eligibility} ", (nct, line)
+    assert has(text, "Registry record last updated")
+
+
+def test_pages_with_nothing_to_show_are_left_out_and_the_navigation_follows(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    with_refs = next(n for n in ALL if record(n)["protocolSection"].get("referencesModule", {}).get("references"))
+    without = next(n for n in ALL if "referencesModule" not in record(n)["protocolSection"])
+    assert (out / "trials" / with_refs.lower() / "references" / "index.html").is_file()
+    assert not (out / "trials" / without.lower() / "references").exists()
+    assert "references/index.html" not in " ".join(pages[f"trials/{without.lower()}/index.html"].links)
+    assert "references/index.html" in " ".join(pages[f"trials/{with_refs.lower()}/index.html"].links)
+
+
+def test_results_publications_are_marked_in_the_numbered_bibliography(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, _ = built
+    for nct in ALL:
+        refs = record(nct)["protocolSection"].get("referencesModule", {}).get("references", [])
+        if any(r.get("type") == "RESULT" for r in refs):
+            html = (out / "trials" / nct.lower() / "references" / "index.html").read_text()
+            assert html.count("Results publication") == sum(r.get("type") == "RESULT" for r in refs)
+            for ref in refs:
+                if ref.get("pmid"):
+                    assert f"https://pubmed.ncbi.nlm.nih.gov/{ref['pmid']}/" in html
+            return
+    pytest.fail("no test record has a results publication")
+
+
+def test_listing_entries_come_from_the_registry(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    assert (out / "status" / "recruiting" / "index.html").is_file()
+    assert (out / "status" / "unknown" / "index.html").is_file()
+    assert "Phase 1/Phase 2" in pages["phases/index.html"].text
+    assert "Not applicable" in pages["phases/index.html"].text
+    assert "Aurora" in pages["locations/index.html"].text  # a city of NCT03076658's site
+
+
+def test_every_page_carries_valid_schema_org_with_sites_as_addresses(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    vocab = Vocabulary.load()
+    for name, page in pages.items():
+        assert len(page.jsonld) == 1, name
+        assert validate(page.jsonld[0], vocab) == [], name
+    trial = pages["trials/nct05814159/index.html"].jsonld[0]["mainEntity"]
+    assert trial["@type"] == "MedicalTrial" and trial["status"] == "https://schema.org/Recruiting"
+    site = trial["studyLocation"][0]
+    assert site["address"]["@type"] == "PostalAddress" and site["address"]["addressCountry"] == "Japan"
+    assert site["geo"] == {"@type": "GeoCoordinates", "latitude": 35.6, "longitude": 140.11667}
+    assert [c["name"] for c in trial["healthCondition"]] == ["Still's Disease, Juvenile Onset", "Still's Disease, Adult-Onset"]
+    assert [(s["@type"], s["name"]) for s in trial["studySubject"]] == [("Drug", "Anakinra"), ("Drug", "Placebo")]
+    assert trial["sponsor"][0]["name"] == "Swedish Orphan Biovitrum"
+    assert "https://schema.org/RandomizedTrial" in trial["trialDesign"]
+    assert len(trial["studyLocation"]) == len(record("NCT05814159")["protocolSection"]["contactsLocationsModule"]["locations"])
+    assert validate(json.loads((out / "feed.jsonld").read_text()), vocab) == []
+
+
+def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_nothing(tmp_path: Path) -> None:
+    editor = (
+        "slug: nct05814159\n"
+        "title: Anakinra for Still's disease in Japan\n"
+        "status: completed\n"
+        "condition: Still's disease\n"
+        "purpose: The study checks whether anakinra calms Still's disease.\n"
+        "faq:\n  - question: Who pays for travel?\n    answer: Ask the study team.\n"
+        "sponsors:\n  - name: Sobi Japan\n    role: Sponsor in Japan\n"
+        "spots_left:\n  count: 3\n  by: 2026-05\n"
+    )
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    pages = html_pages(out)
+    home = pages["trials/nct05814159/index.html"]
+    assert "<h1>Anakinra for Still&#39;s disease in Japan</h1>" in (out / "trials/nct05814159/index.html").read_text()
+    assert "The study checks whether anakinra calms Still's disease." in home.text
+    assert "Completed" in home.text and "Recruiting" not in home.text and "3 spots left by May 2026" in home.text
+    assert "<dt>Allocation</dt><dd>Randomized</dd>" in (out / "trials/nct05814159/index.html").read_text()  # registry's
+    assert "Sponsor in Japan Sobi Japan" in pages["trials/nct05814159/sponsor/index.html"].text
+    assert "Swedish Orphan Biovitrum" not in pages["trials/nct05814159/sponsor/index.html"].text
+    assert "faq/index.html" in home.links and "Who pays for travel?" in pages["trials/nct05814159/faq/index.html"].text
+    assert (out / "status" / "completed" / "index.html").is_file() and not (out / "status" / "recruiting").exists()
+    assert "Still's disease" in pages["conditions/index.html"].text
+
+
+def test_an_editor_s_file_is_validated_with_the_trial_s_types(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    editor = "slug: nct05814159\nstatus: finished\ntitel: x\n"
+    make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    assert main(["check", "--content", str(tmp_path / "content")]) == 1
+    err = capsys.readouterr().err
+    assert "nct05814159.yaml:2:9: status: expected one of 'not-yet-recruiting'" in err
+    assert "nct05814159.yaml:3:1: titel: unknown field 'titel'; did you mean 'title'?" in err
+
+
+def test_a_registry_record_without_its_editor_s_file_is_an_error_naming_it(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})
+    (project.content / "trials" / "nct05814159.yaml").unlink()
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 1
+    assert "nct05814159.ctgov.json: no editor's file nct05814159.yaml beside this registry record" in capsys.readouterr().err
+
+
+def test_a_partial_record_builds_and_one_without_a_title_is_refused_by_name(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    partial = {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "A partial record"}}}
+    project = make_registry_catalog(tmp_path / "a", {"NCT00000001": partial})
+    build(project, tmp_path / "a" / "out", jobs=1)
+    pages = html_pages(tmp_path / "a" / "out")
+    assert sorted(n for n in pages if n.startswith("trials/")) == ["trials/nct00000001/index.html"]
+    assert "A partial record" in pages["trials/nct00000001/index.html"].text
+    untitled = {"protocolSection": {"identificationModule": {"nctId": "NCT00000002"}}}
+    project = make_registry_catalog(tmp_path / "b", {"NCT00000002": untitled})
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "b" / "out")]) == 1
+    assert "nct00000002.ctgov.json:1:1: the registry record has no title" in capsys.readouterr().err
+
+
+def test_a_re_imported_record_rebuilds_its_trial(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    project = make_registry_catalog(tmp_path, {"NCT05814159": study, "NCT03076658": record("NCT03076658")})
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    study["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    (project.content / "trials" / "nct05814159.ctgov.json").write_text(study_json(study), encoding="utf-8")
+    report, _ = build(project, out, jobs=1)
+    assert report.rendered == 1
+    assert "Completed" in html_pages(out)["trials/nct05814159/index.html"].text
+
+
+def test_a_thousand_sites_are_grouped_by_country_with_counts_and_a_jump_list(tmp_path: Path) -> None:
+    study = record("NCT00831909")
+    sites = study["protocolSection"]["contactsLocationsModule"]["locations"]
+    study["protocolSection"]["contactsLocationsModule"]["locations"] = [
+        {**site, "facility": f"{site['facility']} {i}"} for i in range(8) for site in sites][:1200]
+    project = make_registry_catalog(tmp_path, {"NCT00831909": study})
+    build(project, tmp_path / "out", jobs=1)
+    page = html_pages(tmp_path / "out")["trials/nct00831909/locations/index.html"]
+    countries = {s.get("country") for s in sites}
+    for country in countries:
+        anchor = "country-" + slugify(country)
+        assert f"#{anchor}" in page.links and anchor in page.ids
+    assert "1,200 sites in" in page.text
+    assert all(f"Research Site {i}" in page.text for i in range(8))
+
+
+# ---- the criteria parser: never a criterion dropped
+
+LINE = st.builds(
+    lambda indent, marker, text: " " * indent + marker + text,
+    st.sampled_from([0, 0, 2, 3, 4, 6]),
+    st.sampled_from(["", "* ", "- ", "1. ", "2) ", "10. ", "• ", "+ "]),
+    st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), min_size=0, max_size=40),
+)
+HEADINGS = st.sampled_from(["Inclusion Criteria:", "Exclusion Criteria:", "**Key Inclusion Criteria**", "", "Other notes:"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(LINE, HEADINGS), max_size=25))
+def test_every_non_blank_line_s_words_are_shown(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    env = make_environment([TEMPLATES])
+    rendered = env.from_string(
+        '{% from "_registry.html" import blocks %}{% for s in sections %}<h2>{{ s.heading }}</h2>{{ blocks(s.blocks) }}{% endfor %}'
+    ).render(sections=parse_criteria(text))
+    shown = words(html.unescape(re.sub(r"<[^>]+>", " ", rendered)))
+    for line in text.splitlines():
+        said = words(MARKER.sub("", line))
+        if said:
+            assert f" {said} " in f" {shown} ", line
+
+
+# ---- freshness: `sitegen check --today` warns where time has made content stale
+
+def test_check_warns_that_the_default_content_s_spots_left_date_has_passed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--content", str(ROOT / "content"), "--today", "2026-06-01"]) == 0
+    err = capsys.readouterr().err
+    assert "content/trial.yaml:22:7: warning: spots_left.by: the date May 2026 (2026-05) has passed" in err
+    assert main(["check", "--content", str(ROOT / "content"), "--today", "2026-05-31"]) == 0
+    assert "spots_left" not in capsys.readouterr().err
+
+
+def test_check_warns_about_a_recruiting_trial_past_its_primary_completion_and_an_old_record(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})  # recruiting; completion 2023-12-01
+    record_file = project.content / "trials" / "nct05814159.ctgov.json"
+    lines = record_file.read_text().splitlines()
+    completion = next(i for i, line in enumerate(lines) if "primaryCompletionDateStruct" in line) + 2
+    updated = next(i for i, line in enumerate(lines) if "lastUpdatePostDateStruct" in line) + 2
+    args = ["check", "--content", str(project.content)]
+    assert main([*args, "--today", "2023-12-01"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*args, "--today", "2023-12-02"]) == 0
+    err = capsys.readouterr().err
+    assert (f"nct05814159.ctgov.json:{completion}:1: warning: NCT05814159 is 'Recruiting' but its primary completion "
+            "date, 1 December 2023, has passed: the status may be out of date; re-import it with "
+            "`sitegen import NCT05814159`") in err
+    assert "last updated" not in err  # 14 April 2023: not yet a year
+    assert main([*args, "--today", "2024-04-14"]) == 0
+    err = capsys.readouterr().err
+    assert (f"nct05814159.ctgov.json:{updated}:1: warning: NCT05814159's registry record was last updated on 14 April "
+            "2023, more than 365 days ago") in err and "its status may be out of date" in err
+    (project.content / "site.yaml").write_text("title: T\nbase_url: https://example.org/\nregistry_max_age_days: 30\n")
+    assert main([*args, "--today", "2023-05-15"]) == 0
+    assert "more than 30 days ago" in capsys.readouterr().err
+
+
+def test_check_refuses_a_today_that_is_not_a_date(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["check", "--content", str(ROOT / "content"), "--today", "May 2026"])
+    assert stop.value.code == 2 and "expected a date as YYYY-MM-DD, got 'May 2026'" in capsys.readouterr().err
+
+
+def test_builds_never_depend_on_the_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})
+    build(project, tmp_path / "a", jobs=1)
+
+    class Later(datetime.date):
+        @classmethod
+        def today(cls) -> Later:
+            return cls(2031, 1, 1)
+
+    monkeypatch.setattr(datetime, "date", Later)
+    build(project, tmp_path / "b", jobs=1)
+    first, second = html_pages(tmp_path / "a"), html_pages(tmp_path / "b")
+    assert {n: p.text for n, p in first.items()} == {n: p.text for n, p in second.items()}
+    assert "Registry record last updated 14 April 2023" in first["trials/nct05814159/index.html"].text
+
+
+def test_criteria_headings_as_registries_write_them() -> None:
+    text = ("* Inclusion Criteria:\n* Age 18 or older\n\n**Key Exclusion Criteria**\n1. Pregnancy\n   * or breastfeeding\n"
+            "Other exclusion criteria may apply.\nExclusion Criteria: contra-indication to MRI\n")
+    sections = parse_criteria(text)
+    assert [(s.kind, s.heading) for s in sections] == [
+        ("inclusion", "Inclusion Criteria"), ("exclusion", "Key Exclusion Criteria"), ("exclusion", "Exclusion Criteria")]
+    assert sections[0].blocks[0].items[0].text == "Age 18 or older"
+    pregnancy = sections[1].blocks[0].items[0]
+    assert (pregnancy.number, pregnancy.children[0].items[0].text) == (1, "or breastfeeding")
+    assert pregnancy.children[1].text == "Other exclusion criteria may apply."  # a lazy line continues its item
+    assert sections[2].blocks[0].text == "contra-indication to MRI"
+
+
+def test_a_hand_written_trial_beside_registry_trials_is_checked_as_before(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})
+    (project.content / "trials" / "by-hand.yaml").write_text("slug: by-hand\ntitle: A trial typed by hand\n")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert "by-hand.yaml:1:1: purpose: missing required field" in err and "nct05814159" not in err
+
+
+def _paths(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key path of a JSON value, to knock parts out of a record."""
+    found = [path] if path else []
+    if isinstance(data, dict):
+        found += [p for k, v in data.items() for p in _paths(v, (*path, k))]
+    elif isinstance(data, list):
+        found += [p for i, v in enumerate(data) for p in _paths(v, (*path, i))]
+    return found
+
+
+FULL = record("NCT05814159")
+IDENTITY = ("protocolSection", "identificationModule")
+FULL_PATHS = [p for p in _paths(FULL) if p not in (IDENTITY[:1], IDENTITY, (*IDENTITY, "nctId"), (*IDENTITY, "briefTitle"))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(FULL_PATHS), max_size=12), st.sampled_from([None, 7, "x", [], {}, True]))
+def test_a_record_missing_any_parts_or_with_odd_values_builds(tmp_path_factory: pytest.TempPathFactory,
+                                                              knocked: list[tuple[str | int, ...]], odd: object) -> None:
+    study = json.loads(json.dumps(FULL))
+    for n, path in enumerate(knocked):
+        parent = study
+        for key in path[:-1]:
+            parent = parent[key] if isinstance(parent, dict) and key in parent or isinstance(parent, list) and \
+                isinstance(key, int) and key < len(parent) else None
+            if parent is None:
+                break
+        if isinstance(parent, dict) and path[-1] in parent:
+            if n % 2:
+                parent[path[-1]] = odd
+            else:
+                del parent[path[-1]]
+    root = tmp_path_factory.mktemp("odd")
+    project = make_registry_catalog(root, {"NCT05814159": study})
+    build(project, root / "out", jobs=1)
+    assert "NCT05814159" in html_pages(root / "out")["trials/nct05814159/index.html"].text
+
+
+def test_an_editor_s_findings_cite_the_trial_s_own_references(tmp_path: Path) -> None:
+    editor = ("slug: nct04318938\nfaq:\n  - question: Is it safe?\n    answer: Earlier work found it safe.[@smith2020]\n"
+              "findings:\n  - source: smith2020\n    points:\n      - It worked in mice.\n")
+    project = make_registry_catalog(tmp_path, {"NCT04318938": record("NCT04318938")}, {"NCT04318938": editor})
+    (project.content / "trials" / "nct04318938.bib").write_text(
+        "@article{smith2020, title={A study}, author={Smith, Jane}, journal={J Test}, year={2020}}\n")
+    build(project, tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    assert "../findings/index.html#ref-1" in pages["trials/nct04318938/faq/index.html"].links
+    assert "A study" in pages["trials/nct04318938/findings/index.html"].text
+    assert "references/index.html" in pages["trials/nct04318938/index.html"].links  # the record's own, numbered apart
+
+
+def test_pages_say_the_registry_s_values_in_words(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    _, pages = built
+    home = pages["trials/nct05814159/index.html"].text
+    assert "Masking Quadruple (participant, care provider, investigator, outcomes assessor)" in home
+    assert "Primary completion 1 December 2023 (anticipated)" in home and "Start 24 August 2022 (actual)" in home
+    assert "Enrollment 15 participants (anticipated)" in home
+    assert "Receives: Anakinra (drug)" in pages["trials/nct05814159/arms/index.html"].text
+    assert "Unknown status (last known: Recruiting)" in pages["trials/nct03606070/index.html"].text
+    assert "Why it stopped Data Safety Monitoring Board" in pages["trials/nct05144685/index.html"].text
+    assert "Phase 2/Phase 3" in pages["trials/nct05144685/index.html"].text
+    glance = pages["trials/nct05814159/eligibility/index.html"].text
+    assert "Ages 8 months and older" in glance and "Healthy volunteers Not accepted" in glance

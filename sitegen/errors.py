@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+
+# What a terminal or a CI log acts on instead of showing: C0 controls but the newline (ESC starts a sequence that can
+# retitle or clear the terminal; CR and backspace overwrite what was printed), DEL, C1 controls, and the bidi
+# controls that reorder what a line seems to say. Content quoted in a message may hold any of them.
+_UNPRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character shown as an escape (ESC as \\x1b), so printing it acts on nothing."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                            text)
 
 
 @dataclass(frozen=True, order=True)
@@ -21,7 +33,7 @@ class Problem:
         if self.line:
             where += f":{self.line}:{self.column or 1}"
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{self.message}"
+        return printable(f"{where}: {prefix}{self.message}")  # the one place a problem becomes text
 
 
 class ContentError(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as html_text
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,12 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-_PLACEHOLDER = "sitegencitation{}x"
+# A citation's place while Markdown and nh3 work: private-use characters, removed from the prose first, so that no
+# content can hold a placeholder (before, prose holding the placeholder text swapped a citation into an attribute).
+_PLACEHOLDER = "\ue000{}\ue001"
+_PLACEHOLDERS = re.compile("\ue000([0-9]+)\ue001")
+_MARKERS = re.compile("[\ue000\ue001]")
+_TAG = re.compile(r'(<(?:[^>"]|"[^"]*")*>)')  # a tag as nh3 writes it: attribute values always in double quotes
 
 
 def make_environment(templates: Path) -> Environment:
@@ -45,7 +52,7 @@ def jsonld_script(data: Any) -> Markup:
 def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], findings_href: str) -> Markup:
     """Markdown to sanitized HTML, each `[@key]` group replaced by its numbered citation link(s)."""
     groups = iter(range(len(citations)))
-    source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), citable(text))
+    source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), citable(_MARKERS.sub("", text)))
     html = nh3.clean(
         markdown_html(source),
         tags=ALLOWED_TAGS,
@@ -54,10 +61,15 @@ def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], fin
         link_rel="noopener",
     )
     template = env.get_template("_citation.html")
-    for i, citation in enumerate(citations):
-        markup = template.render(citation=citation, findings_href=findings_href).strip()
-        html = html.replace(_PLACEHOLDER.format(i), markup, 1)
-    return Markup(html)
+    links = [template.render(citation=c, findings_href=findings_href).strip() for c in citations]
+    # In text a citation becomes its links; inside a tag (a link's title) only its numbers, as text.
+    numbers = [html_text.escape("[" + ", ".join(str(n) for n in c.numbers) + "]") for c in citations]
+    parts = _TAG.split(html)
+    for i, part in enumerate(parts):
+        if "\ue000" in part:
+            chosen = numbers if i % 2 else links
+            parts[i] = _PLACEHOLDERS.sub(lambda m, chosen=chosen: chosen[int(m.group(1))], part)
+    return Markup("".join(parts))
 
 
 def inline_html(html: Markup) -> Markup:

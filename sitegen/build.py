@@ -31,6 +31,7 @@ from .catalog import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .cite import Citations, CitedReference, number_citations
 from .errors import ContentError, Problem
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
+from .inputs import links_leaving, present, read_input
 from .load import Document, PathKey, load_yaml
 from .markup import plain_text
 from .pages import GLOSSARY, PHASE_LABELS, STATUS_LABELS, Page, display_labels, not_found_page, trial_pages
@@ -102,9 +103,9 @@ class ParseCache:
     def parse(self, path: Path, parse: Callable[[Path, str | None], T]) -> T:
         """`parse(path, text)` of the file's current text, or the earlier result for the same bytes."""
         try:
-            raw = path.read_bytes()
+            raw = read_input(path)
             text = raw.decode("utf-8-sig")
-        except (OSError, UnicodeError):
+        except (ContentError, UnicodeError):
             return parse(path, None)  # the loader reports an unreadable file in its own words
         key = (parse.__name__, path)
         earlier = self._parsed.get(key)
@@ -127,14 +128,14 @@ class Shared:
 
 def load_shared(project: Project, base_url: str | None = None, cache: ParseCache | None = None) -> Shared:
     """Load and validate site.yaml, glossary.yaml and references.bib; raise ContentError with every problem found."""
-    problems: list[Problem] = []
     content = project.content
+    problems = links_leaving(content, content.resolve().parent)
     settings_doc = _collect(problems, lambda: _parse(cache, content / "site.yaml", load_yaml))
     settings = _collect(problems, lambda: validate_settings(settings_doc)) if settings_doc else None
     bib_path = content / "references.bib"  # optional
-    bibliography = _collect(problems, lambda: _parse(cache, bib_path, load_bibliography)) if bib_path.exists() else {}
+    bibliography = _collect(problems, lambda: _parse(cache, bib_path, load_bibliography)) if present(bib_path) else {}
     glossary_path = content / "glossary.yaml"  # optional
-    glossary_doc = _collect(problems, lambda: _parse(cache, glossary_path, load_yaml)) if glossary_path.exists() else None
+    glossary_doc = _collect(problems, lambda: _parse(cache, glossary_path, load_yaml)) if present(glossary_path) else None
     glossary = _collect(problems, lambda: validate_glossary(glossary_doc)) if glossary_doc else None
     if problems or settings is None or bibliography is None:
         raise ContentError(problems)
@@ -331,10 +332,7 @@ def _producers(
 
 def read_static(project: Project, name: str) -> bytes:
     """A file of the static folder, or a ContentError naming it."""
-    try:
-        return (project.static / name).read_bytes()
-    except OSError as e:
-        raise ContentError([Problem(str(project.static / name), 0, 0, f"cannot read: {e.strerror}")]) from None
+    return read_input(project.static / name)
 
 
 class _Inputs:
@@ -373,7 +371,7 @@ class _Inputs:
             return template_digest(self.env, rest[0])
         if kind == "static":
             path = self.project.static / rest[0]
-            return digest(path.read_bytes()) if path.is_file() else MISSING
+            return digest(read_input(path)) if path.is_file() else MISSING
         if kind == "trial":
             return fingerprint(getattr(site.trial, rest[0], MISSING))
         if kind == "site":

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from .errors import ContentError, Problem
+from .inputs import read_input
 
 PathKey = tuple[str | int, ...]
 
@@ -44,11 +45,9 @@ class Document:
 
 
 def read_text(path: Path) -> str:
-    """Read a content file as UTF-8, or raise a ContentError: unreadable, or naming the first byte that is not UTF-8."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
+    """Read a content file as UTF-8, or raise a ContentError: unreadable, not a regular file of bounded size
+    (`read_input`), or naming the first byte that is not UTF-8."""
+    raw = read_input(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -83,16 +82,57 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     return Document(file, data, builder.values, builder.keys)
 
 
-def _compose(text: str) -> yaml.Node | None:
-    """The node tree of a YAML text: by libyaml (C, many times faster) when PyYAML has it; a text libyaml refuses is
-    composed again by the pure-Python parser, whose error messages the problems quote."""
-    c_loader = getattr(yaml, "CSafeLoader", None)
-    if c_loader is not None:
+MAX_DEPTH = 50  # collections inside collections; a trial needs 5. Deeper input would crash the composer
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    pass
+
+
+class _DepthComposer(yaml.composer.Composer):
+    """PyYAML's composer, refusing a collection nested deeper than MAX_DEPTH before composing it. Composing is
+    recursive: libyaml's composer crashes the process on 100,000 nested '[' (a stack overflow), PyYAML's raises
+    RecursionError at about 500; so nodes are composed here, from the parser's events, with the depth counted."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.depth >= MAX_DEPTH:
+            mark = cast(Any, self).peek_event().start_mark  # the parser's method, mixed in beside this class
+            raise _TooDeep(None, None, f"values nested more than {MAX_DEPTH} levels deep", mark)
+        self.depth += 1
         try:
-            return yaml.compose(text, Loader=c_loader)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _PythonLoader(_DepthComposer, yaml.SafeLoader):
+    pass
+
+
+_C_PARSER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+class _CLoader(_DepthComposer, _C_PARSER or yaml.SafeLoader):  # type: ignore[misc]
+    """libyaml's parser (C) with the composer above: libyaml's own composes in C, without a depth limit."""
+
+    def __init__(self, stream: str) -> None:
+        (_C_PARSER or yaml.SafeLoader).__init__(self, stream)
+        yaml.composer.Composer.__init__(self)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text, parsed by libyaml (C, many times faster) when PyYAML has it; a text libyaml
+    refuses is parsed again by the pure-Python parser, whose error messages the problems quote."""
+    if _C_PARSER is not None:
+        try:
+            return _CLoader(text).get_single_node()
+        except _TooDeep:
+            raise
         except yaml.YAMLError:
             pass
-    return yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.compose(text, Loader=_PythonLoader)
 
 
 def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
@@ -107,6 +147,7 @@ def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
     return Problem(file, line, column, f"not valid YAML: {what}")
 
 
+MAX_KEY = 100  # characters in a key
 MAX_VALUES = 100_000  # far beyond any trial; stops a few nested aliases from expanding into gigabytes
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
@@ -132,6 +173,8 @@ class _Builder:
         here = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         self.values[path] = here
         self.count += 1
+        if len(path) > MAX_DEPTH:  # aliases nest what they refer to: a few can nest deeper than the text
+            raise _TooBig(Problem(self.file, here.line, here.column, f"values nested more than {MAX_DEPTH} levels deep"))
         if self.count > MAX_VALUES:
             raise _TooBig(Problem(self.file, here.line, here.column, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
@@ -165,6 +208,10 @@ class _Builder:
                 self.problems.append(Problem(self.file, here.line, here.column, "a key must be plain text"))
                 continue
             key = str(key)
+            if len(key) > MAX_KEY:  # every key is a field name; a message quoting a key quotes no more than this
+                self.problems.append(Problem(self.file, here.line, here.column,
+                                             f"a key must be a field name, at most {MAX_KEY} characters"))
+                continue
             if key in result:
                 first = self.keys[path + (key,)]
                 self.problems.append(

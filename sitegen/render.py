@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import nh3
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from .cite import CITATION, Citation, citable
 from .jsonld import json_text
 from .markup import markdown_html
+from .record import BoundedLoader
 
 # Markdown may produce these; anything else (script, style, iframe, event handlers, javascript: URLs) is removed.
 ALLOWED_TAGS = {
@@ -33,7 +34,7 @@ _TAG = re.compile(r'(<(?:[^>"]|"[^"]*")*>)')  # a tag as nh3 writes it: attribut
 def make_environment(templates: Path) -> Environment:
     """A Jinja2 environment over `templates` that escapes everything and fails on undefined names."""
     env = Environment(
-        loader=FileSystemLoader(str(templates)),
+        loader=BoundedLoader(str(templates)),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

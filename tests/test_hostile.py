@@ -4,7 +4,11 @@ eat the machine."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
+
+import pytest
 
 from sitegen.build import Project, build
 from sitegen.cli import main
@@ -46,3 +50,107 @@ def test_a_script_tag_in_a_code_span_is_shown_as_text(project: Project, tmp_path
     faq = (tmp_path / "out" / "faq" / "index.html").read_text(encoding="utf-8")
     assert "Type <code>&lt;script&gt;x&lt;/script&gt;</code> and <code>&lt;!-- y --&gt;</code>; gone." in faq
     assert "alert(1)" not in faq
+
+
+def _catalog(tmp_path: Path) -> Project:
+    from test_catalog import make_catalog
+
+    return make_catalog(tmp_path / "project", count=2)
+
+
+def _refused(project: Project, tmp_path: Path, capsys) -> str:
+    """Build `project`: it must fail cleanly (exit 1, no traceback, nothing written); what it printed."""
+    code = main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+    return err
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # libyaml's composer overflows the stack on this (a segmentation fault)
+
+
+@pytest.mark.parametrize("name", ["trial.yaml", "glossary.yaml", "site.yaml", "trials/trial-1.yaml"])
+@pytest.mark.parametrize("depth", [500, 100_000])
+def test_yaml_nested_any_depth_is_refused_at_its_position(project: Project, tmp_path: Path, capsys, name: str,
+                                                          depth: int) -> None:
+    if name.startswith("trials/"):
+        project = _catalog(tmp_path)
+    path = project.content / name
+    path.write_text(path.read_text(encoding="utf-8") + "\nextra: " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
+    err = _refused(project, tmp_path, capsys)
+    assert re.search(rf"{re.escape(str(path))}:\d+:\d+: .*nested more than 50 levels deep", err), err
+
+
+def test_aliases_nesting_deeper_than_the_text_are_refused(project: Project, tmp_path: Path, capsys) -> None:
+    chain = "".join(f"x{i}: &x{i} {'[' * 40}{f'*x{i - 1}' if i else '1'}{']' * 40}\n" for i in range(30))
+    (project.content / "glossary.yaml").write_text(chain, encoding="utf-8")
+    assert "nested more than 50 levels deep" in _refused(project, tmp_path, capsys)
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _zero(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+def _huge(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.truncate(2 * 1024**3)  # sparse: 2 GB long, no disk used
+
+
+@pytest.mark.parametrize("make,message", [
+    (_fifo, r"cannot read: this is a named pipe \(FIFO\); an input must be a regular file"),
+    (_zero, r"cannot read: this is a character device; an input must be a regular file|a symbolic link to /dev/zero, "
+            "outside the project"),
+    (_huge, r"the file is 2,048\.0 MB; an input file like this may be at most \d+ MB"),
+], ids=["fifo", "dev-zero", "2-gb"])
+@pytest.mark.parametrize("name", ["trial.yaml", "references.bib", "glossary.yaml", "trials/trial-1.yaml",
+                                  "templates/base.html", "static/style.css"])
+def test_inputs_that_are_not_bounded_regular_files_are_refused_before_reading(
+        project: Project, tmp_path: Path, capsys, make, message: str, name: str) -> None:
+    if name.startswith("trials/"):
+        project = _catalog(tmp_path)
+    path = project.content.parent / name if "/" in name and not name.startswith("trials/") else project.content / name
+    make(path)
+    err = _refused(project, tmp_path, capsys)
+    assert re.search(f"{re.escape(str(path))}: ({message})", err), err
+
+
+def test_a_trial_linked_from_outside_the_project_is_refused_without_quoting_it(tmp_path: Path, capsys) -> None:
+    project = _catalog(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the secret is SWORDFISH\n", encoding="utf-8")
+    link = project.content / "trials" / "trial-1.yaml"
+    link.unlink()
+    link.symlink_to(secret)
+    err = _refused(project, tmp_path, capsys)
+    assert f"{link}: a symbolic link to {secret}, outside the project" in err
+    assert "SWORDFISH" not in err
+
+
+def test_a_dangling_glossary_link_is_an_error_not_no_glossary(project: Project, tmp_path: Path, capsys) -> None:
+    glossary = project.content / "glossary.yaml"
+    glossary.unlink()
+    glossary.symlink_to("glossary-moved.yaml")
+    err = _refused(project, tmp_path, capsys)
+    assert f"{glossary}: cannot read: a symbolic link to" in err and "which does not exist" in err
+
+
+@pytest.mark.parametrize("line,message", [
+    ("status: {secret}", "status: expected one of"),
+    ("{secret}: 1", "a key must be a field name, at most 100 characters"),
+], ids=["value", "key"])
+def test_errors_quote_at_most_a_short_excerpt_of_the_content(project: Project, capsys, line: str, message: str) -> None:
+    trial = project.content / "trial.yaml"
+    secret = "SWORDFISH" * 100
+    trial.write_text(trial.read_text(encoding="utf-8").replace("\nstatus: recruiting", "\n" + line.format(secret=secret)),
+                     encoding="utf-8")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("SWORDFISH") <= 5

@@ -28,7 +28,7 @@ from . import cache, jsonld
 from .bib import Reference, check_bibliography, format_reference_html, load_bibliography
 from .cache import digest, fingerprint
 from .catalog import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
-from .cite import Citations, CitedReference, number_citations
+from .cite import Citations, CitedReference, ProseField, number_citations
 from .errors import ContentError, Problem
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
 from .inputs import links_leaving, present, read_input
@@ -354,6 +354,10 @@ class _Inputs:
         self.pages = {p.file: p for p in [*site.pages, self.not_found]}
         self.by_slug = {p.slug: p for p in site.pages}
         self.plain_texts = {_dotted(f.path): f.text for p in site.pages for f in p.prose}
+        self.prose_fields: dict[tuple[str, PathKey], list[ProseField]] = {}  # by page and path: looked up, not scanned
+        for p in site.pages:
+            for f in p.prose:
+                self.prose_fields.setdefault((p.slug, f.path), []).append(f)
         self.finder = TermFinder(site.glossary) if site.glossary is not None else None
         self.outputs: dict[str, Output] = {}  # filled as the build goes
         self._known: dict[Key, str] = {}
@@ -393,7 +397,7 @@ class _Inputs:
             page = self.by_slug.get(rest[0])
             if page is None:
                 return MISSING
-            fields = [f for f in page.prose if len(rest) == 1 or f.path == rest[1]]
+            fields = page.prose if len(rest) == 1 else self.prose_fields.get((page.slug, rest[1]), [])
             return fingerprint([_prose_inputs(page, f.path, f.text, site.citations) for f in fields])
         if kind == "plain":
             return fingerprint(self.plain_texts.get(rest[0], MISSING))

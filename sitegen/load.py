@@ -90,9 +90,7 @@ class _TooDeep(yaml.MarkedYAMLError):
 
 
 class _DepthComposer(yaml.composer.Composer):
-    """PyYAML's composer, refusing a collection nested deeper than MAX_DEPTH before composing it. Composing is
-    recursive: libyaml's composer crashes the process on 100,000 nested '[' (a stack overflow), PyYAML's raises
-    RecursionError at about 500; so nodes are composed here, from the parser's events, with the depth counted."""
+    """PyYAML's composer, refusing a collection nested deeper than MAX_DEPTH before composing it."""
 
     depth = 0
 
@@ -111,25 +109,25 @@ class _PythonLoader(_DepthComposer, yaml.SafeLoader):
     pass
 
 
-_C_PARSER: Any = getattr(yaml, "CSafeLoader", None)
+_C_LOADER = getattr(yaml, "CSafeLoader", None)
+_C_SAFE_DEPTH = 1_000  # libyaml's composer has composed 5,000 levels and crashed the process (stack overflow) at 100,000
 
 
-class _CLoader(_DepthComposer, _C_PARSER or yaml.SafeLoader):  # type: ignore[misc]
-    """libyaml's parser (C) with the composer above: libyaml's own composes in C, without a depth limit."""
-
-    def __init__(self, stream: str) -> None:
-        (_C_PARSER or yaml.SafeLoader).__init__(self, stream)
-        yaml.composer.Composer.__init__(self)
+def _depth_bound(text: str) -> int:
+    """A number no smaller than how deep the text's collections nest. A flow collection opens with '[' or '{'; a
+    block collection inside another starts at least one column further right, but for every second level (a
+    sequence may be a mapping value at the key's column), so block nesting is at most twice the longest line."""
+    return text.count("[") + text.count("{") + 2 * (max(map(len, text.splitlines()), default=0) + 1)
 
 
 def _compose(text: str) -> yaml.Node | None:
-    """The node tree of a YAML text, parsed by libyaml (C, many times faster) when PyYAML has it; a text libyaml
-    refuses is parsed again by the pure-Python parser, whose error messages the problems quote."""
-    if _C_PARSER is not None:
+    """The node tree of a YAML text. Composing is recursive: libyaml's composer (C, many times faster) is used when
+    the text cannot nest deep enough to overflow its stack, and _Builder then refuses what nests past MAX_DEPTH;
+    otherwise PyYAML's composer refuses it while composing. A text libyaml refuses is parsed again by the pure-Python
+    parser, whose error messages the problems quote."""
+    if _C_LOADER is not None and _depth_bound(text) < _C_SAFE_DEPTH:
         try:
-            return _CLoader(text).get_single_node()
-        except _TooDeep:
-            raise
+            return yaml.compose(text, Loader=_C_LOADER)
         except yaml.YAMLError:
             pass
     return yaml.compose(text, Loader=_PythonLoader)

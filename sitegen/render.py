@@ -61,6 +61,8 @@ def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], fin
         url_schemes=URL_SCHEMES,
         link_rel="noopener",
     )
+    if not citations:  # most prose cites nothing: its HTML then depends on no template
+        return Markup(html)
     template = env.get_template("_citation.html")
     links = [template.render(citation=c, findings_href=findings_href).strip() for c in citations]
     # In text a citation becomes its links; inside a tag (a link's title) only its numbers, as text.

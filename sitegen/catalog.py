@@ -7,10 +7,13 @@ Everything here is a function of the trials' entries alone, so a listing page ch
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from .errors import ContentError, Problem
 
 PAGE_SIZE = 50  # trials per listing page
 SHOWN_ON_HOME = 12  # values of each facet the home page shows; its facet page shows them all
@@ -107,10 +110,27 @@ class ListingPage:
 
 
 @functools.cache  # a catalog names the same places and conditions thousands of times
+def value_key(name: str) -> str:
+    """What makes two values of a facet the same value: their text without case, accents, extra spaces, or hyphens
+    told from spaces ('São Paulo' and 'sao  paulo' are one place, 'Non-small cell' and 'non small cell' one condition). Punctuation and every other letter count ('sarcoma!' is another
+    value than 'Sarcoma', '肉腫' than 'Саркома')."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold()).replace("-", " ")
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+@functools.cache
 def slugify(name: str) -> str:
-    """A URL segment for a name: ASCII letters and digits joined by hyphens ('São Paulo' -> 'sao-paulo')."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "other"
+    """A URL segment for a value, the same for the same value (`value_key`) and different for different ones.
+
+    A value of ASCII letters and digits in words is its words joined by hyphens ('Soft tissue sarcoma' ->
+    'soft-tissue-sarcoma'); any other gets what can be read of it in ASCII, then '--' (which no such plain slug has)
+    and a hash of the value ('Sarcoma!' -> 'sarcoma--1f0c...', '肉腫' -> 'value--8d3e...'). Links stay plain ASCII
+    folders, so they work from disk and under a sub-path."""
+    key = value_key(name)
+    readable = re.sub(r"[^a-z0-9]+", "-", key.encode("ascii", "ignore").decode("ascii")).strip("-")
+    if re.fullmatch(r"[a-z0-9]+(?: [a-z0-9]+)*", key):
+        return readable
+    return f"{readable or 'value'}--{hashlib.blake2b(key.encode('utf-8'), digest_size=6).hexdigest()}"
 
 
 FACETS: tuple[tuple[str, str, str, str, Callable[[TrialEntry], Iterable[tuple[str, str]]]], ...] = (
@@ -167,23 +187,30 @@ def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[Listin
 
 
 def _facet(key: str, title: str, plural: str, path: str, values: list[dict[str, str]]) -> Facet:
-    """A facet's values (each trial's, by slug) with their counts; names that make the same slug share a page,
+    """A facet's values (each trial's, by slug) with their counts; names of one value (`value_key`) share a page,
     under the first name met."""
     counts: dict[str, int] = {}
     names: dict[str, str] = {}
     for found in values:
         for slug, name in found.items():
             counts[slug] = counts.get(slug, 0) + 1
-            names.setdefault(slug, name)
+            _one_value_per_slug(names.setdefault(slug, name), name, slug)
     ordered = sorted(counts, key=lambda s: (-counts[s], names[s].casefold(), s))
     return Facet(key, title, plural, path, tuple(FacetValue(names[s], f"{path}{s}/", counts[s]) for s in ordered))
+
+
+def _one_value_per_slug(first: str, name: str, slug: str) -> None:
+    """Refuse two different values on one page (their hashes would have to collide: about once in 10^14 pairs)."""
+    if first != name and value_key(first) != value_key(name):
+        raise ContentError([Problem("content/trials", 0, 0, f"the values '{first}' and '{name}' would share the URL "
+                                    f"{slug}/; change one of them")])
 
 
 def _by_slug(values: Iterable[tuple[str, str]]) -> dict[str, str]:
     """A trial's values of a facet by slug, once each ('São Paulo' and 'Sao Paulo' are one place), first name kept."""
     found: dict[str, str] = {}
     for name, slug in values:
-        found.setdefault(slug, name)
+        _one_value_per_slug(found.setdefault(slug, name), name, slug)
     return found
 
 

@@ -10,8 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
+from sitetext import html_pages
+from test_catalog import make_catalog
 
 from sitegen.build import Project, build
+from sitegen.catalog import slugify
 from sitegen.cli import main
 
 
@@ -54,8 +58,6 @@ def test_a_script_tag_in_a_code_span_is_shown_as_text(project: Project, tmp_path
 
 
 def _catalog(tmp_path: Path) -> Project:
-    from test_catalog import make_catalog
-
     return make_catalog(tmp_path / "project", count=2)
 
 
@@ -173,3 +175,32 @@ def test_build_time_grows_linearly_with_the_number_of_prose_fields(project: Proj
         seconds.append(time.process_time() - started)
     # four times the fields: about four times the time when linear, sixteen when quadratic (7.8 times before the fix)
     assert seconds[1] < 5.5 * seconds[0], seconds
+
+
+VALUES = ["肉腫", "Саркома", "+++", "Sarcoma", "sarcoma!", "Sarcoma?"]
+
+
+def test_catalog_values_that_slugify_alike_each_get_their_own_listing_page(tmp_path: Path) -> None:
+    project = _catalog(tmp_path)
+    template = yaml.safe_load((project.content / "trials" / "trial-0.yaml").read_text(encoding="utf-8"))
+    for path in (project.content / "trials").iterdir():
+        path.unlink()
+    for i, value in enumerate(VALUES):
+        trial = {**template, "slug": f"t{i}", "title": f"Trial {i}", "condition": value,
+                 "locations": {"named": [{"name": f"{value} City"}], "others": 0}}
+        (project.content / "trials" / f"t{i}.yaml").write_text(yaml.safe_dump(trial, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    build(project, out)
+    pages = html_pages(out)
+    for facet, suffix in (("conditions", ""), ("locations", " City")):
+        index = pages[f"{facet}/index.html"]
+        listed = [link[3:] for link in index.links if re.fullmatch(rf"\.\./{facet}/[a-z0-9-]+/index\.html", link)]
+        assert len(set(listed)) == len(VALUES), listed  # one page per value, none shared
+        for i, value in enumerate(VALUES):
+            [link] = [link for link in listed if f"Trial {i}" in pages[link].text]
+            listing = pages[link]
+            assert f"{value}{suffix}" in listing.text and f"../../trials/t{i}/index.html" in listing.links
+            assert not any(f"../../trials/t{j}/index.html" in listing.links for j in range(len(VALUES)) if j != i)
+    # the same value under other case, accents or spacing is one value; its URL does not depend on the others
+    assert slugify("Sarcoma") == slugify(" sarcoma ") == "sarcoma" and slugify("São Paulo") == slugify("Sao Paulo")
+    assert slugify("sarcoma!") != slugify("sarcoma?") and "--" in slugify("sarcoma!")

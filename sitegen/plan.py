@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import cache
 from .errors import ContentError, Problem
@@ -43,13 +43,24 @@ class Project:
 
 
 def site_url(url: str) -> str:
-    """A base URL checked and ending in '/', or ValueError saying what is wrong with it."""
+    """A base URL checked, as a URI (a non-ASCII host in IDNA, a non-ASCII path percent-encoded) ending in '/', or
+    ValueError saying what is wrong with it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
     if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
         raise ValueError("a URL without a query (?), a fragment (#) or spaces")
-    return url if url.endswith("/") else url + "/"
+    if "@" in parts.netloc:  # it would be published on every page
+        raise ValueError("a URL without a user name or password (user:password@)")
+    try:
+        port = parts.port
+        host = parts.hostname.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError) as e:
+        raise ValueError(f"a URL with a valid host and a port from 0 to 65535 ({e})") from None
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    uri = urlunsplit((parts.scheme, host if port is None else f"{host}:{port}", path, "", ""))
+    return uri if uri.endswith("/") else uri + "/"
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ def make_environment(templates: Path) -> Environment:
     """A Jinja2 environment over `templates` that escapes everything and fails on undefined names."""
     env = Environment(
         loader=BoundedLoader(str(templates)),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        # every template is HTML or XML but robots.txt, which is plain text: an escaped '&' there is a wrong URL
+        autoescape=select_autoescape(disabled_extensions=("txt",), default=True, default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

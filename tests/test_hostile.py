@@ -204,3 +204,32 @@ def test_catalog_values_that_slugify_alike_each_get_their_own_listing_page(tmp_p
     # the same value under other case, accents or spacing is one value; its URL does not depend on the others
     assert slugify("Sarcoma") == slugify(" sarcoma ") == "sarcoma" and slugify("São Paulo") == slugify("Sao Paulo")
     assert slugify("sarcoma!") != slugify("sarcoma?") and "--" in slugify("sarcoma!")
+
+
+def test_robots_txt_is_plain_text_and_a_non_ascii_base_url_is_published_as_a_uri(project: Project,
+                                                                                   tmp_path: Path) -> None:
+    build(project, tmp_path / "out", base_url="https://bücher.example/a&b/stüdie")
+    out = tmp_path / "out"
+    assert "Sitemap: https://xn--bcher-kva.example/a&b/st%C3%BCdie/sitemap.xml\n" in (out / "robots.txt").read_text()
+    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://xn--bcher-kva.example/a&amp;b/st%C3%BCdie/faq/</loc>" in sitemap
+    assert sitemap.isascii()
+    assert '<link rel="canonical" href="https://xn--bcher-kva.example/a&amp;b/st%C3%BCdie/faq/">' in (
+        out / "faq" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("url,message", [
+    ("https://editor:secret@example.org/trials/", "without a user name or password"),
+    ("https://example.org:65536/trials/", "a port from 0 to 65535"),
+    ("https://example.org:99999999/", "a port from 0 to 65535"),
+], ids=["user-password", "port-65536", "port-huge"])
+def test_base_urls_with_a_password_or_an_impossible_port_are_refused(project: Project, capsys, url: str,
+                                                                     message: str) -> None:
+    assert main(["check", "--content", str(project.content), "--base-url", url]) == 2
+    assert message in capsys.readouterr().err
+    settings = project.content / "site.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(re.sub(r"(?m)^base_url: .*$", f"base_url: {url}", text), encoding="utf-8")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert "site.yaml:7:" in err and message in err

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import re
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -233,3 +236,48 @@ def test_base_urls_with_a_password_or_an_impossible_port_are_refused(project: Pr
     assert main(["check", "--content", str(project.content)]) == 1
     err = capsys.readouterr().err
     assert "site.yaml:7:" in err and message in err
+
+
+LIMIT_SECONDS = 5  # of CPU time, enforced by RLIMIT_CPU; the wall-clock timeout only stops a hang
+LIMIT_BYTES = 500 * 1024**2  # of address space, enforced by RLIMIT_AS
+
+
+def _explode(kind: str, project: Project) -> None:
+    content = project.content
+    if kind == "deep-yaml":
+        (content / "glossary.yaml").write_text("terms: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n", encoding="utf-8")
+    elif kind == "dev-zero-bib":
+        _zero(content / "references.bib")
+    elif kind == "fifo-trial":
+        _fifo(content / "trial.yaml")
+    elif kind == "2-gb-trial":
+        _huge(content / "trial.yaml")
+    elif kind == "30000-faq-entries":
+        _many_answers(content, 30_000)
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (LIMIT_SECONDS, LIMIT_SECONDS))
+
+
+@pytest.mark.parametrize("kind", ["deep-yaml", "dev-zero-bib", "fifo-trial", "2-gb-trial", "30000-faq-entries"])
+def test_explosive_inputs_are_refused_or_built_within_5_s_and_500_mb(project: Project, tmp_path: Path,
+                                                                      kind: str) -> None:
+    _explode(kind, project)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        [sys.executable, "-m", "sitegen", "build", "--content", str(project.content), "--output", str(tmp_path / "out"),
+         "--templates", str(project.templates), "--static", str(project.static)],
+        capture_output=True, text=True, timeout=60, preexec_fn=_limited, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert result.returncode in (0, 1), (result.returncode, result.stderr[-2000:])  # not killed by a limit
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr, result.stderr[-2000:]
+    assert cpu < LIMIT_SECONDS, cpu
+    if kind == "30000-faq-entries":
+        assert result.returncode == 0 and (tmp_path / "out" / "faq" / "index.html").stat().st_size > 3_000_000
+    else:
+        assert result.returncode == 1 and re.search("problems? found; nothing was written", result.stderr), result.stderr

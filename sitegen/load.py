@@ -86,7 +86,7 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     return Document(file, data, builder.values, builder.keys)
 
 
-MAX_DEPTH = 50  # collections inside collections; a trial needs 5. Deeper input would crash the composer
+MAX_DEPTH = 50  # collections inside collections; a trial needs 5. Composing and building recurse once per level
 
 
 class _TooDeep(yaml.MarkedYAMLError):

@@ -157,7 +157,8 @@ def sort_key(entry: TrialEntry) -> tuple[str, str]:
 def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[ListingPage]:
     """Every page of the catalog besides the trials' own, in a fixed order."""
     trials = sorted(entries, key=sort_key)
-    found = [[_by_slug(values_of(entry)) for entry in trials] for *_, values_of in FACETS]  # per facet, per trial
+    # per facet, per trial
+    found = [[_by_slug(values_of(entry), path) for entry in trials] for *_, path, values_of in FACETS]
     facets = [_facet(key, title, plural, path, values) for (key, title, plural, path, _), values in zip(FACETS, found)]
     home = Crumb("All trials", "")
     pages = _listing(
@@ -194,23 +195,23 @@ def _facet(key: str, title: str, plural: str, path: str, values: list[dict[str, 
     for found in values:
         for slug, name in found.items():
             counts[slug] = counts.get(slug, 0) + 1
-            _one_value_per_slug(names.setdefault(slug, name), name, slug)
+            _one_value_per_page(names.setdefault(slug, name), name, f"{path}{slug}/")
     ordered = sorted(counts, key=lambda s: (-counts[s], names[s].casefold(), s))
     return Facet(key, title, plural, path, tuple(FacetValue(names[s], f"{path}{s}/", counts[s]) for s in ordered))
 
 
-def _one_value_per_slug(first: str, name: str, slug: str) -> None:
+def _one_value_per_page(first: str, name: str, page: str) -> None:
     """Refuse two different values on one page (their hashes would have to collide: about once in 10^14 pairs)."""
     if first != name and value_key(first) != value_key(name):
         raise ContentError([Problem("content/trials", 0, 0, f"the values '{first}' and '{name}' would share the URL "
-                                    f"{slug}/; change one of them")])
+                                    f"{page}; change one of them")])
 
 
-def _by_slug(values: Iterable[tuple[str, str]]) -> dict[str, str]:
+def _by_slug(values: Iterable[tuple[str, str]], path: str) -> dict[str, str]:
     """A trial's values of a facet by slug, once each ('São Paulo' and 'Sao Paulo' are one place), first name kept."""
     found: dict[str, str] = {}
     for name, slug in values:
-        _one_value_per_slug(found.setdefault(slug, name), name, slug)
+        _one_value_per_page(found.setdefault(slug, name), name, f"{path}{slug}/")
     return found
 
 

@@ -281,3 +281,13 @@ def test_explosive_inputs_are_refused_or_built_within_5_s_and_500_mb(project: Pr
         assert result.returncode == 0 and (tmp_path / "out" / "faq" / "index.html").stat().st_size > 3_000_000
     else:
         assert result.returncode == 1 and re.search("problems? found; nothing was written", result.stderr), result.stderr
+
+
+def test_two_values_that_would_share_a_url_are_an_error_not_one_page() -> None:
+    from sitegen import catalog
+    from sitegen.errors import ContentError
+
+    # as if two values' hashes collided: the listing would show one name for both
+    with pytest.raises(ContentError, match="the values 'Sarcoma!' and 'Sarcoma\\?' would share the URL conditions/x/"):
+        catalog._facet("condition", "Condition", "Conditions", "conditions/", [{"x": "Sarcoma!"}, {"x": "Sarcoma?"}])
+    catalog._facet("condition", "Condition", "Conditions", "conditions/", [{"x": "São Paulo"}, {"x": "sao paulo"}])

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import codecs
 import html
-import os
 import re
-import stat
 from bisect import bisect_right
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -37,12 +35,13 @@ from pybtex.scanner import PrematureEOF, PybtexSyntaxError, Token, TokenRequired
 from pybtex.utils import CaseInsensitiveDict  # type: ignore[import-untyped]
 
 from sitegen.errors import ContentError, Problem
+from sitegen.inputs import limit_of, read_input
 from sitegen.load import MAX_TEXT
 
 MAX_AUTHORS = 6
 """Vancouver lists the first six authors, then "et al."."""
 
-MAX_BYTES = 5_000_000
+MAX_BYTES = limit_of("references.bib")  # the input contract of a .bib file (inputs.py)
 """Bytes in one .bib file: thousands of entries with abstracts; reading it takes about two seconds at most."""
 MAX_ENTRIES = 10_000
 """Entries in one .bib file."""
@@ -323,29 +322,11 @@ def _windows_1252(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("sitegen-windows-1252", _windows_1252)
 
 
-def _too_big(file: str) -> ContentError:
-    return ContentError([Problem(file, 0, 0, f"the file is larger than {MAX_BYTES:,} bytes; split the bibliography")])
-
-
 def read_bibtex(path: Path) -> tuple[str, list[tuple[int, int, str]]]:
     """The text of a .bib file, and (line, column, message) where its bytes are not UTF-8.
 
-    Raises ContentError when it is not a regular file, cannot be read, or is larger than MAX_BYTES; the
-    size is checked before the bytes are read, and never more than MAX_BYTES + 1 are."""
-    file = str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
-        with os.fdopen(fd, "rb") as stream:
-            info = os.fstat(stream.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ContentError([Problem(file, 0, 0, "cannot read: not a regular file")])
-            if info.st_size > MAX_BYTES:
-                raise _too_big(file)
-            raw = stream.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise ContentError([Problem(file, 0, 0, f"cannot read: {e.strerror or e}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise _too_big(file)
+    Raises ContentError when it is not a regular file, cannot be read, or is larger than MAX_BYTES (read_input)."""
+    raw = read_input(path)
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if raw.startswith(bom):  # some Windows tools save UTF-16
             return raw[len(bom) :].decode(codec, errors="replace"), []
@@ -720,8 +701,8 @@ def load_bibliography(path: Path, text: str | None = None) -> dict[str, Referenc
     not_utf8: list[tuple[int, int, str]] = []
     if text is None:
         text, not_utf8 = read_bibtex(path)
-    elif len(text) > MAX_BYTES:
-        raise _too_big(file)
+    elif len(text) > MAX_BYTES:  # text given by a caller that read it: held to the same contract
+        raise ContentError([Problem(file, 0, 0, f"the file is larger than {MAX_BYTES:,} bytes; split the bibliography")])
     reader = _Reader(file, text)
     try:
         reader.read()

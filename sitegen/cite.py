@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from .bib import Reference
 from .load import PathKey
 
-_NOT_SHOWN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE)
+# A code span is shown as it is written (so `<script>` in one is text, kept); outside one, comments and script and
+# style blocks are never shown.
+_NOT_SHOWN = re.compile(r"(?P<code>(`+)(?!`).*?(?<!`)\2(?!`))|<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\3\s*>|$)",
+                        re.DOTALL | re.IGNORECASE)
 CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\]")
 
 
@@ -77,7 +80,7 @@ class ProseField:
 
 def citable(text: str) -> str:
     """Prose without what a page never shows (HTML comments, script and style blocks), where citations count."""
-    return _NOT_SHOWN.sub("", text)
+    return _NOT_SHOWN.sub(lambda m: m.group() if m.group("code") else "", text)
 
 
 def cite_keys(text: str) -> list[tuple[str, ...]]:

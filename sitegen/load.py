@@ -6,13 +6,17 @@ duplicate key (which PyYAML would silently overwrite) is an error. Nothing here 
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from .errors import ContentError, Problem
+from .inputs import read_input
 
 PathKey = tuple[str | int, ...]
 
@@ -47,11 +51,9 @@ class Document:
 
 
 def read_text(path: Path) -> str:
-    """Read a content file as UTF-8, or raise a ContentError: unreadable, or naming the first byte that is not UTF-8."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
+    """Read a content file as UTF-8, or raise a ContentError: unreadable, not a regular file of bounded size
+    (`read_input`), or naming the first byte that is not UTF-8."""
+    raw = read_input(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -68,34 +70,87 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     file = str(path)
     if text is None:
         text = read_text(path)
-    try:
-        root = _compose(text)
-    except yaml.MarkedYAMLError as e:
-        raise ContentError([_yaml_problem(file, e, text)]) from None
-    except yaml.YAMLError as e:  # errors without a mark, e.g. from the reader
-        raise ContentError([Problem(file, 1, 1, f"not valid YAML: {e}")]) from None
-    if root is None:
-        raise ContentError([Problem(file, 1, 1, "the file is empty; expected a mapping of fields")])
-    builder = _Builder(file)
-    try:
-        data = builder.build(root, ())
-    except _TooBig as e:
-        raise ContentError([e.problem]) from None
+    with _collector_paused():
+        try:
+            root = _compose(text)
+        except yaml.MarkedYAMLError as e:
+            raise ContentError([_yaml_problem(file, e, text)]) from None
+        except yaml.YAMLError as e:  # errors without a mark, e.g. from the reader
+            raise ContentError([Problem(file, 1, 1, f"not valid YAML: {e}")]) from None
+        if root is None:
+            raise ContentError([Problem(file, 1, 1, "the file is empty; expected a mapping of fields")])
+        builder = _Builder(file)
+        try:
+            data = builder.build(root, ())
+        except _TooBig as e:
+            raise ContentError([e.problem]) from None
     if builder.problems:
         raise ContentError(builder.problems)
     return Document(file, data, builder.values, builder.keys)
 
 
-def _compose(text: str) -> yaml.Node | None:
-    """The node tree of a YAML text: by libyaml (C, many times faster) when PyYAML has it; a text libyaml refuses is
-    composed again by the pure-Python parser, whose error messages the problems quote."""
-    c_loader = getattr(yaml, "CSafeLoader", None)
-    if c_loader is not None:
+MAX_DEPTH = 50  # collections inside collections; a trial needs 5. Composing and building recurse once per level
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    pass
+
+
+class _DepthComposer(yaml.composer.Composer):
+    """PyYAML's composer, refusing a collection nested deeper than MAX_DEPTH before composing it."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.depth >= MAX_DEPTH:
+            mark = cast(Any, self).peek_event().start_mark  # the parser's method, mixed in beside this class
+            raise _TooDeep(None, None, f"values nested more than {MAX_DEPTH} levels deep", mark)
+        self.depth += 1
         try:
-            return yaml.compose(text, Loader=c_loader)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _PythonLoader(_DepthComposer, yaml.SafeLoader):
+    pass
+
+
+_C_LOADER = getattr(yaml, "CSafeLoader", None)
+_C_SAFE_DEPTH = 1_000  # libyaml's composer has composed 5,000 levels and crashed the process (stack overflow) at 100,000
+
+
+def _depth_bound(text: str) -> int:
+    """A number no smaller than how deep the text's collections nest. A flow collection opens with '[' or '{'; a
+    block collection inside another starts at least one column further right, but for every second level (a
+    sequence may be a mapping value at the key's column), so block nesting is at most twice the longest line."""
+    return text.count("[") + text.count("{") + 2 * (max(map(len, text.splitlines()), default=0) + 1)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: while a file's nodes and values are made, none of them garbage, it would run
+    over all made so far again and again (two thirds of the time of loading a 100,000-value file)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text. Composing is recursive: libyaml's composer (C, many times faster) is used when
+    the text cannot nest deep enough to overflow its stack, and _Builder then refuses what nests past MAX_DEPTH;
+    otherwise PyYAML's composer refuses it while composing. A text libyaml refuses is parsed again by the pure-Python
+    parser, whose error messages the problems quote."""
+    if _C_LOADER is not None and _depth_bound(text) < _C_SAFE_DEPTH:
+        try:
+            return yaml.compose(text, Loader=_C_LOADER)
         except yaml.YAMLError:
             pass
-    return yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.compose(text, Loader=_PythonLoader)
 
 
 def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
@@ -110,6 +165,7 @@ def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
     return Problem(file, line, column, f"not valid YAML: {what}")
 
 
+MAX_KEY = 100  # characters in a key
 MAX_VALUES = 100_000  # far beyond any trial; stops a few nested aliases from expanding into gigabytes
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
@@ -135,6 +191,8 @@ class _Builder:
         here = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         self.values[path] = here
         self.count += 1
+        if len(path) > MAX_DEPTH:  # aliases nest what they refer to: a few can nest deeper than the text
+            raise _TooBig(Problem(self.file, here.line, here.column, f"values nested more than {MAX_DEPTH} levels deep"))
         if self.count > MAX_VALUES:
             raise _TooBig(Problem(self.file, here.line, here.column, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
@@ -168,6 +226,10 @@ class _Builder:
                 self.problems.append(Problem(self.file, here.line, here.column, "a key must be plain text"))
                 continue
             key = str(key)
+            if len(key) > MAX_KEY:  # every key is a field name; a message quoting a key quotes no more than this
+                self.problems.append(Problem(self.file, here.line, here.column,
+                                             f"a key must be a field name, at most {MAX_KEY} characters"))
+                continue
             if key in result:
                 first = self.keys[path + (key,)]
                 self.problems.append(

@@ -3,9 +3,10 @@ static files beneath the project's, the base URL, and the report of what a build
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"  # sitegen's own templates and static files, shipped inside the package
@@ -35,7 +36,7 @@ class Project:
     def static_file(self, name: str) -> Path:
         """The static file `name`: the project's own, or sitegen's when the project has none of that name."""
         own = self.static / name
-        return own if own.is_file() or own.is_symlink() else STATIC / name
+        return own if os.path.lexists(own) else STATIC / name  # whatever is there is the project's (a FIFO is refused)
 
     def static_names(self, used: tuple[str, ...] = ()) -> list[str]:
         """The static files a site publishes, sorted: the `used` ones of sitegen's, and every file of the project's
@@ -46,13 +47,24 @@ class Project:
 
 
 def site_url(url: str) -> str:
-    """A base URL checked and ending in '/', or ValueError saying what is wrong with it."""
+    """A base URL checked, as a URI (a non-ASCII host in IDNA, a non-ASCII path percent-encoded) ending in '/', or
+    ValueError saying what is wrong with it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
     if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
         raise ValueError("a URL without a query (?), a fragment (#) or spaces")
-    return url if url.endswith("/") else url + "/"
+    if "@" in parts.netloc:  # it would be published on every page
+        raise ValueError("a URL without a user name or password (user:password@)")
+    try:
+        port = parts.port
+        host = parts.hostname.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError) as e:
+        raise ValueError(f"a URL with a valid host and a port from 0 to 65535 ({e})") from None
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    uri = urlunsplit((parts.scheme, host if port is None else f"{host}:{port}", path, "", ""))
+    return uri if uri.endswith("/") else uri + "/"
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,18 @@ whose reads changed (Lektor's build context, in small): dependencies fall out of
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, Protocol, cast
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound
+from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 
 from .fingerprint import digest
+from .inputs import check_input
 
 
 class Inputs(Protocol):
@@ -108,7 +112,19 @@ class RecordedList(Sequence[Any]):
         return self._items[index]
 
 
-class RecordingLoader(FileSystemLoader):
+class BoundedLoader(FileSystemLoader):
+    """Loads templates as FileSystemLoader does, each checked first to be a regular file of bounded size."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        for folder in self.searchpath:
+            path = posixpath.join(folder, *split_template_path(template))
+            if os.path.lexists(path):  # a FIFO or a device is refused by name, not taken as missing
+                check_input(path)
+                break
+        return super().get_source(environment, template)
+
+
+class RecordingLoader(BoundedLoader):
     """Loads templates as FileSystemLoader does, and notes every template an output uses with the digest of the
     source it was compiled from. Jinja asks `uptodate` each time it reuses a compiled template (extends, include,
     get_template), so that is where a reuse is noted too; and uptodate compares content, not modification times,
@@ -135,7 +151,7 @@ class RecordingLoader(FileSystemLoader):
 def template_digest(env: Environment, name: str) -> str:
     """The digest of a template's current source, as the loader would read it now."""
     try:
-        source = FileSystemLoader.get_source(cast(FileSystemLoader, env.loader), env, name)[0]
+        source = BoundedLoader.get_source(cast(BoundedLoader, env.loader), env, name)[0]
     except TemplateNotFound:
         return MISSING
     return digest(source.encode("utf-8"))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog.listing import slugify
 from .errors import ContentError, Problem
+from .slugs import slugify
 
 # Words for the registry's enum values where capitalising them is not enough.
 WORDS = {

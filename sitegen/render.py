@@ -8,6 +8,8 @@ whose reads changed.
 
 from __future__ import annotations
 
+import html as html_text
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +29,11 @@ from markupsafe import Markup
 
 from . import jsonld
 from .bib import Reference, format_reference_html
-from .cite import CITATION, Citation, Citations, CitedReference, citable
+from .cite import CITATION, Citation, Citations, CitedReference, ProseField, citable
 from .errors import ContentError, Problem
 from .fingerprint import digest, fingerprint
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
+from .inputs import read_input
 from .load import PathKey
 from .markup import markdown_html, plain_text
 from .pages import GLOSSARY, Page, display_labels, not_found_page
@@ -61,7 +64,12 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-_PLACEHOLDER = "sitegencitation{}x"
+# A citation's place while Markdown and nh3 work: private-use characters, removed from the prose first, so that no
+# content can hold a placeholder (before, prose holding the placeholder text swapped a citation into an attribute).
+_PLACEHOLDER = "\ue000{}\ue001"
+_PLACEHOLDERS = re.compile("\ue000([0-9]+)\ue001")
+_MARKERS = re.compile("[\ue000\ue001]")
+_TAG = re.compile(r'(<(?:[^>"]|"[^"]*")*>)')  # a tag as nh3 writes it: attribute values always in double quotes
 
 
 def make_environment(folders: list[Path]) -> Environment:
@@ -69,7 +77,8 @@ def make_environment(folders: list[Path]) -> Environment:
     error, and every template used and value looked up noted while an output is rendered (record.py)."""
     env = Environment(
         loader=RecordingLoader([str(folder) for folder in folders]),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        # every template is HTML or XML but robots.txt, which is plain text: an escaped '&' there is a wrong URL
+        autoescape=select_autoescape(disabled_extensions=("txt",), default=True, default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -89,7 +98,7 @@ def jsonld_script(data: Any) -> Markup:
 def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], findings_href: str) -> Markup:
     """Markdown to sanitized HTML, each `[@key]` group replaced by its numbered citation link(s)."""
     groups = iter(range(len(citations)))
-    source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), citable(text))
+    source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), citable(_MARKERS.sub("", text)))
     html = nh3.clean(
         markdown_html(source),
         tags=ALLOWED_TAGS,
@@ -97,11 +106,18 @@ def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], fin
         url_schemes=URL_SCHEMES,
         link_rel="noopener",
     )
+    if not citations:  # most prose cites nothing: its HTML then depends on no template
+        return Markup(html)
     template = env.get_template("_citation.html")
-    for i, citation in enumerate(citations):
-        markup = template.render(citation=citation, findings_href=findings_href).strip()
-        html = html.replace(_PLACEHOLDER.format(i), markup, 1)
-    return Markup(html)
+    links = [template.render(citation=c, findings_href=findings_href).strip() for c in citations]
+    # In text a citation becomes its links; inside a tag (a link's title) only its numbers, as text.
+    numbers = [html_text.escape("[" + ", ".join(str(n) for n in c.numbers) + "]") for c in citations]
+    parts = _TAG.split(html)
+    for i, part in enumerate(parts):
+        if "\ue000" in part:
+            chosen = numbers if i % 2 else links
+            parts[i] = _PLACEHOLDERS.sub(lambda m, chosen=chosen: chosen[int(m.group(1))], part)
+    return Markup("".join(parts))
 
 
 def inline_html(html: Markup) -> Markup:
@@ -241,11 +257,7 @@ def _producers(
 
 def read_static(project: Project, name: str) -> bytes:
     """A static file, the project's own or sitegen's, or a ContentError naming it."""
-    path = project.static_file(name)
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror}")]) from None
+    return read_input(project.static_file(name))
 
 
 class _Inputs:
@@ -267,6 +279,10 @@ class _Inputs:
         self.pages = {p.file: p for p in [*site.pages, self.not_found]}
         self.by_slug = {p.slug: p for p in site.pages}
         self.plain_texts = {_dotted(f.path): f.text for p in site.pages for f in p.prose}
+        self.prose_fields: dict[tuple[str, PathKey], list[ProseField]] = {}  # by page and path: looked up, not scanned
+        for p in site.pages:
+            for f in p.prose:
+                self.prose_fields.setdefault((p.slug, f.path), []).append(f)
         self.finder = TermFinder(site.glossary) if site.glossary is not None else None
         self.outputs: dict[str, Output] = {}  # filled as the build goes
         self._known: dict[Key, str] = {}
@@ -284,7 +300,7 @@ class _Inputs:
             return template_digest(self.env, rest[0])
         if kind == "static":
             path = self.project.static_file(rest[0])
-            return digest(path.read_bytes()) if path.is_file() else MISSING
+            return digest(read_input(path)) if path.is_file() else MISSING
         if kind == "trial":
             return fingerprint(getattr(site.trial, rest[0], MISSING))
         if kind == "site":
@@ -306,7 +322,7 @@ class _Inputs:
             page = self.by_slug.get(rest[0])
             if page is None:
                 return MISSING
-            fields = [f for f in page.prose if len(rest) == 1 or f.path == rest[1]]
+            fields = page.prose if len(rest) == 1 else self.prose_fields.get((page.slug, rest[1]), [])
             return fingerprint([_prose_inputs(page, f.path, f.text, site.citations) for f in fields])
         if kind == "plain":
             return fingerprint(self.plain_texts.get(rest[0], MISSING))

@@ -12,6 +12,7 @@ from . import imported
 from .bib import Reference, check_bibliography, load_bibliography
 from .cite import Citations, number_citations
 from .errors import ContentError, Problem
+from .inputs import links_leaving, present
 from .load import Document, load_yaml
 from .pages import Page, trial_pages
 from .project import Project, site_url
@@ -49,14 +50,14 @@ class Shared:
 
 def load_shared(project: Project, base_url: str | None = None) -> Shared:
     """Load and validate site.yaml, glossary.yaml and references.bib; raise ContentError with every problem found."""
-    problems: list[Problem] = []
     content = project.content
+    problems = links_leaving(content, content.resolve().parent)
     settings_doc = collect(problems, lambda: load_yaml(content / "site.yaml"))
     settings = collect(problems, lambda: validate_settings(settings_doc)) if settings_doc else None
     bib_path = content / "references.bib"  # optional
-    bibliography = collect(problems, lambda: load_bibliography(bib_path)) if bib_path.exists() else {}
+    bibliography = collect(problems, lambda: load_bibliography(bib_path)) if present(bib_path) else {}
     glossary_path = content / "glossary.yaml"  # optional
-    glossary_doc = collect(problems, lambda: load_yaml(glossary_path)) if glossary_path.exists() else None
+    glossary_doc = collect(problems, lambda: load_yaml(glossary_path)) if present(glossary_path) else None
     glossary = collect(problems, lambda: validate_glossary(glossary_doc)) if glossary_doc else None
     if problems or settings is None or bibliography is None:
         raise ContentError(problems)

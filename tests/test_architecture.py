@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sitegen"
 # (load, validate, cite); pages; render; write; the catalog, which runs those stages trial by trial; the one
 # `build`; and the commands.
 ORDER = [
-    "errors", "fingerprint", "project",
+    "errors", "fingerprint", "project", "inputs", "slugs",
     "registry_fetch", "registry_xml", "importer",
     "load", "bib", "registry", "schema", "cite", "markup", "pages", "glossary", "validate", "imported", "site",
     "jsonld", "record", "render",

@@ -18,7 +18,7 @@ from sitetext import PageInfo, html_pages
 
 from sitegen.build import build
 from sitegen.project import TEMPLATES, Project
-from sitegen.catalog.listing import slugify
+from sitegen.slugs import slugify
 from sitegen.cli import main
 from sitegen.registry import parse_criteria, unescape
 from sitegen.render import make_environment

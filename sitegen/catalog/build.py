@@ -50,6 +50,8 @@ def trial_entry(slug: str, trial: Trial, summary: str) -> TrialEntry:
     named = [loc.name for loc in trial.locations.named]
     if isinstance(trial, RegistryTrial):
         (status_label, status_key), (phase_label, phase_key) = registry_status(trial), registry_phase(trial)
+        if status_key == "unknown":  # one listing of them all: the last status known differs, and the trial says it
+            status_label = "Unknown status"
         updated = trial.updated.isoformat() if isinstance(trial.updated, datetime.date) else ""
     else:
         status_label, status_key = STATUS_LABELS[trial.status], trial.status

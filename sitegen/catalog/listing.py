@@ -6,11 +6,12 @@ Everything here is a function of the trials' entries alone, so a listing page ch
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from ..errors import ContentError, Problem
+from ..slugs import slugify, value_key
 
 PAGE_SIZE = 50  # trials per listing page
 SHOWN_ON_HOME = 12  # values of each facet the home page shows; its facet page shows them all
@@ -106,13 +107,6 @@ class ListingPage:
         return self.root
 
 
-@functools.cache  # a catalog names the same places and conditions thousands of times
-def slugify(name: str) -> str:
-    """A URL segment for a name: ASCII letters and digits joined by hyphens ('São Paulo' -> 'sao-paulo')."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "other"
-
-
 FACETS: tuple[tuple[str, str, str, str, Callable[[TrialEntry], Iterable[tuple[str, str]]]], ...] = (
     ("condition", "Condition", "Conditions", "conditions/", lambda e: [(e.condition, slugify(e.condition))]),
     ("status", "Status", "Statuses", "status/", lambda e: [(e.status, e.status_key)]),
@@ -142,7 +136,8 @@ _NUMBERS = re.compile(r"([0-9]+)")  # ASCII digits only: int() refuses superscri
 def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[ListingPage]:
     """Every page of the catalog besides the trials' own, in a fixed order."""
     trials = sorted(entries, key=sort_key)
-    found = [[_by_slug(values_of(entry)) for entry in trials] for *_, values_of in FACETS]  # per facet, per trial
+    # per facet, per trial
+    found = [[_by_slug(values_of(entry), path) for entry in trials] for *_, path, values_of in FACETS]
     facets = [_facet(key, title, plural, path, values) for (key, title, plural, path, _), values in zip(FACETS, found)]
     home = Crumb("All trials", "")
     pages = _listing(
@@ -172,23 +167,30 @@ def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[Listin
 
 
 def _facet(key: str, title: str, plural: str, path: str, values: list[dict[str, str]]) -> Facet:
-    """A facet's values (each trial's, by slug) with their counts; names that make the same slug share a page,
+    """A facet's values (each trial's, by slug) with their counts; names of one value (`value_key`) share a page,
     under the first name met."""
     counts: dict[str, int] = {}
     names: dict[str, str] = {}
     for found in values:
         for slug, name in found.items():
             counts[slug] = counts.get(slug, 0) + 1
-            names.setdefault(slug, name)
+            _one_value_per_page(names.setdefault(slug, name), name, f"{path}{slug}/")
     ordered = sorted(counts, key=lambda s: (-counts[s], names[s].casefold(), s))
     return Facet(key, title, plural, path, tuple(FacetValue(names[s], f"{path}{s}/", counts[s]) for s in ordered))
 
 
-def _by_slug(values: Iterable[tuple[str, str]]) -> dict[str, str]:
+def _one_value_per_page(first: str, name: str, page: str) -> None:
+    """Refuse two different values on one page (their hashes would have to collide: about once in 10^14 pairs)."""
+    if first != name and value_key(first) != value_key(name):
+        raise ContentError([Problem("content/trials", 0, 0, f"the values '{first}' and '{name}' would share the URL "
+                                    f"{page}; change one of them")])
+
+
+def _by_slug(values: Iterable[tuple[str, str]], path: str) -> dict[str, str]:
     """A trial's values of a facet by slug, once each ('São Paulo' and 'Sao Paulo' are one place), first name kept."""
     found: dict[str, str] = {}
     for name, slug in values:
-        found.setdefault(slug, name)
+        _one_value_per_page(found.setdefault(slug, name), name, f"{path}{slug}/")
     return found
 
 

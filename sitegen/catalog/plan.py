@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ContentError, Problem
 from ..fingerprint import digest
+from ..inputs import links_leaving, present, read_input
 from ..project import BuildReport, Project
 from ..write import check_output_dir, finish_interrupted
 from . import state
@@ -132,8 +133,9 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
     """The trials of content/trials/ (sorted by slug), with each one's own .bib; and warnings about other files."""
     folder = os.path.join(content, "trials")
     with os.scandir(folder) as entries:  # one listing, no stat per file: a catalog may hold 10,000 trials
-        files = {e.name for e in entries if not e.name.startswith(".") and e.is_file()}
-    sources, problems, warnings = [], [], []
+        files = {e.name for e in entries if not e.name.startswith(".") and not e.is_dir()}  # a FIFO is refused, not skipped
+    sources, warnings = [], []
+    problems = links_leaving(folder, content.resolve().parent)
     for name in sorted(files):
         path = os.path.join(folder, name)
         slug, _, extension = name.partition(".")
@@ -173,8 +175,7 @@ def _files_digest(
 
 
 def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+    return read_input(path)
 
 
 def _stat(source: TrialSource) -> tuple[int, ...]:
@@ -188,7 +189,7 @@ def _shared_files_digest(project: Project, base_url: str | None) -> str:
     """A digest of the bytes of everything all trials share: settings, glossary, shared references, templates,
     static files, and the --base-url given."""
     content = project.content
-    parts = [(content / name).read_bytes() if (content / name).is_file() else b"\0missing"
+    parts = [read_input(content / name) if present(content / name) else b"\0missing"
              for name in ("site.yaml", "glossary.yaml", "references.bib")]
     parts += [templates_digest(project).encode(), static_digest(project).encode(), str(base_url).encode()]
     return digest(b"\0".join(parts))
@@ -201,11 +202,11 @@ def templates_digest(project: Project) -> str:
 
 def static_digest(project: Project) -> str:
     """A digest of every static file of the project: its own and sitegen's."""
-    return digest(b"".join(name.encode() + b"\0" + project.static_file(name).read_bytes()
+    return digest(b"".join(name.encode() + b"\0" + read_input(project.static_file(name))
                            for name in project.static_names()))
 
 
 def folder_digest(folder: Path) -> str:
     """A digest of every file in a folder (names and bytes)."""
-    return digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes()
+    return digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + read_input(p)
                                    for p in sorted(folder.rglob("*")) if p.is_file()))

@@ -101,7 +101,7 @@ const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 for (let t = walker.nextNode(); t; t = walker.nextNode()) {
   if (!t.data.trim()) continue;
   const el = t.parentElement;
-  if (!el || seen.has(el) || !el.closest('p, li, dd, td')) continue;
+  if (!el || seen.has(el) || !el.closest('p, li, dd, td, .timeline-bar')) continue;
   seen.add(el);
   const range = document.createRange();
   range.selectNodeContents(t);
@@ -119,13 +119,14 @@ for (let t = walker.nextNode(); t; t = walker.nextNode()) {
       `text "${t.data.trim().slice(0, 40)}" is ${hex(fg)} on ${hex(bg)}: ${ratio.toFixed(2)}:1 < ${minimum}:1`));
   }
 }
-if (!checked) out.push(finding('contrast-body-text-7:1', document.body, 'no p, li, dd or td text found to check'));
+if (!checked) out.push(finding('contrast-body-text-7:1', document.body, 'no p, li, dd, td or timeline text found to check'));
 return out;
 """
 
 
 def contrast(page, name: str, minimum: float = 7.0) -> list[Finding]:  # type: ignore[no-untyped-def]
-    """Every visible text in p, li, dd and td has at least minimum:1 contrast with its effective background."""
+    """Every visible text in p, li, dd, td and the timeline's bars has at least minimum:1 contrast with its effective
+    background."""
     return _findings(_run(page, _CONTRAST, minimum), name)
 
 

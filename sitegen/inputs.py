@@ -1,0 +1,101 @@
+"""Read an input file (content, templates, static files) only if it is a regular file of bounded size.
+
+Every content and static file sitegen reads goes through `read_input`, and every template through `check_input`
+(record.BoundedLoader) before Jinja2 reads it: each checks the file's type and size before reading it. A FIFO would
+block the build forever, a symlink to /dev/zero would fill the memory, and a 2 GB file would be read whole before any
+check could refuse it. It imports nothing but the standard library, so that the build plan can use it without
+loading the libraries that render pages.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import ContentError, Problem
+
+MB = 1024 * 1024
+# The input contract: a YAML file up to 5 MB (the default trial is 20 KB; a text field holds at most 10,000
+# characters), a BibTeX file up to 5 MB (a large real bibliography is 1 to 3 MB; bib.py's bounds on expanding
+# @string macros are set from it), a template or static file up to 10 MB.
+MAX_BYTES = {".yaml": 5 * MB, ".yml": 5 * MB, ".bib": 5 * MB}
+MAX_OTHER_BYTES = 10 * MB
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def limit_of(path: str | Path) -> int:
+    """The largest size, in bytes, an input file like `path` may have."""
+    return MAX_BYTES.get(os.path.splitext(path)[1].lower(), MAX_OTHER_BYTES)
+
+
+def read_input(path: str | Path) -> bytes:
+    """The bytes of an input file, or a ContentError naming it: missing or unreadable, not a regular file (a FIFO,
+    a device, a folder; a symlink counts as what it points to), or larger than its limit (`limit_of`)."""
+    limit = check_input(path)  # before opening: opening a device can have effects of its own
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO would block open()
+        with os.fdopen(fd, "rb") as f:
+            _check(path, os.fstat(f.fileno()), limit)  # what was opened, should the file have been replaced meanwhile
+            data = f.read(limit + 1)  # a file growing while read is still cut at its limit
+    except OSError as e:
+        raise _unreadable(path, e) from None
+    if len(data) > limit:
+        raise ContentError([_too_big(path, len(data), limit)])
+    return data
+
+
+def check_input(path: str | Path) -> int:
+    """Raise a ContentError unless `path` is a regular file within its size limit, which is returned."""
+    limit = limit_of(path)
+    try:
+        _check(path, os.stat(path), limit)
+    except OSError as e:
+        raise _unreadable(path, e) from None
+    return limit
+
+
+def _unreadable(path: str | Path, e: OSError) -> ContentError:
+    why = e.strerror or str(e)
+    if isinstance(e, FileNotFoundError) and os.path.islink(path):
+        why = f"a symbolic link to {os.path.realpath(path)}, which does not exist"
+    return ContentError([Problem(str(path), 0, 0, f"cannot read: {why}")])
+
+
+def _check(path: str | Path, found: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(found.st_mode):
+        kind = next((name for test, name in _KINDS if test(found.st_mode)), "not a regular file")
+        raise ContentError([Problem(str(path), 0, 0, f"cannot read: this is {kind}; an input must be a regular file")])
+    if found.st_size > limit:
+        raise ContentError([_too_big(path, found.st_size, limit)])
+
+
+def _too_big(path: str | Path, size: int, limit: int) -> Problem:
+    return Problem(str(path), 0, 0, f"the file is {size / MB:,.1f} MB; an input file like this may be at most "
+                   f"{limit // MB} MB")
+
+
+def present(path: Path) -> bool:
+    """Whether an optional input is there: a symlink counts even when what it points to is missing (reading it is
+    then an error, not a silent 'no glossary')."""
+    return os.path.lexists(path)
+
+
+def links_leaving(folder: str | Path, root: str | Path) -> list[Problem]:
+    """A problem for each symbolic link in `folder` (not below it) that points outside `root` (the project): content
+    is read from the project only, so that a link cannot publish, or quote in an error, a file from elsewhere."""
+    inside = os.path.realpath(root)
+    problems = []
+    try:
+        with os.scandir(folder) as entries:
+            links = sorted(e.path for e in entries if e.is_symlink())
+    except OSError:
+        return []  # a missing folder is reported by whoever needs it
+    for link in links:
+        target = os.path.realpath(link)
+        if os.path.commonpath([inside, target]) != inside:
+            problems.append(Problem(link, 0, 0, f"a symbolic link to {target}, outside the project ({inside}); "
+                                    "content must be inside the project"))
+    return problems

@@ -1,0 +1,33 @@
+"""URL segments for values (a condition, a place, a country): the same for the same value, different for different
+ones, plain ASCII so that links work from disk and under a sub-path."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import unicodedata
+
+
+@functools.cache  # a catalog names the same places and conditions thousands of times
+def value_key(name: str) -> str:
+    """What makes two values of a facet the same value: their text without case, accents, extra spaces, or hyphens
+    told from spaces ('São Paulo' and 'sao  paulo' are one place, 'Non-small cell' and 'non small cell' one condition). Punctuation and every other letter count ('sarcoma!' is another
+    value than 'Sarcoma', '肉腫' than 'Саркома')."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold()).replace("-", " ")
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+@functools.cache
+def slugify(name: str) -> str:
+    """A URL segment for a value, the same for the same value (`value_key`) and different for different ones.
+
+    A value of ASCII letters and digits in words is its words joined by hyphens ('Soft tissue sarcoma' ->
+    'soft-tissue-sarcoma'); any other gets what can be read of it in ASCII, then '--' (which no such plain slug has)
+    and a hash of the value ('Sarcoma!' -> 'sarcoma--1f0c...', '肉腫' -> 'value--8d3e...'). Links stay plain ASCII
+    folders, so they work from disk and under a sub-path."""
+    key = value_key(name)
+    readable = re.sub(r"[^a-z0-9]+", "-", key.encode("ascii", "ignore").decode("ascii")).strip("-")
+    if re.fullmatch(r"[a-z0-9]+(?: [a-z0-9]+)*", key):
+        return readable
+    return f"{readable or 'value'}--{hashlib.blake2b(key.encode('utf-8'), digest_size=6).hexdigest()}"

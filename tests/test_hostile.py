@@ -1,0 +1,294 @@
+"""Hostile content (issue 15): what an attacker or an accident can put in the content is refused with its position or
+shown as text, never run, never merged with other content, never printed raw to a terminal, and never allowed to
+eat the machine."""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from sitetext import html_pages
+from test_catalog import make_catalog
+
+from sitegen.build import build
+from sitegen.cli import main
+from sitegen.project import Project
+from sitegen.slugs import slugify
+
+
+def _answer(project: Project, prose: str) -> None:
+    """Put a first FAQ entry answered by `prose` (one line of YAML) in the default trial."""
+    trial = project.content / "trial.yaml"
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("\nfaq:\n", f"\nfaq:\n  - question: What if?\n    answer: {prose}\n", 1), encoding="utf-8")
+
+
+def test_control_characters_quoted_from_content_are_escaped_in_errors(project: Project, capsys) -> None:
+    trial = project.content / "trial.yaml"
+    hostile = "\\e]0;owned\\a\\e[2J\\u202e"  # YAML's escapes for ESC, BEL and a right-to-left override
+    trial.write_text(trial.read_text(encoding="utf-8").replace("\nstatus:", f'\n"{hostile}": 1\nstatus:', 1),
+                     encoding="utf-8")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown field" in err
+    assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\u202e" in err
+
+
+def test_placeholder_text_in_prose_cannot_move_a_citation_into_an_attribute(project: Project, tmp_path: Path) -> None:
+    _answer(project, '"See [the registry](https://example.org/ \\"sitegencitation0x sitegencitation1x [@chen2021]\\") '
+                     'and this [@chen2021]."')
+    build(project, tmp_path / "out")
+    faq = (tmp_path / "out" / "faq" / "index.html").read_text(encoding="utf-8")
+    title = faq.split('<a href="https://example.org/" title="', 1)[1].split('"', 1)[0]
+    assert "<" not in title and "cite" not in title
+    assert title.startswith("sitegencitation0x sitegencitation1x [")
+    assert 'and this <sup class="cite"' in faq
+
+
+def test_a_script_tag_in_a_code_span_is_shown_as_text(project: Project, tmp_path: Path) -> None:
+    _answer(project, '"Type `<script>x</script>` and `<!-- y -->`; <script>alert(1)</script>gone."')
+    build(project, tmp_path / "out")
+    faq = (tmp_path / "out" / "faq" / "index.html").read_text(encoding="utf-8")
+    assert "Type <code>&lt;script&gt;x&lt;/script&gt;</code> and <code>&lt;!-- y --&gt;</code>; gone." in faq
+    assert "alert(1)" not in faq
+
+
+def _catalog(tmp_path: Path) -> Project:
+    return make_catalog(tmp_path / "project", count=2)
+
+
+def _refused(project: Project, tmp_path: Path, capsys) -> str:
+    """Build `project`: it must fail cleanly (exit 1, no traceback, nothing written); what it printed."""
+    code = main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+    return err
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # libyaml's composer overflows the stack on this (a segmentation fault)
+
+
+@pytest.mark.parametrize("name", ["trial.yaml", "glossary.yaml", "site.yaml", "trials/trial-1.yaml"])
+@pytest.mark.parametrize("depth", [60, 500, 100_000])
+def test_yaml_nested_any_depth_is_refused_at_its_position(project: Project, tmp_path: Path, capsys, name: str,
+                                                          depth: int) -> None:
+    if name.startswith("trials/"):
+        project = _catalog(tmp_path)
+    path = project.content / name
+    path.write_text(path.read_text(encoding="utf-8") + "\nextra: " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
+    err = _refused(project, tmp_path, capsys)
+    assert re.search(rf"{re.escape(str(path))}:\d+:\d+: .*nested more than 50 levels deep", err), err
+
+
+def test_aliases_nesting_deeper_than_the_text_are_refused(project: Project, tmp_path: Path, capsys) -> None:
+    chain = "".join(f"x{i}: &x{i} {'[' * 40}{f'*x{i - 1}' if i else '1'}{']' * 40}\n" for i in range(30))
+    (project.content / "glossary.yaml").write_text(chain, encoding="utf-8")
+    assert "nested more than 50 levels deep" in _refused(project, tmp_path, capsys)
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _zero(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+def _huge(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.truncate(2 * 1024**3)  # sparse: 2 GB long, no disk used
+
+
+@pytest.mark.parametrize("make,message", [
+    (_fifo, r"cannot read: this is a named pipe \(FIFO\); an input must be a regular file"),
+    (_zero, (r"cannot read: this is a character device; an input must be a regular file|a symbolic link to /dev/zero, "
+            "outside the project")),
+    (_huge, r"the file is 2,048\.0 MB; an input file like this may be at most \d+ MB"),
+], ids=["fifo", "dev-zero", "2-gb"])
+@pytest.mark.parametrize("name", ["trial.yaml", "references.bib", "glossary.yaml", "trials/trial-1.yaml",
+                                  "templates/base.html", "static/style.css"])
+def test_inputs_that_are_not_bounded_regular_files_are_refused_before_reading(
+        project: Project, tmp_path: Path, capsys, make, message: str, name: str) -> None:
+    if name.startswith("trials/"):
+        project = _catalog(tmp_path)
+    path = project.content.parent / name if "/" in name and not name.startswith("trials/") else project.content / name
+    make(path)
+    err = _refused(project, tmp_path, capsys)
+    assert re.search(f"{re.escape(str(path))}: ({message})", err), err
+
+
+def test_a_trial_linked_from_outside_the_project_is_refused_without_quoting_it(tmp_path: Path, capsys) -> None:
+    project = _catalog(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the secret is SWORDFISH\n", encoding="utf-8")
+    link = project.content / "trials" / "trial-1.yaml"
+    link.unlink()
+    link.symlink_to(secret)
+    err = _refused(project, tmp_path, capsys)
+    assert f"{link}: a symbolic link to {secret}, outside the project" in err
+    assert "SWORDFISH" not in err
+
+
+def test_a_dangling_glossary_link_is_an_error_not_no_glossary(project: Project, tmp_path: Path, capsys) -> None:
+    glossary = project.content / "glossary.yaml"
+    glossary.unlink()
+    glossary.symlink_to("glossary-moved.yaml")
+    err = _refused(project, tmp_path, capsys)
+    assert f"{glossary}: cannot read: a symbolic link to" in err and "which does not exist" in err
+
+
+@pytest.mark.parametrize("line,message", [
+    ("status: {secret}", "status: expected one of"),
+    ("{secret}: 1", "a key must be a field name, at most 100 characters"),
+], ids=["value", "key"])
+def test_errors_quote_at_most_a_short_excerpt_of_the_content(project: Project, capsys, line: str, message: str) -> None:
+    trial = project.content / "trial.yaml"
+    secret = "SWORDFISH" * 100
+    trial.write_text(trial.read_text(encoding="utf-8").replace("\nstatus: recruiting", "\n" + line.format(secret=secret)),
+                     encoding="utf-8")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("SWORDFISH") <= 5
+
+
+def _many_answers(content: Path, count: int) -> None:
+    """Give the trial in `content` `count` more FAQ entries, each a prose field."""
+    trial = content / "trial.yaml"
+    entries = "".join(f"  - question: Question {i}?\n    answer: Answer {i} is plain.\n" for i in range(count))
+    trial.write_text(trial.read_text(encoding="utf-8").replace("\nfaq:\n", "\nfaq:\n" + entries, 1), encoding="utf-8")
+
+
+def test_build_time_grows_linearly_with_the_number_of_prose_fields(project: Project, tmp_path: Path) -> None:
+    seconds = []
+    for count in (1_500, 6_000):
+        _many_answers(project.content, count if not seconds else count - 1_500)
+        started = time.process_time()
+        build(project, tmp_path / f"out-{count}")
+        seconds.append(time.process_time() - started)
+    # four times the fields: about four times the time when linear, sixteen when quadratic (7.8 times before the fix)
+    assert seconds[1] < 5.5 * seconds[0], seconds
+
+
+VALUES = ["肉腫", "Саркома", "+++", "Sarcoma", "sarcoma!", "Sarcoma?"]
+
+
+def test_catalog_values_that_slugify_alike_each_get_their_own_listing_page(tmp_path: Path) -> None:
+    project = _catalog(tmp_path)
+    template = yaml.safe_load((project.content / "trials" / "trial-0.yaml").read_text(encoding="utf-8"))
+    for path in (project.content / "trials").iterdir():
+        path.unlink()
+    for i, value in enumerate(VALUES):
+        trial = {**template, "slug": f"t{i}", "title": f"Trial {i}", "condition": value,
+                 "locations": {"named": [{"name": f"{value} City"}], "others": 0}}
+        (project.content / "trials" / f"t{i}.yaml").write_text(yaml.safe_dump(trial, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    build(project, out)
+    pages = html_pages(out)
+    for facet, suffix in (("conditions", ""), ("locations", " City")):
+        index = pages[f"{facet}/index.html"]
+        listed = [link[3:] for link in index.links if re.fullmatch(rf"\.\./{facet}/[a-z0-9-]+/index\.html", link)]
+        assert len(set(listed)) == len(VALUES), listed  # one page per value, none shared
+        for i, value in enumerate(VALUES):
+            [link] = [link for link in listed if f"Trial {i}" in pages[link].text]
+            listing = pages[link]
+            assert f"{value}{suffix}" in listing.text and f"../../trials/t{i}/index.html" in listing.links
+            assert not any(f"../../trials/t{j}/index.html" in listing.links for j in range(len(VALUES)) if j != i)
+    # the same value under other case, accents or spacing is one value; its URL does not depend on the others
+    assert slugify("Sarcoma") == slugify(" sarcoma ") == "sarcoma" and slugify("São Paulo") == slugify("Sao Paulo")
+    assert slugify("sarcoma!") != slugify("sarcoma?") and "--" in slugify("sarcoma!")
+
+
+def test_robots_txt_is_plain_text_and_a_non_ascii_base_url_is_published_as_a_uri(project: Project,
+                                                                                   tmp_path: Path) -> None:
+    build(project, tmp_path / "out", base_url="https://bücher.example/a&b/stüdie")
+    out = tmp_path / "out"
+    assert "Sitemap: https://xn--bcher-kva.example/a&b/st%C3%BCdie/sitemap.xml\n" in (out / "robots.txt").read_text()
+    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://xn--bcher-kva.example/a&amp;b/st%C3%BCdie/faq/</loc>" in sitemap
+    assert sitemap.isascii()
+    assert '<link rel="canonical" href="https://xn--bcher-kva.example/a&amp;b/st%C3%BCdie/faq/">' in (
+        out / "faq" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("url,message", [
+    ("https://editor:secret@example.org/trials/", "without a user name or password"),
+    ("https://example.org:65536/trials/", "a port from 0 to 65535"),
+    ("https://example.org:99999999/", "a port from 0 to 65535"),
+], ids=["user-password", "port-65536", "port-huge"])
+def test_base_urls_with_a_password_or_an_impossible_port_are_refused(project: Project, capsys, url: str,
+                                                                     message: str) -> None:
+    assert main(["check", "--content", str(project.content), "--base-url", url]) == 2
+    assert message in capsys.readouterr().err
+    settings = project.content / "site.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(re.sub(r"(?m)^base_url: .*$", f"base_url: {url}", text), encoding="utf-8")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert "site.yaml:7:" in err and message in err
+
+
+LIMIT_SECONDS = 5  # of CPU time, enforced by RLIMIT_CPU; the wall-clock timeout only stops a hang
+LIMIT_BYTES = 500 * 1024**2  # of address space, enforced by RLIMIT_AS
+
+
+def _explode(kind: str, project: Project) -> None:
+    content = project.content
+    if kind == "deep-yaml":
+        (content / "glossary.yaml").write_text("terms: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n", encoding="utf-8")
+    elif kind == "dev-zero-bib":
+        _zero(content / "references.bib")
+    elif kind == "fifo-trial":
+        _fifo(content / "trial.yaml")
+    elif kind == "2-gb-trial":
+        _huge(content / "trial.yaml")
+    elif kind == "30000-faq-entries":
+        _many_answers(content, 30_000)
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (LIMIT_SECONDS, LIMIT_SECONDS))
+
+
+@pytest.mark.parametrize("kind", ["deep-yaml", "dev-zero-bib", "fifo-trial", "2-gb-trial", "30000-faq-entries"])
+def test_explosive_inputs_are_refused_or_built_within_5_s_and_500_mb(project: Project, tmp_path: Path,
+                                                                      kind: str) -> None:
+    _explode(kind, project)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        [sys.executable, "-m", "sitegen", "build", "--content", str(project.content), "--output", str(tmp_path / "out"),
+         "--templates", str(project.templates), "--static", str(project.static)],
+        capture_output=True, text=True, timeout=60, preexec_fn=_limited, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert result.returncode in (0, 1), (result.returncode, result.stderr[-2000:])  # not killed by a limit
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr, result.stderr[-2000:]
+    assert cpu < LIMIT_SECONDS, cpu
+    if kind == "30000-faq-entries":
+        assert result.returncode == 0 and (tmp_path / "out" / "faq" / "index.html").stat().st_size > 3_000_000
+    else:
+        assert result.returncode == 1 and re.search("problems? found; nothing was written", result.stderr), result.stderr
+
+
+def test_two_values_that_would_share_a_url_are_an_error_not_one_page() -> None:
+    from sitegen.catalog import listing as catalog
+    from sitegen.errors import ContentError
+
+    # as if two values' hashes collided: the listing would show one name for both
+    with pytest.raises(ContentError, match="the values 'Sarcoma!' and 'Sarcoma\\?' would share the URL conditions/x/"):
+        catalog._facet("condition", "Condition", "Conditions", "conditions/", [{"x": "Sarcoma!"}, {"x": "Sarcoma?"}])
+    catalog._facet("condition", "Condition", "Conditions", "conditions/", [{"x": "São Paulo"}, {"x": "sao paulo"}])

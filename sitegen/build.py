@@ -41,6 +41,7 @@ from .plan import (
     Project,
     TrialTask,
     folder_digest,
+    locked_output,
     nothing_to_build,
     plan_build,
     site_url,
@@ -68,7 +69,7 @@ from .validate import (
     validate_settings,
     validate_trial,
 )
-from .write import Staging, stage_file, write_site
+from .write import WriteError, Writer, stage_file, write_site
 
 T = TypeVar("T")
 STATIC_FILES = ("style.css", "favicon.svg")
@@ -549,6 +550,8 @@ class TrialBuilder:
             return self._build(task)
         except ContentError as e:
             return TrialResult(source.slug, None, tuple(e.problems))
+        except WriteError:
+            raise  # the output's fault (a full disk), not the trial's: it names the output file
         except OSError as e:
             return TrialResult(source.slug, None, (Problem(str(e.filename or source.yaml), 0, 0, f"cannot read: {e.strerror}"),))
 
@@ -604,13 +607,14 @@ def build(
 ) -> tuple[BuildReport, list[Problem]]:
     """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
     atomically. Returns what was done and the warnings found."""
-    plan = plan_build(project, output, base_url)
-    if plan is not None:
-        return nothing_to_build(plan, strict) or build_catalog(plan, strict, jobs, progress)
-    site = load_site(project, base_url, strict)
-    files = render_site(site, project)
-    written = write_site(files, output)
-    return BuildReport(1, tuple(files), written, 1), site.warnings
+    with locked_output(project, output):
+        plan = plan_build(project, output, base_url)
+        if plan is not None:
+            return nothing_to_build(plan, strict) or build_catalog(plan, strict, jobs, progress)
+        site = load_site(project, base_url, strict)
+        files = render_site(site, project)
+        written = write_site(files, output)
+        return BuildReport(1, tuple(files), written, 1), site.warnings
 
 
 def build_catalog(
@@ -630,7 +634,7 @@ def build_catalog(
         bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
     records, tasks = plan.reusable(shared_print, bib_prints)
     shared = shared or load_shared(project, base_url)
-    staging = Staging(output)
+    staging = Writer(output)
     try:
         problems: list[Problem] = []
         changed: list[str] = []
@@ -646,6 +650,9 @@ def build_catalog(
         if problems:
             raise ContentError(problems)
         records = {source.slug: records[source.slug] for source in sources}
+        for source in sources:
+            for name in records[source.slug].outputs:
+                staging.claim(name, source.yaml)
         shared_warnings = tuple(_shared_warnings(shared, records))
         warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
         if strict and warnings:
@@ -666,7 +673,7 @@ def build_catalog(
         current = record.files()
         record.token = fingerprint(sorted(current.items()))
         removed = sorted(set(previous.files()) - set(current))
-        staging.commit(changed, removed, whole=not previous.token, token=record.token)
+        staging.commit(removed, whole=not previous.token, token=record.token)
     except BaseException:
         staging.discard()
         raise
@@ -700,7 +707,7 @@ def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[s
 
 
 def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, cache.Made],
-          staging: Staging, changed: list[str]) -> dict[str, cache.Made]:
+          staging: Writer, changed: list[str]) -> dict[str, cache.Made]:
     """Make each output whose inputs changed since `previous` (its other outputs are kept as they were), stage the
     files whose bytes changed and add them to `changed`; what was made, by key."""
     made: dict[str, cache.Made] = {}
@@ -708,12 +715,16 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
         before = previous.get(key)
         if before is not None and before.made_from == made_from:
             made[key] = before
+            for name in before.files:
+                staging.claim(name, f"the catalog's {key}")
             continue
         files = {name: (data, digest(data)) for name, data in produce().items()}
         for name, (data, file_digest) in files.items():
             if before is None or before.files.get(name) != file_digest:
-                staging.add(name, data)
+                staging.add(name, data, f"the catalog's {key}")
                 changed.append(name)
+            else:
+                staging.claim(name, f"the catalog's {key}")
         made[key] = cache.Made(made_from, {name: file_digest for name, (_, file_digest) in files.items()})
     return made
 

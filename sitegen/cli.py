@@ -16,7 +16,7 @@ from typing import TextIO
 from . import __version__
 from .errors import ContentError, Problem
 from .parallel import default_jobs
-from .plan import BuildReport, Project, is_catalog, nothing_to_build, plan_build, site_url
+from .plan import BuildReport, Project, is_catalog, locked_output, nothing_to_build, plan_build, site_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,20 +126,21 @@ def _build(
 ) -> tuple[BuildReport, list[Problem]]:
     """Build the site. A catalog in which nothing changed since its last build is done without loading the libraries
     that render pages (Jinja2, Markdown, pybtex, pydantic): loading them would be a third of such a rebuild's time."""
-    plan = plan_build(project, output, base_url)
-    done = nothing_to_build(plan, strict) if plan is not None else None
-    if done is not None:
-        return done
-    from .build import build, build_catalog
+    with locked_output(project, output):
+        plan = plan_build(project, output, base_url)
+        done = nothing_to_build(plan, strict) if plan is not None else None
+        if done is not None:
+            return done
+        from .build import build, build_catalog
 
-    if plan is None:
-        return build(project, output, base_url, strict)
-    bar = ProgressBar.for_stream(sys.stderr)
-    try:
-        return build_catalog(plan, strict, jobs, bar.show if bar else None)
-    finally:
-        if bar is not None:
-            bar.clear()
+        if plan is None:
+            return build(project, output, base_url, strict)
+        bar = ProgressBar.for_stream(sys.stderr)
+        try:
+            return build_catalog(plan, strict, jobs, bar.show if bar else None)
+        finally:
+            if bar is not None:
+                bar.clear()
 
 
 def _check(project: Project, base_url: str | None, strict: bool) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import re
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import cache
 from .errors import ContentError, Problem
-from .write import check_output_dir, finish_interrupted
+from .write import check_output_dir, finish_interrupted, output_lock
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,14 @@ class CatalogPlan:
         return records if not tasks and list(records) == list(previous.trials) else None
 
 
+def locked_output(project: Project, output: Path) -> AbstractContextManager[None]:
+    """Check the output folder, then hold its lock for the whole build (one build at a time writes it)."""
+    check_output_dir(output, project.content.resolve().parent, [project.content, project.templates, project.static])
+    return output_lock(output)
+
+
 def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogPlan | None:
-    """Check the output folder; for a catalog, the plan of its build (None for a single trial)."""
-    check_output_dir(output, project.content.resolve().parent, [project.content, project.templates])
+    """For a catalog, the plan of its build (None for a single trial); the caller holds locked_output."""
     if not is_catalog(project.content):
         return None
     sources, warnings = find_trials(project.content)

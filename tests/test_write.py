@@ -21,12 +21,12 @@ SLOW_BUILD = """
 import sys, time
 from pathlib import Path
 import sitegen.write as w
-real = Path.write_bytes
-def slow(self, data):
-    print("writing", self, flush=True)
+real = w.stage_file
+def slow(folder, name, data):
+    print("writing", name, flush=True)
     time.sleep(0.2)
-    return real(self, data)
-Path.write_bytes = slow
+    return real(folder, name, data)
+w.stage_file = slow
 from sitegen.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -76,7 +76,7 @@ def test_swap_interrupted_between_renames_is_recovered(tmp_path: Path, monkeypat
         write.write_site({"index.html": b"new"}, out)
     monkeypatch.setattr(write.os, "replace", real_replace)
     assert not out.exists()  # the moment the swap was interrupted
-    write._recover(out)
+    write.settle(out)
     assert (out / "index.html").read_bytes() == b"old"
     write.write_site({"index.html": b"new"}, out)
     assert (out / "index.html").read_bytes() == b"new"

@@ -187,10 +187,7 @@ class Writer:
         plan = {"staged": self.folder.name, "changed": sorted(_files_in(self.folder)), "removed": sorted(removed)}
         temporary = self.journal.with_name(self.journal.name + ".tmp")
         with _writing(self.journal, self.output):
-            with open(temporary, "w", encoding="utf-8") as f:
-                f.write(json.dumps(plan))
-                f.flush()
-                os.fsync(f.fileno())  # the journal is the one file a later build trusts: on disk before it counts
+            _write_bytes(temporary, json.dumps(plan).encode(), sync=True)  # trusted by a later build: on disk first
             os.replace(temporary, self.journal)
         _finish(self.journal, self.output)
 
@@ -274,8 +271,16 @@ def stage_file(folder: Path, name: str, data: bytes) -> None:
     output = folder.parent / folder.name.removeprefix(".").rpartition(".sitegen-new")[0]
     with _writing(output.joinpath(*relative), output):
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as f:
-            f.write(data)
+        _write_bytes(target, data)
+
+
+def _write_bytes(path: Path, data: bytes, sync: bool = False) -> None:
+    """Write one file (every file the writer writes is written here); with `sync`, to the disk before returning."""
+    with open(path, "wb") as f:
+        f.write(data)
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
 
 
 @contextmanager

@@ -24,6 +24,7 @@ import jinja2
 import pytest
 from test_catalog import edit, make_catalog
 
+from sitegen import build as build_module
 from sitegen import cache, parallel, write
 from sitegen.build import Project, build
 from sitegen.cli import main
@@ -263,6 +264,50 @@ def test_builds_two_at_a_time_take_turns_and_never_report_success_over_a_broken_
             assert "Built " in text
         assert _files(out) == expected[variant], f"round {round_}"
         assert _leftovers(out) == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a worker dies with its build on Linux")
+def test_worker_processes_die_with_a_killed_build(tmp_path: Path) -> None:
+    """An orphaned worker would go on writing a trial's files into a staging folder of a build that is gone."""
+    project = make_catalog(tmp_path / "project", 4)
+    out, pids = tmp_path / "output", tmp_path / "workers"
+
+    def slow_build() -> int:
+        real = build_module.TrialBuilder.build
+
+        def slow(self: build_module.TrialBuilder, task: object) -> object:
+            with open(pids, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()}\n")
+            time.sleep(60)
+            return real(self, task)  # type: ignore[arg-type]
+
+        build_module.TrialBuilder.build = slow  # type: ignore[method-assign,assignment]
+        build(project, out, jobs=2)
+        return 0
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(slow_build())
+    deadline = time.monotonic() + 30
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(w) for w in pids.read_text().split()]
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if _alive(w)]
+    build(project, out, jobs=2)
+    build(project, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean") and _leftovers(out) == []
 
 
 def test_a_second_build_waits_for_the_first_and_says_for_whom(tmp_path: Path) -> None:

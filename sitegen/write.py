@@ -164,14 +164,15 @@ class Writer:
         stage_file(self.folder, name, data)
         if not keep_time:
             return True
-        old = self.output.joinpath(*safe_relative(name).parts)
+        parts = safe_relative(name).parts
+        old = self.output.joinpath(*parts)
         try:
             stat = old.stat()
             if stat.st_size != len(data) or old.read_bytes() != data:
                 return True
         except OSError:
             return True
-        os.utime(self.folder.joinpath(*safe_relative(name).parts), ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        os.utime(self.folder.joinpath(*parts), ns=(stat.st_atime_ns, stat.st_mtime_ns))
         return False
 
     def commit(self, removed: Iterable[str], whole: bool, token: str = "") -> None:
@@ -214,7 +215,11 @@ class Writer:
             if e.errno in (errno.EBUSY, errno.EXDEV, errno.EPERM, errno.EACCES):
                 return False
             raise
-        os.replace(fresh, output)
+        try:
+            os.replace(fresh, output)
+        except BaseException:
+            os.replace(old, output)  # the old site back at once, not only at the next build
+            raise
         shutil.rmtree(old)
         return True
 

@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import jinja2
 import pytest
@@ -386,6 +386,26 @@ def test_a_full_disk_names_the_output_file_and_leaves_the_old_site(kind: str, tm
     err = capsys.readouterr().err
     assert f"sitegen: {out.resolve()}/" in err and "cannot read" not in err, err
     assert not out.exists() and _leftovers(out) == []
+
+
+def test_a_full_disk_while_keeping_the_catalog_record_names_it(tmp_path: Path, capsys,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_catalog(tmp_path / "project", 2)
+    out = tmp_path / "output"
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(cache, "pickle", SimpleNamespace(dump=no_space, load=cache.pickle.load, HIGHEST_PROTOCOL=5))
+        assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"sitegen: {cache.folder(out)}/build.pickle.tmp: cannot keep the build record: No space left on device" in err
+    build(project, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean")
+    assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "1"]) == 0
+    assert _files(out) == _files(tmp_path / "clean") and _leftovers(out) == []
+    assert sorted(p.name for p in cache.folder(out).iterdir()) == ["build.pickle", cache.TEXTS]
 
 
 def test_an_output_folder_that_cannot_be_renamed_has_its_contents_replaced(tmp_path: Path,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .catalog.plan import nothing_to_build, plan_build
 from .errors import Problem
 from .project import BuildReport, Project
+from .write import check_output_dir, output_lock, write_site
 
 if TYPE_CHECKING:
     from .render import RenderRecord
@@ -39,21 +40,22 @@ def build(
     """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
     atomically. Returns what was done and the warnings found (with `strict`, warnings are errors)."""
     session = session if session is not None else Session()
-    plan = plan_build(project, output, base_url)
-    if plan is not None:
-        session.record = session.site = None  # a catalog keeps what it read beside its output folder
-        done = nothing_to_build(plan, strict)  # before the rendering libraries are even loaded
-        if done is not None:
-            return done
-        from .catalog.build import build_catalog  # loads Jinja2, Markdown, pybtex and pydantic
+    check_output_dir(output, project.content.resolve().parent, [project.content, project.templates, project.static])
+    with output_lock(output):  # one build at a time writes an output folder; a second one waits
+        plan = plan_build(project, output, base_url)
+        if plan is not None:
+            session.record = session.site = None  # a catalog keeps what it read beside its output folder
+            done = nothing_to_build(plan, strict)  # before the rendering libraries are even loaded
+            if done is not None:
+                return done
+            from .catalog.build import build_catalog  # loads Jinja2, Markdown, pybtex and pydantic
 
-        return build_catalog(plan, strict, jobs, progress)
-    from .render import render_incremental
-    from .site import load_site
-    from .write import write_site
+            return build_catalog(plan, strict, jobs, progress)
+        from .render import render_incremental
+        from .site import load_site
 
-    site = load_site(project, base_url, strict)
-    record = render_incremental(site, project, session.record)
-    written = write_site(record.files, output)
-    session.record, session.site = record, site
-    return BuildReport(1, tuple(record.files), written, 1), site.warnings
+        site = load_site(project, base_url, strict)
+        record = render_incremental(site, project, session.record)
+        written = write_site(record.files, output)
+        session.record, session.site = record, site
+        return BuildReport(1, tuple(record.files), written, 1), site.warnings

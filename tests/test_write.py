@@ -21,12 +21,12 @@ SLOW_BUILD = """
 import sys, time
 from pathlib import Path
 import sitegen.write as w
-real = Path.write_bytes
-def slow(self, data):
-    print("writing", self, flush=True)
+real = w.stage_file
+def slow(folder, name, data):
+    print("writing", name, flush=True)
     time.sleep(0.2)
-    return real(self, data)
-Path.write_bytes = slow
+    return real(folder, name, data)
+w.stage_file = slow
 from sitegen.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -65,19 +65,18 @@ def test_swap_interrupted_between_renames_is_recovered(tmp_path: Path, monkeypat
     real_replace = os.replace
     calls = []
 
-    def dies_on_second_rename(src: os.PathLike[str], dst: os.PathLike[str]) -> None:
+    def fails_on_second_rename(src: os.PathLike[str], dst: os.PathLike[str]) -> None:
         calls.append(src)
         if len(calls) == 2:
-            raise KeyboardInterrupt  # as if killed between the two renames
+            raise KeyboardInterrupt  # Ctrl-C between the two renames (a kill there: test_write_safety.py)
         real_replace(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", dies_on_second_rename)
+    monkeypatch.setattr(write.os, "replace", fails_on_second_rename)
     with pytest.raises(KeyboardInterrupt):
         write.write_site({"index.html": b"new"}, out)
     monkeypatch.setattr(write.os, "replace", real_replace)
-    assert not out.exists()  # the moment the swap was interrupted
-    write._recover(out)
-    assert (out / "index.html").read_bytes() == b"old"
+    assert (out / "index.html").read_bytes() == b"old"  # put back at once
+    assert not [p for p in tmp_path.iterdir() if "sitegen-" in p.name]
     write.write_site({"index.html": b"new"}, out)
     assert (out / "index.html").read_bytes() == b"new"
 

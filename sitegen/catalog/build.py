@@ -33,7 +33,7 @@ from ..render import (
 )
 from ..schema import RegistryTrial, Settings, Trial
 from ..site import Shared, Site, assemble_site, collect, load_shared, load_trial
-from ..write import Staging, stage_file
+from ..write import WriteError, Writer, stage_file
 from . import state
 from .jsonld import catalog_feed, listing_graph
 from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
@@ -115,6 +115,8 @@ class TrialBuilder:
             return self._build(task)
         except ContentError as e:
             return TrialResult(source.slug, None, tuple(e.problems))
+        except WriteError:
+            raise  # the output's fault (a full disk), not the trial's: it names the output file
         except OSError as e:
             return TrialResult(source.slug, None, (Problem(str(e.filename or source.yaml), 0, 0, f"cannot read: {e.strerror}"),))
 
@@ -177,7 +179,7 @@ def build_catalog(
         bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
     records, tasks = plan.reusable(shared_print, bib_prints)
     shared = shared or load_shared(project, base_url)
-    staging = Staging(output)
+    staging = Writer(output)
     try:
         problems: list[Problem] = []
         changed: list[str] = []
@@ -193,6 +195,9 @@ def build_catalog(
         if problems:
             raise ContentError(problems)
         records = {source.slug: records[source.slug] for source in sources}
+        for source in sources:
+            for name in records[source.slug].outputs:
+                staging.claim(name, source.yaml)
         shared_warnings = tuple(_shared_warnings(shared, records))
         warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
         if strict and warnings:
@@ -213,7 +218,7 @@ def build_catalog(
         current = record.files()
         record.token = fingerprint(sorted(current.items()))
         removed = sorted(set(previous.files()) - set(current))
-        staging.commit(changed, removed, whole=not previous.token, token=record.token)
+        staging.commit(removed, whole=not previous.token, token=record.token)
     except BaseException:
         staging.discard()
         raise
@@ -247,7 +252,7 @@ def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[s
 
 
 def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
-          staging: Staging, changed: list[str]) -> dict[str, state.Made]:
+          staging: Writer, changed: list[str]) -> dict[str, state.Made]:
     """Make each output whose inputs changed since `previous` (its other outputs are kept as they were), stage the
     files whose bytes changed and add them to `changed`; what was made, by key."""
     made: dict[str, state.Made] = {}
@@ -255,12 +260,16 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
         before = previous.get(key)
         if before is not None and before.made_from == made_from:
             made[key] = before
+            for name in before.files:
+                staging.claim(name, f"the catalog's {key}")
             continue
         files = {name: (data, digest(data)) for name, data in produce().items()}
         for name, (data, file_digest) in files.items():
             if before is None or before.files.get(name) != file_digest:
-                staging.add(name, data)
+                staging.add(name, data, f"the catalog's {key}")
                 changed.append(name)
+            else:
+                staging.claim(name, f"the catalog's {key}")
         made[key] = state.Made(made_from, {name: file_digest for name, (_, file_digest) in files.items()})
     return made
 

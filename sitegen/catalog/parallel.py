@@ -5,8 +5,12 @@ A catalog's trials never read each other, so its build splits by trial and scale
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -19,9 +23,22 @@ R = TypeVar("R")
 _work: Callable[[Any], Any] | None = None
 
 
+JOBS_PER_CPU = 2  # the work is all CPU: more processes than this only add memory and switching
+_PR_SET_PDEATHSIG = 1
+
+
 def _start_worker(make: Callable[[], Callable[[Any], Any]]) -> None:
     global _work
+    _die_with_parent()
     _work = make()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have this worker killed when the build that forked it dies: an orphan would go on writing its
+    trial's files into a staging folder no build uses any more."""
+    name = ctypes.util.find_library("c")
+    if name is not None and sys.platform.startswith("linux"):
+        ctypes.CDLL(name).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _run_in_worker(task: Any) -> Any:
@@ -35,12 +52,23 @@ def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs:
     Workers are forked, so they start with everything this process has loaded, and `make` need not be picklable;
     tasks and results are.
     """
-    if jobs <= 1 or len(tasks) <= 1:
+    jobs = capped_jobs(jobs, len(tasks))
+    if jobs <= 1:
         yield from map(make(), tasks)
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(make,)) as pool:
         yield from pool.map(_run_in_worker, tasks, chunksize=max(1, min(16, len(tasks) // (jobs * 8))))
+
+
+def capped_jobs(jobs: int, tasks: int) -> int:
+    """`jobs`, lowered to JOBS_PER_CPU times the CPUs and to the number of `tasks`; a line on stderr says so when
+    the lowered number is below what was asked and the CPUs."""
+    cpus = default_jobs()
+    capped = max(1, min(jobs, JOBS_PER_CPU * cpus, tasks))
+    if capped < jobs and jobs > cpus:
+        print(f"sitegen: --jobs {jobs} lowered to {capped} ({cpus} CPUs, {tasks} trials to build)", file=sys.stderr)
+    return capped
 
 
 def default_jobs() -> int:

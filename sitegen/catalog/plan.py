@@ -17,7 +17,7 @@ from ..errors import ContentError, Problem
 from ..fingerprint import digest
 from ..inputs import links_leaving, present, read_input
 from ..project import BuildReport, Project
-from ..write import check_output_dir, finish_interrupted
+from ..write import finish_interrupted
 from . import state
 
 
@@ -90,8 +90,7 @@ class CatalogPlan:
 
 
 def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogPlan | None:
-    """Check the output folder; for a catalog, the plan of its build (None for a single trial)."""
-    check_output_dir(output, project.content.resolve().parent, [project.content, project.templates])
+    """For a catalog, the plan of its build (None for a single trial); the caller holds the output's lock."""
     if not is_catalog(project.content):
         return None
     sources, warnings = find_trials(project.content)

@@ -107,8 +107,13 @@ def save(output: Path, code: str, record: BuildRecord) -> None:
     place = folder(output)
     place.mkdir(exist_ok=True)
     temporary = place / "build.pickle.tmp"
-    with open(temporary, "wb") as f:
-        pickle.dump((FORMAT, code, record), f, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        with open(temporary, "wb") as f:
+            pickle.dump((FORMAT, code, record), f, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as e:  # a full disk: say where (a failed write names no file), and that the site is whole
+        temporary.unlink(missing_ok=True)
+        raise OSError(e.errno, f"cannot keep the build record: {e.strerror}; the site was written, and the next "
+                      "build builds everything", str(temporary)) from None
     os.replace(temporary, place / "build.pickle")
 
 

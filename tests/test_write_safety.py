@@ -1,0 +1,471 @@
+"""What writing the output guarantees: builds into one folder take turns; a build killed right after any file
+operation of the writer is undone or finished by the next one; a full disk, a mount point or an output folder that
+is a project input gives a clear message; one path has one producer; --jobs is bounded.
+
+Builds killed or run two at a time are forked from this process (real processes, started without importing
+sitegen again), so that every step can be tried in a few seconds."""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import jinja2
+import pytest
+from test_catalog import edit, make_catalog
+
+from sitegen import write
+from sitegen.build import build
+from sitegen.catalog import build as build_module
+from sitegen.catalog import parallel
+from sitegen.catalog import state as cache
+from sitegen.project import Project
+from sitegen.cli import main
+from sitegen.errors import ContentError
+
+ROOT = Path(__file__).resolve().parent.parent
+WRITER_FILES = {write.__file__, cache.__file__}
+# every file operation the writer (and the catalog's cache beside it) makes, each patched in turn to kill the build
+OPERATIONS: list[tuple[ModuleType, str]] = [
+    (write, "_write_bytes"), (os, "fsync"), (os, "mkdir"), (os, "utime"), (os, "replace"), (os, "rename"),
+    (write, "_exchange"), (os, "unlink"), (os, "rmdir"), (shutil, "rmtree"),
+]
+
+
+class _CompiledOnce(jinja2.BytecodeCache):
+    """Templates compiled once per test process, not once per build (forked builds inherit them): a build then takes
+    about 50 ms, not 250, and trying every step takes seconds. The output is the same."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, tuple[str, bytes]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        checksum, code = self.codes.get(bucket.key, ("", b""))
+        if checksum == bucket.checksum:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.codes[bucket.key] = (bucket.checksum, bucket.bytecode_to_string())
+
+
+COMPILED = _CompiledOnce()
+
+
+@pytest.fixture(autouse=True)
+def _templates_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = jinja2.Environment.__init__
+
+    def init(self: jinja2.Environment, *args: object, **kwargs: object) -> None:
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+        self.bytecode_cache = self.bytecode_cache or COMPILED
+
+    monkeypatch.setattr(jinja2.Environment, "__init__", init)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _leftovers(out: Path) -> list[str]:
+    """What a build left beside the output folder besides the catalog's cache: nothing, once it is done."""
+    return sorted(p.name for p in out.parent.iterdir()
+                  if p.name.startswith(f".{out.name}.sitegen-") and p.name != cache.folder(out).name)
+
+
+def _single(root: Path) -> Project:
+    shutil.copytree(ROOT / "content", root / "content")
+    return Project.at(root / "content")
+
+
+def _forked(run: Callable[[], int]) -> int:
+    """Run `run` in a forked process; its wait status (exit status `run()`, or killed)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            code = run()
+        except BaseException:  # noqa: BLE001 - shown in the test's output, and the exit status says it failed
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return os.waitpid(pid, 0)[1]
+
+
+def _kill_after(module: ModuleType, name: str, n: int) -> None:
+    """Make the `n`th call of `module.name` made by the writer kill this process (SIGKILL) right after it is done."""
+    real = getattr(module, name)
+    calls = 0
+
+    def operation(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        result = real(*args, **kwargs)
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename not in WRITER_FILES:
+            frame = frame.f_back  # type: ignore[assignment]
+        if frame is not None:
+            calls += 1
+            if calls == n:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(module, name, operation)
+
+
+def _snapshot(out: Path, snapshot: Path) -> None:
+    """Keep the output folder and the catalog's cache beside it as they are now."""
+    shutil.copytree(out, snapshot / "out", symlinks=True)
+    if cache.folder(out).exists():
+        shutil.copytree(cache.folder(out), snapshot / "cache")
+
+
+def _restore(snapshot: Path, out: Path) -> None:
+    for place in [out, *out.parent.glob(f".{out.name}.sitegen-*")]:
+        shutil.rmtree(place) if place.is_dir() else place.unlink()
+    shutil.copytree(snapshot / "out", out, symlinks=True)
+    if (snapshot / "cache").exists():
+        shutil.copytree(snapshot / "cache", cache.folder(out))
+
+
+def _kill_at_every_step(out: Path, snapshot: Path, rebuild: Callable[[], object], expected: dict[str, bytes],
+                        operations: list[tuple[ModuleType, str]] = OPERATIONS,
+                        prepare: Callable[[], None] = lambda: None) -> int:
+    """For each file operation of the writer, and each N until the build completes: kill a build right after its
+    Nth call of that operation (starting each time from the output `snapshot`), then build again. Every such build
+    must succeed and leave the output byte for byte as a clean build, with nothing beside it. Returns the kills."""
+    kills = 0
+    for module, name in operations:
+        for n in itertools.count(1):
+            _restore(snapshot, out)
+
+            def killed(module: ModuleType = module, name: str = name, n: int = n) -> int:
+                prepare()
+                _kill_after(module, name, n)
+                rebuild()
+                return 0
+
+            status = _forked(killed)
+            if os.WIFEXITED(status):
+                assert os.WEXITSTATUS(status) == 0, f"the build failed before call {n} of {name}"
+                break
+            assert os.WTERMSIG(status) == signal.SIGKILL
+            kills += 1
+            rebuild()
+            assert _files(out) == expected, f"after a kill right after call {n} of {name}"
+            assert _leftovers(out) == [], f"after a kill right after call {n} of {name}"
+    return kills
+
+
+def test_a_single_site_build_killed_after_any_write_step_is_undone_by_the_next(tmp_path: Path) -> None:
+    project = _single(tmp_path / "project")
+    out = tmp_path / "output"
+    build(project, out)
+    _snapshot(out, tmp_path / "before")
+    edit(project.content / "trial.yaml", "Palo Alto", "Menlo Park")
+    build(project, tmp_path / "clean")
+    expected = _files(tmp_path / "clean")
+    assert _kill_at_every_step(out, tmp_path / "before", lambda: build(project, out), expected) > 40
+
+    def without_renameat2() -> None:  # the swap by two renames, where the system cannot exchange two folders
+        write._exchange = lambda a, b: False  # type: ignore[assignment]
+
+    swap = [(os, "replace"), (shutil, "rmtree")]
+    assert _kill_at_every_step(out, tmp_path / "before", lambda: build(project, out), expected, swap,
+                               prepare=without_renameat2) >= 3
+
+
+def test_a_catalog_build_killed_after_any_write_step_is_finished_by_the_next(tmp_path: Path) -> None:
+    """Issue 15, item 1: a kill just after an emptied listing folder was removed stopped every later build."""
+    project = make_catalog(tmp_path / "project", 1)
+    out = tmp_path / "output"
+    build(project, out, jobs=1)
+    _snapshot(out, tmp_path / "before")
+    edit(project.content / "trials" / "trial-0.yaml", "condition: Soft tissue sarcoma", "condition: Melanoma")
+    build(project, tmp_path / "clean", jobs=1)
+    assert not (tmp_path / "clean" / "conditions" / "soft-tissue-sarcoma").exists()  # a listing folder is removed
+    expected = _files(tmp_path / "clean")
+    assert _kill_at_every_step(out, tmp_path / "before", lambda: build(project, out, jobs=1), expected) > 50
+
+
+def test_a_journal_replayed_after_it_removed_a_folder_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_catalog(tmp_path / "project", 2)
+    out = tmp_path / "output"
+    build(project, out, jobs=1)
+    edit(project.content / "trials" / "trial-1.yaml", "condition: Breast cancer", "condition: Melanoma")
+    real = os.rmdir
+
+    def interrupted(path: object, **kwargs: object) -> None:  # stopped right after the listing folder went
+        real(path, **kwargs)  # type: ignore[arg-type]
+        if isinstance(path, Path) and path.is_relative_to(out):
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "rmdir", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            build(project, out, jobs=1)
+    assert (tmp_path / ".output.sitegen-journal").exists()
+    build(project, out, jobs=1)
+    build(project, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean")
+
+
+def _variants(project: Project, kind: str) -> tuple[Callable[[int], None], list[dict[str, bytes]], Path]:
+    """Two versions of the content (set by round number) and the clean build of each."""
+    trial = project.content / ("trial.yaml" if kind == "single" else "trials/trial-1.yaml")
+    texts = [trial.read_text(encoding="utf-8")]
+    texts.append(texts[0].replace("answer: ", "answer: Edited. ", 1))
+
+    def use(variant: int) -> None:
+        trial.write_text(texts[variant], encoding="utf-8")
+
+    expected = []
+    for variant in (0, 1):
+        use(variant)
+        clean = project.content.parent.parent / f"clean-{variant}"
+        build(project, clean, jobs=1)
+        expected.append(_files(clean))
+    return use, expected, trial
+
+
+@pytest.mark.parametrize("kind", ["single", "catalog"])
+def test_builds_two_at_a_time_take_turns_and_never_report_success_over_a_broken_output(kind: str, tmp_path: Path) -> None:
+    project = _single(tmp_path / "project") if kind == "single" else make_catalog(tmp_path / "project", 5)
+    use, expected, _ = _variants(project, kind)
+    out = tmp_path / "output"
+    for round_ in range(20):
+        variant = round_ % 2
+        use(variant)
+        logs = [tmp_path / f"build-{round_}-{i}.log" for i in (0, 1)]
+
+        def start(log: Path, jobs: str) -> int:
+            pid = os.fork()
+            if pid == 0:
+                code = 3
+                try:
+                    sys.stdout = sys.stderr = open(log, "w", encoding="utf-8")  # noqa: SIM115 - flushed on exit
+                    code = main(["build", "--content", str(project.content), "--output", str(out), "--jobs", jobs])
+                    sys.stdout.flush()
+                finally:
+                    os._exit(code)
+            return pid
+
+        pids = [start(logs[0], "1"), start(logs[1], "2")]
+        statuses = [os.waitpid(pid, 0)[1] for pid in pids]
+        for status, log in zip(statuses, logs):
+            text = log.read_text(encoding="utf-8")
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, text
+            assert "Built " in text
+        assert _files(out) == expected[variant], f"round {round_}"
+        assert _leftovers(out) == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a worker dies with its build on Linux")
+def test_worker_processes_die_with_a_killed_build(tmp_path: Path) -> None:
+    """An orphaned worker would go on writing a trial's files into a staging folder of a build that is gone."""
+    project = make_catalog(tmp_path / "project", 4)
+    out, pids = tmp_path / "output", tmp_path / "workers"
+
+    def slow_build() -> int:
+        real = build_module.TrialBuilder.build
+
+        def slow(self: build_module.TrialBuilder, task: object) -> object:
+            with open(pids, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()}\n")
+            time.sleep(60)
+            return real(self, task)  # type: ignore[arg-type]
+
+        build_module.TrialBuilder.build = slow  # type: ignore[method-assign,assignment]
+        build(project, out, jobs=2)
+        return 0
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(slow_build())
+    deadline = time.monotonic() + 30
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(w) for w in pids.read_text().split()]
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if _alive(w)]
+    build(project, out, jobs=2)
+    build(project, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean") and _leftovers(out) == []
+
+
+def test_a_second_build_waits_for_the_first_and_says_for_whom(tmp_path: Path) -> None:
+    project = _single(tmp_path / "project")
+    out = tmp_path / "output"
+    with write.output_lock(out):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sitegen", "build", "--content", str(project.content), "--output", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", cwd=tmp_path,
+        )
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == f"sitegen: waiting for the build with PID {os.getpid()} to finish…\n"
+        time.sleep(0.3)
+        assert proc.poll() is None and not out.exists()
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and stdout.startswith("Built 1 trial")
+    assert _leftovers(out) == []
+
+
+def test_the_lock_of_a_killed_build_does_not_hold_up_the_next(tmp_path: Path) -> None:
+    project = _single(tmp_path / "project")
+    out = tmp_path / "output"
+
+    def dies_holding_the_lock() -> int:
+        with write.output_lock(out):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+
+    assert os.WIFSIGNALED(_forked(dies_holding_the_lock))
+    assert (tmp_path / ".output.sitegen-lock").exists()  # left by the killed build, with its PID
+    started = time.monotonic()
+    build(project, out)
+    assert time.monotonic() - started < 10 and _leftovers(out) == []
+
+
+def test_a_second_output_on_one_path_is_an_error_naming_both_producers(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    with write.output_lock(out):
+        writer = write.Writer(out)
+        writer.add("conditions/other/index.html", b"1", "the listing of Sarcoma")
+        writer.claim("index.html", "the home page")
+        with pytest.raises(ContentError) as raised:
+            writer.add("conditions/other/index.html", b"2", "the listing of Melanoma")
+        assert str(raised.value) == ("conditions/other/index.html: two outputs on one path: made by the listing of "
+                                     "Sarcoma and by the listing of Melanoma; give one of them another name")
+        with pytest.raises(ContentError, match="^index.html: two outputs on one path: made by the home page and by "
+                                               "the 404 page"):
+            writer.claim("index.html", "the 404 page")
+        writer.discard()
+    assert not out.exists() and _leftovers(out) == []
+
+
+def _no_space(path: Path, data: bytes, sync: bool = False) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("kind", ["single", "catalog"])
+def test_a_full_disk_names_the_output_file_and_leaves_the_old_site(kind: str, tmp_path: Path, capsys,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _single(tmp_path / "project") if kind == "single" else make_catalog(tmp_path / "project", 3)
+    use, _, trial = _variants(project, kind)
+    out = tmp_path / "output"
+    use(0)
+    build(project, out, jobs=1)
+    before = _files(out)
+    use(1)
+    monkeypatch.setattr(write, "_write_bytes", _no_space)
+    assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"sitegen: {out.resolve()}/" in err and ": cannot write: No space left on device" in err, err
+    assert str(trial) not in err and "cannot read" not in err
+    assert _files(out) == before and _leftovers(out) == []
+    shutil.rmtree(cache.folder(out), ignore_errors=True)  # a first build of a catalog, on its worker processes
+    shutil.rmtree(out)
+    assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"sitegen: {out.resolve()}/" in err and "cannot read" not in err, err
+    assert not out.exists() and _leftovers(out) == []
+
+
+def test_a_full_disk_while_keeping_the_catalog_record_names_it(tmp_path: Path, capsys,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_catalog(tmp_path / "project", 2)
+    out = tmp_path / "output"
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(cache, "pickle", SimpleNamespace(dump=no_space, load=cache.pickle.load, HIGHEST_PROTOCOL=5))
+        assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"sitegen: {cache.folder(out)}/build.pickle.tmp: cannot keep the build record: No space left on device" in err
+    build(project, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean")
+    assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "1"]) == 0
+    assert _files(out) == _files(tmp_path / "clean") and _leftovers(out) == []
+    assert sorted(p.name for p in cache.folder(out).iterdir()) == ["build.pickle", cache.TEXTS]
+
+
+def test_an_output_folder_that_cannot_be_renamed_has_its_contents_replaced(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """--output at a mount point (a Docker volume): the folder cannot be renamed (EBUSY), and a file cannot be
+    renamed into it from beside it (EXDEV, another file system)."""
+    project = _single(tmp_path / "project")
+    out = tmp_path / "output"
+    build(project, out)
+    (out / "gone.html").write_bytes(b"a page of the last build that this one does not make")
+    folder, style = out.stat().st_ino, (out / "style.css").stat().st_mtime_ns
+    edit(project.content / "trial.yaml", "Palo Alto", "Menlo Park")
+    real = os.replace
+
+    def mount_point(src: str, dst: str, **kwargs: object) -> None:
+        if Path(src) == out or Path(dst) == out:
+            raise OSError(errno.EBUSY, "Device or resource busy", src)
+        if Path(dst).is_relative_to(out) and not Path(src).is_relative_to(out):
+            raise OSError(errno.EXDEV, "Invalid cross-device link", src)
+        real(src, dst, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(write, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(os, "replace", mount_point)
+    build(project, out)
+    monkeypatch.undo()
+    build(project, tmp_path / "clean")
+    assert _files(out) == _files(tmp_path / "clean")
+    assert out.stat().st_ino == folder and (out / "style.css").stat().st_mtime_ns == style
+    assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize("name", ["templates", "static", "static/site", "content", "templates/a/b", "."])
+def test_an_output_folder_that_is_a_project_input_is_refused_whether_it_exists_or_not(tmp_path: Path, name: str,
+                                                                                       capsys) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "content", root / "content")  # no templates/ or static/ of its own: sitegen's are used
+    output = root / name
+    assert main(["build", "--content", str(root / "content"), "--output", str(output)]) == 1
+    assert "refusing to build into" in capsys.readouterr().err
+    assert sorted(p.name for p in root.iterdir()) == ["content"]
+
+
+def test_jobs_is_capped_at_twice_the_cpus_and_the_trials_and_a_line_says_so(tmp_path: Path, capsys,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+    assert parallel.capped_jobs(99999, 500) == 4
+    assert capsys.readouterr().err == "sitegen: --jobs 99999 lowered to 4 (2 CPUs, 500 trials to build)\n"
+    assert parallel.capped_jobs(2, 1) == 1 and parallel.capped_jobs(1, 5) == 1
+    assert capsys.readouterr().err == ""  # not more than the CPUs was asked for: nothing to say
+    started = []
+    real = parallel.ProcessPoolExecutor
+
+    def pool(workers: int, **kwargs: object) -> object:
+        started.append(workers)
+        return real(workers, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", pool)
+    project = make_catalog(tmp_path / "project", 3)
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out"), "--jobs", "99999"]) == 0
+    assert started == [3]
+    assert "sitegen: --jobs 99999 lowered to 3 (2 CPUs, 3 trials to build)\n" in capsys.readouterr().err

@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import hugo_site
-from sitegen.catalog.listing import slugify
+from sitegen.slugs import slugify
 from sitegen.catalog.parallel import default_jobs
 from sitegen.cite import CITATION
 from sitegen.schema import ArmType, Phase, Sex, Status

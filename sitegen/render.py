@@ -173,7 +173,12 @@ def render_incremental(
     inputs = _Inputs(site, project, env)
     outputs = inputs.outputs  # the glossary page reads the pages made before it
     rendered: list[str] = []
-    for name, produce in _producers(site, project, env, inputs, whole_site):
+    made_by: dict[str, str] = {}
+    for name, label, produce in _producers(site, project, env, inputs, whole_site):
+        if name in made_by:  # a static file of the project named like a page would silently replace it
+            raise ContentError([Problem(name, 0, 0, f"two outputs on one path: made by {made_by[name]} and by "
+                                        f"{label}; give one of them another name")])
+        made_by[name] = label
         before = previous.outputs.get(name) if previous is not None else None
         if before is not None and all(inputs.fingerprint(key) == print_ for key, print_ in before.reads.items()):
             outputs[name] = before
@@ -191,9 +196,9 @@ def render_incremental(
 
 def _producers(
     site: Site, project: Project, env: Environment, inputs: _Inputs, whole_site: bool = True
-) -> list[tuple[str, Callable[[], bytes]]]:
-    """Each output file with the function that makes it. They read the site through recorders (Recorded,
-    RecordedList, _ProseReader, _PlainReader), so what each reads is noted while it runs."""
+) -> list[tuple[str, str, Callable[[], bytes]]]:
+    """Each output file, with what makes it (named in messages) and the function that makes it. They read the site
+    through recorders (Recorded, RecordedList, _ProseReader, _PlainReader), so what each reads is noted while it runs."""
     trial = cast(Trial, Recorded(site.trial, ("trial",)))
     settings = cast(Settings, Recorded(site.settings, ("site",)))
     pages = cast(list[Page], RecordedPages(site.pages))
@@ -243,15 +248,17 @@ def _producers(
         note(("static", name), digest(data))
         return data
 
-    producers: list[tuple[str, Callable[[], bytes]]] = [
-        (page.file, lambda page=page: page_html(page, cited)) for page in site.pages  # type: ignore[misc]
+    producers: list[tuple[str, str, Callable[[], bytes]]] = [
+        (page.file, f"the {page.nav_title} page", lambda page=page: page_html(page, cited))  # type: ignore[misc]
+        for page in site.pages
     ]
     if not whole_site:
         return producers
-    producers.append((inputs.not_found.file, lambda: page_html(inputs.not_found, ())))
-    producers += [("sitemap.xml", sitemap), ("robots.txt", lambda: robots_txt(env, settings))]
-    producers.append(("feed.jsonld", feed))
-    producers += [(name, lambda name=name: static(name)) for name in project.static_names(STATIC_FILES)]  # type: ignore[misc]
+    producers.append((inputs.not_found.file, "the 404 page", lambda: page_html(inputs.not_found, ())))
+    producers += [("sitemap.xml", "the sitemap", sitemap), ("robots.txt", "robots.txt", lambda: robots_txt(env, settings))]
+    producers.append(("feed.jsonld", "the feed", feed))
+    producers += [(name, f"the static file {project.static_file(name)}", lambda name=name: static(name))  # type: ignore[misc]
+                  for name in project.static_names(STATIC_FILES)]
     return producers
 
 

@@ -179,7 +179,7 @@ class Writer:
         """Make output/ the new site: swap in the staged tree when it is `whole`, else move the staged files in and
         delete the `removed` ones, through a journal so that a kill while moving is finished by the next build.
         The marker file records `token`, which ties a catalog's cache to this folder."""
-        stage_file(self.folder, MARKER, _marker(token))
+        self.add(MARKER, _marker(token), "sitegen's mark on its output folder", keep_time=True)
         if whole and self._swap():
             return
         if whole:  # the folder cannot be swapped: replace its contents, deleting what the new site lacks

@@ -15,6 +15,7 @@ import pytest
 
 from sitegen.build import build
 from sitegen.cli import main
+from sitegen.errors import ContentError
 from sitegen.project import STATIC, TEMPLATES, Project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +111,15 @@ def test_a_wheel_installed_in_a_fresh_environment_works_from_any_folder(tmp_path
     subprocess.run([str(sitegen), "build"], cwd=project, env=env, check=True, capture_output=True)
     pages = sorted((project / "output").rglob("*.html"))
     assert len(pages) > 5 and all(b"data-mine>" in p.read_bytes() for p in pages)
+
+
+def test_a_static_file_named_like_a_page_is_an_error_naming_both(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "feed.jsonld").write_text("{}", encoding="utf-8")
+    with pytest.raises(ContentError) as refused:
+        build(Project.at(tmp_path / "content"), tmp_path / "output")
+    message = str(refused.value.problems[0])
+    assert "two outputs on one path: made by the feed and by the static file" in message
+    assert str(tmp_path / "static" / "feed.jsonld") in message
+    assert not (tmp_path / "output").exists()

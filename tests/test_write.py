@@ -92,6 +92,8 @@ def test_marker_lets_sitegen_replace_its_own_folder_only(tmp_path: Path) -> None
     out = tmp_path / "out"
     write.write_site({"a.html": b"1"}, out)
     assert (out / write.MARKER).exists()
+    with pytest.raises(ContentError, match="two outputs on one path"):  # no output may take the marker's place
+        write.write_site({write.MARKER: b"mine"}, out)
     write.check_output_dir(out, tmp_path / 'project', [])
     (out / write.MARKER).unlink()
     with pytest.raises(ContentError):
@@ -102,6 +104,8 @@ def test_rebuild_time_is_not_spent_on_unchanged_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write.write_site({"a.html": b"1", "b.html": b"2"}, out)
     old = (out / "a.html").stat().st_mtime_ns
+    marked = (out / write.MARKER).stat().st_mtime_ns
     time.sleep(0.01)
     assert write.write_site({"a.html": b"1", "b.html": b"3"}, out) == ("b.html",)
     assert (out / "a.html").stat().st_mtime_ns == old
+    assert (out / write.MARKER).stat().st_mtime_ns == marked  # its bytes did not change either: rsync skips it

@@ -562,6 +562,7 @@ def _talk(url: str, origin: str | None, *messages: str | bytes, host: str | None
     """Open the live-reload WebSocket as a page at `origin` would, send `messages` and return what came back
     within half a second after them; an HTTPClientError when the handshake is refused."""
     import asyncio
+    import concurrent.futures
 
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
@@ -584,7 +585,10 @@ def _talk(url: str, origin: str | None, *messages: str | bytes, host: str | None
         connection.close()
         return answers
 
-    return asyncio.run(talk())
+    # In a thread of its own: Playwright's sync API (the browser tests, in the same session) keeps an event loop
+    # running in this one, where asyncio.run refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, talk()).result()
 
 
 HELLO = '{"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}'

@@ -262,7 +262,8 @@ def test_a_failed_import_is_its_error_line_not_a_crash(tmp_path: Path) -> None:
     bad.write_text('{"nope": 1}', encoding="utf-8")
     with pytest.raises(catalog.BuildFailed) as failed:
         catalog.import_corpus([bad], tmp_path / "content")
-    assert str(failed.value).startswith("python -m sitegen import … failed (exit code 1): ")
+    python = Path(sys.executable).name  # 'python' in a virtual environment, 'python3' elsewhere
+    assert str(failed.value).startswith(f"{python} -m sitegen import … failed (exit code 1): ")
     assert f"{bad}: not a registry record" in str(failed.value)
 
 

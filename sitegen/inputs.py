@@ -1,7 +1,7 @@
 """Read an input file (content, templates, static files) only if it is a regular file of bounded size.
 
 Every content and static file sitegen reads goes through `read_input`, and every template through `check_input`
-(record.BoundedLoader) before Jinja2 reads it: each checks the file's type and size before reading it. A FIFO would
+(render.BoundedLoader) before Jinja2 reads it: each checks the file's type and size before reading it. A FIFO would
 block the build forever, a symlink to /dev/zero would fill the memory, and a 2 GB file would be read whole before any
 check could refuse it. It imports nothing but the standard library, so that the build plan can use it without
 loading the libraries that render pages.

@@ -1,23 +1,19 @@
-"""Record what an output reads while it is rendered, with a fingerprint of each thing read.
+"""Record what an output reads while it is made, with a fingerprint of each thing read, and decide from that
+record whether it must be made again: the one way sitegen decides what to rebuild.
 
-A later build compares those fingerprints with the current ones and renders again only the outputs
-whose reads changed (Lektor's build context, in small): dependencies fall out of reading, not guesswork.
+A later build compares those fingerprints with the current ones (`fresh`) and makes again only the outputs
+whose reads changed (Lektor's build context, in small): dependencies fall out of reading, not guesswork. A single
+trial's pages note each field, template and prose they read; a catalog's trials and pages note the coarser things
+they read (a trial's files, the shared settings, a shared reference, another trial's list entry), whose
+fingerprints the catalog's planner can tell without loading the libraries that render pages.
 """
 
 from __future__ import annotations
 
-import os
-import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Protocol, cast
-
-from jinja2 import Environment, FileSystemLoader, TemplateNotFound
-from jinja2.loaders import split_template_path
-from jinja2.runtime import Context
-
-from .fingerprint import digest
-from .inputs import check_input
+from typing import Any, Protocol
 
 
 class Inputs(Protocol):
@@ -54,6 +50,38 @@ def note(key: Key, fingerprint: str | None = None) -> None:
     reads = READS.get()
     if reads is not None:
         reads.note(key, fingerprint)
+
+
+@contextmanager
+def recording(inputs: Inputs | None) -> Iterator[Reads]:
+    """Note what is read inside the block, with fingerprints from `inputs` (with None, note nothing: the reads
+    yielded stay empty)."""
+    reads = Reads(inputs) if inputs is not None else Reads(_NOTHING)
+    token = READS.set(reads if inputs is not None else None)
+    try:
+        yield reads
+    finally:
+        READS.reset(token)
+
+
+def fresh(reads: Mapping[Key, str], current: Callable[[Key], str]) -> bool:
+    """Whether an output whose making read `reads` is still what it would be made now: every key it read has the
+    fingerprint it had then (`current` gives a key's fingerprint now)."""
+    return all(current(key) == print_ for key, print_ in reads.items())
+
+
+class Fingerprints:
+    """Inputs whose fingerprints are given by a function of the key (a catalog's coarse reads)."""
+
+    def __init__(self, current: Callable[[Key], str]) -> None:
+        self.current = current
+        self.values: dict[str, object] = {}  # no template looks a value up by name
+
+    def fingerprint(self, key: Key) -> str:
+        return self.current(key)
+
+
+_NOTHING = Fingerprints(lambda key: MISSING)
 
 
 class Recorded:
@@ -110,59 +138,3 @@ class RecordedList(Sequence[Any]):
     def __getitem__(self, index: Any) -> Any:
         note(self._key)
         return self._items[index]
-
-
-class BoundedLoader(FileSystemLoader):
-    """Loads templates as FileSystemLoader does, each checked first to be a regular file of bounded size."""
-
-    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
-        for folder in self.searchpath:
-            path = posixpath.join(folder, *split_template_path(template))
-            if os.path.lexists(path):  # a FIFO or a device is refused by name, not taken as missing
-                check_input(path)
-                break
-        return super().get_source(environment, template)
-
-
-class RecordingLoader(BoundedLoader):
-    """Loads templates as FileSystemLoader does, and notes every template an output uses with the digest of the
-    source it was compiled from. Jinja asks `uptodate` each time it reuses a compiled template (extends, include,
-    get_template), so that is where a reuse is noted too; and uptodate compares content, not modification times,
-    which two quick saves can leave equal."""
-
-    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
-        try:
-            source, filename, _ = super().get_source(environment, template)
-        except TemplateNotFound:
-            note(("template", template), MISSING)  # creating it later must render this output again
-            raise
-        compiled_from = digest(source.encode("utf-8"))
-        note(("template", template), compiled_from)
-
-        def uptodate() -> bool:
-            if template_digest(environment, template) != compiled_from:
-                return False
-            note(("template", template), compiled_from)
-            return True
-
-        return source, filename, uptodate
-
-
-def template_digest(env: Environment, name: str) -> str:
-    """The digest of a template's current source, as the loader would read it now."""
-    try:
-        source = BoundedLoader.get_source(cast(BoundedLoader, env.loader), env, name)[0]
-    except TemplateNotFound:
-        return MISSING
-    return digest(source.encode("utf-8"))
-
-
-class RecordingContext(Context):
-    """Jinja's context, noting each value a template looks up by name (the labels and sources; the trial, the
-    settings, the pages, the references and the prose note their own reads)."""
-
-    def resolve_or_missing(self, key: str) -> Any:
-        reads = READS.get()
-        if reads is not None and key in reads.inputs.values:
-            reads.note(("value", key))
-        return super().resolve_or_missing(key)

@@ -9,6 +9,8 @@ whose reads changed.
 from __future__ import annotations
 
 import html as html_text
+import os
+import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,12 +21,16 @@ from urllib.parse import urlparse
 import nh3
 from jinja2 import (
     Environment,
+    FileSystemLoader,
     StrictUndefined,
     TemplateError,
+    TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
     select_autoescape,
 )
+from jinja2.loaders import split_template_path
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from . import jsonld
@@ -33,7 +39,7 @@ from .cite import CITATION, Citation, Citations, CitedReference, ProseField, cit
 from .errors import ContentError, Problem
 from .fingerprint import digest, fingerprint
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
-from .inputs import read_input
+from .inputs import check_input, read_input
 from .load import PathKey
 from .markup import markdown_html, plain_text
 from .pages import GLOSSARY, Page, display_labels, not_found_page
@@ -42,14 +48,12 @@ from .record import (
     MISSING,
     READS,
     Key,
-    Reads,
     Recorded,
     RecordedList,
     RecordedPages,
-    RecordingContext,
-    RecordingLoader,
+    fresh,
     note,
-    template_digest,
+    recording,
 )
 from .schema import Glossary, Settings, Trial
 from .site import Site
@@ -70,6 +74,62 @@ _PLACEHOLDER = "\ue000{}\ue001"
 _PLACEHOLDERS = re.compile("\ue000([0-9]+)\ue001")
 _MARKERS = re.compile("[\ue000\ue001]")
 _TAG = re.compile(r'(<(?:[^>"]|"[^"]*")*>)')  # a tag as nh3 writes it: attribute values always in double quotes
+
+
+class BoundedLoader(FileSystemLoader):
+    """Loads templates as FileSystemLoader does, each checked first to be a regular file of bounded size."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        for folder in self.searchpath:
+            path = posixpath.join(folder, *split_template_path(template))
+            if os.path.lexists(path):  # a FIFO or a device is refused by name, not taken as missing
+                check_input(path)
+                break
+        return super().get_source(environment, template)
+
+
+class RecordingLoader(BoundedLoader):
+    """Loads templates as FileSystemLoader does, and notes every template an output uses with the digest of the
+    source it was compiled from. Jinja asks `uptodate` each time it reuses a compiled template (extends, include,
+    get_template), so that is where a reuse is noted too; and uptodate compares content, not modification times,
+    which two quick saves can leave equal."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            source, filename, _ = super().get_source(environment, template)
+        except TemplateNotFound:
+            note(("template", template), MISSING)  # creating it later must render this output again
+            raise
+        compiled_from = digest(source.encode("utf-8"))
+        note(("template", template), compiled_from)
+
+        def uptodate() -> bool:
+            if template_digest(environment, template) != compiled_from:
+                return False
+            note(("template", template), compiled_from)
+            return True
+
+        return source, filename, uptodate
+
+
+def template_digest(env: Environment, name: str) -> str:
+    """The digest of a template's current source, as the loader would read it now."""
+    try:
+        source = BoundedLoader.get_source(cast(BoundedLoader, env.loader), env, name)[0]
+    except TemplateNotFound:
+        return MISSING
+    return digest(source.encode("utf-8"))
+
+
+class RecordingContext(Context):
+    """Jinja's context, noting each value a template looks up by name (the labels and sources; the trial, the
+    settings, the pages, the references and the prose note their own reads)."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        reads = READS.get()
+        if reads is not None and key in reads.inputs.values:
+            reads.note(("value", key))
+        return super().resolve_or_missing(key)
 
 
 def make_environment(folders: list[Path]) -> Environment:
@@ -180,15 +240,11 @@ def render_incremental(
                                         f"{label}; give one of them another name")])
         made_by[name] = label
         before = previous.outputs.get(name) if previous is not None else None
-        if before is not None and all(inputs.fingerprint(key) == print_ for key, print_ in before.reads.items()):
+        if before is not None and fresh(before.reads, inputs.fingerprint):
             outputs[name] = before
             continue
-        reads = Reads(inputs)
-        token = READS.set(reads if record else None)
-        try:
+        with recording(inputs if record else None) as reads:
             data = produce()
-        finally:
-            READS.reset(token)
         outputs[name] = Output(data, reads.fingerprints)
         rendered.append(name)
     return RenderRecord(outputs, tuple(rendered), tuple(project.template_folders), env)

@@ -24,6 +24,7 @@ from sitegen.catalog import build as build_module
 from sitegen.catalog import plan, search
 from sitegen.catalog import state as cache
 from sitegen.catalog.listing import TrialEntry, sort_key
+from sitegen.record import MISSING
 from sitegen.cli import ProgressBar, main
 from sitegen.errors import ContentError
 from sitegen.project import Project
@@ -186,6 +187,31 @@ def test_a_shared_reference_renders_again_only_the_trials_citing_it(catalog: Pro
     assert edited == [1, 2, 3] and report.rendered == 3
     assert report.written and all(name.startswith(("trials/trial-1/", "trials/trial-2/", "trials/trial-3/"))
                                   for name in report.written)  # references are not searched: the index is as it was
+
+
+def test_what_building_a_trial_read_is_recorded_and_decides_what_is_built_again(
+        catalog: Project, tmp_path: Path) -> None:
+    """A trial's record holds what building it read: its files, what every trial shares, each shared reference it
+    cites, and each of its own keys as missing from the shared file. Giving a shared reference one of its own keys
+    later makes it read something else: it is built again, and the clash is reported."""
+    trials = catalog.content / "trials"
+    shared = (catalog.content / "references.bib").read_text()
+    start = shared.index("@article{chen2021")
+    own = shared[start:shared.index("\n}", start) + 2].replace("chen2021", "ownchen")
+    (trials / "trial-0.bib").write_text(own)
+    (trials / "trial-0.yaml").write_text((trials / "trial-0.yaml").read_text().replace("chen2021", "ownchen"))
+    out = tmp_path / "out"
+    build(catalog, out)
+    record = cache.load(out, cache.code_digest())
+    assert record is not None
+    reads = record.trials["trial-0"].reads
+    assert {key[0] for key in reads} == {"files", "shared", "reference"}
+    assert reads[("reference", "ownchen")] == MISSING and reads[("reference", "monga2020")] != MISSING
+    assert ("reference", "chen2021") not in reads  # trial-0 cites its own copy, not the shared one
+    (catalog.content / "references.bib").write_text(shared + "\n" + own)  # the shared file now has ownchen too
+    with pytest.raises(ContentError) as clash:
+        build(catalog, out)
+    assert any("'ownchen' is also in" in p.message for p in clash.value.problems)
 
 
 def test_a_template_edit_renders_every_trial_but_writes_only_changed_files(catalog: Project, tmp_path: Path) -> None:

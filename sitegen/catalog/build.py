@@ -21,6 +21,7 @@ from ..jsonld import json_text, trial_summary
 from ..markup import plain_text
 from ..pages import PHASE_LABELS, STATUS_LABELS, registry_phase, registry_status
 from ..project import BuildReport, Project
+from ..record import MISSING, Fingerprints, Key, fresh, note, recording
 from ..registry import Study, criteria_lines
 from ..render import (
     make_environment,
@@ -38,7 +39,7 @@ from . import state
 from .jsonld import catalog_feed, listing_graph
 from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .parallel import map_in_processes
-from .plan import CatalogPlan, TrialTask, templates_digest
+from .plan import CatalogPlan, TrialTask, templates_digest, trial_reads_now
 from .search import SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
 
 STATIC_FILES = ("style.css", "favicon.svg", "search.js")  # search.js starts the catalog's search box
@@ -103,11 +104,15 @@ class TrialResult:
 
 
 class TrialBuilder:
-    """Builds trials of one catalog in one process, reusing one template environment."""
+    """Builds trials of one catalog in one process, reusing one template environment, and records what building
+    each one reads, with the fingerprints `now` gives (plan.trial_reads_now), so that the next build can tell it
+    is unchanged without loading it."""
 
-    def __init__(self, project: Project, shared: Shared, staging: Path, strict: bool) -> None:
+    def __init__(self, project: Project, shared: Shared, now: Callable[[Key], str], staging: Path,
+                 strict: bool) -> None:
         self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
         self.env = trial_environment(project)
+        self.inputs = Fingerprints(now)
 
     def build(self, task: TrialTask) -> TrialResult:
         source = task.source
@@ -121,8 +126,14 @@ class TrialBuilder:
             return TrialResult(source.slug, None, (Problem(str(e.filename or source.yaml), 0, 0, f"cannot read: {e.strerror}"),))
 
     def _build(self, task: TrialTask) -> TrialResult:
+        with recording(self.inputs) as reads:
+            result = self._build_reading(task)
+        return replace(result, record=replace(result.record, reads=reads.fingerprints)) if result.record else result
+
+    def _build_reading(self, task: TrialTask) -> TrialResult:
         source, shared = task.source, self.shared
         problems: list[Problem] = []
+        note(("files", source.slug))  # its YAML, its own .bib and its registry record, read here
         loaded = collect(problems, lambda: load_trial(Path(source.yaml)))
         bib = source.bib
         own = collect(problems, lambda: load_bibliography(Path(bib))) if bib is not None else {}
@@ -140,7 +151,10 @@ class TrialBuilder:
             raise ContentError(problems)
         doc, trial = loaded
         base = f"trials/{source.slug}/"
+        note(("shared",))  # the settings, glossary and templates every trial's pages are made with
         site = assemble_site(shared, doc, trial, own, base)
+        for key in [*own, *(r.reference.key for r in site.citations.references)]:
+            note(("reference", key))  # a shared reference it cites; or, for its own keys, that none shares the key
         if self.strict and site.warnings:
             raise ContentError.from_warnings(site.warnings)
         outputs: dict[str, str] = {}
@@ -153,9 +167,8 @@ class TrialBuilder:
                 staged.append(path)
         entry = trial_entry(source.slug, trial, site.pages[0].description)  # a registry trial's from merged facts
         text = plain_text_of(site)
-        cited = sorted(r.reference.key for r in site.citations.references if r.reference.key not in own)
         record = state.TrialRecord(
-            task.inputs, task.stat, tuple(cited), tuple(own), outputs, entry,
+            {}, task.stat, outputs, entry,
             fingerprint(entry), (entry.updated, json.dumps(trial_summary(trial, site.settings))),
             fingerprint(text), tuple(site.warnings),
         )
@@ -184,7 +197,8 @@ def build_catalog(
         problems: list[Problem] = []
         changed: list[str] = []
         texts: dict[str, str] = {}
-        make = functools.partial(_trial_builder, project, shared, staging.folder, strict)
+        now = trial_reads_now(plan.files, shared_print, bib_prints)
+        make = functools.partial(_trial_builder, project, shared, now, staging.folder, strict)
         for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
             problems += result.problems
             changed += result.staged
@@ -205,16 +219,20 @@ def build_catalog(
         record = state.BuildRecord("", records, {}, plan.began, plan.shared_files, shared_print, bib_prints,
                                    shared_warnings)
         env, settings, bundles = make_environment(project.template_folders), shared.settings, search_bundles(records)
-        record.listed = fingerprint((shared_print, [(slug, r.entry_print) for slug, r in records.items()]))
-        if record.listed == previous.listed:  # no trial's entry changed, so no listing page did: not even computed
+        pages = _Pages(records, settings.title)
+        now = _catalog_reads_now(project, settings, records, bundles, shared_print, record, pages)
+        with recording(Fingerprints(now)) as listed:  # what deciding the listing pages reads: every trial's entry
+            note(("shared",))
+            note(("entries",))
+        record.listed = listed.fingerprints
+        if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
             record.listings = previous.listings
         else:
-            record.listings = _make(_listing_outputs(env, settings, records, list(bundles), shared_print),
-                                    previous.listings, staging, changed)
+            record.listings = _make(_listing_outputs(env, settings, pages, list(bundles)), previous.listings,
+                                    now, staging, changed)
         texts_of = functools.partial(_search_texts, output, texts)
-        outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), shared_print,
-                                   texts_of)
-        record.site = _make(outputs, previous.site, staging, changed)
+        outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), texts_of)
+        record.site = _make(outputs, previous.site, now, staging, changed)
         current = record.files()
         record.token = fingerprint(sorted(current.items()))
         removed = sorted(set(previous.files()) - set(current))
@@ -229,8 +247,9 @@ def build_catalog(
     return report, sorted(warnings)
 
 
-def _trial_builder(project: Project, shared: Shared, staging: Path, strict: bool) -> Callable[[TrialTask], TrialResult]:
-    return TrialBuilder(project, shared, staging, strict).build
+def _trial_builder(project: Project, shared: Shared, now: Callable[[Key], str], staging: Path,
+                   strict: bool) -> Callable[[TrialTask], TrialResult]:
+    return TrialBuilder(project, shared, now, staging, strict).build
 
 
 def _shared_warnings(shared: Shared, records: dict[str, state.TrialRecord]) -> list[Problem]:
@@ -251,82 +270,162 @@ def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[s
     return {slug: new[slug] if slug in new else kept[slug] for slug in slugs}
 
 
-def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
-          staging: Writer, changed: list[str]) -> dict[str, state.Made]:
-    """Make each output whose inputs changed since `previous` (its other outputs are kept as they were), stage the
-    files whose bytes changed and add them to `changed`; what was made, by key."""
+def _make(outputs: Iterator[tuple[str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
+          now: Callable[[Key], str], staging: Writer, changed: list[str]) -> dict[str, state.Made]:
+    """Make each output whose reads changed since `previous` (the others are kept as they were), recording what
+    making it reads; stage the files whose bytes changed and add them to `changed`; what was made, by key."""
     made: dict[str, state.Made] = {}
-    for key, made_from, produce in outputs:
+    inputs = Fingerprints(now)
+    for key, produce in outputs:
         before = previous.get(key)
-        if before is not None and before.made_from == made_from:
+        if before is not None and fresh(before.reads, now):
             made[key] = before
             for name in before.files:
                 staging.claim(name, f"the catalog's {key}")
             continue
-        files = {name: (data, digest(data)) for name, data in produce().items()}
+        with recording(inputs) as reads:
+            files = {name: (data, digest(data)) for name, data in produce().items()}
         for name, (data, file_digest) in files.items():
             if before is None or before.files.get(name) != file_digest:
                 staging.add(name, data, f"the catalog's {key}")
                 changed.append(name)
             else:
                 staging.claim(name, f"the catalog's {key}")
-        made[key] = state.Made(made_from, {name: file_digest for name, (_, file_digest) in files.items()})
+        made[key] = state.Made(reads.fingerprints, {name: file_digest for name, (_, file_digest) in files.items()})
     return made
 
 
+def _catalog_reads_now(
+    project: Project, settings: Settings, records: dict[str, state.TrialRecord],
+    bundles: dict[str, dict[str, state.TrialRecord]], shared_print: str, record: state.BuildRecord, pages: _Pages,
+) -> Callable[[Key], str]:
+    """The fingerprint now of each thing the catalog's own outputs read (and note while they are made): what every
+    page shares ('shared',), the settings, the search bundles and what each holds, a trial's list entry, every
+    trial's entry, feed item or pages, a listing page's layout and trials, a static file."""
+
+    def now(key: Key) -> str:
+        kind, *rest = key
+        if kind == "entry":
+            trial = records.get(rest[0])
+            return trial.entry_print if trial is not None else MISSING
+        if kind == "shared":
+            return shared_print
+        if kind == "settings":
+            return fingerprint(settings)
+        if kind == "language":
+            return settings.language
+        if kind == "entries":
+            return fingerprint([(slug, r.entry_print) for slug, r in records.items()])
+        if kind == "feed items":
+            return fingerprint([r.feed_item for r in records.values()])
+        if kind == "trial pages":
+            return fingerprint([(r.entry.updated, sorted(r.outputs)) for r in records.values()])
+        if kind == "bundles":
+            return fingerprint(list(bundles))
+        if kind == "bundle":
+            return fingerprint([(slug, r.search_print, r.entry_print) for slug, r in bundles.get(rest[0], {}).items()])
+        if kind == "listings":
+            return fingerprint(list(record.listings))
+        if kind == "page":
+            page = pages.by_file.get(rest[0])
+            return fingerprint((replace(page, trials=()), [t.slug for t in page.trials])) if page else MISSING
+        if kind == "static":
+            return digest(read_static(project, rest[0])) if rest[0] in project.static_names(STATIC_FILES) else MISSING
+        return MISSING  # not a thing the catalog's outputs read: made again to be sure
+
+    return now
+
+
+class _Pages:
+    """The home and listing pages of a catalog, worked out once, and only when asked for: that reads every entry."""
+
+    def __init__(self, records: dict[str, state.TrialRecord], title: str) -> None:
+        self.records, self.title = records, title
+
+    @functools.cached_property
+    def all(self) -> list[ListingPage]:
+        return catalog_pages([r.entry for r in self.records.values()], self.title)
+
+    @functools.cached_property
+    def by_file(self) -> dict[str, ListingPage]:
+        return {page.file: page for page in self.all}
+
+
 def _listing_outputs(
-    env: Environment, settings: Settings, records: dict[str, state.TrialRecord], bundles: list[str], shared_print: str
-) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
-    """The home and listing pages: (file, fingerprint of what it is made from, function making it). Their search box
-    merges all the search `bundles`."""
-    prints = {r.entry.slug: r.entry_print for r in records.values()}
+    env: Environment, settings: Settings, pages: _Pages, bundles: list[str],
+) -> Iterator[tuple[str, Callable[[], dict[str, bytes]]]]:
+    """The home and listing pages: (file, function making it, noting what it reads). Their search box merges all
+    the search `bundles`."""
 
     def listing_html(page: ListingPage) -> dict[str, bytes]:
+        note(("shared",))
+        note(("bundles",))
+        note(("page", page.file))  # its place among the pages, its counts and links, which trials it lists
+        for trial in page.trials:
+            note(("entry", trial.slug))
         context = {"site": settings, "page": page, "canonical": settings.base_url + page.path,
                    "jsonld": listing_graph(settings, page), "facet_links": FACET_LINKS, "bundles": bundles}
         return {page.file: render_template(env, page.template, context).encode("utf-8")}
 
-    for page in catalog_pages([r.entry for r in records.values()], settings.title):
-        made_from = fingerprint((shared_print, bundles, replace(page, trials=()), [prints[t.slug] for t in page.trials]))
-        yield page.file, made_from, functools.partial(listing_html, page)
+    for page in pages.all:
+        yield page.file, functools.partial(listing_html, page)
 
 
 def _catalog_outputs(
     project: Project, env: Environment, settings: Settings, records: dict[str, state.TrialRecord],
-    bundles: dict[str, dict[str, state.TrialRecord]], listings: list[str], shared_print: str,
-    texts: Callable[[list[str]], dict[str, str]],
-) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
+    bundles: dict[str, dict[str, state.TrialRecord]], listings: list[str], texts: Callable[[list[str]], dict[str, str]],
+) -> Iterator[tuple[str, Callable[[], dict[str, bytes]]]]:
     """The catalog's other outputs (404 page, feed, sitemap, robots.txt, static files, search index), given the
-    trials of each search bundle and the files of the listing pages: (key, fingerprint of what it is made from,
-    function making its files)."""
+    trials of each search bundle and the files of the listing pages: (key, function making its files, noting what
+    it reads)."""
     base_path = urlparse(settings.base_url).path or "/"
     not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
                             "404.html", (), not_found=base_path)
 
     def not_found_html() -> dict[str, bytes]:
+        note(("shared",))  # the settings (its base path among them) and the templates
         context = {"site": settings, "page": not_found, "canonical": "", "facet_links": FACET_LINKS,
                    "jsonld": listing_graph(settings, not_found), "layout": "_catalog_layout.html",
                    "home_label": "the list of all trials"}
         return {"404.html": render_template(env, "404.html", context).encode("utf-8")}
 
-    yield "404.html", fingerprint((shared_print, base_path)), not_found_html
-    feed_from = fingerprint((settings, [r.feed_item for r in records.values()]))
-    yield "feed.jsonld", feed_from, lambda: {
-        "feed.jsonld": (json_text(catalog_feed(settings, [
-            (modified, json.loads(item)) for modified, item in (r.feed_item for r in records.values())])) + "\n").encode()
-    }
-    urls: list[tuple[str, str | None]] = [(name.removesuffix("index.html"), None) for name in listings] + [
-        (name.removesuffix("index.html"), r.entry.updated) for r in records.values() for name in r.outputs
-    ]
-    yield "sitemap.xml", fingerprint((shared_print, urls)), lambda: sitemaps(env, settings, urls)
-    yield "robots.txt", shared_print, lambda: {"robots.txt": robots_txt(env, settings)}
-    for name in project.static_names(STATIC_FILES):
+    def feed() -> dict[str, bytes]:
+        note(("settings",))
+        note(("feed items",))  # every trial's, as one read: a catalog's record would otherwise hold one per trial
+        items = [(modified, json.loads(item)) for modified, item in (r.feed_item for r in records.values())]
+        return {"feed.jsonld": (json_text(catalog_feed(settings, items)) + "\n").encode()}
+
+    def sitemap() -> dict[str, bytes]:
+        note(("shared",))
+        note(("listings",))
+        note(("trial pages",))  # every trial's pages and their date, as one read
+        urls: list[tuple[str, str | None]] = [(name.removesuffix("index.html"), None) for name in listings] + [
+            (name.removesuffix("index.html"), r.entry.updated) for r in records.values() for name in r.outputs
+        ]
+        return sitemaps(env, settings, urls)
+
+    def robots() -> dict[str, bytes]:
+        note(("shared",))
+        return {"robots.txt": robots_txt(env, settings)}
+
+    def static(name: str) -> dict[str, bytes]:
         data = read_static(project, name)
-        yield name, digest(data), lambda name=name, data=data: {name: data}  # type: ignore[misc]
+        note(("static", name), digest(data))
+        return {name: data}
+
+    def search(folder: str, members: dict[str, state.TrialRecord]) -> dict[str, bytes]:
+        note(("language",))
+        note(("bundle", folder))  # which trials it holds, their texts, and their titles and filters from their entries
+        return _search_index(settings, folder, members, texts)
+
+    yield "404.html", not_found_html
+    yield "feed.jsonld", feed
+    yield "sitemap.xml", sitemap
+    yield "robots.txt", robots
+    for name in project.static_names(STATIC_FILES):
+        yield name, functools.partial(static, name)
     for folder, members in bundles.items():
-        # a bundle holds its trials' text, and their titles and filters from their entries
-        made_from = fingerprint((settings.language, [(slug, r.search_print, r.entry_print) for slug, r in members.items()]))
-        yield folder, made_from, functools.partial(_search_index, settings, folder, members, texts)
+        yield folder, functools.partial(search, folder, members)
 
 
 def search_bundles(records: dict[str, state.TrialRecord]) -> dict[str, dict[str, state.TrialRecord]]:

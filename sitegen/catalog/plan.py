@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ..errors import ContentError, Problem
 from ..fingerprint import digest
 from ..inputs import links_leaving, present, read_input
 from ..project import BuildReport, Project
+from ..record import MISSING, Key, fresh
 from ..write import finish_interrupted
 from . import state
 
@@ -64,14 +66,11 @@ class CatalogPlan:
         and a task for each other trial. `shared_print` is the fingerprint of the settings, glossary and templates
         as loaded; `bib_prints` that of each shared reference."""
         previous, reused, tasks = self.previous, {}, []
-        # every trial of the last build was made with its shared references as they were then
-        changed = {key for key in bib_prints.keys() | previous.bib_prints.keys()
-                   if bib_prints.get(key) != previous.bib_prints.get(key)}
+        now = trial_reads_now(self.files, shared_print, bib_prints)
         for source in self.sources:
             before = previous.trials.get(source.slug)
             inputs, stat = self.files[source.slug]
-            if (before is not None and before.inputs == inputs and previous.shared_print == shared_print
-                    and changed.isdisjoint(before.cited_shared) and not any(key in bib_prints for key in before.own_keys)):
+            if before is not None and fresh(before.reads, now):
                 # a file touched but not changed (a checkout) is read this once: its record gets its new stat
                 reused[source.slug] = before if before.stat == stat else replace(before, stat=stat)
             else:
@@ -87,6 +86,27 @@ class CatalogPlan:
             return None
         records, tasks = self.reusable(previous.shared_print, previous.bib_prints)
         return records if not tasks and list(records) == list(previous.trials) else None
+
+
+def trial_reads_now(
+    files: dict[str, tuple[str, tuple[int, ...]]], shared_print: str, bib_prints: dict[str, str]
+) -> Callable[[Key], str]:
+    """The fingerprint now of each thing building a catalog's trial reads (and notes, catalog/build.py): its own
+    files ('files', slug: the digest of its YAML, .bib and registry record), what every trial shares ('shared',:
+    settings, glossary, templates as loaded), and each reference key it resolved ('reference', key: the shared
+    reference of that key, MISSING when the shared file has none, as for the trial's own keys)."""
+
+    def now(key: Key) -> str:
+        kind = key[0]
+        if kind == "files":
+            return files[key[1]][0] if key[1] in files else MISSING
+        if kind == "shared":
+            return shared_print
+        if kind == "reference":
+            return bib_prints.get(key[1], MISSING)
+        return MISSING  # a key of another kind: not one a catalog's trial notes; made again to be sure
+
+    return now
 
 
 def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogPlan | None:
@@ -169,7 +189,7 @@ def _files_digest(
     not tell two saves apart)."""
     stat = _stat(source)
     if before is not None and before.stat == stat and max(n for i, n in enumerate(stat) if i % 3) < settled:
-        return before.inputs, stat
+        return before.files_print, stat
     return digest(b"\0".join([_read(source.yaml), *(_read(p) if p else b"" for p in (source.bib, source.registry))])), stat
 
 

@@ -19,21 +19,20 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import Problem
+from ..record import MISSING, Key
 from ..write import MARKER
 from .listing import TrialEntry
 
-FORMAT = 2
+FORMAT = 3
 TEXTS = "search.sqlite"  # the trials' searchable texts, by slug: an edit reads those of one search bundle, not all
 
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """One trial as last built: a fingerprint of its inputs, the files made and their digests, its list entry."""
+    """One trial as last built: what building it read (record.py), the files made and their digests, its list entry."""
 
-    inputs: str  # digest of its file's and its own .bib's bytes
-    stat: tuple[int, ...]  # size, modification and change time of its file and its .bib when they were read
-    cited_shared: tuple[str, ...]  # keys of the shared references it cites
-    own_keys: tuple[str, ...]  # keys of its own references (a shared reference given one of them is an error)
+    reads: dict[Key, str]  # its files, what all trials share, each reference it resolved: see plan.trial_reads_now
+    stat: tuple[int, ...]  # size, modification and change time of its files when they were read
     outputs: dict[str, str]  # path relative to the output folder -> digest of its bytes
     entry: TrialEntry
     entry_print: str
@@ -41,12 +40,22 @@ class TrialRecord:
     search_print: str  # fingerprint of its searchable text (the text itself is kept in TEXTS)
     warnings: tuple[Problem, ...]
 
+    @property
+    def files_print(self) -> str:
+        """The digest of its files' bytes as it read them."""
+        return next((p for key, p in self.reads.items() if key[0] == "files"), MISSING)
+
+    @property
+    def cited_shared(self) -> list[str]:
+        """The keys of the shared references it read (cited): the others it read were its own, missing there."""
+        return [key[1] for key, p in self.reads.items() if key[0] == "reference" and p != MISSING]
+
 
 @dataclass(frozen=True)
 class Made:
-    """Files of the catalog itself (a listing page, the feed, a search bundle) and what they were made from."""
+    """Files of the catalog itself (a listing page, the feed, a search bundle) and what making them read."""
 
-    made_from: str
+    reads: dict[Key, str]
     files: dict[str, str]  # path -> digest of its bytes
 
 
@@ -64,7 +73,7 @@ class BuildRecord:
     bib_prints: dict[str, str] = field(default_factory=dict)  # fingerprint of each shared reference
     shared_warnings: tuple[Problem, ...] = ()
     listings: dict[str, Made] = field(default_factory=dict)  # the home and listing pages, by file
-    listed: str = ""  # fingerprint of what all of them are made from: the shared print and every trial's entry
+    listed: dict[Key, str] = field(default_factory=dict)  # what deciding the listing pages read: every trial's entry
 
     def files(self) -> dict[str, str]:
         """Every file of the site this build made, with the digest of its bytes."""

@@ -36,10 +36,9 @@ class TrialSource:
 
 @dataclass(frozen=True)
 class TrialTask:
-    """One trial to build, with the digests of its files as last built (to stage only what changed)."""
+    """One trial to build, with the digests of the files it made last time (to stage only what changed)."""
 
     source: TrialSource
-    inputs: str
     previous: dict[str, str]
     stat: tuple[int, ...]  # sizes, modification and change times of its files when its inputs were read
 
@@ -69,12 +68,12 @@ class CatalogPlan:
         now = trial_reads_now(self.files, shared_print, bib_prints)
         for source in self.sources:
             before = previous.trials.get(source.slug)
-            inputs, stat = self.files[source.slug]
+            stat = self.files[source.slug][1]
             if before is not None and fresh(before.reads, now):
                 # a file touched but not changed (a checkout) is read this once: its record gets its new stat
                 reused[source.slug] = before if before.stat == stat else replace(before, stat=stat)
             else:
-                tasks.append(TrialTask(source, inputs, before.outputs if before is not None else {}, stat))
+                tasks.append(TrialTask(source, before.outputs if before is not None else {}, stat))
         return reused, tasks
 
     def unchanged(self) -> dict[str, state.TrialRecord] | None:

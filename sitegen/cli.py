@@ -1,4 +1,4 @@
-"""The commands (`new`, `build`, `check`, `serve`); turns our error type into messages and exit codes.
+"""The commands (`new`, `build`, `check`, `serve`, `import`); turns our error type into messages and exit codes.
 
 Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-line use.
 """

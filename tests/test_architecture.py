@@ -9,8 +9,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "sitegen"
 
 # The README's order: the ground every stage stands on; the import, which writes content from the registry; gather
-# (load, validate, cite); pages; render; write; the catalog, which runs those stages trial by trial; the one
-# `build`; and the commands.
+# (load, validate, cite, decide the pages); render; write; the catalog, which runs those stages trial by trial; the
+# one `build`; and the commands.
 ORDER = [
     "errors", "fingerprint", "project", "inputs", "slugs",
     "registry_fetch", "registry_xml", "importer",

@@ -214,6 +214,23 @@ def test_what_building_a_trial_read_is_recorded_and_decides_what_is_built_again(
     assert any("'ownchen' is also in" in p.message for p in clash.value.problems)
 
 
+def test_a_static_file_named_like_a_catalog_page_is_an_error_in_a_rebuild_too(catalog: Project, tmp_path: Path) -> None:
+    """The home page is kept as it was (no entry changed), and is still the one output of index.html."""
+    out = tmp_path / "out"
+    build(catalog, out)
+    home = (out / "index.html").read_bytes()
+    (catalog.static / "index.html").write_text("<html>mine</html>", encoding="utf-8")
+    with pytest.raises(ContentError) as clash:
+        build(catalog, out)
+    assert str(clash.value.problems[0]) == (
+        f"index.html: two outputs on one path: made by the listing page index.html and by the static file "
+        f"{catalog.static / 'index.html'}; give one of them another name")
+    assert (out / "index.html").read_bytes() == home
+    (catalog.static / "index.html").unlink()
+    build(catalog, out)
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
 def test_a_template_edit_renders_every_trial_but_writes_only_changed_files(catalog: Project, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(catalog, out)

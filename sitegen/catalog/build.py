@@ -192,13 +192,13 @@ def build_catalog(
         bib_prints = {key: fingerprint(replace(ref, line=0, file="")) for key, ref in shared.bibliography.items()}
     records, tasks = plan.reusable(shared_print, bib_prints)
     shared = shared or load_shared(project, base_url)
-    staging = Writer(output)
+    writer = Writer(output)
     try:
         problems: list[Problem] = []
         changed: list[str] = []
         texts: dict[str, str] = {}
         now = trial_reads_now(plan.files, shared_print, bib_prints)
-        make = functools.partial(_trial_builder, project, shared, now, staging.folder, strict)
+        make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict)
         for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
             problems += result.problems
             changed += result.staged
@@ -211,7 +211,7 @@ def build_catalog(
         records = {source.slug: records[source.slug] for source in sources}
         for source in sources:
             for name in records[source.slug].outputs:
-                staging.claim(name, source.yaml)
+                writer.claim(name, source.yaml)
         shared_warnings = tuple(_shared_warnings(shared, records))
         warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
         if strict and warnings:
@@ -227,18 +227,21 @@ def build_catalog(
         record.listed = listed.fingerprints
         if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
             record.listings = previous.listings
+            for key, made in record.listings.items():
+                for name in made.files:
+                    writer.claim(name, f"the listing page {key}")
         else:
             record.listings = _make(_listing_outputs(env, settings, pages, list(bundles)), previous.listings,
-                                    now, staging, changed)
+                                    now, writer, changed)
         texts_of = functools.partial(_search_texts, output, texts)
         outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), texts_of)
-        record.site = _make(outputs, previous.site, now, staging, changed)
+        record.site = _make(outputs, previous.site, now, writer, changed)
         current = record.files()
         record.token = fingerprint(sorted(current.items()))
         removed = sorted(set(previous.files()) - set(current))
-        staging.commit(removed, whole=not previous.token, token=record.token)
+        writer.commit(removed, whole=not previous.token, token=record.token)
     except BaseException:
-        staging.discard()
+        writer.discard()
         raise
     if texts or removed:  # the texts first: a record never says a text is kept that is not
         state.save_texts(output, texts, keep=records, fresh=not previous.token)
@@ -270,27 +273,28 @@ def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[s
     return {slug: new[slug] if slug in new else kept[slug] for slug in slugs}
 
 
-def _make(outputs: Iterator[tuple[str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
-          now: Callable[[Key], str], staging: Writer, changed: list[str]) -> dict[str, state.Made]:
-    """Make each output whose reads changed since `previous` (the others are kept as they were), recording what
-    making it reads; stage the files whose bytes changed and add them to `changed`; what was made, by key."""
+def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
+          now: Callable[[Key], str], writer: Writer, changed: list[str]) -> dict[str, state.Made]:
+    """Make each output (key, what makes it, function making its files) whose reads changed since `previous` (the
+    others are kept as they were), recording what making it reads; stage the files whose bytes changed and add them
+    to `changed`, and claim every file for what makes it; what was made, by key."""
     made: dict[str, state.Made] = {}
     inputs = Fingerprints(now)
-    for key, produce in outputs:
+    for key, label, produce in outputs:
         before = previous.get(key)
         if before is not None and fresh(before.reads, now):
             made[key] = before
             for name in before.files:
-                staging.claim(name, f"the catalog's {key}")
+                writer.claim(name, label)
             continue
         with recording(inputs) as reads:
             files = {name: (data, digest(data)) for name, data in produce().items()}
         for name, (data, file_digest) in files.items():
             if before is None or before.files.get(name) != file_digest:
-                staging.add(name, data, f"the catalog's {key}")
+                writer.add(name, data, label)
                 changed.append(name)
             else:
-                staging.claim(name, f"the catalog's {key}")
+                writer.claim(name, label)
         made[key] = state.Made(reads.fingerprints, {name: file_digest for name, (_, file_digest) in files.items()})
     return made
 
@@ -353,9 +357,9 @@ class _Pages:
 
 def _listing_outputs(
     env: Environment, settings: Settings, pages: _Pages, bundles: list[str],
-) -> Iterator[tuple[str, Callable[[], dict[str, bytes]]]]:
-    """The home and listing pages: (file, function making it, noting what it reads). Their search box merges all
-    the search `bundles`."""
+) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
+    """The home and listing pages: (file, what makes it, function making it, noting what it reads). Their search box
+    merges all the search `bundles`."""
 
     def listing_html(page: ListingPage) -> dict[str, bytes]:
         note(("shared",))
@@ -368,16 +372,16 @@ def _listing_outputs(
         return {page.file: render_template(env, page.template, context).encode("utf-8")}
 
     for page in pages.all:
-        yield page.file, functools.partial(listing_html, page)
+        yield page.file, f"the listing page {page.file}", functools.partial(listing_html, page)
 
 
 def _catalog_outputs(
     project: Project, env: Environment, settings: Settings, records: dict[str, state.TrialRecord],
     bundles: dict[str, dict[str, state.TrialRecord]], listings: list[str], texts: Callable[[list[str]], dict[str, str]],
-) -> Iterator[tuple[str, Callable[[], dict[str, bytes]]]]:
+) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
     """The catalog's other outputs (404 page, feed, sitemap, robots.txt, static files, search index), given the
-    trials of each search bundle and the files of the listing pages: (key, function making its files, noting what
-    it reads)."""
+    trials of each search bundle and the files of the listing pages: (key, what makes it, function making its
+    files, noting what it reads)."""
     base_path = urlparse(settings.base_url).path or "/"
     not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
                             "404.html", (), not_found=base_path)
@@ -418,14 +422,14 @@ def _catalog_outputs(
         note(("bundle", folder))  # which trials it holds, their texts, and their titles and filters from their entries
         return _search_index(settings, folder, members, texts)
 
-    yield "404.html", not_found_html
-    yield "feed.jsonld", feed
-    yield "sitemap.xml", sitemap
-    yield "robots.txt", robots
+    yield "404.html", "the 404 page", not_found_html
+    yield "feed.jsonld", "the feed", feed
+    yield "sitemap.xml", "the sitemap", sitemap
+    yield "robots.txt", "robots.txt", robots
     for name in project.static_names(STATIC_FILES):
-        yield name, functools.partial(static, name)
+        yield name, f"the static file {project.static_file(name)}", functools.partial(static, name)
     for folder, members in bundles.items():
-        yield folder, functools.partial(search, folder, members)
+        yield folder, f"the search index {folder}", functools.partial(search, folder, members)
 
 
 def search_bundles(records: dict[str, state.TrialRecord]) -> dict[str, dict[str, state.TrialRecord]]:

@@ -1,5 +1,6 @@
-"""Plan a catalog's build: find its trials, finish a build that was killed, and tell which trials changed since
-the last build (from a digest of each trial's files and of what all trials share), or that nothing did.
+"""Plan a catalog's build: find its trials, finish a build that was killed, and tell which trials must be built
+again: those whose recorded reads (their files, what all trials share, each reference key: trial_reads_now) have
+other fingerprints now; or that nothing changed.
 
 It loads none of the libraries that render pages (Jinja2, Markdown, pybtex, pydantic), so that a rebuild of a
 catalog in which nothing changed is over in the time it takes to read the last build's record.

@@ -44,7 +44,7 @@ def merge(editor: BaseModel, study: Study) -> RegistryTrial:
         "identifiers": [Identifier(registry="ClinicalTrials.gov", value=study.nct_id, url=study.url)] + [
             Identifier(registry=issuer or "Other identifier", value=value) for value, issuer in study.secondary_ids],
         "condition": study.conditions[0] if study.conditions else "Condition not given",
-        "status": key if (key := study.status.lower().replace("_", "-")) in STATUS_LABELS else None,
+        "status": study.status_key if study.status_key in STATUS_LABELS else None,
         "phase": key if (key := study.phase_key) in PHASE_LABELS else None,
         "updated": updated,
         "sponsors": ([Sponsor(name=study.sponsor, role="Lead sponsor")] if study.sponsor else [])

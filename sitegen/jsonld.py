@@ -248,16 +248,6 @@ def trial_summary(trial: Trial, settings: Settings) -> JsonLd:
     return node
 
 
-# schema.org's MedicalStudyStatus members for the registry's statuses (the others have none: left out).
-REGISTRY_STATUS = {
-    "NOT_YET_RECRUITING": "NotYetRecruiting", "RECRUITING": "Recruiting", "ENROLLING_BY_INVITATION": "EnrollingByInvitation",
-    "ACTIVE_NOT_RECRUITING": "ActiveNotRecruiting", "SUSPENDED": "Suspended", "TERMINATED": "Terminated",
-    "COMPLETED": "Completed", "WITHDRAWN": "Withdrawn",
-}
-REGISTRY_PHASE_TERMS = {
-    "early-phase-1": "C54721", "phase-1": "C15600", "phase-1-2": "C15693", "phase-2": "C15601", "phase-2-3": "C15694",
-    "phase-3": "C15602", "phase-4": "C15603",
-}
 # What kind of schema.org entity each type of intervention is (the rest are MedicalEntity).
 SUBJECT_TYPES = {"Drug": "Drug", "Biological": "Drug", "Device": "MedicalDevice", "Procedure": "MedicalProcedure",
                  "Radiation": "MedicalProcedure", "Dietary supplement": "DietarySupplement"}
@@ -268,15 +258,13 @@ MASKING = {"None": "OpenTrial", "Single": "SingleBlindedTrial", "Double": "Doubl
 def registry_summary(trial: RegistryTrial, base: str) -> JsonLd:
     """A registry trial as a feed lists it: name, status, phase, conditions, every site, its ids."""
     study = trial.registry
-    status = trial.status if "status" in trial.editor_fields else None
+    status = trial.status if "status" in trial.editor_fields else study.status_key
     phase = trial.phase if "phase" in trial.editor_fields else study.phase_key
     node: JsonLd = {"@type": "MedicalTrial", "@id": trial_id(base), "name": trial.title, "url": base}
-    if status is not None:
+    if status in STATUS:  # a registry status schema.org has no member for (UNKNOWN, say) is left out
         node["status"] = SCHEMA + STATUS[status]
-    elif study.status in REGISTRY_STATUS:
-        node["status"] = SCHEMA + REGISTRY_STATUS[study.status]
-    if phase in REGISTRY_PHASE_TERMS:
-        node["additionalType"] = f"http://purl.obolibrary.org/obo/NCIT_{REGISTRY_PHASE_TERMS[phase]}"
+    if phase in PHASE_TERMS:
+        node["additionalType"] = f"http://purl.obolibrary.org/obo/NCIT_{PHASE_TERMS[phase]}"
     conditions = list(dict.fromkeys(([trial.condition] if "condition" in trial.editor_fields else []) + list(study.conditions)))
     if conditions:
         node["healthCondition"] = [{"@type": "MedicalCondition", "name": c} for c in conditions]

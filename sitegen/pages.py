@@ -170,7 +170,7 @@ def registry_status(trial: RegistryTrial) -> tuple[str, str]:
     if "status" in trial.editor_fields:
         return STATUS_LABELS[trial.status], trial.status
     study = trial.registry
-    return study.status_label, study.status.lower().replace("_", "-") or "not-given"
+    return study.status_label, study.status_key or "not-given"
 
 
 def registry_phase(trial: RegistryTrial) -> tuple[str, str]:

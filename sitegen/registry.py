@@ -283,6 +283,11 @@ class Study:
         return "/".join(words(p) for p in self.phases) or "No phase given"
 
     @property
+    def status_key(self) -> str:
+        """The status as a trial file spells it ('RECRUITING' -> 'recruiting'); empty when the record gives none."""
+        return self.status.lower().replace("_", "-")
+
+    @property
     def phase_key(self) -> str:
         numbers = [p.removeprefix("PHASE") for p in self.phases]
         if numbers and all(n.isdigit() for n in numbers):

@@ -221,10 +221,7 @@ def build_catalog(
         env, settings, bundles = make_environment(project.template_folders), shared.settings, search_bundles(records)
         pages = _Pages(records, settings.title)
         now = _catalog_reads_now(project, settings, records, bundles, shared_print, record, pages)
-        with recording(Fingerprints(now)) as listed:  # what deciding the listing pages reads: every trial's entry
-            note(("shared",))
-            note(("entries",))
-        record.listed = listed.fingerprints
+        record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
         if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
             record.listings = previous.listings
             for key, made in record.listings.items():

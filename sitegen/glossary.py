@@ -11,13 +11,14 @@ import html
 import re
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from .pages import Page
 from .schema import Glossary, Source, Term
 
 _LETTER_BEFORE = r"(?<![^\W\d_])(?<!-)"  # not inside a word; a digit may come before, as in '2.8g/dL'
 _WORD_AFTER = r"(?![\w-])"
+_FIRST_WORD = re.compile(r"\w+")
 # Elements whose text is never marked: links, headings, code, labels of tables and lists, and anything not read
 # as running text. Citations and the reference list are recognised by their class.
 _SKIP_TAGS = {
@@ -109,23 +110,38 @@ class TermFinder:
                 (self.exact if exact else self.folded).setdefault(form if exact else form.casefold(), term)
                 alternatives.append((form, exact))
         alternatives.sort(key=lambda a: (-len(a[0]), a[0]))
-        parts = [re.escape(form) if exact else f"(?i:{re.escape(form)})" for form, exact in alternatives]
-        self.pattern = re.compile(f"{_LETTER_BEFORE}(?:{'|'.join(parts)}){_WORD_AFTER}") if parts else None
+        # The forms grouped by their first word (or first character, if it is not a word character), each group one
+        # pattern trying its forms longest first. The text's words are looked up, and only a word that starts some
+        # form is matched further. A form's first word is followed by a non-word character or ends the form, which
+        # is then followed by one, so it is the whole word of the text where the form is found.
+        groups: dict[str, list[str]] = {}
+        for form, exact in alternatives:
+            first = _FIRST_WORD.match(form)
+            key = first.group(0).lower() if first else form[0]
+            groups.setdefault(key, []).append(re.escape(form) if exact else f"(?i:{re.escape(form)})")
+        self.by_word = {key: re.compile(f"(?:{'|'.join(parts)}){_WORD_AFTER}") for key, parts in groups.items()}
+        others = "".join(sorted({re.escape(key) for key in groups if not _FIRST_WORD.match(key)}))
+        self.starts = re.compile(_LETTER_BEFORE + (f"(?=(\\w+|[{others}]))" if others else r"(?=(\w+))"))
         self.anchors = {term.term: term_id(term) for term in glossary.terms}  # each term's anchor, made once
 
     def find(self, text: str) -> list[Found]:
-        """Every term in `text`, in order, none overlapping."""
-        if self.pattern is None:
-            return []
-        found = []
-        for m in self.pattern.finditer(text):
-            written = m.group(0)
-            if _ROMAN.match(written) and _NUMBERED.search(text, 0, m.start()):
+        """Every term in `text`, in order, none overlapping: at each place a word may start, the longest form."""
+        found: list[Found] = []
+        end = 0
+        forms = self.by_word.get
+        for start in self.starts.finditer(text):
+            at = start.start()
+            pattern = forms(start.group(1).lower()) if at >= end else None
+            m = pattern.match(text, at) if pattern else None
+            if m is None:
+                continue
+            end, written = m.end(), m.group(0)
+            if _ROMAN.match(written) and _NUMBERED.search(text, 0, at):
                 continue  # 'stage IV' is a number, not the abbreviation IV
             if written in self.exact:
-                found.append(Found(m.start(), m.end(), self.exact[written], True))
+                found.append(Found(at, end, self.exact[written], True))
             else:
-                found.append(Found(m.start(), m.end(), self.folded[written.casefold()], False))
+                found.append(Found(at, end, self.folded[written.casefold()], False))
         return found
 
 
@@ -150,7 +166,8 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
     The page is read tag by tag with one regular expression (it is our own well-formed output): only the text
     inside <main> is looked at, and everything else is copied as it is.
     """
-    out: list[str] = []
+    out: list[str] = []  # the page up to `copied`, in pieces, with the marked texts
+    copied = 0
     marked: list[str] = []
     open_tags: list[tuple[str, bool]] = []  # each open element and whether its text is left alone
     skipping = 0  # how many open elements leave their text alone
@@ -160,14 +177,15 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
     at = start
     for m in _TAG.finditer(page_html, start):
         if m.start() < at:
-            continue  # inside a script or style element, already copied
-        text = page_html[at:m.start()]
-        if text:
-            if not skipping and not text.isspace():
-                text = _mark_text(text, html.unescape(text) if "&" in text else text, finder, glossary_href, marked)
-            out.append(text)
+            continue  # inside a script or style element
+        if not skipping and m.start() > at:
+            text = page_html[at:m.start()]
+            if not text.isspace():
+                new = _mark_text(text, html.unescape(text) if "&" in text else text, finder, glossary_href, marked)
+                if new is not text:
+                    out += (page_html[copied:at], new)
+                    copied = m.start()
         at = m.end()
-        out.append(m.group(0))
         name = m.group(2)
         if name is None:
             continue  # a comment or declaration
@@ -182,20 +200,21 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
                     break
         elif tag in _RAW_TEXT:
             end = page_html.find(f"</{tag}", at)
-            end = len(page_html) if end < 0 else end
-            out.append(page_html[at:end])
-            at = end
+            at = len(page_html) if end < 0 else end
             open_tags.append((tag, True))
             skipping += 1
         elif tag not in _VOID and not m.group(3).rstrip().endswith("/"):
             skip = _skips(tag, m.group(3))
             open_tags.append((tag, skip))
             skipping += skip
-    return page_html[:start] + "".join(out) + page_html[at:], tuple(marked)
+    if not out:
+        return page_html, tuple(marked)
+    out.append(page_html[copied:])
+    return "".join(out), tuple(marked)
 
 
 def _mark_text(raw: str, text: str, finder: TermFinder, glossary_href: str, marked: list[str]) -> str:
-    """One text node with each term not yet marked on the page wrapped in a link (the raw text when none is new)."""
+    """One text node with each term not yet marked on the page wrapped in a link (`raw` itself when none is new)."""
     pieces: list[str] = []
     at = 0
     for found in finder.find(text):
@@ -203,14 +222,10 @@ def _mark_text(raw: str, text: str, finder: TermFinder, glossary_href: str, mark
         if anchor in marked:
             continue
         marked.append(anchor)
-        written = text[found.start:found.end]
-        inner = (
-            Markup('<abbr title="{}">{}</abbr>').format(found.term.term, written) if found.abbreviation else escape(written)
-        )
+        written = escape(text[found.start:found.end])
+        inner = f'<abbr title="{escape(found.term.term)}">{written}</abbr>' if found.abbreviation else written
         pieces.append(html.escape(text[at:found.start], quote=False))
-        pieces.append(
-            Markup('<a class="glossary-term" href="{}#term-{}" id="use-{}">{}</a>').format(glossary_href, anchor, anchor, inner)
-        )
+        pieces.append(f'<a class="glossary-term" href="{escape(glossary_href)}#term-{escape(anchor)}" id="use-{escape(anchor)}">{inner}</a>')
         at = found.end
     if not pieces:
         return raw

@@ -219,18 +219,19 @@ class RenderRecord:
 
 def render_incremental(
     site: Site, project: Project, previous: RenderRecord | None = None, environment: Environment | None = None,
-    whole_site: bool = True, record: bool = True,
+    whole_site: bool = True, record: bool = True, finder: TermFinder | None = None,
 ) -> RenderRecord:
     """Render the site, reusing from `previous` every output whose reads are unchanged; record what each read.
 
     The result is byte for byte what a build without `previous` gives: an output is reused only when everything
     its rendering read (trial fields, settings, templates, prose and its citations, references, static files)
     has the fingerprint it had then, and rendering reads nothing else. Without `whole_site` (a trial of a catalog),
-    only the trial's pages are made; the catalog makes the rest. An `environment` from trial_environment is reused.
+    only the trial's pages are made; the catalog makes the rest. An `environment` from trial_environment and a
+    `finder` of the shared glossary's terms are reused from trial to trial.
     Without `record`, reads are not noted (a catalog tracks what changed by trial; noting costs a quarter of the time).
     """
     env = environment or _environment(project, previous)
-    inputs = _Inputs(site, project, env)
+    inputs = _Inputs(site, project, env, finder)
     outputs = inputs.outputs  # the glossary page reads the pages made before it
     rendered: list[str] = []
     made_by: dict[str, str] = {}
@@ -326,7 +327,7 @@ def read_static(project: Project, name: str) -> bytes:
 class _Inputs:
     """What one build renders from, and the fingerprint of each piece of it an output can read (by key)."""
 
-    def __init__(self, site: Site, project: Project, env: Environment) -> None:
+    def __init__(self, site: Site, project: Project, env: Environment, finder: TermFinder | None) -> None:
         self.site, self.project, self.env = site, project, env
         trial, citations = site.trial, site.citations
         self.references = [
@@ -346,7 +347,7 @@ class _Inputs:
         for p in site.pages:
             for f in p.prose:
                 self.prose_fields.setdefault((p.slug, f.path), []).append(f)
-        self.finder = TermFinder(site.glossary) if site.glossary is not None else None
+        self.finder = finder or (TermFinder(site.glossary) if site.glossary is not None else None)
         self.outputs: dict[str, Output] = {}  # filled as the build goes
         self._known: dict[Key, str] = {}
 
@@ -445,8 +446,12 @@ class _PlainReader(Mapping[str, str]):
 
 
 def trial_environment(project: Project) -> Environment:
-    """A template environment for rendering trials, to reuse from one trial to the next."""
-    return make_environment(project.template_folders)
+    """A template environment for rendering the trials of one catalog build, to reuse from one trial to the next.
+    Templates cannot change under one build (the catalog fingerprints them before it starts), so a compiled
+    template is not checked against its file again on each use."""
+    env = make_environment(project.template_folders)
+    env.auto_reload = False
+    return env
 
 
 def _environment(project: Project, previous: RenderRecord | None) -> Environment:

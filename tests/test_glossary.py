@@ -4,6 +4,7 @@ code; a glossary page listing every entry with links back; content errors at the
 from __future__ import annotations
 
 import json
+import random
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,7 +19,7 @@ from sitegen import schemadoc
 from sitegen.build import build
 from sitegen.cli import main
 from sitegen.errors import ContentError
-from sitegen.glossary import TermFinder, mark_terms, term_id
+from sitegen.glossary import TermFinder, mark_terms, term_forms, term_id
 from sitegen.load import load_yaml
 from sitegen.project import Project
 from sitegen.schema import Glossary
@@ -181,6 +182,29 @@ def test_matching_is_whole_words_longest_first_case_insensitive_and_plural_aware
     assert ">Tyrosine Kinase Inhibitors</a>" in inside and ">kinase inhibitor</a>" in inside
     assert ">biopsies</a>" in inside and "stage IV;" in inside and "ivy" in inside
     assert '<abbr title="intravenous">IV</abbr></a>, then intravenously.' in inside  # the entry is marked once
+
+
+def test_the_finder_agrees_with_one_pattern_of_every_form_longest_first() -> None:
+    """The finder looks words up rather than trying every form at every place; on random texts made of forms,
+    their pieces and odd neighbours it finds what one alternation of all forms (longest first) finds."""
+    glossary = _glossary(
+        {"term": "kinase inhibitor"}, {"term": "tyrosine kinase inhibitor"}, {"term": "T cell"},
+        {"term": "intravenous", "abbreviation": "IV", "variants": ["intravenously"]}, {"term": "g/dL"},
+        {"term": "(R)-form"}, {"term": "Ki-67"}, {"term": "body", "abbreviation": "BSA"}, {"term": "study"},
+    )
+    forms = [(form, exact) for term in glossary.terms for form, exact in term_forms(term)]
+    forms.sort(key=lambda f: (-len(f[0]), f[0]))
+    spec = re.compile(r"(?<![^\W\d_])(?<!-)(?:%s)(?![\w-])" % "|".join(
+        re.escape(form) if exact else f"(?i:{re.escape(form)})" for form, exact in forms))
+    pieces = [form for form, _ in forms] + ["tyrosine", "kinase", "KINASE INHIBITORS", "x", "2.8", "-", "_", "(",
+                                             "stage", "iv", "cells", "Studies", "é", " ", " ", ", ", "\n"]
+    rng = random.Random(0)
+    finder = TermFinder(glossary)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " ", "", "-", "s"]) for _ in range(rng.randint(1, 8)))
+        expected = [(m.start(), m.end()) for m in spec.finditer(text)
+                    if not (re.match(r"[IVXLC]+$", m.group(0)) and re.search(r"\b(?:stage)\s+$", text[:m.start()], re.I))]
+        assert [(f.start, f.end) for f in finder.find(text)] == expected, text
 
 
 def test_what_is_inserted_is_escaped_and_text_around_it_keeps_its_meaning() -> None:

@@ -17,6 +17,7 @@ from jinja2 import Environment
 from ..bib import check_bibliography, load_bibliography
 from ..errors import ContentError, Problem
 from ..fingerprint import digest, fingerprint
+from ..glossary import TermFinder
 from ..jsonld import json_text, trial_summary
 from ..markup import plain_text
 from ..pages import PHASE_LABELS, STATUS_LABELS, registry_phase, registry_status
@@ -112,6 +113,7 @@ class TrialBuilder:
                  strict: bool) -> None:
         self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
         self.env = trial_environment(project)
+        self.finder = TermFinder(shared.glossary) if shared.glossary is not None else None
         self.inputs = Fingerprints(now)
 
     def build(self, task: TrialTask) -> TrialResult:
@@ -159,7 +161,8 @@ class TrialBuilder:
             raise ContentError.from_warnings(site.warnings)
         outputs: dict[str, str] = {}
         staged = []
-        for name, output in render_incremental(site, self.project, environment=self.env, whole_site=False, record=False).outputs.items():
+        for name, output in render_incremental(site, self.project, environment=self.env, whole_site=False, record=False,
+                                             finder=self.finder).outputs.items():
             path = base + name
             outputs[path] = digest(output.data)
             if task.previous.get(path) != outputs[path]:

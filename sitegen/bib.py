@@ -170,13 +170,20 @@ _DOTLESS_I = re.compile(r"\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*")
 # render_as("text") looks the backend up through package metadata on every call (~30 ms): keep one.
 _PLAIN_TEXT = PlainTextBackend()
 _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
-_LATEX_SPECIAL = re.compile(r"[\\{}$~\-`'\"%&#^_]|,,|<<|>>")  # what latexcodec or pybtex would change
+# What decoding changes besides dropping braces (latexcodec and pybtex leave single hyphens and apostrophes as they are)
+_DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>")
 
 
 def latex_to_text(latex: str) -> str:
     """Decode a BibTeX field value to plain text: accents, braces, dashes and quotes; unknown commands dropped."""
-    if not _LATEX_SPECIAL.search(latex):  # most fields: nothing to decode
-        return " ".join(latex.split())
+    bare = latex.replace("{", "").replace("}", "")
+    if not _DECODED.search(bare) and not _DECODED.search(latex):  # most fields: nothing to decode but braces
+        return " ".join(bare.split())
+    return decode_latex(latex)
+
+
+def decode_latex(latex: str) -> str:
+    """latex_to_text without its quick path: every value through pybtex and latexcodec."""
     # latexcodec turns \"\i into ï but not \"{\i}; a dotless i under an accent is just an i.
     prepared = _DOTLESS_I.sub(lambda m: m.group(1) or m.group(2), latex)
     try:

@@ -167,7 +167,7 @@ def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
 
 MAX_KEY = 100  # characters in a key
 MAX_VALUES = 100_000  # far beyond any trial; stops a few nested aliases from expanding into gigabytes
-_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
 
 
 class _TooBig(Exception):
@@ -244,6 +244,8 @@ class _Builder:
         return result
 
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
+        if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+            return node.value  # most values: what the constructor would return, without its bookkeeping
         here = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         try:
             return self.constructor.construct_object(node, deep=True)

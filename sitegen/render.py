@@ -235,7 +235,7 @@ def render_incremental(
     outputs = inputs.outputs  # the glossary page reads the pages made before it
     rendered: list[str] = []
     made_by: dict[str, str] = {}
-    for name, label, produce in _producers(site, project, env, inputs, whole_site):
+    for name, label, produce in _producers(site, project, env, inputs, whole_site, record):
         if name in made_by:  # a static file of the project named like a page would silently replace it
             raise ContentError([Problem(name, 0, 0, f"two outputs on one path: made by {made_by[name]} and by "
                                         f"{label}; give one of them another name")])
@@ -252,13 +252,14 @@ def render_incremental(
 
 
 def _producers(
-    site: Site, project: Project, env: Environment, inputs: _Inputs, whole_site: bool = True
+    site: Site, project: Project, env: Environment, inputs: _Inputs, whole_site: bool, record: bool
 ) -> list[tuple[str, str, Callable[[], bytes]]]:
-    """Each output file, with what makes it (named in messages) and the function that makes it. They read the site
-    through recorders (Recorded, RecordedList, _ProseReader, _PlainReader), so what each reads is noted while it runs."""
-    trial = cast(Trial, Recorded(site.trial, ("trial",)))
-    settings = cast(Settings, Recorded(site.settings, ("site",)))
-    pages = cast(list[Page], RecordedPages(site.pages))
+    """Each output file, with what makes it (named in messages) and the function that makes it. With `record`, they
+    read the site through recorders (Recorded, RecordedList, _ProseReader, _PlainReader), so what each reads is
+    noted while it runs; without, the trial, settings and pages are read as they are (a catalog notes less)."""
+    trial = cast(Trial, Recorded(site.trial, ("trial",))) if record else site.trial
+    settings = cast(Settings, Recorded(site.settings, ("site",))) if record else site.settings
+    pages = cast(list[Page], RecordedPages(site.pages)) if record else site.pages
     plain = cast(dict[str, str], _PlainReader(inputs.plain_texts))
     cited = cast(tuple[CitedReference, ...], RecordedList(("cited",), site.citations.references))
     shared: dict[str, Any] = {
@@ -268,7 +269,7 @@ def _producers(
     }
 
     def page_html(page: Page, references: tuple[CitedReference, ...]) -> bytes:
-        view = cast(Page, Recorded(page, ("page", page.file)))
+        view = cast(Page, Recorded(page, ("page", page.file))) if record else page
         glossary = site.glossary if page.slug == GLOSSARY else None
         if glossary is not None:
             note(("glossary",))

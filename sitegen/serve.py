@@ -66,6 +66,7 @@ class Rebuild:
     files: int
     seconds: float
     reload: bool  # whether open pages should reload: the served files changed
+    behind: bool = False  # the search index waits for catch_up
 
 
 class LiveSite:
@@ -75,7 +76,9 @@ class LiveSite:
 
     def __init__(self, project: Project, folder: Path, base_url: str | None, strict: bool = False) -> None:
         self.project, self.folder, self.base_url, self.strict = project, folder, base_url, strict
-        self._session = Session()  # a single trial's last render: the next renders only what changed
+        # a single trial's last render (the next renders only what changed); a catalog's search index may lag
+        self._session = Session(search_later=True)
+        self._building = threading.Lock()  # the watcher's rebuilds and the search index's catch-up, one at a time
         self._shown: tuple[str, ...] = ()  # the problems the served pages show now
         self._catalog = False  # whether the last good build was of a catalog
         self._home: bytes | None = None  # a catalog's home page as built, while it shows the error panel instead
@@ -87,8 +90,9 @@ class LiveSite:
             (self.folder / "index.html").write_bytes(self._home)  # the panel goes before the catalog is built again
             self._home = None
         try:
-            report, warnings = build(self.project, self.folder, self.base_url, self.strict, default_jobs(),
-                                     session=self._session)
+            with self._building:
+                report, warnings = build(self.project, self.folder, self.base_url, self.strict, default_jobs(),
+                                         session=self._session)
         except ContentError as e:
             return self._fail([str(p) for p in e.problems], started)
         except OSError as e:  # a static file or template folder removed while serving
@@ -102,7 +106,19 @@ class LiveSite:
         else:  # a catalog's trials are rendered in other processes: what changed is what was written
             rendered = tuple(name for name in report.written if name.endswith(".html"))
         return Rebuild((), tuple(str(w) for w in sorted(warnings)), rendered, len(report.files),
-                       time.perf_counter() - started, bool(report.written))
+                       time.perf_counter() - started, bool(report.written), bool(report.behind))
+
+    def catch_up(self) -> str:
+        """Bring a catalog's search index up to date after a rebuild that left it behind (run beside the server,
+        after the pages reloaded); what happened, in a line. The pages are as that rebuild made them, so open
+        pages do not reload; a problem found meanwhile is left to the rebuild of the save that caused it."""
+        started = time.perf_counter()
+        try:
+            with self._building:
+                report, _ = build(self.project, self.folder, self.base_url, self.strict, default_jobs())
+        except Exception as e:  # noqa: BLE001 - the next rebuild reports content problems; nothing may stop the server
+            return f"search index not updated: {type(e).__name__}: {e}"
+        return f"search index up to date ({len(report.written)} files) in {(time.perf_counter() - started) * 1000:.0f} ms"
 
     def _fail(self, problems: list[str], started: float) -> Rebuild:
         shown = tuple(problems)
@@ -428,6 +444,9 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         if outcome.reload:
             only_css = outcome.rendered and all(n.endswith(".css") for n in outcome.rendered)
             LiveReloadHandler.reload_waiters(outcome.rendered[0] if only_css else "*")
+        if outcome.behind:  # the pages first; the search index beside the server, which goes on answering
+            loop = IOLoop.current()
+            threading.Thread(target=lambda: loop.add_callback(_say, live.catch_up()), daemon=True).start()
 
     for folder in watched:
         server.watch(str(folder), rebuild, delay="forever")

@@ -397,6 +397,7 @@ def test_serve_rebuilds_a_catalog_and_shows_errors_on_its_home_page(catalog: Pro
     edit(trial, "status: finished", "status: recruiting")
     fixed = live.rebuild()
     assert fixed.problems == () and "trials/trial-1/index.html" in fixed.rendered
+    live.catch_up()  # the search index, after the pages
     build(catalog, tmp_path / "full", base_url="https://example.org/")
     assert _files(tmp_path / "served" / "site") == _files(tmp_path / "full")
 
@@ -433,6 +434,31 @@ def test_past_its_size_the_search_index_splits_and_an_edit_indexes_one_bundle_ag
                    if search.bundle_of(f"trials/trial-{n}/", count) == search.bundle_of("trials/trial-2/", count)}
     assert sorted(read) == sorted(same_bundle - {"trial-2"})  # the kept texts of that bundle's other trials only
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
+def test_serve_shows_an_edit_before_the_search_index_catches_up(catalog: Project, tmp_path: Path) -> None:
+    """Under serve a rebuild leaves an out-of-date search bundle as it was (consistent, only behind) and says so;
+    catch_up then makes it, and the site is what a full build makes. A `sitegen build` in between makes it too."""
+    from sitegen.serve import LiveSite
+
+    site = tmp_path / "served" / "site"
+    live = LiveSite(catalog, site, None)
+    assert live.rebuild().behind is False  # a first build makes everything
+    index = {k: v for k, v in _files(site).items() if k.startswith("pagefind/")}
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
+    outcome = live.rebuild()
+    assert outcome.behind and "trials/trial-2/faq/index.html" in outcome.rendered
+    assert b"Zanzibarish" in (site / "trials" / "trial-2" / "faq" / "index.html").read_bytes()
+    assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} == index  # as it was: whole
+    assert live.rebuild().behind  # nothing changed, but the index is still behind: not "nothing to build"
+    assert "search index up to date" in live.catch_up()
+    assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} != index
+    _assert_as_a_full_build(catalog, site, tmp_path / "full")
+    edit(catalog.content / "trials" / "trial-2.yaml", "Zanzibarish. ", "Quixotic. ")
+    assert live.rebuild().behind
+    report, _ = build(catalog, site)  # what a user's build in another terminal does
+    assert report.behind == () and any(name.startswith("pagefind/") for name in report.written)
+    _assert_as_a_full_build(catalog, site, tmp_path / "full2")
 
 
 def test_an_edit_that_keeps_size_and_time_right_after_a_build_is_still_seen(catalog: Project, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -179,11 +179,16 @@ class TrialBuilder:
 
 
 def build_catalog(
-    plan: CatalogPlan, strict: bool, jobs: int, progress: Callable[[int, int], None] | None = None
+    plan: CatalogPlan, strict: bool, jobs: int, progress: Callable[[int, int], None] | None = None,
+    search_later: bool = False,
 ) -> tuple[BuildReport, list[Problem]]:
     """Build a catalog: every trial whose inputs changed since the last build (all, the first time) on `jobs`
     processes, then the catalog's own pages, feed, sitemap and search index; stage what changed, and move it into
-    the output folder only once everything is built without an error."""
+    the output folder only once everything is built without an error.
+
+    With `search_later`, a search bundle that exists but is out of date is left as it is, and the report says so:
+    the next build makes it (`sitegen serve` shows the pages first, and then brings the index up to date). The index
+    is then a consistent bundle of the last build, only behind; a new bundle (the catalog doubled) is made at once."""
     project, base_url = plan.project, plan.base_url
     output, previous, sources, warnings = plan.output, plan.previous, plan.sources, list(plan.warnings)
     shared: Shared | None = None
@@ -235,7 +240,9 @@ def build_catalog(
                                     now, writer, changed)
         texts_of = functools.partial(_search_texts, output, texts)
         outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), texts_of)
-        record.site = _make(outputs, previous.site, now, writer, changed)
+        later = search_later and set(bundles) <= set(previous.site)
+        record.behind = tuple(key for key in bundles if later and not fresh(previous.site[key].reads, now))
+        record.site = _make(outputs, previous.site, now, writer, changed, keep=record.behind)
         current = record.files()
         record.token = fingerprint(sorted(current.items()))
         removed = sorted(set(previous.files()) - set(current))
@@ -246,7 +253,7 @@ def build_catalog(
     if texts or removed:  # the texts first: a record never says a text is kept that is not
         state.save_texts(output, texts, keep=records, fresh=not previous.token)
     state.save(output, plan.code, record)
-    report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks))
+    report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)
 
 
@@ -274,15 +281,15 @@ def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[s
 
 
 def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
-          now: Callable[[Key], str], writer: Writer, changed: list[str]) -> dict[str, state.Made]:
+          now: Callable[[Key], str], writer: Writer, changed: list[str], keep: Collection[str] = ()) -> dict[str, state.Made]:
     """Make each output (key, what makes it, function making its files) whose reads changed since `previous` (the
-    others are kept as they were), recording what making it reads; stage the files whose bytes changed and add them
-    to `changed`, and claim every file for what makes it; what was made, by key."""
+    others, and those whose key is in `keep`, are kept as they were), recording what making it reads; stage the
+    files whose bytes changed and add them to `changed`, and claim every file for what makes it; what was made, by key."""
     made: dict[str, state.Made] = {}
     inputs = Fingerprints(now)
     for key, label, produce in outputs:
         before = previous.get(key)
-        if before is not None and fresh(before.reads, now):
+        if before is not None and (key in keep or fresh(before.reads, now)):
             made[key] = before
             for name in before.files:
                 writer.claim(name, label)

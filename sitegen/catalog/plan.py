@@ -80,9 +80,9 @@ class CatalogPlan:
     def unchanged(self) -> dict[str, state.TrialRecord] | None:
         """The last build's trials when nothing changed since that build (which finished: plan_build finishes a
         build that was killed): the same shared files, the same trials, each with the same files. None when
-        something did."""
+        something did, or when that build left outputs behind."""
         previous = self.previous
-        if not previous.token or self.shared_files != previous.shared_files:
+        if not previous.token or previous.behind or self.shared_files != previous.shared_files:
             return None
         records, tasks = self.reusable(previous.shared_print, previous.bib_prints)
         return records if not tasks and list(records) == list(previous.trials) else None

@@ -14,16 +14,17 @@ import pickle
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from ..errors import Problem
 from ..record import MISSING, Key
 from ..write import MARKER
 from .listing import TrialEntry
 
-FORMAT = 3
+FORMAT = 4
 TEXTS = "search.sqlite"  # the trials' searchable texts, by slug: an edit reads those of one search bundle, not all
 
 
@@ -105,6 +106,7 @@ def load(output: Path, code: str) -> BuildRecord | None:
     if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
         return None
     record: BuildRecord = stored[2]
+    record.trials = {slug: _unpack(fields) for slug, fields in stored[3].items()}
     if not (record.token and record.token in marker and (folder(output) / TEXTS).is_file()):
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
@@ -120,13 +122,28 @@ def save(output: Path, code: str, record: BuildRecord) -> None:
     place.mkdir(exist_ok=True)
     temporary = place / "build.pickle.tmp"
     try:
+        trials = {slug: _pack(trial) for slug, trial in record.trials.items()}
         with open(temporary, "wb") as f:
-            pickle.dump((FORMAT, code, record), f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((FORMAT, code, replace(record, trials={}), trials), f, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as e:  # a full disk: say where (a failed write names no file), and that the site is whole
         temporary.unlink(missing_ok=True)
         raise OSError(e.errno, f"cannot keep the build record: {e.strerror}; the site was written, and the next "
                       "build builds everything", str(temporary)) from None
     os.replace(temporary, place / "build.pickle")
+
+
+_ENTRY = [f.name for f in fields(TrialEntry)]
+
+
+def _pack(trial: TrialRecord) -> tuple[object, ...]:
+    """A trial's record as plain values: pickle loads tuples of them in half the time of the objects."""
+    return (trial.reads, trial.stat, trial.outputs, tuple(getattr(trial.entry, name) for name in _ENTRY),
+            trial.entry_print, trial.feed_item, trial.search_print, trial.warnings)
+
+
+def _unpack(packed: tuple[Any, ...]) -> TrialRecord:
+    reads, stat, outputs, entry, *rest = packed
+    return TrialRecord(reads, stat, outputs, TrialEntry(*entry), *rest)
 
 
 def load_texts(output: Path, slugs: list[str]) -> dict[str, str]:

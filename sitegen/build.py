@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog.plan import nothing_to_build, plan_build
-from .errors import Problem
+from .errors import ContentError, Problem
 from .project import BuildReport, Project
 from .write import check_output_dir, output_lock, write_site
 
@@ -43,8 +42,10 @@ def build(
     session = session if session is not None else Session()
     check_output_dir(output, project.content.resolve().parent, [project.content, project.templates, project.static])
     with output_lock(output):  # one build at a time writes an output folder; a second one waits
-        plan = plan_build(project, output, base_url)
-        if plan is not None:
+        if is_catalog(project.content):
+            from .catalog.plan import nothing_to_build, plan_build  # its record's libraries: sqlite3, pickle, ...
+
+            plan = plan_build(project, output, base_url)
             session.record = session.site = None  # a catalog keeps what it read beside its output folder
             done = nothing_to_build(plan, strict)  # before the rendering libraries are even loaded
             if done is not None:
@@ -60,3 +61,13 @@ def build(
         written = write_site(record.files, output)
         session.record, session.site = record, site
         return BuildReport(1, tuple(record.files), written, 1), site.warnings
+
+
+def is_catalog(content: Path) -> bool:
+    """Whether content/ holds a catalog (content/trials/) rather than one trial (content/trial.yaml)."""
+    if (content / "trials").is_dir():
+        if (content / "trial.yaml").exists():
+            raise ContentError([Problem(str(content / "trial.yaml"), 0, 0, f"{content}/ holds both trial.yaml and "
+                                        "trials/: keep one; a catalog keeps each trial as trials/<slug>.yaml")])
+        return True
+    return False

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -56,6 +54,9 @@ def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs:
     if jobs <= 1:
         yield from map(make(), tasks)
         return
+    import multiprocessing  # only here: every command imports this module for default_jobs
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(make,)) as pool:
         yield from pool.map(_run_in_worker, tasks, chunksize=max(1, min(16, len(tasks) // (jobs * 8))))

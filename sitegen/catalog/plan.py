@@ -109,10 +109,8 @@ def trial_reads_now(
     return now
 
 
-def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogPlan | None:
-    """For a catalog, the plan of its build (None for a single trial); the caller holds the output's lock."""
-    if not is_catalog(project.content):
-        return None
+def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogPlan:
+    """The plan of a catalog's build; the caller holds the output's lock."""
     sources, warnings = find_trials(project.content)
     code = state.code_digest()
     finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
@@ -136,16 +134,6 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     if strict and warnings:
         raise ContentError.from_warnings(warnings)
     return BuildReport(len(records), tuple(sorted(plan.previous.files())), (), 0), sorted(warnings)
-
-
-def is_catalog(content: Path) -> bool:
-    """Whether content/ holds a catalog (content/trials/) rather than one trial (content/trial.yaml)."""
-    if (content / "trials").is_dir():
-        if (content / "trial.yaml").exists():
-            raise ContentError([Problem(str(content / "trial.yaml"), 0, 0, f"{content}/ holds both trial.yaml and "
-                                        "trials/: keep one; a catalog keeps each trial as trials/<slug>.yaml")])
-        return True
-    return False
 
 
 def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:

@@ -1,0 +1,48 @@
+"""What a cold `sitegen build` of one trial loads: nothing that only serving, importing from the registry, checking
+or a catalog needs. Most of the time of such a build is Python importing libraries, so each one it loads and does
+not use is time every build pays (issue 16). Checked by what the process loaded, never by a clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Loaded only by the command or the layout that uses them.
+NOT_FOR_ONE_TRIAL = {
+    "livereload", "tornado", "sitegen.serve",  # serve
+    "urllib.request", "http.client", "sitegen.importer", "sitegen.registry_fetch", "sitegen.registry_xml",  # import
+    "textstat", "sitegen.readability", "sitegen.freshness",  # check
+    "sitegen.schemadoc",  # new
+    "sitegen.catalog.plan", "sitegen.catalog.state", "sitegen.catalog.build", "sitegen.catalog.listing",  # a catalog
+    "sitegen.catalog.search", "pagefind", "sqlite3", "multiprocessing", "concurrent.futures.process",
+}
+
+_BUILD = """
+import json, sys
+from sitegen.cli import main
+code = main(["build", "--content", sys.argv[1], "--output", sys.argv[2]])
+print(json.dumps([code, sorted(sys.modules)]))
+"""
+
+
+def _modules_of_a_build(content: Path, output: Path) -> tuple[int, set[str]]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", _BUILD, str(content), str(output)], capture_output=True, text=True,
+                            env=env, check=True)
+    code, modules = json.loads(result.stdout.splitlines()[-1])
+    return code, set(modules)
+
+
+def test_a_build_of_one_trial_loads_nothing_only_other_commands_or_a_catalog_need(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    code, modules = _modules_of_a_build(tmp_path / "content", tmp_path / "output")
+    assert code == 0 and (tmp_path / "output" / "index.html").is_file()
+    assert {"sitegen.render", "sitegen.write", "jinja2", "pydantic"} <= modules  # the check sees the build's imports
+    loaded = {name for name in modules if name in NOT_FOR_ONE_TRIAL or name.split(".")[0] in NOT_FOR_ONE_TRIAL}
+    assert sorted(loaded) == []

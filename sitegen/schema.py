@@ -29,9 +29,10 @@ SiteUrl = Annotated[str, AfterValidator(site_url)]
 
 
 class Model(BaseModel):
-    """Base for every content object: unknown fields are errors, values are never coerced silently."""
+    """Base for every content object: unknown fields are errors, values are never coerced silently. A model's
+    validator is built when it is first used, not when sitegen is imported: a build of one trial never uses most."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 Status = Literal[

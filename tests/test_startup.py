@@ -25,24 +25,40 @@ NOT_FOR_ONE_TRIAL = {
 
 _BUILD = """
 import json, sys
+from pydantic import BaseModel
 from sitegen.cli import main
 code = main(["build", "--content", sys.argv[1], "--output", sys.argv[2]])
-print(json.dumps([code, sorted(sys.modules)]))
+schema = vars(sys.modules["sitegen.schema"])
+built = [name for name, model in schema.items()
+         if isinstance(model, type) and issubclass(model, BaseModel) and model.__pydantic_complete__]
+print(json.dumps([code, sorted(sys.modules), sorted(built)]))
 """
 
 
-def _modules_of_a_build(content: Path, output: Path) -> tuple[int, set[str]]:
+def _a_build(content: Path, output: Path) -> tuple[int, set[str], list[str]]:
+    """Build `content` in a fresh process: its exit code, the modules it loaded and the models whose validators it
+    built."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, "-c", _BUILD, str(content), str(output)], capture_output=True, text=True,
                             env=env, check=True)
-    code, modules = json.loads(result.stdout.splitlines()[-1])
-    return code, set(modules)
+    code, modules, built = json.loads(result.stdout.splitlines()[-1])
+    return code, set(modules), built
 
 
 def test_a_build_of_one_trial_loads_nothing_only_other_commands_or_a_catalog_need(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "content", tmp_path / "content")
-    code, modules = _modules_of_a_build(tmp_path / "content", tmp_path / "output")
+    code, modules, _ = _a_build(tmp_path / "content", tmp_path / "output")
     assert code == 0 and (tmp_path / "output" / "index.html").is_file()
     assert {"sitegen.render", "sitegen.write", "jinja2", "pydantic"} <= modules  # the check sees the build's imports
     loaded = {name for name in modules if name in NOT_FOR_ONE_TRIAL or name.split(".")[0] in NOT_FOR_ONE_TRIAL}
     assert sorted(loaded) == []
+
+
+def test_a_build_of_one_trial_builds_the_validators_of_the_models_it_validates_only(tmp_path: Path) -> None:
+    """pydantic builds a model's validator when the class is made unless told to defer it; the editor's file of a
+    registry trial (EditorTrial) and a registry trial (RegistryTrial) are for a catalog only."""
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    code, _, built = _a_build(tmp_path / "content", tmp_path / "output")
+    assert code == 0
+    assert {"Trial", "Settings", "Glossary"} <= set(built)
+    assert not {"EditorTrial", "RegistryTrial"} & set(built)

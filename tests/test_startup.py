@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,3 +63,11 @@ def test_a_build_of_one_trial_builds_the_validators_of_the_models_it_validates_o
     assert code == 0
     assert {"Trial", "Settings", "Glossary"} <= set(built)
     assert not {"EditorTrial", "RegistryTrial"} & set(built)
+
+
+def test_the_build_time_benchmark_reports_wall_and_cpu_time() -> None:
+    """bench/build_time.py measures this build; CPU time is the figure a busy machine disturbs least."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "build_time.py"), "--runs", "1", "--content",
+                             str(ROOT / "content")], capture_output=True, text=True, check=True)
+    assert re.fullmatch(r"sitegen build, cold process, 1 runs on \d+ CPUs: median \d+ ms \(min \d+, max \d+\); "
+                        r"CPU median \d+ ms \(min \d+, max \d+\); peak RSS \d+ MB\n", result.stdout), result.stdout

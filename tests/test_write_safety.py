@@ -7,6 +7,7 @@ sitegen again), so that every step can be tried in a few seconds."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
 import itertools
 import os
@@ -458,13 +459,13 @@ def test_jobs_is_capped_at_twice_the_cpus_and_the_trials_and_a_line_says_so(tmp_
     assert parallel.capped_jobs(2, 1) == 1 and parallel.capped_jobs(1, 5) == 1
     assert capsys.readouterr().err == ""  # not more than the CPUs was asked for: nothing to say
     started = []
-    real = parallel.ProcessPoolExecutor
+    real = concurrent.futures.ProcessPoolExecutor  # parallel.py imports it only when it starts workers
 
     def pool(workers: int, **kwargs: object) -> object:
         started.append(workers)
         return real(workers, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
     project = make_catalog(tmp_path / "project", 3)
     assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out"), "--jobs", "99999"]) == 0
     assert started == [3]

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import latexcodec  # noqa: F401  (registers the "ulatex" codec)
 from pybtex.backends.plaintext import Backend as PlainTextBackend  # type: ignore[import-untyped]
 from pybtex.bibtex.utils import split_name_list, split_tex_string  # type: ignore[import-untyped]
 from pybtex.database import Person  # type: ignore[import-untyped]
@@ -172,6 +171,7 @@ _PLAIN_TEXT = PlainTextBackend()
 _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
 # What decoding changes besides dropping braces (latexcodec and pybtex leave single hyphens and apostrophes as they are)
 _DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>")
+_DASHES = re.compile(r"(?<!-)---?(?!-)")  # '--' is an en dash, '---' an em dash (page ranges, mostly)
 
 
 def latex_to_text(latex: str) -> str:
@@ -179,6 +179,8 @@ def latex_to_text(latex: str) -> str:
     bare = latex.replace("{", "").replace("}", "")
     if not _DECODED.search(bare) and not _DECODED.search(latex):  # most fields: nothing to decode but braces
         return " ".join(bare.split())
+    if "{" not in latex and "}" not in latex and not _DECODED.search(_DASHES.sub("", latex)):
+        return " ".join(_DASHES.sub(lambda m: "\u2013" if len(m.group(0)) == 2 else "\u2014", latex).split())
     return decode_latex(latex)
 
 
@@ -190,6 +192,8 @@ def decode_latex(latex: str) -> str:
         text = str(Text.from_latex(prepared).render(_PLAIN_TEXT))
     except (PybtexError, UnicodeError):  # unbalanced braces, a trailing backslash, lone surrogates
         try:
+            import latexcodec  # noqa: F401  (registers the "ulatex" codec; most builds never need it)
+
             # ulatex decodes str to str, an overload typeshed does not know
             text = codecs.decode(prepared, "ulatex")  # type: ignore[call-overload]
         except UnicodeError:

@@ -22,6 +22,7 @@ NOT_FOR_ONE_TRIAL = {
     "sitegen.schemadoc",  # new
     "sitegen.catalog.plan", "sitegen.catalog.state", "sitegen.catalog.build", "sitegen.catalog.listing",  # a catalog
     "sitegen.catalog.search", "pagefind", "sqlite3", "multiprocessing", "concurrent.futures.process",
+    "latexcodec",  # only for BibTeX the quick paths of bib.latex_to_text do not decode (the default's are plain)
 }
 
 _BUILD = """

@@ -1,10 +1,15 @@
-"""Time live editing of the default site: from a save of content/trial.yaml to the rebuilt FAQ page on disk, and
-to Chromium showing it, with `sitegen serve` running as a user runs it (a subprocess on a copy of the project).
+"""Time live editing: from a save of one trial's file to the rebuilt FAQ page on disk, and to Chromium showing it,
+with `sitegen serve` running as a user runs it (a subprocess on a copy of the project). By default the project is
+the default site (content/trial.yaml); with --trials N, a catalog of N generated trials (bench/catalog.py), in
+which one trial's file is edited.
 
-Usage: python bench/serve_latency.py [--runs 10]
-Each run changes one FAQ answer. "On disk" is when the served folder's faq/index.html holds the new answer
-(looked at every millisecond); "in the browser" is when the FAQ page, open in Chromium, has painted the reloaded
-document (its first contentful paint, from the page's own performance timeline, on the same clock).
+Usage: python bench/serve_latency.py [--runs 10] [--trials N] [--seed S]
+Each run changes one FAQ answer. "On disk" is when the served folder's FAQ page (faq/index.html, or
+trials/SLUG/faq/index.html in a catalog) holds the new answer (looked at every millisecond); "in the browser" is
+when the FAQ page, open in Chromium, has painted the reloaded document (its first contentful paint, from the
+page's own performance timeline, on the same clock). In a catalog, "search index" is when a bundle of the served
+search index (pagefind/, pagefind-1/, ...) has a new pagefind-entry.json, which Pagefind reads first on every
+search: the index then holds the new answer (the entry names the index's metadata by the hash of its content).
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,19 +42,68 @@ PAINTED = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   return performance.timeOrigin + (paint ? paint.startTime : nav.domContentLoadedEventEnd);
 }"""
+INDEX_WAIT_SECONDS = 60  # how long a run waits after the page for the search index to change
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a run edits and where it looks: the file saved, its text with a marker instead of an answer, and
+    the FAQ page's path in the served folder and its URL path."""
+
+    file: Path
+    edited: Callable[[str], str]  # the file's text with one FAQ answer starting with this marker
+    page: str  # e.g. 'faq/index.html'
+
+    @property
+    def url_path(self) -> str:
+        return self.page.removesuffix("index.html")
+
+
+def default_site(work: Path) -> Project:
+    """A copy of the default project in `work`: content/ and sitegen's templates and static files."""
+    shutil.copytree(ROOT / "content", work / "content")
+    for name in ("templates", "static"):
+        shutil.copytree(ROOT / "sitegen" / name, work / name)
+    trial = work / "content" / "trial.yaml"
+    text = trial.read_text(encoding="utf-8")
+    return Project(trial, lambda marker: text.replace(ANSWER, marker, 1), "faq/index.html")
+
+
+def catalog_site(work: Path, trials: int, seed: int) -> Project:
+    """A catalog of `trials` generated trials in work/content; the trial edited is the first with an FAQ from the
+    middle of the sorted list, its first answer changed."""
+    from bench.catalog import generate
+
+    paths = sorted(generate(trials, work / "content", seed))
+    for path in paths[len(paths) // 2:] + paths[: len(paths) // 2]:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if data.get("faq"):
+            break
+    else:
+        raise SystemExit("no generated trial has an FAQ")
+    return Project(path, lambda marker: edit_answer(data, marker), f"trials/{data['slug']}/faq/index.html")
+
+
+def edit_answer(data: dict, marker: str) -> str:  # type: ignore[type-arg]
+    """A trial's YAML text with its first FAQ answer starting with `marker` (`data` unchanged)."""
+    from bench.catalog import dump
+
+    faq = [dict(item) for item in data["faq"]]
+    faq[0]["answer"] = f"{marker}. {faq[0]['answer']}"
+    return dump({**data, "faq": faq})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=10)
-    args = parser.parse_args()
+    args = parse_args()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        shutil.copytree(ROOT / "content", work / "content")
-        for name in ("templates", "static"):
-            shutil.copytree(ROOT / "sitegen" / name, work / name)
+        if args.trials:
+            print(f"generating {args.trials} trials", file=sys.stderr, flush=True)
+            project = catalog_site(work, args.trials, args.seed)
+        else:
+            project = default_site(work)
         (work / "tmp").mkdir()
         proc = subprocess.Popen(
             [sys.executable, "-m", "sitegen", "serve", "--content", str(work / "content"), "--port", "0"],
@@ -53,44 +111,117 @@ def main() -> None:
             env={**os.environ, "TMPDIR": str(work / "tmp"), "PYTHONPATH": str(ROOT)},
         )
         try:
-            url = _served_url(proc)
-            faq = next((work / "tmp").glob("sitegen-serve-*")) / "site" / "faq" / "index.html"
-            trial = work / "content" / "trial.yaml"
-            text = trial.read_text(encoding="utf-8")
-            to_disk, to_browser = [], []
+            started = time.perf_counter()
+            url = _served_url(proc, timeout=60 + (args.trials or 0) * 0.1)
+            if args.trials:
+                print(f"sitegen serve built the catalog in {time.perf_counter() - started:.0f} s", file=sys.stderr,
+                      flush=True)
+            site = next((work / "tmp").glob("sitegen-serve-*")) / "site"
+            faq = site / project.page
+            to_disk, to_browser, to_index, bundles = [], [], [], set()
+            wait = 10 if not args.trials else 120
             with sync_playwright() as p:
                 browser = launch(p)
                 page = browser.new_page()
-                page.goto(url + "faq/", wait_until="load")
+                page.goto(url + project.url_path, wait_until="load")
                 for run in range(args.runs):
-                    page.wait_for_function(CONNECTED)
+                    page.wait_for_function(CONNECTED, timeout=wait * 1000)
                     time.sleep(0.2)  # each save a burst of its own
                     marker = f"Edit {run}: the trial does not say"
-                    with page.expect_event("load", timeout=10_000):
-                        trial.write_text(text.replace(ANSWER, marker, 1), encoding="utf-8")
+                    text = project.edited(marker)
+                    entries = entry_files(site) if args.trials else {}
+                    with page.expect_event("load", timeout=wait * 1000):
+                        project.file.write_text(text, encoding="utf-8")
                         saved_perf, saved_epoch = time.perf_counter(), time.time()
+                        index = _watch_index(site, entries, saved_perf) if args.trials else None
                         stamp = None
                         while True:
                             now = _stamp(faq)  # a stat a millisecond; the page is read only when it changed
                             if now != stamp and marker.encode() in _read(faq):
                                 break
                             stamp = now
-                            if time.perf_counter() - saved_perf > 10:
-                                raise SystemExit("the rebuilt page did not reach the disk within 10 s")
+                            if time.perf_counter() - saved_perf > wait:
+                                raise SystemExit(f"the rebuilt page did not reach the disk within {wait} s")
                             time.sleep(0.001)
                         to_disk.append(time.perf_counter() - saved_perf)
                     page.wait_for_function(f"() => document.body.innerText.includes({marker!r})")
                     to_browser.append(page.evaluate(PAINTED) / 1000 - saved_epoch)
+                    if index is not None:
+                        index[0].join(INDEX_WAIT_SECONDS + 1)
+                        if index[1]:
+                            to_index.append(index[1][0][0])
+                            bundles.update(index[1][0][1])
                 browser.close()
         finally:
             proc.terminate()
-            proc.wait(timeout=20)
-    print(f"$ python bench/serve_latency.py --runs {args.runs}   ({os.cpu_count()} CPUs)")
+            proc.wait(timeout=60)
+    options = f"--runs {args.runs}" + (f" --trials {args.trials}" if args.trials else "")
+    print(f"$ python bench/serve_latency.py {options}   ({os.cpu_count()} CPUs)")
+    if args.trials:
+        print(f"a catalog of {args.trials:,} generated trials, {len(entries)} search "
+              f"bundle{'s' if len(entries) != 1 else ''}; edited: {project.file.name}")
     print(f"save -> rebuilt page on disk:    {_summary(to_disk)}")
     print(f"save -> browser shows it:        {_summary(to_browser)}")
+    if args.trials:
+        missed = args.runs - len(to_index)
+        print(f"save -> search index changed:    {_summary(to_index) if to_index else 'never'}"
+              f"{f' ({missed} saves not within {INDEX_WAIT_SECONDS} s)' if missed else ''}"
+              f"{'; in ' + ', '.join(name + '/' for name in sorted(bundles)) if bundles else ''}")
 
 
-def _served_url(proc: subprocess.Popen[str]) -> str:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--trials", type=int, metavar="N",
+                        help="serve a catalog of N generated trials instead of the default site")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated trials (default: 0)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if args.trials is not None and args.trials < 1:
+        parser.error("--trials must be at least 1")
+    return args
+
+
+def entry_files(site: Path) -> dict[str, bytes]:
+    """The pagefind-entry.json of each search bundle in the served folder, by the bundle's folder name."""
+    return {path.parent.name: _read(path) for path in sorted(site.glob("pagefind*/pagefind-entry.json"))}
+
+
+def changed_bundles(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """The bundles whose entry file is new or changed (a bundle that is gone is not a change of the index)."""
+    return sorted(name for name, data in after.items() if data and before.get(name) != data)
+
+
+def wait_for_new_entry(site: Path, before: dict[str, bytes], saved: float,
+                       timeout: float) -> tuple[float, list[str]] | None:
+    """Seconds from `saved` (a time.perf_counter()) until a bundle's entry file differs from `before`, and which
+    bundles changed; None if none did within `timeout` seconds of `saved`."""
+    while time.perf_counter() - saved < timeout:
+        changed = changed_bundles(before, entry_files(site))
+        if changed:
+            return time.perf_counter() - saved, changed
+        time.sleep(0.005)
+    return None
+
+
+def _watch_index(site: Path, before: dict[str, bytes],
+                 saved: float) -> tuple[threading.Thread, list[tuple[float, list[str]]]]:
+    """A thread, started, that looks for a changed entry file while the page is rebuilt and shown; and the list
+    it puts the time and the changed bundles in (empty if none changed within INDEX_WAIT_SECONDS)."""
+    found: list[tuple[float, list[str]]] = []
+
+    def look() -> None:
+        changed = wait_for_new_entry(site, before, saved, INDEX_WAIT_SECONDS)
+        if changed is not None:
+            found.append(changed)
+
+    thread = threading.Thread(target=look, daemon=True)
+    thread.start()
+    return thread, found
+
+
+def _served_url(proc: subprocess.Popen[str], timeout: float = 60) -> str:
     found: list[str] = []
 
     def read() -> None:
@@ -98,11 +229,15 @@ def _served_url(proc: subprocess.Popen[str]) -> str:
         for line in proc.stdout:
             if line.startswith("Serving "):
                 found.append(line.split()[1])
-                return
+                break
+        for _ in proc.stdout:  # keep reading, so that the server never blocks on a full pipe
+            pass
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    reader.join(timeout=60)
+    deadline = time.perf_counter() + timeout
+    while not found and reader.is_alive() and time.perf_counter() < deadline:
+        time.sleep(0.05)
     if not found:
         raise SystemExit("sitegen serve did not start")
     return found[0]

@@ -1,5 +1,7 @@
 """The catalog benchmark (bench/catalog.py): its generator is deterministic, valid and varied; the Hugo site it writes
-has the same pages and text; its import, error lines and arithmetic. Nothing is built here."""
+has the same pages and text; its import, error lines and arithmetic. The search-load and serve-latency benchmarks
+(bench/search_load.py, bench/serve_latency.py): how they sort and count what the server sent, how they serve files,
+their options. Nothing is built, no browser is started and nothing is timed here."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 N = 80
 
 
-def _load_catalog() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_catalog", ROOT / "bench" / "catalog.py")
+def _load(name: str) -> Any:
+    """bench/NAME.py as a module (bench/ is scripts, not a package of the project)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -33,7 +37,9 @@ def _load_catalog() -> Any:
     return module
 
 
-catalog = _load_catalog()
+catalog = _load("catalog")
+search_load = _load("search_load")
+serve_latency = _load("serve_latency")
 
 
 @pytest.fixture(scope="module")
@@ -335,3 +341,183 @@ def test_pages_counted_without_hugos_first_page_redirects(tmp_path: Path) -> Non
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x", encoding="utf-8")
     assert catalog.count_pages(tmp_path) == 3
+
+
+# --- bench/search_load.py --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "kind", "bundle"), [
+    ("/", "HTML", None),
+    ("/trials/synthetic-00001/", "HTML", None),
+    ("/404.html", "HTML", None),
+    ("/style.css", "site CSS/JS", None),
+    ("/search.js", "site CSS/JS", None),
+    ("/favicon.svg", "other", None),
+    ("/pagefind/pagefind-ui.js", "Pagefind JS/CSS", "pagefind"),
+    ("/pagefind/pagefind-ui.css", "Pagefind JS/CSS", "pagefind"),
+    ("/pagefind-12/pagefind-worker.js", "Pagefind JS/CSS", "pagefind-12"),
+    ("/pagefind/pagefind-entry.json?ts=1795801714611", "entry json", "pagefind"),
+    ("/pagefind-3/wasm.en.pagefind", "wasm", "pagefind-3"),
+    ("/pagefind/wasm.unknown.pagefind", "wasm", "pagefind"),
+    ("/pagefind-1/pagefind.en_4909f205be.pf_meta", "pf_meta", "pagefind-1"),
+    ("/pagefind/index/en_ff94e25.pf_index", "pf_index", "pagefind"),
+    ("/pagefind-15/fragment/en_efbbc3e.pf_fragment", "pf_fragment", "pagefind-15"),
+    ("/pagefind/filter/en_436d6be.pf_filter", "filter", "pagefind"),
+    ("/trials/catalog/pagefind-2/index/en_1.pf_index", "pf_index", "pagefind-2"),  # a site under a sub-path
+    ("/pagefind%2Dx/index/en_1.pf_index", "other", None),  # not a bundle's folder name
+    ("/pagefind-ui.css", "site CSS/JS", None),  # a file named like one, outside any bundle
+])
+def test_search_load_sorts_a_request_by_kind_of_file_and_bundle(path: str, kind: str, bundle: str | None) -> None:
+    assert search_load.kind(path) == kind
+    assert search_load.bundle(path) == bundle
+
+
+def _sent(at: float, path: str, size: int, status: int = 200) -> Any:
+    return search_load.Sent(at, path, status, size)
+
+
+FAKE_LOG = [
+    _sent(0.0, "/", 6000), _sent(0.1, "/style.css", 3000), _sent(0.1, "/pagefind/pagefind-ui.js", 30000),
+    _sent(2.0, "/pagefind/pagefind.js", 12000), _sent(2.2, "/pagefind/pagefind-entry.json?ts=1", 160),
+    _sent(2.2, "/pagefind-1/pagefind-entry.json?ts=2", 150), _sent(2.4, "/pagefind/wasm.en.pagefind", 72000),
+    _sent(2.4, "/pagefind-1/wasm.en.pagefind", 72000), _sent(2.5, "/pagefind/index/en_a.pf_index", 20000),
+    _sent(2.9, "/pagefind-1/fragment/en_b.pf_fragment", 2500), _sent(3.0, "/missing", 500, status=404),
+]
+
+
+def test_search_load_counts_requests_and_bytes_by_kind_between_two_moments() -> None:
+    load = search_load.tally(search_load.between(FAKE_LOG, 0.0, 2.0))
+    search = search_load.tally(search_load.between(FAKE_LOG, 2.0))
+    assert load["total"] == search_load.Tally(3, 39000)
+    assert load["HTML"] == search_load.Tally(1, 6000) and load["Pagefind JS/CSS"] == search_load.Tally(1, 30000)
+    assert search["wasm"] == search_load.Tally(2, 144000)  # one a bundle: the same bytes under two URLs
+    assert search["entry json"] == search_load.Tally(2, 310)
+    assert search["pf_index"] == search_load.Tally(1, 20000) and search["pf_fragment"] == search_load.Tally(1, 2500)
+    assert search["other"] == search_load.Tally(1, 500)
+    assert search["pf_meta"] == search_load.Tally(0, 0)  # every kind is there, zero when none was sent
+    assert set(search) == {*search_load.KINDS, "total"}
+    assert search["total"] == search_load.Tally(8, 179310)
+    assert search_load.tally([])["total"] == search_load.Tally(0, 0)
+
+
+def test_search_load_table_shows_the_kinds_any_column_has_and_the_totals() -> None:
+    queries = [
+        search_load.Query("melanoma", FAKE_LOG[:3], FAKE_LOG[3:], 1.234, "34 results for melanoma"),
+        search_load.Query("olaparib", FAKE_LOG[:3], FAKE_LOG[3:5], 0.5, "117 results for olaparib"),
+    ]
+    lines = search_load.table(queries).splitlines()
+    assert lines[0] == ("| file | page load: requests | kB | “melanoma”: requests | kB | “olaparib”: requests "
+                        "| kB |")
+    assert lines[1] == "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in lines[2:]}
+    assert list(rows) == ["HTML", "site CSS/JS", "Pagefind JS/CSS", "entry json", "wasm", "pf_index",
+                          "pf_fragment", "other", "**total**", "time to results (s)"]
+    assert rows["wasm"] == "| wasm | 0 | 0.0 | 2 | 144.0 | 0 | 0.0 |"
+    assert rows["**total**"] == "| **total** | **3** | **39.0** | **8** | **179.3** | **2** | **12.2** |"
+    assert rows["time to results (s)"] == "| time to results (s) | | | 1.23 | | 0.50 | |"
+    assert search_load.requests_list(queries[1]).splitlines() == [
+        "    0.000 s  Pagefind JS/CSS    12,000 B  200 /pagefind/pagefind.js",
+        "    0.200 s  entry json            160 B  200 /pagefind/pagefind-entry.json?ts=1",
+    ]
+
+
+def test_search_load_lists_the_bundles_of_a_site_in_number_order(tmp_path: Path) -> None:
+    for name in ("pagefind", "pagefind-10", "pagefind-2", "pagefind-x", "pagefind-3"):
+        (tmp_path / name).mkdir()
+        if name != "pagefind-3":  # a folder without an entry file is not a bundle
+            (tmp_path / name / "pagefind-entry.json").write_text("{}", encoding="utf-8")
+    assert search_load.bundles_on_disk(tmp_path) == ["pagefind", "pagefind-2", "pagefind-10"]
+
+
+@pytest.fixture
+def served_files(tmp_path: Path) -> Path:
+    for name, data in {"index.html": b"<p>home</p>" * 50, "404.html": b"<p>not here</p>",
+                       "trials/a/index.html": b"<p>a</p>", "pagefind/pagefind-ui.js": b"var x = 1;\n" * 100,
+                       "pagefind/index/en_1.pf_index": b"\x1f\x8b already gzip"}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+def test_search_load_answers_as_a_static_host_does(served_files: Path) -> None:
+    import gzip
+
+    site = search_load.Site(served_files)
+    status, headers, body = site.response("/", gzip_ok=True)
+    assert (status, headers["Content-Encoding"]) == (200, "gzip")
+    assert gzip.decompress(body) == (served_files / "index.html").read_bytes()
+    status, headers, body = site.response("/pagefind/pagefind-ui.js?v=1", gzip_ok=False)
+    assert (status, headers, body) == (200, {"Content-Type": "text/javascript"}, b"var x = 1;\n" * 100)
+    status, headers, body = site.response("/pagefind/index/en_1.pf_index", gzip_ok=True)  # compressed already
+    assert (status, headers, body) == (200, {"Content-Type": "application/octet-stream"}, b"\x1f\x8b already gzip")
+    assert site.response("/trials/a", gzip_ok=True)[:2] == (301, {"Location": "/trials/a/"})
+    status, _, body = site.response("/trials/b/", gzip_ok=False)
+    assert (status, body) == (404, b"<p>not here</p>")
+    assert site.response("/../../etc/passwd", gzip_ok=False)[0] in (400, 404)
+    assert site.response("/%2e%2e/secret", gzip_ok=False)[0] in (400, 404)
+
+
+def test_search_load_server_logs_the_bytes_it_sent(served_files: Path) -> None:
+    import urllib.request
+
+    with search_load.serving(served_files, search_load.Throttle(0, 0)) as (url, server):
+        request = urllib.request.Request(url + "pagefind/pagefind-ui.js", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as response:
+            body = response.read()
+        with urllib.request.urlopen(url + "pagefind/index/en_1.pf_index") as response:
+            response.read()
+        server.wait_quiet(quiet=0.05, timeout=10)
+    assert [(s.path, s.status, s.size) for s in server.log] == [
+        ("/pagefind/pagefind-ui.js", 200, len(body)), ("/pagefind/index/en_1.pf_index", 200, 15)]
+    assert len(body) < 1100  # sent compressed
+
+
+def test_search_load_options() -> None:
+    args = search_load.parse_args([])
+    assert (args.sizes, args.queries, args.site, args.keep) == ([1000], ["melanoma", "olaparib"], None, None)
+    assert (args.latency_ms, args.kbps) == (150.0, 1600.0)
+    args = search_load.parse_args(["--sizes", "1000", "10000", "--queries", "sarcoma", "--kbps", "0"])
+    assert (args.sizes, args.queries, args.kbps) == ([1000, 10000], ["sarcoma"], 0.0)
+    for bad in (["--sizes", "0"], ["--kbps", "-1"], ["--queries", " "], ["--site", "/nonexistent-site"]):
+        with pytest.raises(SystemExit) as exit_:
+            search_load.parse_args(bad)
+        assert exit_.value.code == 2
+
+
+# --- bench/serve_latency.py ------------------------------------------------------------------------------------
+
+
+def test_serve_latency_options_keep_the_default_site() -> None:
+    args = serve_latency.parse_args([])
+    assert (args.runs, args.trials) == (10, None)
+    assert serve_latency.parse_args(["--trials", "10000", "--runs", "3"]).trials == 10000
+    for bad in (["--trials", "0"], ["--runs", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            serve_latency.parse_args(bad)
+        assert exit_.value.code == 2
+
+
+def test_serve_latency_edits_the_first_answer_and_leaves_the_rest(trials: dict[str, tuple[Trial, dict[str, Any]]]) \
+        -> None:
+    data = next(raw for _, raw in trials.values() if len(raw.get("faq", [])) > 1)
+    before = yaml.safe_dump(data)
+    edited = yaml.safe_load(serve_latency.edit_answer(data, "Edit 3: the trial does not say"))
+    assert edited["faq"][0]["answer"] == f"Edit 3: the trial does not say. {data['faq'][0]['answer']}"
+    assert edited["faq"][1:] == data["faq"][1:]
+    assert {k: v for k, v in edited.items() if k != "faq"} == {k: v for k, v in data.items() if k != "faq"}
+    assert yaml.safe_dump(data) == before  # the trial's data is not changed: every run edits the original
+
+
+def test_serve_latency_sees_which_bundle_entry_changed(tmp_path: Path) -> None:
+    for name, text in (("pagefind", "a"), ("pagefind-1", "b")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pagefind-entry.json").write_text(text, encoding="utf-8")
+    before = serve_latency.entry_files(tmp_path)
+    assert before == {"pagefind": b"a", "pagefind-1": b"b"}
+    assert serve_latency.changed_bundles(before, before) == []
+    assert serve_latency.wait_for_new_entry(tmp_path, before, time.perf_counter(), timeout=0.05) is None
+    (tmp_path / "pagefind-1" / "pagefind-entry.json").write_text("c", encoding="utf-8")
+    changed = serve_latency.wait_for_new_entry(tmp_path, before, time.perf_counter(), timeout=10)
+    assert changed is not None and changed[1] == ["pagefind-1"]
+    # a bundle that appears is a change; one being swapped (read as empty) or gone is not
+    assert serve_latency.changed_bundles(before, {"pagefind": b"", "pagefind-2": b"x"}) == ["pagefind-2"]

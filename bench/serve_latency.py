@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -107,22 +108,25 @@ def main() -> None:
         (work / "tmp").mkdir()
         proc = subprocess.Popen(
             [sys.executable, "-m", "sitegen", "serve", "--content", str(work / "content"), "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "TMPDIR": str(work / "tmp"), "PYTHONPATH": str(ROOT)},
         )
+        said: list[str] = []  # what the server printed, shown if a run fails
         try:
             started = time.perf_counter()
-            url = _served_url(proc, timeout=60 + (args.trials or 0) * 0.1)
+            url = _served_url(proc, said, timeout=60 + (args.trials or 0) * 0.1)
             if args.trials:
                 print(f"sitegen serve built the catalog in {time.perf_counter() - started:.0f} s", file=sys.stderr,
                       flush=True)
             site = next((work / "tmp").glob("sitegen-serve-*")) / "site"
             faq = site / project.page
             to_disk, to_browser, to_index, bundles = [], [], [], set()
-            wait = 10 if not args.trials else 120
+            wait = 10 if not args.trials else 600
             with sync_playwright() as p:
                 browser = launch(p)
                 page = browser.new_page()
+                if args.trials:  # a catalog's server can be slow to answer while it rebuilds on a busy machine
+                    page.set_default_timeout(wait * 1000)
                 page.goto(url + project.url_path, wait_until="load")
                 for run in range(args.runs):
                     page.wait_for_function(CONNECTED, timeout=wait * 1000)
@@ -152,9 +156,11 @@ def main() -> None:
                             to_index.append(index[1][0][0])
                             bundles.update(index[1][0][1])
                 browser.close()
+        except BaseException:
+            print("sitegen serve said:\n" + "".join(said[-20:]), file=sys.stderr)
+            raise
         finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+            _stop(proc)
     options = f"--runs {args.runs}" + (f" --trials {args.trials}" if args.trials else "")
     print(f"$ python bench/serve_latency.py {options}   ({os.cpu_count()} CPUs)")
     if args.trials:
@@ -162,6 +168,9 @@ def main() -> None:
               f"bundle{'s' if len(entries) != 1 else ''}; edited: {project.file.name}")
     print(f"save -> rebuilt page on disk:    {_summary(to_disk)}")
     print(f"save -> browser shows it:        {_summary(to_browser)}")
+    rebuilds = rebuild_seconds(said)
+    if args.trials and rebuilds:
+        print(f"the server's own rebuild time:   {_summary(rebuilds)}")
     if args.trials:
         missed = args.runs - len(to_index)
         print(f"save -> search index changed:    {_summary(to_index) if to_index else 'never'}"
@@ -181,6 +190,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.trials is not None and args.trials < 1:
         parser.error("--trials must be at least 1")
     return args
+
+
+_REBUILT = re.compile(r" changed: (?:re-rendered .* in (\d+) ms|nothing to re-render \((\d+) ms\))$")
+
+
+def rebuild_seconds(said: list[str]) -> list[float]:
+    """The rebuild times `sitegen serve` printed after each save ('x.yaml changed: re-rendered ... in 812 ms')."""
+    return [int(found[1] or found[2]) / 1000 for line in said if (found := _REBUILT.search(line.rstrip()))]
 
 
 def entry_files(site: Path) -> dict[str, bytes]:
@@ -221,17 +238,27 @@ def _watch_index(site: Path, before: dict[str, bytes],
     return thread, found
 
 
-def _served_url(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Stop the server: Ctrl-C's signal, then, if it is still busy a minute later, kill it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=60)
+
+
+def _served_url(proc: subprocess.Popen[str], said: list[str], timeout: float = 60) -> str:
+    """The address the server prints when it is ready; its output goes on into `said` (read to the end, so
+    that the server never blocks on a full pipe)."""
     found: list[str] = []
 
     def read() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
-            if line.startswith("Serving "):
+            said.append(line)
+            if line.startswith("Serving ") and not found:
                 found.append(line.split()[1])
-                break
-        for _ in proc.stdout:  # keep reading, so that the server never blocks on a full pipe
-            pass
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()

@@ -521,3 +521,15 @@ def test_serve_latency_sees_which_bundle_entry_changed(tmp_path: Path) -> None:
     assert changed is not None and changed[1] == ["pagefind-1"]
     # a bundle that appears is a change; one being swapped (read as empty) or gone is not
     assert serve_latency.changed_bundles(before, {"pagefind": b"", "pagefind-2": b"x"}) == ["pagefind-2"]
+
+
+def test_serve_latency_reads_the_servers_own_rebuild_times() -> None:
+    said = [
+        "Built 8329 files in 21034 ms\n",
+        "Serving http://127.0.0.1:40000/  (watching content/; Ctrl-C to stop)\n",
+        ("trials/synthetic-00500.yaml changed: re-rendered trials/synthetic-00500/faq/index.html, pagefind/"
+         "pagefind-entry.json and 3 more in 4812 ms\n"),
+        "content/a.yaml changed: nothing to re-render (35 ms)\n",
+        "content/x.yaml:3:4: faq: missing\n",
+    ]
+    assert serve_latency.rebuild_seconds(said) == [4.812, 0.035]

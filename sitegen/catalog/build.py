@@ -31,6 +31,7 @@ from ..render import (
     render_template,
     robots_txt,
     sitemaps,
+    template_digest,
     trial_environment,
 )
 from ..schema import RegistryTrial, Settings, Trial
@@ -228,7 +229,7 @@ def build_catalog(
                                    shared_warnings)
         env, settings, bundles = make_environment(project.template_folders), shared.settings, search_bundles(records)
         pages = _Pages(records, settings.title)
-        now = _catalog_reads_now(project, settings, records, bundles, shared_print, record, pages)
+        now = _catalog_reads_now(project, env, settings, records, bundles, shared_print, record, pages)
         record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
         if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
             record.listings = previous.listings
@@ -307,12 +308,13 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
 
 
 def _catalog_reads_now(
-    project: Project, settings: Settings, records: dict[str, state.TrialRecord],
+    project: Project, env: Environment, settings: Settings, records: dict[str, state.TrialRecord],
     bundles: dict[str, dict[str, state.TrialRecord]], shared_print: str, record: state.BuildRecord, pages: _Pages,
 ) -> Callable[[Key], str]:
     """The fingerprint now of each thing the catalog's own outputs read (and note while they are made): what every
     page shares ('shared',), the settings, the search bundles and what each holds, a trial's list entry, every
-    trial's entry, feed item or pages, a listing page's layout and trials, a static file."""
+    trial's entry, feed item or pages, a listing page's layout and trials, a static file, a template (which the
+    template loader notes)."""
 
     def now(key: Key) -> str:
         kind, *rest = key
@@ -342,6 +344,8 @@ def _catalog_reads_now(
             return fingerprint((replace(page, trials=()), [t.slug for t in page.trials])) if page else MISSING
         if kind == "static":
             return digest(read_static(project, rest[0])) if rest[0] in project.static_names(STATIC_FILES) else MISSING
+        if kind == "template":
+            return template_digest(env, rest[0])
         return MISSING  # not a thing the catalog's outputs read: made again to be sure
 
     return now

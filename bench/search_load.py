@@ -2,7 +2,7 @@
 split by kind of file (Pagefind's WebAssembly, entry files, metadata, index chunks, fragments, filters, scripts).
 
 Usage: python bench/search_load.py [--sizes 1000 10000] [--queries melanoma olaparib] [--keep DIR] [--seed S]
-                                   [--jobs N] [--latency-ms 150] [--kbps 1600]
+                                   [--jobs N] [--latency-ms 150] [--kbps 1600] [--cache-control max-age=600]
        python bench/search_load.py --site DIR [--queries ...]
 
 For each N, N trials are generated (bench/catalog.py `generate`) and built with `python -m sitegen build`, in a
@@ -15,7 +15,10 @@ static hosts send them; Pagefind's own files are compressed already and are sent
 plays a phone's network (Lighthouse's "Slow 4G": --latency-ms before each response, all responses sharing --kbps
 kilobits per second), at the server because Pagefind fetches its index from a web worker, which the browser's
 own throttling does not reach. Counting at the server is also what makes the figures exact: the worker's
-fetches are not in the page's resource timing.
+fetches are not in the page's resource timing, and a request the browser answers from its cache never reaches
+the server. Like a static host it sends each file's ETag and Last-Modified (and answers 304 to a browser that
+has the file), and Cache-Control: max-age=600 as GitHub Pages does (--cache-control), which lets the search box
+fetch every bundle's entry and metadata files at once and Pagefind find them in the cache.
 
 Each query runs in a new Chromium context with a phone's profile (390x844 at 3x, touch, a mobile user agent) and
 an empty cache: the home page loads (its requests until the network has been quiet for a second are the page
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import email.utils
 import gzip
 import mimetypes
 import os
@@ -53,6 +57,7 @@ SEARCH_INPUT = "#search input.pagefind-ui__search-input"
 # Lighthouse's mobile network ("Slow 4G"): 150 ms round trip, 1.6 Mbit/s down.
 LATENCY_MS = 150.0
 KBPS = 1600.0
+CACHE_CONTROL = "max-age=600"  # what GitHub Pages sends: the browser may reuse a file for 10 minutes unasked
 QUIET_SECONDS = 1.0  # the network is quiet when no request has been open for this long
 TIMEOUT_SECONDS = 300.0
 PHONE = {  # a phone as Chromium's device emulation has it (Pixel 7 class)
@@ -198,7 +203,9 @@ class Site:
             if not file.is_file():
                 return 404, {"Content-Type": "text/plain"}, b"not found\n"
         content_type = _TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        headers = {"Content-Type": content_type}
+        stat = file.stat()
+        headers = {"Content-Type": content_type, "ETag": f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"',
+                   "Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True)}
         if gzip_ok and content_type.startswith(_COMPRESSIBLE):
             if file not in self._gzipped:
                 self._gzipped[file] = gzip.compress(file.read_bytes(), compresslevel=6, mtime=0)
@@ -212,9 +219,9 @@ class CountingServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, site: Site, throttle: Throttle) -> None:
+    def __init__(self, site: Site, throttle: Throttle, cache_control: str = CACHE_CONTROL) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.site, self.throttle = site, throttle
+        self.site, self.throttle, self.cache_control = site, throttle, cache_control
         self.log: list[Sent] = []
         self._open = 0
         self._last = time.monotonic()
@@ -261,13 +268,16 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             status, headers, data = self.server.site.response(
                 self.path, "gzip" in self.headers.get("Accept-Encoding", ""))
+            if status == 200 and headers.get("ETag") and self.headers.get("If-None-Match") == headers["ETag"]:
+                status, data = 304, b""  # the browser's copy is still the file: it revalidated a stale one
             if self.server.throttle.latency:
                 time.sleep(self.server.throttle.latency)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-cache")
+            if status != 304:
+                self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", self.server.cache_control)
             self.end_headers()
             if body:
                 for at in range(0, len(data), self.CHUNK):
@@ -285,9 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(folder: Path, throttle: Throttle) -> Iterator[tuple[str, CountingServer]]:
+def serving(folder: Path, throttle: Throttle, cache_control: str = CACHE_CONTROL) -> Iterator[tuple[str, CountingServer]]:
     """Serve `folder` from a background thread; yield its base URL and the server (for its log)."""
-    server = CountingServer(Site(folder), throttle)
+    server = CountingServer(Site(folder), throttle, cache_control)
     thread = threading.Thread(target=server.serve_forever, name="search-load http", daemon=True)
     thread.start()
     try:
@@ -333,12 +343,13 @@ def measure_query(browser, url: str, server: CountingServer, text: str) -> Query
     return Query(text, between(server.log, loading, tapped), between(server.log, tapped), shown - typed, message)
 
 
-def measure_site(site: Path, queries: Iterable[str], throttle: Throttle) -> list[Query]:
+def measure_site(site: Path, queries: Iterable[str], throttle: Throttle,
+                 cache_control: str = CACHE_CONTROL) -> list[Query]:
     from playwright.sync_api import sync_playwright
 
     from tests.browser.tools import launch
 
-    with serving(site, throttle) as (url, server), sync_playwright() as p:
+    with serving(site, throttle, cache_control) as (url, server), sync_playwright() as p:
         browser = launch(p)  # type: ignore[no-untyped-call]
         try:
             return [measure_query(browser, url, server, text) for text in queries]
@@ -439,6 +450,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="build in DIR/N-trials and keep it; a build already there is measured as it is")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated trials (default: 0)")
     parser.add_argument("--jobs", type=int, default=None, help="sitegen build --jobs (default: the usable CPUs)")
+    parser.add_argument("--cache-control", default=CACHE_CONTROL, metavar="VALUE",
+                        help=f"the Cache-Control header of every response (default: {CACHE_CONTROL!r}, as GitHub "
+                             "Pages; 'no-cache' makes the browser ask again for every file it has)")
     parser.add_argument("--verbose", action="store_true", help="list every request of each search on stderr")
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS,
                         help=f"wait before each response (default: {LATENCY_MS:g}; 0: none)")
@@ -470,14 +484,14 @@ def main() -> None:
     sections = []
     if args.site is not None:
         trials = sum(1 for p in (args.site / "trials").glob("*/index.html")) if (args.site / "trials").is_dir() else 0
-        queries = measure_site(args.site, args.queries, throttle)
+        queries = measure_site(args.site, args.queries, throttle, args.cache_control)
         _verbose(args.verbose, queries)
         sections.append(report(f"{args.site} ({trials:,} trials)", args.site, queries, bundle_count(trials)))
     else:
         for n in args.sizes:
             out, tmp = built_catalog(n, args.keep, args.seed, args.jobs or default_jobs())
             try:
-                queries = measure_site(out, args.queries, throttle)
+                queries = measure_site(out, args.queries, throttle, args.cache_control)
                 _verbose(args.verbose, queries)
                 sections.append(report(f"{n:,} trials", out, queries, bundle_count(n)))
             finally:
@@ -485,6 +499,7 @@ def main() -> None:
                     tmp.cleanup()  # type: ignore[attr-defined]
     network = "no network limit" if not (args.kbps or args.latency_ms) else \
         f"{args.latency_ms:g} ms before each response, {args.kbps:g} kbit/s shared"
+    network += f"; Cache-Control: {args.cache_control}"
     print(f"What a phone loads for one search: python bench/search_load.py {' '.join(sys.argv[1:])}")
     print(f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; Chromium as a 390x844 phone; "
           f"{network}; {os.cpu_count()} CPUs")

@@ -447,14 +447,32 @@ def test_search_load_answers_as_a_static_host_does(served_files: Path) -> None:
     assert (status, headers["Content-Encoding"]) == (200, "gzip")
     assert gzip.decompress(body) == (served_files / "index.html").read_bytes()
     status, headers, body = site.response("/pagefind/pagefind-ui.js?v=1", gzip_ok=False)
-    assert (status, headers, body) == (200, {"Content-Type": "text/javascript"}, b"var x = 1;\n" * 100)
+    assert (status, headers["Content-Type"], body) == (200, "text/javascript", b"var x = 1;\n" * 100)
+    assert headers.keys() == {"Content-Type", "ETag", "Last-Modified"}  # validators, as static hosts send
     status, headers, body = site.response("/pagefind/index/en_1.pf_index", gzip_ok=True)  # compressed already
-    assert (status, headers, body) == (200, {"Content-Type": "application/octet-stream"}, b"\x1f\x8b already gzip")
+    assert (status, headers["Content-Type"], body) == (200, "application/octet-stream", b"\x1f\x8b already gzip")
+    assert "Content-Encoding" not in headers
     assert site.response("/trials/a", gzip_ok=True)[:2] == (301, {"Location": "/trials/a/"})
     status, _, body = site.response("/trials/b/", gzip_ok=False)
     assert (status, body) == (404, b"<p>not here</p>")
     assert site.response("/../../etc/passwd", gzip_ok=False)[0] in (400, 404)
     assert site.response("/%2e%2e/secret", gzip_ok=False)[0] in (400, 404)
+
+
+def test_search_load_server_lets_the_browser_cache_and_revalidate(served_files: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    with search_load.serving(served_files, search_load.Throttle(0, 0)) as (url, server):
+        with urllib.request.urlopen(url + "pagefind/index/en_1.pf_index") as response:
+            etag, cache_control = response.headers["ETag"], response.headers["Cache-Control"]
+        request = urllib.request.Request(url + "pagefind/index/en_1.pf_index", headers={"If-None-Match": etag})
+        with pytest.raises(urllib.error.HTTPError) as not_modified:
+            urllib.request.urlopen(request)
+        server.wait_quiet(quiet=0.05, timeout=10)
+    assert cache_control == "max-age=600"  # as GitHub Pages: a browser reuses the file for 10 minutes unasked
+    assert not_modified.value.code == 304
+    assert [(s.status, s.size) for s in server.log] == [(200, 15), (304, 0)]
 
 
 def test_search_load_server_logs_the_bytes_it_sent(served_files: Path) -> None:

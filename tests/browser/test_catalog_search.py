@@ -170,6 +170,55 @@ def test_search_links_work_on_a_site_under_a_sub_path_with_its_index_in_bundles(
     expect(page.locator("h1")).to_have_text(re.compile(r"^Trial number 5 "))
 
 
+def _search_load():  # type: ignore[no-untyped-def]
+    """bench/search_load.py, whose server logs every request it answers and lets the browser cache (max-age)."""
+    import importlib.util
+    import sys
+
+    from .tools import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_search_load", ROOT / "bench" / "search_load.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_focusing_the_box_fetches_every_bundle_at_once_and_pagefind_finds_them_cached(
+        open_page, sub_path_site: tuple[Path, str]) -> None:
+    # Pagefind merges bundles one after another (each one's entry file, then its metadata): at 16 bundles, 32
+    # round trips in a row. search.js asks for them all when the box is first focused, and Pagefind's worker then
+    # finds them in the browser's cache, from a host that lets it keep them (as GitHub Pages does, 10 minutes).
+    folder, _ = sub_path_site
+    bundles = sorted(p.parent.name for p in folder.glob("pagefind*/pagefind-entry.json"))
+    assert len(bundles) >= 3, "the index was not split into bundles"
+    search_load = _search_load()
+    with search_load.serving(folder.parent.parent, search_load.Throttle(0, 0)) as (root_url, server):
+        page = open_page(root_url + SUB_PATH)
+        server.wait_quiet(quiet=0.3, timeout=30)
+        loaded = [search_load.kind(s.path) for s in server.log]
+        assert not {"entry json", "pf_meta"} & set(loaded), "the bundles were fetched by a reader who never searched"
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        tab_to(page, SEARCH_INPUT)
+        page.keyboard.type(UNIQUE_WORD)
+        expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
+        server.wait_quiet(quiet=0.3, timeout=30)
+    kinds = [search_load.kind(url) for url in asked]
+    entries = [search_load.bundle(url) for url in asked if search_load.kind(url) == "entry json"]
+    # every bundle's entry file asked for before any metadata: all at once, not one bundle after another
+    assert sorted(set(entries[:len(bundles)])) == bundles, asked
+    assert "pf_meta" not in kinds[:kinds.index("entry json") + len(bundles)], asked
+    metas = {search_load.bundle(url) for url in asked if search_load.kind(url) == "pf_meta"}
+    assert sorted(metas) == bundles, asked
+    # and the server answered each of them once: Pagefind's own requests were answered by the browser's cache
+    answered = [(search_load.bundle(s.path), search_load.kind(s.path)) for s in server.log]
+    for kind in ("entry json", "pf_meta"):
+        assert sorted(b for b, k in answered if k == kind) == bundles, f"{kind}: {answered}"
+    assert not [s for s in server.log if s.status >= 400], server.log
+
+
 # --- JavaScript off --------------------------------------------------------------------------------------------
 
 

@@ -38,7 +38,10 @@
     prefetched = true;
     bundles.forEach(function (path) {
       fetch(path + "pagefind-entry.json?ts=" + tag).then(function (response) {
-        return response.ok ? response.json() : null;
+        // A host that has the browser ask again for every file (no-cache, max-age=0: Netlify, Cloudflare Pages)
+        // makes Pagefind ask again one after another anyway: fetching the rest first would only add requests.
+        var mustAsk = /no-cache|no-store|max-age=0\b/.test(response.headers.get("Cache-Control") || "");
+        return response.ok && !mustAsk ? response.json() : null;
       }).then(function (entry) {
         var languages = (entry && entry.languages) || {};
         // The metadata of each language the bundle has (a catalog has one): it is named by the entry's hash.

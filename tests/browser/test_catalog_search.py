@@ -219,6 +219,26 @@ def test_focusing_the_box_fetches_every_bundle_at_once_and_pagefind_finds_them_c
     assert not [s for s in server.log if s.status >= 400], server.log
 
 
+def test_on_a_host_that_has_every_file_asked_for_again_the_box_fetches_no_metadata_ahead(
+        open_page, sub_path_site: tuple[Path, str]) -> None:
+    # With Cache-Control: no-cache (or max-age=0, as Netlify and Cloudflare Pages send) the browser asks the host
+    # again for every file, so Pagefind's merge waits as long as without the prefetch: search.js stops at the
+    # entry files it has sent for, rather than ask for every metadata file twice.
+    folder, _ = sub_path_site
+    bundles = sorted(p.parent.name for p in folder.glob("pagefind*/pagefind-entry.json"))
+    search_load = _search_load()
+    with search_load.serving(folder.parent.parent, search_load.Throttle(0, 0), "no-cache") as (root_url, server):
+        page = open_page(root_url + SUB_PATH)
+        tab_to(page, SEARCH_INPUT)
+        page.keyboard.type(UNIQUE_WORD)
+        expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
+        server.wait_quiet(quiet=0.3, timeout=30)
+    answered = [(search_load.bundle(s.path), search_load.kind(s.path)) for s in server.log]
+    assert sorted(b for b, k in answered if k == "entry json") == sorted(bundles * 2), answered  # sent, then asked again
+    assert sorted(b for b, k in answered if k == "pf_meta") == bundles, answered  # Pagefind's alone
+    assert [k for _, k in answered].count("wasm") == 1, answered
+
+
 # --- JavaScript off --------------------------------------------------------------------------------------------
 
 

@@ -51,6 +51,8 @@ from .write import write_site
 
 POLL_SECONDS = 0.005  # how often the watched folders are looked at (a look is a few stat calls: ~0.1 ms)
 QUIET_SECONDS = 0.025  # a burst of saves is over when nothing changed for this long; then one rebuild
+# how long after a reload the search index is made again: the reloaded pages are sent first, not beside a build
+CATCH_UP_AFTER_SECONDS = 0.5
 _BODY = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 
 Stamp = tuple[int, int, int]  # modification time (ns), size, inode: an editor's save changes at least one
@@ -444,9 +446,10 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         if outcome.reload:
             only_css = outcome.rendered and all(n.endswith(".css") for n in outcome.rendered)
             LiveReloadHandler.reload_waiters(outcome.rendered[0] if only_css else "*")
-        if outcome.behind:  # the pages first; the search index beside the server, which goes on answering
+        if outcome.behind:  # the pages first; the search index beside the server, once they had time to load
             loop = IOLoop.current()
-            threading.Thread(target=lambda: loop.add_callback(_say, live.catch_up()), daemon=True).start()
+            catch_up = threading.Thread(target=lambda: loop.add_callback(_say, live.catch_up()), daemon=True)
+            loop.call_later(CATCH_UP_AFTER_SECONDS, catch_up.start)
 
     for folder in watched:
         server.watch(str(folder), rebuild, delay="forever")

@@ -521,6 +521,27 @@ def test_serve_rebuilds_once_for_a_burst_of_saves(served: Served, project: Proje
     assert served.stop() == 0
 
 
+def test_a_catalog_under_serve_shows_the_edit_first_and_then_brings_its_search_index_up_to_date(tmp_path: Path) -> None:
+    from test_catalog import edit as edit_catalog
+    from test_catalog import make_catalog
+
+    catalog = make_catalog(tmp_path / "project")
+    served = Served(catalog, tmp_path / "tmp", "--port", "0", folders=False)
+    try:
+        url = served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1)
+        entry = _get(url + "pagefind/pagefind-entry.json")
+        edit_catalog(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
+        served.wait_for(r"trial-2\.yaml changed: re-rendered ")
+        assert "Zanzibarish" in _get(url + "trials/trial-2/faq/")
+        served.wait_for(r"^search index up to date \(\d+ files\) in \d+ ms$")
+        assert _get(url + "pagefind/pagefind-entry.json") != entry
+        assert served.stop() == 0
+    finally:
+        if served.proc.poll() is None:
+            served.proc.kill()
+    assert not any("Traceback" in line for line in served.seen)
+
+
 def test_a_port_in_use_gives_a_clear_message(project: Project, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

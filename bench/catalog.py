@@ -53,10 +53,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import hugo_site
-from sitegen.slugs import slugify
 from sitegen.catalog.parallel import default_jobs
 from sitegen.cite import CITATION
 from sitegen.schema import ArmType, Phase, Sex, Status
+from sitegen.slugs import slugify
 
 STATUSES: tuple[str, ...] = get_args(Status)
 PHASES: tuple[str, ...] = get_args(Phase)

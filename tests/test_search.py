@@ -184,3 +184,9 @@ def test_pagefind_reads_and_writes_in_memory_on_linux(monkeypatch: pytest.Monkey
     monkeypatch.setattr(search, "_run_pagefind", lambda site, *a, **k: folders.append(site) or real(site, *a, **k))
     assert search_index(RECORDS, "en")
     assert folders and folders[0].is_relative_to("/dev/shm") and not folders[0].exists()
+
+
+def test_when_memory_cannot_take_the_scratch_pages_the_index_is_made_on_disk(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(search, "_scratch", lambda: str(tmp_path / "full"))  # as if /dev/shm refused every write
+    assert json.loads(search_index(RECORDS, "en")["pagefind/pagefind-entry.json"])["languages"]["en"]["page_count"] == 3

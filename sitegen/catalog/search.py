@@ -100,27 +100,38 @@ def search_index(records: Iterable[SearchRecord], language: str) -> dict[str, by
     _check(ordered, language)
     if not ordered:
         return {}
-    with tempfile.TemporaryDirectory(prefix="sitegen-search-", dir=_scratch()) as temporary:
+    memory = _scratch()
+    try:
+        files = _pagefind_bundle(ordered, language, memory)
+    except (OSError, SearchError):
+        if memory is None:
+            raise
+        files = _pagefind_bundle(ordered, language, None)  # /dev/shm full (Docker gives it 64 MB): on disk, then
+    _check_bundle(files, len(ordered))
+    return _canonical(files)
+
+
+def _pagefind_bundle(records: list[SearchRecord], language: str, scratch: str | None) -> dict[str, bytes]:
+    """The bundle Pagefind makes of the records, as it wrote it, from pages written to a folder in `scratch`."""
+    with tempfile.TemporaryDirectory(prefix="sitegen-search-", dir=scratch) as temporary:
         site = Path(temporary) / "site"
-        for record in ordered:
+        for record in records:
             path = site / _page_path(record.url)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(_page(record, language), encoding="utf-8")
         _run_pagefind(site, language, cwd=Path(temporary))
         bundle = site / BUNDLE
-        files = {
+        return {
             f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
             for path in sorted(bundle.rglob("*"))
             if path.is_file()
         }
-    _check_bundle(files, len(ordered))
-    return _canonical(files)
 
 
 def _scratch() -> str | None:
     """Where the pages for Pagefind and its bundle are written and read back: memory (Linux's /dev/shm) when there is
-    one to write to, since they are deleted at once (a third of the time of indexing 1,000 records on a disk); else
-    the system's temporary folder."""
+    one to write to, since they are deleted at once (a third of the time of indexing 1,000 records on a disk); else,
+    or when that fails, the system's temporary folder."""
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 

@@ -98,15 +98,16 @@ def load(output: Path, code: str) -> BuildRecord | None:
         with open(folder(output) / "build.pickle", "rb") as f:
             stored = pickle.load(f)
         marker = (output / MARKER).read_text()
+        if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
+            return None
+        record: BuildRecord = stored[2]
+        record.trials = {slug: _unpack(fields) for slug, fields in stored[3].items()}
+        gc.freeze()  # it lives as long as the build: no later collection needs to look at its objects again
     except Exception:  # noqa: BLE001 - a cache that cannot be read, whatever the reason, is no cache
         return None
     finally:
         if collecting:
             gc.enable()
-    if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
-        return None
-    record: BuildRecord = stored[2]
-    record.trials = {slug: _unpack(fields) for slug, fields in stored[3].items()}
     if not (record.token and record.token in marker and (folder(output) / TEXTS).is_file()):
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking

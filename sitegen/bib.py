@@ -177,7 +177,7 @@ _DASHES = re.compile(r"(?<!-)---?(?!-)")  # '--' is an en dash, '---' an em dash
 def latex_to_text(latex: str) -> str:
     """Decode a BibTeX field value to plain text: accents, braces, dashes and quotes; unknown commands dropped."""
     bare = latex.replace("{", "").replace("}", "")
-    if not _DECODED.search(bare) and not _DECODED.search(latex):  # most fields: nothing to decode but braces
+    if not _DECODED.search(bare):  # most fields: nothing to decode but braces (all `latex` has, `bare` has)
         return " ".join(bare.split())
     if "{" not in latex and "}" not in latex and not _DECODED.search(_DASHES.sub("", latex)):
         return " ".join(_DASHES.sub(lambda m: "\u2013" if len(m.group(0)) == 2 else "\u2014", latex).split())

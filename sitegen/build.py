@@ -35,10 +35,13 @@ class Session:
 
 def build(
     project: Project, output: Path, base_url: str | None = None, strict: bool = False, jobs: int = 1,
-    progress: Callable[[int, int], None] | None = None, session: Session | None = None,
+    progress: Callable[[int, int], None] | None = None, session: Session | None = None, search_only: bool = False,
 ) -> tuple[BuildReport, list[Problem]]:
     """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
-    atomically. Returns what was done and the warnings found (with `strict`, warnings are errors)."""
+    atomically. Returns what was done and the warnings found (with `strict`, warnings are errors).
+
+    With `search_only` (serve's catch-up), a catalog's build only makes what the last one left behind: when
+    anything else changed since, it does nothing and reports the outputs still behind, for the rebuild of that change."""
     session = session if session is not None else Session()
     check_output_dir(output, project.content.resolve().parent, [project.content, project.templates, project.static])
     with output_lock(output):  # one build at a time writes an output folder; a second one waits
@@ -47,12 +50,14 @@ def build(
 
             plan = plan_build(project, output, base_url)
             session.record = session.site = None  # a catalog keeps what it read beside its output folder
+            if search_only and plan.as_before() is None:
+                return BuildReport(len(plan.sources), (), (), 0, plan.previous.behind), []
             done = nothing_to_build(plan, strict)  # before the rendering libraries are even loaded
             if done is not None:
                 return done
             from .catalog.build import build_catalog  # loads Jinja2, Markdown, pybtex and pydantic
 
-            return build_catalog(plan, strict, jobs, progress, session.search_later)
+            return build_catalog(plan, strict, jobs, progress, session.search_later and not search_only)
         from .render import render_incremental
         from .site import load_site
 

@@ -110,14 +110,15 @@ class TermFinder:
                 (self.exact if exact else self.folded).setdefault(form if exact else form.casefold(), term)
                 alternatives.append((form, exact))
         alternatives.sort(key=lambda a: (-len(a[0]), a[0]))
-        # The forms grouped by their first word (or first character, if it is not a word character), each group one
+        # The forms grouped by their first word (or first character, if it is not a word character), casefolded as
+        # the pattern's case-insensitive matching folds them ('µg' and 'μg', 'ſ' and 's'), each group one
         # pattern trying its forms longest first. The text's words are looked up, and only a word that starts some
         # form is matched further. A form's first word is followed by a non-word character or ends the form, which
         # is then followed by one, so it is the whole word of the text where the form is found.
         groups: dict[str, list[str]] = {}
         for form, exact in alternatives:
             first = _FIRST_WORD.match(form)
-            key = first.group(0).lower() if first else form[0]
+            key = first.group(0).casefold() if first else form[0].casefold()
             groups.setdefault(key, []).append(re.escape(form) if exact else f"(?i:{re.escape(form)})")
         self.by_word = {key: re.compile(f"(?:{'|'.join(parts)}){_WORD_AFTER}") for key, parts in groups.items()}
         others = "".join(sorted({re.escape(key) for key in groups if not _FIRST_WORD.match(key)}))
@@ -131,7 +132,7 @@ class TermFinder:
         forms = self.by_word.get
         for start in self.starts.finditer(text):
             at = start.start()
-            pattern = forms(start.group(1).lower()) if at >= end else None
+            pattern = forms(start.group(1).casefold()) if at >= end else None
             m = pattern.match(text, at) if pattern else None
             if m is None:
                 continue

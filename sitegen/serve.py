@@ -14,6 +14,7 @@ elsewhere cannot read the drafts through DNS rebinding, nor reload the open page
 from __future__ import annotations
 
 import errno
+import gc
 import ipaddress
 import json
 import logging
@@ -45,7 +46,7 @@ from tornado.netutil import bind_sockets
 from .build import Session, build
 from .catalog.parallel import default_jobs
 from .errors import ContentError, Problem, printable
-from .project import TEMPLATES, Project
+from .project import TEMPLATES, BuildReport, Project
 from .render import make_environment
 from .write import write_site
 
@@ -84,17 +85,19 @@ class LiveSite:
         self._shown: tuple[str, ...] = ()  # the problems the served pages show now
         self._catalog = False  # whether the last good build was of a catalog
         self._home: bytes | None = None  # a catalog's home page as built, while it shows the error panel instead
+        self._search_now = False  # the last catch-up failed: the next rebuild makes the search index itself
 
     def rebuild(self) -> Rebuild:
         """Build again, render what changed and swap it in; or show the problems over the last good build."""
         started = time.perf_counter()
-        if self._home is not None:
-            (self.folder / "index.html").write_bytes(self._home)  # the panel goes before the catalog is built again
-            self._home = None
         try:
             with self._building:
-                report, warnings = build(self.project, self.folder, self.base_url, self.strict, default_jobs(),
-                                         session=self._session)
+                if self._home is not None:  # the panel goes before the catalog is built again
+                    (self.folder / "index.html").write_bytes(self._home)
+                    self._home = None
+                self._session.search_later = not self._search_now
+                report, warnings = self._build(session=self._session)
+                self._search_now = False
         except ContentError as e:
             return self._fail([str(p) for p in e.problems], started)
         except OSError as e:  # a static file or template folder removed while serving
@@ -110,17 +113,32 @@ class LiveSite:
         return Rebuild((), tuple(str(w) for w in sorted(warnings)), rendered, len(report.files),
                        time.perf_counter() - started, bool(report.written), bool(report.behind))
 
-    def catch_up(self) -> str:
+    def _build(self, session: Session | None = None, search_only: bool = False) -> tuple[BuildReport, list[Problem]]:
+        try:
+            return build(self.project, self.folder, self.base_url, self.strict, default_jobs(), session=session,
+                         search_only=search_only)
+        finally:
+            gc.unfreeze()  # a catalog's record is frozen for its build (catalog/state.py): let the server collect it
+
+    def busy(self) -> bool:
+        """Whether a build (a catch-up, beside the server) is running: a rebuild would wait for it."""
+        return self._building.locked()
+
+    def catch_up(self) -> tuple[str, bool]:
         """Bring a catalog's search index up to date after a rebuild that left it behind (run beside the server,
-        after the pages reloaded); what happened, in a line. The pages are as that rebuild made them, so open
-        pages do not reload; a problem found meanwhile is left to the rebuild of the save that caused it."""
+        after the pages reloaded): what happened, in a line, and whether it failed. It makes nothing but what was
+        left behind: when a save changed anything else meanwhile, it leaves it all to that save's rebuild. After a
+        failure the next rebuild makes the index itself, so that its problem shows on the pages."""
         started = time.perf_counter()
         try:
             with self._building:
-                report, _ = build(self.project, self.folder, self.base_url, self.strict, default_jobs())
-        except Exception as e:  # noqa: BLE001 - the next rebuild reports content problems; nothing may stop the server
-            return f"search index not updated: {type(e).__name__}: {e}"
-        return f"search index up to date ({len(report.written)} files) in {(time.perf_counter() - started) * 1000:.0f} ms"
+                report, _ = self._build(search_only=True)
+        except Exception as e:  # noqa: BLE001 - nothing may stop the server: the next rebuild shows the problem
+            self._search_now = True
+            return f"sitegen: the search index was not brought up to date: {type(e).__name__}: {e}", True
+        if report.behind:
+            return "search index: left to the rebuild of the latest save", False
+        return f"search index up to date ({len(report.written)} files) in {(time.perf_counter() - started) * 1000:.0f} ms", False
 
     def _fail(self, problems: list[str], started: float) -> Rebuild:
         shown = tuple(problems)
@@ -440,16 +458,27 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         _print_rebuild(outcome, changed, outcome.warnings if outcome.warnings != warned else ())
         warned = outcome.warnings if not outcome.problems else warned
 
+    loop = IOLoop.current()
+    catching_up = False  # a catch-up is waiting to start: one is enough for any number of rebuilds before it
+
     def rebuild(changed: list[str]) -> None:
+        nonlocal catching_up
+        if live.busy():  # the search index is being made: keep answering, and rebuild once it is done
+            loop.call_later(0.05, rebuild, changed)
+            return
         outcome = live.rebuild()
         report(outcome, changed)
         if outcome.reload:
             only_css = outcome.rendered and all(n.endswith(".css") for n in outcome.rendered)
             LiveReloadHandler.reload_waiters(outcome.rendered[0] if only_css else "*")
-        if outcome.behind:  # the pages first; the search index beside the server, once they had time to load
-            loop = IOLoop.current()
-            catch_up = threading.Thread(target=lambda: loop.add_callback(_say, live.catch_up()), daemon=True)
-            loop.call_later(CATCH_UP_AFTER_SECONDS, catch_up.start)
+        if outcome.behind and not catching_up:  # the pages first; the search index beside the server, later
+            catching_up = True
+            loop.call_later(CATCH_UP_AFTER_SECONDS, start_catch_up)
+
+    def start_catch_up() -> None:
+        nonlocal catching_up
+        catching_up = False
+        threading.Thread(target=lambda: loop.add_callback(_say, *live.catch_up()), daemon=True).start()
 
     for folder in watched:
         server.watch(str(folder), rebuild, delay="forever")

@@ -469,7 +469,7 @@ def test_serve_shows_an_edit_before_the_search_index_catches_up(catalog: Project
     assert b"Zanzibarish" in (site / "trials" / "trial-2" / "faq" / "index.html").read_bytes()
     assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} == index  # as it was: whole
     assert live.rebuild().behind  # nothing changed, but the index is still behind: not "nothing to build"
-    assert "search index up to date" in live.catch_up()
+    assert "search index up to date" in live.catch_up()[0]
     assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} != index
     _assert_as_a_full_build(catalog, site, tmp_path / "full")
     edit(catalog.content / "trials" / "trial-2.yaml", "Zanzibarish. ", "Quixotic. ")
@@ -477,6 +477,60 @@ def test_serve_shows_an_edit_before_the_search_index_catches_up(catalog: Project
     report, _ = build(catalog, site)  # what a user's build in another terminal does
     assert report.behind == () and any(name.startswith("pagefind/") for name in report.written)
     _assert_as_a_full_build(catalog, site, tmp_path / "full2")
+
+
+def test_a_catch_up_leaves_a_later_save_to_its_own_rebuild(catalog: Project, tmp_path: Path) -> None:
+    """A save that lands before the catch-up reads the content is not built by it (its rebuild would then find
+    nothing to do and reload nothing): the catch-up does nothing, and that save's rebuild shows it."""
+    from sitegen.serve import LiveSite
+
+    site = tmp_path / "served" / "site"
+    live = LiveSite(catalog, site, None)
+    live.rebuild()
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
+    assert live.rebuild().behind
+    edit(catalog.content / "trials" / "trial-3.yaml", "answer: ", "answer: Quixotic. ")  # the next save
+    message, failed = live.catch_up()
+    assert not failed and "left to the rebuild" in message
+    assert b"Quixotic" not in (site / "trials" / "trial-3" / "faq" / "index.html").read_bytes()
+    outcome = live.rebuild()
+    assert outcome.reload and "trials/trial-3/faq/index.html" in outcome.rendered and outcome.behind
+    assert "search index up to date" in live.catch_up()[0]
+    _assert_as_a_full_build(catalog, site, tmp_path / "full")
+
+
+def test_after_a_failed_catch_up_the_next_rebuild_makes_the_search_index_itself(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sitegen.serve import LiveSite
+
+    site = tmp_path / "served" / "site"
+    live = LiveSite(catalog, site, None)
+    live.rebuild()
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
+    assert live.rebuild().behind
+    real = search.search_index
+    monkeypatch.setattr(build_module, "search_index", lambda *a: (_ for _ in ()).throw(search.SearchError("broken")))
+    message, failed = live.catch_up()
+    assert failed and "broken" in message
+    edit(catalog.content / "trials" / "trial-3.yaml", "answer: ", "answer: Quixotic. ")
+    assert "broken" in live.rebuild().problems[0]  # shown on the pages, as before the index could lag
+    monkeypatch.setattr(build_module, "search_index", real)
+    assert live.rebuild().behind is False
+    _assert_as_a_full_build(catalog, site, tmp_path / "full")
+
+
+def test_when_the_bundles_change_under_serve_they_are_all_made_at_once(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sitegen.serve import LiveSite
+
+    monkeypatch.setattr(search, "SHARD_RECORDS", 1)  # 4 trials: 4 bundles; 2 trials: 2
+    site = tmp_path / "served" / "site"
+    live = LiveSite(catalog, site, None)
+    live.rebuild()
+    for n in (0, 1):
+        (catalog.content / "trials" / f"trial-{n}.yaml").unlink()
+    assert live.rebuild().behind is False  # halved: no trial is left out of search meanwhile
+    _assert_as_a_full_build(catalog, site, tmp_path / "full")
 
 
 def test_an_edit_that_keeps_size_and_time_right_after_a_build_is_still_seen(catalog: Project, tmp_path: Path) -> None:

@@ -191,13 +191,15 @@ def test_the_finder_agrees_with_one_pattern_of_every_form_longest_first() -> Non
         {"term": "kinase inhibitor"}, {"term": "tyrosine kinase inhibitor"}, {"term": "T cell"},
         {"term": "intravenous", "abbreviation": "IV", "variants": ["intravenously"]}, {"term": "g/dL"},
         {"term": "(R)-form"}, {"term": "Ki-67"}, {"term": "body", "abbreviation": "BSA"}, {"term": "study"},
+        {"term": "µg per litre"}, {"term": "cross-over"},
     )
     forms = [(form, exact) for term in glossary.terms for form, exact in term_forms(term)]
     forms.sort(key=lambda f: (-len(f[0]), f[0]))
     spec = re.compile(r"(?<![^\W\d_])(?<!-)(?:%s)(?![\w-])" % "|".join(
         re.escape(form) if exact else f"(?i:{re.escape(form)})" for form, exact in forms))
     pieces = [form for form, _ in forms] + ["tyrosine", "kinase", "KINASE INHIBITORS", "x", "2.8", "-", "_", "(",
-                                             "stage", "iv", "cells", "Studies", "é", " ", " ", ", ", "\n"]
+                                             "stage", "iv", "cells", "Studies", "é", " ", " ", ", ", "\n",
+                                             "μg per litre", "MΜG PER LITRE", "crosſ-over", "ſtudy"]
     rng = random.Random(0)
     finder = TermFinder(glossary)
     for _ in range(3000):

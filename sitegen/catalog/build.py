@@ -42,7 +42,7 @@ from .jsonld import catalog_feed, listing_graph
 from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .parallel import map_in_processes
 from .plan import CatalogPlan, TrialTask, templates_digest, trial_reads_now
-from .search import SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
+from .search import BUNDLE, SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
 
 STATIC_FILES = ("style.css", "favicon.svg", "search.js")  # search.js starts the catalog's search box
 FACET_LINKS = [(key, plural, path) for key, _, plural, path, _ in FACETS]  # each catalog page links every facet
@@ -189,7 +189,8 @@ def build_catalog(
 
     With `search_later`, a search bundle that exists but is out of date is left as it is, and the report says so:
     the next build makes it (`sitegen serve` shows the pages first, and then brings the index up to date). The index
-    is then a consistent bundle of the last build, only behind; a new bundle (the catalog doubled) is made at once."""
+    is then a consistent bundle of the last build, only behind; when the bundles themselves change (the catalog
+    doubled or halved), they are all made at once."""
     project, base_url = plan.project, plan.base_url
     output, previous, sources, warnings = plan.output, plan.previous, plan.sources, list(plan.warnings)
     shared: Shared | None = None
@@ -241,8 +242,9 @@ def build_catalog(
                                     now, writer, changed)
         texts_of = functools.partial(_search_texts, output, texts)
         outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), texts_of)
-        later = search_later and set(bundles) <= set(previous.site)
-        record.behind = tuple(key for key in bundles if later and not fresh(previous.site[key].reads, now))
+        # the same bundles as last time (the catalog neither doubled nor halved): each one kept whole is consistent
+        defer_search = search_later and set(bundles) == {key for key in previous.site if key.startswith(BUNDLE)}
+        record.behind = tuple(key for key in bundles if defer_search and not fresh(previous.site[key].reads, now))
         record.site = _make(outputs, previous.site, now, writer, changed, keep=record.behind)
         current = record.files()
         record.token = fingerprint(sorted(current.items()))

@@ -79,10 +79,14 @@ class CatalogPlan:
 
     def unchanged(self) -> dict[str, state.TrialRecord] | None:
         """The last build's trials when nothing changed since that build (which finished: plan_build finishes a
-        build that was killed): the same shared files, the same trials, each with the same files. None when
-        something did, or when that build left outputs behind."""
+        build that was killed) and it left nothing behind. None when something did."""
+        return None if self.previous.behind else self.as_before()
+
+    def as_before(self) -> dict[str, state.TrialRecord] | None:
+        """The last build's trials when its shared files and its trials, each with its files, are as they were
+        (whatever outputs it left behind); None when something changed."""
         previous = self.previous
-        if not previous.token or previous.behind or self.shared_files != previous.shared_files:
+        if not previous.token or self.shared_files != previous.shared_files:
             return None
         records, tasks = self.reusable(previous.shared_print, previous.bib_prints)
         return records if not tasks and list(records) == list(previous.trials) else None

@@ -103,9 +103,9 @@ def search_index(records: Iterable[SearchRecord], language: str) -> dict[str, by
     memory = _scratch()
     try:
         files = _pagefind_bundle(ordered, language, memory)
-    except (OSError, SearchError):
-        if memory is None:
-            raise
+    except (OSError, SearchError) as error:
+        if memory is None or isinstance(error.__cause__, subprocess.TimeoutExpired):
+            raise  # a Pagefind that ran out of time would only run out of it again
         files = _pagefind_bundle(ordered, language, None)  # /dev/shm full (Docker gives it 64 MB): on disk, then
     _check_bundle(files, len(ordered))
     return _canonical(files)

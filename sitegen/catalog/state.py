@@ -101,8 +101,8 @@ def load(output: Path, code: str) -> BuildRecord | None:
         if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], BuildRecord):
             return None
         record: BuildRecord = stored[2]
-        record.trials = {slug: _unpack(fields) for slug, fields in stored[3].items()}
-        gc.freeze()  # it lives as long as the build: no later collection needs to look at its objects again
+        record.trials = {slug: _unpack(packed) for slug, packed in stored[3].items()}
+        gc.freeze()  # it lives as long as the build: no later collection looks at it again (serve unfreezes after)
     except Exception:  # noqa: BLE001 - a cache that cannot be read, whatever the reason, is no cache
         return None
     finally:
@@ -143,6 +143,7 @@ def _pack(trial: TrialRecord) -> tuple[object, ...]:
 
 
 def _unpack(packed: tuple[Any, ...]) -> TrialRecord:
+    """The record `_pack` made plain values of."""
     reads, stat, outputs, entry, *rest = packed
     return TrialRecord(reads, stat, outputs, TrialEntry(*entry), *rest)
 

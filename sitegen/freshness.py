@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .errors import ContentError, Problem
-from .load import load_yaml
+from .load import load_yaml, read_text
 from .registry import RegistryDate, last_day, read_study
 from .validate import validate_settings, warning_at
 
@@ -53,7 +53,7 @@ def _stale_record(path: Path, today: datetime.date, max_age: int) -> list[Proble
     """A registry record whose status may be out of date: recruiting past its primary completion, or not updated
     for more than `max_age` days."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)
         study = read_study(json.loads(text), str(path))
     except (ContentError, OSError, UnicodeError, ValueError):
         return []  # the build reports a broken record

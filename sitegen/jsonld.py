@@ -13,7 +13,7 @@ from typing import Any
 from .bib import reference_links
 from .cite import CitedReference
 from .glossary import term_id
-from .pages import GLOSSARY, Page
+from .pages import GLOSSARY, Page, registry_conditions, registry_phase, registry_status
 from .registry import Site
 from .schema import Glossary, RegistryTrial, Settings, Trial
 
@@ -258,14 +258,13 @@ MASKING = {"None": "OpenTrial", "Single": "SingleBlindedTrial", "Double": "Doubl
 def registry_summary(trial: RegistryTrial, base: str) -> JsonLd:
     """A registry trial as a feed lists it: name, status, phase, conditions, every site, its ids."""
     study = trial.registry
-    status = trial.status if "status" in trial.editor_fields else study.status_key
-    phase = trial.phase if "phase" in trial.editor_fields else study.phase_key
+    status, phase = registry_status(trial)[1], registry_phase(trial)[1]
     node: JsonLd = {"@type": "MedicalTrial", "@id": trial_id(base), "name": trial.title, "url": base}
     if status in STATUS:  # a registry status schema.org has no member for (UNKNOWN, say) is left out
         node["status"] = SCHEMA + STATUS[status]
     if phase in PHASE_TERMS:
         node["additionalType"] = f"http://purl.obolibrary.org/obo/NCIT_{PHASE_TERMS[phase]}"
-    conditions = list(dict.fromkeys(([trial.condition] if "condition" in trial.editor_fields else []) + list(study.conditions)))
+    conditions = registry_conditions(trial)
     if conditions:
         node["healthCondition"] = [{"@type": "MedicalCondition", "name": c} for c in conditions]
     if study.sites:

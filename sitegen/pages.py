@@ -180,6 +180,11 @@ def registry_phase(trial: RegistryTrial) -> tuple[str, str]:
     return trial.registry.phase_label, trial.registry.phase_key
 
 
+def registry_conditions(trial: RegistryTrial) -> list[str]:
+    """The conditions: the editor's first when set, then the registry's, each once."""
+    return list(dict.fromkeys(([trial.condition] if "condition" in trial.editor_fields else []) + list(trial.registry.conditions)))
+
+
 def glossary_page(trial: Trial) -> Page:
     """The glossary: plain-language meanings of the terms the other pages use (see glossary.py)."""
     return Page(GLOSSARY, "Glossary", "Glossary", "glossary.html",
@@ -306,8 +311,7 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
     spots = date_words(trial.spots_left.by) if trial.spots_left else ""
     if isinstance(trial, RegistryTrial):
         return {"status_label": registry_status(trial)[0], "phase_label": registry_phase(trial)[0], "spots_month": spots,
-                "registry_url": trial.registry.url, "conditions": list(dict.fromkeys(
-                    ([trial.condition] if "condition" in trial.editor_fields else []) + list(trial.registry.conditions)))}
+                "registry_url": trial.registry.url, "conditions": registry_conditions(trial)}
     e = trial.eligibility
     if e.min_age is not None and e.max_age is not None:
         age = f"{e.min_age} to {e.max_age} years"

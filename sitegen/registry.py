@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ContentError, Problem
+from .load import read_text
 from .slugs import slugify
 
 # Words for the registry's enum values where capitalising them is not enough.
@@ -498,9 +499,9 @@ def _responsible(party: dict[str, Any]) -> str:
 def load_study(path: Path) -> Study:
     """Read `<nct>.ctgov.json`; a ContentError at the file (and line) when it is not a study."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeError) as e:
-        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {getattr(e, 'strerror', None) or e}")]) from None
+        text = read_text(path)  # bounded, a regular file, UTF-8: as every content file is read
+    except OSError as e:
+        raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

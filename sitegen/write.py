@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -356,13 +357,18 @@ def _move(source: Path, target: Path, output: Path) -> None:
         os.unlink(source)
 
 
+@functools.cache
+def libc() -> ctypes.CDLL | None:
+    """The C library, for the system calls the standard library lacks (renameat2 here, prctl for a catalog's
+    workers); found once per process, since finding it runs ldconfig."""
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name is not None else None
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two directories (Linux renameat2); False where the system cannot."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    c = libc()
+    if c is None or not hasattr(c, "renameat2"):
         return False
-    libc = ctypes.CDLL(name, use_errno=True)
-    if not hasattr(libc, "renameat2"):
-        return False
-    result = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    result = c.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     return bool(result == 0)

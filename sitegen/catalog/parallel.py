@@ -5,13 +5,13 @@ A catalog's trials never read each other, so its build splits by trial and scale
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+
+from ..write import libc
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,9 +34,9 @@ def _start_worker(make: Callable[[], Callable[[Any], Any]]) -> None:
 def _die_with_parent() -> None:
     """On Linux, have this worker killed when the build that forked it dies: an orphan would go on writing its
     trial's files into a staging folder no build uses any more."""
-    name = ctypes.util.find_library("c")
-    if name is not None and sys.platform.startswith("linux"):
-        ctypes.CDLL(name).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    c = libc()
+    if c is not None and sys.platform.startswith("linux"):
+        c.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _run_in_worker(task: Any) -> Any:

@@ -7,6 +7,7 @@ from another version of sitegen, or for another folder is ignored, and the build
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import os
@@ -182,6 +183,7 @@ def save_texts(output: Path, texts: dict[str, str], keep: Iterable[str], fresh: 
 LIBRARIES = ("jinja2", "markdown", "nh3", "pybtex", "pydantic", "pyyaml", "pagefind_bin", "markupsafe")
 
 
+@functools.cache  # the running code does not change under a long-running server
 def code_digest() -> str:
     """A digest of sitegen's own code and of the versions of the libraries its output depends on: a cache made by
     other code is not trusted."""

@@ -396,9 +396,9 @@ def read_study(data: Any, file: str) -> Study:
     ident = _dict(protocol.get("identificationModule"))
     nct_id = _text(ident.get("nctId"))
     brief, official = _text(ident.get("briefTitle")), _text(ident.get("officialTitle"))
-    if not re.fullmatch(r"NCT\d{8}", nct_id) or not (brief or official):
-        missing = "NCT ID (protocolSection.identificationModule.nctId)" if not re.fullmatch(r"NCT\d{8}", nct_id) \
-            else "title (briefTitle or officialTitle)"
+    has_id = re.fullmatch(r"NCT\d{8}", nct_id)
+    if not has_id or not (brief or official):
+        missing = "title (briefTitle or officialTitle)" if has_id else "NCT ID (protocolSection.identificationModule.nctId)"
         raise ContentError([Problem(file, 1, 1, f"the registry record has no {missing}; import it again")])
     status = _dict(protocol.get("statusModule"))
     design = _dict(protocol.get("designModule"))

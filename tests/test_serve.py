@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -366,50 +366,88 @@ def test_serve_command_line(capsys: pytest.CaptureFixture[str]) -> None:
 # --- The watcher: one rebuild a burst of saves --------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
+class Runs:
+    """What a watcher ran, each burst's changed files as a list; run right away in the watcher's thread."""
 
-    def __call__(self) -> float:
-        return self.now
+    def __init__(self) -> None:
+        self.runs: list[list[str]] = []
+        self.arrived = threading.Condition()
+
+    def schedule(self, task: Callable[[], None]) -> None:
+        task()
+
+    def append(self, changed: list[str]) -> None:
+        with self.arrived:
+            self.runs.append(changed)
+            self.arrived.notify_all()
+
+    def wait(self, count: int, timeout: float = 10) -> list[list[str]]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.runs) >= count, timeout)
+        return list(self.runs)
+
+
+def watching(folders: list[Path], quiet: float = 0.2) -> tuple[SiteWatcher, Runs]:
+    runs = Runs()
+    watcher = SiteWatcher(quiet=quiet, schedule=runs.schedule)
+    for folder in folders:
+        watcher.watch(str(folder), runs.append, "forever")
+    watcher.prime()
+    return watcher, runs
 
 
 def test_a_burst_of_saves_gives_one_rebuild(tmp_path: Path) -> None:
     for name in ("a.yaml", "b.yaml", "c.html"):
         (tmp_path / name).write_text("0")
-    clock, runs = Clock(), []
-    watcher = SiteWatcher(poll=0.01, quiet=0.03, clock=clock)
-    watcher.watch(str(tmp_path), runs.append, "forever")
-    watcher.prime()
-    for step, name in enumerate(("a.yaml", "b.yaml", "c.html")):  # an editor's save-all, one file a poll
-        (tmp_path / name).write_text(f"saved {step}")
-        clock.now += 0.01
-        watcher.check()
-        assert runs == []
-    for _ in range(2):  # quiet, but not for long enough yet
-        clock.now += 0.01
-        watcher.check()
-    assert runs == []
-    clock.now += 0.01
-    watcher.check()
-    assert runs == [sorted(str(tmp_path / n) for n in ("a.yaml", "b.yaml", "c.html"))]
-    for _ in range(10):
-        clock.now += 0.01
-        watcher.check()
-    assert len(runs) == 1
+    watcher, runs = watching([tmp_path])
+    try:
+        for step, name in enumerate(("a.yaml", "b.yaml", "c.html")):  # an editor's save-all, within the quiet time
+            (tmp_path / name).write_text(f"saved {step}")
+        assert runs.wait(1) == [sorted(str(tmp_path / n) for n in ("a.yaml", "b.yaml", "c.html"))]
+        time.sleep(0.5)
+        assert len(runs.runs) == 1
+        (tmp_path / "a.yaml").write_text("saved again")  # the next save, the next rebuild
+        assert runs.wait(2)[1] == [str(tmp_path / "a.yaml")]
+    finally:
+        watcher.stop()
 
 
-def test_editor_scratch_files_are_not_changes(tmp_path: Path) -> None:
-    clock, runs = Clock(), []
-    watcher = SiteWatcher(clock=clock)
-    watcher.watch(str(tmp_path), runs.append, "forever")
-    watcher.prime()
-    for name in (".trial.yaml.swp", "trial.yaml~", "#trial.yaml#", "4913", ".#trial.yaml"):
-        (tmp_path / name).write_text("x")
-    for _ in range(10):
-        clock.now += 0.01
-        watcher.check()
-    assert runs == []
+def test_editor_scratch_files_and_hidden_folders_are_not_changes(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    watcher, runs = watching([tmp_path])
+    try:
+        for name in (".trial.yaml.swp", "trial.yaml~", "#trial.yaml#", "4913", ".#trial.yaml", ".git/index"):
+            (tmp_path / name).write_text("x")
+        time.sleep(0.5)
+        (tmp_path / "trial.yaml").write_text("saved")
+        assert runs.wait(1) == [[str(tmp_path / "trial.yaml")]]
+    finally:
+        watcher.stop()
+
+
+def test_a_watched_folder_made_while_serving_is_watched(tmp_path: Path) -> None:
+    (tmp_path / "content").mkdir()
+    templates = tmp_path / "templates"
+    watcher, runs = watching([tmp_path / "content", templates])
+    try:
+        templates.mkdir()  # the project's first template: the folder is a change, and is watched from then on
+        assert runs.wait(1)[0] == [str(templates)]
+        time.sleep(0.3)
+        (templates / "base.html").write_text("<p>")
+        assert [str(templates / "base.html")] in runs.wait(2)[1:]
+    finally:
+        watcher.stop()
+
+
+def test_the_watcher_takes_relative_folders_as_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "content").mkdir()
+    monkeypatch.chdir(tmp_path)
+    watcher, runs = watching([Path("content")])
+    try:
+        (tmp_path / "content" / "trial.yaml").write_text("saved")
+        assert runs.wait(1) == [[str(tmp_path / "content" / "trial.yaml")]]
+    finally:
+        watcher.stop()
 
 
 # --- The server, as a user starts it ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ through the same stages, trial by trial. `sitegen build`, `sitegen check` and `s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,40 +18,46 @@ from .project import BuildReport, Project
 from .write import check_output_dir, output_lock, write_site
 
 if TYPE_CHECKING:
+    from .catalog.plan import Memory
     from .render import RenderRecord
     from .site import Site
 
 
 @dataclass
 class Session:
-    """What a long-running process (`sitegen serve`) keeps from one build of a single trial to the next: the last
-    render's record of what each output read, so that the next build renders only the outputs whose reads changed,
-    and the site it rendered (for `sitegen check`). A catalog keeps its record beside its output folder instead."""
+    """What a process keeps from one build to the next. Of a single trial: the last render's record of what each
+    output read, so that the next build renders only the outputs whose reads changed, and the site it rendered (for
+    `sitegen check`). A catalog keeps its record beside its output folder, or, given `catalog` (`sitegen serve`,
+    whose output folder is its own), there."""
 
     record: RenderRecord | None = None
     site: Site | None = None
     search_later: bool = False  # a catalog's out-of-date search bundles may wait for the next build (serve's catch-up)
+    catalog: Memory | None = None
 
 
 def build(
     project: Project, output: Path, base_url: str | None = None, strict: bool = False, jobs: int = 1,
     progress: Callable[[int, int], None] | None = None, session: Session | None = None, search_only: bool = False,
+    changed: Collection[str] | None = None,
 ) -> tuple[BuildReport, list[Problem]]:
     """Check the output folder, build the whole site (a single trial, or a catalog of content/trials/), then write it
     atomically. Returns what was done and the warnings found (with `strict`, warnings are errors).
 
     With `search_only` (serve's catch-up), a catalog's build only makes what the last one left behind: when
-    anything else changed since, it does nothing and reports the outputs still behind, for the rebuild of that change."""
+    anything else changed since, it does nothing and reports the outputs still behind, for the rebuild of that change.
+    `changed`: the files changed since the session's last build (serve's watcher); a catalog kept in the session
+    then looks again only at them."""
     session = session if session is not None else Session()
     check_output_dir(output, project.content.resolve().parent, [project.content, project.templates, project.static])
     with output_lock(output):  # one build at a time writes an output folder; a second one waits
         if is_catalog(project.content):
             from .catalog.plan import nothing_to_build, plan_build  # its record's libraries: sqlite3, pickle, ...
 
-            plan = plan_build(project, output, base_url)
+            plan = plan_build(project, output, base_url, session.catalog, changed)
             session.record = session.site = None  # a catalog keeps what it read beside its output folder
             if search_only and plan.as_before() is None:
-                return BuildReport(len(plan.sources), (), (), 0, plan.previous.behind), []
+                return BuildReport(len(plan.scan.sources), (), (), 0, plan.previous.behind), []
             done = nothing_to_build(plan, strict)  # before the rendering libraries are even loaded
             if done is not None:
                 return done

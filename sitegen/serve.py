@@ -47,6 +47,7 @@ from tornado.netutil import bind_sockets
 
 from .build import Session, build
 from .catalog.parallel import default_jobs
+from .catalog.plan import Memory
 from .errors import ContentError, Problem, printable
 from .project import TEMPLATES, BuildReport, Project
 from .render import make_environment
@@ -83,15 +84,18 @@ class LiveSite:
     def __init__(self, project: Project, folder: Path, base_url: str | None, strict: bool = False) -> None:
         self.project, self.folder, self.base_url, self.strict = project, folder, base_url, strict
         # a single trial's last render (the next renders only what changed); a catalog's search index may lag
-        self._session = Session(search_later=True)
+        self._session = Session(search_later=True, catalog=Memory())
         self._building = threading.Lock()  # the watcher's rebuilds and the search index's catch-up, one at a time
         self._shown: tuple[str, ...] = ()  # the problems the served pages show now
         self._catalog = False  # whether the last good build was of a catalog
         self._home: bytes | None = None  # a catalog's home page as built, while it shows the error panel instead
         self._search_now = False  # the last catch-up failed: the next rebuild makes the search index itself
+        # the files changed since the last good build, as the watcher said; None: not known, so all are looked at
+        self._unbuilt: set[str] | None = None
 
-    def rebuild(self) -> Rebuild:
-        """Build again, render what changed and swap it in; or show the problems over the last good build."""
+    def rebuild(self, changed: Iterable[str] | None = None) -> Rebuild:
+        """Build again, render what changed and swap it in; or show the problems over the last good build.
+        `changed`: the files the watcher saw change since the last rebuild (None: look at every file)."""
         started = time.perf_counter()
         try:
             with self._building:
@@ -99,8 +103,10 @@ class LiveSite:
                     (self.folder / "index.html").write_bytes(self._home)
                     self._home = None
                 self._session.search_later = not self._search_now
-                report, warnings = self._build(session=self._session)
-                self._search_now = False
+                # kept until a build succeeds: a save that failed to build is looked at again with the next one
+                self._unbuilt = None if changed is None or self._unbuilt is None else self._unbuilt | set(changed)
+                report, warnings = self._build(session=self._session, changed=self._unbuilt)
+                self._unbuilt, self._search_now = set(), False
         except ContentError as e:
             return self._fail([str(p) for p in e.problems], started)
         except OSError as e:  # a static file or template folder removed while serving
@@ -116,10 +122,11 @@ class LiveSite:
         return Rebuild((), tuple(str(w) for w in sorted(warnings)), rendered, len(report.files),
                        time.perf_counter() - started, bool(report.written), bool(report.behind))
 
-    def _build(self, session: Session | None = None, search_only: bool = False) -> tuple[BuildReport, list[Problem]]:
+    def _build(self, session: Session, search_only: bool = False,
+               changed: set[str] | None = None) -> tuple[BuildReport, list[Problem]]:
         try:
             return build(self.project, self.folder, self.base_url, self.strict, default_jobs(), session=session,
-                         search_only=search_only)
+                         search_only=search_only, changed=changed)
         finally:
             gc.unfreeze()  # a catalog's record is frozen for its build (catalog/state.py): let the server collect it
 
@@ -135,7 +142,7 @@ class LiveSite:
         started = time.perf_counter()
         try:
             with self._building:
-                report, _ = self._build(search_only=True)
+                report, _ = self._build(session=self._session, search_only=True)
         except Exception as e:  # noqa: BLE001 - nothing may stop the server: the next rebuild shows the problem
             self._search_now = True
             return f"sitegen: the search index was not brought up to date: {type(e).__name__}: {e}", True
@@ -503,7 +510,7 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         if live.busy():  # the search index is being made: keep answering, and rebuild once it is done
             loop.call_later(0.05, rebuild, changed)
             return
-        outcome = live.rebuild()
+        outcome = live.rebuild(changed)
         report(outcome, changed)
         if outcome.reload:
             only_css = outcome.rendered and all(n.endswith(".css") for n in outcome.rendered)

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen.build import build
+from sitegen.catalog import state as cache
 from sitegen.cli import main
 from sitegen.errors import ContentError
 from sitegen.project import TEMPLATES as TEMPLATES_DIR
@@ -344,6 +345,52 @@ def test_a_single_trial_turned_into_a_catalog_while_serving_is_served_as_a_catal
     outcome = live.rebuild()  # the catalog stays, with the problem on its home page
     assert outcome.problems and 'role="alert"' in (site / "index.html").read_text(encoding="utf-8")
     assert (site / "trials" / "nct05836571" / "index.html").is_file() and not (site / "faq").exists()
+
+
+def _catalog_live(tmp_path: Path) -> tuple[Project, LiveSite, Path]:
+    from test_catalog import make_catalog
+
+    project = make_catalog(tmp_path / "project", 3)
+    live = LiveSite(project, tmp_path / "site", "https://example.org/")
+    assert live.rebuild().problems == ()
+    return project, live, project.content / "trials"
+
+
+def _summary_page(site: Path, slug: str) -> str:
+    return (site / "trials" / slug / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_catalog_under_serve_looks_again_only_at_the_files_the_watcher_names(tmp_path: Path) -> None:
+    from test_catalog import _files
+
+    project, live, trials = _catalog_live(tmp_path)
+    site = tmp_path / "site"
+    edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    edit(trials / "trial-1.yaml", "title: Trial number 1", "title: Edited trial number 1")
+    assert live.rebuild([str(trials / "trial-0.yaml")]).problems == ()  # the watcher named one file
+    assert "Edited trial number 0" in _summary_page(site, "trial-0")
+    assert "Edited trial number 1" not in _summary_page(site, "trial-1")  # not looked at
+    assert live.rebuild().problems == ()  # changes not known: every file is looked at
+    assert "Edited trial number 1" in _summary_page(site, "trial-1")
+    (trials / "trial-3.yaml").write_text((trials / "trial-2.yaml").read_text(encoding="utf-8").replace(
+        "slug: trial-2", "slug: trial-3"), encoding="utf-8")
+    assert live.rebuild([str(trials / "trial-3.yaml")]).problems == ()  # a trial added: all are looked at again
+    assert (site / "trials" / "trial-3" / "index.html").is_file()
+    live.catch_up()
+    # the record stays in the server's memory: none is written beside its folder
+    assert not (cache.folder(site) / "build.pickle").exists()
+    build(project, tmp_path / "full", "https://example.org/")
+    assert _files(site) == _files(tmp_path / "full")
+
+
+def test_a_save_that_failed_to_build_is_looked_at_again_with_the_next(tmp_path: Path) -> None:
+    _, live, trials = _catalog_live(tmp_path)
+    edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    edit(trials / "trial-1.yaml", "\nfaq:", "\nfaqs: 1\nfaq:")  # one save-all: one good edit, one mistake
+    assert live.rebuild([str(trials / "trial-0.yaml"), str(trials / "trial-1.yaml")]).problems
+    edit(trials / "trial-1.yaml", "\nfaqs: 1\nfaq:", "\nfaq:")
+    assert live.rebuild([str(trials / "trial-1.yaml")]).problems == ()
+    assert "Edited trial number 0" in _summary_page(tmp_path / "site", "trial-0")
 
 
 def test_built_output_never_contains_the_live_reload_script(project: Project, tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ from . import state
 from .jsonld import catalog_feed, listing_graph
 from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .parallel import map_in_processes
-from .plan import CatalogPlan, TrialTask, templates_digest, trial_reads_now
+from .plan import CatalogPlan, TrialTask, keep, templates_digest, trial_reads_now
 from .search import BUNDLE, SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
 
 STATIC_FILES = ("style.css", "favicon.svg", "search.js")  # search.js starts the catalog's search box
@@ -192,9 +192,9 @@ def build_catalog(
     is then a consistent bundle of the last build, only behind; when the bundles themselves change (the catalog
     doubled or halved), they are all made at once."""
     project, base_url = plan.project, plan.base_url
-    output, previous, sources, warnings = plan.output, plan.previous, plan.sources, list(plan.warnings)
+    output, previous, sources, warnings = plan.output, plan.previous, plan.scan.sources, list(plan.scan.warnings)
     shared: Shared | None = None
-    if plan.shared_files == previous.shared_files:  # the shared files are as they were: so is what was made of them
+    if plan.scan.shared_files == previous.shared_files:  # the shared files are as they were: so is what was made of them
         shared_print, bib_prints = previous.shared_print, previous.bib_prints
     else:
         shared = load_shared(project, base_url)
@@ -207,7 +207,7 @@ def build_catalog(
         problems: list[Problem] = []
         changed: list[str] = []
         texts: dict[str, str] = {}
-        now = trial_reads_now(plan.files, shared_print, bib_prints)
+        now = trial_reads_now(plan.scan.files, shared_print, bib_prints)
         make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict)
         for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
             problems += result.problems
@@ -226,7 +226,7 @@ def build_catalog(
         warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
         if strict and warnings:
             raise ContentError.from_warnings(warnings)
-        record = state.BuildRecord("", records, {}, plan.began, plan.shared_files, shared_print, bib_prints,
+        record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
                                    shared_warnings)
         env, settings, bundles = make_environment(project.template_folders), shared.settings, search_bundles(records)
         pages = _Pages(records, settings.title)
@@ -255,7 +255,7 @@ def build_catalog(
         raise
     if texts or removed:  # the texts first: a record never says a text is kept that is not
         state.save_texts(output, texts, keep=records, fresh=not previous.token)
-    state.save(output, plan.code, record)
+    keep(plan, record)
     report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from ..fingerprint import digest
 from ..inputs import links_leaving, present, read_input
 from ..project import BuildReport, Project
 from ..record import MISSING, Key, fresh
-from ..write import finish_interrupted
+from ..write import MARKER, finish_interrupted
 from . import state
 
 
@@ -45,19 +45,40 @@ class TrialTask:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """What a look at the content found: its trials, the files in content/trials/ that are not trials, a digest of
+    each trial's files with their stat, and a digest of everything all trials share (the --base-url given too)."""
+
+    sources: list[TrialSource]
+    warnings: list[Problem]
+    files: dict[str, tuple[str, tuple[int, ...]]]  # by slug: digest of the trial's files' bytes, and their stat
+    shared_files: str
+    base_url: str | None
+
+
+@dataclass
+class Memory:
+    """Where a long-running process (`sitegen serve`, whose output folder is its own) keeps the last build's record
+    and the look at the content it was made from, instead of beside the output folder: the next build starts from
+    them without reading the record back, looks again only at the files its watcher says changed, and writes no
+    record."""
+
+    record: state.BuildRecord | None = None
+    scan: Scan | None = None
+
+
+@dataclass(frozen=True)
 class CatalogPlan:
     """Where a catalog build starts: its trials with a digest of each one's files, and the last build's record."""
 
     project: Project
     output: Path
     base_url: str | None  # as given on the command line
-    sources: list[TrialSource]
-    warnings: list[Problem]  # files in content/trials/ that are not trials
     code: str  # digest of sitegen's code: the record below was made by it
     previous: state.BuildRecord  # empty when there is no usable record
     began: int  # when this build began (ns since the epoch)
-    shared_files: str  # digest of the bytes of everything all trials share
-    files: dict[str, tuple[str, tuple[int, ...]]]  # by slug: digest of the trial's files' bytes, and their stat
+    scan: Scan
+    memory: Memory | None = None  # where the record is kept, when not beside the output folder (keep)
 
     def reusable(
         self, shared_print: str, bib_prints: dict[str, str]
@@ -66,11 +87,15 @@ class CatalogPlan:
         and a task for each other trial. `shared_print` is the fingerprint of the settings, glossary and templates
         as loaded; `bib_prints` that of each shared reference."""
         previous, reused, tasks = self.previous, {}, []
-        now = trial_reads_now(self.files, shared_print, bib_prints)
-        for source in self.sources:
+        now = trial_reads_now(self.scan.files, shared_print, bib_prints)
+        # every trial of the last build read that build's shared inputs: when they are the same now, a trial whose
+        # files are the same has read nothing that changed (as fresh() would find, key by key, 10,000 times)
+        same_shared = shared_print == previous.shared_print and bib_prints == previous.bib_prints
+        for source in self.scan.sources:
             before = previous.trials.get(source.slug)
-            stat = self.files[source.slug][1]
-            if before is not None and fresh(before.reads, now):
+            files_print, stat = self.scan.files[source.slug]
+            if before is not None and (before.reads.get(("files", source.slug)) == files_print if same_shared
+                                       else fresh(before.reads, now)):
                 # a file touched but not changed (a checkout) is read this once: its record gets its new stat
                 reused[source.slug] = before if before.stat == stat else replace(before, stat=stat)
             else:
@@ -86,7 +111,7 @@ class CatalogPlan:
         """The last build's trials when its shared files and its trials, each with its files, are as they were
         (whatever outputs it left behind); None when something changed."""
         previous = self.previous
-        if not previous.token or self.shared_files != previous.shared_files:
+        if not previous.token or self.scan.shared_files != previous.shared_files:
             return None
         records, tasks = self.reusable(previous.shared_print, previous.bib_prints)
         return records if not tasks and list(records) == list(previous.trials) else None
@@ -113,17 +138,72 @@ def trial_reads_now(
     return now
 
 
-def plan_build(project: Project, output: Path, base_url: str | None) -> CatalogPlan:
-    """The plan of a catalog's build; the caller holds the output's lock."""
-    sources, warnings = find_trials(project.content)
+def plan_build(project: Project, output: Path, base_url: str | None, memory: Memory | None = None,
+               changed: Collection[str] | None = None) -> CatalogPlan:
+    """The plan of a catalog's build; the caller holds the output's lock. With `memory`, the last build's record is
+    kept there rather than beside the output folder (keep), and with the files `changed` since that build (by
+    serve's watcher), only they are looked at again."""
     code = state.code_digest()
     finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
-    previous = state.load(output, code) or state.BuildRecord()
+    previous = recall(output, code, memory) or state.BuildRecord()
     began = time.time_ns()
+    known = memory.scan if memory is not None and previous.token and changed is not None else None
+    scan = _rescan(project, base_url, previous, known, changed or ()) if known is not None else None
+    return CatalogPlan(project, output, base_url, code, previous, began, scan or _scan(project, base_url, previous),
+                       memory)
+
+
+def keep(plan: CatalogPlan, record: state.BuildRecord) -> None:
+    """Keep the record of a build made from `plan`, for the next build: in its memory if it has one (with its look
+    at the content), else beside the output folder (state.save)."""
+    if plan.memory is not None:
+        plan.memory.record, plan.memory.scan = record, plan.scan
+    else:
+        state.save(plan.output, plan.code, record)
+
+
+def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord | None:
+    """The record of the last build into `output`: from `memory` if given (when the output folder still bears its
+    token), else as state.load reads it."""
+    if memory is None:
+        return state.load(output, code)
+    record = memory.record
+    try:
+        return record if record is not None and record.token in (output / MARKER).read_text() else None
+    except OSError:
+        return None
+
+
+def _scan(project: Project, base_url: str | None, previous: state.BuildRecord) -> Scan:
+    """A look at every trial's files and at the shared ones."""
+    sources, warnings = find_trials(project.content)
     settled = previous.began - 2_000_000_000
     files = {source.slug: _files_digest(source, previous.trials.get(source.slug), settled) for source in sources}
-    shared_files = _shared_files_digest(project, base_url)
-    return CatalogPlan(project, output, base_url, sources, warnings, code, previous, began, shared_files, files)
+    return Scan(sources, warnings, files, _shared_files_digest(project, base_url), base_url)
+
+
+RESCAN_LIMIT = 100  # more files changed at once (a checkout): every trial is looked at again, as by `sitegen build`
+
+
+def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord, known: Scan,
+            changed: Collection[str]) -> Scan | None:
+    """The last look at the content `known`, with the trials among the `changed` files looked at again, and the
+    shared files if any other changed; None when a trial was added or removed (or too many files changed): every
+    trial must be looked at again."""
+    if known.base_url != base_url or len(changed) > RESCAN_LIMIT:
+        return None
+    trials = os.path.abspath(os.path.join(project.content, "trials"))
+    by_path = {os.path.abspath(path): source for source in known.sources
+               for path in (source.yaml, source.bib, source.registry) if path is not None}
+    in_trials = [path for path in changed if os.path.dirname(path) == trials]
+    if not all(path in by_path and os.path.isfile(path) for path in in_trials):
+        return None
+    settled = previous.began - 2_000_000_000
+    files = dict(known.files)
+    for source in {by_path[path].slug: by_path[path] for path in in_trials}.values():
+        files[source.slug] = _files_digest(source, previous.trials.get(source.slug), settled)
+    shared = known.shared_files if len(in_trials) == len(changed) else _shared_files_digest(project, base_url)
+    return Scan(known.sources, known.warnings, files, shared, base_url)
 
 
 def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list[Problem]] | None:
@@ -133,8 +213,8 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     if records is None:
         return None
     if any(record is not plan.previous.trials[slug] for slug, record in records.items()):
-        state.save(plan.output, plan.code, replace(plan.previous, trials=records, began=plan.began))  # new stats
-    warnings = plan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
+        keep(plan, replace(plan.previous, trials=records, began=plan.began))  # new stats
+    warnings = plan.scan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
     if strict and warnings:
         raise ContentError.from_warnings(warnings)
     return BuildReport(len(records), tuple(sorted(plan.previous.files())), (), 0), sorted(warnings)

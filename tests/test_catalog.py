@@ -258,6 +258,19 @@ def test_a_template_edit_renders_every_trial_but_writes_only_changed_files(catal
     assert set(report.written) == {f"trials/trial-{i}/faq/index.html" for i in range(4)}
 
 
+def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    compiled = sorted((cache.folder(out) / "templates").iterdir())
+    assert len(compiled) >= 10  # Jinja2's cache: every template a trial or listing page uses
+    for path in compiled:
+        path.write_bytes(b"damaged")
+    edit(catalog.templates / "_page.html", "<body", "<!-- edited -->\n<body")  # every page, every template again
+    build(catalog, out)
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+    assert "<!-- edited -->" in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
+
+
 def _build_recorded_as_begun_later(project: Project, out: Path) -> None:
     """A build whose start is recorded 10 s late: to the next build, the files it read look settled (not modified
     in the two seconds before it), as files edited minutes apart do, so their stat is trusted without reading."""

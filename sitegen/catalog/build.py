@@ -249,7 +249,7 @@ def build_catalog(
         record.behind = tuple(key for key in bundles if defer_search and not fresh(previous.site[key].reads, now))
         record.site = _make(outputs, previous.site, now, writer, changed, keep=record.behind)
         current = record.files()
-        record.token = fingerprint(sorted(current.items()))
+        record.token = digest("\0".join(f"{name}\0{d}" for name, d in sorted(current.items())).encode())
         removed = sorted(set(previous.files()) - set(current))
         writer.commit(removed, whole=not previous.token, token=record.token)
     except BaseException:

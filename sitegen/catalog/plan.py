@@ -193,16 +193,22 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
     if known.base_url != base_url or len(changed) > RESCAN_LIMIT:
         return None
     trials = os.path.abspath(os.path.join(project.content, "trials"))
-    by_path = {os.path.abspath(path): source for source in known.sources
-               for path in (source.yaml, source.bib, source.registry) if path is not None}
-    in_trials = [path for path in changed if os.path.dirname(path) == trials]
-    if not all(path in by_path and os.path.isfile(path) for path in in_trials):
-        return None
+    by_slug = {source.slug: source for source in known.sources}
+    touched: dict[str, TrialSource] = {}
+    for path in changed:
+        if os.path.dirname(path) != trials:
+            continue
+        source = by_slug.get(os.path.basename(path).partition(".")[0])
+        if source is None or not os.path.isfile(path) or os.path.basename(path) not in {
+                os.path.basename(p) for p in (source.yaml, source.bib, source.registry) if p is not None}:
+            return None  # a trial added or removed, or a file that is not a trial's
+        touched[source.slug] = source
     settled = previous.began - 2_000_000_000
     files = dict(known.files)
-    for source in {by_path[path].slug: by_path[path] for path in in_trials}.values():
+    for source in touched.values():
         files[source.slug] = _files_digest(source, previous.trials.get(source.slug), settled)
-    shared = known.shared_files if len(in_trials) == len(changed) else _shared_files_digest(project, base_url)
+    others = any(os.path.dirname(path) != trials for path in changed)
+    shared = _shared_files_digest(project, base_url) if others else known.shared_files
     return Scan(known.sources, known.warnings, files, shared, base_url)
 
 

@@ -20,6 +20,7 @@ Search needs http(s): from file:// the browser refuses to load the bundle.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import html
@@ -73,6 +74,7 @@ def bundle_count(records: int) -> int:
     return count
 
 
+@functools.lru_cache(maxsize=65536)  # a catalog asks again for every trial at every build: serve's rebuilds
 def bundle_of(url: str, count: int) -> int:
     """The bundle a record is in: a stable hash of its URL."""
     return int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big") % count

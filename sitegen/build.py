@@ -32,7 +32,7 @@ class Session:
 
     record: RenderRecord | None = None
     site: Site | None = None
-    search_later: bool = False  # a catalog's out-of-date search bundles may wait for the next build (serve's catch-up)
+    pages_first: bool = False  # a catalog's own outputs may wait for the next build (serve's catch-up): catalog/build.py
     catalog: Memory | None = None
 
 
@@ -63,7 +63,7 @@ def build(
                 return done
             from .catalog.build import build_catalog  # loads Jinja2, Markdown, pybtex and pydantic
 
-            return build_catalog(plan, strict, jobs, progress, session.search_later and not search_only)
+            return build_catalog(plan, strict, jobs, progress, session.pages_first and not search_only)
         from .render import render_incremental
         from .site import load_site
 

@@ -73,7 +73,7 @@ class Rebuild:
     files: int
     seconds: float
     reload: bool  # whether open pages should reload: the served files changed
-    behind: bool = False  # the search index waits for catch_up
+    behind: bool = False  # a catalog's own outputs (listings, search index) wait for catch_up
 
 
 class LiveSite:
@@ -84,12 +84,12 @@ class LiveSite:
     def __init__(self, project: Project, folder: Path, base_url: str | None, strict: bool = False) -> None:
         self.project, self.folder, self.base_url, self.strict = project, folder, base_url, strict
         # a single trial's last render (the next renders only what changed); a catalog's search index may lag
-        self._session = Session(search_later=True, catalog=Memory())
-        self._building = threading.Lock()  # the watcher's rebuilds and the search index's catch-up, one at a time
+        self._session = Session(pages_first=True, catalog=Memory())
+        self._building = threading.Lock()  # the watcher's rebuilds and the catalog's catch-up, one at a time
         self._shown: tuple[str, ...] = ()  # the problems the served pages show now
         self._catalog = False  # whether the last good build was of a catalog
         self._home: bytes | None = None  # a catalog's home page as built, while it shows the error panel instead
-        self._search_now = False  # the last catch-up failed: the next rebuild makes the search index itself
+        self._catalog_now = False  # the last catch-up failed: the next rebuild makes the listings and index itself
         # the files changed since the last good build, as the watcher said; None: not known, so all are looked at
         self._unbuilt: set[str] | None = None
 
@@ -102,11 +102,11 @@ class LiveSite:
                 if self._home is not None:  # the panel goes before the catalog is built again
                     (self.folder / "index.html").write_bytes(self._home)
                     self._home = None
-                self._session.search_later = not self._search_now
+                self._session.pages_first = not self._catalog_now
                 # kept until a build succeeds: a save that failed to build is looked at again with the next one
                 self._unbuilt = None if changed is None or self._unbuilt is None else self._unbuilt | set(changed)
                 report, warnings = self._build(session=self._session, changed=self._unbuilt)
-                self._unbuilt, self._search_now = set(), False
+                self._unbuilt, self._catalog_now = set(), False
         except ContentError as e:
             return self._fail([str(p) for p in e.problems], started)
         except OSError as e:  # a static file or template folder removed while serving
@@ -135,20 +135,22 @@ class LiveSite:
         return self._building.locked()
 
     def catch_up(self) -> tuple[str, bool]:
-        """Bring a catalog's search index up to date after a rebuild that left it behind (run beside the server,
-        after the pages reloaded): what happened, in a line, and whether it failed. It makes nothing but what was
-        left behind: when a save changed anything else meanwhile, it leaves it all to that save's rebuild. After a
-        failure the next rebuild makes the index itself, so that its problem shows on the pages."""
+        """Bring a catalog's own outputs (home and listing pages, feed, sitemap, search index) up to date after a
+        rebuild that left them behind (run beside the server, after the pages reloaded): what happened, in a line,
+        and whether it failed. It makes nothing but what was left behind: when a save changed anything else
+        meanwhile, it leaves it all to that save's rebuild. After a failure the next rebuild makes them itself, so
+        that its problem shows on the pages."""
         started = time.perf_counter()
         try:
             with self._building:
                 report, _ = self._build(session=self._session, search_only=True)
         except Exception as e:  # noqa: BLE001 - nothing may stop the server: the next rebuild shows the problem
-            self._search_now = True
-            return f"sitegen: the search index was not brought up to date: {type(e).__name__}: {e}", True
+            self._catalog_now = True
+            return f"sitegen: the listings and search index were not brought up to date: {type(e).__name__}: {e}", True
         if report.behind:
-            return "search index: left to the rebuild of the latest save", False
-        return f"search index up to date ({len(report.written)} files) in {(time.perf_counter() - started) * 1000:.0f} ms", False
+            return "listings and search index: left to the rebuild of the latest save", False
+        seconds = time.perf_counter() - started
+        return f"listings and search index up to date ({len(report.written)} files) in {seconds * 1000:.0f} ms", False
 
     def _fail(self, problems: list[str], started: float) -> Rebuild:
         shown = tuple(problems)
@@ -515,7 +517,7 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         if outcome.reload:
             only_css = outcome.rendered and all(n.endswith(".css") for n in outcome.rendered)
             LiveReloadHandler.reload_waiters(outcome.rendered[0] if only_css else "*")
-        if outcome.behind and not catching_up:  # the pages first; the search index beside the server, later
+        if outcome.behind and not catching_up:  # the trial's pages first; the catalog's beside the server, later
             catching_up = True
             loop.call_later(CATCH_UP_AFTER_SECONDS, start_catch_up)
 

@@ -482,7 +482,7 @@ def test_serve_shows_an_edit_before_the_search_index_catches_up(catalog: Project
     assert b"Zanzibarish" in (site / "trials" / "trial-2" / "faq" / "index.html").read_bytes()
     assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} == index  # as it was: whole
     assert live.rebuild().behind  # nothing changed, but the index is still behind: not "nothing to build"
-    assert "search index up to date" in live.catch_up()[0]
+    assert "listings and search index up to date" in live.catch_up()[0]
     assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} != index
     _assert_as_a_full_build(catalog, site, tmp_path / "full")
     edit(catalog.content / "trials" / "trial-2.yaml", "Zanzibarish. ", "Quixotic. ")
@@ -508,7 +508,7 @@ def test_a_catch_up_leaves_a_later_save_to_its_own_rebuild(catalog: Project, tmp
     assert b"Quixotic" not in (site / "trials" / "trial-3" / "faq" / "index.html").read_bytes()
     outcome = live.rebuild()
     assert outcome.reload and "trials/trial-3/faq/index.html" in outcome.rendered and outcome.behind
-    assert "search index up to date" in live.catch_up()[0]
+    assert "listings and search index up to date" in live.catch_up()[0]
     _assert_as_a_full_build(catalog, site, tmp_path / "full")
 
 

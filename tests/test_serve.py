@@ -383,6 +383,34 @@ def test_a_catalog_under_serve_looks_again_only_at_the_files_the_watcher_names(t
     assert _files(site) == _files(tmp_path / "full")
 
 
+def test_a_catalog_under_serve_shows_an_edited_trial_first_and_its_listings_after(tmp_path: Path) -> None:
+    from test_catalog import _files
+
+    project, live, trials = _catalog_live(tmp_path)
+    site = tmp_path / "site"
+    home = (site / "index.html").read_bytes()
+    edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    outcome = live.rebuild([str(trials / "trial-0.yaml")])
+    assert outcome.problems == () and outcome.behind and outcome.reload
+    assert "Edited trial number 0" in _summary_page(site, "trial-0")  # its pages at once
+    assert (site / "index.html").read_bytes() == home  # the list as it was: whole, only behind
+    assert live.catch_up()[1] is False
+    assert b"Edited trial number 0" in (site / "index.html").read_bytes()
+    build(project, tmp_path / "full", "https://example.org/")
+    assert _files(site) == _files(tmp_path / "full")
+
+
+def test_a_trial_removed_under_serve_leaves_the_listings_with_its_pages(tmp_path: Path) -> None:
+    _, live, trials = _catalog_live(tmp_path)
+    site = tmp_path / "site"
+    assert b"trials/trial-2/" in (site / "index.html").read_bytes()
+    (trials / "trial-2.yaml").unlink()
+    outcome = live.rebuild([str(trials / "trial-2.yaml")])
+    assert outcome.problems == () and not (site / "trials" / "trial-2").exists()
+    assert b"trials/trial-2/" not in (site / "index.html").read_bytes()  # no link to a page that is gone
+    assert b"trials/trial-2/" not in (site / "sitemap.xml").read_bytes()
+
+
 def test_a_save_that_failed_to_build_is_looked_at_again_with_the_next(tmp_path: Path) -> None:
     _, live, trials = _catalog_live(tmp_path)
     edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
@@ -618,7 +646,7 @@ def test_a_catalog_under_serve_shows_the_edit_first_and_then_brings_its_search_i
         edit_catalog(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
         served.wait_for(r"trial-2\.yaml changed: re-rendered ")
         assert "Zanzibarish" in _get(url + "trials/trial-2/faq/")
-        served.wait_for(r"^search index up to date \(\d+ files\) in \d+ ms$")
+        served.wait_for(r"^listings and search index up to date \(\d+ files\) in \d+ ms$")
         assert _get(url + "pagefind/pagefind-entry.json") != entry
         assert served.stop() == 0
     finally:

@@ -181,16 +181,19 @@ class TrialBuilder:
 
 def build_catalog(
     plan: CatalogPlan, strict: bool, jobs: int, progress: Callable[[int, int], None] | None = None,
-    search_later: bool = False,
+    pages_first: bool = False,
 ) -> tuple[BuildReport, list[Problem]]:
     """Build a catalog: every trial whose inputs changed since the last build (all, the first time) on `jobs`
     processes, then the catalog's own pages, feed, sitemap and search index; stage what changed, and move it into
     the output folder only once everything is built without an error.
 
-    With `search_later`, a search bundle that exists but is out of date is left as it is, and the report says so:
-    the next build makes it (`sitegen serve` shows the pages first, and then brings the index up to date). The index
-    is then a consistent bundle of the last build, only behind; when the bundles themselves change (the catalog
-    doubled or halved), they are all made at once."""
+    With `pages_first` (`sitegen serve`, which shows the pages first and then brings the rest up to date), the
+    catalog's own outputs may be left as they are, and the report says so (`behind`): the next build makes them.
+    When the same trials made the same files with the same shared inputs (an edit of a trial's text), the trials'
+    pages are all this build makes: the home and listing pages, feed, sitemap and search index stay as the last
+    build made them, whole and consistent, only behind. Otherwise a search bundle that exists but is out of date
+    is left as it is; when the bundles themselves change (the catalog doubled or halved), they are all made at
+    once."""
     project, base_url = plan.project, plan.base_url
     output, previous, sources, warnings = plan.output, plan.previous, plan.scan.sources, list(plan.scan.warnings)
     shared: Shared | None = None
@@ -220,38 +223,17 @@ def build_catalog(
         if problems:
             raise ContentError(problems)
         records = {source.slug: records[source.slug] for source in sources}
-        for source in sources:
-            for name in records[source.slug].outputs:
-                writer.claim(name, source.yaml)
-        shared_warnings = tuple(_shared_warnings(shared, records))
-        warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
-        if strict and warnings:
-            raise ContentError.from_warnings(warnings)
-        record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
-                                   shared_warnings)
-        env, settings = make_environment(project.template_folders, compiled), shared.settings
-        bundles = search_bundles(records)
-        pages = _Pages(records, settings.title)
-        now = _catalog_reads_now(project, env, settings, records, bundles, shared_print, record, pages)
-        record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
-        if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
-            record.listings = previous.listings
-            for key, made in record.listings.items():
-                for name in made.files:
-                    writer.claim(name, f"the listing page {key}")
+        if pages_first and _only_pages(previous, records, shared_print, bib_prints):
+            warnings += [w for r in records.values() for w in r.warnings] + list(previous.shared_warnings)
+            if strict and warnings:
+                raise ContentError.from_warnings(warnings)
+            record = replace(previous, trials=records, began=plan.began,
+                             behind=tuple(previous.listings) + tuple(previous.site))
+            writer.commit([], whole=False, token=previous.token)
+            current, removed = record.files(), list[str]()
         else:
-            record.listings = _make(_listing_outputs(env, settings, pages, list(bundles)), previous.listings,
-                                    now, writer, changed)
-        texts_of = functools.partial(_search_texts, output, texts)
-        outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), texts_of)
-        # the same bundles as last time (the catalog neither doubled nor halved): each one kept whole is consistent
-        defer_search = search_later and set(bundles) == {key for key in previous.site if key.startswith(BUNDLE)}
-        record.behind = tuple(key for key in bundles if defer_search and not fresh(previous.site[key].reads, now))
-        record.site = _make(outputs, previous.site, now, writer, changed, keep=record.behind)
-        current = record.files()
-        record.token = digest("\0".join(f"{name}\0{d}" for name, d in sorted(current.items())).encode())
-        removed = sorted(set(previous.files()) - set(current))
-        writer.commit(removed, whole=not previous.token, token=record.token)
+            record, current, removed = _catalog(plan, shared, records, shared_print, bib_prints, compiled, pages_first,
+                                                writer, changed, texts, warnings, strict)
     except BaseException:
         writer.discard()
         raise
@@ -260,6 +242,59 @@ def build_catalog(
     keep(plan, record)
     report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)
+
+
+def _only_pages(previous: state.BuildRecord, records: dict[str, state.TrialRecord], shared_print: str,
+                bib_prints: dict[str, str]) -> bool:
+    """Whether a build of these trials may make their pages only, and leave the catalog's own outputs behind: the
+    last build was whole, and the same trials, in the same order, made the same files from the same shared inputs."""
+    return bool(previous.token) and shared_print == previous.shared_print and bib_prints == previous.bib_prints \
+        and list(records) == list(previous.trials) and all(
+            record is previous.trials[slug] or record.outputs.keys() == previous.trials[slug].outputs.keys()
+            for slug, record in records.items())
+
+
+def _catalog(
+    plan: CatalogPlan, shared: Shared, records: dict[str, state.TrialRecord], shared_print: str,
+    bib_prints: dict[str, str], compiled: Path, pages_first: bool, writer: Writer, changed: list[str],
+    texts: dict[str, str], warnings: list[Problem], strict: bool,
+) -> tuple[state.BuildRecord, dict[str, str], list[str]]:
+    """The catalog's own outputs made where what they read changed, staged with the trials' pages and committed:
+    the build's record, every file of the site with its digest, and the files removed."""
+    project, output, previous = plan.project, plan.output, plan.previous
+    for source in plan.scan.sources:
+        for name in records[source.slug].outputs:
+            writer.claim(name, source.yaml)
+    shared_warnings = tuple(_shared_warnings(shared, records))
+    warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
+    if strict and warnings:
+        raise ContentError.from_warnings(warnings)
+    record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
+                               shared_warnings)
+    env, settings = make_environment(project.template_folders, compiled), shared.settings
+    bundles = search_bundles(records)
+    pages = _Pages(records, settings.title)
+    now = _catalog_reads_now(project, env, settings, records, bundles, shared_print, record, pages)
+    record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
+    if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
+        record.listings = previous.listings
+        for key, made in record.listings.items():
+            for name in made.files:
+                writer.claim(name, f"the listing page {key}")
+    else:
+        record.listings = _make(_listing_outputs(env, settings, pages, list(bundles)), previous.listings,
+                                now, writer, changed)
+    texts_of = functools.partial(_search_texts, output, texts)
+    outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), texts_of)
+    # the same bundles as last time (the catalog neither doubled nor halved): each one kept whole is consistent
+    defer_search = pages_first and set(bundles) == {key for key in previous.site if key.startswith(BUNDLE)}
+    record.behind = tuple(key for key in bundles if defer_search and not fresh(previous.site[key].reads, now))
+    record.site = _make(outputs, previous.site, now, writer, changed, keep=record.behind)
+    current = record.files()
+    record.token = digest("\0".join(f"{name}\0{d}" for name, d in sorted(current.items())).encode())
+    removed = sorted(set(previous.files()) - set(current))
+    writer.commit(removed, whole=not previous.token, token=record.token)
+    return record, current, removed
 
 
 def _trial_builder(project: Project, shared: Shared, now: Callable[[Key], str], staging: Path,
@@ -350,7 +385,8 @@ def _catalog_reads_now(
         if kind == "bundles":
             return fingerprint(list(bundles))
         if kind == "bundle":
-            return fingerprint([(slug, r.search_print, r.entry_print) for slug, r in bundles.get(rest[0], {}).items()])
+            members = bundles.get(rest[0], {}).items()
+            return digest("\1".join(f"{slug}\0{r.search_print}\0{r.entry_print}" for slug, r in members).encode())
         if kind == "listings":
             return fingerprint(list(record.listings))
         if kind == "page":

@@ -89,6 +89,23 @@ def test_yaml_nested_any_depth_is_refused_at_its_position(project: Project, tmp_
     assert re.search(rf"{re.escape(str(path))}:\d+:\d+: .*nested more than 50 levels deep", err), err
 
 
+@pytest.mark.parametrize("nested", ["- " * 100_000 + "x", "? " * 100_000 + "x", "".join(
+    " " * i + f"k{i}:\n" for i in range(1, 1_500))])
+def test_block_collections_nested_any_depth_are_refused(project: Project, tmp_path: Path, capsys,
+                                                        nested: str) -> None:
+    path = project.content / "glossary.yaml"
+    path.write_text("terms:\n" + nested + "\n", encoding="utf-8")
+    err = _refused(project, tmp_path, capsys)
+    assert re.search(rf"{re.escape(str(path))}:\d+:\d+: .*(nested more than 50 levels deep|not valid YAML)", err), err
+
+
+def test_a_paragraph_on_one_line_is_read_by_libyaml() -> None:
+    from sitegen import load
+
+    text = "faq:\n  - question: Why?\n    answer: " + "A long answer, on one line as editors write. " * 200 + "\n"
+    assert load._depth_bound(text) < load._C_SAFE_DEPTH  # the pure-Python parser is ten times slower
+
+
 def test_aliases_nesting_deeper_than_the_text_are_refused(project: Project, tmp_path: Path, capsys) -> None:
     chain = "".join(f"x{i}: &x{i} {'[' * 40}{f'*x{i - 1}' if i else '1'}{']' * 40}\n" for i in range(30))
     (project.content / "glossary.yaml").write_text(chain, encoding="utf-8")

@@ -230,17 +230,18 @@ def build_catalog(
             record = replace(previous, trials=records, began=plan.began,
                              behind=tuple(previous.listings) + tuple(previous.site))
             writer.commit([], whole=False, token=previous.token)
-            current, removed = record.files(), list[str]()
+            files, removed = plan.files_as_before(), list[str]()  # the same files
         else:
             record, current, removed = _catalog(plan, shared, records, shared_print, bib_prints, compiled, pages_first,
                                                 writer, changed, texts, warnings, strict)
+            files = tuple(sorted(current))
     except BaseException:
         writer.discard()
         raise
     if texts or removed:  # the texts first: a record never says a text is kept that is not
         state.save_texts(output, texts, keep=records, fresh=not previous.token)
-    keep(plan, record)
-    report = BuildReport(len(records), tuple(sorted(current)), tuple(sorted(changed)), len(tasks), record.behind)
+    keep(plan, record, files)
+    report = BuildReport(len(records), files, tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)
 
 

@@ -65,6 +65,7 @@ class Memory:
 
     record: state.BuildRecord | None = None
     scan: Scan | None = None
+    files: tuple[str, ...] = ()  # the site's files, sorted, as the build of `record` reported them
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ class CatalogPlan:
             else:
                 tasks.append(TrialTask(source, before.outputs if before is not None else {}, stat))
         return reused, tasks
+
+    def files_as_before(self) -> tuple[str, ...]:
+        """The site's files as the last build made them, sorted (kept in memory by serve, else listed again)."""
+        if self.memory is not None and self.memory.record is self.previous and self.memory.files:
+            return self.memory.files
+        return tuple(sorted(self.previous.files()))
 
     def unchanged(self) -> dict[str, state.TrialRecord] | None:
         """The last build's trials when nothing changed since that build (which finished: plan_build finishes a
@@ -153,11 +160,11 @@ def plan_build(project: Project, output: Path, base_url: str | None, memory: Mem
                        memory)
 
 
-def keep(plan: CatalogPlan, record: state.BuildRecord) -> None:
+def keep(plan: CatalogPlan, record: state.BuildRecord, files: tuple[str, ...]) -> None:
     """Keep the record of a build made from `plan`, for the next build: in its memory if it has one (with its look
-    at the content), else beside the output folder (state.save)."""
+    at the content and the site's `files`), else beside the output folder (state.save)."""
     if plan.memory is not None:
-        plan.memory.record, plan.memory.scan = record, plan.scan
+        plan.memory.record, plan.memory.scan, plan.memory.files = record, plan.scan, files
     else:
         state.save(plan.output, plan.code, record)
 
@@ -218,12 +225,13 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     records = plan.unchanged()
     if records is None:
         return None
+    files = plan.files_as_before()
     if any(record is not plan.previous.trials[slug] for slug, record in records.items()):
-        keep(plan, replace(plan.previous, trials=records, began=plan.began))  # new stats
+        keep(plan, replace(plan.previous, trials=records, began=plan.began), files)  # new stats
     warnings = plan.scan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
     if strict and warnings:
         raise ContentError.from_warnings(warnings)
-    return BuildReport(len(records), tuple(sorted(plan.previous.files())), (), 0), sorted(warnings)
+    return BuildReport(len(records), files, (), 0), sorted(warnings)
 
 
 def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:

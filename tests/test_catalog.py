@@ -583,6 +583,9 @@ def test_files_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_brok
         (out / name).unlink()
         build(catalog, out)
         assert _files(out) == full
+    shutil.rmtree(out / "trials" / "trial-2")  # one trial's pages
+    build(catalog, out)
+    assert _files(out) == full
     (tmp_path / ".out.sitegen-cache" / cache.TEXTS).unlink()
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)

@@ -104,10 +104,12 @@ class CatalogPlan:
         return reused, tasks
 
     def files_as_before(self) -> tuple[str, ...]:
-        """The site's files as the last build made them, sorted (kept in memory by serve, else listed again)."""
+        """The site's files as the last build made them (kept in memory by serve, else listed again: in the record's
+        order, which is the same for the same site, rather than sorted, which takes as long as the rest of a
+        rebuild with nothing changed)."""
         if self.memory is not None and self.memory.record is self.previous and self.memory.files:
             return self.memory.files
-        return tuple(sorted(self.previous.files()))
+        return tuple(self.previous.files())
 
     def unchanged(self) -> dict[str, state.TrialRecord] | None:
         """The last build's trials when nothing changed since that build (which finished: plan_build finishes a
@@ -234,6 +236,9 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     return BuildReport(len(records), files, (), 0), sorted(warnings)
 
 
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
 def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
     """The trials of content/trials/ (sorted by slug), with each one's own .bib; and warnings about other files."""
     folder = os.path.join(content, "trials")
@@ -241,16 +246,17 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
         files = {e.name for e in entries if not e.name.startswith(".") and not e.is_dir()}  # a FIFO is refused, not skipped
     sources, warnings = [], []
     problems = links_leaving(folder, content.resolve().parent)
+    prefix = os.path.join(folder, "")  # joined by hand below: os.path.join costs 40 ms over 13,000 names
     for name in sorted(files):
-        path = os.path.join(folder, name)
+        path = prefix + name
         slug, _, extension = name.partition(".")
         if extension == "yaml":
-            if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) or len(slug) > 80:
+            if not _SLUG.fullmatch(slug) or len(slug) > 80:
                 problems.append(Problem(path, 0, 0, "a trial's file name is its slug, used in its URLs: expected "
                                         "lowercase letters, digits and single hyphens, e.g. nct05836571.yaml"))
                 continue
-            sources.append(TrialSource(slug, path, os.path.join(folder, f"{slug}.bib") if f"{slug}.bib" in files else None,
-                                       os.path.join(folder, f"{slug}.ctgov.json") if f"{slug}.ctgov.json" in files else None))
+            sources.append(TrialSource(slug, path, f"{prefix}{slug}.bib" if f"{slug}.bib" in files else None,
+                                       f"{prefix}{slug}.ctgov.json" if f"{slug}.ctgov.json" in files else None))
         elif extension in ("bib", "ctgov.json"):
             if f"{slug}.yaml" not in files:
                 problems.append(Problem(path, 0, 0, f"no trial {slug}.yaml for these references" if extension == "bib" else
@@ -274,8 +280,8 @@ def _files_digest(
     taken as unchanged without reading them (as make and git do; within two seconds a file system's clock may
     not tell two saves apart)."""
     stat = _stat(source)
-    if before is not None and before.stat == stat and max(n for i, n in enumerate(stat) if i % 3) < settled:
-        return before.files_print, stat
+    if before is not None and before.stat == stat and max(max(stat[1::3]), max(stat[2::3])) < settled:
+        return before.reads.get(("files", source.slug), MISSING), stat
     return digest(b"\0".join([_read(source.yaml), *(_read(p) if p else b"" for p in (source.bib, source.registry))])), stat
 
 
@@ -286,8 +292,13 @@ def _read(path: str) -> bytes:
 def _stat(source: TrialSource) -> tuple[int, ...]:
     """Size, modification and change times (ns) of a trial's file and of its own .bib, if it has one. The
     change time cannot be set back by a program, as the modification time can."""
-    found = [os.stat(path) for path in (source.yaml, source.bib, source.registry) if path is not None]
-    return tuple(n for s in found for n in (s.st_size, s.st_mtime_ns, s.st_ctime_ns))
+    s = os.stat(source.yaml)
+    stat: tuple[int, ...] = (s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+    for path in (source.bib, source.registry):
+        if path is not None:
+            s = os.stat(path)
+            stat += (s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+    return stat
 
 
 def _shared_files_digest(project: Project, base_url: str | None) -> str:

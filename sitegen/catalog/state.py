@@ -112,9 +112,17 @@ def load(output: Path, code: str) -> BuildRecord | None:
     if not (record.token and record.token in marker and (folder(output) / TEXTS).is_file()):
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
-    # every file would cost more than the rebuild it saves; the catalog's own files and each trial's summary do.
-    expected = [name for made in (*record.listings.values(), *record.site.values()) for name in made.files]
-    expected += [f"trials/{slug}/index.html" for slug in record.trials]
+    # every file would cost more than the rebuild it saves: each listing page, the catalog's other files but for a
+    # search bundle's only its entry file, and each trial's folder do (one listing of trials/).
+    expected = [name for made in record.listings.values() for name in made.files]
+    expected += [name for made in record.site.values() for name in made.files
+                 if not name.startswith("pagefind") or name.endswith("/pagefind-entry.json")]
+    try:
+        folders = set(os.listdir(os.path.join(output, "trials"))) if record.trials else set()
+    except OSError:
+        return None
+    if not all(slug in folders for slug in record.trials):
+        return None
     return record if all(os.path.isfile(os.path.join(output, name)) for name in expected) else None
 
 

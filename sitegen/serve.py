@@ -205,8 +205,9 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
 
     The events are taken in a thread; once a burst of changes has been quiet for `quiet` seconds, each task with
     changes runs once, on the server's loop (`schedule`, IOLoop.add_callback by default). A watched folder that is
-    made or removed while serving is watched from then on, or no longer. Reloading the pages is left to the task
-    (it knows whether anything changed), so tasks are watched with delay='forever'."""
+    made or removed while serving is watched from then on, or no longer; a file that is a symbolic link is looked
+    at through it (_links) whenever the thread looks up. Reloading the pages is left to the task (it knows whether
+    anything changed), so tasks are watched with delay='forever'."""
 
     def __init__(self, quiet: float = QUIET_SECONDS,
                  schedule: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -248,6 +249,7 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
             if folders is not None and now - folders:
                 self._hand_over(now - folders)
             folders = now
+            links = _links(folders)
             try:
                 for changes in watchfiles.watch(
                     *folders, watch_filter=self._kept, step=round(self.quiet * 1000), rust_timeout=WATCH_TIMEOUT_MS,
@@ -255,7 +257,8 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
                     ignore_permission_denied=True,
                 ) if folders else ():
                     self._ready.set()
-                    self._hand_over({path for _, path in changes})
+                    changed = {path for _, path in changes}
+                    self._hand_over(changed | _moved(links, changed))
                     if self._folders() != folders:
                         break
                 else:  # nothing to watch: look again for the folders in a while
@@ -287,6 +290,53 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
             if func is not None and func not in ran and any(_inside(c, path) for c in changed):
                 ran.append(func)
                 func(changed)
+
+
+def _links(folders: Iterable[str]) -> dict[str, Stamp | None]:
+    """Every symbolic link in these folders (hidden ones and editors' scratch files left out), with the stamp of
+    what it points to: the system tells of a change to a link, but not of one to its target (a trial's file kept
+    elsewhere in the project), so the watcher looks at those targets itself."""
+    found: dict[str, Stamp | None] = {}
+    pending = list(folders)
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if _is_editor_scratch(entry.name):
+                        continue
+                    if entry.is_symlink():
+                        found[entry.path] = _stamp(entry.path)
+                    elif entry.is_dir():
+                        pending.append(entry.path)
+        except OSError:  # removed while looking
+            continue
+    return found
+
+
+def _moved(links: dict[str, Stamp | None], changed: set[str]) -> set[str]:
+    """The links whose target changed since `links` was last updated (with the links among `changed`: made,
+    changed or removed); `links` updated."""
+    for path in changed:
+        if os.path.islink(path):
+            links.setdefault(path, None)
+    moved = set()
+    for path, stamp in list(links.items()):
+        now = _stamp(path)
+        if now is None and not os.path.lexists(path):
+            del links[path]
+        elif now != stamp:
+            links[path] = now
+            moved.add(path)
+    return moved
+
+
+def _stamp(path: str) -> Stamp | None:
+    """The modification time, size and inode of what `path` points to; None if there is nothing there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 def _is_editor_scratch(name: str) -> bool:

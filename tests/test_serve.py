@@ -514,6 +514,19 @@ def test_a_watched_folder_made_while_serving_is_watched(tmp_path: Path) -> None:
         watcher.stop()
 
 
+def test_a_linked_file_is_watched_through_its_link(tmp_path: Path) -> None:
+    (tmp_path / "content").mkdir()
+    (tmp_path / "kept").mkdir()  # a trial kept elsewhere in the project, linked into content/
+    (tmp_path / "kept" / "trial.yaml").write_text("first")
+    (tmp_path / "content" / "trial.yaml").symlink_to(tmp_path / "kept" / "trial.yaml")
+    watcher, runs = watching([tmp_path / "content"])
+    try:
+        (tmp_path / "kept" / "trial.yaml").write_text("saved")  # no event in content/: only the target changed
+        assert runs.wait(1) == [[str(tmp_path / "content" / "trial.yaml")]]
+    finally:
+        watcher.stop()
+
+
 def test_the_watcher_takes_relative_folders_as_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "content").mkdir()
     monkeypatch.chdir(tmp_path)

@@ -121,9 +121,10 @@ _C_LOADER = getattr(yaml, "CSafeLoader", None)
 _C_SAFE_DEPTH = 1_000  # libyaml's composer has composed 5,000 levels and crashed the process (stack overflow) at 100,000
 
 
-# The start of a line before its content: indentation, block indicators ('- ', '? ', ': ') and properties (&anchor,
-# !tag). A block collection can only start there; the rest of the line is a scalar or a flow collection.
-_BLOCK_PREFIX = re.compile(r"^[ \t]*(?:(?:[-?:]|[&!][^ \t\n]*)(?:[ \t]+|$))*", re.MULTILINE)
+# The start of a line before its content: a byte order mark (libyaml skips one at the start of any line),
+# indentation, block indicators ('- ', '? ', ': ') and properties (&anchor, !tag). A block collection can only start
+# there; the rest of the line is a scalar or a flow collection.
+_BLOCK_PREFIX = re.compile(r"\ufeff*[ \t]*(?:(?:[-?:]|[&!][^ \t]*)(?:[ \t]+|$))*")
 
 
 def _depth_bound(text: str) -> int:
@@ -132,7 +133,9 @@ def _depth_bound(text: str) -> int:
     sequence may be a mapping value at the key's column), and only in a line's _BLOCK_PREFIX: so block nesting is
     at most twice the longest such prefix. (A line's length would do too, but a paragraph on one line, as editors
     write answers, would then send the file to the pure-Python parser, ten times slower.)"""
-    prefix = max((match.end() - match.start() for match in _BLOCK_PREFIX.finditer(text)), default=0)
+    # splitlines breaks lines wherever libyaml does (\n, \r, NEL, LS, PS), and at a few more places: more lines
+    # can only make the bound larger. The pattern matches every line, if only emptily.
+    prefix = max((_BLOCK_PREFIX.match(line).end() for line in text.splitlines()), default=0)  # type: ignore[union-attr]
     return text.count("[") + text.count("{") + 2 * (prefix + 1)
 
 

@@ -76,6 +76,15 @@ class Rebuild:
     behind: bool = False  # a catalog's own outputs (listings, search index) wait for catch_up
 
 
+@dataclass(frozen=True)
+class CatchUp:
+    """What a catch-up did, in a line; whether it failed; whether open pages should reload (a listing changed)."""
+
+    said: str
+    failed: bool
+    reload: bool
+
+
 class LiveSite:
     """The site as the server shows it, in `folder`: rebuilt incrementally on request; while the content has
     errors, the last good build with an error panel at the top of every page (or, before any good build, a page
@@ -131,26 +140,30 @@ class LiveSite:
         """Whether a build (a catch-up, beside the server) is running: a rebuild would wait for it."""
         return self._building.locked()
 
-    def catch_up(self) -> tuple[str, bool]:
+    def catch_up(self) -> CatchUp:
         """Bring a catalog's own outputs (home and listing pages, feed, sitemap, search index) up to date after a
-        rebuild that left them behind (run beside the server, after the pages reloaded): what happened, in a line,
-        and whether it failed. It makes nothing but what was left behind: when a save changed anything else
-        meanwhile, it leaves it all to that save's rebuild. After a failure the next rebuild makes them itself, so
-        that its problem shows on the pages."""
+        rebuild that left them behind (run beside the server, after the pages reloaded). It makes nothing but what
+        was left behind: when a save changed anything else meanwhile, or the pages show a problem, it leaves it all
+        to the next rebuild. After a failure the next rebuild makes them itself, so that its problem shows on the
+        pages."""
         started = time.perf_counter()
         try:
             with self._building:
+                if self._shown:  # the error panel is up: the rebuild that removes it makes everything
+                    return CatchUp("listings and search index: left to the rebuild of the latest save", False, False)
                 try:
                     report, _ = self._build(session=self._session, search_only=True)
                 finally:
                     _collect()
         except Exception as e:  # noqa: BLE001 - nothing may stop the server: the next rebuild shows the problem
             self._catalog_now = True
-            return f"sitegen: the listings and search index were not brought up to date: {type(e).__name__}: {e}", True
+            return CatchUp(f"sitegen: the listings and search index were not brought up to date: {type(e).__name__}: "
+                           f"{e}", True, False)
         if report.behind:
-            return "listings and search index: left to the rebuild of the latest save", False
+            return CatchUp("listings and search index: left to the rebuild of the latest save", False, False)
         seconds = time.perf_counter() - started
-        return f"listings and search index up to date ({len(report.written)} files) in {seconds * 1000:.0f} ms", False
+        return CatchUp(f"listings and search index up to date ({len(report.written)} files) in {seconds * 1000:.0f} ms",
+                       False, any(name.endswith(".html") for name in report.written))
 
     def _fail(self, problems: list[str], started: float) -> Rebuild:
         shown = tuple(problems)
@@ -583,7 +596,12 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
     def start_catch_up() -> None:
         nonlocal catching_up
         catching_up = False
-        threading.Thread(target=lambda: loop.add_callback(_say, *live.catch_up()), daemon=True).start()
+        threading.Thread(target=lambda: loop.add_callback(caught_up, live.catch_up()), daemon=True).start()
+
+    def caught_up(outcome: CatchUp) -> None:
+        _say(outcome.said, error=outcome.failed)
+        if outcome.reload:  # the list shows the edit now
+            LiveReloadHandler.reload_waiters("*")
 
     for folder in watched:
         server.watch(str(folder), rebuild, delay="forever")

@@ -482,7 +482,7 @@ def test_serve_shows_an_edit_before_the_search_index_catches_up(catalog: Project
     assert b"Zanzibarish" in (site / "trials" / "trial-2" / "faq" / "index.html").read_bytes()
     assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} == index  # as it was: whole
     assert live.rebuild().behind  # nothing changed, but the index is still behind: not "nothing to build"
-    assert "listings and search index up to date" in live.catch_up()[0]
+    assert "listings and search index up to date" in live.catch_up().said
     assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} != index
     _assert_as_a_full_build(catalog, site, tmp_path / "full")
     edit(catalog.content / "trials" / "trial-2.yaml", "Zanzibarish. ", "Quixotic. ")
@@ -503,12 +503,13 @@ def test_a_catch_up_leaves_a_later_save_to_its_own_rebuild(catalog: Project, tmp
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
     assert live.rebuild().behind
     edit(catalog.content / "trials" / "trial-3.yaml", "answer: ", "answer: Quixotic. ")  # the next save
-    message, failed = live.catch_up()
+    caught = live.catch_up()
+    message, failed = caught.said, caught.failed
     assert not failed and "left to the rebuild" in message
     assert b"Quixotic" not in (site / "trials" / "trial-3" / "faq" / "index.html").read_bytes()
     outcome = live.rebuild()
     assert outcome.reload and "trials/trial-3/faq/index.html" in outcome.rendered and outcome.behind
-    assert "listings and search index up to date" in live.catch_up()[0]
+    assert "listings and search index up to date" in live.catch_up().said
     _assert_as_a_full_build(catalog, site, tmp_path / "full")
 
 
@@ -523,7 +524,8 @@ def test_after_a_failed_catch_up_the_next_rebuild_makes_the_search_index_itself(
     assert live.rebuild().behind
     real = search.search_index
     monkeypatch.setattr(build_module, "search_index", lambda *a: (_ for _ in ()).throw(search.SearchError("broken")))
-    message, failed = live.catch_up()
+    caught = live.catch_up()
+    message, failed = caught.said, caught.failed
     assert failed and "broken" in message
     edit(catalog.content / "trials" / "trial-3.yaml", "answer: ", "answer: Quixotic. ")
     assert "broken" in live.rebuild().problems[0]  # shown on the pages, as before the index could lag

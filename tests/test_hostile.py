@@ -90,7 +90,8 @@ def test_yaml_nested_any_depth_is_refused_at_its_position(project: Project, tmp_
 
 
 @pytest.mark.parametrize("nested", ["- " * 100_000 + "x", "? " * 100_000 + "x", "".join(
-    " " * i + f"k{i}:\n" for i in range(1, 1_500))])
+    " " * i + f"k{i}:\n" for i in range(1, 1_500)), "k:\r" + "- " * 100_000 + "x", "k:\n\ufeff" + "- " * 100_000 + "x",
+    "k:\u2028" + "- " * 100_000 + "x"])  # libyaml breaks lines at \r and LS too, and skips a BOM starting one
 def test_block_collections_nested_any_depth_are_refused(project: Project, tmp_path: Path, capsys,
                                                         nested: str) -> None:
     path = project.content / "glossary.yaml"

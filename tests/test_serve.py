@@ -394,8 +394,38 @@ def test_a_catalog_under_serve_shows_an_edited_trial_first_and_its_listings_afte
     assert outcome.problems == () and outcome.behind and outcome.reload
     assert "Edited trial number 0" in _summary_page(site, "trial-0")  # its pages at once
     assert (site / "index.html").read_bytes() == home  # the list as it was: whole, only behind
-    assert live.catch_up()[1] is False
+    caught_up = live.catch_up()
+    assert not caught_up.failed and caught_up.reload  # the open pages reload: the list shows the edit
     assert b"Edited trial number 0" in (site / "index.html").read_bytes()
+    build(project, tmp_path / "full", "https://example.org/")
+    assert _files(site) == _files(tmp_path / "full")
+
+
+def test_a_static_file_edited_under_serve_is_served_at_once_and_the_listings_follow_later_edits(tmp_path: Path) -> None:
+    project, live, trials = _catalog_live(tmp_path)
+    site = tmp_path / "site"
+    edit(project.static / "style.css", "}", "} /* edited */", )
+    assert live.rebuild([str(project.static / "style.css")]).problems == ()
+    assert b"/* edited */" in (site / "style.css").read_bytes()  # a shared file: not left behind
+    edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    assert live.rebuild([str(trials / "trial-0.yaml")]).behind
+    assert "up to date" in live.catch_up().said
+    assert b"Edited trial number 0" in (site / "index.html").read_bytes()
+
+
+def test_a_catch_up_waits_while_the_pages_show_a_problem(tmp_path: Path) -> None:
+    from test_catalog import _files
+
+    project, live, trials = _catalog_live(tmp_path)
+    site = tmp_path / "site"
+    edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    assert live.rebuild([str(trials / "trial-0.yaml")]).behind  # the list is behind
+    edit(trials / "trial-1.yaml", "\nfaq:", "\nfaqs: 1\nfaq:")
+    assert live.rebuild([str(trials / "trial-1.yaml")]).problems  # the home page shows the panel
+    edit(trials / "trial-1.yaml", "\nfaqs: 1\nfaq:", "\nfaq:")  # undone; its rebuild has not run yet
+    assert "left to the rebuild" in live.catch_up().said
+    assert live.rebuild([str(trials / "trial-1.yaml")]).problems == ()
+    live.catch_up()
     build(project, tmp_path / "full", "https://example.org/")
     assert _files(site) == _files(tmp_path / "full")
 

@@ -223,7 +223,7 @@ def build_catalog(
         if problems:
             raise ContentError(problems)
         records = {source.slug: records[source.slug] for source in sources}
-        if pages_first and _only_pages(previous, records, shared_print, bib_prints):
+        if pages_first and _only_pages(plan, records, shared_print, bib_prints):
             warnings += [w for r in records.values() for w in r.warnings] + list(previous.shared_warnings)
             if strict and warnings:
                 raise ContentError.from_warnings(warnings)
@@ -245,14 +245,19 @@ def build_catalog(
     return report, sorted(warnings)
 
 
-def _only_pages(previous: state.BuildRecord, records: dict[str, state.TrialRecord], shared_print: str,
+def _only_pages(plan: CatalogPlan, records: dict[str, state.TrialRecord], shared_print: str,
                 bib_prints: dict[str, str]) -> bool:
     """Whether a build of these trials may make their pages only, and leave the catalog's own outputs behind: the
-    last build was whole, and the same trials, in the same order, made the same files from the same shared inputs."""
-    return bool(previous.token) and shared_print == previous.shared_print and bib_prints == previous.bib_prints \
-        and list(records) == list(previous.trials) and all(
-            record is previous.trials[slug] or record.outputs.keys() == previous.trials[slug].outputs.keys()
-            for slug, record in records.items())
+    last build was whole, the shared files (static files among them) are byte for byte the same, and the same trials,
+    in the same order, made the same files and cite the same shared references (which the warnings about uncited
+    ones follow)."""
+    previous = plan.previous
+    if not previous.token or plan.scan.shared_files != previous.shared_files or shared_print != previous.shared_print \
+            or bib_prints != previous.bib_prints or list(records) != list(previous.trials):
+        return False
+    return all(record is before or (record.outputs.keys() == before.outputs.keys()
+                                    and record.cited_shared == before.cited_shared)
+               for record, before in zip(records.values(), previous.trials.values()))
 
 
 def _catalog(

@@ -76,7 +76,7 @@ class BuildReport:
     files: tuple[str, ...]
     written: tuple[str, ...]
     rendered: int
-    behind: tuple[str, ...] = ()  # outputs left to a later build (a catalog's search index, under serve)
+    behind: tuple[str, ...] = ()  # outputs left to a later build (a catalog's own, under serve)
 
     def summary(self, output: Path, seconds: float) -> str:
         """One line: 'Built 3 trials into output/: 24 pages (8 written, 16 unchanged) and 12 other files in 0.31 s'."""

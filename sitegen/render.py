@@ -155,9 +155,12 @@ def make_environment(folders: list[Path], compiled: Path | None = None) -> Envir
 
 
 class TemplateCache(FileSystemBytecodeCache):
-    """Jinja2's own cache of compiled templates in a folder (a catalog's cache folder), which Jinja uses only for a
-    template whose source is the one it was compiled from: compiling sitegen's templates takes 0.1 s, loading them
-    a few ms. A folder that cannot be made or written is no cache: the templates are compiled as without one."""
+    """Jinja2's own cache of compiled templates in a folder (a catalog's cache folder, one per version of sitegen
+    and its libraries, which decide how a template compiles), which Jinja uses only for a template whose source is
+    the one it was compiled from, and reads again when what it holds is damaged: compiling sitegen's templates
+    takes 0.1 s, loading them a few ms. Like the build record beside it, it is trusted as the project's own files
+    are (it holds code). A folder that cannot be made or written is no cache: the templates are compiled as
+    without one."""
 
     def __init__(self, folder: Path) -> None:
         try:
@@ -169,7 +172,7 @@ class TemplateCache(FileSystemBytecodeCache):
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
             super().load_bytecode(bucket)
-        except (OSError, ValueError, EOFError, TypeError):  # unreadable or damaged: compiled again
+        except OSError:  # Jinja2 passes over a missing file, not a folder that is a file
             bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:

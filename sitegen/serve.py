@@ -23,6 +23,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -55,6 +56,7 @@ from .write import write_site
 
 QUIET_SECONDS = 0.025  # a burst of saves is over when nothing changed for this long; then one rebuild
 WATCH_TIMEOUT_MS = 100  # how often the watcher looks up from waiting: to stop, or to see a folder made or removed
+LINK_SECONDS = 0.0001  # the watcher looks at the targets of N symbolic links every N times this (a stat: ~3 µs)
 WATCH_START_SECONDS = 5  # how long the server waits for the watches to be in place before it builds
 # how long after a reload the search index is made again: the reloaded pages are sent first, not beside a build
 CATCH_UP_AFTER_SECONDS = 0.5
@@ -231,8 +233,9 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
 
     def watch(self, path: str, func: Callable[[list[str]], None] | None = None, delay: object = 0,
               ignore: object = None) -> None:
-        """Add a task (livereload's): its folder is kept absolute, as the paths of the changes are."""
-        super().watch(os.path.abspath(path), func, delay, ignore)
+        """Add a task (livereload's): its folder is kept as the system names it (absolute, links resolved), as the
+        paths of the changes are (macOS's events name /private/tmp for /tmp)."""
+        super().watch(os.path.realpath(path), func, delay, ignore)
 
     def prime(self) -> None:
         """Start watching (before the first build, so that no save in between is missed)."""
@@ -256,22 +259,27 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
     def _watch(self) -> None:
         """Watch the folders that exist, again whenever that set changes (a folder made counts as a change); hand
         each burst to `run` on the server's loop."""
-        folders: frozenset[str] | None = None
+        folders: frozenset[tuple[str, int]] | None = None
         while not self._stop.is_set():
             now = self._folders()
-            if folders is not None and now - folders:
-                self._hand_over(now - folders)
+            if folders is not None:  # a folder made, removed or replaced: a change of everything in it
+                self._hand_over({path for path, _ in now ^ folders})
             folders = now
-            links = _links(folders)
+            paths = [path for path, _ in folders]
+            links, looked = _links(paths), time.monotonic()
             try:
                 for changes in watchfiles.watch(
-                    *folders, watch_filter=self._kept, step=round(self.quiet * 1000), rust_timeout=WATCH_TIMEOUT_MS,
+                    *paths, watch_filter=self._kept, step=round(self.quiet * 1000), rust_timeout=WATCH_TIMEOUT_MS,
                     yield_on_timeout=True, stop_event=self._stop, raise_interrupt=False,
                     ignore_permission_denied=True,
                 ) if folders else ():
                     self._ready.set()
                     changed = {path for _, path in changes}
-                    self._hand_over(changed | _moved(links, changed))
+                    # the links' targets at most every 0.1 ms a link: 10,000 links are looked at every second
+                    if changed or time.monotonic() - looked >= len(links) * LINK_SECONDS:
+                        changed |= _moved(links, changed)
+                        looked = time.monotonic()
+                    self._hand_over(changed)
                     if self._folders() != folders:
                         break
                 else:  # nothing to watch: look again for the folders in a while
@@ -286,8 +294,18 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
             assert self.schedule is not None
             self.schedule(functools.partial(self.run, sorted(changed)))
 
-    def _folders(self) -> frozenset[str]:
-        return frozenset(path for path in self._tasks if os.path.isdir(path))
+    def _folders(self) -> frozenset[tuple[str, int]]:
+        """The watched folders that exist, with their inode: a folder replaced by another (a checkout, a sync
+        tool) is watched again, since the system's watch stays on the one it replaced."""
+        found = set()
+        for path in self._tasks:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                found.add((path, st.st_ino))
+        return frozenset(found)
 
     def _kept(self, change: object, path: str) -> bool:
         """Whether a change counts: not in a hidden folder inside a watched one, nor an editor's scratch file."""

@@ -261,14 +261,19 @@ def test_a_template_edit_renders_every_trial_but_writes_only_changed_files(catal
 def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog: Project, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(catalog, out)
-    compiled = sorted((cache.folder(out) / "templates").iterdir())
+    compiled = sorted((cache.folder(out) / "templates" / cache.code_digest()).iterdir())
     assert len(compiled) >= 10  # Jinja2's cache: every template a trial or listing page uses
     for path in compiled:
-        path.write_bytes(b"damaged")
+        path.write_bytes(path.read_bytes()[:-20])  # damaged
     edit(catalog.templates / "_page.html", "<body", "<!-- edited -->\n<body")  # every page, every template again
     build(catalog, out)
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
     assert "<!-- edited -->" in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
+    shutil.rmtree(cache.folder(out) / "templates")
+    (cache.folder(out) / "templates").write_text("not a folder")  # no cache can be kept: none is
+    edit(catalog.templates / "_page.html", "<!-- edited -->", "<!-- edited again -->")
+    build(catalog, out)
+    _assert_as_a_full_build(catalog, out, tmp_path / "full-again")
 
 
 def _build_recorded_as_begun_later(project: Project, out: Path) -> None:

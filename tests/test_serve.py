@@ -441,6 +441,17 @@ def test_a_trial_removed_under_serve_leaves_the_listings_with_its_pages(tmp_path
     assert b"trials/trial-2/" not in (site / "sitemap.xml").read_bytes()
 
 
+def test_a_trials_folder_swapped_under_serve_is_looked_at_whole(tmp_path: Path) -> None:
+    _, live, trials = _catalog_live(tmp_path)
+    swapped = trials.with_name("trials-new")
+    shutil.copytree(trials, swapped)
+    edit(swapped / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    os.rename(trials, trials.with_name("trials-old"))
+    os.rename(swapped, trials)
+    assert live.rebuild([str(trials)]).problems == ()  # what the watcher names: the folder, not its files
+    assert "Edited trial number 0" in _summary_page(tmp_path / "site", "trial-0")
+
+
 def test_a_save_that_failed_to_build_is_looked_at_again_with_the_next(tmp_path: Path) -> None:
     _, live, trials = _catalog_live(tmp_path)
     edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
@@ -553,6 +564,24 @@ def test_a_linked_file_is_watched_through_its_link(tmp_path: Path) -> None:
     try:
         (tmp_path / "kept" / "trial.yaml").write_text("saved")  # no event in content/: only the target changed
         assert runs.wait(1) == [[str(tmp_path / "content" / "trial.yaml")]]
+    finally:
+        watcher.stop()
+
+
+def test_a_watched_folder_replaced_by_another_is_watched_again(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    watcher, runs = watching([content])
+    try:
+        (tmp_path / "new").mkdir()
+        (tmp_path / "new" / "trial.yaml").write_text("checked out")
+        os.rename(content, tmp_path / "old")
+        os.rename(tmp_path / "new", content)  # the system's watch stays on the folder now named old/
+        assert [str(content)] in runs.wait(1)
+        time.sleep(0.3)
+        count = len(runs.runs)
+        (content / "trial.yaml").write_text("saved")
+        assert [str(content / "trial.yaml")] in runs.wait(count + 1)[count:]
     finally:
         watcher.stop()
 

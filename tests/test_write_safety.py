@@ -409,7 +409,7 @@ def test_a_full_disk_while_keeping_the_catalog_record_names_it(tmp_path: Path, c
     assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "1"]) == 0
     assert _files(out) == _files(tmp_path / "clean") and _leftovers(out) == []
     assert sorted(p.name for p in cache.folder(out).iterdir()) == ["build.pickle", cache.TEXTS, "templates"]
-    assert not [p for p in (cache.folder(out) / "templates").iterdir() if p.suffix == ".tmp"]
+    assert not [p for p in (cache.folder(out) / "templates").rglob("*.tmp")]
 
 
 def test_an_output_folder_that_cannot_be_renamed_has_its_contents_replaced(tmp_path: Path,

@@ -211,7 +211,7 @@ def build_catalog(
         changed: list[str] = []
         texts: dict[str, str] = {}
         now = trial_reads_now(plan.scan.files, shared_print, bib_prints)
-        compiled = state.folder(output) / "templates"  # Jinja2's compiled templates, kept for the next build
+        compiled = state.folder(output) / "templates" / plan.code  # Jinja2's compiled templates, for the next build
         make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict, compiled)
         for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
             problems += result.problems

@@ -65,7 +65,7 @@ class Memory:
 
     record: state.BuildRecord | None = None
     scan: Scan | None = None
-    files: tuple[str, ...] = ()  # the site's files, sorted, as the build of `record` reported them
+    files: tuple[str, ...] = ()  # the site's files as the build of `record` reported them
 
 
 @dataclass(frozen=True)
@@ -201,10 +201,12 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
     trial must be looked at again."""
     if known.base_url != base_url or len(changed) > RESCAN_LIMIT:
         return None
-    trials = os.path.abspath(os.path.join(project.content, "trials"))
+    trials = os.path.realpath(os.path.join(project.content, "trials"))  # as the watcher names files: serve.py
     by_slug = {source.slug: source for source in known.sources}
     touched: dict[str, TrialSource] = {}
     for path in changed:
+        if trials.startswith(path) or os.path.isdir(path) or os.path.islink(path):
+            return None  # a folder made, removed or swapped (trials/ itself, say), or a link to check: look at all
         if os.path.dirname(path) != trials:
             continue
         source = by_slug.get(os.path.basename(path).partition(".")[0])

@@ -76,8 +76,9 @@ class BuildRecord:
     shared_warnings: tuple[Problem, ...] = ()
     listings: dict[str, Made] = field(default_factory=dict)  # the home and listing pages, by file
     listed: dict[Key, str] = field(default_factory=dict)  # what deciding the listing pages read: every trial's entry
-    # outputs left as they were although what they read changed (search bundles under `sitegen serve`, which
-    # reloads the pages first); the next build makes them
+    # outputs left as they were although what they read may have changed (under `sitegen serve`, which reloads
+    # the edited trial's pages first: the catalog's own outputs, or its out-of-date search bundles); the next
+    # build makes them
     behind: tuple[str, ...] = ()
 
     def files(self) -> dict[str, str]:

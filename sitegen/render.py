@@ -172,7 +172,7 @@ class TemplateCache(FileSystemBytecodeCache):
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
             super().load_bytecode(bucket)
-        except OSError:  # Jinja2 passes over a missing file, not a folder that is a file
+        except Exception:  # noqa: BLE001 - Jinja2 passes over a missing file, not every damaged or unreadable one
             bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:

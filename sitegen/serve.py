@@ -259,13 +259,13 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
     def _watch(self) -> None:
         """Watch the folders that exist, again whenever that set changes (a folder made counts as a change); hand
         each burst to `run` on the server's loop."""
-        folders: frozenset[tuple[str, int]] | None = None
+        folders: frozenset[tuple[str, int, int]] | None = None
         while not self._stop.is_set():
             now = self._folders()
             if folders is not None:  # a folder made, removed or replaced: a change of everything in it
-                self._hand_over({path for path, _ in now ^ folders})
+                self._hand_over({path for path, _, _ in now ^ folders})
             folders = now
-            paths = [path for path, _ in folders]
+            paths = [path for path, _, _ in folders]
             links, looked = _links(paths), time.monotonic()
             try:
                 for changes in watchfiles.watch(
@@ -294,9 +294,9 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
             assert self.schedule is not None
             self.schedule(functools.partial(self.run, sorted(changed)))
 
-    def _folders(self) -> frozenset[tuple[str, int]]:
-        """The watched folders that exist, with their inode: a folder replaced by another (a checkout, a sync
-        tool) is watched again, since the system's watch stays on the one it replaced."""
+    def _folders(self) -> frozenset[tuple[str, int, int]]:
+        """The watched folders that exist, with their device and inode: a folder replaced by another (a checkout,
+        a sync tool) is watched again, since the system's watch stays on the one it replaced."""
         found = set()
         for path in self._tasks:
             try:
@@ -304,7 +304,7 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
             except OSError:
                 continue
             if stat.S_ISDIR(st.st_mode):
-                found.add((path, st.st_ino))
+                found.add((path, st.st_dev, st.st_ino))
         return frozenset(found)
 
     def _kept(self, change: object, path: str) -> bool:

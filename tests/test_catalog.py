@@ -263,12 +263,17 @@ def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog
     build(catalog, out)
     compiled = sorted((cache.folder(out) / "templates" / cache.code_digest()).iterdir())
     assert len(compiled) >= 10  # Jinja2's cache: every template a trial or listing page uses
-    for path in compiled:
-        path.write_bytes(path.read_bytes()[:-20])  # damaged
+    for n, path in enumerate(compiled):  # damaged: cut in the code, or just after Jinja2's magic bytes
+        data = path.read_bytes()
+        path.write_bytes(data[:-20] if n % 2 else data[:16])
     edit(catalog.templates / "_page.html", "<body", "<!-- edited -->\n<body")  # every page, every template again
     build(catalog, out)
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
     assert "<!-- edited -->" in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
+    (cache.folder(out) / "templates" / "0123456789abcdef").mkdir()  # another version's: removed
+    edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
+    build(catalog, out)
+    assert [p.name for p in (cache.folder(out) / "templates").iterdir()] == [cache.code_digest()]
     shutil.rmtree(cache.folder(out) / "templates")
     (cache.folder(out) / "templates").write_text("not a folder")  # no cache can be kept: none is
     edit(catalog.templates / "_page.html", "<!-- edited -->", "<!-- edited again -->")

@@ -452,6 +452,22 @@ def test_a_trials_folder_swapped_under_serve_is_looked_at_whole(tmp_path: Path) 
     assert "Edited trial number 0" in _summary_page(tmp_path / "site", "trial-0")
 
 
+def test_a_linked_trials_folder_under_serve_is_looked_at_through_its_link(tmp_path: Path) -> None:
+    from test_catalog import make_catalog
+
+    project = make_catalog(tmp_path / "project", 2)
+    kept = tmp_path / "project" / "data"
+    kept.mkdir()
+    os.rename(project.content / "trials", kept / "trials")
+    (project.content / "trials").symlink_to(kept / "trials")
+    live = LiveSite(project, tmp_path / "site", "https://example.org/")
+    assert live.rebuild().problems == ()
+    edit(kept / "trials" / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    # the watcher names the file through the link, in the watched content/ folder
+    assert live.rebuild([os.path.join(os.path.realpath(project.content), "trials", "trial-0.yaml")]).problems == ()
+    assert "Edited trial number 0" in _summary_page(tmp_path / "site", "trial-0")
+
+
 def test_a_save_that_failed_to_build_is_looked_at_again_with_the_next(tmp_path: Path) -> None:
     _, live, trials = _catalog_live(tmp_path)
     edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import shutil
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -211,7 +212,7 @@ def build_catalog(
         changed: list[str] = []
         texts: dict[str, str] = {}
         now = trial_reads_now(plan.scan.files, shared_print, bib_prints)
-        compiled = state.folder(output) / "templates" / plan.code  # Jinja2's compiled templates, for the next build
+        compiled = _template_cache(output, plan.code)
         make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict, compiled)
         for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
             problems += result.problems
@@ -301,6 +302,19 @@ def _catalog(
     removed = sorted(set(previous.files()) - set(current))
     writer.commit(removed, whole=not previous.token, token=record.token)
     return record, current, removed
+
+
+def _template_cache(output: Path, code: str) -> Path:
+    """The folder of Jinja2's compiled templates for this code, for the next build; those of other versions of
+    sitegen and its libraries are removed (the caller holds the output's lock)."""
+    folder = state.folder(output) / "templates"
+    try:
+        for other in folder.iterdir():
+            if other.name != code:
+                shutil.rmtree(other) if other.is_dir() else other.unlink()
+    except OSError:  # none yet, or one that cannot be cleared: the templates are compiled as without a cache
+        pass
+    return folder / code
 
 
 def _trial_builder(project: Project, shared: Shared, now: Callable[[Key], str], staging: Path,

@@ -205,9 +205,10 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
     by_slug = {source.slug: source for source in known.sources}
     touched: dict[str, TrialSource] = {}
     for path in changed:
-        if trials.startswith(path) or os.path.isdir(path) or os.path.islink(path):
-            return None  # a folder made, removed or swapped (trials/ itself, say), or a link to check: look at all
-        if os.path.dirname(path) != trials:
+        folder = os.path.realpath(os.path.dirname(path))  # the watcher names files through a linked trials/ too
+        if trials == path or trials.startswith(os.path.join(path, "")) or os.path.isdir(path):
+            return None  # a folder made, removed or swapped (trials/ itself, say): look at all
+        if folder != trials:
             continue
         source = by_slug.get(os.path.basename(path).partition(".")[0])
         if source is None or not os.path.isfile(path) or os.path.basename(path) not in {
@@ -218,7 +219,7 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
     files = dict(known.files)
     for source in touched.values():
         files[source.slug] = _files_digest(source, previous.trials.get(source.slug), settled)
-    others = any(os.path.dirname(path) != trials for path in changed)
+    others = any(os.path.realpath(os.path.dirname(path)) != trials for path in changed)
     shared = _shared_files_digest(project, base_url) if others else known.shared_files
     return Scan(known.sources, known.warnings, files, shared, base_url)
 

@@ -413,6 +413,16 @@ def test_a_static_file_edited_under_serve_is_served_at_once_and_the_listings_fol
     assert b"Edited trial number 0" in (site / "index.html").read_bytes()
 
 
+def test_an_edit_that_changes_what_a_trial_cites_builds_the_listings_with_its_pages(tmp_path: Path) -> None:
+    _, live, trials = _catalog_live(tmp_path)
+    path = trials / "trial-0.yaml"
+    text = path.read_text(encoding="utf-8").replace("; @immunoLandscape2023]", "]")  # which references it cites
+    path.write_text(text.replace("title: Trial number 0", "title: Edited trial number 0"), encoding="utf-8")
+    assert live.rebuild([str(path)]).problems == ()
+    # the warnings about shared references no trial cites follow what each cites: made now, with the listings
+    assert b"Edited trial number 0" in (tmp_path / "site" / "index.html").read_bytes()
+
+
 def test_a_catch_up_waits_while_the_pages_show_a_problem(tmp_path: Path) -> None:
     from test_catalog import _files
 

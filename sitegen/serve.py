@@ -87,6 +87,9 @@ class CatchUp:
     reload: bool
 
 
+_LEFT = CatchUp("listings and search index: left to the rebuild of the latest save", False, False)
+
+
 class LiveSite:
     """The site as the server shows it, in `folder`: rebuilt incrementally on request; while the content has
     errors, the last good build with an error panel at the top of every page (or, before any good build, a page
@@ -94,7 +97,8 @@ class LiveSite:
 
     def __init__(self, project: Project, folder: Path, base_url: str | None, strict: bool = False) -> None:
         self.project, self.folder, self.base_url, self.strict = project, folder, base_url, strict
-        # a single trial's last render (the next renders only what changed); a catalog's search index may lag
+        # a single trial's last render (the next renders only what changed); a catalog's record, whose own outputs
+        # may lag behind the edited trial's pages
         self._session = Session(pages_first=True, catalog=Memory())
         self._building = threading.Lock()  # the watcher's rebuilds and the catalog's catch-up, one at a time
         self._shown: tuple[str, ...] = ()  # the problems the served pages show now
@@ -152,7 +156,7 @@ class LiveSite:
         try:
             with self._building:
                 if self._shown:  # the error panel is up: the rebuild that removes it makes everything
-                    return CatchUp("listings and search index: left to the rebuild of the latest save", False, False)
+                    return _LEFT
                 try:
                     report, _ = self._build(session=self._session, search_only=True)
                 finally:
@@ -162,7 +166,7 @@ class LiveSite:
             return CatchUp(f"sitegen: the listings and search index were not brought up to date: {type(e).__name__}: "
                            f"{e}", True, False)
         if report.behind:
-            return CatchUp("listings and search index: left to the rebuild of the latest save", False, False)
+            return _LEFT
         seconds = time.perf_counter() - started
         return CatchUp(f"listings and search index up to date ({len(report.written)} files) in {seconds * 1000:.0f} ms",
                        False, any(name.endswith(".html") for name in report.written))
@@ -599,7 +603,7 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
 
     def rebuild(changed: list[str]) -> None:
         nonlocal catching_up
-        if live.busy():  # the search index is being made: keep answering, and rebuild once it is done
+        if live.busy():  # a catch-up is running: keep answering, and rebuild once it is done
             loop.call_later(0.05, rebuild, changed)
             return
         outcome = live.rebuild(changed)

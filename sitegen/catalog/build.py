@@ -224,17 +224,24 @@ def build_catalog(
         if problems:
             raise ContentError(problems)
         records = {source.slug: records[source.slug] for source in sources}
-        if pages_first and _only_pages(plan, records, shared_print, bib_prints):
-            warnings += [w for r in records.values() for w in r.warnings] + list(previous.shared_warnings)
-            if strict and warnings:
-                raise ContentError.from_warnings(warnings)
+        only_pages = pages_first and _only_pages(plan, records, shared_print, bib_prints)
+        if not only_pages:  # (else the same files as last time, claimed then)
+            for source in sources:
+                for name in records[source.slug].outputs:
+                    writer.claim(name, source.yaml)
+        shared_warnings = previous.shared_warnings if only_pages else tuple(_shared_warnings(shared, records))
+        warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
+        if strict and warnings:
+            raise ContentError.from_warnings(warnings)
+        if only_pages:
             record = replace(previous, trials=records, began=plan.began,
                              behind=tuple(previous.listings) + tuple(previous.site))
             writer.commit([], whole=False, token=previous.token)
             files, removed = plan.files_as_before(), list[str]()  # the same files
         else:
-            record, current, removed = _catalog(plan, shared, records, shared_print, bib_prints, compiled, pages_first,
-                                                writer, changed, texts, warnings, strict)
+            record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
+                                       shared_warnings)
+            current, removed = _catalog(plan, shared, record, compiled, pages_first, writer, changed, texts)
             files = tuple(sorted(current))
     except BaseException:
         writer.discard()
@@ -262,26 +269,16 @@ def _only_pages(plan: CatalogPlan, records: dict[str, state.TrialRecord], shared
 
 
 def _catalog(
-    plan: CatalogPlan, shared: Shared, records: dict[str, state.TrialRecord], shared_print: str,
-    bib_prints: dict[str, str], compiled: Path, pages_first: bool, writer: Writer, changed: list[str],
-    texts: dict[str, str], warnings: list[Problem], strict: bool,
-) -> tuple[state.BuildRecord, dict[str, str], list[str]]:
-    """The catalog's own outputs made where what they read changed, staged with the trials' pages and committed:
-    the build's record, every file of the site with its digest, and the files removed."""
-    project, output, previous = plan.project, plan.output, plan.previous
-    for source in plan.scan.sources:
-        for name in records[source.slug].outputs:
-            writer.claim(name, source.yaml)
-    shared_warnings = tuple(_shared_warnings(shared, records))
-    warnings += [w for r in records.values() for w in r.warnings] + list(shared_warnings)
-    if strict and warnings:
-        raise ContentError.from_warnings(warnings)
-    record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
-                               shared_warnings)
+    plan: CatalogPlan, shared: Shared, record: state.BuildRecord, compiled: Path, pages_first: bool, writer: Writer,
+    changed: list[str], texts: dict[str, str],
+) -> tuple[dict[str, str], list[str]]:
+    """The catalog's own outputs made where what they read changed, staged with the trials' pages and committed;
+    `record` completed with them. Every file of the site with its digest, and the files removed."""
+    project, output, previous, records = plan.project, plan.output, plan.previous, record.trials
     env, settings = make_environment(project.template_folders, compiled), shared.settings
     bundles = search_bundles(records)
     pages = _Pages(records, settings.title)
-    now = _catalog_reads_now(project, env, settings, records, bundles, shared_print, record, pages)
+    now = _catalog_reads_now(project, env, settings, records, bundles, record.shared_print, record, pages)
     record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
     if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
         record.listings = previous.listings
@@ -301,7 +298,7 @@ def _catalog(
     record.token = digest("\0".join(f"{name}\0{d}" for name, d in sorted(current.items())).encode())
     removed = sorted(set(previous.files()) - set(current))
     writer.commit(removed, whole=not previous.token, token=record.token)
-    return record, current, removed
+    return current, removed
 
 
 def _template_cache(output: Path, code: str) -> Path:

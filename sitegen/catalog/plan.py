@@ -95,8 +95,7 @@ class CatalogPlan:
         for source in self.scan.sources:
             before = previous.trials.get(source.slug)
             files_print, stat = self.scan.files[source.slug]
-            if before is not None and (before.reads.get(("files", source.slug)) == files_print if same_shared
-                                       else fresh(before.reads, now)):
+            if before is not None and (before.files_print == files_print if same_shared else fresh(before.reads, now)):
                 # a file touched but not changed (a checkout) is read this once: its record gets its new stat
                 reused[source.slug] = before if before.stat == stat else replace(before, stat=stat)
             else:
@@ -186,8 +185,7 @@ def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord 
 def _scan(project: Project, base_url: str | None, previous: state.BuildRecord) -> Scan:
     """A look at every trial's files and at the shared ones."""
     sources, warnings = find_trials(project.content)
-    settled = previous.began - 2_000_000_000
-    files = {source.slug: _files_digest(source, previous.trials.get(source.slug), settled) for source in sources}
+    files = {source.slug: _files_digest(source, previous) for source in sources}
     return Scan(sources, warnings, files, _shared_files_digest(project, base_url), base_url)
 
 
@@ -204,22 +202,21 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
     trials = os.path.realpath(os.path.join(project.content, "trials"))  # as the watcher names files: serve.py
     by_slug = {source.slug: source for source in known.sources}
     touched: dict[str, TrialSource] = {}
+    others = False  # a changed file outside trials/: the shared files are looked at again
     for path in changed:
-        folder = os.path.realpath(os.path.dirname(path))  # the watcher names files through a linked trials/ too
         if trials == path or trials.startswith(os.path.join(path, "")) or os.path.isdir(path):
             return None  # a folder made, removed or swapped (trials/ itself, say): look at all
-        if folder != trials:
+        if os.path.realpath(os.path.dirname(path)) != trials:  # the watcher names files through a linked trials/ too
+            others = True
             continue
         source = by_slug.get(os.path.basename(path).partition(".")[0])
         if source is None or not os.path.isfile(path) or os.path.basename(path) not in {
                 os.path.basename(p) for p in (source.yaml, source.bib, source.registry) if p is not None}:
             return None  # a trial added or removed, or a file that is not a trial's
         touched[source.slug] = source
-    settled = previous.began - 2_000_000_000
     files = dict(known.files)
     for source in touched.values():
-        files[source.slug] = _files_digest(source, previous.trials.get(source.slug), settled)
-    others = any(os.path.realpath(os.path.dirname(path)) != trials for path in changed)
+        files[source.slug] = _files_digest(source, previous)
     shared = _shared_files_digest(project, base_url) if others else known.shared_files
     return Scan(known.sources, known.warnings, files, shared, base_url)
 
@@ -275,16 +272,14 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
     return sources, warnings
 
 
-def _files_digest(
-    source: TrialSource, before: state.TrialRecord | None, settled: int
-) -> tuple[str, tuple[int, ...]]:
+def _files_digest(source: TrialSource, previous: state.BuildRecord) -> tuple[str, tuple[int, ...]]:
     """A digest of a trial's file, its own .bib and its registry record, with their stat. A trial whose files' size and modification
-    and change times are as last built, and were not modified in the two seconds before that build began, is
-    taken as unchanged without reading them (as make and git do; within two seconds a file system's clock may
-    not tell two saves apart)."""
-    stat = _stat(source)
-    if before is not None and before.stat == stat and max(max(stat[1::3]), max(stat[2::3])) < settled:
-        return before.reads.get(("files", source.slug), MISSING), stat
+    and change times are as the `previous` build recorded them, and were not modified in the two seconds before that
+    build began, is taken as unchanged without reading them (as make and git do; within two seconds a file
+    system's clock may not tell two saves apart)."""
+    stat, before = _stat(source), previous.trials.get(source.slug)
+    if before is not None and before.stat == stat and max(max(stat[1::3]), max(stat[2::3])) < previous.began - 2_000_000_000:
+        return before.files_print, stat
     return digest(b"\0".join([_read(source.yaml), *(_read(p) if p else b"" for p in (source.bib, source.registry))])), stat
 
 

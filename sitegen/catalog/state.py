@@ -45,7 +45,7 @@ class TrialRecord:
     @property
     def files_print(self) -> str:
         """The digest of its files' bytes as it read them."""
-        return next((p for key, p in self.reads.items() if key[0] == "files"), MISSING)
+        return self.reads.get(("files", self.entry.slug), MISSING)
 
     @property
     def cited_shared(self) -> list[str]:
@@ -104,7 +104,7 @@ def load(output: Path, code: str) -> BuildRecord | None:
             return None
         record: BuildRecord = stored[2]
         record.trials = {slug: _unpack(packed) for slug, packed in stored[3].items()}
-        gc.freeze()  # it lives as long as the build: no later collection looks at it again (serve unfreezes after)
+        gc.freeze()  # it lives as long as the build: no later collection looks at it again (serve's catch-up unfreezes)
     except Exception:  # noqa: BLE001 - a cache that cannot be read, whatever the reason, is no cache
         return None
     finally:

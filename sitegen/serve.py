@@ -257,8 +257,11 @@ class SiteWatcher(Watcher):  # type: ignore[misc]
         return True
 
     def stop(self) -> None:
-        """Stop watching (within WATCH_TIMEOUT_MS)."""
+        """Stop watching, and wait for the thread to end (it looks up every WATCH_TIMEOUT_MS): no thread of ours
+        may still be running Python while the interpreter shuts down, where CPython 3.11 can hang for good."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(WATCH_START_SECONDS)
 
     def _watch(self) -> None:
         """Watch the folders that exist, again whenever that set changes (a folder made counts as a change); hand
@@ -615,10 +618,14 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
             catching_up = True
             loop.call_later(CATCH_UP_AFTER_SECONDS, start_catch_up)
 
+    catch_ups: list[threading.Thread] = []  # the one running, if any: waited for on stopping
+
     def start_catch_up() -> None:
         nonlocal catching_up
         catching_up = False
-        threading.Thread(target=lambda: loop.add_callback(caught_up, live.catch_up()), daemon=True).start()
+        catch_ups[:] = [threading.Thread(target=lambda: loop.add_callback(caught_up, live.catch_up()),
+                                         name="sitegen-catch-up", daemon=True)]
+        catch_ups[0].start()
 
     def caught_up(outcome: CatchUp) -> None:
         _say(outcome.said, error=outcome.failed)
@@ -633,7 +640,12 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
     folders = ", ".join(_shown(f) for f in watched if f.is_dir()) or "nothing"
     IOLoop.current().add_callback(lambda: _say(f"Serving {url}  (watching {folders}; Ctrl-C to stop)"))
-    server.serve(root=str(live.folder), default_filename="index.html")
+    try:
+        server.serve(root=str(live.folder), default_filename="index.html")
+    finally:  # before the build folder goes, and before the interpreter shuts down
+        server.watcher.stop()
+        for thread in catch_ups:
+            thread.join()
     _say("Stopped.")
     return 0
 

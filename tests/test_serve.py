@@ -623,6 +623,52 @@ def test_the_watcher_takes_relative_folders_as_absolute(tmp_path: Path, monkeypa
         watcher.stop()
 
 
+def test_a_stopped_server_leaves_no_thread_of_its_own_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` returns only once the watcher has stopped and a running catch-up has finished: none of our threads
+    may run Python while the interpreter shuts down (CPython 3.11 can hang there for good), or write into the
+    build folder as it is removed. The server is stopped while a catch-up is running."""
+    import asyncio
+
+    from test_catalog import edit as edit_catalog
+    from test_catalog import make_catalog
+    from tornado.ioloop import IOLoop
+
+    import sitegen.serve
+
+    catalog = make_catalog(tmp_path / "project", 3)
+    said: list[str] = []
+    finished = threading.Event()
+    catch_up = LiveSite.catch_up
+
+    def say(text: str, error: bool = False) -> None:
+        said.append(text)
+        if text.startswith("Serving "):
+            edit_catalog(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
+
+    def stop_during_catch_up(live: LiveSite) -> object:
+        loop.add_callback(loop.stop)
+        time.sleep(0.2)  # the server has stopped by now, unless it waits for this thread
+        outcome = catch_up(live)
+        finished.set()
+        return outcome
+
+    monkeypatch.setattr(sitegen.serve, "_say", say)
+    monkeypatch.setattr(LiveSite, "catch_up", stop_during_catch_up)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR read again
+    term = signal.getsignal(signal.SIGTERM)
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = IOLoop.current()
+    try:
+        assert sitegen.serve.serve(catalog, port=0) == 0
+    finally:
+        signal.signal(signal.SIGTERM, term)
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    assert finished.is_set() and said[-1] == "Stopped.", said
+    assert [t.name for t in threading.enumerate() if t.name.startswith("sitegen-")] == []
+    assert not list(tmp_path.glob("sitegen-serve-*"))  # its build folder removed, after the catch-up
+
+
 # --- The server, as a user starts it ------------------------------------------------------------------------
 
 

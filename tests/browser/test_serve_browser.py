@@ -36,7 +36,7 @@ class Serve:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sitegen", "serve", "--content", str(content), "--port", "0"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"},
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -60,6 +60,20 @@ class Serve:
             if found := re.search(pattern, line):
                 return found
         raise AssertionError(f"sitegen serve printed no line matching {pattern!r}:\n" + "\n".join(self.seen))
+
+    def stop(self) -> int:
+        """Ctrl-C, as a user stops it. A server that does not end is aborted, and the failure shows where each of
+        its threads was (faulthandler prints them on SIGABRT)."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=10)
+            time.sleep(0.5)  # the reader takes the last lines
+            while not self.lines.empty():
+                self.seen.append(self.lines.get())
+            raise AssertionError("sitegen serve did not stop on Ctrl-C:\n" + "\n".join(self.seen)) from None
 
 
 @pytest.fixture
@@ -117,7 +131,6 @@ def test_a_save_reloads_the_open_page_and_a_mistake_shows_where_it_is(open_page,
     expect(page.get_by_role("alert")).to_have_count(0, timeout=10_000)
     expect(page.locator("main")).to_contain_text(new_answer)
 
-    server.proc.send_signal(signal.SIGINT)
-    assert server.proc.wait(timeout=20) == 0
+    assert server.stop() == 0
     server.wait_for(r"^Stopped\.")
     assert not any("Traceback" in text for text in server.seen), "\n".join(server.seen)

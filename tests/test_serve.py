@@ -623,50 +623,51 @@ def test_the_watcher_takes_relative_folders_as_absolute(tmp_path: Path, monkeypa
         watcher.stop()
 
 
-def test_a_stopped_server_leaves_no_thread_of_its_own_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+_STOP_DURING_CATCH_UP = """
+import sys, threading, time
+from pathlib import Path
+from tornado.ioloop import IOLoop
+import sitegen.serve
+from sitegen.project import Project
+
+root = Path(sys.argv[1])
+catch_up, loop, finished = sitegen.serve.LiveSite.catch_up, IOLoop.current(), threading.Event()
+
+def say(text, error=False):
+    print(text, flush=True)
+    if text.startswith("Serving "):
+        trial = root / "content" / "trials" / "trial-1.yaml"
+        trial.write_text(trial.read_text(encoding="utf-8").replace("answer: ", "answer: Edited. ", 1), encoding="utf-8")
+
+def stop_during_catch_up(live):
+    loop.add_callback(loop.stop)
+    time.sleep(0.2)  # the server has stopped by now, unless it waits for this thread
+    outcome = catch_up(live)
+    finished.set()
+    return outcome
+
+sitegen.serve._say, sitegen.serve.LiveSite.catch_up = say, stop_during_catch_up
+code = sitegen.serve.serve(Project(root / "content", root / "templates", root / "static"), port=0)
+print("returned", code, "finished" if finished.is_set() else "not finished",
+      sorted(t.name for t in threading.enumerate() if t.name.startswith("sitegen-")))
+"""
+
+
+def test_a_stopped_server_leaves_no_thread_of_its_own_running(tmp_path: Path) -> None:
     """`serve` returns only once the watcher has stopped and a running catch-up has finished: none of our threads
     may run Python while the interpreter shuts down (CPython 3.11 can hang there for good), or write into the
-    build folder as it is removed. The server is stopped while a catch-up is running."""
-    import asyncio
-
-    from test_catalog import edit as edit_catalog
+    build folder as it is removed. The server is stopped while a catch-up is running (in a process of its own:
+    its event loop is the main thread's)."""
     from test_catalog import make_catalog
-    from tornado.ioloop import IOLoop
 
-    import sitegen.serve
-
-    catalog = make_catalog(tmp_path / "project", 3)
-    said: list[str] = []
-    finished = threading.Event()
-    catch_up = LiveSite.catch_up
-
-    def say(text: str, error: bool = False) -> None:
-        said.append(text)
-        if text.startswith("Serving "):
-            edit_catalog(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
-
-    def stop_during_catch_up(live: LiveSite) -> object:
-        loop.add_callback(loop.stop)
-        time.sleep(0.2)  # the server has stopped by now, unless it waits for this thread
-        outcome = catch_up(live)
-        finished.set()
-        return outcome
-
-    monkeypatch.setattr(sitegen.serve, "_say", say)
-    monkeypatch.setattr(LiveSite, "catch_up", stop_during_catch_up)
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR read again
-    term = signal.getsignal(signal.SIGTERM)
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    loop = IOLoop.current()
-    try:
-        assert sitegen.serve.serve(catalog, port=0) == 0
-    finally:
-        signal.signal(signal.SIGTERM, term)
-        asyncio.set_event_loop(asyncio.new_event_loop())
-    assert finished.is_set() and said[-1] == "Stopped.", said
-    assert [t.name for t in threading.enumerate() if t.name.startswith("sitegen-")] == []
-    assert not list(tmp_path.glob("sitegen-serve-*"))  # its build folder removed, after the catch-up
+    make_catalog(tmp_path / "project", 3)
+    (tmp_path / "tmp").mkdir()
+    run = subprocess.run([sys.executable, "-c", _STOP_DURING_CATCH_UP, str(tmp_path / "project")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": str(ROOT)})
+    lines = run.stdout.splitlines()
+    assert run.returncode == 0 and lines[-2:] == ["Stopped.", "returned 0 finished []"], run.stdout + run.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []  # its build folder removed, after the catch-up
 
 
 # --- The server, as a user starts it ------------------------------------------------------------------------

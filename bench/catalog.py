@@ -20,7 +20,7 @@ by round, each output deleted first (for sitegen, OUT and every `.OUT.sitegen-*`
 and temporary trees). The ratio is sitegen's pages/s over Hugo's in the same round, its median over the rounds.
 
 Pages are the *.html files of each output (Hugo's `page/1/` redirects left out). CPU is user + system time of
-the build's process and the processes it waited for (sitegen's workers, Pagefind), from os.wait4. Peak memory is
+the build's process and the processes it waited for (sitegen's workers), from os.wait4. Peak memory is
 the sum of the RSS of the build's whole process tree, sampled every 20 ms from /proc; the largest single
 process's ru_maxrss is reported beside it as a cross-check. --check validates every generated trial in this
 process before building. Progress goes to stderr; the results (a Markdown table and notes) to stdout.

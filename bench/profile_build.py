@@ -34,10 +34,10 @@ STAGES: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = [
     ("Jinja2 templates (the rest of rendering)", [("render.py", "render_template")],
      [("render.py", "prose_html"), ("render.py", "jsonld_script"), ("build.py", "listing_html")]),
     ("write trial pages (staging)", [("write.py", "stage_file")], []),
-    ("search text of a trial", [("build.py", "plain_text_of")], []),
+    ("search text and terms of a trial", [("build.py", "plain_text_of"), ("search.py", "counts_of")], []),
     ("home and listing pages", [("build.py", "listing_html")], []),
-    ("search index (Pagefind)", [("build.py", "_search_index")], []),
-    ("move into output/, save the cache", [("write.py", "commit"), ("state.py", "save"), ("state.py", "save_texts")], []),
+    ("search index", [("build.py", "_search_index")], []),
+    ("move into output/, save the cache", [("write.py", "commit"), ("state.py", "save"), ("state.py", "save_terms")], []),
 ]
 
 

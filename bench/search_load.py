@@ -1,5 +1,5 @@
 """What a phone loads for one search of a catalog: the requests and bytes of the home page, then of one query,
-split by kind of file (Pagefind's WebAssembly, entry files, metadata, index chunks, fragments, filters, scripts).
+split by kind of file (the search index's index.json, words, terms and docs files; the page and its scripts).
 
 Usage: python bench/search_load.py [--sizes 1000 10000] [--queries melanoma olaparib] [--keep DIR] [--seed S]
                                    [--jobs N] [--latency-ms 150] [--kbps 1600] [--cache-control max-age=600]
@@ -11,21 +11,19 @@ already there is measured again without rebuilding). --site measures a site alre
 
 The site is served on 127.0.0.1 by a server of this script's that logs every response: when the request came,
 its path and the bytes of the body it sent. HTML, CSS, JavaScript, JSON and SVG are sent gzip-compressed, as
-static hosts send them; Pagefind's own files are compressed already and are sent as they are. The server also
-plays a phone's network (Lighthouse's "Slow 4G": --latency-ms before each response, all responses sharing --kbps
-kilobits per second), at the server because Pagefind fetches its index from a web worker, which the browser's
-own throttling does not reach. Counting at the server is also what makes the figures exact: the worker's
-fetches are not in the page's resource timing, and a request the browser answers from its cache never reaches
-the server. Like a static host it sends each file's ETag and Last-Modified (and answers 304 to a browser that
-has the file), and Cache-Control: max-age=600 as GitHub Pages does (--cache-control), which lets the search box
-fetch every bundle's entry and metadata files at once and Pagefind find them in the cache.
+static hosts send them (a file compressed already, as Pagefind's index files were, is sent as it is). The server
+also plays a phone's network (Lighthouse's "Slow 4G": --latency-ms before each response, all responses sharing
+--kbps kilobits per second). Counting at the server makes the figures exact: a request the browser answers from
+its cache never reaches the server (and a web worker's fetches, as Pagefind's were, are not in the page's
+resource timing). Like a static host it sends each file's ETag and Last-Modified (and answers 304 to a browser
+that has the file), and Cache-Control: max-age=600 as GitHub Pages does (--cache-control).
 
 Each query runs in a new Chromium context with a phone's profile (390x844 at 3x, touch, a mobile user agent) and
 an empty cache: the home page loads (its requests until the network has been quiet for a second are the page
 load), then the search box is tapped and the query typed. The query's requests are those from the tap until the
-results are shown (the message "N results for ...", no result still loading) and the network is quiet again;
-"to results" is the time from the last key typed to the results shown (Pagefind's UI waits 300 ms for the typing
-to stop), on this machine's CPU with the phone's network. --verbose lists every request of each search.
+results are shown (the message "N trials found for ..." or "No trial has ...") and the network is quiet again;
+"to results" is the time from the last key typed to the results shown (the search box waits 200 ms for the
+typing to stop), on this machine's CPU with the phone's network. --verbose lists every request of each search.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ import gzip
 import mimetypes
 import os
 import posixpath
-import re
 import sys
 import threading
 import time
@@ -53,7 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 QUERIES = ("melanoma", "olaparib")  # a condition word and a drug name of the generated trials
-SEARCH_INPUT = "#search input.pagefind-ui__search-input"
+SEARCH_INPUT = "#search input[type=search]"
 # Lighthouse's mobile network ("Slow 4G"): 150 ms round trip, 1.6 Mbit/s down.
 LATENCY_MS = 150.0
 KBPS = 1600.0
@@ -68,23 +65,15 @@ PHONE = {  # a phone as Chromium's device emulation has it (Pixel 7 class)
     "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/120.0.0.0 Mobile Safari/537.36",
 }
-# The results are shown: the message names the whole query and is not "Searching for ..." any more, and no result
-# is still a loading placeholder.
+MESSAGE = "#search .search-status"
+# The results are shown: the message names the whole query (it is written once the results are in the page).
 RESULTS_SHOWN = """(query) => {
-  const box = document.getElementById('search');
-  const message = box && box.querySelector('.pagefind-ui__message');
-  if (!message) return false;
-  const text = message.textContent.trim();
-  if (!text.includes(query) || text.endsWith('...') || text.endsWith('\u2026')) return false;
-  return box.querySelector('.pagefind-ui__loading') === null;
+  const message = document.querySelector('#search .search-status');
+  return Boolean(message) && message.textContent.includes('\u201c' + query + '\u201d');
 }"""
 
 # The kinds of file, in the order the table shows them.
-KINDS = (
-    "HTML", "site CSS/JS", "Pagefind JS/CSS", "entry json", "wasm", "pf_meta", "filter", "pf_index", "pf_fragment",
-    "other",
-)
-_BUNDLE = re.compile(r"pagefind(?:-\d+)?")
+KINDS = ("HTML", "site CSS/JS", "index.json", "words", "terms", "docs", "other")
 _COMPRESSIBLE = ("text/", "application/json", "application/ld+json", "application/javascript", "image/svg+xml",
                  "application/xml")
 _TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
@@ -93,33 +82,19 @@ _TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".json": "applica
 
 
 def kind(path: str) -> str:
-    """The kind of file a request path asks for (one of KINDS): Pagefind's by its name inside a bundle folder
-    (pagefind/, pagefind-1/, ...), the site's own by its extension."""
-    name = _parts(path)[-1]
-    if bundle(path) is not None:
-        if name == "pagefind-entry.json":
-            return "entry json"
-        if name.startswith("wasm.") and name.endswith(".pagefind"):
-            return "wasm"
-        for suffix in ("pf_meta", "pf_index", "pf_fragment"):
-            if name.endswith("." + suffix):
-                return suffix
-        if name.endswith(".pf_filter"):
-            return "filter"
-        if name.endswith((".js", ".css")):
-            return "Pagefind JS/CSS"
-        return "other"
+    """The kind of file a request path asks for (one of KINDS): the search index's by its place in search/ (the
+    site may live under a sub-path), the site's own by its extension."""
+    parts = _parts(path)
+    name = parts[-1]
+    if len(parts) >= 2 and parts[-2] == "search" and name == "index.json":
+        return "index.json"
+    if len(parts) >= 3 and parts[-3] == "search" and parts[-2] in ("words", "terms", "docs") and name.endswith(".json"):
+        return parts[-2]
     if name == "" or name.endswith(".html"):
         return "HTML"
     if name.endswith((".js", ".css")):
         return "site CSS/JS"
     return "other"
-
-
-def bundle(path: str) -> str | None:
-    """The search bundle folder a request path is in ('pagefind', 'pagefind-3'), or None: the innermost folder
-    of the path named as bundle folders are (the site may live under a sub-path)."""
-    return next((part for part in reversed(_parts(path)[:-1]) if _BUNDLE.fullmatch(part)), None)
 
 
 def _parts(path: str) -> list[str]:
@@ -332,11 +307,11 @@ def measure_query(browser, url: str, server: CountingServer, text: str) -> Query
         server.wait_quiet()
         tapped = time.monotonic()
         page.tap(SEARCH_INPUT)
-        page.keyboard.type(text, delay=80)  # a quick typist; Pagefind's UI waits for a pause before it searches
+        page.keyboard.type(text, delay=80)  # a quick typist; the box waits for a pause before it searches
         typed = time.monotonic()
         page.wait_for_function(RESULTS_SHOWN, arg=text, timeout=TIMEOUT_SECONDS * 1000, polling=20)
         shown = time.monotonic()
-        message = page.inner_text("#search .pagefind-ui__message").strip()
+        message = page.inner_text(MESSAGE).strip()
         server.wait_quiet()
     finally:
         context.close()
@@ -358,12 +333,6 @@ def measure_site(site: Path, queries: Iterable[str], throttle: Throttle,
 
 
 # --- Reporting ---------------------------------------------------------------------------------------------------
-
-
-def bundles_on_disk(site: Path) -> list[str]:
-    """The search bundles of a built site: its folders pagefind/, pagefind-1/, ... that have an entry file."""
-    found = [p.parent.name for p in site.glob("pagefind*/pagefind-entry.json") if _BUNDLE.fullmatch(p.parent.name)]
-    return sorted(found, key=lambda name: int(name.partition("-")[2] or 0))
 
 
 def _kb(size: int) -> str:
@@ -397,15 +366,12 @@ def requests_list(query: Query) -> str:
                      for s in sorted(query.search, key=lambda s: s.at))
 
 
-def report(label: str, site: Path, queries: list[Query], expected_bundles: int | None) -> str:
-    bundles = bundles_on_disk(site)
-    index_size = sum(p.stat().st_size for b in bundles for p in (site / b).rglob("*") if p.is_file())
-    touched = sorted({b for q in queries for s in q.search if (b := bundle(s.path))})
+def report(label: str, site: Path, queries: list[Query]) -> str:
+    files = [p for p in (site / "search").rglob("*") if p.is_file()]
+    terms = sum(1 for p in files if p.parent.name == "terms")
     lines = [f"### {label}", ""]
-    lines.append(f"- search bundles: {len(bundles)} ({', '.join(b + '/' for b in bundles[:3])}"
-                 f"{', ...' if len(bundles) > 3 else ''}), {index_size / 1e6:,.1f} MB on disk"
-                 + (f"; sitegen.catalog.search.bundle_count says {expected_bundles}" if expected_bundles else ""))
-    lines.append(f"- bundles a search fetched from: {len(touched)}")
+    lines.append(f"- search index: {len(files):,} files ({terms:,} terms files), "
+                 f"{sum(p.stat().st_size for p in files) / 1e6:,.1f} MB on disk")
     for q in queries:
         errors = [s for s in q.load + q.search if s.status >= 400]
         lines.append(f"- “{q.text}”: {q.message}" + (f"; {len(errors)} failed requests: "
@@ -478,7 +444,6 @@ def _verbose(on: bool, queries: list[Query]) -> None:
 def main() -> None:
     args = parse_args()
     from sitegen.catalog.parallel import default_jobs
-    from sitegen.catalog.search import bundle_count
 
     throttle = Throttle(args.latency_ms / 1000, args.kbps)
     sections = []
@@ -486,14 +451,14 @@ def main() -> None:
         trials = sum(1 for p in (args.site / "trials").glob("*/index.html")) if (args.site / "trials").is_dir() else 0
         queries = measure_site(args.site, args.queries, throttle, args.cache_control)
         _verbose(args.verbose, queries)
-        sections.append(report(f"{args.site} ({trials:,} trials)", args.site, queries, bundle_count(trials)))
+        sections.append(report(f"{args.site} ({trials:,} trials)", args.site, queries))
     else:
         for n in args.sizes:
             out, tmp = built_catalog(n, args.keep, args.seed, args.jobs or default_jobs())
             try:
                 queries = measure_site(out, args.queries, throttle, args.cache_control)
                 _verbose(args.verbose, queries)
-                sections.append(report(f"{n:,} trials", out, queries, bundle_count(n)))
+                sections.append(report(f"{n:,} trials", out, queries))
             finally:
                 if tmp is not None:
                     tmp.cleanup()  # type: ignore[attr-defined]
@@ -503,8 +468,8 @@ def main() -> None:
     print(f"What a phone loads for one search: python bench/search_load.py {' '.join(sys.argv[1:])}")
     print(f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; Chromium as a 390x844 phone; "
           f"{network}; {os.cpu_count()} CPUs")
-    print("- bytes are the response bodies the server sent (HTML, CSS, JS, JSON gzip-compressed; Pagefind's "
-          "index files as they are), kB = 1,000 bytes; each query from an empty cache\n")
+    print("- bytes are the response bodies the server sent (HTML, CSS, JS, JSON gzip-compressed), "
+          "kB = 1,000 bytes; each query from an empty cache\n")
     print("\n".join(sections))
 
 

@@ -7,9 +7,9 @@ Usage: python bench/serve_latency.py [--runs 10] [--trials N] [--seed S]
 Each run changes one FAQ answer. "On disk" is when the served folder's FAQ page (faq/index.html, or
 trials/SLUG/faq/index.html in a catalog) holds the new answer (looked at every millisecond); "in the browser" is
 when the FAQ page, open in Chromium, has painted the reloaded document (its first contentful paint, from the
-page's own performance timeline, on the same clock). In a catalog, "search index" is when a bundle of the served
-search index (pagefind/, pagefind-1/, ...) has a new pagefind-entry.json, which Pagefind reads first on every
-search: the index then holds the new answer (the entry names the index's metadata by the hash of its content).
+page's own performance timeline, on the same clock). In a catalog, "search index" is when the served search
+index has a new search/index.json, which the search box reads first on every page view: the index then holds the
+new answer (index.json's version is a digest of every other file of the index).
 """
 
 from __future__ import annotations
@@ -201,19 +201,19 @@ def rebuild_seconds(said: list[str]) -> list[float]:
 
 
 def entry_files(site: Path) -> dict[str, bytes]:
-    """The pagefind-entry.json of each search bundle in the served folder, by the bundle's folder name."""
-    return {path.parent.name: _read(path) for path in sorted(site.glob("pagefind*/pagefind-entry.json"))}
+    """The search index's index.json in the served folder, by its folder's name (none before the first build)."""
+    return {path.parent.name: _read(path) for path in sorted(site.glob("search/index.json"))}
 
 
 def changed_bundles(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
-    """The bundles whose entry file is new or changed (a bundle that is gone is not a change of the index)."""
+    """The index folders whose index.json is new or changed (one that is gone is not a change of the index)."""
     return sorted(name for name, data in after.items() if data and before.get(name) != data)
 
 
 def wait_for_new_entry(site: Path, before: dict[str, bytes], saved: float,
                        timeout: float) -> tuple[float, list[str]] | None:
-    """Seconds from `saved` (a time.perf_counter()) until a bundle's entry file differs from `before`, and which
-    bundles changed; None if none did within `timeout` seconds of `saved`."""
+    """Seconds from `saved` (a time.perf_counter()) until an index.json differs from `before`, and which folders
+    changed; None if none did within `timeout` seconds of `saved`."""
     while time.perf_counter() - saved < timeout:
         changed = changed_bundles(before, entry_files(site))
         if changed:
@@ -224,8 +224,8 @@ def wait_for_new_entry(site: Path, before: dict[str, bytes], saved: float,
 
 def _watch_index(site: Path, before: dict[str, bytes],
                  saved: float) -> tuple[threading.Thread, list[tuple[float, list[str]]]]:
-    """A thread, started, that looks for a changed entry file while the page is rebuilt and shown; and the list
-    it puts the time and the changed bundles in (empty if none changed within INDEX_WAIT_SECONDS)."""
+    """A thread, started, that looks for a changed index.json while the page is rebuilt and shown; and the list
+    it puts the time and the changed folders in (empty if none changed within INDEX_WAIT_SECONDS)."""
     found: list[tuple[float, list[str]]] = []
 
     def look() -> None:

@@ -7,15 +7,13 @@ alter the output, regenerate them and commit the diff with the change:
 
 The fixtures are the default trial (content/) and a catalog of five synthetic trials (tests/data/golden-catalog/,
 made by bench/catalog.py's generator, one title changed to 'Trial 10' to show the natural order of titles).
-The catalog's search index (pagefind*/) is left out: it is the pinned Pagefind binary's output, compressed, and
-tests/test_search.py checks it. So is the token in the catalog's marker file, a digest of every file of the site,
-the index among them (Pagefind numbers pages in the order the scratch folder's file system lists them).
+Every file is compared, the catalog's search index and the token in its marker file (a digest of every file of
+the site) among them.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 import shutil
 import sys
 import tempfile
@@ -23,7 +21,6 @@ from pathlib import Path
 
 from sitegen.build import build
 from sitegen.project import Project
-from sitegen.write import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ROOT / "tests" / "expected"
@@ -32,16 +29,11 @@ BASE_URL = "https://trials.example.org/sarcoma/"  # a sub-path, so that paths un
 
 
 def built_files(name: str) -> dict[str, bytes]:
-    """Every file the fixture `name` builds, by path relative to the output folder, the search index left out."""
+    """Every file the fixture `name` builds, by path relative to the output folder."""
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "output"
         build(Project.at(FIXTURES[name]), out, base_url=BASE_URL, jobs=1)
-        return {p.relative_to(out).as_posix(): _without_token(p.read_bytes()) if p.name == MARKER else p.read_bytes()
-                for p in sorted(out.rglob("*")) if p.is_file() and not p.relative_to(out).parts[0].startswith("pagefind")}
-
-
-def _without_token(marker: bytes) -> bytes:
-    return re.sub(rb"(?m)^build [0-9a-f]+$", b"build <token>", marker)
+        return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def expected_files(name: str) -> dict[str, bytes]:

@@ -346,30 +346,23 @@ def test_pages_counted_without_hugos_first_page_redirects(tmp_path: Path) -> Non
 # --- bench/search_load.py --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "kind", "bundle"), [
-    ("/", "HTML", None),
-    ("/trials/synthetic-00001/", "HTML", None),
-    ("/404.html", "HTML", None),
-    ("/style.css", "site CSS/JS", None),
-    ("/search.js", "site CSS/JS", None),
-    ("/favicon.svg", "other", None),
-    ("/pagefind/pagefind-ui.js", "Pagefind JS/CSS", "pagefind"),
-    ("/pagefind/pagefind-ui.css", "Pagefind JS/CSS", "pagefind"),
-    ("/pagefind-12/pagefind-worker.js", "Pagefind JS/CSS", "pagefind-12"),
-    ("/pagefind/pagefind-entry.json?ts=1795801714611", "entry json", "pagefind"),
-    ("/pagefind-3/wasm.en.pagefind", "wasm", "pagefind-3"),
-    ("/pagefind/wasm.unknown.pagefind", "wasm", "pagefind"),
-    ("/pagefind-1/pagefind.en_4909f205be.pf_meta", "pf_meta", "pagefind-1"),
-    ("/pagefind/index/en_ff94e25.pf_index", "pf_index", "pagefind"),
-    ("/pagefind-15/fragment/en_efbbc3e.pf_fragment", "pf_fragment", "pagefind-15"),
-    ("/pagefind/filter/en_436d6be.pf_filter", "filter", "pagefind"),
-    ("/trials/catalog/pagefind-2/index/en_1.pf_index", "pf_index", "pagefind-2"),  # a site under a sub-path
-    ("/pagefind%2Dx/index/en_1.pf_index", "other", None),  # not a bundle's folder name
-    ("/pagefind-ui.css", "site CSS/JS", None),  # a file named like one, outside any bundle
+@pytest.mark.parametrize(("path", "kind"), [
+    ("/", "HTML"),
+    ("/trials/synthetic-00001/", "HTML"),
+    ("/404.html", "HTML"),
+    ("/style.css", "site CSS/JS"),
+    ("/search.js", "site CSS/JS"),
+    ("/favicon.svg", "other"),
+    ("/search/index.json", "index.json"),
+    ("/search/words/6d65.json?v=0123abcd", "words"),
+    ("/search/terms/17.json?v=0123abcd", "terms"),
+    ("/search/docs/3.json?v=0123abcd", "docs"),
+    ("/trials/catalog/search/terms/1.json", "terms"),  # a site under a sub-path
+    ("/search/other/1.json", "other"),
+    ("/words/1.json", "other"),  # named like one, outside the index
 ])
-def test_search_load_sorts_a_request_by_kind_of_file_and_bundle(path: str, kind: str, bundle: str | None) -> None:
+def test_search_load_sorts_a_request_by_kind_of_file(path: str, kind: str) -> None:
     assert search_load.kind(path) == kind
-    assert search_load.bundle(path) == bundle
 
 
 def _sent(at: float, path: str, size: int, status: int = 200) -> Any:
@@ -377,63 +370,53 @@ def _sent(at: float, path: str, size: int, status: int = 200) -> Any:
 
 
 FAKE_LOG = [
-    _sent(0.0, "/", 6000), _sent(0.1, "/style.css", 3000), _sent(0.1, "/pagefind/pagefind-ui.js", 30000),
-    _sent(2.0, "/pagefind/pagefind.js", 12000), _sent(2.2, "/pagefind/pagefind-entry.json?ts=1", 160),
-    _sent(2.2, "/pagefind-1/pagefind-entry.json?ts=2", 150), _sent(2.4, "/pagefind/wasm.en.pagefind", 72000),
-    _sent(2.4, "/pagefind-1/wasm.en.pagefind", 72000), _sent(2.5, "/pagefind/index/en_a.pf_index", 20000),
-    _sent(2.9, "/pagefind-1/fragment/en_b.pf_fragment", 2500), _sent(3.0, "/missing", 500, status=404),
+    _sent(0.0, "/", 6000), _sent(0.1, "/style.css", 3000), _sent(0.1, "/search.js", 3000),
+    _sent(2.0, "/search/index.json", 1200), _sent(2.2, "/search/words/6d65.json?v=1", 900),
+    _sent(2.4, "/search/terms/3.json?v=1", 4000), _sent(2.4, "/search/terms/9.json?v=1", 5000),
+    _sent(2.6, "/search/docs/0.json?v=1", 1500), _sent(3.0, "/missing", 500, status=404),
 ]
 
 
 def test_search_load_counts_requests_and_bytes_by_kind_between_two_moments() -> None:
     load = search_load.tally(search_load.between(FAKE_LOG, 0.0, 2.0))
     search = search_load.tally(search_load.between(FAKE_LOG, 2.0))
-    assert load["total"] == search_load.Tally(3, 39000)
-    assert load["HTML"] == search_load.Tally(1, 6000) and load["Pagefind JS/CSS"] == search_load.Tally(1, 30000)
-    assert search["wasm"] == search_load.Tally(2, 144000)  # one a bundle: the same bytes under two URLs
-    assert search["entry json"] == search_load.Tally(2, 310)
-    assert search["pf_index"] == search_load.Tally(1, 20000) and search["pf_fragment"] == search_load.Tally(1, 2500)
+    assert load["total"] == search_load.Tally(3, 12000)
+    assert load["HTML"] == search_load.Tally(1, 6000) and load["site CSS/JS"] == search_load.Tally(2, 6000)
+    assert search["terms"] == search_load.Tally(2, 9000)
+    assert search["index.json"] == search_load.Tally(1, 1200) and search["docs"] == search_load.Tally(1, 1500)
     assert search["other"] == search_load.Tally(1, 500)
-    assert search["pf_meta"] == search_load.Tally(0, 0)  # every kind is there, zero when none was sent
+    assert search["HTML"] == search_load.Tally(0, 0)  # every kind is there, zero when none was sent
     assert set(search) == {*search_load.KINDS, "total"}
-    assert search["total"] == search_load.Tally(8, 179310)
+    assert search["total"] == search_load.Tally(6, 13100)
     assert search_load.tally([])["total"] == search_load.Tally(0, 0)
 
 
 def test_search_load_table_shows_the_kinds_any_column_has_and_the_totals() -> None:
     queries = [
-        search_load.Query("melanoma", FAKE_LOG[:3], FAKE_LOG[3:], 1.234, "34 results for melanoma"),
-        search_load.Query("olaparib", FAKE_LOG[:3], FAKE_LOG[3:5], 0.5, "117 results for olaparib"),
+        search_load.Query("melanoma", FAKE_LOG[:3], FAKE_LOG[3:], 1.234, "34 trials found for “melanoma”"),
+        search_load.Query("olaparib", FAKE_LOG[:3], FAKE_LOG[3:5], 0.5, "117 trials found for “olaparib”"),
     ]
     lines = search_load.table(queries).splitlines()
     assert lines[0] == ("| file | page load: requests | kB | “melanoma”: requests | kB | “olaparib”: requests "
                         "| kB |")
     assert lines[1] == "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in lines[2:]}
-    assert list(rows) == ["HTML", "site CSS/JS", "Pagefind JS/CSS", "entry json", "wasm", "pf_index",
-                          "pf_fragment", "other", "**total**", "time to results (s)"]
-    assert rows["wasm"] == "| wasm | 0 | 0.0 | 2 | 144.0 | 0 | 0.0 |"
-    assert rows["**total**"] == "| **total** | **3** | **39.0** | **8** | **179.3** | **2** | **12.2** |"
+    assert list(rows) == ["HTML", "site CSS/JS", "index.json", "words", "terms", "docs", "other", "**total**",
+                          "time to results (s)"]
+    assert rows["terms"] == "| terms | 0 | 0.0 | 2 | 9.0 | 0 | 0.0 |"
+    assert rows["**total**"] == "| **total** | **3** | **12.0** | **6** | **13.1** | **2** | **2.1** |"
     assert rows["time to results (s)"] == "| time to results (s) | | | 1.23 | | 0.50 | |"
     assert search_load.requests_list(queries[1]).splitlines() == [
-        "    0.000 s  Pagefind JS/CSS    12,000 B  200 /pagefind/pagefind.js",
-        "    0.200 s  entry json            160 B  200 /pagefind/pagefind-entry.json?ts=1",
+        "    0.000 s  index.json          1,200 B  200 /search/index.json",
+        "    0.200 s  words                 900 B  200 /search/words/6d65.json?v=1",
     ]
-
-
-def test_search_load_lists_the_bundles_of_a_site_in_number_order(tmp_path: Path) -> None:
-    for name in ("pagefind", "pagefind-10", "pagefind-2", "pagefind-x", "pagefind-3"):
-        (tmp_path / name).mkdir()
-        if name != "pagefind-3":  # a folder without an entry file is not a bundle
-            (tmp_path / name / "pagefind-entry.json").write_text("{}", encoding="utf-8")
-    assert search_load.bundles_on_disk(tmp_path) == ["pagefind", "pagefind-2", "pagefind-10"]
 
 
 @pytest.fixture
 def served_files(tmp_path: Path) -> Path:
     for name, data in {"index.html": b"<p>home</p>" * 50, "404.html": b"<p>not here</p>",
-                       "trials/a/index.html": b"<p>a</p>", "pagefind/pagefind-ui.js": b"var x = 1;\n" * 100,
-                       "pagefind/index/en_1.pf_index": b"\x1f\x8b already gzip"}.items():
+                       "trials/a/index.html": b"<p>a</p>", "search.js": b"var x = 1;\n" * 100,
+                       "search/terms/1.json": b"\x1f\x8b already gzip", "blob.bin": b"\x1f\x8b already gzip"}.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     return tmp_path
@@ -446,10 +429,10 @@ def test_search_load_answers_as_a_static_host_does(served_files: Path) -> None:
     status, headers, body = site.response("/", gzip_ok=True)
     assert (status, headers["Content-Encoding"]) == (200, "gzip")
     assert gzip.decompress(body) == (served_files / "index.html").read_bytes()
-    status, headers, body = site.response("/pagefind/pagefind-ui.js?v=1", gzip_ok=False)
+    status, headers, body = site.response("/search.js?v=1", gzip_ok=False)
     assert (status, headers["Content-Type"], body) == (200, "text/javascript", b"var x = 1;\n" * 100)
     assert headers.keys() == {"Content-Type", "ETag", "Last-Modified"}  # validators, as static hosts send
-    status, headers, body = site.response("/pagefind/index/en_1.pf_index", gzip_ok=True)  # compressed already
+    status, headers, body = site.response("/blob.bin", gzip_ok=True)  # not a kind of file a host compresses
     assert (status, headers["Content-Type"], body) == (200, "application/octet-stream", b"\x1f\x8b already gzip")
     assert "Content-Encoding" not in headers
     assert site.response("/trials/a", gzip_ok=True)[:2] == (301, {"Location": "/trials/a/"})
@@ -464,9 +447,9 @@ def test_search_load_server_lets_the_browser_cache_and_revalidate(served_files: 
     import urllib.request
 
     with search_load.serving(served_files, search_load.Throttle(0, 0)) as (url, server):
-        with urllib.request.urlopen(url + "pagefind/index/en_1.pf_index") as response:
+        with urllib.request.urlopen(url + "search/terms/1.json") as response:
             etag, cache_control = response.headers["ETag"], response.headers["Cache-Control"]
-        request = urllib.request.Request(url + "pagefind/index/en_1.pf_index", headers={"If-None-Match": etag})
+        request = urllib.request.Request(url + "search/terms/1.json", headers={"If-None-Match": etag})
         with pytest.raises(urllib.error.HTTPError) as not_modified:
             urllib.request.urlopen(request)
         server.wait_quiet(quiet=0.05, timeout=10)
@@ -479,14 +462,14 @@ def test_search_load_server_logs_the_bytes_it_sent(served_files: Path) -> None:
     import urllib.request
 
     with search_load.serving(served_files, search_load.Throttle(0, 0)) as (url, server):
-        request = urllib.request.Request(url + "pagefind/pagefind-ui.js", headers={"Accept-Encoding": "gzip"})
+        request = urllib.request.Request(url + "search.js", headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request) as response:
             body = response.read()
-        with urllib.request.urlopen(url + "pagefind/index/en_1.pf_index") as response:
+        with urllib.request.urlopen(url + "search/terms/1.json") as response:
             response.read()
         server.wait_quiet(quiet=0.05, timeout=10)
     assert [(s.path, s.status, s.size) for s in server.log] == [
-        ("/pagefind/pagefind-ui.js", 200, len(body)), ("/pagefind/index/en_1.pf_index", 200, 15)]
+        ("/search.js", 200, len(body)), ("/search/terms/1.json", 200, 15)]
     assert len(body) < 1100  # sent compressed
 
 
@@ -526,27 +509,28 @@ def test_serve_latency_edits_the_first_answer_and_leaves_the_rest(trials: dict[s
     assert yaml.safe_dump(data) == before  # the trial's data is not changed: every run edits the original
 
 
-def test_serve_latency_sees_which_bundle_entry_changed(tmp_path: Path) -> None:
-    for name, text in (("pagefind", "a"), ("pagefind-1", "b")):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "pagefind-entry.json").write_text(text, encoding="utf-8")
+def test_serve_latency_sees_the_search_index_change(tmp_path: Path) -> None:
+    assert serve_latency.entry_files(tmp_path) == {}
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "index.json").write_text("a", encoding="utf-8")
     before = serve_latency.entry_files(tmp_path)
-    assert before == {"pagefind": b"a", "pagefind-1": b"b"}
+    assert before == {"search": b"a"}
     assert serve_latency.changed_bundles(before, before) == []
     assert serve_latency.wait_for_new_entry(tmp_path, before, time.perf_counter(), timeout=0.05) is None
-    (tmp_path / "pagefind-1" / "pagefind-entry.json").write_text("c", encoding="utf-8")
+    (tmp_path / "search" / "index.json").write_text("c", encoding="utf-8")
     changed = serve_latency.wait_for_new_entry(tmp_path, before, time.perf_counter(), timeout=10)
-    assert changed is not None and changed[1] == ["pagefind-1"]
-    # a bundle that appears is a change; one being swapped (read as empty) or gone is not
-    assert serve_latency.changed_bundles(before, {"pagefind": b"", "pagefind-2": b"x"}) == ["pagefind-2"]
+    assert changed is not None and changed[1] == ["search"]
+    # one that appears is a change; one being swapped (read as empty) or gone is not
+    assert serve_latency.changed_bundles(before, {"search": b""}) == []
+    assert serve_latency.changed_bundles({}, {"search": b"x"}) == ["search"]
 
 
 def test_serve_latency_reads_the_servers_own_rebuild_times() -> None:
     said = [
         "Built 8329 files in 21034 ms\n",
         "Serving http://127.0.0.1:40000/  (watching content/; Ctrl-C to stop)\n",
-        ("trials/synthetic-00500.yaml changed: re-rendered trials/synthetic-00500/faq/index.html, pagefind/"
-         "pagefind-entry.json and 3 more in 4812 ms\n"),
+        ("trials/synthetic-00500.yaml changed: re-rendered trials/synthetic-00500/faq/index.html, search/"
+         "index.json and 3 more in 4812 ms\n"),
         "content/a.yaml changed: nothing to re-render (35 ms)\n",
         "content/x.yaml:3:4: faq: missing\n",
     ]

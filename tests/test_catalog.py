@@ -26,7 +26,7 @@ from sitegen.catalog import state as cache
 from sitegen.catalog.listing import TrialEntry, sort_key
 from sitegen.record import MISSING
 from sitegen.cli import ProgressBar, main
-from sitegen.errors import ContentError
+from sitegen.errors import ContentError, Problem
 from sitegen.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,8 +149,8 @@ def test_a_rebuild_renders_only_the_trial_that_changed_and_matches_a_full_build(
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Newly edited. ")
     report, _ = build(catalog, out)
     assert report.rendered == 1
-    assert report.written and all(name.startswith(("trials/trial-2/", "pagefind/")) for name in report.written)
-    assert any(name.startswith("pagefind/") for name in report.written)  # the search index holds the new words
+    assert report.written and all(name.startswith(("trials/trial-2/", "search/")) for name in report.written)
+    assert "search/index.json" in report.written  # the search index holds the new words
     assert "Newly edited." in (out / "trials/trial-2/faq/index.html").read_text()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
@@ -318,17 +318,17 @@ def test_files_touched_but_unchanged_are_read_once_not_on_every_rebuild(
     assert report.rendered == 0 and read == []
 
 
-def test_a_damaged_search_text_cache_is_a_clear_error_and_a_full_build_replaces_it(catalog: Project, tmp_path: Path,
+def test_a_damaged_search_terms_cache_is_a_clear_error_and_a_full_build_replaces_it(catalog: Project, tmp_path: Path,
                                                                                    capsys) -> None:
     out = tmp_path / "out"
     build(catalog, out)
-    texts = tmp_path / ".out.sitegen-cache" / cache.TEXTS
+    texts = tmp_path / ".out.sitegen-cache" / cache.TERMS
     texts.write_bytes(b"not a database" * 100)
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Again. ")
     args = ["build", "--content", str(catalog.content), "--output", str(out)]
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert "the cache lacks the search text of" in err and "delete it to build everything again" in err
+    assert "the cache lacks the search terms of" in err and "delete it to build everything again" in err
     assert "Traceback" not in err
     (tmp_path / ".out.sitegen-cache" / "build.pickle").unlink()  # no record: a full build, which starts the texts anew
     assert main(args) == 0
@@ -453,52 +453,49 @@ def test_check_reports_a_catalog_without_writing_anything(catalog: Project, tmp_
     assert not list(catalog.content.parent.glob("*sitegen*")) and not (catalog.content.parent / "output").exists()
 
 
-def test_past_its_size_the_search_index_splits_and_an_edit_indexes_one_bundle_again(
+def test_an_edit_changes_the_search_index_where_its_words_did_and_reads_no_other_trials_terms(
         catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "SHARD_RECORDS", 1)  # 4 bundles; those no trial hashes to are left out
     out = tmp_path / "out"
     build(catalog, out)
-    bundles = sorted(p.name for p in out.iterdir() if p.name.startswith("pagefind"))
-    assert len(bundles) >= 2 and bundles[0] == "pagefind"
-    counts = [json.loads((out / b / "pagefind-entry.json").read_text())["languages"]["en"]["page_count"] for b in bundles]
-    assert sum(counts) == 4 and all(counts)
-    assert f'data-merge="{" ".join(b + "/" for b in bundles[1:])}"' in (out / "index.html").read_text()
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
-    read: list[str] = []
-    load_texts = cache.load_texts
-    monkeypatch.setattr(cache, "load_texts", lambda output, slugs: read.extend(slugs) or load_texts(output, slugs))
+    read: list[tuple[str, ...]] = []
+    load_terms = cache.load_terms
+    monkeypatch.setattr(cache, "load_terms", lambda output, slugs, column="latest":
+                        read.append((column, *slugs)) or load_terms(output, slugs, column))
+    monkeypatch.setattr(build_module, "make_index", lambda *a: pytest.fail("the whole index was made again"))
     report, _ = build(catalog, out)
-    touched = {name.split("/")[0] for name in report.written if name.startswith("pagefind")}
-    assert len(touched) == 1  # the bundle holding trial-2, and not the other
-    count = search.bundle_count(4)
-    same_bundle = {f"trial-{n}" for n in range(4)
-                   if search.bundle_of(f"trials/trial-{n}/", count) == search.bundle_of("trials/trial-2/", count)}
-    assert sorted(read) == sorted(same_bundle - {"trial-2"})  # the kept texts of that bundle's other trials only
+    assert read == [("indexed", "trial-2"), ("latest",)]  # what the index had of trial-2; nobody else's
+    files = search.term_files(4)
+    changed = {search.term_file("zanzibarish", files), search.words_file("zanzibarish"), "search/index.json"}
+    assert changed <= {name for name in report.written if name.startswith("search/")} <= changed | {
+        search.term_file(term, files) for term in ("the", "answer")} | {"search/docs/0.json"}
+    assert "zanzibarish" in json.loads((out / search.term_file("zanzibarish", files)).read_text())
+    monkeypatch.undo()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_serve_shows_an_edit_before_the_search_index_catches_up(catalog: Project, tmp_path: Path) -> None:
-    """Under serve a rebuild leaves an out-of-date search bundle as it was (consistent, only behind) and says so;
+    """Under serve a rebuild leaves an out-of-date search index as it was (consistent, only behind) and says so;
     catch_up then makes it, and the site is what a full build makes. A `sitegen build` in between makes it too."""
     from sitegen.serve import LiveSite
 
     site = tmp_path / "served" / "site"
     live = LiveSite(catalog, site, None)
     assert live.rebuild().behind is False  # a first build makes everything
-    index = {k: v for k, v in _files(site).items() if k.startswith("pagefind/")}
+    index = {k: v for k, v in _files(site).items() if k.startswith("search/")}
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
     outcome = live.rebuild()
     assert outcome.behind and "trials/trial-2/faq/index.html" in outcome.rendered
     assert b"Zanzibarish" in (site / "trials" / "trial-2" / "faq" / "index.html").read_bytes()
-    assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} == index  # as it was: whole
+    assert {k: v for k, v in _files(site).items() if k.startswith("search/")} == index  # as it was: whole
     assert live.rebuild().behind  # nothing changed, but the index is still behind: not "nothing to build"
     assert "listings and search index up to date" in live.catch_up().said
-    assert {k: v for k, v in _files(site).items() if k.startswith("pagefind/")} != index
+    assert {k: v for k, v in _files(site).items() if k.startswith("search/")} != index
     _assert_as_a_full_build(catalog, site, tmp_path / "full")
     edit(catalog.content / "trials" / "trial-2.yaml", "Zanzibarish. ", "Quixotic. ")
     assert live.rebuild().behind
     report, _ = build(catalog, site)  # what a user's build in another terminal does
-    assert report.behind == () and any(name.startswith("pagefind/") for name in report.written)
+    assert report.behind == () and any(name.startswith("search/") for name in report.written)
     _assert_as_a_full_build(catalog, site, tmp_path / "full2")
 
 
@@ -532,29 +529,16 @@ def test_after_a_failed_catch_up_the_next_rebuild_makes_the_search_index_itself(
     live.rebuild()
     edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
     assert live.rebuild().behind
-    real = search.search_index
-    monkeypatch.setattr(build_module, "search_index", lambda *a: (_ for _ in ()).throw(search.SearchError("broken")))
+    real = build_module._search_index
+    monkeypatch.setattr(build_module, "_search_index", lambda *a: (_ for _ in ()).throw(
+        ContentError([Problem("search.sqlite", 0, 0, "broken")])))
     caught = live.catch_up()
     message, failed = caught.said, caught.failed
     assert failed and "broken" in message
     edit(catalog.content / "trials" / "trial-3.yaml", "answer: ", "answer: Quixotic. ")
     assert "broken" in live.rebuild().problems[0]  # shown on the pages, as before the index could lag
-    monkeypatch.setattr(build_module, "search_index", real)
+    monkeypatch.setattr(build_module, "_search_index", real)
     assert live.rebuild().behind is False
-    _assert_as_a_full_build(catalog, site, tmp_path / "full")
-
-
-def test_when_the_bundles_change_under_serve_they_are_all_made_at_once(
-        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sitegen.serve import LiveSite
-
-    monkeypatch.setattr(search, "SHARD_RECORDS", 1)  # 4 trials: 4 bundles; 2 trials: 2
-    site = tmp_path / "served" / "site"
-    live = LiveSite(catalog, site, None)
-    live.rebuild()
-    for n in (0, 1):
-        (catalog.content / "trials" / f"trial-{n}.yaml").unlink()
-    assert live.rebuild().behind is False  # halved: no trial is left out of search meanwhile
     _assert_as_a_full_build(catalog, site, tmp_path / "full")
 
 
@@ -591,14 +575,14 @@ def test_files_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_brok
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     report, _ = build(catalog, out)
     assert report.rendered == 4 and _files(out) == full
-    for name in ("sitemap.xml", "pagefind/pagefind-entry.json"):  # not a page, but the catalog's own as well
+    for name in ("sitemap.xml", "search/index.json"):  # not a page, but the catalog's own as well
         (out / name).unlink()
         build(catalog, out)
         assert _files(out) == full
     shutil.rmtree(out / "trials" / "trial-2")  # one trial's pages
     build(catalog, out)
     assert _files(out) == full
-    (tmp_path / ".out.sitegen-cache" / cache.TEXTS).unlink()
+    (tmp_path / ".out.sitegen-cache" / cache.TERMS).unlink()
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
@@ -666,7 +650,7 @@ def test_listing_pages_are_not_even_worked_out_when_no_trial_entry_changed(
                         lambda entries, title: calls.append(1) or catalog_pages(entries, title))
     edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Reworded. ")  # not shown in any listing
     report, _ = build(catalog, out)
-    assert report.rendered == 1 and calls == [] and all(name.startswith(("trials/trial-1/", "pagefind"))
+    assert report.rendered == 1 and calls == [] and all(name.startswith(("trials/trial-1/", "search/"))
                                                         for name in report.written)
     edit(catalog.content / "trials" / "trial-1.yaml", "condition: Breast cancer", "condition: Bone cancer")
     report, _ = build(catalog, out)

@@ -787,12 +787,12 @@ def test_a_catalog_under_serve_shows_the_edit_first_and_then_brings_its_search_i
     served = Served(catalog, tmp_path / "tmp", "--port", "0", folders=False)
     try:
         url = served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1)
-        entry = _get(url + "pagefind/pagefind-entry.json")
+        entry = _get(url + "search/index.json")
         edit_catalog(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
         served.wait_for(r"trial-2\.yaml changed: re-rendered ")
         assert "Zanzibarish" in _get(url + "trials/trial-2/faq/")
         served.wait_for(r"^listings and search index up to date \(\d+ files\) in \d+ ms$")
-        assert _get(url + "pagefind/pagefind-entry.json") != entry
+        assert _get(url + "search/index.json") != entry
         assert served.stop() == 0
     finally:
         if served.proc.poll() is None:

@@ -21,7 +21,7 @@ NOT_FOR_ONE_TRIAL = {
     "textstat", "sitegen.readability", "sitegen.freshness",  # check
     "sitegen.schemadoc",  # new
     "sitegen.catalog.plan", "sitegen.catalog.state", "sitegen.catalog.build", "sitegen.catalog.listing",  # a catalog
-    "sitegen.catalog.search", "pagefind", "sqlite3", "multiprocessing", "concurrent.futures.process",
+    "sitegen.catalog.search", "sqlite3", "multiprocessing", "concurrent.futures.process",
     "latexcodec",  # only for BibTeX the quick paths of bib.latex_to_text do not decode (the default's are plain)
 }
 

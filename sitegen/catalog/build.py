@@ -43,7 +43,8 @@ from .jsonld import catalog_feed, listing_graph
 from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .parallel import map_in_processes
 from .plan import CatalogPlan, TrialTask, keep, templates_digest, trial_reads_now
-from .search import BUNDLE, SearchError, SearchRecord, bundle_count, bundle_folder, bundle_of, search_index
+from .search import FOLDER as SEARCH
+from .search import Doc, counts_of, make_index, update_index
 
 STATIC_FILES = ("style.css", "favicon.svg", "search.js")  # search.js starts the catalog's search box
 FACET_LINKS = [(key, plural, path) for key, _, plural, path, _ in FACETS]  # each catalog page links every facet
@@ -97,13 +98,14 @@ def plain_text_of(site: Site) -> str:
 
 @dataclass(frozen=True)
 class TrialResult:
-    """What a worker sends back: the trial's record, or the problems that stop it; and its searchable text."""
+    """What a worker sends back: the trial's record, or the problems that stop it; and its terms for the search
+    index (JSON)."""
 
     slug: str
     record: state.TrialRecord | None
     problems: tuple[Problem, ...]
     staged: tuple[str, ...] = ()  # the files whose bytes changed, written to the staging folder
-    text: str = ""
+    terms: str = ""
 
 
 class TrialBuilder:
@@ -171,13 +173,13 @@ class TrialBuilder:
                 stage_file(self.staging, path, output.data)
                 staged.append(path)
         entry = trial_entry(source.slug, trial, site.pages[0].description)  # a registry trial's from merged facts
-        text = plain_text_of(site)
+        terms = json.dumps(counts_of(entry.title, plain_text_of(site)), ensure_ascii=False, sort_keys=True)
         record = state.TrialRecord(
             {}, task.stat, outputs, entry,
             fingerprint(entry), (entry.updated, json.dumps(trial_summary(trial, site.settings))),
-            fingerprint(text), tuple(site.warnings),
+            digest(terms.encode()), tuple(site.warnings),
         )
-        return TrialResult(source.slug, record, (), tuple(staged), text)
+        return TrialResult(source.slug, record, (), tuple(staged), terms)
 
 
 def build_catalog(
@@ -192,9 +194,8 @@ def build_catalog(
     catalog's own outputs may be left as they are, and the report says so (`behind`): the next build makes them.
     When the same trials made the same files with the same shared inputs (an edit of a trial's text), the trials'
     pages are all this build makes: the home and listing pages, feed, sitemap and search index stay as the last
-    build made them, whole and consistent, only behind. Otherwise a search bundle that exists but is out of date
-    is left as it is; when the bundles themselves change (the catalog doubled or halved), they are all made at
-    once."""
+    build made them, whole and consistent, only behind. Otherwise a search index that exists but is out of date
+    is left as it is."""
     project, base_url = plan.project, plan.base_url
     output, previous, sources, warnings = plan.output, plan.previous, plan.scan.sources, list(plan.scan.warnings)
     shared: Shared | None = None
@@ -210,7 +211,7 @@ def build_catalog(
     try:
         problems: list[Problem] = []
         changed: list[str] = []
-        texts: dict[str, str] = {}
+        terms: dict[str, str] = {}
         now = trial_reads_now(plan.scan.files, shared_print, bib_prints)
         compiled = _template_cache(output, plan.code)
         make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict, compiled)
@@ -218,7 +219,7 @@ def build_catalog(
             problems += result.problems
             changed += result.staged
             if result.record is not None:
-                records[result.slug], texts[result.slug] = result.record, result.text
+                records[result.slug], terms[result.slug] = result.record, result.terms
             if progress is not None:
                 progress(done, len(tasks))
         if problems:
@@ -241,13 +242,13 @@ def build_catalog(
         else:
             record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
                                        shared_warnings)
-            current, removed = _catalog(plan, shared, record, compiled, pages_first, writer, changed, texts)
+            current, removed = _catalog(plan, shared, record, compiled, pages_first, writer, changed, terms)
             files = tuple(sorted(current))
     except BaseException:
         writer.discard()
         raise
-    if texts or removed:  # the texts first: a record never says a text is kept that is not
-        state.save_texts(output, texts, keep=records, fresh=not previous.token)
+    if terms or removed or SEARCH not in record.behind:  # the terms first: a record never says terms are kept that are not
+        state.save_terms(output, terms, keep=records, fresh=not previous.token, indexed=SEARCH not in record.behind)
     keep(plan, record, files)
     report = BuildReport(len(records), files, tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)
@@ -270,15 +271,14 @@ def _only_pages(plan: CatalogPlan, records: dict[str, state.TrialRecord], shared
 
 def _catalog(
     plan: CatalogPlan, shared: Shared, record: state.BuildRecord, compiled: Path, pages_first: bool, writer: Writer,
-    changed: list[str], texts: dict[str, str],
+    changed: list[str], terms: dict[str, str],
 ) -> tuple[dict[str, str], list[str]]:
     """The catalog's own outputs made where what they read changed, staged with the trials' pages and committed;
     `record` completed with them. Every file of the site with its digest, and the files removed."""
     project, output, previous, records = plan.project, plan.output, plan.previous, record.trials
     env, settings = make_environment(project.template_folders, compiled), shared.settings
-    bundles = search_bundles(records)
     pages = _Pages(records, settings.title)
-    now = _catalog_reads_now(project, env, settings, records, bundles, record.shared_print, record, pages)
+    now = _catalog_reads_now(project, env, settings, records, record.shared_print, record, pages)
     record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
     if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
         record.listings = previous.listings
@@ -286,13 +286,12 @@ def _catalog(
             for name in made.files:
                 writer.claim(name, f"the listing page {key}")
     else:
-        record.listings = _make(_listing_outputs(env, settings, pages, list(bundles)), previous.listings,
-                                now, writer, changed)
-    texts_of = functools.partial(_search_texts, output, texts)
-    outputs = _catalog_outputs(project, env, settings, records, bundles, list(record.listings), texts_of)
-    # the same bundles as last time (the catalog neither doubled nor halved): each one kept whole is consistent
-    defer_search = pages_first and set(bundles) == {key for key in previous.site if key.startswith(BUNDLE)}
-    record.behind = tuple(key for key in bundles if defer_search and not fresh(previous.site[key].reads, now))
+        record.listings = _make(_listing_outputs(env, settings, pages), previous.listings, now, writer, changed)
+    index = functools.partial(_search_index, output, previous.site.get(SEARCH), records, terms)
+    outputs = _catalog_outputs(project, env, settings, records, list(record.listings), index)
+    # serve: an index made before is whole and consistent, only behind
+    before = previous.site.get(SEARCH)
+    record.behind = (SEARCH,) if pages_first and before is not None and not fresh(before.reads, now) else ()
     record.site = _make(outputs, previous.site, now, writer, changed, keep=record.behind)
     current = record.files()
     record.token = digest("\0".join(f"{name}\0{d}" for name, d in sorted(current.items())).encode())
@@ -327,14 +326,62 @@ def _shared_warnings(shared: Shared, records: dict[str, state.TrialRecord]) -> l
     return uncited + check_bibliography(shared.bibliography, cited)
 
 
-def _search_texts(output: Path, new: dict[str, str], slugs: list[str]) -> dict[str, str]:
-    """The searchable text of these trials: of those built now, and of the others as the last build kept them."""
-    kept = state.load_texts(output, [slug for slug in slugs if slug not in new])
-    missing = [slug for slug in slugs if slug not in new and slug not in kept]
+def _search_index(output: Path, before: state.Made | None, records: dict[str, state.TrialRecord],
+                  new: dict[str, str]) -> dict[str, bytes]:
+    """The search index of these trials, whose terms are `new` for those built now and the cache's for the others:
+    the last build's index (`before`) changed where their terms did, if it is in the output as that build made it
+    and has the same trials in the same order; else made whole."""
+    ordered = sorted(records.items(), key=lambda item: item[1].entry.path)
+    docs = [Doc(r.entry.path, r.entry.title, r.entry.condition, r.entry.status, r.entry.phase) for _, r in ordered]
+    number = {slug: n for n, (slug, _) in enumerate(ordered)}
+    made = _made_files(output, before)
+    if made is not None and _same_docs(made, docs):
+        edited = sorted(set(new) | set(state.not_indexed(output)))
+        indexed = state.load_terms(output, edited, "indexed")
+        latest = {**state.load_terms(output, [slug for slug in edited if slug not in new]), **new}
+        if all(slug in indexed and slug in latest and slug in number for slug in edited):
+            changes = {number[slug]: (json.loads(indexed[slug]), json.loads(latest[slug])) for slug in edited
+                       if indexed[slug] != latest[slug]}
+            files = update_index(docs, changes, made)
+            if files is not None:
+                return files
+    kept = state.load_terms(output, [slug for slug, _ in ordered if slug not in new])
+    missing = [slug for slug, _ in ordered if slug not in new and slug not in kept]
     if missing:
-        raise ContentError([Problem(str(state.folder(output)), 0, 0, f"the cache lacks the search text of {missing[0]}"
+        raise ContentError([Problem(str(state.folder(output)), 0, 0, f"the cache lacks the search terms of {missing[0]}"
                                     f"{' and others' if len(missing) > 1 else ''}; delete it to build everything again")])
-    return {slug: new[slug] if slug in new else kept[slug] for slug in slugs}
+    return make_index(docs, [json.loads(new[slug] if slug in new else kept[slug]) for slug, _ in ordered])
+
+
+def _made_files(output: Path, before: state.Made | None) -> dict[str, bytes] | None:
+    """The files of the search index the last build made, read back from the output folder; None if there was
+    none, or one of them is missing or not the bytes that build wrote."""
+    if before is None:
+        return None
+    files = {}
+    for name, expected in before.files.items():
+        try:
+            data = (output / name).read_bytes()
+        except OSError:
+            return None
+        if digest(data) != expected:
+            return None
+        files[name] = data
+    return files
+
+
+def _same_docs(made: dict[str, bytes], docs: list[Doc]) -> bool:
+    """Whether an index's docs files list these documents' URLs, in this order."""
+    urls: list[str] = []
+    try:
+        for n in range(len(made)):
+            part = made.get(f"{SEARCH}docs/{n}.json")
+            if part is None:
+                break
+            urls += [row[0] for row in json.loads(part)]
+    except (ValueError, TypeError, IndexError, KeyError):
+        return False
+    return urls == [doc.url for doc in docs]
 
 
 def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
@@ -365,11 +412,11 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
 
 def _catalog_reads_now(
     project: Project, env: Environment, settings: Settings, records: dict[str, state.TrialRecord],
-    bundles: dict[str, dict[str, state.TrialRecord]], shared_print: str, record: state.BuildRecord, pages: _Pages,
+    shared_print: str, record: state.BuildRecord, pages: _Pages,
 ) -> Callable[[Key], str]:
     """The fingerprint now of each thing the catalog's own outputs read (and note while they are made): what every
-    page shares ('shared',), the settings, the search bundles and what each holds, a trial's list entry, every
-    trial's entry, feed item or pages, a listing page's layout and trials, a static file, a template (which the
+    page shares ('shared',), the settings, a trial's list entry, every trial's entry, feed item, pages, or terms
+    and entry (the search index), a listing page's layout and trials, a static file, a template (which the
     template loader notes)."""
 
     @functools.cache  # the trials do not change while the catalog's own outputs are made
@@ -380,6 +427,8 @@ def _catalog_reads_now(
         parts: Iterator[tuple[str, ...]]
         if kind == "entries":
             parts = ((slug, r.entry_print) for slug, r in records.items())
+        elif kind == "search":
+            parts = ((slug, r.search_print, r.entry_print) for slug, r in records.items())
         elif kind == "feed items":
             parts = (r.feed_item for r in records.values())
         else:
@@ -397,13 +446,8 @@ def _catalog_reads_now(
             return fingerprint(settings)
         if kind == "language":
             return settings.language
-        if kind in ("entries", "feed items", "trial pages"):
+        if kind in ("entries", "feed items", "trial pages", "search"):
             return every_trial(kind)
-        if kind == "bundles":
-            return fingerprint(list(bundles))
-        if kind == "bundle":
-            members = bundles.get(rest[0], {}).items()
-            return digest("\1".join(f"{slug}\0{r.search_print}\0{r.entry_print}" for slug, r in members).encode())
         if kind == "listings":
             return fingerprint(list(record.listings))
         if kind == "page":
@@ -434,19 +478,17 @@ class _Pages:
 
 
 def _listing_outputs(
-    env: Environment, settings: Settings, pages: _Pages, bundles: list[str],
+    env: Environment, settings: Settings, pages: _Pages,
 ) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
-    """The home and listing pages: (file, what makes it, function making it, noting what it reads). Their search box
-    merges all the search `bundles`."""
+    """The home and listing pages: (file, what makes it, function making it, noting what it reads)."""
 
     def listing_html(page: ListingPage) -> dict[str, bytes]:
         note(("shared",))
-        note(("bundles",))
         note(("page", page.file))  # its place among the pages, its counts and links, which trials it lists
         for trial in page.trials:
             note(("entry", trial.slug))
         context = {"site": settings, "page": page, "canonical": settings.base_url + page.path,
-                   "jsonld": listing_graph(settings, page), "facet_links": FACET_LINKS, "bundles": bundles}
+                   "jsonld": listing_graph(settings, page), "facet_links": FACET_LINKS}
         return {page.file: render_template(env, page.template, context).encode("utf-8")}
 
     for page in pages.all:
@@ -455,11 +497,11 @@ def _listing_outputs(
 
 def _catalog_outputs(
     project: Project, env: Environment, settings: Settings, records: dict[str, state.TrialRecord],
-    bundles: dict[str, dict[str, state.TrialRecord]], listings: list[str], texts: Callable[[list[str]], dict[str, str]],
+    listings: list[str], index: Callable[[], dict[str, bytes]],
 ) -> Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]]:
     """The catalog's other outputs (404 page, feed, sitemap, robots.txt, static files, search index), given the
-    trials of each search bundle and the files of the listing pages: (key, what makes it, function making its
-    files, noting what it reads)."""
+    files of the listing pages and what makes the search index: (key, what makes it, function making its files,
+    noting what it reads)."""
     base_path = urlparse(settings.base_url).path or "/"
     not_found = ListingPage("", "Page not found", "This page does not exist. Start again from the list of trials.",
                             "404.html", (), not_found=base_path)
@@ -495,10 +537,9 @@ def _catalog_outputs(
         note(("static", name), digest(data))
         return {name: data}
 
-    def search(folder: str, members: dict[str, state.TrialRecord]) -> dict[str, bytes]:
-        note(("language",))
-        note(("bundle", folder))  # which trials it holds, their texts, and their titles and filters from their entries
-        return _search_index(settings, folder, members, texts)
+    def search() -> dict[str, bytes]:
+        note(("search",))  # every trial's terms, and what its result shows
+        return index()
 
     yield "404.html", "the 404 page", not_found_html
     yield "feed.jsonld", "the feed", feed
@@ -506,31 +547,4 @@ def _catalog_outputs(
     yield "robots.txt", "robots.txt", robots
     for name in project.static_names(STATIC_FILES):
         yield name, f"the static file {project.static_file(name)}", functools.partial(static, name)
-    for folder, members in bundles.items():
-        yield folder, f"the search index {folder}", functools.partial(search, folder, members)
-
-
-def search_bundles(records: dict[str, state.TrialRecord]) -> dict[str, dict[str, state.TrialRecord]]:
-    """The trials in each bundle of the search index (more than one past SHARD_RECORDS trials, so that an edit
-    indexes one bundle again, not the whole catalog), by the bundle's folder."""
-    count = bundle_count(len(records))
-    bundles: dict[str, dict[str, state.TrialRecord]] = {bundle_folder(n): {} for n in range(count)}
-    for slug, record in records.items():
-        bundles[bundle_folder(bundle_of(record.entry.path, count))][slug] = record
-    return {folder: members for folder, members in bundles.items() if members}
-
-
-def _search_index(settings: Settings, folder: str, records: dict[str, state.TrialRecord],
-                  texts: Callable[[list[str]], dict[str, str]]) -> dict[str, bytes]:
-    """One bundle of the search index, in `folder`."""
-    text = texts(list(records))
-    try:
-        files = search_index(
-            [SearchRecord(r.entry.path, r.entry.title, text[slug],
-                          {"condition": (r.entry.condition,), "status": (r.entry.status,), "phase": (r.entry.phase,)})
-             for slug, r in records.items()],
-            settings.language,
-        )
-        return {folder + name.removeprefix(bundle_folder(0)): data for name, data in files.items()}
-    except SearchError as e:
-        raise ContentError([Problem("pagefind", 0, 0, f"the search index could not be built: {e}")]) from None
+    yield SEARCH, "the search index", search

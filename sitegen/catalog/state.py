@@ -24,9 +24,10 @@ from ..errors import Problem
 from ..record import MISSING, Key
 from ..write import MARKER
 from .listing import TrialEntry
+from .search import FOLDER as SEARCH_FOLDER
 
 FORMAT = 4
-TEXTS = "search.sqlite"  # the trials' searchable texts, by slug: an edit reads those of one search bundle, not all
+TERMS = "search.sqlite"  # the trials' terms, by slug: as their pages say now, and as the search index has them
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class TrialRecord:
     entry: TrialEntry
     entry_print: str
     feed_item: tuple[str, str]  # (dateModified, its node in the feed as JSON: a string loads 30 times faster)
-    search_print: str  # fingerprint of its searchable text (the text itself is kept in TEXTS)
+    search_print: str  # digest of its terms for the search index (the terms themselves are kept in TERMS)
     warnings: tuple[Problem, ...]
 
     @property
@@ -55,7 +56,7 @@ class TrialRecord:
 
 @dataclass(frozen=True)
 class Made:
-    """Files of the catalog itself (a listing page, the feed, a search bundle) and what making them read."""
+    """Files of the catalog itself (a listing page, the feed, the search index) and what making them read."""
 
     reads: dict[Key, str]
     files: dict[str, str]  # path -> digest of its bytes
@@ -110,14 +111,15 @@ def load(output: Path, code: str) -> BuildRecord | None:
     finally:
         if collecting:
             gc.enable()
-    if not (record.token and record.token in marker and (folder(output) / TEXTS).is_file()):
+    if not (record.token and record.token in marker and (folder(output) / TERMS).is_file()):
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
-    # every file would cost more than the rebuild it saves: each listing page, the catalog's other files but for a
-    # search bundle's only its entry file, and each trial's folder do (one listing of trials/).
+    # every file would cost more than the rebuild it saves: each listing page, the catalog's other files but for the
+    # search index's only its index.json (the files are read back, and checked, when it changes), and each trial's
+    # folder do (one listing of trials/).
     expected = [name for made in record.listings.values() for name in made.files]
     expected += [name for made in record.site.values() for name in made.files
-                 if not name.startswith("pagefind") or name.endswith("/pagefind-entry.json")]
+                 if not name.startswith(SEARCH_FOLDER) or name == SEARCH_FOLDER + "index.json"]
     try:
         folders = set(os.listdir(os.path.join(output, "trials"))) if record.trials else set()
     except OSError:
@@ -158,38 +160,54 @@ def _unpack(packed: tuple[Any, ...]) -> TrialRecord:
     return TrialRecord(reads, stat, outputs, TrialEntry(*entry), *rest)
 
 
-def load_texts(output: Path, slugs: list[str]) -> dict[str, str]:
-    """The searchable text of each of these trials as the last build kept it, by slug (those it lacks left out)."""
+def load_terms(output: Path, slugs: list[str], column: str = "latest") -> dict[str, str]:
+    """The terms of each of these trials (JSON), by slug: as their pages say now ('latest'), or as the search index
+    was last made with them ('indexed'); those the cache lacks are left out."""
+    assert column in ("latest", "indexed")
     found: dict[str, str] = {}
     try:
-        with closing(sqlite3.connect((folder(output) / TEXTS).as_uri() + "?mode=ro", uri=True)) as db:
+        with closing(sqlite3.connect((folder(output) / TERMS).as_uri() + "?mode=ro", uri=True)) as db:
             for start in range(0, len(slugs), 500):  # SQLite takes a limited number of parameters
                 part = slugs[start:start + 500]
-                found.update(db.execute(f"SELECT slug, text FROM texts WHERE slug IN ({','.join('?' * len(part))})", part))
+                found.update(db.execute(f"SELECT slug, {column} FROM terms WHERE {column} IS NOT NULL "
+                                        f"AND slug IN ({','.join('?' * len(part))})", part))
     except sqlite3.Error:  # unreadable: the trials missing from it are reported by the caller
         return {}
     return found
 
 
-def save_texts(output: Path, texts: dict[str, str], keep: Iterable[str], fresh: bool) -> None:
-    """Keep the searchable text of the trials built now, and forget those of trials no longer in `keep`, in one
-    transaction (a kill leaves the texts as they were). `fresh`: a full build, which starts a new table."""
+def not_indexed(output: Path) -> list[str]:
+    """The trials whose terms changed since the search index was made (serve left it behind)."""
+    try:
+        with closing(sqlite3.connect((folder(output) / TERMS).as_uri() + "?mode=ro", uri=True)) as db:
+            return [slug for (slug,) in db.execute("SELECT slug FROM terms WHERE indexed IS NOT latest ORDER BY slug")]
+    except sqlite3.Error:
+        return []
+
+
+def save_terms(output: Path, terms: dict[str, str], keep: Iterable[str], fresh: bool, indexed: bool) -> None:
+    """Keep the terms of the trials built now, forget those of trials no longer in `keep`, and, if the search index
+    was made from them (`indexed`), say so of every trial: in one transaction (a kill leaves them as they were).
+    `fresh`: a full build, which starts a new table."""
     place = folder(output)
     place.mkdir(exist_ok=True)
     if fresh:
-        (place / TEXTS).unlink(missing_ok=True)  # whatever was there, even a damaged file, is replaced
+        (place / TERMS).unlink(missing_ok=True)  # whatever was there, even a damaged file, is replaced
     try:
-        with closing(sqlite3.connect(place / TEXTS)) as db, db:
-            db.execute("CREATE TABLE IF NOT EXISTS texts (slug TEXT PRIMARY KEY, text TEXT NOT NULL)")
-            db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?)", texts.items())
-            gone = {slug for (slug,) in db.execute("SELECT slug FROM texts")} - set(keep)
-            db.executemany("DELETE FROM texts WHERE slug = ?", ((slug,) for slug in sorted(gone)))
+        with closing(sqlite3.connect(place / TERMS)) as db, db:
+            db.execute("CREATE TABLE IF NOT EXISTS terms (slug TEXT PRIMARY KEY, indexed TEXT, latest TEXT NOT NULL)")
+            db.executemany("INSERT INTO terms VALUES (?, NULL, ?) ON CONFLICT(slug) DO UPDATE SET latest = excluded.latest",
+                           terms.items())
+            gone = {slug for (slug,) in db.execute("SELECT slug FROM terms")} - set(keep)
+            db.executemany("DELETE FROM terms WHERE slug = ?", ((slug,) for slug in sorted(gone)))
+            if indexed:
+                db.execute("UPDATE terms SET indexed = latest WHERE indexed IS NOT latest")
     except sqlite3.Error as e:
-        raise OSError(0, f"cannot keep the search texts ({e}); delete this folder to build everything again",
+        raise OSError(0, f"cannot keep the search terms ({e}); delete this folder to build everything again",
                       str(place)) from None
 
 
-LIBRARIES = ("jinja2", "markdown", "nh3", "pybtex", "pydantic", "pyyaml", "pagefind_bin", "markupsafe")
+LIBRARIES = ("jinja2", "markdown", "nh3", "pybtex", "pydantic", "pyyaml", "markupsafe")
 
 
 @functools.cache  # the running code does not change under a long-running server

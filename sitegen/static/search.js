@@ -1,80 +1,192 @@
 // Full-text search of the catalog, added to the page where JavaScript runs (the list and its filters work without).
-// Pagefind's UI reads the index from the folder named in data-bundle, relative to this page; it is given as an
-// absolute path, since the UI imports from it and takes a relative one ('pagefind/') for a bare module name.
+// It reads the index sitegen made in search/ (sitegen/catalog/search.py describes its files): index.json, then for
+// each word of the query its words file and the terms files of the terms it may be, and the docs files of the
+// results it shows. A trial is a result if it has every word; the last word may be the start of one, while it is
+// being typed. Words are taken as sitegen takes a trial's: NFKD, lower case, accents dropped, letters and digits.
 (function () {
+  "use strict";
   var box = document.getElementById("search");
-  if (!box || typeof PagefindUI === "undefined") return;
+  if (!box || !window.fetch || !window.Promise || !window.TextEncoder || !window.URL) return;
+  var form = box.querySelector("form"), input = box.querySelector("input");
+  var status = box.querySelector(".search-status"), list = box.querySelector(".search-results");
+  var more = box.querySelector(".search-more"), item = box.querySelector("template").content.firstElementChild;
+  var notice = box.querySelector(".no-script");
   if (location.protocol === "file:") {
-    // Browsers do not let a page opened from disk load the search index: say so, rather than "Searching..." forever.
-    box.textContent = "Search works when the site is served by a web server (for example: " +
+    // Browsers do not let a page opened from disk read the index: say so, rather than nothing at all.
+    notice.textContent = "Search works when the site is served by a web server (for example: " +
       "python -m http.server -d output), not opened from a file. The list and its filters below work as they are.";
     return;
   }
-  box.textContent = "";
-  // A large catalog's index is split into bundles (pagefind/, pagefind-1/, ...): search them all as one.
-  var bundles = [box.getAttribute("data-bundle")].concat((box.getAttribute("data-merge") || "").split(" "))
-    .filter(Boolean).map(function (folder) { return new URL(folder, document.baseURI).pathname; });
-  // Pagefind asks for each bundle's entry file with "?ts=" and this tag (by default the time of the search, which
-  // no one else can know); one per page view keeps it as fresh and lets prefetchBundles fetch the same URL.
-  var tag = String(Date.now());
-  new PagefindUI({
-    element: "#search",
-    bundlePath: bundles[0],
-    mergeIndex: bundles.slice(1).map(function (path) { return { bundlePath: path, metaCacheTag: tag }; }),
-    metaCacheTag: tag,
-    showImages: false,
-    showSubResults: false,
-    resetStyles: false,
-    translations: { placeholder: "Search trials by condition, drug, place or any word" }
-  });
-  // Pagefind merges the bundles one after another, each its entry file and then its metadata: at 16 bundles, 32
-  // round trips in a row before the first index chunk. When the reader first turns to the box (not at page load:
-  // who never searches pays nothing), ask for them all at once, so that Pagefind's own requests are answered
-  // from the browser's cache (the host must let it keep them: static hosts do, e.g. GitHub Pages for 10 minutes).
-  var prefetched = false;
-  function read(response) { return response.arrayBuffer(); }  // the whole body, so that the cache keeps it
-  function prefetchBundles() {
-    if (prefetched || typeof fetch === "undefined") return;
-    prefetched = true;
-    bundles.forEach(function (path) {
-      fetch(path + "pagefind-entry.json?ts=" + tag).then(function (response) {
-        // A host that has the browser ask again for every file (no-cache, max-age=0: Netlify, Cloudflare Pages)
-        // makes Pagefind ask again one after another anyway: fetching the rest first would only add requests.
-        var mustAsk = /no-cache|no-store|max-age=0\b/.test(response.headers.get("Cache-Control") || "");
-        return response.ok && !mustAsk ? response.json() : null;
-      }).then(function (entry) {
-        var languages = (entry && entry.languages) || {};
-        // The metadata of each language the bundle has (a catalog has one): it is named by the entry's hash.
-        Object.keys(languages).forEach(function (language) {
-          var hash = languages[language].hash;
-          if (hash) fetch(path + "pagefind." + hash + ".pf_meta").then(read).catch(function () {});
-          // and Pagefind's WebAssembly, which it fetches from the first bundle only, once that bundle's entry is in
-          var wasm = languages[language].wasm;
-          if (wasm && path === bundles[0]) fetch(path + "wasm." + wasm + ".pagefind").then(read).catch(function () {});
-        });
-      }).catch(function () {});  // only a head start: Pagefind fetches them itself and reports its own errors
+  notice.remove();
+  form.hidden = false;
+
+  var MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;  // as search.py's _MARKS
+  var WORD = /[\p{L}\p{N}]+/gu;
+  var MAX_TERM = 40, MAX_WORDS = 10, EXPANSIONS = 50, SHOWN = 5, WAIT_MS = 200;
+  var folder = new URL(box.getAttribute("data-index"), document.baseURI);  // .../search/
+  var root = new URL("../", folder);  // the site's root: result URLs are relative to it
+  var head = null, started = null, files = {};
+
+  function words(text) {
+    return (text.normalize("NFKD").toLowerCase().replace(MARKS, "").match(WORD) || []).map(function (word) {
+      return Array.from(word).slice(0, MAX_TERM).join("");
     });
   }
-  box.addEventListener("focusin", prefetchBundles);
-  box.addEventListener("input", prefetchBundles);
-  // Its box is named only by its title, which no one sees: name it by the visible heading above it.
-  var input = box.querySelector("input");
-  var heading = document.getElementById("search-heading");
-  if (input && heading) input.setAttribute("aria-labelledby", heading.id);
-  // Pagefind's UI shows how many results there are ("3 results for sarcoma") but does not announce it: repeat that
-  // message in a live region once it has stopped changing, so a screen reader says it once, not on every key.
-  var status = document.createElement("p");
-  status.className = "visually-hidden";
-  status.setAttribute("role", "status");
-  box.parentNode.insertBefore(status, box.nextSibling);
-  var timer;
-  new MutationObserver(function () {
+
+  function start() {  // index.json: asked for again on every page view, so that an edit shows at once
+    if (!started) {
+      started = fetch(new URL("index.json", folder), { cache: "no-cache" }).then(function (response) {
+        if (!response.ok) throw new Error("index.json: " + response.status);
+        return response.json();
+      }).then(function (loaded) {
+        if (loaded.format !== 1) throw new Error("index.json: format " + loaded.format);
+        head = loaded;
+        head.wordFiles = new Set(loaded.words);
+      });
+      started.catch(function () { started = null; });  // try again at the next search
+    }
+    return started;
+  }
+
+  function get(name) {  // a file of the index, once a page view; its version keeps a browser from mixing two builds
+    if (!files[name]) {
+      files[name] = fetch(new URL(name + "?v=" + head.version, folder)).then(function (response) {
+        if (!response.ok) throw new Error(name + ": " + response.status);
+        return response.json();
+      });
+      files[name].catch(function () { delete files[name]; });
+    }
+    return files[name];
+  }
+
+  function hex(text) {
+    return Array.from(new TextEncoder().encode(text), function (b) { return (b < 16 ? "0" : "") + b.toString(16); })
+      .join("");
+  }
+
+  function termFile(term) {  // FNV-1a of its UTF-8, as search.py's term_file
+    var h = 0x811c9dc5, bytes = new TextEncoder().encode(term);
+    for (var i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+    return "terms/" + (h % head.termFiles) + ".json";
+  }
+
+  function candidates(word, open) {  // the terms a word of the query may be: itself; if still being typed, any it starts
+    var key = hex(Array.from(word).slice(0, 2).join(""));
+    if (!head.wordFiles.has(key)) return Promise.resolve([]);
+    return get("words/" + key + ".json").then(function (listed) {
+      if (!open) return Object.prototype.hasOwnProperty.call(listed, word) ? [word] : [];
+      return Object.keys(listed).filter(function (term) { return term.lastIndexOf(word, 0) === 0; })
+        .sort(function (a, b) { return (a === word ? -1 : b === word ? 1 : listed[b] - listed[a]) || (a < b ? -1 : 1); })
+        .slice(0, EXPANSIONS);
+    });
+  }
+
+  function matches(word, open) {  // the documents having the word, and how well each matches it
+    return candidates(word, open).then(function (terms) {
+      return Promise.all(terms.map(function (term) { return get(termFile(term)); })).then(function (held) {
+        var scores = new Map();
+        terms.forEach(function (term, i) {
+          var found = held[i][term] || [], n = head.documents, doc = -1;
+          var idf = Math.log(1 + (n - found.length + 0.5) / (found.length + 0.5));
+          found.forEach(function (value) {
+            doc += Math.floor(value / 16);
+            var count = value % 16, score = idf * count / (count + 1.2);
+            if (!(scores.get(doc) >= score)) scores.set(doc, score);
+          });
+        });
+        return scores;
+      });
+    });
+  }
+
+  function find(query) {  // the documents having every word, best first
+    var asked = words(query).slice(0, MAX_WORDS), open = /[\p{L}\p{N}]$/u.test(query.normalize("NFKD").replace(MARKS, ""));
+    return start().then(function () {
+      return Promise.all(asked.map(function (word, i) { return matches(word, open && i === asked.length - 1); }));
+    }).then(function (each) {
+      each.sort(function (a, b) { return a.size - b.size; });
+      var found = [];
+      each[0].forEach(function (score, doc) {
+        for (var k = 1; k < each.length; k++) {
+          var other = each[k].get(doc);
+          if (other === undefined) return;
+          score += other;
+        }
+        found.push([doc, score]);
+      });
+      found.sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+      return found.map(function (pair) { return pair[0]; });
+    });
+  }
+
+  var results = [], query = "", ticket = 0, timer = null;
+
+  function say(text) {
+    if (status.textContent !== text) status.textContent = text;
+  }
+
+  function showNext(mine, focus) {  // the next SHOWN results, from the docs files they are in
+    var from = list.children.length, next = results.slice(from, from + SHOWN);
+    return Promise.all(next.map(function (doc) {
+      return get("docs/" + Math.floor(doc / head.docsPerFile) + ".json");
+    })).then(function (parts) {
+      if (mine !== ticket) return;
+      next.forEach(function (doc, i) {
+        var row = parts[i][doc % head.docsPerFile], entry = item.cloneNode(true), link = entry.querySelector("a");
+        link.href = new URL(row[0], root).pathname;
+        link.textContent = row[1];
+        entry.querySelector(".search-meta").textContent = row.slice(2).filter(Boolean).join(" · ");
+        list.appendChild(entry);
+        if (focus && i === 0) link.focus();
+      });
+      more.hidden = list.children.length >= results.length;
+    });
+  }
+
+  function search(text) {
+    var mine = ++ticket;
+    query = text.trim();
+    if (!words(query).length) {
+      results = [];
+      list.textContent = "";
+      more.hidden = true;
+      say("");
+      return;
+    }
+    find(text).then(function (found) {
+      if (mine !== ticket) return;
+      results = found;
+      list.textContent = "";
+      return showNext(mine, false).then(function () {
+        if (mine !== ticket) return;
+        var count = results.length;
+        say(count === 0 ? "No trial has all of these words: \u201c" + query + "\u201d" :
+          count + (count === 1 ? " trial" : " trials") + " found for \u201c" + query + "\u201d");
+      });
+    }).catch(function () {
+      if (mine !== ticket) return;
+      results = [];
+      list.textContent = "";
+      more.hidden = true;
+      say("Search could not load its index just now. Every trial is listed below, and by condition, status, phase " +
+        "and location.");
+    });
+  }
+
+  input.addEventListener("focus", function () { start().catch(function () {}); });  // a head start
+  input.addEventListener("input", function () {
     clearTimeout(timer);
-    timer = setTimeout(function () {
-      var message = box.querySelector(".pagefind-ui__message");
-      var input = box.querySelector("input");
-      var text = message && input && input.value.trim() ? message.textContent.trim() : "";
-      if (status.textContent !== text) status.textContent = text;
-    }, 400);
-  }).observe(box, { childList: true, subtree: true, characterData: true });
+    timer = setTimeout(function () { search(input.value); }, WAIT_MS);
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    clearTimeout(timer);
+    search(input.value);
+  });
+  more.addEventListener("click", function () { showNext(ticket, true); });
+  var asked = new URLSearchParams(location.search).get("q");
+  if (asked) {
+    input.value = asked.slice(0, 200);
+    search(input.value);
+  }
 })();

@@ -19,6 +19,7 @@ TRIALS = 8
 PAGE_SIZE = 3  # instead of sitegen.catalog.PAGE_SIZE (50), so that 8 trials paginate
 # A word only SEARCH_TRIAL's text has (put into its first FAQ answer), and one that no trial has.
 UNIQUE_WORD = "quokkaberry"
+ACCENTED_WORD = "Zürichseeklinik"  # also only in SEARCH_TRIAL's: found by "zurichseeklinik" or "ZÜRICHSEEKLINIK"
 MISSING_WORD = "zyxwvutsrq"
 SEARCH_TRIAL = "trial-5"
 
@@ -34,9 +35,10 @@ CATALOG_LIGHTHOUSE_PAGES = [
 ]
 
 
-def build_catalog_site(out: Path, base_url: str, shard_records: int | None = None) -> Path:
-    """Build the test catalog into out (its project beside out), published at base_url; with shard_records, its
-    search index split into bundles of about that many trials (sitegen.search.SHARD_RECORDS, 1,000)."""
+def build_catalog_site(out: Path, base_url: str, terms_per_file: int | None = None) -> Path:
+    """Build the test catalog into out (its project beside out), published at base_url; with terms_per_file, its
+    search index's terms in a terms file for about that many trials (sitegen.catalog.search.TERMS_PER_FILE, 16),
+    so that the page's script must find the right one of several."""
     tests = str(ROOT / "tests")
     if tests not in sys.path:
         sys.path.insert(0, tests)
@@ -49,11 +51,12 @@ def build_catalog_site(out: Path, base_url: str, shard_records: int | None = Non
     project = make_catalog(out.parent / f"{out.name}-project", TRIALS)
     path = project.content / "trials" / f"{SEARCH_TRIAL}.yaml"
     trial = yaml.safe_load(path.read_text(encoding="utf-8"))
-    trial["faq"][0]["answer"] = f"Bring your {UNIQUE_WORD} diary to every visit. {trial['faq'][0]['answer']}"
+    trial["faq"][0]["answer"] = (f"Bring your {UNIQUE_WORD} diary to every visit at the {ACCENTED_WORD}. "
+                                 f"{trial['faq'][0]['answer']}")
     path.write_text(yaml.safe_dump(trial, sort_keys=False, allow_unicode=True), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog, "PAGE_SIZE", PAGE_SIZE)
-        if shard_records is not None:
-            patch.setattr(search_module, "SHARD_RECORDS", shard_records)
+        if terms_per_file is not None:
+            patch.setattr(search_module, "TERMS_PER_FILE", terms_per_file)
         build(project, out, base_url=base_url, jobs=1)
     return out

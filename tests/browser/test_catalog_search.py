@@ -1,9 +1,10 @@
-"""The catalog's search box in Chromium, by keyboard alone: it has a name, finds the one trial whose text has a word,
-says so when no trial has it, announces its results in a live region, passes axe, our keyboard, contrast and reflow
-checks with results shown, and links to the right pages when the site lives under a sub-path. With JavaScript off
-the home page says search needs it, and the lists and facets work without it.
+"""The catalog's search box in Chromium, by keyboard alone: it has a name, finds the one trial whose text has a word
+(written with or without its accents, in any case, or only its start), says so when no trial has it, announces its
+results in a live region, shows more on asking, passes axe, our keyboard, contrast and reflow checks with results
+shown, and links to the right pages when the site lives under a sub-path. A phone's search loads a few small files.
+With JavaScript off the home page says search needs it, and the lists and facets work without it.
 
-The site is served over http: from file:// the browser refuses to load Pagefind's index.
+The site is served over http: from file:// the browser refuses to load the index.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import pytest
 from playwright.sync_api import expect
 
 from . import checks
-from .catalog_site import MISSING_WORD, SEARCH_TRIAL, TRIALS, UNIQUE_WORD, build_catalog_site
+from .catalog_site import ACCENTED_WORD, MISSING_WORD, SEARCH_TRIAL, TRIALS, UNIQUE_WORD, build_catalog_site
 from .tools import format_axe, report, run_axe, serve
 
-SEARCH_INPUT = "#search input.pagefind-ui__search-input"
-RESULT_LINK = "#search a.pagefind-ui__result-link"
-COMMON_WORD = "cabozantinib"  # in every trial's text: more results than Pagefind shows at first
+SEARCH_INPUT = "#search input[type=search]"
+RESULT_LINK = "#search .search-results a"
+MORE = "#search button.search-more"
+COMMON_WORD = "cabozantinib"  # in every trial's text: more results than the box shows at first (5)
 SUB_PATH = "trials/catalog/"
 
 
@@ -48,12 +50,12 @@ def status(page):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def sub_path_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """The catalog built for and served under /trials/catalog/ (a site hosted in a folder of its server), its
-    search index split into bundles of 2 trials as a catalog of thousands is: (folder, URL)."""
+    search index's terms in several files, as a catalog of thousands has them: (folder, URL)."""
     root = tmp_path_factory.mktemp("sub-path-host")
     with serve(root) as url:
         out = root / SUB_PATH
         out.mkdir(parents=True)
-        build_catalog_site(out, base_url=url + SUB_PATH, shard_records=2)
+        build_catalog_site(out, base_url=url + SUB_PATH, terms_per_file=1)
         yield out, url + SUB_PATH
 
 
@@ -74,8 +76,7 @@ def test_a_word_of_one_trial_finds_that_trial_and_its_link_opens_it_by_keyboard(
     results = page.locator(RESULT_LINK)
     expect(results).to_have_count(1, timeout=10_000)
     expect(results).to_have_text(re.compile(r"^Trial number 5 "))
-    expect(page.locator("#search .pagefind-ui__message")).to_have_text(f"1 result for {UNIQUE_WORD}")
-    expect(status(page)).to_have_text(f"1 result for {UNIQUE_WORD}")
+    expect(status(page)).to_have_text(f"1 trial found for \u201c{UNIQUE_WORD}\u201d")
     title = results.inner_text()
 
     tab_to(page, RESULT_LINK, limit=15)
@@ -88,23 +89,57 @@ def test_a_word_of_one_trial_finds_that_trial_and_its_link_opens_it_by_keyboard(
 def test_a_word_in_no_trial_says_there_are_no_results(open_page, catalog_url: str) -> None:
     page = open_page(catalog_url)
     search(page, MISSING_WORD)
-    message = page.locator("#search .pagefind-ui__message")
-    expect(message).to_have_text(f"No results for {MISSING_WORD}", timeout=10_000)
+    message = status(page)
+    expect(message).to_have_text(f"No trial has all of these words: \u201c{MISSING_WORD}\u201d", timeout=10_000)
     expect(message).to_be_visible()
     expect(page.locator(RESULT_LINK)).to_have_count(0)
-    expect(status(page)).to_have_text(f"No results for {MISSING_WORD}")
-    # and a new search replaces the message, in the live region too
+    # and a new search replaces the message
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type(UNIQUE_WORD)
-    expect(status(page)).to_have_text(f"1 result for {UNIQUE_WORD}", timeout=10_000)
+    expect(status(page)).to_have_text(f"1 trial found for \u201c{UNIQUE_WORD}\u201d", timeout=10_000)
+
+
+@pytest.mark.parametrize("query", [ACCENTED_WORD, "zurichseeklinik", "ZÜRICHSEEKLINIK", "Zürichsee",
+                                   "quokkaberry cabozantinib"])
+def test_a_word_is_found_without_its_accents_in_any_case_by_its_start_and_with_others(
+        open_page, sub_path_site: tuple[Path, str], query: str) -> None:
+    """Words are taken in the page as in the index (the terms spread over several files here): the accented word
+    of one trial, however it is typed; the start of a word still being typed; every word of several."""
+    _, sub_path_url = sub_path_site
+    page = open_page(sub_path_url)
+    search(page, query)
+    results = page.locator(RESULT_LINK)
+    expect(status(page)).to_have_text(f"1 trial found for \u201c{query}\u201d", timeout=10_000)
+    expect(results).to_have_count(1)
+    expect(results).to_have_text(re.compile(r"^Trial number 5 "))
+
+
+def test_more_results_come_on_asking_and_the_first_new_one_takes_the_focus(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url)
+    search(page, COMMON_WORD)
+    expect(status(page)).to_have_text(f"{TRIALS} trials found for \u201c{COMMON_WORD}\u201d", timeout=10_000)
+    expect(page.locator(RESULT_LINK)).to_have_count(5)
+    tab_to(page, MORE, limit=15)
+    page.keyboard.press("Enter")
+    expect(page.locator(RESULT_LINK)).to_have_count(TRIALS)
+    expect(page.locator(RESULT_LINK).nth(5)).to_be_focused()
+    expect(page.locator(MORE)).to_be_hidden()
+    titles = page.locator(RESULT_LINK).all_inner_texts()
+    assert len(set(titles)) == TRIALS, titles
+
+
+def test_a_search_in_the_address_is_run_when_the_page_opens(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url + "?q=" + UNIQUE_WORD)
+    expect(page.locator(SEARCH_INPUT)).to_have_value(UNIQUE_WORD)
+    expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
 
 
 def show_results(page) -> None:  # type: ignore[no-untyped-def]
-    """Search for a word every trial has, open every filter group: all of the search UI on show."""
+    """Search for a word every trial has: all of the search UI on show."""
     search(page, COMMON_WORD)
     expect(page.locator(RESULT_LINK).first).to_be_visible(timeout=10_000)
-    expect(page.locator("#search .pagefind-ui__button")).to_be_visible()  # 'Load more results'
-    page.evaluate("() => document.querySelectorAll('#search details').forEach(d => { d.open = true; })")
+    expect(page.locator(MORE)).to_be_visible()  # 'Show more results'
+    expect(status(page)).not_to_have_text("")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -136,26 +171,23 @@ def test_search_results_reflow_and_take_text_spacing(open_page, catalog_url: str
 
 def test_every_tab_stop_of_the_search_shows_focus(open_page, catalog_url: str) -> None:
     page = open_page(catalog_url)
-    search(page, COMMON_WORD)
-    expect(page.locator(RESULT_LINK).first).to_be_visible(timeout=10_000)
-    page.evaluate("() => document.querySelectorAll('#search details').forEach(d => { d.open = true; })")
+    show_results(page)
     checks.number_elements(page)
-    stops = checks.tab_stops(page)  # from the search box on: clear, filters, results, 'Load more', the lists
+    stops = checks.tab_stops(page)  # after the search box: the results, 'Show more', the lists
     selectors = " ".join(s["snippet"] for s in stops)
-    for part in ("pagefind-ui__search-clear", "pagefind-ui__filter-checkbox", "pagefind-ui__result-link",
-                 "pagefind-ui__button"):
+    for part in ('href="/trials/', "search-more"):
         assert part in selectors, f"Tab never reached the {part} of the search"
     found = checks.focus_findings(page, "index.html with search results", stops)
     assert not found, report("keyboard problems in the search", found)
 
 
-def test_search_links_work_on_a_site_under_a_sub_path_with_its_index_in_bundles(
+def test_search_links_work_on_a_site_under_a_sub_path_with_its_terms_in_several_files(
         open_page, sub_path_site: tuple[Path, str]) -> None:
     folder, sub_path_url = sub_path_site
-    assert (folder / "pagefind-1").is_dir(), "the index was not split into bundles"
+    assert len(list((folder / "search" / "terms").iterdir())) >= 4, "the terms were not spread over several files"
     page = open_page(sub_path_url)
-    search(page, COMMON_WORD)  # every trial, whichever bundle it is in
-    expect(page.locator("#search .pagefind-ui__message")).to_have_text(f"{TRIALS} results for {COMMON_WORD}", timeout=10_000)
+    search(page, COMMON_WORD)
+    expect(status(page)).to_have_text(f"{TRIALS} trials found for \u201c{COMMON_WORD}\u201d", timeout=10_000)
     page.goto(sub_path_url)
     search(page, UNIQUE_WORD)
     results = page.locator(RESULT_LINK)
@@ -171,7 +203,7 @@ def test_search_links_work_on_a_site_under_a_sub_path_with_its_index_in_bundles(
 
 
 def _search_load():  # type: ignore[no-untyped-def]
-    """bench/search_load.py, whose server logs every request it answers and lets the browser cache (max-age)."""
+    """bench/search_load.py, whose server logs every request it answers."""
     import importlib.util
     import sys
 
@@ -185,58 +217,24 @@ def _search_load():  # type: ignore[no-untyped-def]
     return module
 
 
-def test_focusing_the_box_fetches_every_bundle_at_once_and_pagefind_finds_them_cached(
+def test_a_search_loads_nothing_before_the_box_is_used_and_a_few_small_files_after(
         open_page, sub_path_site: tuple[Path, str]) -> None:
-    # Pagefind merges bundles one after another (each one's entry file, then its metadata): at 16 bundles, 32
-    # round trips in a row. search.js asks for them all when the box is first focused, and Pagefind's worker then
-    # finds them in the browser's cache, from a host that lets it keep them (as GitHub Pages does, 10 minutes).
+    """A reader who never searches loads no index; one word loads index.json, its words file, the terms file of
+    each term it may be and the docs files of the results shown, each once, none missing."""
     folder, _ = sub_path_site
-    bundles = sorted(p.parent.name for p in folder.glob("pagefind*/pagefind-entry.json"))
-    assert len(bundles) >= 3, "the index was not split into bundles"
     search_load = _search_load()
     with search_load.serving(folder.parent.parent, search_load.Throttle(0, 0)) as (root_url, server):
         page = open_page(root_url + SUB_PATH)
         server.wait_quiet(quiet=0.3, timeout=30)
-        loaded = [search_load.kind(s.path) for s in server.log]
-        assert not {"entry json", "pf_meta"} & set(loaded), "the bundles were fetched by a reader who never searched"
-        asked: list[str] = []
-        page.on("request", lambda request: asked.append(request.url))
-        tab_to(page, SEARCH_INPUT)
-        page.keyboard.type(UNIQUE_WORD)
+        assert not [s.path for s in server.log if "/search/" in s.path], "the index was loaded by a reader who never searched"
+        search(page, UNIQUE_WORD)
         expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
         server.wait_quiet(quiet=0.3, timeout=30)
-    kinds = [search_load.kind(url) for url in asked]
-    entries = [search_load.bundle(url) for url in asked if search_load.kind(url) == "entry json"]
-    # every bundle's entry file asked for before any metadata: all at once, not one bundle after another
-    assert sorted(set(entries[:len(bundles)])) == bundles, asked
-    assert "pf_meta" not in kinds[:kinds.index("entry json") + len(bundles)], asked
-    metas = {search_load.bundle(url) for url in asked if search_load.kind(url) == "pf_meta"}
-    assert sorted(metas) == bundles, asked
-    # and the server answered each of them once: Pagefind's own requests were answered by the browser's cache
-    answered = [(search_load.bundle(s.path), search_load.kind(s.path)) for s in server.log]
-    for kind in ("entry json", "pf_meta"):
-        assert sorted(b for b, k in answered if k == kind) == bundles, f"{kind}: {answered}"
+    asked = [s.path.split("?")[0].removeprefix("/" + SUB_PATH) for s in server.log if "/search/" in s.path]
+    assert asked[0] == "search/index.json" and len(asked) == len(set(asked)), asked
+    kinds = sorted({name.split("/")[1] for name in asked[1:]})
+    assert kinds == ["docs", "terms", "words"] and len(asked) <= 3 + len(UNIQUE_WORD), asked  # words of its start
     assert not [s for s in server.log if s.status >= 400], server.log
-
-
-def test_on_a_host_that_has_every_file_asked_for_again_the_box_fetches_no_metadata_ahead(
-        open_page, sub_path_site: tuple[Path, str]) -> None:
-    # With Cache-Control: no-cache (or max-age=0, as Netlify and Cloudflare Pages send) the browser asks the host
-    # again for every file, so Pagefind's merge waits as long as without the prefetch: search.js stops at the
-    # entry files it has sent for, rather than ask for every metadata file twice.
-    folder, _ = sub_path_site
-    bundles = sorted(p.parent.name for p in folder.glob("pagefind*/pagefind-entry.json"))
-    search_load = _search_load()
-    with search_load.serving(folder.parent.parent, search_load.Throttle(0, 0), "no-cache") as (root_url, server):
-        page = open_page(root_url + SUB_PATH)
-        tab_to(page, SEARCH_INPUT)
-        page.keyboard.type(UNIQUE_WORD)
-        expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
-        server.wait_quiet(quiet=0.3, timeout=30)
-    answered = [(search_load.bundle(s.path), search_load.kind(s.path)) for s in server.log]
-    assert sorted(b for b, k in answered if k == "entry json") == sorted(bundles * 2), answered  # sent, then asked again
-    assert sorted(b for b, k in answered if k == "pf_meta") == bundles, answered  # Pagefind's alone
-    assert [k for _, k in answered].count("wasm") == 1, answered
 
 
 # --- JavaScript off --------------------------------------------------------------------------------------------
@@ -250,7 +248,7 @@ def test_without_javascript_the_home_page_says_so_and_its_lists_work(open_page, 
     note = page.locator("#search .no-script")
     expect(note).to_be_visible()
     expect(note).to_contain_text("Search needs JavaScript")
-    expect(page.locator("#search input")).to_have_count(0)
+    expect(page.locator("#search input")).to_be_hidden()  # its form is there, hidden: no box that does nothing
     # a facet value leads to its listing, whose pages lead on to each other
     tab_to(page, "a[href='conditions/soft-tissue-sarcoma/index.html']")
     page.keyboard.press("Enter")
@@ -278,7 +276,8 @@ def test_without_javascript_the_home_page_reflows_and_keeps_contrast(open_page, 
 
 
 def test_keyboard_check_catches_an_invisible_tab_stop(open_page, tmp_path: Path) -> None:
-    # Pagefind's UI kept its 'Clear' button in the tab order at opacity 0 while the box was empty: a planted copy.
+    # Pagefind's UI (search before sitegen's own) kept its 'Clear' button in the tab order at opacity 0 while the
+    # box was empty: a planted copy.
     (tmp_path / "invisible.html").write_text(
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Invisible</title>'
         '<style>a:focus-visible, button:focus-visible { outline: 3px solid #b3541e; } .gone { opacity: 0; }</style>'

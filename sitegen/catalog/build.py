@@ -247,8 +247,9 @@ def build_catalog(
     except BaseException:
         writer.discard()
         raise
-    if terms or removed or SEARCH not in record.behind:  # the terms first: a record never says terms are kept that are not
-        state.save_terms(output, terms, keep=records, fresh=not previous.token, indexed=SEARCH not in record.behind)
+    indexed = SEARCH not in record.behind  # the index has every trial's terms as they are now
+    if terms or removed or (indexed and SEARCH in previous.behind):  # first: no record names terms not kept
+        state.save_terms(output, terms, keep=records, fresh=not previous.token, indexed=indexed)
     keep(plan, record, files)
     report = BuildReport(len(records), files, tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)

@@ -22,7 +22,10 @@
 
   var MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;  // as search.py's _MARKS
   var WORD = /[\p{L}\p{N}]+/gu;
-  var MAX_TERM = 40, MAX_WORDS = 10, EXPANSIONS = 50, SHOWN = 5, WAIT_MS = 200;
+  var MAX_TERM = 40, MAX_WORDS = 10, SHOWN = 5, WAIT_MS = 200;
+  // A word being typed stands for the words it starts, once it has 3 characters: the 12 most common of them (each a
+  // terms file to load, on a phone's network)
+  var EXPANSIONS = 12, PREFIX = 3;
   var folder = new URL(box.getAttribute("data-index"), document.baseURI);  // .../search/
   var root = new URL("../", folder);  // the site's root: result URLs are relative to it
   var head = null, started = null, files = {};
@@ -74,7 +77,9 @@
     var key = hex(Array.from(word).slice(0, 2).join(""));
     if (!head.wordFiles.has(key)) return Promise.resolve([]);
     return get("words/" + key + ".json").then(function (listed) {
-      if (!open) return Object.prototype.hasOwnProperty.call(listed, word) ? [word] : [];
+      if (!open || Array.from(word).length < PREFIX) {
+        return Object.prototype.hasOwnProperty.call(listed, word) ? [word] : [];
+      }
       return Object.keys(listed).filter(function (term) { return term.lastIndexOf(word, 0) === 0; })
         .sort(function (a, b) { return (a === word ? -1 : b === word ? 1 : listed[b] - listed[a]) || (a < b ? -1 : 1); })
         .slice(0, EXPANSIONS);

@@ -351,7 +351,7 @@ def _search_index(output: Path, before: state.Made | None, records: dict[str, st
     if missing:
         raise ContentError([Problem(str(state.folder(output)), 0, 0, f"the cache lacks the search terms of {missing[0]}"
                                     f"{' and others' if len(missing) > 1 else ''}; delete it to build everything again")])
-    return make_index(docs, [json.loads(new[slug] if slug in new else kept[slug]) for slug, _ in ordered])
+    return make_index(docs, (json.loads(new[slug] if slug in new else kept[slug]) for slug, _ in ordered))
 
 
 def _made_files(output: Path, before: state.Made | None) -> dict[str, bytes] | None:

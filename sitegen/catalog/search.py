@@ -28,7 +28,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 FOLDER = "search/"
@@ -94,17 +94,23 @@ def words_file(term: str) -> str:
     return f"{FOLDER}words/{term[:2].encode('utf-8').hex()}.json"
 
 
-def make_index(docs: Sequence[Doc], counts: Sequence[Counts]) -> dict[str, bytes]:
-    """The whole index of these documents (in order) with these terms, by path under the site root."""
+def make_index(docs: Sequence[Doc], counts: Iterable[Counts]) -> dict[str, bytes]:
+    """The whole index of these documents (in order) with these terms (one Counts a document, in the same order,
+    taken one at a time), by path under the site root."""
     files = term_files(len(docs))
-    postings: dict[str, list[tuple[int, int]]] = {}
+    postings: dict[str, list[int]] = {}  # each term's documents, encoded as they are met (in order)
+    last: dict[str, int] = {}
     for number, terms in enumerate(counts):
         for term, count in terms.items():
-            postings.setdefault(term, []).append((number, count))
+            found = postings.get(term)
+            if found is None:
+                postings[term] = found = []
+            found.append((number - last.get(term, -1)) * 16 + min(count, MAX_COUNT))
+            last[term] = number
     by_file: dict[str, dict[str, list[int]]] = {}
     frequency: dict[str, dict[str, int]] = {}
     for term, found in postings.items():
-        by_file.setdefault(term_file(term, files), {})[term] = _encode(found)
+        by_file.setdefault(term_file(term, files), {})[term] = found
         frequency.setdefault(words_file(term), {})[term] = len(found)
     return _finish(docs, files, {name: _json(terms) for name, terms in by_file.items()},
                    {name: _json(terms) for name, terms in frequency.items()})

@@ -565,6 +565,18 @@ def test_a_build_shows_the_first_warnings_and_counts_the_rest(tmp_path: Path, ca
     assert len([line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]) == 25
 
 
+@pytest.mark.parametrize("damage", ["delete", "overwrite"])
+def test_a_search_file_damaged_by_hand_is_written_again_by_the_next_build_that_changes_the_index(
+        catalog: Project, tmp_path: Path, damage: str) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    damaged = out / search.words_file("trial")
+    damaged.unlink() if damage == "delete" else damaged.write_text("{}", encoding="utf-8")
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Zanzibarish. ")
+    build(catalog, out)
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
 def test_files_deleted_by_hand_or_a_lost_cache_file_give_a_full_build_not_a_broken_site(catalog: Project,
                                                                                          tmp_path: Path) -> None:
     out = tmp_path / "out"

@@ -128,3 +128,12 @@ def test_an_index_changed_in_place_is_the_index_made_whole(before: list[str], da
         after[n] = counts_of(docs[n].title, data.draw(_TEXT))
     changed = update_index(docs, {n: (counts[n], after[n]) for n in edited}, made)
     assert changed == make_index(docs, after)
+
+
+def test_a_cache_made_with_other_unicode_data_is_not_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python's Unicode data decides which characters are letters, so what a trial's words are."""
+    from sitegen.catalog import state
+
+    before = state.code_digest.__wrapped__()
+    monkeypatch.setattr(state.unicodedata, "unidata_version", "0.0.0")
+    assert state.code_digest.__wrapped__() != before

@@ -478,6 +478,19 @@ def test_a_linked_trials_folder_under_serve_is_looked_at_through_its_link(tmp_pa
     assert "Edited trial number 0" in _summary_page(tmp_path / "site", "trial-0")
 
 
+def test_a_cache_deleted_under_serve_gives_a_full_rebuild(tmp_path: Path) -> None:
+    """The server keeps the catalog's record in memory, and the trials' terms in the cache: without them (the cache
+    folder deleted, as an error message may advise) the record is not trusted, and the next save builds all."""
+    from test_catalog import _assert_as_a_full_build
+
+    project, live, trials = _catalog_live(tmp_path)
+    shutil.rmtree(cache.folder(tmp_path / "site"))
+    edit(trials / "trial-0.yaml", "answer: ", "answer: Zanzibarish. ")
+    outcome = live.rebuild([str(trials / "trial-0.yaml")])
+    assert outcome.problems == () and not outcome.behind
+    _assert_as_a_full_build(project, tmp_path / "site", tmp_path / "full")
+
+
 def test_a_save_that_failed_to_build_is_looked_at_again_with_the_next(tmp_path: Path) -> None:
     _, live, trials = _catalog_live(tmp_path)
     edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")

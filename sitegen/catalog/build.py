@@ -288,12 +288,16 @@ def _catalog(
                 writer.claim(name, f"the listing page {key}")
     else:
         record.listings = _make(_listing_outputs(env, settings, pages), previous.listings, now, writer, changed)
-    index = functools.partial(_search_index, output, previous.site.get(SEARCH), records, terms)
-    outputs = _catalog_outputs(project, env, settings, records, list(record.listings), index)
     # serve: an index made before is whole and consistent, only behind
-    before = previous.site.get(SEARCH)
+    before, made_before = previous.site.get(SEARCH), previous.site
     record.behind = (SEARCH,) if pages_first and before is not None and not fresh(before.reads, now) else ()
-    record.site = _make(outputs, previous.site, now, writer, changed, keep=record.behind)
+    remade = before is not None and not record.behind and not fresh(before.reads, now)
+    on_disk = _made_files(output, before) if remade else None
+    if remade and on_disk is None:  # the index on disk is not the one recorded: all of it is written over
+        made_before = {key: m for key, m in previous.site.items() if key != SEARCH}
+    index = functools.partial(_search_index, output, on_disk, records, terms)
+    outputs = _catalog_outputs(project, env, settings, records, list(record.listings), index)
+    record.site = _make(outputs, made_before, now, writer, changed, keep=record.behind)
     current = record.files()
     record.token = digest("\0".join(f"{name}\0{d}" for name, d in sorted(current.items())).encode())
     removed = sorted(set(previous.files()) - set(current))
@@ -327,15 +331,14 @@ def _shared_warnings(shared: Shared, records: dict[str, state.TrialRecord]) -> l
     return uncited + check_bibliography(shared.bibliography, cited)
 
 
-def _search_index(output: Path, before: state.Made | None, records: dict[str, state.TrialRecord],
+def _search_index(output: Path, made: dict[str, bytes] | None, records: dict[str, state.TrialRecord],
                   new: dict[str, str]) -> dict[str, bytes]:
     """The search index of these trials, whose terms are `new` for those built now and the cache's for the others:
-    the last build's index (`before`) changed where their terms did, if it is in the output as that build made it
-    and has the same trials in the same order; else made whole."""
+    the last build's index (`made`, read back from the output) changed where their terms did, if it has the same
+    trials in the same order; else made whole."""
     ordered = sorted(records.items(), key=lambda item: item[1].entry.path)
     docs = [Doc(r.entry.path, r.entry.title, r.entry.condition, r.entry.status, r.entry.phase) for _, r in ordered]
     number = {slug: n for n, (slug, _) in enumerate(ordered)}
-    made = _made_files(output, before)
     if made is not None and _same_docs(made, docs):
         edited = sorted(set(new) | set(state.not_indexed(output)))
         indexed = state.load_terms(output, edited, "indexed")

@@ -172,12 +172,13 @@ def keep(plan: CatalogPlan, record: state.BuildRecord, files: tuple[str, ...]) -
 
 def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord | None:
     """The record of the last build into `output`: from `memory` if it holds one (when the output folder still
-    bears its token), else as state.load reads it."""
+    bears its token, and the cache its trials' terms), else as state.load reads it."""
     if memory is None or memory.record is None:
         return state.load(output, code)
     record = memory.record
     try:
-        return record if record.token in (output / MARKER).read_text() else None
+        kept = (state.folder(output) / state.TERMS).is_file()
+        return record if kept and record.token in (output / MARKER).read_text() else None
     except OSError:
         return None
 

@@ -4,8 +4,8 @@ Every trial is a document, numbered in the order of the trials' URLs. Its words 
 title's counted TITLE_WEIGHT times more), taken as the script takes a query's (`words`). Under search/:
 
 - index.json: the format, the number of documents, of terms files and of documents a docs file holds, the
-  words files there are, and a version (a digest of every other file), which the script asks for the others
-  with, so that a browser never mixes two builds' files;
+  words files there are, and a version (a digest of every other file): the script asks for the others with it,
+  so that the browser's cache does not mix two builds' files, and starts again when it changes;
 - words/<the term's first two characters, UTF-8, in hex>.json: {term: how many documents have it}, every term
   that starts so: what a query's last word, maybe still being typed, can be the start of;
 - terms/<FNV-1a of the term's UTF-8, modulo the number of terms files>.json: {term: [each document that has it,
@@ -119,8 +119,8 @@ def make_index(docs: Sequence[Doc], counts: Iterable[Counts]) -> dict[str, bytes
 def update_index(docs: Sequence[Doc], changes: Mapping[int, tuple[Counts, Counts]], made: Mapping[str, bytes],
                  ) -> dict[str, bytes] | None:
     """The index of these documents, made from the index `made` of the same documents, each of `changes` (document
-    number: its terms then, its terms now) changed; None when `made` is not such an index or lacks a file it
-    should have (the caller makes it whole)."""
+    number: its terms then, its terms now) changed; None when `made` is not such an index (the caller makes it
+    whole). `made` must be whole, as the last build wrote it: a terms or words file it lacks is taken as empty."""
     try:
         head = json.loads(made[FOLDER + "index.json"])
         if head.get("format") != FORMAT or head.get("documents") != len(docs):

@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 import sqlite3
+import unicodedata
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field, fields, replace
@@ -212,8 +213,8 @@ LIBRARIES = ("jinja2", "markdown", "nh3", "pybtex", "pydantic", "pyyaml", "marku
 
 @functools.cache  # the running code does not change under a long-running server
 def code_digest() -> str:
-    """A digest of sitegen's own code and of the versions of the libraries its output depends on: a cache made by
-    other code is not trusted."""
+    """A digest of sitegen's own code, of the versions of the libraries its output depends on, and of Python's
+    Unicode data: a cache made by other code is not trusted."""
     h = hashlib.blake2b(digest_size=16)
     package = Path(__file__).parent.parent
     for path in sorted(package.rglob("*.py")):
@@ -223,4 +224,5 @@ def code_digest() -> str:
             h.update(f"{name}={metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:
             h.update(f"{name}=none".encode())
+    h.update(f"unicode={unicodedata.unidata_version}".encode())  # what the search index takes for a letter
     return h.hexdigest()

@@ -36,13 +36,16 @@
     });
   }
 
-  function start() {  // index.json: asked for again on every page view, so that an edit shows at once
-    if (!started) {
-      started = fetch(new URL("index.json", folder), { cache: "no-cache" }).then(function (response) {
+  function start(again) {  // index.json, fetched whole at every search (it is small; a host's Last-Modified may not
+    // tell two builds of the same second apart): a site rebuilt since renumbers its trials, and the files read
+    // before are then dropped
+    if (!started || again) {
+      started = fetch(new URL("index.json", folder), { cache: "no-store" }).then(function (response) {
         if (!response.ok) throw new Error("index.json: " + response.status);
         return response.json();
       }).then(function (loaded) {
         if (loaded.format !== 1) throw new Error("index.json: format " + loaded.format);
+        if (!head || head.version !== loaded.version) files = {};
         head = loaded;
         head.wordFiles = new Set(loaded.words);
       });
@@ -104,9 +107,9 @@
     });
   }
 
-  function find(query) {  // the documents having every word, best first
+  function find(query, again) {  // the documents having every word, best first
     var asked = words(query).slice(0, MAX_WORDS), open = /[\p{L}\p{N}]$/u.test(query.normalize("NFKD").replace(MARKS, ""));
-    return start().then(function () {
+    return start(again).then(function () {
       return Promise.all(asked.map(function (word, i) { return matches(word, open && i === asked.length - 1); }));
     }).then(function (each) {
       each.sort(function (a, b) { return a.size - b.size; });
@@ -124,7 +127,7 @@
     });
   }
 
-  var results = [], query = "", ticket = 0, timer = null;
+  var results = [], query = "", ticket = 0, timer = null, searched = false, adding = false;
 
   function say(text) {
     if (status.textContent !== text) status.textContent = text;
@@ -132,6 +135,7 @@
 
   function showNext(mine, focus) {  // the next SHOWN results, from the docs files they are in
     var from = list.children.length, next = results.slice(from, from + SHOWN);
+    adding = true;
     return Promise.all(next.map(function (doc) {
       return get("docs/" + Math.floor(doc / head.docsPerFile) + ".json");
     })).then(function (parts) {
@@ -145,11 +149,12 @@
         if (focus && i === 0) link.focus();
       });
       more.hidden = list.children.length >= results.length;
-    });
+    }).finally(function () { adding = false; });
   }
 
   function search(text) {
-    var mine = ++ticket;
+    var mine = ++ticket, again = searched;
+    searched = true;
     query = text.trim();
     if (!words(query).length) {
       results = [];
@@ -158,7 +163,7 @@
       say("");
       return;
     }
-    find(text).then(function (found) {
+    find(text, again).then(function (found) {
       if (mine !== ticket) return;
       results = found;
       list.textContent = "";
@@ -188,7 +193,7 @@
     clearTimeout(timer);
     search(input.value);
   });
-  more.addEventListener("click", function () { showNext(ticket, true); });
+  more.addEventListener("click", function () { if (!adding) showNext(ticket, true); });
   var asked = new URLSearchParams(location.search).get("q");
   if (asked) {
     input.value = asked.slice(0, 200);

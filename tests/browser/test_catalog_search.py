@@ -128,6 +128,46 @@ def test_more_results_come_on_asking_and_the_first_new_one_takes_the_focus(open_
     assert len(set(titles)) == TRIALS, titles
 
 
+def test_a_second_click_on_show_more_while_results_load_adds_them_once(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url)
+    search(page, COMMON_WORD)
+    expect(page.locator(RESULT_LINK)).to_have_count(5, timeout=10_000)
+    page.evaluate("() => { const more = document.querySelector('#search button.search-more'); more.click(); more.click(); }")
+    expect(page.locator(RESULT_LINK)).to_have_count(TRIALS)
+    page.wait_for_timeout(300)
+    titles = page.locator(RESULT_LINK).all_inner_texts()
+    assert len(titles) == len(set(titles)) == TRIALS, titles
+
+
+def test_a_page_left_open_while_the_site_is_rebuilt_finds_the_new_trials(open_page, tmp_path: Path) -> None:
+    """A trial added sorts first and renumbers every other: the open page's next search reads the new index.json,
+    finds the new trial's words, drops the files it had read, and links each result to its own trial."""
+    import shutil
+
+    from sitegen.build import build
+    from sitegen.project import Project
+
+    with serve(tmp_path / "host") as url:
+        out = build_catalog_site(tmp_path / "host" / "site", base_url=url + "site/")
+        project = Project.at(out.parent / f"{out.name}-project" / "content")
+        page = open_page(url + "site/")
+        search(page, UNIQUE_WORD)
+        expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
+        trials = project.content / "trials"
+        shutil.copy(trials / "trial-1.yaml", trials / "trial-00.yaml")
+        (trials / "trial-00.yaml").write_text((trials / "trial-00.yaml").read_text(encoding="utf-8").replace(
+            "slug: trial-1", "slug: trial-00").replace("answer: ", "answer: Wombatberry. ", 1), encoding="utf-8")
+        build(project, out, base_url=url + "site/", jobs=1)
+        page.locator(SEARCH_INPUT).fill("wombatberry ")
+        expect(status(page)).to_have_text("1 trial found for \u201cwombatberry\u201d", timeout=10_000)
+        assert page.locator(RESULT_LINK).get_attribute("href") == "/site/trials/trial-00/"
+        page.locator(SEARCH_INPUT).fill(UNIQUE_WORD + " ")
+        expect(status(page)).to_have_text(f"1 trial found for \u201c{UNIQUE_WORD}\u201d", timeout=10_000)
+        link = page.locator(RESULT_LINK)
+        assert link.get_attribute("href") == f"/site/trials/{SEARCH_TRIAL}/"
+        expect(link).to_have_text(re.compile(r"^Trial number 5 "))
+
+
 def test_a_search_in_the_address_is_run_when_the_page_opens(open_page, catalog_url: str) -> None:
     page = open_page(catalog_url + "?q=" + UNIQUE_WORD)
     expect(page.locator(SEARCH_INPUT)).to_have_value(UNIQUE_WORD)

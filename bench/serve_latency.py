@@ -164,8 +164,8 @@ def main() -> None:
     options = f"--runs {args.runs}" + (f" --trials {args.trials}" if args.trials else "")
     print(f"$ python bench/serve_latency.py {options}   ({os.cpu_count()} CPUs)")
     if args.trials:
-        print(f"a catalog of {args.trials:,} generated trials, {len(entries)} search "
-              f"bundle{'s' if len(entries) != 1 else ''}; edited: {project.file.name}")
+        print(f"a catalog of {args.trials:,} generated trials{'' if entries else ', no search index'}; "
+              f"edited: {project.file.name}")
     print(f"save -> rebuilt page on disk:    {_summary(to_disk)}")
     print(f"save -> browser shows it:        {_summary(to_browser)}")
     rebuilds = rebuild_seconds(said)

@@ -163,15 +163,18 @@ def _unpack(packed: tuple[Any, ...]) -> TrialRecord:
 
 def load_terms(output: Path, slugs: list[str], column: str = "latest") -> dict[str, str]:
     """The terms of each of these trials (JSON), by slug: as their pages say now ('latest'), or as the search index
-    was last made with them ('indexed'); those the cache lacks are left out."""
+    was last made with them ('indexed'); those the cache, or the index, lacks are left out."""
     assert column in ("latest", "indexed")
+    # `indexed` is NULL when the index has the latest terms, and '' when it does not have the trial at all
+    wanted = "latest" if column == "latest" else "COALESCE(indexed, latest)"
     found: dict[str, str] = {}
     try:
         with closing(sqlite3.connect((folder(output) / TERMS).as_uri() + "?mode=ro", uri=True)) as db:
             for start in range(0, len(slugs), 500):  # SQLite takes a limited number of parameters
                 part = slugs[start:start + 500]
-                found.update(db.execute(f"SELECT slug, {column} FROM terms WHERE {column} IS NOT NULL "
-                                        f"AND slug IN ({','.join('?' * len(part))})", part))
+                found.update(db.execute(f"SELECT slug, {wanted} FROM terms WHERE slug IN ({','.join('?' * len(part))})"
+                                        f"{' AND indexed IS NOT ?' if column == 'indexed' else ''}",
+                                        [*part, ""] if column == "indexed" else part))
     except sqlite3.Error:  # unreadable: the trials missing from it are reported by the caller
         return {}
     return found
@@ -181,28 +184,31 @@ def not_indexed(output: Path) -> list[str]:
     """The trials whose terms changed since the search index was made (serve left it behind)."""
     try:
         with closing(sqlite3.connect((folder(output) / TERMS).as_uri() + "?mode=ro", uri=True)) as db:
-            return [slug for (slug,) in db.execute("SELECT slug FROM terms WHERE indexed IS NOT latest ORDER BY slug")]
+            return [slug for (slug,) in db.execute("SELECT slug FROM terms WHERE indexed IS NOT NULL ORDER BY slug")]
     except sqlite3.Error:
         return []
 
 
 def save_terms(output: Path, terms: dict[str, str], keep: Iterable[str], fresh: bool, indexed: bool) -> None:
-    """Keep the terms of the trials built now, forget those of trials no longer in `keep`, and, if the search index
-    was made from them (`indexed`), say so of every trial: in one transaction (a kill leaves them as they were).
-    `fresh`: a full build, which starts a new table."""
+    """Keep the terms of the trials built now, and forget those of trials no longer in `keep`; if the search index
+    was made from them (`indexed`), say so of every trial, else keep what it was made from. In one transaction (a
+    kill leaves them as they were). `fresh`: a full build, which starts a new table."""
     place = folder(output)
     place.mkdir(exist_ok=True)
     if fresh:
         (place / TERMS).unlink(missing_ok=True)  # whatever was there, even a damaged file, is replaced
     try:
         with closing(sqlite3.connect(place / TERMS)) as db, db:
-            db.execute("CREATE TABLE IF NOT EXISTS terms (slug TEXT PRIMARY KEY, indexed TEXT, latest TEXT NOT NULL)")
-            db.executemany("INSERT INTO terms VALUES (?, NULL, ?) ON CONFLICT(slug) DO UPDATE SET latest = excluded.latest",
-                           terms.items())
+            db.execute("CREATE TABLE IF NOT EXISTS terms (slug TEXT PRIMARY KEY, latest TEXT NOT NULL, indexed TEXT)")
+            if indexed:
+                db.executemany("INSERT INTO terms VALUES (?, ?, NULL) ON CONFLICT(slug) DO UPDATE SET "
+                               "latest = excluded.latest, indexed = NULL", terms.items())
+                db.execute("UPDATE terms SET indexed = NULL WHERE indexed IS NOT NULL")
+            else:  # the index keeps what it was made from: a trial's terms then, or '' (not in it)
+                db.executemany("INSERT INTO terms VALUES (?, ?, '') ON CONFLICT(slug) DO UPDATE SET "
+                               "indexed = COALESCE(indexed, latest), latest = excluded.latest", terms.items())
             gone = {slug for (slug,) in db.execute("SELECT slug FROM terms")} - set(keep)
             db.executemany("DELETE FROM terms WHERE slug = ?", ((slug,) for slug in sorted(gone)))
-            if indexed:
-                db.execute("UPDATE terms SET indexed = latest WHERE indexed IS NOT latest")
     except sqlite3.Error as e:
         raise OSError(0, f"cannot keep the search terms ({e}); delete this folder to build everything again",
                       str(place)) from None

@@ -13,6 +13,7 @@ elsewhere cannot read the drafts through DNS rebinding, nor reload the open page
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import functools
 import gc
@@ -32,7 +33,6 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -636,13 +636,20 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         server.watch(str(folder), rebuild, delay="forever")
     server.watcher.prime()
     report(live.rebuild(), [])
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM stop the loop, between two callbacks. Python's KeyboardInterrupt would be raised wherever
+    # the loop happens to be, and tornado turns one raised while it handles a request into a logged error: the
+    # server ran on. (Until the loop runs, a Ctrl-C is a KeyboardInterrupt, which serve() catches.)
+    signals = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    events = asyncio.get_event_loop()
+    for signum in signals:
+        events.add_signal_handler(signum, loop.stop)
     folders = ", ".join(_shown(f) for f in watched if f.is_dir()) or "nothing"
     IOLoop.current().add_callback(lambda: _say(f"Serving {url}  (watching {folders}; Ctrl-C to stop)"))
     try:
         server.serve(root=str(live.folder), default_filename="index.html")
     finally:  # before the build folder goes, and before the interpreter shuts down
+        for signum in signals:
+            events.remove_signal_handler(signum)  # a second Ctrl-C, from here on, is a KeyboardInterrupt
         server.watcher.stop()
         for thread in catch_ups:
             thread.join()
@@ -718,6 +725,3 @@ def _can_listen(host: str, port: int) -> bool:
             return False
     return True
 
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does: cleanly, the temporary folder removed

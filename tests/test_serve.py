@@ -767,6 +767,41 @@ def test_serve_injects_live_reload_only_on_the_wire(served: Served, project: Pro
     assert list(served.tmp.iterdir()) == []  # its build folder is gone
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_server_busy_answering_requests_stops_on_ctrl_c_or_sigterm(project: Project, tmp_path: Path,
+                                                                      signum: int) -> None:
+    """Tornado turns any exception raised while it handles a request, KeyboardInterrupt too, into a logged error:
+    a Ctrl-C that lands there was lost, and the server ran on. The signals stop the server's loop instead."""
+    for attempt in range(3):
+        served = Served(project, tmp_path / f"tmp{attempt}", "--port", "0")
+        try:
+            url = served.wait_for(r"^Serving (http://127\.0\.0\.1:\d+/)").group(1)
+            stop = threading.Event()
+
+            def ask() -> None:
+                while not stop.is_set():
+                    try:
+                        _get(url + "faq/")
+                    except OSError:
+                        pass
+
+            askers = [threading.Thread(target=ask, daemon=True) for _ in range(4)]
+            for asker in askers:
+                asker.start()
+            time.sleep(0.5)
+            served.proc.send_signal(signum)
+            try:
+                assert served.proc.wait(timeout=15) == 0, served.seen
+            finally:
+                stop.set()
+            assert "Stopped." in served.drain(0.3) + served.seen
+            assert not [line for line in served.seen if "Uncaught exception" in line or "Traceback" in line], served.seen
+        finally:
+            if served.proc.poll() is None:
+                served.proc.kill()
+                served.proc.wait()
+
+
 def test_the_banner_names_the_watched_folders_one_way(project: Project, tmp_path: Path) -> None:
     """Run from the project's folder, every watched folder is named relative to it, however it was found."""
     relative = Project(Path("content"), project.templates, project.static)

@@ -1,5 +1,6 @@
 """A small catalog site for the browser tests: 8 trials made from the default one (tests/test_catalog.py), with
-listing pages of 3 trials so that lists paginate, and one word in one trial's FAQ that no other trial has.
+listing pages of 3 trials so that lists paginate, and words in one trial's FAQ that no other trial has (and one
+that another trial has only as the start of a longer word, twice).
 
 The page-level checks of test_site_checkers.py and test_site_behaviour.py run on CATALOG_PAGES (one of each kind of
 page a catalog has) as on every page of the single-trial site; Lighthouse, the slowest, on CATALOG_LIGHTHOUSE_PAGES.
@@ -52,8 +53,12 @@ def build_catalog_site(out: Path, base_url: str, terms_per_file: int | None = No
     path = project.content / "trials" / f"{SEARCH_TRIAL}.yaml"
     trial = yaml.safe_load(path.read_text(encoding="utf-8"))
     trial["faq"][0]["answer"] = (f"Bring your {UNIQUE_WORD} diary to every visit at the {ACCENTED_WORD}. "
-                                 f"{trial['faq'][0]['answer']}")
+                                 f"Wallaby. {trial['faq'][0]['answer']}")
     path.write_text(yaml.safe_dump(trial, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    other = project.content / "trials" / "trial-6.yaml"  # a longer word starting as SEARCH_TRIAL's, said twice
+    trial = yaml.safe_load(other.read_text(encoding="utf-8"))
+    trial["faq"][0]["answer"] = f"Wallabyfruit, wallabyfruit. {trial['faq'][0]['answer']}"
+    other.write_text(yaml.safe_dump(trial, sort_keys=False, allow_unicode=True), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog, "PAGE_SIZE", PAGE_SIZE)
         if terms_per_file is not None:

@@ -89,9 +89,10 @@ def test_a_word_of_one_trial_finds_that_trial_and_its_link_opens_it_by_keyboard(
 def test_a_word_in_no_trial_says_there_are_no_results(open_page, catalog_url: str) -> None:
     page = open_page(catalog_url)
     search(page, MISSING_WORD)
-    message = status(page)
+    message = page.locator("#search .search-status")  # shown, and announced by the live region
     expect(message).to_have_text(f"No trial has all of these words: \u201c{MISSING_WORD}\u201d", timeout=10_000)
     expect(message).to_be_visible()
+    expect(status(page)).to_have_text(message.inner_text())
     expect(page.locator(RESULT_LINK)).to_have_count(0)
     # and a new search replaces the message
     page.keyboard.press("ControlOrMeta+a")
@@ -126,6 +127,44 @@ def test_more_results_come_on_asking_and_the_first_new_one_takes_the_focus(open_
     expect(page.locator(MORE)).to_be_hidden()
     titles = page.locator(RESULT_LINK).all_inner_texts()
     assert len(set(titles)) == TRIALS, titles
+
+
+def test_a_trial_with_the_word_itself_comes_before_one_with_a_longer_word_it_starts(open_page, catalog_url: str) -> None:
+    """'wallaby' is in trial 5 once; 'wallabyfruit' in trial 6 twice: while 'wallaby' may still be being typed
+    both are results, the word itself first."""
+    page = open_page(catalog_url)
+    search(page, "wallaby")
+    expect(status(page)).to_have_text("2 trials found for \u201cwallaby\u201d", timeout=10_000)
+    expect(page.locator(RESULT_LINK)).to_have_text([re.compile(r"^Trial number 5 "), re.compile(r"^Trial number 6 ")])
+
+
+def test_a_search_is_announced_once_the_typing_stops_and_not_at_every_key(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url)
+    page.evaluate("""() => {
+      window.announced = [];
+      const live = document.querySelector('#search [role=status]');
+      new MutationObserver(() => window.announced.push(live.textContent)).observe(live, {childList: true,
+        characterData: true, subtree: true});
+    }""")
+    tab_to(page, SEARCH_INPUT)
+    page.keyboard.type(COMMON_WORD, delay=260)  # slower than the box waits to search: a search at every key
+    final = f"{TRIALS} trials found for \u201c{COMMON_WORD}\u201d"
+    expect(status(page)).to_have_text(final, timeout=10_000)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.announced") == [final]
+    expect(page.locator("#search .search-status")).to_have_text(final)
+
+
+def test_back_from_a_result_brings_the_search_again(open_page, catalog_url: str) -> None:
+    page = open_page(catalog_url)
+    search(page, UNIQUE_WORD)
+    expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
+    assert page.url == f"{catalog_url}?q={UNIQUE_WORD}"  # the search is in the address: Back, bookmarks, links
+    page.locator(RESULT_LINK).click()
+    page.wait_for_url(f"{catalog_url}trials/{SEARCH_TRIAL}/")
+    page.go_back()
+    expect(page.locator(SEARCH_INPUT)).to_have_value(UNIQUE_WORD)
+    expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
 
 
 def test_a_second_click_on_show_more_while_results_load_adds_them_once(open_page, catalog_url: str) -> None:

@@ -8,7 +8,8 @@
   var box = document.getElementById("search");
   if (!box || !window.fetch || !window.Promise || !window.TextEncoder || !window.URL) return;
   var form = box.querySelector("form"), input = box.querySelector("input");
-  var status = box.querySelector(".search-status"), list = box.querySelector(".search-results");
+  var status = box.querySelector(".search-status"), live = box.querySelector("[role=status]");
+  var list = box.querySelector(".search-results");
   var more = box.querySelector(".search-more"), item = box.querySelector("template").content.firstElementChild;
   var notice = box.querySelector(".no-script");
   if (location.protocol === "file:") {
@@ -23,6 +24,7 @@
   var MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;  // as search.py's _MARKS
   var WORD = /[\p{L}\p{N}]+/gu;
   var MAX_TERM = 40, MAX_WORDS = 10, SHOWN = 5, WAIT_MS = 200;
+  var SETTLED_MS = 700;  // the count is announced once the typing has stopped this long (or at once, on Enter)
   // A word being typed stands for the words it starts, once it has 3 characters: the 12 most common of them (each a
   // terms file to load, on a phone's network)
   var EXPANSIONS = 12, PREFIX = 3;
@@ -89,16 +91,23 @@
     });
   }
 
+  function idf(documents) {  // how rare a term is: the rarer, the more a document having it weighs
+    return Math.log(1 + (head.documents - documents + 0.5) / (documents + 0.5));
+  }
+
   function matches(word, open) {  // the documents having the word, and how well each matches it
     return candidates(word, open).then(function (terms) {
       return Promise.all(terms.map(function (term) { return get(termFile(term)); })).then(function (held) {
-        var scores = new Map();
+        var scores = new Map(), exact = terms.indexOf(word);
+        // a longer word the query's starts weighs half of what the word itself does: 'cancer' finds trials about
+        // cancer before those that say 'cancers' (rarer, so weightier) twice
+        var most = exact < 0 ? Infinity : idf((held[exact][word] || []).length);
         terms.forEach(function (term, i) {
-          var found = held[i][term] || [], n = head.documents, doc = -1;
-          var idf = Math.log(1 + (n - found.length + 0.5) / (found.length + 0.5));
+          var found = held[i][term] || [], doc = -1;
+          var weight = term === word ? idf(found.length) : Math.min(idf(found.length), most) / 2;
           found.forEach(function (value) {
             doc += Math.floor(value / 16);
-            var count = value % 16, score = idf * count / (count + 1.2);
+            var count = value % 16, score = weight * count / (count + 1.2);
             if (!(scores.get(doc) >= score)) scores.set(doc, score);
           });
         });
@@ -107,8 +116,12 @@
     });
   }
 
+  function typing(query) {  // whether the query's last word may still be being typed
+    return /[\p{L}\p{N}]$/u.test(query.normalize("NFKD").replace(MARKS, ""));
+  }
+
   function find(query, again) {  // the documents having every word, best first
-    var asked = words(query).slice(0, MAX_WORDS), open = /[\p{L}\p{N}]$/u.test(query.normalize("NFKD").replace(MARKS, ""));
+    var asked = words(query).slice(0, MAX_WORDS), open = typing(query);
     return start(again).then(function () {
       return Promise.all(asked.map(function (word, i) { return matches(word, open && i === asked.length - 1); }));
     }).then(function (each) {
@@ -127,10 +140,19 @@
     });
   }
 
-  var results = [], query = "", ticket = 0, timer = null, searched = false, adding = false;
+  var results = [], query = "", ticket = 0, timer = null, searched = false, adding = false, settle = null;
 
-  function say(text) {
+  function say(text, now) {  // shown at once; announced once the typing has settled, not at every key
     if (status.textContent !== text) status.textContent = text;
+    clearTimeout(settle);
+    settle = setTimeout(function () { if (live.textContent !== text) live.textContent = text; }, now ? 0 : SETTLED_MS);
+  }
+
+  function remember(text) {  // the search in the address: Back, a bookmark or a link brings it again
+    if (!window.history || !history.replaceState) return;
+    var address = new URL(location.href);
+    if (text) address.searchParams.set("q", text); else address.searchParams.delete("q");
+    if (address.href !== location.href) history.replaceState(history.state, "", address.href);
   }
 
   function showNext(mine, focus) {  // the next SHOWN results, from the docs files they are in
@@ -152,15 +174,16 @@
     }).finally(function () { adding = false; });
   }
 
-  function search(text) {
-    var mine = ++ticket, again = searched;
+  function search(text, now) {
+    var mine = ++ticket, again = searched, last = words(text).slice(-1)[0] || "";
     searched = true;
     query = text.trim();
+    remember(query);
     if (!words(query).length) {
       results = [];
       list.textContent = "";
       more.hidden = true;
-      say("");
+      say("", now);
       return;
     }
     find(text, again).then(function (found) {
@@ -170,8 +193,12 @@
       return showNext(mine, false).then(function () {
         if (mine !== ticket) return;
         var count = results.length;
+        if (count === 0 && !now && typing(text) && Array.from(last).length < PREFIX) {
+          say("", false);  // 'ca' on the way to 'cancer': no "no trial" yet
+          return;
+        }
         say(count === 0 ? "No trial has all of these words: \u201c" + query + "\u201d" :
-          count + (count === 1 ? " trial" : " trials") + " found for \u201c" + query + "\u201d");
+          count + (count === 1 ? " trial" : " trials") + " found for \u201c" + query + "\u201d", now);
       });
     }).catch(function () {
       if (mine !== ticket) return;
@@ -179,24 +206,24 @@
       list.textContent = "";
       more.hidden = true;
       say("Search could not load its index just now. Every trial is listed below, and by condition, status, phase " +
-        "and location.");
+        "and location.", true);
     });
   }
 
   input.addEventListener("focus", function () { start().catch(function () {}); });  // a head start
   input.addEventListener("input", function () {
     clearTimeout(timer);
-    timer = setTimeout(function () { search(input.value); }, WAIT_MS);
+    timer = setTimeout(function () { search(input.value, false); }, WAIT_MS);
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     clearTimeout(timer);
-    search(input.value);
+    search(input.value, true);
   });
   more.addEventListener("click", function () { if (!adding) showNext(ticket, true); });
   var asked = new URLSearchParams(location.search).get("q");
   if (asked) {
     input.value = asked.slice(0, 200);
-    search(input.value);
+    search(input.value, true);
   }
 })();

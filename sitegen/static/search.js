@@ -152,7 +152,9 @@
     if (!window.history || !history.replaceState) return;
     var address = new URL(location.href);
     if (text) address.searchParams.set("q", text); else address.searchParams.delete("q");
-    if (address.href !== location.href) history.replaceState(history.state, "", address.href);
+    try {
+      if (address.href !== location.href) history.replaceState(history.state, "", address.href);
+    } catch (error) {}  // Safari refuses more than 100 in 30 s: the search goes on without it
   }
 
   function showNext(mine, focus) {  // the next SHOWN results, from the docs files they are in

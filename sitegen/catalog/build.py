@@ -288,12 +288,11 @@ def _catalog(
                 writer.claim(name, f"the listing page {key}")
     else:
         record.listings = _make(_listing_outputs(env, settings, pages), previous.listings, now, writer, changed)
-    # serve: an index made before is whole and consistent, only behind
     before, made_before = previous.site.get(SEARCH), previous.site
-    record.behind = (SEARCH,) if pages_first and before is not None and not fresh(before.reads, now) else ()
-    remade = before is not None and not record.behind and not fresh(before.reads, now)
-    on_disk = _made_files(output, before) if remade else None
-    if remade and on_disk is None:  # the index on disk is not the one recorded: all of it is written over
+    stale = before is not None and not fresh(before.reads, now)
+    record.behind = (SEARCH,) if pages_first and stale else ()  # serve: the index made before is whole, only behind
+    on_disk = _made_files(output, before) if stale and not record.behind else None
+    if stale and not record.behind and on_disk is None:  # not the index recorded: all of it is written over
         made_before = {key: m for key, m in previous.site.items() if key != SEARCH}
     index = functools.partial(_search_index, output, on_disk, records, terms)
     outputs = _catalog_outputs(project, env, settings, records, list(record.listings), index)

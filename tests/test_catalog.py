@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest.mock import ANY
 from urllib.parse import urldefrag
 
 import pytest
@@ -230,6 +232,37 @@ def test_what_building_a_trial_read_is_recorded_and_decides_what_is_built_again(
     with pytest.raises(ContentError) as clash:
         build(catalog, out)
     assert any("'ownchen' is also in" in p.message for p in clash.value.problems)
+
+
+def test_a_build_that_changed_a_few_trials_writes_a_journal_of_them_not_the_whole_record(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record of 10,000 trials is 30 MB: a build that changed a few keeps them in a journal beside the whole
+    record, which is written again only once many changed. A journal older than the whole record is ignored."""
+    out, place, trials = tmp_path / "out", cache.folder(tmp_path / "out"), catalog.content / "trials"
+    build(catalog, out)
+    whole = (place / cache.BASE).read_bytes()
+    assert not (place / cache.JOURNAL).exists()
+    edit(trials / "trial-0.yaml", "title: Trial number 0", "title: Edited trial number 0")
+    (trials / "trial-3.yaml").unlink()
+    assert build(catalog, out)[0].rendered == 1
+    assert (place / cache.BASE).read_bytes() == whole and (place / cache.JOURNAL).is_file()
+    journal = (place / cache.JOURNAL).read_bytes()
+    assert list(pickle.loads(journal)[-2:]) == [{"trial-0": ANY}, ["trial-3"]]  # the trials changed, and removed
+    record = cache.load(out, cache.code_digest())
+    assert record is not None and list(record.trials) == ["trial-0", "trial-1", "trial-2"]
+    assert record.trials["trial-0"].entry.title.startswith("Edited trial number 0")
+    assert build(catalog, out)[0].rendered == 0  # the journal is trusted: nothing is rendered again
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+    monkeypatch.setattr(cache, "JOURNAL_LIMIT", 0)  # with many trials changed: the whole record again
+    edit(trials / "trial-1.yaml", "title: Trial number 1", "title: Edited trial number 1")
+    assert build(catalog, out)[0].rendered == 1
+    assert (place / cache.BASE).read_bytes() != whole and not (place / cache.JOURNAL).exists()
+    (place / cache.JOURNAL).write_bytes(journal)  # left by a build killed after it wrote the whole record
+    record = cache.load(out, cache.code_digest())
+    assert record is not None and list(record.trials) == ["trial-0", "trial-1", "trial-2"]
+    assert record.trials["trial-1"].entry.title.startswith("Edited trial number 1")
+    assert build(catalog, out)[0].rendered == 0
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_a_static_file_named_like_a_catalog_page_is_an_error_in_a_rebuild_too(catalog: Project, tmp_path: Path) -> None:

@@ -167,7 +167,7 @@ def keep(plan: CatalogPlan, record: state.BuildRecord, files: tuple[str, ...]) -
     if plan.memory is not None:
         plan.memory.record, plan.memory.scan, plan.memory.files = record, plan.scan, files
     else:
-        state.save(plan.output, plan.code, record)
+        state.save(plan.output, plan.code, record, plan.previous)
 
 
 def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord | None:

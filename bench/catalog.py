@@ -22,7 +22,10 @@ and temporary trees). The ratio is sitegen's pages/s over Hugo's in the same rou
 Pages are the *.html files of each output (Hugo's `page/1/` redirects left out). CPU is user + system time of
 the build's process and the processes it waited for (sitegen's workers), from os.wait4. Peak memory is
 the sum of the RSS of the build's whole process tree, sampled every 20 ms from /proc; the largest single
-process's ru_maxrss is reported beside it as a cross-check. --check validates every generated trial in this
+process's ru_maxrss is reported beside it as a cross-check. After the full builds, a fresh process creates the
+folders and files of each output alone (bench/fs_floor.py: as many, as large), and the notes say what that cost
+per page and each build's CPU per page above it: on a machine where creating a file is slow, the file system
+weighs on both generators alike. --check validates every generated trial in this
 process before building. Progress goes to stderr; the results (a Markdown table and notes) to stdout.
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import multiprocessing
 import os
 import random
@@ -859,6 +863,27 @@ def default_corpus() -> list[Path]:
 # Measuring and reporting
 
 @dataclass
+class Floor:
+    """What creating a built site's folders and files cost a process that does nothing else (bench/fs_floor.py)."""
+
+    folders: int
+    files: int
+    cpu: float  # seconds, user + system
+
+
+def fs_floor(site: Path, work: Path) -> Floor:
+    """Create the tree of `site` (its folders, and files of its files' sizes) in a fresh process; removed after."""
+    copy = work / "fs-floor"
+    shutil.rmtree(copy, ignore_errors=True)
+    try:
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "fs_floor.py"), str(site), str(copy)],
+                              capture_output=True, text=True, check=True)
+        return Floor(**json.loads(done.stdout))
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+@dataclass
 class Measured:
     """One catalog's measurements: sitegen's builds by kind, Hugo's full builds of the same trials."""
 
@@ -872,6 +897,7 @@ class Measured:
     failed: str = "full"  # which kind of build failed
     hugo_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    floors: dict[str, Floor] = field(default_factory=dict)  # "sitegen", "Hugo": creating its output's tree alone
 
 
 def rates(pages: int, runs: list[Run]) -> list[float]:
@@ -932,8 +958,22 @@ def notes(m: Measured) -> str:
     mb = 1024 * 1024
     memory = [f"{name} {max(x.peak_rss for x in runs) / mb:,.0f}/{max(x.maxrss for x in runs) / mb:,.0f}"
               for name, runs in [*m.phases.items(), ("Hugo", m.hugo)] if runs]
-    return (f"- {m.label}: {m.trials:,} trials; " + "; ".join(m.notes) +
+    return (f"- {m.label}: {m.trials:,} trials; " + "; ".join(m.notes + floor_notes(m)) +
             ("; peak RSS MB, process tree/largest process: " + ", ".join(memory) if memory else ""))
+
+
+def floor_notes(m: Measured) -> list[str]:
+    """For each output, what creating its folders and files alone cost per page, and its build's CPU per page
+    above that (the median of its full builds less the floor)."""
+    said = []
+    for name, floor in m.floors.items():
+        pages, runs = (m.pages, m.phases["full"]) if name == "sitegen" else (m.hugo_pages, m.hugo)
+        if pages and runs:
+            per_page = floor.cpu * 1000 / pages
+            above = statistics.median(cpu_per_page(pages, runs)) - per_page
+            said.append(f"{name}'s output ({floor.folders:,} folders, {floor.files:,} files) created alone: "
+                        f"{per_page:.2f} ms of CPU per page, its build {above:.2f} ms per page above that")
+    return said
 
 
 def _site_title(content: Path) -> str:
@@ -975,9 +1015,12 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
                 print(f"[{m.label}] {e}", file=log, flush=True)
     if m.hugo:
         m.hugo_pages = count_pages(hugo_out)
+        if m.hugo_error is None:  # (else its output may be a failed build's)
+            m.floors["Hugo"] = fs_floor(hugo_out, work)
     if m.error is not None:
         return m
     m.pages = count_pages(out)
+    m.floors["sitegen"] = fs_floor(out, work)
     try:
         m.failed = "no-change"
         for i in range(runs):

@@ -38,6 +38,7 @@ def _load(name: str) -> Any:
 
 
 catalog = _load("catalog")
+fs_floor = _load("fs_floor")
 search_load = _load("search_load")
 serve_latency = _load("serve_latency")
 
@@ -311,6 +312,28 @@ def test_rates_ratios_and_table() -> None:
                         "| 0.25 (0.06–1.00) |")
     assert catalog._stats([3.0]) == "3.00" and catalog._stats([]) == "–"
     assert catalog._stats([1.0, 2.0]) == "1.50 (1.00–2.00)"  # an even count: the mean of the middle two
+
+
+def test_the_file_system_floor_creates_the_same_tree_and_is_taken_off_each_builds_cpu(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "trials" / "a" / "faq").mkdir(parents=True)
+    (site / "index.html").write_bytes(b"<p>home</p>")
+    (site / "trials" / "a" / "faq" / "index.html").write_bytes(b"x" * 5000)
+    (site / "trials" / "a" / "index.html").write_bytes(b"")
+    folders, files = fs_floor.listing(str(site))
+    assert folders == ["trials", "trials/a", "trials/a/faq"]
+    assert files == [("index.html", 11), ("trials/a/index.html", 0), ("trials/a/faq/index.html", 5000)]
+    fs_floor.create(str(tmp_path / "copy"), folders, files)
+    assert fs_floor.listing(str(tmp_path / "copy")) == (folders, files)
+    floor = catalog.fs_floor(site, tmp_path)  # in a fresh process, its copy removed
+    assert (floor.folders, floor.files) == (3, 3) and floor.cpu >= 0 and not (tmp_path / "fs-floor").exists()
+    m = _measured(100, [1.0, 2.0, 4.0], 200, [0.5, 1.0, 2.0])  # CPU 0.5 s: 5 ms per page; Hugo's 0.5 ms
+    m.floors = {"sitegen": catalog.Floor(10, 20, 0.2), "Hugo": catalog.Floor(10, 20, 0.04)}
+    assert catalog.floor_notes(m) == [
+        "sitegen's output (10 folders, 20 files) created alone: 2.00 ms of CPU per page, its build 3.00 ms per page "
+        "above that",
+        "Hugo's output (10 folders, 20 files) created alone: 0.20 ms of CPU per page, its build 0.30 ms per page "
+        "above that"]
 
 
 def test_a_failed_build_shows_in_its_column() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from markupsafe import escape
@@ -123,6 +124,11 @@ class TermFinder:
         self.by_word = {key: re.compile(f"(?:{'|'.join(parts)}){_WORD_AFTER}") for key, parts in groups.items()}
         others = "".join(sorted({re.escape(key) for key in groups if not _FIRST_WORD.match(key)}))
         self.starts = re.compile(_LETTER_BEFORE + (f"(?=(\\w+|[{others}]))" if others else r"(?=(\w+))"))
+        # In ASCII text (most text), where lower case is the case folding: the keys themselves, searched for in
+        # the text in lower case by one pattern branching letter by letter, each a whole word (or a non-word key
+        # character) that no letter or hyphen comes before, as `starts` asks.
+        ascii_keys = [key for key in groups if key.isascii()]
+        self.ascii_keys = re.compile(r"(?<![a-z-])" + _trie(ascii_keys) if ascii_keys else "(?!)")
         self.anchors = {term.term: term_id(term) for term in glossary.terms}  # each term's anchor, made once
 
     def find(self, text: str) -> list[Found]:
@@ -130,9 +136,8 @@ class TermFinder:
         found: list[Found] = []
         end = 0
         forms = self.by_word.get
-        for start in self.starts.finditer(text):
-            at = start.start()
-            pattern = forms(start.group(1).casefold()) if at >= end else None
+        for at, word in self._ascii_starts(text) if text.isascii() else self._starts(text):
+            pattern = forms(word) if at >= end else None
             m = pattern.match(text, at) if pattern else None
             if m is None:
                 continue
@@ -144,6 +149,33 @@ class TermFinder:
             else:
                 found.append(Found(at, end, self.folded[written.casefold()], False))
         return found
+
+    def _starts(self, text: str) -> Iterator[tuple[int, str]]:
+        """Each place a word (or a non-word key character) starts that no letter or hyphen comes before, with that
+        word case-folded."""
+        for start in self.starts.finditer(text):
+            yield start.start(), start.group(1).casefold()
+
+    def _ascii_starts(self, text: str) -> Iterator[tuple[int, str]]:
+        """Those of `_starts` whose word is a key, in ASCII text: found by one search for the keys."""
+        lowered, at = text.lower(), 0
+        search = self.ascii_keys.search
+        while (m := search(lowered, at)) is not None:
+            at = m.start()
+            yield at, m.group(0)
+            at += 1
+
+
+def _trie(keys: list[str], depth: int = 0) -> str:
+    """A pattern matching any of `keys` (which share their first `depth` characters), branching character by
+    character: one alternation of hundreds of words would try each at every place. A key of word characters must
+    end its word where it ends."""
+    branches = []
+    if any(len(key) == depth for key in keys):
+        branches.append(r"(?!\w)" if _FIRST_WORD.match(keys[0]) else "")
+    for char in sorted({key[depth] for key in keys if len(key) > depth}):
+        branches.append(re.escape(char) + _trie([key for key in keys if key[depth:depth + 1] == char], depth + 1))
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
 
 
 _TAG = re.compile(r"<(?:!--.*?-->|![^>]*>|\?[^>]*>|(/?)([a-zA-Z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>)", re.DOTALL)

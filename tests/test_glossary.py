@@ -209,6 +209,23 @@ def test_the_finder_agrees_with_one_pattern_of_every_form_longest_first() -> Non
         assert [(f.start, f.end) for f in finder.find(text)] == expected, text
 
 
+def test_in_ascii_text_one_search_for_the_keys_finds_the_places_every_word_start_would() -> None:
+    """ASCII text (most text) is searched for the forms' first words at once; the places found are those where
+    a word that is one of them starts with no letter or hyphen before it, as looking at every word start finds."""
+    glossary = _glossary({"term": "HER2"}, {"term": "T790M mutation"}, {"term": "her"}, {"term": "g/dL"},
+                         {"term": "(R)-form"}, {"term": "5-FU"}, {"term": "study", "abbreviation": "ST"},
+                         {"term": "cross-over"}, {"term": "µg"})
+    finder = TermFinder(glossary)
+    pieces = ["HER2", "her", "Her2x", "her_2", "t790m", "T790M mutation", "2.8g/dL", "g", "(R)-form", "(", "5-FU",
+              "5", "FU", "study", "STUDIES", "st", "x", "-", "_", " ", ".", "1", "cross-over", "over", "a9", "µg"]
+    rng = random.Random(1)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " ", "", "-", "_", "s", "1"]) for _ in range(rng.randint(1, 8)))
+        every = [(at, word) for at, word in finder._starts(text) if word in finder.by_word]
+        if text.isascii():
+            assert list(finder._ascii_starts(text)) == every, text
+
+
 def test_what_is_inserted_is_escaped_and_text_around_it_keeps_its_meaning() -> None:
     glossary = _glossary({"term": 'the "x" <y> & z', "abbreviation": "XYZ"})
     inside, _ = _mark("<p>a &lt; b &amp; XYZ &gt; c</p>", glossary)

@@ -3,6 +3,7 @@ incrementally (one trial edited renders that trial only) and in parallel, byte f
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import pickle
@@ -232,6 +233,17 @@ def test_what_building_a_trial_read_is_recorded_and_decides_what_is_built_again(
     with pytest.raises(ContentError) as clash:
         build(catalog, out)
     assert any("'ownchen' is also in" in p.message for p in clash.value.problems)
+
+
+def test_each_page_title_names_the_page_then_the_site_and_the_home_page_the_site_once(catalog: Project,
+                                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(catalog, out)
+    site = yaml.safe_load((catalog.content / "site.yaml").read_text(encoding="utf-8"))["title"]
+    title = re.compile(r"<title>([^<]*)</title>")
+    assert title.findall((out / "index.html").read_text(encoding="utf-8")) == [html.escape(site)]
+    assert title.findall((out / "conditions" / "index.html").read_text(encoding="utf-8")) == [
+        f"Trials by condition | {html.escape(site)}"]
 
 
 def test_a_build_that_changed_a_few_trials_writes_a_journal_of_them_not_the_whole_record(

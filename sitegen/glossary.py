@@ -35,6 +35,7 @@ NUMBERED_ROMAN = re.compile(
 """A Roman numeral that numbers something ('stage IV', 'phase II'): never an abbreviation."""
 _NUMBERED = re.compile(r"\b(?:stage|phase|grade|type|class|group|part|step|level|tier|cycle|arm)\s+$", re.IGNORECASE)
 _USE = re.compile(rb'<a class="glossary-term" href="[^"]*" id="use-([a-z0-9-]+)">')  # a mark, as _mark_text writes it
+TRIE_DEPTH = 6
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -167,14 +168,20 @@ class TermFinder:
 
 
 def _trie(keys: list[str], depth: int = 0) -> str:
-    """A pattern matching any of `keys` (which share their first `depth` characters), branching character by
-    character: one alternation of hundreds of words would try each at every place. A key of word characters must
-    end its word where it ends."""
-    branches = []
-    if any(len(key) == depth for key in keys):
-        branches.append(r"(?!\w)" if _FIRST_WORD.match(keys[0]) else "")
-    for char in sorted({key[depth] for key in keys if len(key) > depth}):
-        branches.append(re.escape(char) + _trie([key for key in keys if key[depth:depth + 1] == char], depth + 1))
+    """A pattern matching any of `keys` (which share their first `depth` characters), branching on each of their
+    first TRIE_DEPTH characters (one alternation of hundreds of words would try each at every place), and then
+    on the rest of each (so that neither a long key nor many keys that start one another nest the pattern deeper
+    than that). A key of word characters must end its word where it ends."""
+    end = r"(?!\w)" if _FIRST_WORD.match(keys[0]) else ""  # keys that share a first character are all words or not
+    if depth == TRIE_DEPTH:
+        branches = [re.escape(rest) + end for rest in sorted({key[depth:] for key in keys}, key=lambda r: (-len(r), r))]
+    else:
+        following: dict[str, list[str]] = {}
+        for key in keys:
+            if len(key) > depth:
+                following.setdefault(key[depth], []).append(key)
+        branches = [end] if any(len(key) == depth for key in keys) else []
+        branches += [re.escape(char) + _trie(group, depth + 1) for char, group in sorted(following.items())]
     return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
 
 

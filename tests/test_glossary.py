@@ -226,6 +226,17 @@ def test_in_ascii_text_one_search_for_the_keys_finds_the_places_every_word_start
             assert list(finder._ascii_starts(text)) == every, text
 
 
+def test_a_very_long_word_and_hundreds_of_words_that_start_one_another_are_found_too() -> None:
+    """The keys' pattern branches on their first few characters only: a deeper one would exceed the recursion of
+    Python's pattern compiler (a word of 1,000 letters, or 500 words each starting the next)."""
+    glossary = _glossary({"term": "x" * 1200}, *({"term": "w" * n} for n in range(1, 600)), {"term": "wax"})
+    finder = TermFinder(glossary)
+    text = f"a {'x' * 1200} b {'w' * 3} {'w' * 599}, {'w' * 600} wax."
+    every = [(at, word) for at, word in finder._starts(text) if word in finder.by_word]
+    assert list(finder._ascii_starts(text)) == every
+    assert [text[f.start:f.end] for f in finder.find(text)] == ["x" * 1200, "www", "w" * 599, "wax"]
+
+
 def test_what_is_inserted_is_escaped_and_text_around_it_keeps_its_meaning() -> None:
     glossary = _glossary({"term": 'the "x" <y> & z', "abbreviation": "XYZ"})
     inside, _ = _mark("<p>a &lt; b &amp; XYZ &gt; c</p>", glossary)

@@ -62,8 +62,16 @@ def build(
             if done is not None:
                 return done
             from .catalog.build import build_catalog  # loads Jinja2, Markdown, pybtex and pydantic
+            from .catalog.state import CacheDamaged, forget
 
-            return build_catalog(plan, strict, jobs, progress, session.pages_first and not search_only)
+            try:
+                return build_catalog(plan, strict, jobs, progress, session.pages_first and not search_only)
+            except CacheDamaged:  # it is no cache: everything is built again, and kept anew
+                forget(output)
+                if session.catalog is not None:
+                    session.catalog.record = None
+                plan = plan_build(project, output, base_url, session.catalog)
+                return build_catalog(plan, strict, jobs, progress, session.pages_first and not search_only)
         from .render import render_incremental
         from .site import load_site
 

@@ -351,8 +351,7 @@ def _search_index(output: Path, made: dict[str, bytes] | None, records: dict[str
     kept = state.load_terms(output, [slug for slug, _ in ordered if slug not in new])
     missing = [slug for slug, _ in ordered if slug not in new and slug not in kept]
     if missing:
-        raise ContentError([Problem(str(state.folder(output)), 0, 0, f"the cache lacks the search terms of {missing[0]}"
-                                    f"{' and others' if len(missing) > 1 else ''}; delete it to build everything again")])
+        raise state.CacheDamaged(f"the cache lacks the search terms of {missing[0]}")
     return make_index(docs, (json.loads(new[slug] if slug in new else kept[slug]) for slug, _ in ordered))
 
 

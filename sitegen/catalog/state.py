@@ -37,6 +37,11 @@ JOURNAL_LIMIT = 100  # trials changed since the whole record was written (or an 
 TERMS = "search.sqlite"  # the trials' terms, by slug: as their pages say now, and as the search index has them
 
 
+class CacheDamaged(Exception):
+    """The cache lacks what its record says it holds (a damaged or edited file): it is no cache, and the build is
+    made again as a full one."""
+
+
 @dataclass(frozen=True)
 class TrialRecord:
     """One trial as last built: what building it read (record.py), the files made and their digests, its list entry."""
@@ -140,7 +145,7 @@ def load(output: Path, code: str) -> BuildRecord | None:
     finally:
         if collecting:
             gc.enable()
-    if not (record.token and record.token in marker and (folder(output) / TERMS).is_file()):
+    if not (record.token and record.token in marker and _terms_kept(output) == len(record.trials)):
         return None
     # The output folder must still hold what the build made: its pages may have been deleted by hand. Checking
     # every file would cost more than the rebuild it saves: each listing page, the catalog's other files but for the
@@ -156,6 +161,21 @@ def load(output: Path, code: str) -> BuildRecord | None:
     if not all(slug in folders for slug in record.trials):
         return None
     return record if all(os.path.isfile(os.path.join(output, name)) for name in expected) else None
+
+
+def _terms_kept(output: Path) -> int | None:
+    """How many trials' terms the cache holds; None if it cannot be read (a damaged file is no cache)."""
+    try:
+        with closing(sqlite3.connect((folder(output) / TERMS).as_uri() + "?mode=ro", uri=True)) as db:
+            return int(db.execute("SELECT count(*) FROM terms").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+def forget(output: Path) -> None:
+    """Delete the record of the last build into `output`, and the terms kept with it: the next build is a full one."""
+    for name in (BASE, JOURNAL, TERMS):
+        (folder(output) / name).unlink(missing_ok=True)
 
 
 def save(output: Path, code: str, record: BuildRecord, previous: BuildRecord) -> None:

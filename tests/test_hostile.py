@@ -158,6 +158,25 @@ def test_a_trial_linked_from_outside_the_project_is_refused_without_quoting_it(t
     assert "SWORDFISH" not in err
 
 
+def test_a_trials_folder_linked_from_outside_the_project_is_refused_by_a_rebuild_too(tmp_path: Path,
+                                                                                   capsys) -> None:
+    """Found by a hostile review: a rebuild with nothing changed reads no trial's file, and took the folder as it
+    was; a fresh build refused it."""
+    project = _catalog(tmp_path)
+    out = tmp_path / "out"
+    args = ["build", "--content", str(project.content), "--output", str(out)]
+    assert main(args) == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project.content / "trials").rename(outside / "trials")
+    (project.content / "trials").symlink_to(outside / "trials")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"{project.content / 'trials'}: a symbolic link to {outside / 'trials'}, outside the project" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_a_dangling_glossary_link_is_an_error_not_no_glossary(project: Project, tmp_path: Path, capsys) -> None:
     glossary = project.content / "glossary.yaml"
     glossary.unlink()

@@ -246,7 +246,8 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
     with os.scandir(folder) as entries:  # one listing, no stat per file: a catalog may hold 10,000 trials
         files = {e.name for e in entries if not e.name.startswith(".") and not e.is_dir()}  # a FIFO is refused, not skipped
     sources, warnings = [], []
-    problems = links_leaving(folder, content.resolve().parent)
+    # links in content/ (trials/ itself among them) and in trials/: a rebuild that reads no file must refuse them too
+    problems = links_leaving(content, content.resolve().parent) + links_leaving(folder, content.resolve().parent)
     prefix = os.path.join(folder, "")  # joined by hand below: os.path.join costs 40 ms over 13,000 names
     for name in sorted(files):
         path = prefix + name

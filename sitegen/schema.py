@@ -23,6 +23,7 @@ WebUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|mailto:)\S+$")]
 Count = Annotated[int, Field(ge=0)]
 YearMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+CiteKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s;\[\]@]+$")]  # as cite.CITATION reads one
 
 
 SiteUrl = Annotated[str, AfterValidator(site_url)]
@@ -194,7 +195,7 @@ class Finding(Model):
     """A research finding, summarised in points, from one source."""
 
     points: list[Prose] = Field(min_length=1, description="The finding's points (Markdown).")
-    source: Text = Field(description="Cite key of the source in references.bib.")
+    source: CiteKey = Field(description="Cite key of the source in references.bib.")
 
 
 class Source(Model):

@@ -147,6 +147,7 @@ def _pattern_name(pattern: str) -> str:
         r"^(https?://|mailto:)\S+$": "a URL starting with http://, https:// or mailto:",
         r"^\d{4}-(0[1-9]|1[0-2])$": "a month as YYYY-MM",
         "^[A-Z]{2}$": "a two-letter country code in capitals (e.g. 'CA')",
+        r"^[^\s;\[\]@]+$": "a cite key of references.bib, without spaces, '@', ';' or brackets (e.g. 'chen2021')",
     }
     return names.get(pattern, f"text matching {pattern}")
 

@@ -55,6 +55,8 @@ CASES = [
      r"identifiers\[0\]\.url: expected a URL starting with http://, https:// or mailto:", "javascript:alert"),
     ("unknown citation", lambda t: t.replace("[@chen2021; @monga2020;", "[@chen2012; @monga2020;", 1),
      r"cites '@chen2012', which is not in references\.bib; did you mean '@chen2021'\?", None),
+    ("source not a bare key", lambda t: t.replace("  - source: chen2021\n", '  - source: "chen2021 x"\n', 1),
+     r"findings\[\d+\]\.source: expected a cite key of references\.bib, without spaces", 'source: "chen2021 x"'),
     ("empty file", lambda t: "", r"the file is empty", None),
     ("not a mapping", lambda t: "- a\n- b\n", r"expected a mapping of fields, got a list", None),
 ]

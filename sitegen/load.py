@@ -76,7 +76,12 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
             root = _compose(text)
         except yaml.MarkedYAMLError as e:
             raise ContentError([_yaml_problem(file, e, text)]) from None
-        except yaml.YAMLError as e:  # errors without a mark, e.g. from the reader
+        except yaml.reader.ReaderError as e:  # a character YAML does not allow: its place, not PyYAML's offset
+            line, column = text.count("\n", 0, e.position) + 1, e.position - text.rfind("\n", 0, e.position)
+            code = e.character if isinstance(e.character, int) else ord(e.character)
+            raise ContentError([Problem(file, line, column, f"not valid YAML: the character U+{code:04X} is not "
+                                        "allowed")]) from None
+        except yaml.YAMLError as e:  # other errors without a mark
             raise ContentError([Problem(file, 1, 1, f"not valid YAML: {e}")]) from None
         if root is None:
             raise ContentError([Problem(file, 1, 1, "the file is empty; expected a mapping of fields")])

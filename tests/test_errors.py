@@ -97,6 +97,17 @@ def test_not_utf8_names_line_and_column(project, capsys):
     assert f"trial.yaml:{line}:" in err and "not UTF-8" in err
 
 
+def test_a_control_character_is_reported_where_it_stands(project, capsys):
+    """Found by a hostile review: PyYAML's reader gives an offset, and the message said line 1, column 1."""
+    trial = project.content / "trial.yaml"
+    lines = trial.read_text(encoding="utf-8").split("\n")
+    lines[1] = lines[1][:8] + "\x00" + lines[1][8:]
+    trial.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["build", "--content", str(project.content), "--output", str(project.content.parent / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{trial}:2:9: not valid YAML: the character U+0000 is not allowed\n"), err
+
+
 def test_all_problems_reported_at_once_sorted(project, capsys):
     trial = project.content / "trial.yaml"
     text = trial.read_text().replace("status: recruiting", "status: open").replace("intervention_count: 6", "intervention_count: six")

@@ -317,9 +317,12 @@ def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
     assert "<!-- edited -->" in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
     (cache.folder(out) / "templates" / "0123456789abcdef").mkdir()  # another version's: removed
+    left = cache.folder(out) / "templates" / cache.code_digest() / "__jinja2_0123.cache7x9k2.tmp"
+    left.write_bytes(b"half a template")  # what a build killed while Jinja2 wrote one leaves: removed
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)
     assert [p.name for p in (cache.folder(out) / "templates").iterdir()] == [cache.code_digest()]
+    assert not left.exists() and len(list(left.parent.iterdir())) == len(compiled)
     shutil.rmtree(cache.folder(out) / "templates")
     (cache.folder(out) / "templates").write_text("not a folder")  # no cache can be kept: none is
     edit(catalog.templates / "_page.html", "<!-- edited -->", "<!-- edited again -->")

@@ -306,12 +306,15 @@ def _catalog(
 
 def _template_cache(output: Path, code: str) -> Path:
     """The folder of Jinja2's compiled templates for this code, for the next build; those of other versions of
-    sitegen and its libraries are removed (the caller holds the output's lock)."""
+    sitegen and its libraries are removed, and the temporary files of a build killed while writing one (the caller
+    holds the output's lock: no other build writes them now)."""
     folder = state.folder(output) / "templates"
     try:
         for other in folder.iterdir():
             if other.name != code:
                 shutil.rmtree(other) if other.is_dir() else other.unlink()
+        for left in (folder / code).glob("*.tmp"):
+            left.unlink()
     except OSError:  # none yet, or one that cannot be cleared: the templates are compiled as without a cache
         pass
     return folder / code

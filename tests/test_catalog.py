@@ -403,6 +403,21 @@ def test_a_damaged_search_terms_cache_is_no_cache_and_the_build_is_a_full_one(ca
     _assert_as_a_full_build(catalog, out, tmp_path / "full-again")
 
 
+def test_a_moved_project_is_built_again_and_its_warnings_name_its_files_where_they_are(tmp_path: Path) -> None:
+    """Found by a hostile review: a rebuild after the project folder was moved reused the record, and repeated its
+    warnings with the paths of the files where they had been."""
+    make_catalog(tmp_path / "before", 2)
+    project = Project.at(tmp_path / "before" / "content")
+    _, warnings = build(project, tmp_path / "before" / "out")
+    assert warnings and all(w.file.startswith(str(tmp_path / "before")) for w in warnings)
+    (tmp_path / "before").rename(tmp_path / "after")
+    project = Project.at(tmp_path / "after" / "content")
+    report, moved = build(project, tmp_path / "after" / "out")
+    assert report.rendered == 2 and len(moved) == len(warnings)
+    assert all(w.file.startswith(str(tmp_path / "after")) for w in moved), [w.file for w in moved]
+    assert build(project, tmp_path / "after" / "out")[0].rendered == 0
+
+
 def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_path: Path) -> None:
     build(catalog, tmp_path / "one", jobs=1)
     build(catalog, tmp_path / "two", jobs=2)

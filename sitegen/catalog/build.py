@@ -241,7 +241,7 @@ def build_catalog(
             files, removed = plan.files_as_before(), list[str]()  # the same files
         else:
             record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
-                                       shared_warnings)
+                                       shared_warnings, content=str(project.content.resolve()))
             current, removed = _catalog(plan, shared, record, compiled, pages_first, writer, changed, terms)
             files = tuple(sorted(current))
     except BaseException:

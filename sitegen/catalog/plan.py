@@ -153,7 +153,9 @@ def plan_build(project: Project, output: Path, base_url: str | None, memory: Mem
     serve's watcher), only they are looked at again."""
     code = state.code_digest()
     finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
-    previous = recall(output, code, memory) or state.BuildRecord()
+    previous = recall(output, code, memory)
+    if previous is None or previous.content != str(project.content.resolve()):  # none, or of a project since moved,
+        previous = state.BuildRecord()  # whose warnings name its files where they were: everything is built again
     began = time.time_ns()
     known = memory.scan if memory is not None and previous.token and changed is not None else None
     scan = _rescan(project, base_url, previous, known, changed or ()) if known is not None else None

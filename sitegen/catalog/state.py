@@ -101,6 +101,7 @@ class BuildRecord:
     # the edited trial's pages first: the catalog's own outputs, or its out-of-date search bundles); the next
     # build makes them
     behind: tuple[str, ...] = ()
+    content: str = ""  # the content folder built (its warnings name its files): a project moved is built again
     stored: Stored | None = field(default=None, compare=False, repr=False)  # set by load: what save need not write
 
     def files(self) -> dict[str, str]:

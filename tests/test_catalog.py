@@ -418,6 +418,27 @@ def test_a_moved_project_is_built_again_and_its_warnings_name_its_files_where_th
     assert build(project, tmp_path / "after" / "out")[0].rendered == 0
 
 
+@pytest.mark.parametrize("name", [cache.BASE, cache.JOURNAL, cache.TERMS, cache.BASE + ".tmp", cache.JOURNAL + ".tmp",
+                                  "the cache folder"])
+def test_a_folder_where_a_cache_file_goes_or_a_file_for_the_cache_folder_stops_no_build(
+        catalog: Project, tmp_path: Path, name: str) -> None:
+    """Found by a hostile review: each made every build fail (after writing the site, for the journal)."""
+    out = tmp_path / "out"
+    build(catalog, out)
+    place = cache.folder(out)
+    if name == "the cache folder":
+        shutil.rmtree(place)
+        place.write_text("not a folder")
+    else:
+        (place / name).unlink(missing_ok=True)
+        (place / name / "inside").mkdir(parents=True)
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: ", "answer: Again. ")
+    assert main(["build", "--content", str(catalog.content), "--output", str(out)]) == 0
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+    edit(catalog.content / "trials" / "trial-2.yaml", "answer: Again. ", "answer: Once more. ")
+    assert build(catalog, out)[0].rendered == 1  # the cache kept anew
+
+
 def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_path: Path) -> None:
     build(catalog, tmp_path / "one", jobs=1)
     build(catalog, tmp_path / "two", jobs=2)

@@ -16,6 +16,7 @@ import gc
 import hashlib
 import os
 import pickle
+import shutil
 import sqlite3
 import unicodedata
 from collections.abc import Iterable
@@ -115,6 +116,18 @@ def folder(output: Path) -> Path:
     return output.parent / f".{output.name}.sitegen-cache"
 
 
+def _made(output: Path) -> Path:
+    """The cache folder, made if it is not there; whatever else is in its place (sitegen's name) is removed."""
+    place = folder(output)
+    if place.is_symlink() or (place.exists() and not place.is_dir()):
+        place.unlink()
+    place.mkdir(exist_ok=True)
+    for name in (BASE, JOURNAL, TERMS, BASE + ".tmp", JOURNAL + ".tmp"):
+        if (place / name).is_dir() and not (place / name).is_symlink():
+            shutil.rmtree(place / name)  # a folder where a file of the cache goes: it would stop every build
+    return place
+
+
 def load(output: Path, code: str) -> BuildRecord | None:
     """The record of the last build into `output`, if it is there, readable, of this code and for this folder."""
     collecting = gc.isenabled()
@@ -182,8 +195,7 @@ def forget(output: Path) -> None:
 def save(output: Path, code: str, record: BuildRecord, previous: BuildRecord) -> None:
     """Keep `record` for the next build, atomically (a kill leaves the old record, or none): as a journal of the
     trials changed since the whole record `previous` was loaded from, or, when there is none or it has many, whole."""
-    place = folder(output)
-    place.mkdir(exist_ok=True)
+    place = _made(output)
     header = replace(record, trials={}, stored=None)
     stored, changed, removed = previous.stored, record.trials, list[str]()
     if stored is not None:
@@ -261,8 +273,7 @@ def save_terms(output: Path, terms: dict[str, str], keep: Iterable[str], fresh: 
     """Keep the terms of the trials built now, and forget those of trials no longer in `keep`; if the search index
     was made from them (`indexed`), say so of every trial, else keep what it was made from. In one transaction (a
     kill leaves them as they were). `fresh`: a full build, which starts a new table."""
-    place = folder(output)
-    place.mkdir(exist_ok=True)
+    place = _made(output)
     if fresh:
         (place / TERMS).unlink(missing_ok=True)  # whatever was there, even a damaged file, is replaced
     try:

@@ -23,9 +23,9 @@ Pages are the *.html files of each output (Hugo's `page/1/` redirects left out).
 the build's process and the processes it waited for (sitegen's workers), from os.wait4. Peak memory is
 the sum of the RSS of the build's whole process tree, sampled every 20 ms from /proc; the largest single
 process's ru_maxrss is reported beside it as a cross-check. After the full builds, a fresh process creates the
-folders and files of each output alone (bench/fs_floor.py: as many, as large), and the notes say what that cost
-per page and each build's CPU per page above it: on a machine where creating a file is slow, the file system
-weighs on both generators alike. --check validates every generated trial in this
+folders and files of each output alone (bench/fs_floor.py: as many, as large), --runs times, alternating, and the
+notes say what that cost per page and each build's median CPU per page above it: on a machine where creating a
+file is slow, the file system weighs on both generators alike. --check validates every generated trial in this
 process before building. Progress goes to stderr; the results (a Markdown table and notes) to stdout.
 """
 
@@ -897,7 +897,7 @@ class Measured:
     failed: str = "full"  # which kind of build failed
     hugo_error: str | None = None
     notes: list[str] = field(default_factory=list)
-    floors: dict[str, Floor] = field(default_factory=dict)  # "sitegen", "Hugo": creating its output's tree alone
+    floors: dict[str, list[Floor]] = field(default_factory=dict)  # "sitegen", "Hugo": creating its output alone
 
 
 def rates(pages: int, runs: list[Run]) -> list[float]:
@@ -966,13 +966,13 @@ def floor_notes(m: Measured) -> list[str]:
     """For each output, what creating its folders and files alone cost per page, and its build's CPU per page
     above that (the median of its full builds less the floor)."""
     said = []
-    for name, floor in m.floors.items():
+    for name, floors in m.floors.items():
         pages, runs = (m.pages, m.phases["full"]) if name == "sitegen" else (m.hugo_pages, m.hugo)
-        if pages and runs:
-            per_page = floor.cpu * 1000 / pages
-            above = statistics.median(cpu_per_page(pages, runs)) - per_page
-            said.append(f"{name}'s output ({floor.folders:,} folders, {floor.files:,} files) created alone: "
-                        f"{per_page:.2f} ms of CPU per page, its build {above:.2f} ms per page above that")
+        if pages and runs and floors:
+            per_page = [floor.cpu * 1000 / pages for floor in floors]
+            above = statistics.median(cpu_per_page(pages, runs)) - statistics.median(per_page)
+            said.append(f"{name}'s output ({floors[0].folders:,} folders, {floors[0].files:,} files) created alone: "
+                        f"{_stats(per_page)} ms of CPU per page, its build's median {above:.2f} ms per page above that")
     return said
 
 
@@ -1015,12 +1015,15 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
                 print(f"[{m.label}] {e}", file=log, flush=True)
     if m.hugo:
         m.hugo_pages = count_pages(hugo_out)
-        if m.hugo_error is None:  # (else its output may be a failed build's)
-            m.floors["Hugo"] = fs_floor(hugo_out, work)
     if m.error is not None:
         return m
     m.pages = count_pages(out)
-    m.floors["sitegen"] = fs_floor(out, work)
+    outputs = [("sitegen", out)] + ([("Hugo", hugo_out)] if m.hugo and m.hugo_error is None else [])
+    for i in range(runs):  # alternating, as the builds: the cost of creating a file here varies tenfold over minutes
+        for name, folder in outputs:
+            m.floors.setdefault(name, []).append(fs_floor(folder, work))
+            print(f"[{m.label}] {name}'s output created alone {i + 1}/{runs}: {m.floors[name][-1].cpu:.2f} s of CPU",
+                  file=log, flush=True)
     try:
         m.failed = "no-change"
         for i in range(runs):

@@ -2,8 +2,8 @@
 tree, each file as many bytes long, zeros) and does nothing else. Its CPU time is what any generator writing that
 site pays on this machine, Hugo as much as sitegen; bench/catalog.py reports it beside each one's CPU per page.
 
-On the 2-CPU machine of the README's measurements, creating a file costs about 0.6 ms and a folder about 0.4 ms of
-system CPU (rewriting a file that exists, 6 µs): a site of a folder per page pays about 0.9 ms per page there.
+On the 2-CPU machine of the README's measurements, creating a file or a folder costs between 0.02 and 0.7 ms of
+system CPU, moving tenfold within minutes (rewriting a file that exists, 6 µs): run it several times.
 
 Usage: python bench/fs_floor.py SITE COPY
 Prints one line of JSON: the folders and files created, and the user + system CPU seconds of creating them (the

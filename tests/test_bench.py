@@ -328,12 +328,13 @@ def test_the_file_system_floor_creates_the_same_tree_and_is_taken_off_each_build
     floor = catalog.fs_floor(site, tmp_path)  # in a fresh process, its copy removed
     assert (floor.folders, floor.files) == (3, 3) and floor.cpu >= 0 and not (tmp_path / "fs-floor").exists()
     m = _measured(100, [1.0, 2.0, 4.0], 200, [0.5, 1.0, 2.0])  # CPU 0.5 s: 5 ms per page; Hugo's 0.5 ms
-    m.floors = {"sitegen": catalog.Floor(10, 20, 0.2), "Hugo": catalog.Floor(10, 20, 0.04)}
+    m.floors = {"sitegen": [catalog.Floor(10, 20, 0.2), catalog.Floor(10, 20, 0.1), catalog.Floor(10, 20, 0.4)],
+                "Hugo": [catalog.Floor(10, 20, 0.04)]}
     assert catalog.floor_notes(m) == [
-        "sitegen's output (10 folders, 20 files) created alone: 2.00 ms of CPU per page, its build 3.00 ms per page "
-        "above that",
-        "Hugo's output (10 folders, 20 files) created alone: 0.20 ms of CPU per page, its build 0.30 ms per page "
-        "above that"]
+        "sitegen's output (10 folders, 20 files) created alone: 2.00 (1.00–4.00) ms of CPU per page, its build's "
+        "median 3.00 ms per page above that",
+        "Hugo's output (10 folders, 20 files) created alone: 0.20 ms of CPU per page, its build's median 0.30 ms per "
+        "page above that"]
 
 
 def test_a_failed_build_shows_in_its_column() -> None:

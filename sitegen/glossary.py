@@ -35,7 +35,7 @@ NUMBERED_ROMAN = re.compile(
 """A Roman numeral that numbers something ('stage IV', 'phase II'): never an abbreviation."""
 _NUMBERED = re.compile(r"\b(?:stage|phase|grade|type|class|group|part|step|level|tier|cycle|arm)\s+$", re.IGNORECASE)
 _USE = re.compile(rb'<a class="glossary-term" href="[^"]*" id="use-([a-z0-9-]+)">')  # a mark, as _mark_text writes it
-TRIE_DEPTH = 6
+TRIE_DEPTH = 6  # characters on which the pattern of the forms' first words branches, one by one (see _trie)
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 

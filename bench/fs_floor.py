@@ -6,8 +6,12 @@ On the 2-CPU machine of the README's measurements, creating a file or a folder c
 system CPU, moving tenfold within minutes (rewriting a file that exists, 6 µs): run it several times.
 
 Usage: python bench/fs_floor.py SITE COPY
-Prints one line of JSON: the folders and files created, and the user + system CPU seconds of creating them (the
-listing of SITE, done first, is not counted). COPY must not exist; it is left for the caller to remove.
+       python bench/fs_floor.py --runs N SITE [SITE...]
+The first prints one line of JSON: the folders and files created, and the user + system CPU seconds of creating
+them (the listing of SITE, done first, is not counted). COPY must not exist; it is left for the caller to remove.
+The second does that N times for each SITE, alternating, each in a fresh process with its copy beside SITE and
+removed after, and prints each run and the median (min–max) in ms of CPU per page (its *.html files, Hugo's
+`page/1/` redirects left out, as bench/catalog.py counts them).
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
+import statistics
+import subprocess
 import sys
+from pathlib import Path
 
 
 def listing(site: str) -> tuple[list[str], list[tuple[str, int]]]:
@@ -51,8 +59,11 @@ def _cpu() -> float:
 
 
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--runs":
+        rounds(int(sys.argv[2]), sys.argv[3:])
+        return
     if len(sys.argv) != 3:
-        sys.exit(__doc__.split("Usage: ")[1].split("\n")[0])
+        sys.exit(__doc__.split("Usage: ")[1].split("\n\n")[0])
     site, copy = sys.argv[1:]
     if os.path.exists(copy):
         sys.exit(f"fs_floor: {copy} exists")
@@ -60,6 +71,31 @@ def main() -> None:
     started = _cpu()
     create(copy, folders, files)
     print(json.dumps({"folders": len(folders), "files": len(files), "cpu": _cpu() - started}))
+
+
+def rounds(runs: int, sites: list[str]) -> None:
+    """Each site's tree created `runs` times, alternating, each in a fresh process; per page, each run and the
+    median (min-max)."""
+    from catalog import count_pages  # (bench/ is on the path of a script run from it)
+
+    pages = {site: count_pages(Path(site)) for site in sites}
+    per_page: dict[str, list[float]] = {site: [] for site in sites}
+    for i in range(runs):
+        for site in sites:
+            copy = site.rstrip(os.sep) + ".fs-floor"
+            shutil.rmtree(copy, ignore_errors=True)
+            try:
+                done = subprocess.run([sys.executable, __file__, site, copy], capture_output=True, text=True,
+                                      check=True)
+            finally:
+                shutil.rmtree(copy, ignore_errors=True)
+            made = json.loads(done.stdout)
+            per_page[site].append(made["cpu"] * 1000 / pages[site])
+            print(f"{site}: run {i + 1}/{runs}: {made['folders']:,} folders, {made['files']:,} files, "
+                  f"{made['cpu']:.2f} s of CPU, {per_page[site][-1]:.2f} ms per page ({pages[site]:,} pages)",
+                  flush=True)
+    for site, values in per_page.items():
+        print(f"{site}: {statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f}) ms of CPU per page")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import time
@@ -327,6 +328,13 @@ def test_the_file_system_floor_creates_the_same_tree_and_is_taken_off_each_build
     assert fs_floor.listing(str(tmp_path / "copy")) == (folders, files)
     floor = catalog.fs_floor(site, tmp_path)  # in a fresh process, its copy removed
     assert (floor.folders, floor.files) == (3, 3) and floor.cpu >= 0 and not (tmp_path / "fs-floor").exists()
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "fs_floor.py"), "--runs", "2", str(site), str(site)],
+                          capture_output=True, text=True, check=True)  # the same site twice: alternating rounds
+    lines = done.stdout.splitlines()
+    assert len(lines) == 5 and all(line.startswith(f"{site}: ") for line in lines)  # 2 rounds of 2, one median
+    assert "run 2/2: 3 folders, 3 files" in lines[3] and "(3 pages)" in lines[3]
+    assert re.fullmatch(r".*: \d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\) ms of CPU per page", lines[4])
+    assert not (tmp_path / "site.fs-floor").exists()
     m = _measured(100, [1.0, 2.0, 4.0], 200, [0.5, 1.0, 2.0])  # CPU 0.5 s: 5 ms per page; Hugo's 0.5 ms
     m.floors = {"sitegen": [catalog.Floor(10, 20, 0.2), catalog.Floor(10, 20, 0.1), catalog.Floor(10, 20, 0.4)],
                 "Hugo": [catalog.Floor(10, 20, 0.04)]}

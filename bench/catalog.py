@@ -15,17 +15,19 @@ by its error line in the table, and the script then exits with 1.
 
 Hugo (Debian's `hugo` package; the script says how to install it and exits with 2 when it is missing) builds a
 site that bench/hugo_site.py writes from the same trial files: the same pages per trial with the same text, as
-Markdown with front matter, and the listings as Hugo taxonomies. Full builds alternate, sitegen then Hugo, round
-by round, each output deleted first (for sitegen, OUT and every `.OUT.sitegen-*` beside it: the incremental cache
-and temporary trees). The ratio is sitegen's pages/s over Hugo's in the same round, its median over the rounds.
+Markdown with front matter, and the listings as Hugo taxonomies. Full builds alternate, sitegen then Hugo in the
+first round, Hugo then sitegen in the second, and so on (creating files costs more on some machines the more were
+just created and deleted), each output deleted first (for sitegen, OUT and every `.OUT.sitegen-*` beside it: the
+incremental cache and temporary trees). The ratio is sitegen's pages/s over Hugo's in the same round, its median
+over the rounds.
 
 Pages are the *.html files of each output (Hugo's `page/1/` redirects left out). CPU is user + system time of
 the build's process and the processes it waited for (sitegen's workers), from os.wait4. Peak memory is
 the sum of the RSS of the build's whole process tree, sampled every 20 ms from /proc; the largest single
 process's ru_maxrss is reported beside it as a cross-check. After the full builds, a fresh process creates the
-folders and files of each output alone (bench/fs_floor.py: as many, as large), --runs times, alternating, and the
-notes say what that cost per page and each build's median CPU per page above it: on a machine where creating a
-file is slow, the file system weighs on both generators alike. --check validates every generated trial in this
+folders and files of each output alone, once (bench/fs_floor.py: as many, as large; `fs_floor.py --runs N` for
+more rounds), and the notes say what that cost per page and each build's median CPU per page above it: on a
+machine where creating a file is slow, the file system weighs on both generators alike. --check validates every generated trial in this
 process before building. Progress goes to stderr; the results (a Markdown table and notes) to stdout.
 """
 
@@ -989,14 +991,16 @@ def _failed(m: Measured, error: BuildFailed, work: Path) -> None:
 
 
 def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: str | None, seed: int) -> Measured:
-    """Full builds, alternating sitegen and Hugo round by round (outputs deleted before each), then sitegen's
-    no-change and one-edit rebuilds. A failed build is recorded in `m`, not raised."""
+    """Full builds, alternating sitegen and Hugo round by round (outputs deleted before each), which goes first
+    alternating too, then sitegen's no-change and one-edit rebuilds. A failed build is recorded in `m`, not
+    raised."""
     out, site, hugo_out, log = work / "out", work / "hugo", work / "hugo-out", sys.stderr
     if hugo:
         started = time.perf_counter()
         hugo_site.write_site(hugo_site.read_catalog(content), site, _site_title(content))
         m.notes.append(f"Hugo site written in {time.perf_counter() - started:.1f} s")
-    for i in range(runs):
+
+    def ours(i: int) -> None:
         if m.error is None:
             clean(out)
             try:
@@ -1005,6 +1009,8 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
                       file=log, flush=True)
             except BuildFailed as e:
                 _failed(m, e, work)
+
+    def theirs(i: int) -> None:
         if hugo and m.hugo_error is None:
             clean(hugo_out)
             try:
@@ -1013,17 +1019,20 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
             except BuildFailed as e:
                 m.hugo_error = str(e)
                 print(f"[{m.label}] {e}", file=log, flush=True)
+
+    for i in range(runs):  # creating files here costs more the more were just created and deleted: who goes
+        for one in (ours, theirs) if i % 2 == 0 else (theirs, ours):  # second in a round pays more, so it alternates
+            one(i)
     if m.hugo:
         m.hugo_pages = count_pages(hugo_out)
     if m.error is not None:
         return m
     m.pages = count_pages(out)
     outputs = [("sitegen", out)] + ([("Hugo", hugo_out)] if m.hugo and m.hugo_error is None else [])
-    for i in range(runs):  # alternating, as the builds: the cost of creating a file here varies tenfold over minutes
-        for name, folder in outputs:
-            m.floors.setdefault(name, []).append(fs_floor(folder, work))
-            print(f"[{m.label}] {name}'s output created alone {i + 1}/{runs}: {m.floors[name][-1].cpu:.2f} s of CPU",
-                  file=log, flush=True)
+    for name, folder in outputs:  # once each: `python bench/fs_floor.py --runs N SITE...` for a closer look
+        m.floors.setdefault(name, []).append(fs_floor(folder, work))
+        print(f"[{m.label}] {name}'s output created alone: {m.floors[name][-1].cpu:.2f} s of CPU", file=log,
+              flush=True)
     try:
         m.failed = "no-change"
         for i in range(runs):

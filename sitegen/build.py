@@ -64,14 +64,15 @@ def build(
             from .catalog.build import build_catalog  # loads Jinja2, Markdown, pybtex and pydantic
             from .catalog.state import CacheDamaged, forget
 
+            pages_first = session.pages_first and not search_only
             try:
-                return build_catalog(plan, strict, jobs, progress, session.pages_first and not search_only)
+                return build_catalog(plan, strict, jobs, progress, pages_first)
             except CacheDamaged:  # it is no cache: everything is built again, and kept anew
                 forget(output)
                 if session.catalog is not None:
                     session.catalog.record = None
-                plan = plan_build(project, output, base_url, session.catalog)
-                return build_catalog(plan, strict, jobs, progress, session.pages_first and not search_only)
+                return build_catalog(plan_build(project, output, base_url, session.catalog), strict, jobs, progress,
+                                     pages_first)
         from .render import render_incremental
         from .site import load_site
 

@@ -2,8 +2,8 @@
 tree, each file as many bytes long, zeros) and does nothing else. Its CPU time is what any generator writing that
 site pays on this machine, Hugo as much as sitegen; bench/catalog.py reports it beside each one's CPU per page.
 
-On the 2-CPU machine of the README's measurements, creating a file or a folder costs between 0.02 and 0.7 ms of
-system CPU, moving tenfold within minutes (rewriting a file that exists, 6 µs): run it several times.
+On the 2-CPU machine of the README's measurements, creating a folder and a file cost 0.04-1.6 ms of system CPU per
+page, rising the more files were just created and deleted: run it several times (--runs).
 
 Usage: python bench/fs_floor.py SITE COPY
        python bench/fs_floor.py --runs N SITE [SITE...]

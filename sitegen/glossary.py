@@ -209,44 +209,45 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
     out: list[str] = []  # the page up to `copied`, in pieces, with the marked texts
     copied = 0
     marked: list[str] = []
-    open_tags: list[tuple[str, bool]] = []  # each open element and whether its text is left alone
-    skipping = 0  # how many open elements leave their text alone
+    open_tags: list[str] = []  # the elements open
+    skip_from = -1  # where in open_tags the outermost element whose text is left alone is (-1: none is open)
     start = page_html.find("<main")
     if start < 0:
         return page_html, ()
     at = start
     for m in _TAG.finditer(page_html, start):
-        if m.start() < at:
+        begin, end = m.span()
+        if begin < at:
             continue  # inside a script or style element
-        if not skipping and m.start() > at:
-            text = page_html[at:m.start()]
+        if begin > at and skip_from < 0:
+            text = page_html[at:begin]
             if not text.isspace():
                 new = _mark_text(text, html.unescape(text) if "&" in text else text, finder, glossary_href, marked)
                 if new is not text:
                     out += (page_html[copied:at], new)
-                    copied = m.start()
-        at = m.end()
-        name = m.group(2)
+                    copied = begin
+        at = end
+        closing, name, attributes = m.groups()
         if name is None:
             continue  # a comment or declaration
         tag = name.lower()
-        if m.group(1):  # an end tag
+        if closing:
             if tag == "main":
                 break
             for i in range(len(open_tags) - 1, -1, -1):
-                if open_tags[i][0] == tag:
-                    skipping -= sum(skip for _, skip in open_tags[i:])
+                if open_tags[i] == tag:  # it closes the elements opened after it too
                     del open_tags[i:]
+                    skip_from = skip_from if skip_from < i else -1
                     break
         elif tag in _RAW_TEXT:
-            end = page_html.find(f"</{tag}", at)
-            at = len(page_html) if end < 0 else end
-            open_tags.append((tag, True))
-            skipping += 1
-        elif tag not in _VOID and not m.group(3).rstrip().endswith("/"):
-            skip = _skips(tag, m.group(3))
-            open_tags.append((tag, skip))
-            skipping += skip
+            found = page_html.find(f"</{tag}", at)
+            at = len(page_html) if found < 0 else found
+            skip_from = len(open_tags) if skip_from < 0 else skip_from
+            open_tags.append(tag)
+        elif tag not in _VOID and not attributes.rstrip().endswith("/"):
+            if skip_from < 0 and _skips(tag, attributes):
+                skip_from = len(open_tags)
+            open_tags.append(tag)
     if not out:
         return page_html, tuple(marked)
     out.append(page_html[copied:])

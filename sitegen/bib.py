@@ -105,6 +105,12 @@ class Reference:
         """The fields a page shows, decoded (once)."""
         return _decode(self.entry_type, [dict(fields) for fields in self.chain])
 
+    @cached_property
+    def html(self) -> str:
+        """The entry as a page shows it, safe HTML (format_reference_html), made once: a reference of the
+        catalog's shared bibliography is shown by every trial that cites it."""
+        return format_reference_html(self)
+
     @property
     def title(self) -> str:
         return self.shown.title

@@ -36,7 +36,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from . import jsonld
-from .bib import Reference, format_reference_html
+from .bib import Reference
 from .cite import CITATION, Citation, Citations, CitedReference, ProseField, citable
 from .errors import ContentError, Problem
 from .fingerprint import digest, fingerprint
@@ -364,7 +364,7 @@ class _Inputs:
         self.site, self.project, self.env = site, project, env
         trial, citations = site.trial, site.citations
         self.references = [
-            {"number": r.number, "html": Markup(format_reference_html(r.reference)), "backlinks": r.backlinks}
+            {"number": r.number, "html": Markup(r.reference.html), "backlinks": r.backlinks}
             for r in citations.references
         ]
         # Values templates read by name; each is noted whole when a template looks its name up.

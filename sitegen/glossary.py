@@ -7,6 +7,7 @@ title spells it out. Terms match case-insensitively (plurals too), abbreviations
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterator
@@ -41,9 +42,12 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 
 def term_id(term: Term) -> str:
     """The entry's anchor on the glossary page (without the 'term-' prefix): its id, or one made from its name."""
-    if term.id:
-        return term.id
-    return re.sub(r"[^a-z0-9]+", "-", (term.abbreviation or term.term).lower()).strip("-")
+    return term.id or _anchor(term.abbreviation or term.term)
+
+
+@functools.lru_cache(maxsize=4096)  # every page of every trial shows the same few hundred terms
+def _anchor(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def glossary_conflicts(glossary: Glossary) -> list[tuple[tuple[str | int, ...], str]]:
@@ -296,13 +300,14 @@ class Entry:
 def glossary_entries(glossary: Glossary, marked: dict[str, tuple[str, ...]], pages: list[Page]) -> tuple[Entry, ...]:
     """The glossary's entries in alphabetical order (of the abbreviation, when there is one), each with the pages
     that use it, in navigation order. `marked` holds, per page slug, the ids of the terms marked on that page."""
+    used_on: dict[str, list[Page]] = {}
+    for page in pages:
+        for anchor in marked.get(page.slug, ()):
+            used_on.setdefault(anchor, []).append(page)
     entries = []
     for term in glossary.terms:
         anchor = term_id(term)
-        uses = tuple(
-            Use(page.nav_title, f"../{page.path}index.html#use-{anchor}")
-            for page in pages if anchor in marked.get(page.slug, ())
-        )
+        uses = tuple(Use(page.nav_title, f"../{page.path}index.html#use-{anchor}") for page in used_on.get(anchor, ()))
         entries.append(Entry(anchor, term.term, term.abbreviation, term.definition, term.source, uses))
     return tuple(sorted(entries, key=lambda e: ((e.abbreviation or e.term).casefold(), e.id)))
 

@@ -43,7 +43,7 @@ from .fingerprint import digest, fingerprint
 from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
 from .inputs import check_input, read_input
 from .load import PathKey
-from .markup import markdown_html, plain_text
+from .markup import is_plain, markdown_html, plain_text
 from .pages import GLOSSARY, Page, display_labels, not_found_page
 from .project import Project
 from .record import (
@@ -191,13 +191,11 @@ def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], fin
     """Markdown to sanitized HTML, each `[@key]` group replaced by its numbered citation link(s)."""
     groups = iter(range(len(citations)))
     source = CITATION.sub(lambda _: _PLACEHOLDER.format(next(groups)), citable(_MARKERS.sub("", text)))
-    html = nh3.clean(
-        markdown_html(source),
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener",
-    )
+    html = markdown_html(source)
+    if not (is_plain(source) and source.isprintable()):  # else one paragraph of printable text, which the
+        # sanitizer would give back as it is (a no-break space it would write as &nbsp;, a NUL it would drop)
+        html = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                         link_rel="noopener")
     if not citations:  # most prose cites nothing: its HTML then depends on no template
         return Markup(html)
     template = env.get_template("_citation.html")

@@ -8,9 +8,11 @@ import markdown
 import nh3
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jinja2 import Environment
 
 from sitegen.cite import CITATION
 from sitegen.markup import is_plain, markdown_html, plain_text
+from sitegen.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, prose_html
 
 # Letters, digits, spaces and every ASCII punctuation mark, so that the generator reaches what Markdown acts on.
 ALPHABET = st.sampled_from(list("abcXYZ019 .,;:-+=#()'\"/?%$^{}|~*_`[]!<>&@\\\n\t") + ["é", "≥", "µ"])
@@ -30,3 +32,14 @@ def test_fast_path_is_taken_for_plain_sentences_only() -> None:
     for text in ("A *word*", "1. first", "- item", "# Heading", "a & b", "x < y", "two lines\nhere", "ends in two  ",
                  "    code", "[link](http://x)", "trailing \\"):
         assert not is_plain(text), text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(st.sampled_from(list("abX09 .,-'\"()%/é≥µ") + ["\xa0", "\x00", "\x0c", "\u2028", "\ufffe", "\U0001f600"]),
+               max_size=30))
+def test_prose_that_skips_the_sanitizer_is_what_the_sanitizer_would_give(text: str) -> None:
+    """One paragraph of printable plain text is not sanitized (nh3 would give it back as it is); everything else
+    is, as before. A no-break space, a NUL or a line separator is not printable, so it still goes through nh3."""
+    expected = nh3.clean(markdown.markdown(text, output_format="html"), tags=ALLOWED_TAGS,
+                         attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel="noopener")
+    assert prose_html(Environment(), text, (), "") == expected

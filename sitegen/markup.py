@@ -18,13 +18,15 @@ from .cite import CITATION
 
 # Characters Markdown acts on inside a line, and what it reads at the start of a line as a block (a heading,
 # quote, list item, rule, or code); a text without them, on one line, is one paragraph of plain text.
-_INLINE_SYNTAX = re.compile(r"[\\`*_\[\]!<>&\n\r\t]|  $|https?:|@")
+_INLINE_SYNTAX = re.compile(r"[\\`*_\[\]!<>&\n\r\t@]")  # a line break (two spaces at the end) is trailing space
+_AUTOLINK = re.compile(r"https?:")
 _BLOCK_START = re.compile(r"#|=|-|\+|\d+[.)]\s|\d+[.)]$|\s")
 
 
 def is_plain(text: str) -> bool:
     """Whether Markdown would turn `text` into one paragraph holding the same text."""
-    return bool(text) and not _INLINE_SYNTAX.search(text) and not _BLOCK_START.match(text) and text == text.rstrip()
+    return (bool(text) and not _INLINE_SYNTAX.search(text) and not ("http" in text and _AUTOLINK.search(text))
+            and not _BLOCK_START.match(text) and text == text.rstrip())
 
 
 @functools.cache
@@ -43,6 +45,5 @@ def markdown_html(text: str) -> str:
 def plain_text(text: str) -> str:
     """Markdown prose as plain text, without citation markers (for JSON-LD, descriptions and search)."""
     source = CITATION.sub("", text)
-    if is_plain(source):
-        return re.sub(r"\s+", " ", source).strip()
-    return re.sub(r"\s+", " ", html.unescape(nh3.clean(markdown_html(source), tags=set()))).strip()
+    text = source if is_plain(source) else html.unescape(nh3.clean(markdown_html(source), tags=set()))
+    return " ".join(text.split())

@@ -16,10 +16,11 @@ by its error line in the table, and the script then exits with 1.
 Hugo (Debian's `hugo` package; the script says how to install it and exits with 2 when it is missing) builds a
 site that bench/hugo_site.py writes from the same trial files: the same pages per trial with the same text, as
 Markdown with front matter, and the listings as Hugo taxonomies. Full builds alternate, sitegen then Hugo in the
-first round, Hugo then sitegen in the second, and so on (creating files costs more on some machines the more were
-just created and deleted), each output deleted first (for sitegen, OUT and every `.OUT.sitegen-*` beside it: the
-incremental cache and temporary trees). The ratio is sitegen's pages/s over Hugo's in the same round, its median
-over the rounds.
+first round, Hugo then sitegen in the second, and so on, each into an output folder that does not exist: the last
+one (for sitegen, OUT and every `.OUT.sitegen-*` beside it: the incremental cache and temporary trees) is moved
+aside, and everything moved aside is deleted at the end. Deleting thousands of files makes creating files
+slower for minutes on some file systems (see `set_aside`), which would make a build pay for the one before it.
+The ratio is sitegen's pages/s over Hugo's in the same round, its median over the rounds.
 
 Pages are the *.html files of each output (Hugo's `page/1/` redirects left out). CPU is user + system time of
 the build's process and the processes it waited for (sitegen's workers), from os.wait4. Peak memory is
@@ -77,6 +78,7 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _LATEX = re.compile(r"[{}\\\"']")  # LaTeX accent markup, left out of cite keys
 MARKER = ".bench-catalog"  # marks a --keep folder as made by this script, so a later run may replace it
+TRASH = ".bench-trash"  # what the builds made and no longer need, deleted at the end (see set_aside)
 
 CONDITIONS = (
     "Soft tissue sarcoma", "Breast cancer", "Non-small cell lung cancer", "Small cell lung cancer", "Melanoma",
@@ -802,13 +804,19 @@ def count_pages(out: Path) -> int:
     return sum(1 for p in out.rglob("*.html") if not p.as_posix().endswith("/page/1/index.html"))
 
 
-def clean(out: Path) -> None:
-    """Remove the output folder and everything the build keeps beside it (.OUT.sitegen-*: cache, temporary trees)."""
+def set_aside(out: Path, trash: Path) -> None:
+    """Move the output folder and everything the build keeps beside it (.OUT.sitegen-*: cache, temporary trees) into
+    `trash`, which is deleted once every build has been timed.
+
+    Deleting them would make the next build slower, and by how much would depend on the order. On a file system
+    without a journal (the ext4 of the README's machine), a file created within minutes of deleting thousands costs
+    up to 40 times more: to allocate its inode, the kernel checks and skips each inode deleted in the last minute,
+    or in the last five while its table block is unwritten (`recently_deleted`, at the top of `perf report` for such
+    a build)."""
+    trash.mkdir(exist_ok=True)
     for path in [out, *out.parent.glob(f".{out.name}.sitegen-*")]:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
+        if path.exists() or path.is_symlink():
+            path.rename(Path(tempfile.mkdtemp(dir=trash)) / path.name)
 
 
 def edit_one_answer(folder: Path, n: int, run: int, seed: int) -> tuple[str, str]:
@@ -873,16 +881,16 @@ class Floor:
     cpu: float  # seconds, user + system
 
 
-def fs_floor(site: Path, work: Path) -> Floor:
-    """Create the tree of `site` (its folders, and files of its files' sizes) in a fresh process; removed after."""
+def fs_floor(site: Path, work: Path, trash: Path) -> Floor:
+    """Create the tree of `site` (its folders, and files of its files' sizes) in a fresh process; set aside after."""
     copy = work / "fs-floor"
-    shutil.rmtree(copy, ignore_errors=True)
+    set_aside(copy, trash)
     try:
         done = subprocess.run([sys.executable, str(ROOT / "bench" / "fs_floor.py"), str(site), str(copy)],
                               capture_output=True, text=True, check=True)
         return Floor(**json.loads(done.stdout))
     finally:
-        shutil.rmtree(copy, ignore_errors=True)
+        set_aside(copy, trash)
 
 
 @dataclass
@@ -990,10 +998,11 @@ def _failed(m: Measured, error: BuildFailed, work: Path) -> None:
     print(f"[{m.label}] {m.error}", file=sys.stderr, flush=True)
 
 
-def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: str | None, seed: int) -> Measured:
-    """Full builds, alternating sitegen and Hugo round by round (outputs deleted before each), which goes first
-    alternating too, then sitegen's no-change and one-edit rebuilds. A failed build is recorded in `m`, not
-    raised."""
+def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: str | None, seed: int,
+            trash: Path) -> Measured:
+    """Full builds, alternating sitegen and Hugo round by round (the last output set aside into `trash` before
+    each), which goes first alternating too, then sitegen's no-change and one-edit rebuilds. A failed build is
+    recorded in `m`, not raised."""
     out, site, hugo_out, log = work / "out", work / "hugo", work / "hugo-out", sys.stderr
     if hugo:
         started = time.perf_counter()
@@ -1002,7 +1011,7 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
 
     def ours(i: int) -> None:
         if m.error is None:
-            clean(out)
+            set_aside(out, trash)
             try:
                 m.phases["full"].append(build(content, out, jobs))
                 print(f"[{m.label}] sitegen full build {i + 1}/{runs}: {m.phases['full'][-1].seconds:.2f} s",
@@ -1012,7 +1021,7 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
 
     def theirs(i: int) -> None:
         if hugo and m.hugo_error is None:
-            clean(hugo_out)
+            set_aside(hugo_out, trash)
             try:
                 m.hugo.append(hugo_build(hugo, site, hugo_out))
                 print(f"[{m.label}] Hugo full build {i + 1}/{runs}: {m.hugo[-1].seconds:.2f} s", file=log, flush=True)
@@ -1020,8 +1029,8 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
                 m.hugo_error = str(e)
                 print(f"[{m.label}] {e}", file=log, flush=True)
 
-    for i in range(runs):  # creating files here costs more the more were just created and deleted: who goes
-        for one in (ours, theirs) if i % 2 == 0 else (theirs, ours):  # second in a round pays more, so it alternates
+    for i in range(runs):  # should creating files still cost more the more were just created, the second build
+        for one in (ours, theirs) if i % 2 == 0 else (theirs, ours):  # of a round would pay: who goes first alternates
             one(i)
     if m.hugo:
         m.hugo_pages = count_pages(hugo_out)
@@ -1030,7 +1039,7 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
     m.pages = count_pages(out)
     outputs = [("sitegen", out)] + ([("Hugo", hugo_out)] if m.hugo and m.hugo_error is None else [])
     for name, folder in outputs:  # once each: `python bench/fs_floor.py --runs N SITE...` for a closer look
-        m.floors.setdefault(name, []).append(fs_floor(folder, work))
+        m.floors.setdefault(name, []).append(fs_floor(folder, work, trash))
         print(f"[{m.label}] {name}'s output created alone: {m.floors[name][-1].cpu:.2f} s of CPU", file=log,
               flush=True)
     try:
@@ -1055,7 +1064,7 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
 
 
 def bench_size(n: int, work: Path, runs: int, jobs: int, seed: int, check_content: bool,
-               hugo: str | None) -> Measured:
+               hugo: str | None, trash: Path) -> Measured:
     content = work / "content"
     log = sys.stderr
     print(f"[N={n}] generating {n} trials into {content}", file=log, flush=True)
@@ -1071,10 +1080,11 @@ def bench_size(n: int, work: Path, runs: int, jobs: int, seed: int, check_conten
             sys.exit(f"bench: {len(problems)} problems in the generated content")
         print(f"[N={n}] all {n} trials valid", file=log, flush=True)
     m = Measured(f"{n:,} generated", n, notes=[f"content generated in {generated:.1f} s ({size / 1e6:.1f} MB)"])
-    return measure(m, content, work, runs, jobs, hugo, seed)
+    return measure(m, content, work, runs, jobs, hugo, seed, trash)
 
 
-def bench_corpus(files: list[Path], work: Path, runs: int, jobs: int, seed: int, hugo: str | None) -> Measured:
+def bench_corpus(files: list[Path], work: Path, runs: int, jobs: int, seed: int, hugo: str | None,
+                 trash: Path) -> Measured:
     content = work / "content"
     m = Measured(f"real corpus ({len(files)} records)", 0)
     print(f"[{m.label}] sitegen import {len(files)} records into {content}", file=sys.stderr, flush=True)
@@ -1085,22 +1095,19 @@ def bench_corpus(files: list[Path], work: Path, runs: int, jobs: int, seed: int,
         return m
     m.trials = sum(1 for _ in (content / "trials").glob("*.yaml"))
     m.notes.append(f"imported in {seconds:.1f} s")
-    return measure(m, content, work, runs, jobs, hugo, seed)
+    return measure(m, content, work, runs, jobs, hugo, seed, trash)
 
 
-def _workdir(keep: Path | None, name: str) -> tuple[Path, Any]:
-    """DIR/name (replaced if this script made it) with --keep, else a temporary folder; and what to clean up."""
-    if keep is None:
-        tmp = tempfile.TemporaryDirectory(prefix="sitegen-catalog-")
-        return Path(tmp.name), tmp
-    work = keep.resolve() / name  # the builds run from the project folder
+def _workdir(root: Path, name: str, trash: Path) -> Path:
+    """ROOT/name (a --keep DIR's, or a temporary folder's), made empty: one this script made is set aside."""
+    work = root / name
     if work.exists():
         if not (work / MARKER).exists():
             sys.exit(f"bench: {work} exists and was not made by this script; remove it or choose another DIR")
-        shutil.rmtree(work)
+        set_aside(work, trash)
     work.mkdir(parents=True)
     (work / MARKER).touch()
-    return work, None
+    return work
 
 
 def main() -> None:
@@ -1144,15 +1151,19 @@ def main() -> None:
     if not args.sizes and not files:
         parser.error("nothing to measure: give --sizes or a corpus")
 
+    tmp = tempfile.TemporaryDirectory(prefix="sitegen-catalog-") if args.keep is None else None
+    root = Path(tmp.name) if tmp is not None else args.keep.resolve()  # the builds run from the project folder
+    trash = root / TRASH  # deleted once every build is timed (see set_aside), with what an earlier run left there
     results = []
-    for n in args.sizes:
-        work, tmp = _workdir(args.keep, f"{n}-trials")
-        results.append(bench_size(n, work, args.runs, args.jobs, args.seed, args.check, hugo))
-        if tmp is not None:
-            tmp.cleanup()
-    if files:
-        work, tmp = _workdir(args.keep, "corpus")
-        results.append(bench_corpus(files, work, args.runs, args.jobs, args.seed, hugo))
+    try:
+        for n in args.sizes:
+            work = _workdir(root, f"{n}-trials", trash)
+            results.append(bench_size(n, work, args.runs, args.jobs, args.seed, args.check, hugo, trash))
+        if files:
+            work = _workdir(root, "corpus", trash)
+            results.append(bench_corpus(files, work, args.runs, args.jobs, args.seed, hugo, trash))
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
         if tmp is not None:
             tmp.cleanup()
 
@@ -1164,8 +1175,8 @@ def main() -> None:
           f"CPUs: os.cpu_count() = {os.cpu_count()}, usable (sched_getaffinity) = {default_jobs()}; "
           f"sitegen build --jobs {args.jobs}")
     print(f"- times: median of {args.runs} (min–max), a cold process each; full builds alternate sitegen and Hugo, "
-          "outputs deleted before each; pages/s and CPU/page (user + system, the process and its workers) per "
-          "run; the ratio is sitegen's pages/s over Hugo's in the same round; peak RSS: largest sum over the "
+          "each into a new folder (the last one moved aside, all deleted at the end); pages/s and CPU/page (user + "
+          "system, the process and its workers) per run; the ratio is sitegen's pages/s over Hugo's in the same round; peak RSS: largest sum over the "
           "build's process tree, any sitegen build of that catalog\n")
     print(table(results))
     print()

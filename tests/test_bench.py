@@ -326,15 +326,16 @@ def test_the_file_system_floor_creates_the_same_tree_and_is_taken_off_each_build
     assert files == [("index.html", 11), ("trials/a/index.html", 0), ("trials/a/faq/index.html", 5000)]
     fs_floor.create(str(tmp_path / "copy"), folders, files)
     assert fs_floor.listing(str(tmp_path / "copy")) == (folders, files)
-    floor = catalog.fs_floor(site, tmp_path)  # in a fresh process, its copy removed
+    floor = catalog.fs_floor(site, tmp_path, tmp_path / "trash")  # in a fresh process, its copy set aside
     assert (floor.folders, floor.files) == (3, 3) and floor.cpu >= 0 and not (tmp_path / "fs-floor").exists()
+    assert [p.relative_to(tmp_path / "trash").parts[1:] for p in (tmp_path / "trash").glob("*/*")] == [("fs-floor",)]
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "fs_floor.py"), "--runs", "2", str(site), str(site)],
                           capture_output=True, text=True, check=True)  # the same site twice: alternating rounds
     lines = done.stdout.splitlines()
     assert len(lines) == 5 and all(line.startswith(f"{site}: ") for line in lines)  # 2 rounds of 2, one median
     assert "run 2/2: 3 folders, 3 files" in lines[3] and "(3 pages)" in lines[3]
     assert re.fullmatch(r".*: \d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\) ms of CPU per page", lines[4])
-    assert not (tmp_path / "site.fs-floor").exists()
+    assert not (tmp_path / "site.fs-floor").exists() and not (tmp_path / "site.fs-floor-trash").exists()
     m = _measured(100, [1.0, 2.0, 4.0], 200, [0.5, 1.0, 2.0])  # CPU 0.5 s: 5 ms per page; Hugo's 0.5 ms
     m.floors = {"sitegen": [catalog.Floor(10, 20, 0.2), catalog.Floor(10, 20, 0.1), catalog.Floor(10, 20, 0.4)],
                 "Hugo": [catalog.Floor(10, 20, 0.04)]}
@@ -345,6 +346,28 @@ def test_the_file_system_floor_creates_the_same_tree_and_is_taken_off_each_build
         "page above that"]
 
 
+def test_an_output_is_set_aside_with_its_cache_and_deleted_only_at_the_end(tmp_path: Path) -> None:
+    """Deleting thousands of files makes creating files slower for minutes on a file system without a journal:
+    the last output is moved aside, not deleted, and what was moved aside goes once every build is timed."""
+    out, trash = tmp_path / "out", tmp_path / "trash"
+    for path in (out / "index.html", tmp_path / ".out.sitegen-cache" / "build.pickle"):
+        path.parent.mkdir(parents=True)
+        path.write_text("x")
+    catalog.set_aside(out, trash)
+    catalog.set_aside(out, trash)  # nothing left to move
+    assert not out.exists() and not (tmp_path / ".out.sitegen-cache").exists()
+    moved = sorted(p.relative_to(trash).parts[1:] for p in trash.rglob("*") if p.is_file())
+    assert moved == [(".out.sitegen-cache", "build.pickle"), ("out", "index.html")]
+    keep = tmp_path / "keep"
+    for _ in range(2):  # the second run sets the first's folder aside and deletes it at the end
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "catalog.py"), "--sizes", "2", "--no-corpus",
+                               "--no-hugo", "--runs", "1", "--keep", str(keep)],
+                              capture_output=True, text=True, cwd=ROOT, check=False)
+        assert done.returncode == 0, done.stderr
+        assert sorted(p.name for p in keep.iterdir()) == ["2-trials"]
+        assert (keep / "2-trials" / "out" / "index.html").is_file()
+
+
 def test_full_builds_alternate_and_who_goes_first_alternates_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On this machine creating files costs more the more were just created: the second build of a round pays
     more, so sitegen goes first in one round and Hugo in the next."""
@@ -352,13 +375,13 @@ def test_full_builds_alternate_and_who_goes_first_alternates_too(tmp_path: Path,
     monkeypatch.setattr(catalog.hugo_site, "read_catalog", lambda content: None)
     monkeypatch.setattr(catalog.hugo_site, "write_site", lambda *args: None)
     monkeypatch.setattr(catalog, "_site_title", lambda content: "x")
-    monkeypatch.setattr(catalog, "clean", lambda out: None)
+    monkeypatch.setattr(catalog, "set_aside", lambda out, trash: None)
     monkeypatch.setattr(catalog, "build", lambda content, out, jobs: order.append("sitegen") or catalog.Run(1, 0, 0))
     monkeypatch.setattr(catalog, "hugo_build", lambda hugo, site, out: order.append("Hugo") or catalog.Run(1, 0, 0))
     monkeypatch.setattr(catalog, "count_pages", lambda out: 0)
-    monkeypatch.setattr(catalog, "fs_floor", lambda site, work: catalog.Floor(0, 0, 0.0))
+    monkeypatch.setattr(catalog, "fs_floor", lambda site, work, trash: catalog.Floor(0, 0, 0.0))
     monkeypatch.setattr(catalog, "edit_one_answer", lambda *args: ("t", "x"))
-    catalog.measure(catalog.Measured("x", 1), tmp_path, tmp_path, 3, 1, "hugo", 0)
+    catalog.measure(catalog.Measured("x", 1), tmp_path, tmp_path, 3, 1, "hugo", 0, tmp_path / "trash")
     assert order[:6] == ["sitegen", "Hugo", "Hugo", "sitegen", "sitegen", "Hugo"]
 
 

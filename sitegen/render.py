@@ -12,7 +12,7 @@ import html as html_text
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -40,7 +40,7 @@ from .bib import Reference
 from .cite import CITATION, Citation, Citations, CitedReference, ProseField, citable
 from .errors import ContentError, Problem
 from .fingerprint import digest, fingerprint
-from .glossary import TermFinder, glossary_entries, mark_terms, used_terms
+from .glossary import Entry, TermFinder, Use, glossary_entries, mark_terms, used_terms
 from .inputs import check_input, read_input
 from .load import PathKey
 from .markup import is_plain, markdown_html, plain_text
@@ -247,21 +247,55 @@ class RenderRecord:
         return {name: output.data for name, output in self.outputs.items()}
 
 
+class EntryHtml:
+    """The glossary page's entries as HTML (_glossary_entry.html), each made once for its term and the pages that
+    use it: the trials of a catalog list the same terms, mostly used on the same pages. Made while one build
+    lasts (templates do not change under it), in each process; past MAX_ENTRIES, it starts again."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[str, tuple[Use, ...]], Markup] = {}
+
+    def of(self, env: Environment, entries: Iterable[Entry]) -> Markup:
+        """The HTML of each entry, one after the other."""
+        made = self.made
+        html = []
+        for entry in entries:
+            key = (entry.id, entry.uses)  # in one build, the id is one term's
+            if key not in made:
+                if len(made) >= self.MAX_ENTRIES:
+                    made.clear()
+                made[key] = Markup(render_template(env, "_glossary_entry.html", {"entry": entry}))
+            html.append(made[key])
+        return Markup("".join(html))
+
+
+@dataclass(frozen=True)
+class Reused:
+    """What a process rendering one trial of a catalog after another makes once and reuses: the template
+    environment (trial_environment), a finder of the shared glossary's terms, and its entries' HTML."""
+
+    environment: Environment
+    finder: TermFinder | None
+    entries: EntryHtml = field(default_factory=EntryHtml)
+
+
 def render_incremental(
-    site: Site, project: Project, previous: RenderRecord | None = None, environment: Environment | None = None,
-    whole_site: bool = True, record: bool = True, finder: TermFinder | None = None,
+    site: Site, project: Project, previous: RenderRecord | None = None, reused: Reused | None = None,
+    whole_site: bool = True, record: bool = True,
 ) -> RenderRecord:
     """Render the site, reusing from `previous` every output whose reads are unchanged; record what each read.
 
     The result is byte for byte what a build without `previous` gives: an output is reused only when everything
     its rendering read (trial fields, settings, templates, prose and its citations, references, static files)
     has the fingerprint it had then, and rendering reads nothing else. Without `whole_site` (a trial of a catalog),
-    only the trial's pages are made; the catalog makes the rest. An `environment` from trial_environment and a
-    `finder` of the shared glossary's terms are reused from trial to trial.
+    only the trial's pages are made; the catalog makes the rest, and `reused` is what it reuses from trial to trial.
     Without `record`, reads are not noted (a catalog tracks what changed by trial; noting costs a quarter of the time).
     """
-    env = environment or _environment(project, previous)
-    inputs = _Inputs(site, project, env, finder)
+    env = reused.environment if reused is not None else _environment(project, previous)
+    finder = reused.finder if reused is not None else None
+    inputs = _Inputs(site, project, env, finder, reused.entries if reused is not None else EntryHtml())
     outputs = inputs.outputs  # the glossary page reads the pages made before it
     rendered: list[str] = []
     made_by: dict[str, str] = {}
@@ -308,6 +342,7 @@ def _producers(
             "canonical": jsonld.page_url(settings.base_url, view),
             "jsonld": jsonld.page_graph(trial, settings, view, pages, plain, references, glossary),
             "glossary_entries": glossary_entries(glossary, glossary_uses(), site.pages) if glossary else (),
+            "entries_html": lambda entries: inputs.entries.of(env, entries),
         }
         text = render_template(env, view.template, context)
         if inputs.finder is not None and page.slug != GLOSSARY and not page.not_found:
@@ -358,8 +393,9 @@ def read_static(project: Project, name: str) -> bytes:
 class _Inputs:
     """What one build renders from, and the fingerprint of each piece of it an output can read (by key)."""
 
-    def __init__(self, site: Site, project: Project, env: Environment, finder: TermFinder | None) -> None:
-        self.site, self.project, self.env = site, project, env
+    def __init__(self, site: Site, project: Project, env: Environment, finder: TermFinder | None,
+                 entries: EntryHtml) -> None:
+        self.site, self.project, self.env, self.entries = site, project, env, entries
         trial, citations = site.trial, site.citations
         self.references = [
             {"number": r.number, "html": Markup(r.reference.html), "backlinks": r.backlinks}

@@ -26,6 +26,7 @@ from ..project import BuildReport, Project
 from ..record import MISSING, Fingerprints, Key, fresh, note, recording
 from ..registry import Study, criteria_lines
 from ..render import (
+    Reused,
     make_environment,
     read_static,
     render_incremental,
@@ -116,8 +117,8 @@ class TrialBuilder:
     def __init__(self, project: Project, shared: Shared, now: Callable[[Key], str], staging: Path,
                  strict: bool, compiled: Path | None = None) -> None:
         self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
-        self.env = trial_environment(project, compiled)
-        self.finder = TermFinder(shared.glossary) if shared.glossary is not None else None
+        finder = TermFinder(shared.glossary) if shared.glossary is not None else None
+        self.reused = Reused(trial_environment(project, compiled), finder)
         self.inputs = Fingerprints(now)
 
     def build(self, task: TrialTask) -> TrialResult:
@@ -165,8 +166,8 @@ class TrialBuilder:
             raise ContentError.from_warnings(site.warnings)
         outputs: dict[str, str] = {}
         staged = []
-        for name, output in render_incremental(site, self.project, environment=self.env, whole_site=False, record=False,
-                                             finder=self.finder).outputs.items():
+        for name, output in render_incremental(site, self.project, reused=self.reused, whole_site=False,
+                                             record=False).outputs.items():
             path = base + name
             outputs[path] = digest(output.data)
             if task.previous.get(path) != outputs[path]:

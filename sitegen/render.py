@@ -274,7 +274,7 @@ class EntryHtml:
 @dataclass(frozen=True)
 class Reused:
     """What a process rendering one trial of a catalog after another makes once and reuses: the template
-    environment (trial_environment), a finder of the shared glossary's terms, and its entries' HTML."""
+    environment (catalog_environment), a finder of the shared glossary's terms, and its entries' HTML."""
 
     environment: Environment
     finder: TermFinder | None
@@ -512,10 +512,10 @@ class _PlainReader(Mapping[str, str]):
         return len(self._texts)
 
 
-def trial_environment(project: Project, compiled: Path | None = None) -> Environment:
-    """A template environment for rendering the trials of one catalog build, to reuse from one trial to the next.
-    Templates cannot change under one build (the catalog fingerprints them before it starts), so a compiled
-    template is not checked against its file again on each use."""
+def catalog_environment(project: Project, compiled: Path | None = None) -> Environment:
+    """A template environment for one catalog build: for its trials (reused from one trial to the next), or for its
+    own pages. Templates cannot change under one build (the catalog fingerprints them before it starts, and every
+    output notes that fingerprint), so a compiled template is not checked against its file again on each use."""
     env = make_environment(project.template_folders, compiled)
     env.auto_reload = False
     return env

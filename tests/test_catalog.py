@@ -304,6 +304,19 @@ def test_a_template_edit_renders_every_trial_but_writes_only_changed_files(catal
     assert set(report.written) == {f"trials/trial-{i}/faq/index.html" for i in range(4)}
 
 
+def test_a_listing_template_edit_renders_every_listing_page_again(catalog: Project, tmp_path: Path) -> None:
+    """The catalog's own pages are rendered without checking a template's file again on each use (templates do
+    not change under a build); the next build sees an edit of one they include."""
+    out = tmp_path / "out"
+    build(catalog, out)
+    listings = {p.relative_to(out).as_posix() for p in out.rglob("index.html") if not p.relative_to(out).parts[0] == "trials"}
+    edit(catalog.templates / "_facet_value.html", '<span class="count">', '<span class="count edited">')
+    report, _ = build(catalog, out)
+    assert set(report.written) == {name for name in listings if b'class="count edited"' in (out / name).read_bytes()}
+    assert "index.html" in report.written and not any(name.startswith("trials/") for name in report.written)
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
 def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog: Project, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(catalog, out)

@@ -27,14 +27,13 @@ from ..record import MISSING, Fingerprints, Key, fresh, note, recording
 from ..registry import Study, criteria_lines
 from ..render import (
     Reused,
-    make_environment,
+    catalog_environment,
     read_static,
     render_incremental,
     render_template,
     robots_txt,
     sitemaps,
     template_digest,
-    trial_environment,
 )
 from ..schema import RegistryTrial, Settings, Trial
 from ..site import Shared, Site, assemble_site, collect, load_shared, load_trial
@@ -118,7 +117,7 @@ class TrialBuilder:
                  strict: bool, compiled: Path | None = None) -> None:
         self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
         finder = TermFinder(shared.glossary) if shared.glossary is not None else None
-        self.reused = Reused(trial_environment(project, compiled), finder)
+        self.reused = Reused(catalog_environment(project, compiled), finder)
         self.inputs = Fingerprints(now)
 
     def build(self, task: TrialTask) -> TrialResult:
@@ -278,7 +277,7 @@ def _catalog(
     """The catalog's own outputs made where what they read changed, staged with the trials' pages and committed;
     `record` completed with them. Every file of the site with its digest, and the files removed."""
     project, output, previous, records = plan.project, plan.output, plan.previous, record.trials
-    env, settings = make_environment(project.template_folders, compiled), shared.settings
+    env, settings = catalog_environment(project, compiled), shared.settings
     pages = _Pages(records, settings.title)
     now = _catalog_reads_now(project, env, settings, records, record.shared_print, record, pages)
     record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from

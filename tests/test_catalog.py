@@ -452,10 +452,20 @@ def test_a_folder_where_a_cache_file_goes_or_a_file_for_the_cache_folder_stops_n
     assert build(catalog, out)[0].rendered == 1  # the cache kept anew
 
 
-def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("parallel_outputs", [build_module.PARALLEL_OUTPUTS, 1])
+def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, parallel_outputs: int) -> None:
+    """Trials are built by --jobs processes; so are the catalog's own pages when there are PARALLEL_OUTPUTS of them
+    to make (a catalog of four trials has 22, so the second run lowers it): the same site, and the same rebuilds."""
+    monkeypatch.setattr(build_module, "PARALLEL_OUTPUTS", parallel_outputs)
     build(catalog, tmp_path / "one", jobs=1)
-    build(catalog, tmp_path / "two", jobs=2)
+    report = build(catalog, tmp_path / "two", jobs=2)[0]
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    assert report.written == tuple(sorted(set(_files(tmp_path / "two")) - {".sitegen-output"}))  # each staged once
+    edit(catalog.content / "trials" / "trial-1.yaml", "status: completed", "status: recruiting")  # listings change
+    report = build(catalog, tmp_path / "two", jobs=2)[0]
+    assert "status/index.html" in report.written and "conditions/index.html" not in report.written
+    _assert_as_a_full_build(catalog, tmp_path / "two", tmp_path / "full")
 
 
 def test_an_error_in_one_trial_names_its_file_and_writes_nothing(catalog: Project, tmp_path: Path, capsys) -> None:

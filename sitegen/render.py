@@ -134,12 +134,14 @@ class RecordingContext(Context):
         return super().resolve_or_missing(key)
 
 
-def make_environment(folders: list[Path], compiled: Path | None = None) -> Environment:
+def make_environment(folders: list[Path], compiled: Path | None = None, note_templates: bool = True) -> Environment:
     """The one Jinja2 environment: templates looked up in `folders` in order, everything escaped, undefined names an
-    error, and every template used and value looked up noted while an output is rendered (record.py). With
-    `compiled`, a folder where compiled templates are kept from one build to the next (TemplateCache)."""
+    error, and every template used (unless not `note_templates`) and value looked up noted while an output is
+    rendered (record.py). With `compiled`, a folder where compiled templates are kept from one build to the next
+    (TemplateCache)."""
+    folder_names = [str(folder) for folder in folders]
     env = Environment(
-        loader=RecordingLoader([str(folder) for folder in folders]),
+        loader=RecordingLoader(folder_names) if note_templates else BoundedLoader(folder_names),
         bytecode_cache=TemplateCache(compiled) if compiled is not None else None,
         # every template is HTML or XML but robots.txt, which is plain text: an escaped '&' there is a wrong URL
         autoescape=select_autoescape(disabled_extensions=("txt",), default=True, default_for_string=True),
@@ -514,9 +516,11 @@ class _PlainReader(Mapping[str, str]):
 
 def catalog_environment(project: Project, compiled: Path | None = None) -> Environment:
     """A template environment for one catalog build: for its trials (reused from one trial to the next), or for its
-    own pages. Templates cannot change under one build (the catalog fingerprints them before it starts, and every
-    output notes that fingerprint), so a compiled template is not checked against its file again on each use."""
-    env = make_environment(project.template_folders, compiled)
+    own pages. Templates cannot change under one build: the catalog fingerprints them before it starts, and every
+    output that renders one notes that fingerprint ('shared'). So a compiled template is not checked against its
+    file again on each use, and the templates an output uses are not noted one by one (which would depend on which
+    process loaded a template first)."""
+    env = make_environment(project.template_folders, compiled, note_templates=False)
     env.auto_reload = False
     return env
 

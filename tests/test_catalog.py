@@ -462,6 +462,12 @@ def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_p
     report = build(catalog, tmp_path / "two", jobs=2)[0]
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
     assert report.written == tuple(sorted(set(_files(tmp_path / "two")) - {".sitegen-output"}))  # each staged once
+    # What the processes send back holds a copy of each trial's entry fingerprint per page listing it; the record
+    # keeps one object for equal fingerprints, as one process has (so it pickles each once).
+    records = [cache.load(tmp_path / name, cache.code_digest()) for name in ("one", "two")]
+    assert records[0] is not None and records[1] is not None and records[0].listings == records[1].listings
+    values = [value for made in records[1].listings.values() for value in made.reads.values()]
+    assert len({id(value) for value in values}) == len(set(values)) < len(values)
     edit(catalog.content / "trials" / "trial-1.yaml", "status: completed", "status: recruiting")  # listings change
     report = build(catalog, tmp_path / "two", jobs=2)[0]
     assert "status/index.html" in report.written and "conditions/index.html" not in report.written

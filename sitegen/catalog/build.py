@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from jinja2 import Environment
@@ -427,11 +428,14 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
         return make_one
 
     processes = jobs if len(todo) >= PARALLEL_OUTPUTS else 1
+    one: dict[Any, Any] = {}  # one object for each read and fingerprint that comes back from the processes many
+    # times (a trial's entry, from every page listing it): the record, which pickles each object once, stays small
     for (key, label, _, _), (made_now, staged) in zip(todo, map_in_processes(maker, list(range(len(todo))), processes)):
         for name in made_now.files:
             writer.claim(name, label)
         changed += staged
-        made[key] = made_now
+        reads = {one.setdefault(read, read): one.setdefault(value, value) for read, value in made_now.reads.items()}
+        made[key] = state.Made(reads, made_now.files)
     return made
 
 

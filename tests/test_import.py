@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from sitegen import importer
 from sitegen.cli import _parser, main
 from sitegen.registry_fetch import FetchError, Registry, retry_after
-from sitegen.schema import Settings
+from sitegen.schema import Badges, Settings
+from sitegen.site import load_trial
 
 DATA = Path(__file__).resolve().parent / "data"
 JSON_RECORDS = sorted((DATA / "ctgov").glob("NCT*.json"))
@@ -63,6 +64,15 @@ def test_every_json_record_writes_its_two_files_and_a_site_yaml(tmp_path: Path, 
     Settings.model_validate(yaml.safe_load((content / "site.yaml").read_text()))  # the build accepts it
     out = capsys.readouterr().out
     assert "41 trials imported" in out and "41 new" in out and "wrote site.yaml" in out
+
+
+def test_an_imported_trial_has_the_defaults_of_the_fields_no_one_gave_each_its_own(tmp_path: Path) -> None:
+    content = tmp_path / "site"
+    assert run(*map(str, JSON_RECORDS[:2]), "--content", str(content)) == 0
+    (first, a), (second, b) = (load_trial(path) for path in sorted((content / "trials").glob("*.yaml")))
+    assert a.faq == b.faq == [] and a.badges == b.badges == Badges() and a.spots_left is None
+    assert a.faq is not b.faq and a.badges is not b.badges  # an edit of one trial's list is not another's
+    assert a.editor_fields == {"slug"} and a.slug == nct_of(JSON_RECORDS[0]).lower()
 
 
 @pytest.mark.parametrize("source", XML_RECORDS, ids=lambda p: p.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections import Counter
 from typing import Any, TypeVar
@@ -35,17 +36,25 @@ _DEEP_NESTING = re.compile(r"^(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){16,}", re.MULTI
 
 def _text_problems(doc: Document, data: Any, path: PathKey = ()) -> list[Problem]:
     """Text too long, or Markdown nested too deep, for the Markdown parser to handle safely."""
-    if isinstance(data, dict):
-        return [p for k, v in data.items() for p in _text_problems(doc, v, path + (k,))]
-    if isinstance(data, list):
-        return [p for i, v in enumerate(data) for p in _text_problems(doc, v, path + (i,))]
-    if isinstance(data, str) and len(data) > MAX_TEXT:
-        return [problem_at(doc, path, f"expected text of at most {MAX_TEXT:,} characters, got {len(data):,}")]
-    if isinstance(data, str) and data.count("[") > MAX_BRACKETS:
-        return [problem_at(doc, path, f"expected at most {MAX_BRACKETS} '[' in one field, got {data.count('[')}")]
-    if isinstance(data, str) and _DEEP_NESTING.search(data):
-        return [problem_at(doc, path, "expected Markdown nested at most 15 lists or quotes deep")]
-    return []
+    found = []
+    for key, value in data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ():
+        if isinstance(value, str):
+            message = _text_problem(value)
+            if message:
+                found.append(problem_at(doc, path + (key,), message))
+        elif isinstance(value, (dict, list)):
+            found += _text_problems(doc, value, path + (key,))
+    return found
+
+
+def _text_problem(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        return f"expected text of at most {MAX_TEXT:,} characters, got {len(text):,}"
+    if text.count("[") > MAX_BRACKETS:
+        return f"expected at most {MAX_BRACKETS} '[' in one field, got {text.count('[')}"
+    if _DEEP_NESTING.search(text):
+        return "expected Markdown nested at most 15 lists or quotes deep"
+    return ""
 
 
 def validate_trial(doc: Document) -> Trial:
@@ -205,13 +214,19 @@ def link_problems(model: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
         return []
     found = []
     refused = "expected an http(s) address with a host, no user or password, a valid port and no quotes, spaces or <>"
-    for name in type(model).model_fields:
+    for name in _linking_fields(type(model)):
         value = getattr(model, name)
         if name == "url" and isinstance(value, str) and not value.startswith("mailto:") and not web_link(value):
             found.append((path + (name,), refused))
         else:
             found += link_problems(value, path + (name,))
     return found
+
+
+@functools.cache
+def _linking_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model that may hold a link: `url`, and those whose type has a model in it."""
+    return tuple(name for name, info in model.model_fields.items() if name == "url" or _model_in(info.annotation))
 
 
 def cross_references(trial: Trial) -> list[tuple[PathKey, str]]:

@@ -629,10 +629,11 @@ def test_a_field_over_the_limit_is_an_error_when_cited_and_a_warning_when_not() 
 
 
 @pytest.mark.parametrize("url", ["https://user:pw@clinicaltrials.gov/", 'https://clinicaltrials.gov/"><script>', "https://clinicaltrials.gov:99999/"])
-def test_the_trial_s_own_links_follow_the_same_rule(project: Project, tmp_path: Path, url: str) -> None:
+@pytest.mark.parametrize("which", [0, -1], ids=["identifier", "source"])
+def test_the_trial_s_own_links_follow_the_same_rule(project: Project, tmp_path: Path, url: str, which: int) -> None:
     trial = project.content / "trial.yaml"
     lines = trial.read_text(encoding="utf-8").splitlines(keepends=True)
-    line = next(i for i, text in enumerate(lines) if text.strip().startswith("url:"))
+    line = [i for i, text in enumerate(lines) if text.strip().startswith("url:")][which]
     lines[line] = f"    url: '{url}'\n"
     trial.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(ContentError) as caught:

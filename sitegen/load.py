@@ -10,7 +10,8 @@ import contextlib
 import gc
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,20 +36,29 @@ class Position:
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed YAML file: its data, and where each value (and each mapping key) stands in the file."""
+    """A parsed YAML file: its data, and where each value (and each mapping key) stands in the file.
+
+    The positions are found when first asked for, by reading `text` again: a file without problems never needs them.
+    """
 
     file: str
     data: Any
-    values: dict[PathKey, Position] = field(default_factory=dict)
-    keys: dict[PathKey, Position] = field(default_factory=dict)
+    text: str
 
     def position(self, path: PathKey, *, key: bool = False) -> Position:
         """The position of `path`, or of its nearest ancestor that exists (for a missing field)."""
-        table = self.keys if key and path in self.keys else self.values
+        values, keys = self._positions
+        table = keys if key and path in keys else values
         while path not in table and path:
             path = path[:-1]
-            table = self.values
+            table = values
         return table.get(path, Position(1, 1))
+
+    @cached_property
+    def _positions(self) -> tuple[dict[PathKey, Position], dict[PathKey, Position]]:
+        with _collector_paused():
+            builder = _built_again(self.file, self.text)
+        return builder.values, builder.keys
 
 
 def read_text(path: Path) -> str:
@@ -85,14 +95,25 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
             raise ContentError([Problem(file, 1, 1, f"not valid YAML: {e}")]) from None
         if root is None:
             raise ContentError([Problem(file, 1, 1, "the file is empty; expected a mapping of fields")])
-        builder = _Builder(file)
         try:
-            data = builder.build(root, ())
-        except _TooBig as e:
-            raise ContentError([e.problem]) from None
-    if builder.problems:
-        raise ContentError(builder.problems)
-    return Document(file, data, builder.values, builder.keys)
+            data = _Builder(file, positions=False).build(root, ())
+        except _Again:  # a problem: build again, noting positions, to report every problem where it is
+            try:
+                builder = _built_again(file, text)
+            except _TooBig as e:
+                raise ContentError([e.problem]) from None
+            raise ContentError(builder.problems) from None
+    return Document(file, data, text)
+
+
+def _built_again(file: str, text: str) -> _Builder:
+    """A builder that has built the data of a text read before, noting positions and every problem. The text is
+    composed again: merging keys (<<) changed the nodes of the first reading."""
+    builder = _Builder(file, positions=True)
+    root = _compose(text)
+    if root is not None:
+        builder.build(root, ())
+    return builder
 
 
 MAX_DEPTH = 50  # collections inside collections; a trial needs 5. Composing and building recurse once per level
@@ -192,11 +213,17 @@ class _TooBig(Exception):
         self.problem = problem
 
 
-class _Builder:
-    """Turns a composed node tree into plain Python data, recording positions and duplicate keys."""
+class _Again(Exception):
+    """A problem found while building without positions: build again with them."""
 
-    def __init__(self, file: str) -> None:
+
+class _Builder:
+    """Turns a composed node tree into plain Python data, finding duplicate keys and other problems; with
+    `positions`, records where each value and key is and collects every problem, and without, stops at the first."""
+
+    def __init__(self, file: str, positions: bool) -> None:
         self.file = file
+        self.positions = positions
         self.values: dict[PathKey, Position] = {}
         self.keys: dict[PathKey, Position] = {}
         self.problems: list[Problem] = []
@@ -204,20 +231,30 @@ class _Builder:
         self.open: set[int] = set()  # collections being built: an alias back to one of them would never end
         self.count = 0
 
+    def _problem(self, mark: yaml.Mark, message: str) -> None:
+        if not self.positions:
+            raise _Again
+        self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, message))
+
+    def _too_big(self, mark: yaml.Mark, message: str) -> None:
+        if not self.positions:
+            raise _Again
+        raise _TooBig(Problem(self.file, mark.line + 1, mark.column + 1, message))
+
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        here = Position(node.start_mark.line + 1, node.start_mark.column + 1)
-        self.values[path] = here
+        if self.positions:
+            self.values[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         self.count += 1
         if len(path) > MAX_DEPTH:  # aliases nest what they refer to: a few can nest deeper than the text
-            raise _TooBig(Problem(self.file, here.line, here.column, f"values nested more than {MAX_DEPTH} levels deep"))
+            self._too_big(node.start_mark, f"values nested more than {MAX_DEPTH} levels deep")
         if self.count > MAX_VALUES:
-            raise _TooBig(Problem(self.file, here.line, here.column, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
+            self._too_big(node.start_mark, f"more than {MAX_VALUES:,} values (aliases expanding?)")
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self.open:
-                self.problems.append(Problem(self.file, here.line, here.column, "an alias refers to a value that contains it"))
+                self._problem(node.start_mark, "an alias refers to a value that contains it")
                 return None
             if node.tag not in (_MAP, _SEQ):
-                self.problems.append(Problem(self.file, here.line, here.column, f"the tag {node.tag} is not supported here"))
+                self._problem(node.start_mark, f"the tag {node.tag} is not supported here")
                 return None
             self.open.add(id(node))
             try:
@@ -232,43 +269,35 @@ class _Builder:
         try:
             self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
         except yaml.constructor.ConstructorError as e:
-            at = e.problem_mark or node.start_mark
-            self.problems.append(Problem(self.file, at.line + 1, at.column + 1, f"not valid YAML: {e.problem}"))
+            self._problem(e.problem_mark or node.start_mark, f"not valid YAML: {e.problem}")
             return None
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            here = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int)) or isinstance(key, bool):
-                self.problems.append(Problem(self.file, here.line, here.column, "a key must be plain text"))
+                self._problem(key_node.start_mark, "a key must be plain text")
                 continue
             key = str(key)
             if len(key) > MAX_KEY:  # every key is a field name; a message quoting a key quotes no more than this
-                self.problems.append(Problem(self.file, here.line, here.column,
-                                             f"a key must be a field name, at most {MAX_KEY} characters"))
+                self._problem(key_node.start_mark, f"a key must be a field name, at most {MAX_KEY} characters")
                 continue
             if key in result:
-                first = self.keys[path + (key,)]
-                self.problems.append(
-                    Problem(
-                        self.file, here.line, here.column,
-                        f"duplicate key '{key}' (first given at line {first.line}); give each key once",
-                    )
-                )
+                first = self.keys.get(path + (key,), Position(0, 0))  # noted, since self._problem raises unless
+                self._problem(key_node.start_mark,
+                              f"duplicate key '{key}' (first given at line {first.line}); give each key once")
                 continue
-            self.keys[path + (key,)] = here
+            if self.positions:
+                self.keys[path + (key,)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, path + (key,))
         return result
 
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
         if node.tag == _STR and isinstance(node, yaml.ScalarNode):
             return node.value  # most values: what the constructor would return, without its bookkeeping
-        here = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
-            self.problems.append(Problem(self.file, here.line, here.column, f"not valid YAML: {e.problem}"))
-            return None
+            self._problem(node.start_mark, f"not valid YAML: {e.problem}")
         except (ValueError, OverflowError) as e:  # e.g. a timestamp like 2026-13-45
-            self.problems.append(Problem(self.file, here.line, here.column, f"not a valid value: {e}"))
-            return None
+            self._problem(node.start_mark, f"not a valid value: {e}")
+        return None

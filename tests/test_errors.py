@@ -9,6 +9,7 @@ import pytest
 
 from sitegen.build import build
 from sitegen.cli import main
+from sitegen.load import Position, load_yaml
 
 TRIAL = Path(__file__).resolve().parent.parent / "content" / "trial.yaml"
 
@@ -196,6 +197,26 @@ def test_hostile_yaml_is_a_clean_error(project, capsys, case, text, message):
     assert main(["check", "--content", str(project.content)]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and "site.yaml:1:" in err
+
+
+def test_every_yaml_problem_is_reported_where_it_stands(project, capsys):
+    """The first reading stops at a problem; the second finds them all, after a merge key the first changed."""
+    (project.content / "site.yaml").write_text("a: 1\nb: {<<: 1}\na: 2\nc: !!set {x}\n")
+    assert main(["check", "--content", str(project.content)]) == 1
+    err = capsys.readouterr().err
+    assert "site.yaml:2:9: not valid YAML: expected a mapping or list of mappings for merging" in err
+    assert "site.yaml:3:1: duplicate key 'a' (first given at line 1)" in err and "site.yaml:4:4:" in err
+
+
+def test_positions_are_those_of_the_text_that_was_read(tmp_path):
+    """Where a value stands is found when first asked for, from the text read then, not from the file now."""
+    path = tmp_path / "trial.yaml"
+    path.write_text("title: x\narms:\n  - id: a\n    name: b\n")
+    doc = load_yaml(path)
+    path.write_text("\n" * 10 + "title: x\n")
+    assert doc.position(("arms", 0, "name")) == Position(4, 11)
+    assert doc.position(("arms", 0, "name"), key=True) == Position(4, 5)
+    assert doc.position(("arms", 0, "drugs")) == Position(3, 5)  # a missing field: where its mapping starts
 
 
 @pytest.mark.parametrize("answer,message", [

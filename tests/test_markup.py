@@ -43,3 +43,16 @@ def test_prose_that_skips_the_sanitizer_is_what_the_sanitizer_would_give(text: s
     expected = nh3.clean(markdown.markdown(text, output_format="html"), tags=ALLOWED_TAGS,
                          attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel="noopener")
     assert prose_html(Environment(), text, (), "") == expected
+
+
+def test_a_text_converted_again_is_the_same_html_made_once(monkeypatch) -> None:
+    """A trial's prose is converted for its page, its search text and its JSON-LD; the converter runs once for it,
+    and a reset converter's state never carries over (a footnote-like reference defined in one text)."""
+    first, other = "Dose *once* a day [see][r].\n\n[r]: https://example.org/a\n", "Then [see][r] *twice*."
+    expected = [markdown.markdown(first), markdown.markdown(other)]
+    converted: list[str] = []
+    real = markdown.Markdown.convert
+    monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: converted.append(text) or real(self, text))
+    assert markdown_html(first) == markdown_html(first) == expected[0]
+    assert markdown_html(other) == expected[1] and "<a" not in expected[1]  # [r] undefined here: left as text
+    assert converted == [first, other]

@@ -11,6 +11,7 @@ import concurrent.futures
 import errno
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -455,9 +456,9 @@ def test_an_output_folder_that_is_a_project_input_is_refused_whether_it_exists_o
 def test_jobs_is_capped_at_twice_the_cpus_and_the_trials_and_a_line_says_so(tmp_path: Path, capsys,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
-    assert parallel.capped_jobs(99999, 500) == 4
+    assert parallel.capped_jobs(99999, 500, "trials to build") == 4
     assert capsys.readouterr().err == "sitegen: --jobs 99999 lowered to 4 (2 CPUs, 500 trials to build)\n"
-    assert parallel.capped_jobs(2, 1) == 1 and parallel.capped_jobs(1, 5) == 1
+    assert parallel.capped_jobs(2, 1, "trials to build") == 1 and parallel.capped_jobs(1, 5, "trials to build") == 1
     assert capsys.readouterr().err == ""  # not more than the CPUs was asked for: nothing to say
     started = []
     real = concurrent.futures.ProcessPoolExecutor  # parallel.py imports it only when it starts workers
@@ -467,7 +468,10 @@ def test_jobs_is_capped_at_twice_the_cpus_and_the_trials_and_a_line_says_so(tmp_
         return real(workers, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(build_module, "PARALLEL_OUTPUTS", 1)  # the listing pages are made by processes too
     project = make_catalog(tmp_path / "project", 3)
     assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out"), "--jobs", "99999"]) == 0
-    assert started == [3]
-    assert "sitegen: --jobs 99999 lowered to 3 (2 CPUs, 3 trials to build)\n" in capsys.readouterr().err
+    assert started == [3, 4]
+    err = capsys.readouterr().err
+    assert "sitegen: --jobs 99999 lowered to 3 (2 CPUs, 3 trials to build)\n" in err
+    assert re.search(r"sitegen: --jobs 99999 lowered to 4 \(2 CPUs, \d+ pages to make\)\n", err)

@@ -217,7 +217,7 @@ def build_catalog(
         now = trial_reads_now(plan.scan.files, shared_print, bib_prints)
         compiled = _template_cache(output, plan.code)
         make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict, compiled)
-        for done, result in enumerate(map_in_processes(make, tasks, jobs), 1):
+        for done, result in enumerate(map_in_processes(make, tasks, jobs, "trials to build"), 1):
             problems += result.problems
             changed += result.staged
             if result.record is not None:
@@ -430,7 +430,8 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
     processes = jobs if len(todo) >= PARALLEL_OUTPUTS else 1
     one: dict[Any, Any] = {}  # one object for each read and fingerprint that comes back from the processes many
     # times (a trial's entry, from every page listing it): the record, which pickles each object once, stays small
-    for (key, label, _, _), (made_now, staged) in zip(todo, map_in_processes(maker, list(range(len(todo))), processes)):
+    results = map_in_processes(maker, list(range(len(todo))), processes, "pages to make")
+    for (key, label, _, _), (made_now, staged) in zip(todo, results):
         for name in made_now.files:
             writer.claim(name, label)
         changed += staged

@@ -44,13 +44,14 @@ def _run_in_worker(task: Any) -> Any:
     return _work(task)
 
 
-def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs: int) -> Iterator[R]:
-    """`make()(task)` for each task, in order, by `jobs` processes (by this one when jobs is 1).
+def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs: int, what: str) -> Iterator[R]:
+    """`make()(task)` for each task, in order, by `jobs` processes (by this one when jobs is 1). `what` the tasks
+    are, as capped_jobs says it.
 
     Workers are forked, so they start with everything this process has loaded, and `make` need not be picklable;
     tasks and results are.
     """
-    jobs = capped_jobs(jobs, len(tasks))
+    jobs = capped_jobs(jobs, len(tasks), what)
     if jobs <= 1:
         yield from map(make(), tasks)
         return
@@ -62,13 +63,13 @@ def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs:
         yield from pool.map(_run_in_worker, tasks, chunksize=max(1, min(16, len(tasks) // (jobs * 8))))
 
 
-def capped_jobs(jobs: int, tasks: int) -> int:
-    """`jobs`, lowered to JOBS_PER_CPU times the CPUs and to the number of `tasks`; a line on stderr says so when
-    the lowered number is below what was asked and the CPUs."""
+def capped_jobs(jobs: int, tasks: int, what: str) -> int:
+    """`jobs`, lowered to JOBS_PER_CPU times the CPUs and to the number of `tasks`; a line on stderr says so (and
+    that there are so many of `what`) when the lowered number is below what was asked and the CPUs."""
     cpus = default_jobs()
     capped = max(1, min(jobs, JOBS_PER_CPU * cpus, tasks))
     if capped < jobs and jobs > cpus:
-        print(f"sitegen: --jobs {jobs} lowered to {capped} ({cpus} CPUs, {tasks} trials to build)", file=sys.stderr)
+        print(f"sitegen: --jobs {jobs} lowered to {capped} ({cpus} CPUs, {tasks} {what})", file=sys.stderr)
     return capped
 
 

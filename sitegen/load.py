@@ -11,7 +11,6 @@ import gc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,29 +35,30 @@ class Position:
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed YAML file: its data, and where each value (and each mapping key) stands in the file.
-
-    The positions are found when first asked for, by reading `text` again: a file without problems never needs them.
-    """
+    """A parsed YAML file: its data, and its node tree, which says where each value (and each mapping key) stands
+    in the file."""
 
     file: str
     data: Any
-    text: str
+    root: yaml.Node
 
     def position(self, path: PathKey, *, key: bool = False) -> Position:
-        """The position of `path`, or of its nearest ancestor that exists (for a missing field)."""
-        values, keys = self._positions
-        table = keys if key and path in keys else values
-        while path not in table and path:
-            path = path[:-1]
-            table = values
-        return table.get(path, Position(1, 1))
-
-    @cached_property
-    def _positions(self) -> tuple[dict[PathKey, Position], dict[PathKey, Position]]:
-        with _collector_paused():
-            builder = _built_again(self.file, self.text)
-        return builder.values, builder.keys
+        """The position of `path` (of its key, with `key`), or of its nearest ancestor that exists (for a missing
+        field). Found by following the path down the node tree: only a problem or a warning asks."""
+        node = self.root
+        mark = node.start_mark
+        for depth, part in enumerate(path, 1):
+            if isinstance(node, yaml.MappingNode):
+                pair = next(((k, v) for k, v in node.value if _key_of(k) == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                pair = (None, node.value[part])
+            else:
+                pair = None
+            if pair is None:
+                break
+            key_node, node = pair
+            mark = key_node.start_mark if key and key_node is not None and depth == len(path) else node.start_mark
+        return Position(mark.line + 1, mark.column + 1)
 
 
 def read_text(path: Path) -> str:
@@ -95,25 +95,14 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
             raise ContentError([Problem(file, 1, 1, f"not valid YAML: {e}")]) from None
         if root is None:
             raise ContentError([Problem(file, 1, 1, "the file is empty; expected a mapping of fields")])
+        builder = _Builder(file)
         try:
-            data = _Builder(file, positions=False).build(root, ())
-        except _Again:  # a problem: build again, noting positions, to report every problem where it is
-            try:
-                builder = _built_again(file, text)
-            except _TooBig as e:
-                raise ContentError([e.problem]) from None
-            raise ContentError(builder.problems) from None
-    return Document(file, data, text)
-
-
-def _built_again(file: str, text: str) -> _Builder:
-    """A builder that has built the data of a text read before, noting positions and every problem. The text is
-    composed again: merging keys (<<) changed the nodes of the first reading."""
-    builder = _Builder(file, positions=True)
-    root = _compose(text)
-    if root is not None:
-        builder.build(root, ())
-    return builder
+            data = builder.build(root, ())
+        except _TooBig as e:
+            raise ContentError([e.problem]) from None
+    if builder.problems:
+        raise ContentError(builder.problems)
+    return Document(file, data, root)
 
 
 MAX_DEPTH = 50  # collections inside collections; a trial needs 5. Composing and building recurse once per level
@@ -213,42 +202,38 @@ class _TooBig(Exception):
         self.problem = problem
 
 
-class _Again(Exception):
-    """A problem found while building without positions: build again with them."""
+def _key_of(node: yaml.Node) -> str | None:
+    """The key a key node gives its value in the data (see _Builder._mapping); None for one that is refused."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    if node.tag == _STR:
+        return str(node.value)
+    try:
+        key = yaml.SafeLoader("").construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError):
+        return None
+    return str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else None
 
 
 class _Builder:
-    """Turns a composed node tree into plain Python data, finding duplicate keys and other problems; with
-    `positions`, records where each value and key is and collects every problem, and without, stops at the first."""
+    """Turns a composed node tree into plain Python data, collecting every problem: duplicate keys among them."""
 
-    def __init__(self, file: str, positions: bool) -> None:
+    def __init__(self, file: str) -> None:
         self.file = file
-        self.positions = positions
-        self.values: dict[PathKey, Position] = {}
-        self.keys: dict[PathKey, Position] = {}
         self.problems: list[Problem] = []
         self.constructor = yaml.SafeLoader("")
         self.open: set[int] = set()  # collections being built: an alias back to one of them would never end
         self.count = 0
 
     def _problem(self, mark: yaml.Mark, message: str) -> None:
-        if not self.positions:
-            raise _Again
         self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, message))
 
-    def _too_big(self, mark: yaml.Mark, message: str) -> None:
-        if not self.positions:
-            raise _Again
-        raise _TooBig(Problem(self.file, mark.line + 1, mark.column + 1, message))
-
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        if self.positions:
-            self.values[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         self.count += 1
         if len(path) > MAX_DEPTH:  # aliases nest what they refer to: a few can nest deeper than the text
-            self._too_big(node.start_mark, f"values nested more than {MAX_DEPTH} levels deep")
+            raise _TooBig(self._at(node, f"values nested more than {MAX_DEPTH} levels deep"))
         if self.count > MAX_VALUES:
-            self._too_big(node.start_mark, f"more than {MAX_VALUES:,} values (aliases expanding?)")
+            raise _TooBig(self._at(node, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self.open:
                 self._problem(node.start_mark, "an alias refers to a value that contains it")
@@ -263,7 +248,10 @@ class _Builder:
                 ]
             finally:
                 self.open.discard(id(node))
-        return self._scalar(node, path)
+        return self._scalar(node)
+
+    def _at(self, node: yaml.Node, message: str) -> Problem:
+        return Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1, message)
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any] | None:
         try:
@@ -273,7 +261,7 @@ class _Builder:
             return None
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
+            key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 self._problem(key_node.start_mark, "a key must be plain text")
                 continue
@@ -282,16 +270,14 @@ class _Builder:
                 self._problem(key_node.start_mark, f"a key must be a field name, at most {MAX_KEY} characters")
                 continue
             if key in result:
-                first = self.keys.get(path + (key,), Position(0, 0))  # noted, since self._problem raises unless
-                self._problem(key_node.start_mark,
-                              f"duplicate key '{key}' (first given at line {first.line}); give each key once")
+                first = next(k for k, _ in node.value if _key_of(k) == key).start_mark.line + 1
+                self._problem(key_node.start_mark, f"duplicate key '{key}' (first given at line {first}); give each "
+                              "key once")
                 continue
-            if self.positions:
-                self.keys[path + (key,)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, path + (key,))
         return result
 
-    def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
+    def _scalar(self, node: yaml.Node) -> Any:
         if node.tag == _STR and isinstance(node, yaml.ScalarNode):
             return node.value  # most values: what the constructor would return, without its bookkeeping
         try:

@@ -209,14 +209,38 @@ def test_every_yaml_problem_is_reported_where_it_stands(project, capsys):
 
 
 def test_positions_are_those_of_the_text_that_was_read(tmp_path):
-    """Where a value stands is found when first asked for, from the text read then, not from the file now."""
+    """Where a value stands is found when first asked for, from the text read then, not from the file now; through
+    aliases and merge keys, where the value is written."""
     path = tmp_path / "trial.yaml"
-    path.write_text("title: x\narms:\n  - id: a\n    name: b\n")
+    path.write_text("title: x\narms:\n  - id: a\n    name: b\nbase: &b {dose: 1}\nplan:\n  <<: *b\n  0x1f: c\n")
     doc = load_yaml(path)
     path.write_text("\n" * 10 + "title: x\n")
     assert doc.position(("arms", 0, "name")) == Position(4, 11)
     assert doc.position(("arms", 0, "name"), key=True) == Position(4, 5)
     assert doc.position(("arms", 0, "drugs")) == Position(3, 5)  # a missing field: where its mapping starts
+    assert doc.position(("arms", 3)) == doc.position(("arms",)) == Position(3, 3)
+    assert doc.position(("plan", "dose")) == Position(5, 17) and doc.position(("plan", "dose"), key=True) == Position(5, 11)
+    assert doc.position(("plan", "31"), key=True) == Position(8, 3)  # the key as the data has it
+
+
+def test_every_value_and_key_of_the_trial_is_found_where_it_is_written():
+    doc, lines = load_yaml(TRIAL), TRIAL.read_text(encoding="utf-8").splitlines()
+
+    def walk(data, at):
+        items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+        for part, value in items:
+            here = (*at, part)
+            written = lines[doc.position(here).line - 1][doc.position(here).column - 1:]
+            if isinstance(value, str):
+                assert written.startswith((value[:20], "'", '"', "|", ">")), (here, written)
+            if isinstance(part, str):
+                key = doc.position(here, key=True)
+                assert lines[key.line - 1][key.column - 1:].startswith(part + ":"), here
+            else:  # a list item: after its dash, or its list's bracket or comma
+                assert lines[doc.position(here).line - 1][:doc.position(here).column - 1].rstrip()[-1] in "-[,", here
+            walk(value, here)
+
+    walk(doc.data, ())
 
 
 @pytest.mark.parametrize("answer,message", [

@@ -10,7 +10,7 @@ import contextlib
 import gc
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +41,8 @@ class Document:
     file: str
     data: Any
     root: yaml.Node
+    _keyed: dict[int, dict[str | None, tuple[yaml.Node, yaml.Node]]] = field(default_factory=dict, compare=False,
+                                                                              repr=False)
 
     def position(self, path: PathKey, *, key: bool = False) -> Position:
         """The position of `path` (of its key, with `key`), or of its nearest ancestor that exists (for a missing
@@ -48,8 +50,9 @@ class Document:
         node = self.root
         mark = node.start_mark
         for depth, part in enumerate(path, 1):
+            pair: tuple[yaml.Node | None, yaml.Node] | None
             if isinstance(node, yaml.MappingNode):
-                pair = next(((k, v) for k, v in node.value if _key_of(k) == part), None)
+                pair = self._pairs(node).get(part) if isinstance(part, str) else None  # the data's keys are text
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
                 pair = (None, node.value[part])
             else:
@@ -59,6 +62,14 @@ class Document:
             key_node, node = pair
             mark = key_node.start_mark if key and key_node is not None and depth == len(path) else node.start_mark
         return Position(mark.line + 1, mark.column + 1)
+
+    def _pairs(self, node: yaml.MappingNode) -> dict[str | None, tuple[yaml.Node, yaml.Node]]:
+        """A mapping's key and value nodes by key, made when a path first goes through it: a file with thousands of
+        problems in one mapping then finds each in one step."""
+        pairs = self._keyed.get(id(node))
+        if pairs is None:
+            pairs = self._keyed[id(node)] = _first_pairs(node)
+        return pairs
 
 
 def read_text(path: Path) -> str:
@@ -215,6 +226,14 @@ def _key_of(node: yaml.Node) -> str | None:
     return str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else None
 
 
+def _first_pairs(node: yaml.MappingNode) -> dict[str | None, tuple[yaml.Node, yaml.Node]]:
+    """The key and value nodes of a mapping by the key each gives its value in the data, the first of each key."""
+    pairs: dict[str | None, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        pairs.setdefault(_key_of(key_node), (key_node, value_node))
+    return pairs
+
+
 class _Builder:
     """Turns a composed node tree into plain Python data, collecting every problem: duplicate keys among them."""
 
@@ -260,6 +279,7 @@ class _Builder:
             self._problem(e.problem_mark or node.start_mark, f"not valid YAML: {e.problem}")
             return None
         result: dict[str, Any] = {}
+        firsts = None  # the first key node of each key, found when a key comes twice
         for key_node, value_node in node.value:
             key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int)) or isinstance(key, bool):
@@ -270,7 +290,8 @@ class _Builder:
                 self._problem(key_node.start_mark, f"a key must be a field name, at most {MAX_KEY} characters")
                 continue
             if key in result:
-                first = next(k for k, _ in node.value if _key_of(k) == key).start_mark.line + 1
+                firsts = firsts if firsts is not None else _first_pairs(node)
+                first = firsts[key][0].start_mark.line + 1
                 self._problem(key_node.start_mark, f"duplicate key '{key}' (first given at line {first}); give each "
                               "key once")
                 continue

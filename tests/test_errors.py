@@ -9,6 +9,8 @@ import pytest
 
 from sitegen.build import build
 from sitegen.cli import main
+from sitegen import load
+from sitegen.errors import ContentError
 from sitegen.load import Position, load_yaml
 
 TRIAL = Path(__file__).resolve().parent.parent / "content" / "trial.yaml"
@@ -221,6 +223,25 @@ def test_positions_are_those_of_the_text_that_was_read(tmp_path):
     assert doc.position(("arms", 3)) == doc.position(("arms",)) == Position(3, 3)
     assert doc.position(("plan", "dose")) == Position(5, 17) and doc.position(("plan", "dose"), key=True) == Position(5, 11)
     assert doc.position(("plan", "31"), key=True) == Position(8, 3)  # the key as the data has it
+
+
+def test_thousands_of_problems_in_one_mapping_are_each_placed_in_one_step(project, tmp_path, monkeypatch, capsys):
+    """Each problem's position is looked up in a table made once per mapping, not by reading the mapping again:
+    counted in keys looked at, since 2,000 unknown fields read one by one would be 2,000,000 (and 50,000 a hang)."""
+    looked_at = []
+    real = load._key_of
+    monkeypatch.setattr(load, "_key_of", lambda node: looked_at.append(node) or real(node))
+    with (project.content / "trial.yaml").open("a", encoding="utf-8") as f:
+        f.write("".join(f"unknown{i}: 1\n" for i in range(2000)))
+    assert main(["check", "--content", str(project.content)]) == 1
+    assert "2000 problems found" in capsys.readouterr().err and len(looked_at) < 5000
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("".join(f"k{i}: 1\n" for i in range(2000)) * 2)
+    looked_at.clear()
+    with pytest.raises(ContentError) as caught:
+        load_yaml(twice)
+    assert len(caught.value.problems) == 2000 and len(looked_at) < 5000
+    assert caught.value.problems[-1].message == "duplicate key 'k1999' (first given at line 2000); give each key once"
 
 
 def test_every_value_and_key_of_the_trial_is_found_where_it_is_written():

@@ -485,6 +485,9 @@ def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_p
     assert records[0] is not None and records[1] is not None and records[0].listings == records[1].listings
     values = [value for made in records[1].listings.values() for value in made.reads.values()]
     assert len({id(value) for value in values}) == len(set(values)) < len(values)
+    assert records[0].trials == records[1].trials  # and each trial's record: what all trials read, once
+    shared = [item for trial in records[1].trials.values() for item in [*trial.reads, *trial.reads.values()]]
+    assert len({id(item) for item in shared}) == len(set(shared)) < len(shared)
     edit(catalog.content / "trials" / "trial-1.yaml", "status: completed", "status: recruiting")  # listings change
     report = build(catalog, tmp_path / "two", jobs=2)[0]
     assert "status/index.html" in report.written and "conditions/index.html" not in report.written

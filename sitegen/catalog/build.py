@@ -217,11 +217,13 @@ def build_catalog(
         now = trial_reads_now(plan.scan.files, shared_print, bib_prints)
         compiled = _template_cache(output, plan.code)
         make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict, compiled)
+        one: dict[Any, Any] = {}
         for done, result in enumerate(map_in_processes(make, tasks, jobs, "trials to build"), 1):
             problems += result.problems
             changed += result.staged
             if result.record is not None:
-                records[result.slug], terms[result.slug] = result.record, result.terms
+                records[result.slug] = replace(result.record, reads=_one_each(result.record.reads, one))
+                terms[result.slug] = result.terms
             if progress is not None:
                 progress(done, len(tasks))
         if problems:
@@ -428,16 +430,21 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
         return make_one
 
     processes = jobs if len(todo) >= PARALLEL_OUTPUTS else 1
-    one: dict[Any, Any] = {}  # one object for each read and fingerprint that comes back from the processes many
-    # times (a trial's entry, from every page listing it): the record, which pickles each object once, stays small
+    one: dict[Any, Any] = {}
     results = map_in_processes(maker, list(range(len(todo))), processes, "pages to make")
     for (key, label, _, _), (made_now, staged) in zip(todo, results):
         for name in made_now.files:
             writer.claim(name, label)
         changed += staged
-        reads = {one.setdefault(read, read): one.setdefault(value, value) for read, value in made_now.reads.items()}
-        made[key] = state.Made(reads, made_now.files)
+        made[key] = state.Made(_one_each(made_now.reads, one), made_now.files)
     return made
+
+
+def _one_each(reads: dict[Key, str], one: dict[Any, Any]) -> dict[Key, str]:
+    """`reads` with each key and fingerprint that came back from the processes before (what every trial or page
+    shares, a trial's entry from every page listing it) replaced by the object that came first: the record, which
+    pickles each object once, stays small."""
+    return {one.setdefault(read, read): one.setdefault(value, value) for read, value in reads.items()}
 
 
 def _catalog_reads_now(

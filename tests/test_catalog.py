@@ -317,23 +317,6 @@ def test_a_listing_template_edit_renders_every_listing_page_again(catalog: Proje
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
-def test_an_edit_of_a_template_in_a_linked_folder_is_seen(catalog: Project, tmp_path: Path) -> None:
-    """A template can be read through a link to a folder of the project, so the templates' digest reads through it
-    too; a link to a folder above it is followed once, not forever."""
-    parts = catalog.templates.parent / "parts"
-    parts.mkdir()
-    (parts / "note.html").write_text("<p>First note.</p>\n")
-    (catalog.templates / "linked").symlink_to(parts, target_is_directory=True)
-    (parts / "loop").symlink_to(catalog.templates, target_is_directory=True)
-    edit(catalog.templates / "faq.html", "{% block content %}", '{% block content %}{% include "linked/note.html" %}')
-    out = tmp_path / "out"
-    build(catalog, out)
-    edit(parts / "note.html", "First note.", "Second note.")
-    report, _ = build(catalog, out)
-    assert set(report.written) == {f"trials/trial-{i}/faq/index.html" for i in range(4)}
-    assert "Second note." in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
-
-
 def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog: Project, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(catalog, out)

@@ -326,14 +326,6 @@ def static_digest(project: Project) -> str:
 
 
 def folder_digest(folder: Path) -> str:
-    """A digest of every file in a folder (names and bytes), those in a folder it links to as well: a template is
-    read through a link as through a folder. A folder reached twice (a link to a folder above it) is read once."""
-    files, seen = [], set()
-    for parent, folders, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(parent)
-        if real in seen:
-            folders.clear()
-            continue
-        seen.add(real)
-        files += [Path(parent, name) for name in names if os.path.isfile(os.path.join(parent, name))]
-    return digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + read_input(p) for p in sorted(files)))
+    """A digest of every file in a folder (names and bytes)."""
+    return digest(b"\0".join(p.relative_to(folder).as_posix().encode() + b"\0" + read_input(p)
+                                   for p in sorted(folder.rglob("*")) if p.is_file()))

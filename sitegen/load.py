@@ -221,7 +221,7 @@ def _key_of(node: yaml.Node) -> str | None:
         return str(node.value)
     try:
         key = yaml.SafeLoader("").construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError, OverflowError):
+    except (yaml.YAMLError, ValueError, OverflowError, KeyError, AttributeError):  # as _Builder._scalar refuses
         return None
     return str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else None
 
@@ -307,4 +307,6 @@ class _Builder:
             self._problem(node.start_mark, f"not valid YAML: {e.problem}")
         except (ValueError, OverflowError) as e:  # e.g. a timestamp like 2026-13-45
             self._problem(node.start_mark, f"not a valid value: {e}")
+        except (KeyError, AttributeError):  # what PyYAML raises for '!!bool abc' and '!!timestamp abc'
+            self._problem(node.start_mark, f"not a valid value for the tag {node.tag}")
         return None

@@ -190,6 +190,9 @@ HOSTILE = [
     ("bad merge key", "<<: 1\n", "expected a mapping or list of mappings for merging"),
     ("bool key", "true: 1\n", "a key must be plain text"),
     ("set tag", "x: !!set {a, b}\n", "is not supported here"),
+    ("bool tag on a word", "x: !!bool abc\n", "not a valid value for the tag tag:yaml.org,2002:bool"),
+    ("timestamp tag on a word", "x: !!timestamp abc\n", "not a valid value for the tag tag:yaml.org,2002:timestamp"),
+    ("bool tag on a word as a key", "!!bool abc: 1\n", "not a valid value for the tag tag:yaml.org,2002:bool"),
 ]
 
 

@@ -126,7 +126,8 @@ class TermFinder:
             first = _FIRST_WORD.match(form)
             key = first.group(0).casefold() if first else form[0].casefold()
             groups.setdefault(key, []).append(re.escape(form) if exact else f"(?i:{re.escape(form)})")
-        self.by_word = {key: re.compile(f"(?:{'|'.join(parts)}){_WORD_AFTER}") for key, parts in groups.items()}
+        self.by_word = {key: f"(?:{'|'.join(parts)}){_WORD_AFTER}" for key, parts in groups.items()}  # its pattern
+        self.compiled: dict[str, re.Pattern[str]] = {}  # a key's pattern, compiled when a text first has the key
         others = "".join(sorted({re.escape(key) for key in groups if not _FIRST_WORD.match(key)}))
         self.starts = re.compile(_LETTER_BEFORE + (f"(?=(\\w+|[{others}]))" if others else r"(?=(\w+))"))
         # In ASCII text (most text), where lower case is the case folding: the keys themselves, searched for in
@@ -140,10 +141,16 @@ class TermFinder:
         """Every term in `text`, in order, none overlapping: at each place a word may start, the longest form."""
         found: list[Found] = []
         end = 0
-        forms = self.by_word.get
+        compiled = self.compiled
         for at, word in self._ascii_starts(text) if text.isascii() else self._starts(text):
-            pattern = forms(word) if at >= end else None
-            m = pattern.match(text, at) if pattern else None
+            if at < end:
+                continue
+            pattern = compiled.get(word)
+            if pattern is None:
+                if word not in self.by_word:
+                    continue
+                pattern = compiled[word] = re.compile(self.by_word[word])
+            m = pattern.match(text, at)
             if m is None:
                 continue
             end, written = m.end(), m.group(0)

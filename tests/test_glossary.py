@@ -237,6 +237,19 @@ def test_a_very_long_word_and_hundreds_of_words_that_start_one_another_are_found
     assert [text[f.start:f.end] for f in finder.find(text)] == ["x" * 1200, "www", "w" * 599, "wax"]
 
 
+def test_a_form_s_pattern_is_compiled_when_a_text_first_has_its_first_word() -> None:
+    """A glossary has a pattern for each first word of its forms (149 for the default one); a single page uses a
+    few, so each is compiled on first use, once."""
+    finder = TermFinder(GLOSSARY)
+    assert len(finder.by_word) > 100 and finder.compiled == {}
+    found = finder.find("Placebo tablets, then a placebo again; progression-free survival.")
+    assert [f.term.term for f in found] == ["placebo", "placebo", "progression-free survival"]
+    assert set(finder.compiled) == {"placebo", "progression"}
+    first = finder.compiled["placebo"]
+    finder.find("placebo")
+    assert finder.compiled["placebo"] is first
+
+
 def test_what_is_inserted_is_escaped_and_text_around_it_keeps_its_meaning() -> None:
     glossary = _glossary({"term": 'the "x" <y> & z', "abbreviation": "XYZ"})
     inside, _ = _mark("<p>a &lt; b &amp; XYZ &gt; c</p>", glossary)

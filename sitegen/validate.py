@@ -48,6 +48,7 @@ def _text_problems(doc: Document, data: Any, path: PathKey = ()) -> list[Problem
 
 
 def _text_problem(text: str) -> str:
+    """What is wrong with one text field for the Markdown parser, or '' when nothing is."""
     if len(text) > MAX_TEXT:
         return f"expected text of at most {MAX_TEXT:,} characters, got {len(text):,}"
     if text.count("[") > MAX_BRACKETS:

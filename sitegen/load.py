@@ -244,15 +244,18 @@ class _Builder:
         self.open: set[int] = set()  # collections being built: an alias back to one of them would never end
         self.count = 0
 
+    def _at(self, mark: yaml.Mark, message: str) -> Problem:
+        return Problem(self.file, mark.line + 1, mark.column + 1, message)
+
     def _problem(self, mark: yaml.Mark, message: str) -> None:
-        self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, message))
+        self.problems.append(self._at(mark, message))
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.count += 1
         if len(path) > MAX_DEPTH:  # aliases nest what they refer to: a few can nest deeper than the text
-            raise _TooBig(self._at(node, f"values nested more than {MAX_DEPTH} levels deep"))
+            raise _TooBig(self._at(node.start_mark, f"values nested more than {MAX_DEPTH} levels deep"))
         if self.count > MAX_VALUES:
-            raise _TooBig(self._at(node, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
+            raise _TooBig(self._at(node.start_mark, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self.open:
                 self._problem(node.start_mark, "an alias refers to a value that contains it")
@@ -268,9 +271,6 @@ class _Builder:
             finally:
                 self.open.discard(id(node))
         return self._scalar(node)
-
-    def _at(self, node: yaml.Node, message: str) -> Problem:
-        return Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1, message)
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any] | None:
         try:

@@ -477,6 +477,38 @@ def test_parallel_build_is_byte_identical_to_one_process(catalog: Project, tmp_p
     _assert_as_a_full_build(catalog, tmp_path / "two", tmp_path / "full")
 
 
+def test_the_search_index_is_made_first_beside_the_listing_pages(catalog: Project, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With processes making the catalog's own outputs, the search index (the one that takes longest) is started
+    first and made by one of them, while the others make the listing pages; not by the build's own process after
+    them. The site is the same."""
+    monkeypatch.setattr(build_module, "PARALLEL_OUTPUTS", 1)
+    log = tmp_path / "made"
+    real_index, real_render = build_module._search_index, build_module.render_template
+
+    def index(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with log.open("a") as f:
+            f.write(f"index {os.getpid()}\n")
+        return real_index(*args, **kwargs)
+
+    def render_template(env, name, context):  # type: ignore[no-untyped-def]
+        if "page" in context and hasattr(context["page"], "trials"):  # a listing page
+            with log.open("a") as f:
+                f.write(f"listing {os.getpid()}\n")
+        return real_render(env, name, context)
+
+    monkeypatch.setattr(build_module, "_search_index", index)
+    monkeypatch.setattr(build_module, "render_template", render_template)
+    build(catalog, tmp_path / "two", jobs=2)
+    made = [line.split() for line in log.read_text().splitlines()]
+    index_pid = int(made[0][1])
+    assert made[0][0] == "index" and [what for what, _ in made].count("index") == 1
+    assert index_pid != os.getpid()
+    assert {int(pid) for what, pid in made if what == "listing"} - {index_pid}  # another process made listings
+    build(catalog, tmp_path / "one", jobs=1)
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+
+
 def test_an_error_in_one_trial_names_its_file_and_writes_nothing(catalog: Project, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     build(catalog, out)

@@ -8,7 +8,7 @@ import datetime
 import functools
 import json
 import shutil
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -285,14 +285,15 @@ def _catalog(
     pages = _Pages(records, settings.title)
     now = _catalog_reads_now(project, env, settings, records, record.shared_print, record, pages)
     record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
+    listings: list[tuple[str, str, Callable[[], dict[str, bytes]]]] = []
     if previous.listed and fresh(previous.listed, now):  # no entry changed, so no listing page did: not computed
         record.listings = previous.listings
         for key, made in record.listings.items():
             for name in made.files:
                 writer.claim(name, f"the listing page {key}")
     else:
-        record.listings = _make(_listing_outputs(env, settings, pages), previous.listings, now, writer, changed,
-                                jobs=jobs)
+        listings = list(_listing_outputs(env, settings, pages))
+        record.listings = {key: state.Made({}, {}) for key, _, _ in listings}  # their places (the sitemap's list)
     before, made_before = previous.site.get(SEARCH), previous.site
     stale = before is not None and not fresh(before.reads, now)
     record.behind = (SEARCH,) if pages_first and stale else ()  # serve: the index made before is whole, only behind
@@ -300,8 +301,11 @@ def _catalog(
     if stale and not record.behind and on_disk is None:  # not the index recorded: all of it is written over
         made_before = {key: m for key, m in previous.site.items() if key != SEARCH}
     index = functools.partial(_search_index, output, on_disk, records, terms)
-    outputs = _catalog_outputs(project, env, settings, records, list(record.listings), index)
-    record.site = _make(outputs, made_before, now, writer, changed, keep=record.behind)
+    outputs = list(_catalog_outputs(project, env, settings, records, list(record.listings), index))
+    made_now = _make(listings + outputs, {**previous.listings, **made_before} if listings else made_before, now,
+                     writer, changed, keep=record.behind, jobs=jobs)
+    record.listings = {key: made_now[key] for key in record.listings} if listings else record.listings
+    record.site = {key: made_now[key] for key, _, _ in outputs}
     current = record.files()
     record.token = digest("\0".join(f"{name}\0{d}" for name, d in sorted(current.items())).encode())
     removed = sorted(set(previous.files()) - set(current))
@@ -394,13 +398,14 @@ def _same_docs(made: dict[str, bytes], docs: list[Doc]) -> bool:
     return urls == [doc.url for doc in docs]
 
 
-def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
+def _make(outputs: Iterable[tuple[str, str, Callable[[], dict[str, bytes]]]], previous: dict[str, state.Made],
           now: Callable[[Key], str], writer: Writer, changed: list[str], keep: Collection[str] = (),
           jobs: int = 1) -> dict[str, state.Made]:
     """Make each output (key, what makes it, function making its files) whose reads changed since `previous` (the
     others, and those whose key is in `keep`, are kept as they were), recording what making it reads; stage the
     files whose bytes changed and add them to `changed`, and claim every file for what makes it; what was made, by
-    key, in the order of `outputs`. From PARALLEL_OUTPUTS outputs to make on, `jobs` processes make them."""
+    key, in the order of `outputs`. From PARALLEL_OUTPUTS outputs to make on, `jobs` processes make them, the last
+    output started first."""
     made: dict[str, state.Made] = {}
     todo: list[tuple[str, str, Callable[[], dict[str, bytes]], state.Made | None]] = []
     for key, label, produce in outputs:
@@ -431,8 +436,10 @@ def _make(outputs: Iterator[tuple[str, str, Callable[[], dict[str, bytes]]]], pr
 
     processes = jobs if len(todo) >= PARALLEL_OUTPUTS else 1
     one: dict[Any, Any] = {}
-    results = map_in_processes(maker, list(range(len(todo))), processes, "pages to make")
-    for (key, label, _, _), (made_now, staged) in zip(todo, results):
+    # Started last first: the catalog's own outputs come after the listing pages, and the search index, which takes
+    # longest, last of all, so one process makes it while the others make the listing pages.
+    last_first = list(map_in_processes(maker, list(range(len(todo)))[::-1], processes, "pages to make"))
+    for (key, label, _, _), (made_now, staged) in zip(todo, last_first[::-1]):
         for name in made_now.files:
             writer.claim(name, label)
         changed += staged

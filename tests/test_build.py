@@ -9,13 +9,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
+import jinja2
 import pytest
 
 from schemaorg import Vocabulary, validate
+from sitegen import render
 from sitegen.build import build
 from sitegen.cli import main
+from sitegen.project import Project
 from sitetext import html_pages, read_page
 
+ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["index.html", "faq/index.html", "eligibility/index.html", "timeline/index.html", "arms/index.html",
          "approvals/index.html", "findings/index.html", "glossary/index.html"]
 
@@ -226,3 +230,34 @@ def test_citations_hidden_in_comments_or_scripts_are_not_numbered(project, tmp_p
     faq = (tmp_path / "out" / "faq" / "index.html").read_text()
     assert "sitegencitation" not in faq and "tian2022" not in faq
     assert 'id="cite-1"' in faq and "references </span>1–5" in faq  # numbering unchanged
+
+
+def test_a_build_loads_the_templates_an_earlier_build_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled templates are kept per user ($XDG_CACHE_HOME/sitegen/templates, else ~/.cache/...): a later build,
+    into another folder, compiles none of them again, and builds the same site. A folder that is not the user's
+    alone is not used, and a relative XDG_CACHE_HOME is ignored, as the XDG spec says."""
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[no-untyped-def]
+        compiled.append(name)
+        return real(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    default = Project.at(ROOT / "content")
+    build(default, tmp_path / "one")
+    assert len(compiled) >= 10 and len(list((tmp_path / "cache" / "sitegen" / "templates").glob("*/*.cache"))) >= 10
+    compiled.clear()
+    build(default, tmp_path / "two")
+    assert compiled == []
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    (tmp_path / "cache" / "sitegen").chmod(0o755)  # others may read it: not used, and not written
+    before = _files(tmp_path / "cache")
+    build(default, tmp_path / "three")
+    assert len(compiled) >= 10 and _files(tmp_path / "cache") == before
+    assert _files(tmp_path / "one") == _files(tmp_path / "three")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    folder = render.compiled_templates()
+    assert folder is not None and folder.parent == tmp_path / "home" / ".cache" / "sitegen" / "templates"

@@ -317,11 +317,16 @@ def test_a_listing_template_edit_renders_every_listing_page_again(catalog: Proje
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
-def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog: Project, tmp_path: Path) -> None:
+def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog: Project, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     out = tmp_path / "out"
     build(catalog, out)
-    compiled = sorted((cache.folder(out) / "templates" / cache.code_digest()).iterdir())
+    folder = render.compiled_templates()
+    assert folder is not None and folder.parent == tmp_path / "user-cache" / "sitegen" / "templates"
+    compiled = sorted(folder.iterdir())
     assert len(compiled) >= 10  # Jinja2's cache: every template a trial or listing page uses
+    assert not (cache.folder(out) / "templates").exists()  # not beside the output: one per user
     for n, path in enumerate(compiled):  # damaged: cut in the code, or just after Jinja2's magic bytes
         data = path.read_bytes()
         path.write_bytes(data[:-20] if n % 2 else data[:16])
@@ -329,15 +334,15 @@ def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog
     build(catalog, out)
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
     assert "<!-- edited -->" in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
-    (cache.folder(out) / "templates" / "0123456789abcdef").mkdir()  # another version's: removed
-    left = cache.folder(out) / "templates" / cache.code_digest() / "__jinja2_0123.cache7x9k2.tmp"
+    (folder.parent / "0123456789abcdef").mkdir()  # another version's: removed
+    left = folder / "__jinja2_0123.cache7x9k2.tmp"
     left.write_bytes(b"half a template")  # what a build killed while Jinja2 wrote one leaves: removed
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)
-    assert [p.name for p in (cache.folder(out) / "templates").iterdir()] == [cache.code_digest()]
-    assert not left.exists() and len(list(left.parent.iterdir())) == len(compiled)
-    shutil.rmtree(cache.folder(out) / "templates")
-    (cache.folder(out) / "templates").write_text("not a folder")  # no cache can be kept: none is
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
+    assert not left.exists() and len(list(folder.iterdir())) == len(compiled)  # one file per template file
+    shutil.rmtree(folder.parent)
+    folder.parent.write_text("not a folder")  # no cache can be kept: none is
     edit(catalog.templates / "_page.html", "<!-- edited -->", "<!-- edited again -->")
     build(catalog, out)
     _assert_as_a_full_build(catalog, out, tmp_path / "full-again")

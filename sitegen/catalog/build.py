@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import shutil
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -116,10 +115,10 @@ class TrialBuilder:
     is unchanged without loading it."""
 
     def __init__(self, project: Project, shared: Shared, now: Callable[[Key], str], staging: Path,
-                 strict: bool, compiled: Path | None = None) -> None:
+                 strict: bool) -> None:
         self.project, self.shared, self.staging, self.strict = project, shared, staging, strict
         finder = TermFinder(shared.glossary) if shared.glossary is not None else None
-        self.reused = Reused(catalog_environment(project, compiled), finder)
+        self.reused = Reused(catalog_environment(project), finder)
         self.inputs = Fingerprints(now)
 
     def build(self, task: TrialTask) -> TrialResult:
@@ -215,8 +214,7 @@ def build_catalog(
         changed: list[str] = []
         terms: dict[str, str] = {}
         now = trial_reads_now(plan.scan.files, shared_print, bib_prints)
-        compiled = _template_cache(output, plan.code)
-        make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict, compiled)
+        make = functools.partial(_trial_builder, project, shared, now, writer.folder, strict)
         one: dict[Any, Any] = {}
         for done, result in enumerate(map_in_processes(make, tasks, jobs, "trials to build"), 1):
             problems += result.problems
@@ -246,7 +244,7 @@ def build_catalog(
         else:
             record = state.BuildRecord("", records, {}, plan.began, plan.scan.shared_files, shared_print, bib_prints,
                                        shared_warnings, content=str(project.content.resolve()))
-            current, removed = _catalog(plan, shared, record, compiled, pages_first, writer, changed, terms, jobs)
+            current, removed = _catalog(plan, shared, record, pages_first, writer, changed, terms, jobs)
             files = tuple(sorted(current))
     except BaseException:
         writer.discard()
@@ -275,13 +273,13 @@ def _only_pages(plan: CatalogPlan, records: dict[str, state.TrialRecord], shared
 
 
 def _catalog(
-    plan: CatalogPlan, shared: Shared, record: state.BuildRecord, compiled: Path, pages_first: bool, writer: Writer,
+    plan: CatalogPlan, shared: Shared, record: state.BuildRecord, pages_first: bool, writer: Writer,
     changed: list[str], terms: dict[str, str], jobs: int,
 ) -> tuple[dict[str, str], list[str]]:
     """The catalog's own outputs made where what they read changed, staged with the trials' pages and committed;
     `record` completed with them. Every file of the site with its digest, and the files removed."""
     project, output, previous, records = plan.project, plan.output, plan.previous, record.trials
-    env, settings = catalog_environment(project, compiled), shared.settings
+    env, settings = catalog_environment(project), shared.settings
     pages = _Pages(records, settings.title)
     now = _catalog_reads_now(project, env, settings, records, record.shared_print, record, pages)
     record.listed = {key: now(key) for key in [("shared",), ("entries",)]}  # what the listing pages are decided from
@@ -313,25 +311,9 @@ def _catalog(
     return current, removed
 
 
-def _template_cache(output: Path, code: str) -> Path:
-    """The folder of Jinja2's compiled templates for this code, for the next build; those of other versions of
-    sitegen and its libraries are removed, and the temporary files of a build killed while writing one (the caller
-    holds the output's lock: no other build writes them now)."""
-    folder = state.folder(output) / "templates"
-    try:
-        for other in folder.iterdir():
-            if other.name != code:
-                shutil.rmtree(other) if other.is_dir() else other.unlink()
-        for left in (folder / code).glob("*.tmp"):
-            left.unlink()
-    except OSError:  # none yet, or one that cannot be cleared: the templates are compiled as without a cache
-        pass
-    return folder / code
-
-
 def _trial_builder(project: Project, shared: Shared, now: Callable[[Key], str], staging: Path,
-                   strict: bool, compiled: Path) -> Callable[[TrialTask], TrialResult]:
-    return TrialBuilder(project, shared, now, staging, strict, compiled).build
+                   strict: bool) -> Callable[[TrialTask], TrialResult]:
+    return TrialBuilder(project, shared, now, staging, strict).build
 
 
 def _shared_warnings(shared: Shared, records: dict[str, state.TrialRecord]) -> list[Problem]:

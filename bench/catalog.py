@@ -30,11 +30,17 @@ folders and files of each output alone, once (bench/fs_floor.py: as many, as lar
 more rounds), and the notes say what that cost per page and each build's median CPU per page above it: on a
 machine where creating a file is slow, the file system weighs on both generators alike. --check validates every generated trial in this
 process before building. Progress goes to stderr; the results (a Markdown table and notes) to stdout.
+
+sitegen runs as an installed copy does: its modules compiled to bytecode first (compileall; PYTHONDONTWRITEBYTECODE,
+which some machines set, is unset for its processes, else each one compiles sitegen's sources again, about 50 ms),
+and its compiled templates kept per user (XDG_CACHE_HOME is a folder `user-cache` beside each catalog's output,
+so the first build of a catalog compiles them and the others load them, as for a user's second build).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime
 import json
 import multiprocessing
@@ -758,8 +764,8 @@ def error_line(output: str) -> str:
 def run(command: list[str], env: dict[str, str] | None = None) -> Run:
     """`command` in a fresh process from the project folder, timed, its process tree's memory sampled, its CPU
     time taken from os.wait4; raises BuildFailed with the error line when it fails."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
-           **(env or {})}
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},  # as installed (see above)
+           "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))), **(env or {})}
     with tempfile.TemporaryFile() as output:
         peak = [0]
         done = threading.Event()
@@ -788,9 +794,10 @@ def run(command: list[str], env: dict[str, str] | None = None) -> Run:
 
 
 def build(content: Path, out: Path, jobs: int) -> Run:
-    """One `sitegen build` in a fresh process (see `run`)."""
+    """One `sitegen build` in a fresh process (see `run`), its compiled templates kept in the folder `user-cache`
+    beside `out`."""
     return run([sys.executable, "-m", "sitegen", "build", "--content", str(content), "--output", str(out),
-                "--jobs", str(jobs)])
+                "--jobs", str(jobs)], env={"XDG_CACHE_HOME": str(out.parent / "user-cache")})
 
 
 def hugo_build(hugo: str, site: Path, out: Path) -> Run:
@@ -1155,6 +1162,7 @@ def main() -> None:
     root = Path(tmp.name) if tmp is not None else args.keep.resolve()  # the builds run from the project folder
     trash = root / TRASH  # deleted once every build is timed (see set_aside), with what an earlier run left there
     results = []
+    compileall.compile_dir(ROOT / "sitegen", quiet=1)  # as `pip install` does (see above)
     try:
         for n in args.sizes:
             work = _workdir(root, f"{n}-trials", trash)

@@ -366,6 +366,16 @@ def test_an_output_is_set_aside_with_its_cache_and_deleted_only_at_the_end(tmp_p
         assert done.returncode == 0, done.stderr
         assert sorted(p.name for p in keep.iterdir()) == ["2-trials"]
         assert (keep / "2-trials" / "out" / "index.html").is_file()
+        # sitegen ran as installed: its modules compiled, its compiled templates in the run's own user cache
+        assert list((ROOT / "sitegen" / "__pycache__").glob("render.*.pyc"))
+        assert list((keep / "2-trials" / "user-cache" / "sitegen" / "templates").glob("*/*.cache"))
+
+
+def test_sitegen_runs_with_bytecode_written_even_where_the_machine_turns_that_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    check = "import os, sys; sys.exit(3 if 'PYTHONDONTWRITEBYTECODE' in os.environ else 0)"
+    assert catalog.run([sys.executable, "-c", check]).seconds > 0  # (a failed command raises BuildFailed)
 
 
 def test_full_builds_alternate_and_who_goes_first_alternates_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

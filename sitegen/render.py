@@ -176,14 +176,18 @@ def compiled_templates() -> Path | None:
                 hasattr(os, "getuid") and mine.st_uid != os.getuid()):
             return None
         folder = root / "templates" / _compiler_version()
-        for other in folder.parent.iterdir() if folder.parent.is_dir() else ():
-            if other.name != folder.name:
-                shutil.rmtree(other) if other.is_dir() and not other.is_symlink() else other.unlink()
         folder.mkdir(parents=True, exist_ok=True)
-        for left in folder.glob("*.tmp"):  # what a build killed while Jinja2 wrote a template leaves
-            left.unlink()
     except (OSError, RuntimeError):  # RuntimeError: no home folder to find
         return None
+    try:  # what is no longer used: other versions' folders, what a build killed while Jinja2 wrote a template left
+        stale = [*(p for p in folder.parent.iterdir() if p.name != folder.name), *folder.glob("*.tmp")]
+    except OSError:
+        stale = []
+    for path in stale:
+        try:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        except OSError:  # removed by another build meanwhile, or not removable: the cache still works
+            pass
     return folder
 
 

@@ -257,6 +257,13 @@ def test_a_build_loads_the_templates_an_earlier_build_compiled(tmp_path: Path, m
     build(default, tmp_path / "three")
     assert len(compiled) >= 10 and _files(tmp_path / "cache") == before
     assert _files(tmp_path / "one") == _files(tmp_path / "three")
+    (tmp_path / "cache" / "sitegen").chmod(0o700)
+    (tmp_path / "cache" / "sitegen" / "templates" / "another-version").mkdir()
+    with monkeypatch.context() as patch:  # an old version's folder that cannot be removed: the cache still works
+        patch.setattr(render.shutil, "rmtree", lambda path: (_ for _ in ()).throw(PermissionError(13, "denied")))
+        assert render.compiled_templates() is not None
+    assert render.compiled_templates() is not None and not (tmp_path / "cache" / "sitegen" / "templates" /
+                                                            "another-version").exists()
     monkeypatch.setenv("XDG_CACHE_HOME", "relative")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     folder = render.compiled_templates()

@@ -13,8 +13,9 @@ import html as html_text
 import os
 import posixpath
 import re
-import shutil
+import secrets
 import stat
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,6 @@ import jinja2
 import nh3
 from jinja2 import (
     Environment,
-    FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
@@ -34,7 +34,7 @@ from jinja2 import (
     UndefinedError,
     select_autoescape,
 )
-from jinja2.bccache import Bucket
+from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -138,15 +138,14 @@ class RecordingContext(Context):
         return super().resolve_or_missing(key)
 
 
-def make_environment(folders: list[Path], compiled: Path | None = None, note_templates: bool = True) -> Environment:
+def make_environment(folders: list[Path], compiled: TemplateCache | None = None, note_templates: bool = True) -> Environment:
     """The one Jinja2 environment: templates looked up in `folders` in order, everything escaped, undefined names an
     error, and every template used (unless not `note_templates`) and value looked up noted while an output is
-    rendered (record.py). With `compiled`, a folder where compiled templates are kept from one build to the next
-    (TemplateCache)."""
+    rendered (record.py). With `compiled`, compiled templates are kept from one build to the next."""
     folder_names = [str(folder) for folder in folders]
     env = Environment(
         loader=RecordingLoader(folder_names) if note_templates else BoundedLoader(folder_names),
-        bytecode_cache=TemplateCache(compiled) if compiled is not None else None,
+        bytecode_cache=compiled,
         # every template is HTML or XML but robots.txt, which is plain text: an escaped '&' there is a wrong URL
         autoescape=select_autoescape(disabled_extensions=("txt",), default=True, default_for_string=True),
         undefined=StrictUndefined,
@@ -160,35 +159,84 @@ def make_environment(folders: list[Path], compiled: Path | None = None, note_tem
     return env
 
 
-def compiled_templates() -> Path | None:
+def compiled_templates() -> TemplateCache | None:
     """This user's folder of compiled templates: $XDG_CACHE_HOME/sitegen/templates (~/.cache/sitegen/templates
     when that is not set), in it one folder per version of this module (which sets how a template compiles) and
     Jinja2, the others removed. Compiling sitegen's templates takes 0.08 s, loading them a few ms: a build loads
-    those an earlier build compiled, whatever its project and output folder. It holds code, so it is used only
-    when its sitegen folder is this user's and theirs alone, as Jinja2 asks of its own default folder; otherwise,
-    or when it cannot be made, there is none (None), and templates are compiled as before."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    root = Path(base if os.path.isabs(base) else Path.home() / ".cache", "sitegen")  # a relative one is ignored
-    try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        mine = os.lstat(root)
-        if not stat.S_ISDIR(mine.st_mode) or stat.S_IMODE(mine.st_mode) & 0o077 or (
-                hasattr(os, "getuid") and mine.st_uid != os.getuid()):
-            return None
-        folder = root / "templates" / _compiler_version()
-        folder.mkdir(parents=True, exist_ok=True)
-    except (OSError, RuntimeError):  # RuntimeError: no home folder to find
+    those an earlier build compiled, whatever its project and output folder.
+
+    It holds code, so it is used only when its sitegen folder is this user's and theirs alone, as Jinja2 asks of
+    its own default folder, and it is opened once, never through a symbolic link, and then used through what was
+    opened: no one can swap another folder in after the check. Otherwise, or when it cannot be made (no home
+    folder, a read-only one), there is none (None), and templates are compiled as before."""
+    if not (hasattr(os, "O_NOFOLLOW") and os.open in os.supports_dir_fd):  # no way to open it safely
         return None
-    try:  # what is no longer used: other versions' folders, what a build killed while Jinja2 wrote a template left
-        stale = [*(p for p in folder.parent.iterdir() if p.name != folder.name), *folder.glob("*.tmp")]
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    opened: list[int] = []
+    try:
+        cache_home = Path(base) if os.path.isabs(base) else Path.home() / ".cache"  # a relative one is ignored
+        if not cache_home.is_absolute():  # HOME is a relative path: not a folder wherever the build runs
+            return None
+        cache_home.mkdir(mode=0o700, exist_ok=True)  # in a home that exists, never the home itself
+        opened.append(_own_folder(str(cache_home / "sitegen"), None, private=True))
+        opened.append(_own_folder("templates", opened[-1]))
+        version = _compiler_version()
+        opened.append(_own_folder(version, opened[-1]))
+    except (OSError, RuntimeError):  # RuntimeError: no home folder to find
+        for fd in opened:
+            os.close(fd)
+        return None
+    templates, folder = opened[1:]
+    os.close(opened[0])
+    # What is no longer used: other versions' folders, what a build killed while Jinja2 wrote a template left,
+    # and anything that is not a file where a compiled template is kept (which Jinja2 would compile again forever).
+    _remove_each(templates, lambda entry: entry.name != version)
+    _remove_each(folder, lambda entry: entry.name.endswith(".tmp") or not entry.is_file(follow_symlinks=False))
+    os.close(templates)
+    return TemplateCache(cache_home / "sitegen" / "templates" / version, folder)
+
+
+def _own_folder(name: str, parent: int | None, private: bool = False) -> int:
+    """The folder `name` in the folder open as `parent`, made if need be, opened never through a symbolic link.
+    It must be this user's, and `private` ones no one else's to read or write; else OSError."""
+    try:
+        os.mkdir(name, 0o700, dir_fd=parent)
+    except FileExistsError:
+        pass
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    mine = os.fstat(fd)
+    if mine.st_uid != os.getuid() or (private and stat.S_IMODE(mine.st_mode) & 0o077):
+        os.close(fd)
+        raise PermissionError(f"{name} is not this user's alone")
+    return fd
+
+
+def _remove_each(folder: int, stale: Callable[[os.DirEntry[str]], bool]) -> None:
+    """Removes what is stale in the folder open as `folder`, as far as it can: what another build removed
+    meanwhile, or what cannot be removed, leaves the cache working."""
+    try:
+        entries = [entry for entry in os.scandir(folder) if stale(entry)]
     except OSError:
-        stale = []
-    for path in stale:
+        return
+    for entry in entries:
         try:
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-        except OSError:  # removed by another build meanwhile, or not removable: the cache still works
+            _remove(entry.name, folder)
+        except OSError:
             pass
-    return folder
+
+
+def _remove(name: str, parent: int) -> None:
+    """Removes the file or folder `name` in the folder open as `parent`, never following a symbolic link."""
+    if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+        os.unlink(name, dir_fd=parent)
+        return
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    try:
+        for entry in os.listdir(fd):
+            _remove(entry, fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
 
 
 @functools.cache  # the running code does not change
@@ -196,25 +244,44 @@ def _compiler_version() -> str:
     return digest(Path(__file__).read_bytes() + f"\0jinja2={jinja2.__version__}".encode())
 
 
-class TemplateCache(FileSystemBytecodeCache):
-    """Jinja2's own cache of compiled templates in a folder (compiled_templates), which Jinja uses only for a
-    template whose source is the one it was compiled from, and reads again when what it holds is damaged. A folder
-    that cannot be written is no cache: the templates are compiled as without one."""
+class TemplateCache(BytecodeCache):
+    """Jinja2's cache of compiled templates, one file per template in a folder (compiled_templates) that is read
+    and written through the descriptor it was opened as, each file opened never through a symbolic link. Jinja2
+    uses a file only for a template whose source is the one it was compiled from; one it cannot read is compiled
+    again. A folder that cannot be written is no cache: the templates are compiled as without one."""
 
-    def __init__(self, folder: Path) -> None:
-        super().__init__(str(folder))
+    def __init__(self, folder: Path, fd: int) -> None:
+        self.folder = folder  # where it is, to report
+        self._fd = fd
+        weakref.finalize(self, os.close, fd)
 
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
-            super().load_bytecode(bucket)
-        except Exception:  # noqa: BLE001 - Jinja2 passes over a missing file, not every damaged or unreadable one
-            bucket.reset()
+            fd = os.open(f"{bucket.key}.cache", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=self._fd)
+        except OSError:
+            return
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
+            try:
+                bucket.load_bytecode(file)
+            except Exception:  # noqa: BLE001 - Jinja2 passes over a wrong header, not every damaged file
+                bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:
+        # written whole under a name of its own, then renamed: another build never reads half a template
+        name = f"{bucket.key}.cache"
+        part = f"{name}.{secrets.token_hex(8)}.tmp"
         try:
-            super().dump_bytecode(bucket)
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=self._fd)
+            with open(fd, "wb") as file:
+                bucket.write_bytecode(file)
+            os.replace(part, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
         except OSError:
-            pass
+            try:
+                os.unlink(part, dir_fd=self._fd)
+            except OSError:
+                pass
 
 
 def jsonld_script(data: Any) -> Markup:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
@@ -232,18 +233,25 @@ def test_citations_hidden_in_comments_or_scripts_are_not_numbered(project, tmp_p
     assert 'id="cite-1"' in faq and "references </span>1–5" in faq  # numbering unchanged
 
 
-def test_a_build_loads_the_templates_an_earlier_build_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Compiled templates are kept per user ($XDG_CACHE_HOME/sitegen/templates, else ~/.cache/...): a later build,
-    into another folder, compiles none of them again, and builds the same site. A folder that is not the user's
-    alone is not used, and a relative XDG_CACHE_HOME is ignored, as the XDG spec says."""
-    compiled: list[str] = []
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each template Jinja2 compiles from its source (rather than loading it compiled), in order."""
+    names: list[str] = []
     real = jinja2.Environment.compile
 
     def compile(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[no-untyped-def]
-        compiled.append(name)
+        names.append(name)
         return real(self, source, name, filename, raw, defer_init)
 
     monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    return names
+
+
+def test_a_build_loads_the_templates_an_earlier_build_compiled(compiled: list[str], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled templates are kept per user ($XDG_CACHE_HOME/sitegen/templates, else ~/.cache/...): a later build,
+    into another folder, compiles none of them again, and builds the same site. A folder that is not the user's
+    alone is not used, and a relative XDG_CACHE_HOME is ignored, as the XDG spec says."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     default = Project.at(ROOT / "content")
     build(default, tmp_path / "one")
@@ -260,11 +268,55 @@ def test_a_build_loads_the_templates_an_earlier_build_compiled(tmp_path: Path, m
     (tmp_path / "cache" / "sitegen").chmod(0o700)
     (tmp_path / "cache" / "sitegen" / "templates" / "another-version").mkdir()
     with monkeypatch.context() as patch:  # an old version's folder that cannot be removed: the cache still works
-        patch.setattr(render.shutil, "rmtree", lambda path: (_ for _ in ()).throw(PermissionError(13, "denied")))
+        patch.setattr(render.os, "rmdir", lambda name, dir_fd: (_ for _ in ()).throw(PermissionError(13, "denied")))
         assert render.compiled_templates() is not None
     assert render.compiled_templates() is not None and not (tmp_path / "cache" / "sitegen" / "templates" /
                                                             "another-version").exists()
     monkeypatch.setenv("XDG_CACHE_HOME", "relative")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    folder = render.compiled_templates()
-    assert folder is not None and folder.parent == tmp_path / "home" / ".cache" / "sitegen" / "templates"
+    assert render.compiled_templates() is None  # a home folder that does not exist is not made
+    (tmp_path / "home").mkdir()
+    cache = render.compiled_templates()
+    assert cache is not None and cache.folder.parent == tmp_path / "home" / ".cache" / "sitegen" / "templates"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", "home")
+    assert render.compiled_templates() is None  # not a folder relative to wherever the build runs
+
+
+def test_compiled_templates_are_never_read_or_removed_through_a_symbolic_link(compiled: list[str], tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder holds code: whoever can swap a folder or file in it for a link to theirs must not get their code
+    run, nor what the link points to removed. Every part is opened without following links, and used through what
+    was opened."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    default = Project.at(ROOT / "content")
+    build(default, tmp_path / "one")
+    templates = tmp_path / "cache" / "sitegen" / "templates"
+    (version,) = templates.iterdir()
+    theirs = tmp_path / "theirs"
+    shutil.copytree(version, theirs)  # compiled templates Jinja2 would take, and other files
+    (theirs / "notes.txt").write_text("keep me")
+    kept = _files(theirs)
+    shutil.rmtree(version)
+    version.symlink_to(theirs)  # the version's folder a link
+    compiled.clear()
+    build(default, tmp_path / "two")
+    assert len(compiled) >= 10 and _files(theirs) == kept and version.is_symlink()
+    shutil.rmtree(templates)
+    templates.symlink_to(theirs)  # the folder of versions a link: not emptied as holding other versions
+    compiled.clear()
+    build(default, tmp_path / "three")
+    assert len(compiled) >= 10 and _files(theirs) == kept
+    templates.unlink()
+    build(default, tmp_path / "four")
+    (version,) = templates.iterdir()
+    for path in version.iterdir():  # each compiled template a link to a file of the same bytes
+        (theirs / path.name).write_bytes(path.read_bytes())
+        path.unlink()
+        path.symlink_to(theirs / path.name)
+    kept = _files(theirs)
+    compiled.clear()
+    build(default, tmp_path / "five")
+    assert len(compiled) >= 10 and _files(theirs) == kept
+    assert all(not path.is_symlink() for path in version.iterdir())  # removed, and compiled again in their place
+    assert _files(tmp_path / "one") == _files(tmp_path / "two") == _files(tmp_path / "five")

@@ -322,16 +322,21 @@ def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     out = tmp_path / "out"
     build(catalog, out)
-    folder = render.compiled_templates()
-    assert folder is not None and folder.parent == tmp_path / "user-cache" / "sitegen" / "templates"
+    compiled_templates = render.compiled_templates()
+    assert compiled_templates is not None
+    folder = compiled_templates.folder
+    assert folder.parent == tmp_path / "user-cache" / "sitegen" / "templates"
     compiled = sorted(folder.iterdir())
     assert len(compiled) >= 10  # Jinja2's cache: every template a trial or listing page uses
     assert not (cache.folder(out) / "templates").exists()  # not beside the output: one per user
     for n, path in enumerate(compiled):  # damaged: cut in the code, or just after Jinja2's magic bytes
         data = path.read_bytes()
         path.write_bytes(data[:-20] if n % 2 else data[:16])
+    compiled[0].unlink()
+    (compiled[0] / "in the way").mkdir(parents=True)  # a folder where a template's code goes: removed
     edit(catalog.templates / "_page.html", "<body", "<!-- edited -->\n<body")  # every page, every template again
     build(catalog, out)
+    assert compiled[0].is_file()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
     assert "<!-- edited -->" in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
     (folder.parent / "0123456789abcdef").mkdir()  # another version's: removed

@@ -15,6 +15,7 @@ import posixpath
 import re
 import secrets
 import stat
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -169,7 +170,8 @@ def compiled_templates() -> TemplateCache | None:
     its own default folder, and it is opened once, never through a symbolic link, and then used through what was
     opened: no one can swap another folder in after the check. Otherwise, or when it cannot be made (no home
     folder, a read-only one), there is none (None), and templates are compiled as before."""
-    if not (hasattr(os, "O_NOFOLLOW") and os.open in os.supports_dir_fd):  # no way to open it safely
+    if not (hasattr(os, "O_NOFOLLOW") and {os.open, os.mkdir, os.stat, os.unlink, os.rmdir} <= os.supports_dir_fd
+            and os.scandir in os.supports_fd):  # no way to open it safely
         return None
     base = os.environ.get("XDG_CACHE_HOME", "")
     opened: list[int] = []
@@ -188,60 +190,86 @@ def compiled_templates() -> TemplateCache | None:
         return None
     templates, folder = opened[1:]
     os.close(opened[0])
-    # What is no longer used: other versions' folders, what a build killed while Jinja2 wrote a template left,
-    # and anything that is not a file where a compiled template is kept (which Jinja2 would compile again forever).
-    _remove_each(templates, lambda entry: entry.name != version)
-    _remove_each(folder, lambda entry: entry.name.endswith(".tmp") or not entry.is_file(follow_symlinks=False))
+    # What is no longer used, and only what sitegen itself makes, by name (whatever else is there stays): other
+    # versions' folders, half-written templates a killed build left, and what is not a file where a compiled
+    # template goes (which Jinja2 would compile again forever).
+    for entry in _entries(templates):
+        if entry.name != version and _VERSION.fullmatch(entry.name):
+            _remove_version(entry.name, templates)
+    for entry in _entries(folder):
+        if _PART.fullmatch(entry.name) or (_COMPILED.fullmatch(entry.name) and not entry.is_file(follow_symlinks=False)):
+            _remove(entry.name, folder)
     os.close(templates)
     return TemplateCache(cache_home / "sitegen" / "templates" / version, folder)
 
 
+_VERSION = re.compile(r"[0-9a-f]{32}")  # a version's folder (digest)
+_COMPILED = re.compile(r"[0-9a-f]{40}\.cache")  # a compiled template (Jinja2's key for it)
+_PART = re.compile(r"[0-9a-f]{40}\.cache\.[0-9a-f]{16}\.tmp")  # one being written (TemplateCache.dump_bytecode)
+_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
 def _own_folder(name: str, parent: int | None, private: bool = False) -> int:
     """The folder `name` in the folder open as `parent`, made if need be, opened never through a symbolic link.
-    It must be this user's, and `private` ones no one else's to read or write; else OSError."""
+    It must be this user's, and no one else's to write (`private` ones: to read either); else OSError."""
     try:
         os.mkdir(name, 0o700, dir_fd=parent)
     except FileExistsError:
         pass
-    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    fd = os.open(name, _DIRECTORY, dir_fd=parent)
     mine = os.fstat(fd)
-    if mine.st_uid != os.getuid() or (private and stat.S_IMODE(mine.st_mode) & 0o077):
+    if not stat.S_ISDIR(mine.st_mode) or not _owned(mine) or (private and stat.S_IMODE(mine.st_mode) & 0o077):
         os.close(fd)
         raise PermissionError(f"{name} is not this user's alone")
     return fd
 
 
-def _remove_each(folder: int, stale: Callable[[os.DirEntry[str]], bool]) -> None:
-    """Removes what is stale in the folder open as `folder`, as far as it can: what another build removed
-    meanwhile, or what cannot be removed, leaves the cache working."""
+def _owned(found: os.stat_result) -> bool:
+    """Whether what was found is this user's, and no one else may write it."""
+    return found.st_uid == os.getuid() and not found.st_mode & 0o022
+
+
+def _entries(folder: int) -> list[os.DirEntry[str]]:
     try:
-        entries = [entry for entry in os.scandir(folder) if stale(entry)]
+        return list(os.scandir(folder))
     except OSError:
+        return []
+
+
+def _remove_version(name: str, parent: int) -> None:
+    """Removes another version's folder in the folder open as `parent`: the files sitegen keeps in it, then the
+    folder if that left it empty. Never through a symbolic link, and never deeper: sitegen makes no folder there."""
+    try:
+        fd = os.open(name, _DIRECTORY, dir_fd=parent)
+    except OSError:  # a link, or removed by another build meanwhile
         return
-    for entry in entries:
-        try:
-            _remove(entry.name, folder)
-        except OSError:
-            pass
+    try:
+        for entry in _entries(fd):
+            if _COMPILED.fullmatch(entry.name) or _PART.fullmatch(entry.name):
+                _remove(entry.name, fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(name, dir_fd=parent)
+    except OSError:  # something else in it, removed by another build meanwhile, or not removable: still a cache
+        pass
 
 
 def _remove(name: str, parent: int) -> None:
-    """Removes the file or folder `name` in the folder open as `parent`, never following a symbolic link."""
-    if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
-        os.unlink(name, dir_fd=parent)
-        return
-    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    """Removes the file, link or empty folder `name` in the folder open as `parent`, as far as it can."""
     try:
-        for entry in os.listdir(fd):
-            _remove(entry, fd)
-    finally:
-        os.close(fd)
-    os.rmdir(name, dir_fd=parent)
+        if stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            os.rmdir(name, dir_fd=parent)
+        else:
+            os.unlink(name, dir_fd=parent)
+    except OSError:  # not empty, removed by another build meanwhile, or not removable: the cache still works
+        pass
 
 
 @functools.cache  # the running code does not change
 def _compiler_version() -> str:
-    return digest(Path(__file__).read_bytes() + f"\0jinja2={jinja2.__version__}".encode())
+    """This module's, Jinja2's and Python's version: what sets the code a template compiles to."""
+    return digest(Path(__file__).read_bytes() + f"\0jinja2={jinja2.__version__}\0{sys.implementation.cache_tag}".encode())
 
 
 class TemplateCache(BytecodeCache):
@@ -257,11 +285,13 @@ class TemplateCache(BytecodeCache):
 
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
-            fd = os.open(f"{bucket.key}.cache", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=self._fd)
+            # not blocking: a FIFO put there would keep the build waiting for a writer
+            fd = os.open(f"{bucket.key}.cache", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self._fd)
         except OSError:
             return
         with open(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            found = os.fstat(fd)
+            if not (stat.S_ISREG(found.st_mode) and _owned(found)):
                 return
             try:
                 bucket.load_bytecode(file)

@@ -333,18 +333,24 @@ def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(catalog
         data = path.read_bytes()
         path.write_bytes(data[:-20] if n % 2 else data[:16])
     compiled[0].unlink()
-    (compiled[0] / "in the way").mkdir(parents=True)  # a folder where a template's code goes: removed
+    compiled[0].mkdir()  # a folder where a template's code goes: removed
     edit(catalog.templates / "_page.html", "<body", "<!-- edited -->\n<body")  # every page, every template again
     build(catalog, out)
     assert compiled[0].is_file()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
     assert "<!-- edited -->" in (out / "trials" / "trial-0" / "faq" / "index.html").read_text(encoding="utf-8")
-    (folder.parent / "0123456789abcdef").mkdir()  # another version's: removed
-    left = folder / "__jinja2_0123.cache7x9k2.tmp"
+    (folder.parent / ("0123456789abcdef" * 2)).mkdir()  # another version's: removed
+    (folder.parent / "notes").mkdir()  # not sitegen's: kept, as is whatever else sitegen does not make
+    mixed = folder.parent / ("fedcba9876543210" * 2)  # another version's, holding something sitegen did not put
+    mixed.mkdir()
+    (mixed / compiled[2].name).write_bytes(b"old code")
+    (mixed / "keep.txt").write_text("mine", encoding="utf-8")
+    left = folder / f"{compiled[1].name}.0123456789abcdef.tmp"
     left.write_bytes(b"half a template")  # what a build killed while Jinja2 wrote one leaves: removed
     edit(catalog.content / "trials" / "trial-0.yaml", "answer: ", "answer: Again. ")
     build(catalog, out)
-    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted([folder.name, "notes", mixed.name])
+    assert [p.name for p in mixed.iterdir()] == ["keep.txt"]
     assert not left.exists() and len(list(folder.iterdir())) == len(compiled)  # one file per template file
     shutil.rmtree(folder.parent)
     folder.parent.write_text("not a folder")  # no cache can be kept: none is

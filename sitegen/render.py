@@ -162,8 +162,8 @@ def make_environment(folders: list[Path], compiled: TemplateCache | None = None,
 
 def compiled_templates() -> TemplateCache | None:
     """This user's folder of compiled templates: $XDG_CACHE_HOME/sitegen/templates (~/.cache/sitegen/templates
-    when that is not set), in it one folder per version of this module (which sets how a template compiles) and
-    Jinja2, the others removed. Compiling sitegen's templates takes 0.08 s, loading them a few ms: a build loads
+    when that is not set), in it one folder per version of this module, Jinja2 and Python (which set how a
+    template compiles), the others removed. Compiling sitegen's templates takes 0.08 s, loading them a few ms: a build loads
     those an earlier build compiled, whatever its project and output folder.
 
     It holds code, so it is used only when its sitegen folder is this user's and theirs alone, as Jinja2 asks of

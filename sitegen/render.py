@@ -163,8 +163,8 @@ def make_environment(folders: list[Path], compiled: TemplateCache | None = None,
 def compiled_templates() -> TemplateCache | None:
     """This user's folder of compiled templates: $XDG_CACHE_HOME/sitegen/templates (~/.cache/sitegen/templates
     when that is not set), in it one folder per version of this module, Jinja2 and Python (which set how a
-    template compiles), the others removed. Compiling sitegen's templates takes 0.08 s, loading them a few ms: a build loads
-    those an earlier build compiled, whatever its project and output folder.
+    template compiles), the others removed. Compiling sitegen's templates takes 0.08 s, loading them a few ms: a
+    build loads those an earlier build compiled, whatever its project and output folder.
 
     It holds code, so it is used only when its sitegen folder is this user's and theirs alone, as Jinja2 asks of
     its own default folder, and it is opened once, never through a symbolic link, and then used through what was
@@ -249,10 +249,7 @@ def _remove_version(name: str, parent: int) -> None:
                 _remove(entry.name, fd)
     finally:
         os.close(fd)
-    try:
-        os.rmdir(name, dir_fd=parent)
-    except OSError:  # something else in it, removed by another build meanwhile, or not removable: still a cache
-        pass
+    _remove(name, parent)  # once empty
 
 
 def _remove(name: str, parent: int) -> None:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sitegen.build import build
 from sitegen.cli import main
@@ -226,6 +227,19 @@ def test_positions_are_those_of_the_text_that_was_read(tmp_path):
     assert doc.position(("arms", 3)) == doc.position(("arms",)) == Position(3, 3)
     assert doc.position(("plan", "dose")) == Position(5, 17) and doc.position(("plan", "dose"), key=True) == Position(5, 11)
     assert doc.position(("plan", "31"), key=True) == Position(8, 3)  # the key as the data has it
+
+
+def test_values_get_the_types_pyyaml_s_safe_loader_gives_them(tmp_path):
+    """libyaml composes with our own tag resolution (PyYAML's is slow): every plain scalar gets SafeLoader's type."""
+    values = ["", "~", "null", "Null", "true", "No", "off", "y", "12", "-0x1F", "0o17", "1_000", "+1.5e3", ".inf",
+              "-.NaN", "2026-11-29", "2026-11-29 10:00:00", "1:20", "text", "12 monkeys", "'12'", '"true"',
+              "!!str 12", "[1, two]", "{a: 1}", "1.0.0", "0b101", "TRUE", "nULL", "2026-1-2"]
+    text = "".join(f"v{i}: {value}\n" for i, value in enumerate(values))
+    path = tmp_path / "types.yaml"
+    path.write_text(text)
+    expected = yaml.load(text, Loader=yaml.SafeLoader)
+    assert load.load_yaml(path).data == expected and load._C_LOADER is not None
+    assert repr(load.load_yaml(path).data) == repr(expected)  # 1 and 1.0, True and 1 compare equal
 
 
 def test_thousands_of_problems_in_one_mapping_are_each_placed_in_one_step(project, tmp_path, monkeypatch, capsys):

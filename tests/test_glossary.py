@@ -19,7 +19,7 @@ from sitegen import schemadoc
 from sitegen.build import build
 from sitegen.cli import main
 from sitegen.errors import ContentError
-from sitegen.glossary import TermFinder, mark_terms, term_forms, term_id
+from sitegen.glossary import KNOWN_TEXTS, TermFinder, mark_terms, term_forms, term_id
 from sitegen.load import load_yaml
 from sitegen.project import Project
 from sitegen.schema import Glossary
@@ -248,6 +248,19 @@ def test_a_form_s_pattern_is_compiled_when_a_text_first_has_its_first_word() -> 
     first = finder.compiled["placebo"]
     finder.find("placebo")
     assert finder.compiled["placebo"] is first
+
+
+def test_a_text_s_terms_are_found_once_and_at_most_known_texts_are_kept() -> None:
+    """Pages repeat texts (labels, statuses, places): a finder keeps what it found in each, up to KNOWN_TEXTS texts,
+    then starts again, so memory stays bounded whatever the page."""
+    finder = TermFinder(GLOSSARY)
+    text = "Placebo tablets, then a placebo again."
+    first = finder.find(text)
+    assert finder.find(text) is first and [f.term.term for f in first] == ["placebo", "placebo"]
+    for i in range(KNOWN_TEXTS + 5):
+        assert [f.term.term for f in finder.find(f"text {i} with a placebo")] == ["placebo"]
+    assert 0 < len(finder.known) <= KNOWN_TEXTS and text not in finder.known
+    assert [f.term.term for f in finder.find(text)] == ["placebo", "placebo"]
 
 
 def test_what_is_inserted_is_escaped_and_text_around_it_keeps_its_meaning() -> None:

@@ -239,7 +239,7 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
         return page_html, ()
     at = start
     for m in _TAG.finditer(page_html, start):
-        begin, end = m.span()
+        begin = m.start()
         if begin < at:
             continue  # inside a script or style element
         if begin > at and skip_from < 0:
@@ -249,7 +249,7 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
                 if new is not text:
                     out += (page_html[copied:at], new)
                     copied = begin
-        at = end
+        at = m.end()
         closing, name, attributes = m.groups()
         if name is None:
             continue  # a comment or declaration
@@ -257,6 +257,10 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
         if closing:
             if tag == "main":
                 break
+            if open_tags and open_tags[-1] == tag:  # (most often: it closes the element opened last)
+                open_tags.pop()
+                skip_from = skip_from if skip_from < len(open_tags) else -1
+                continue
             for i in range(len(open_tags) - 1, -1, -1):
                 if open_tags[i] == tag:  # it closes the elements opened after it too
                     del open_tags[i:]
@@ -267,7 +271,7 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
             at = len(page_html) if found < 0 else found
             skip_from = len(open_tags) if skip_from < 0 else skip_from
             open_tags.append(tag)
-        elif tag not in _VOID and not attributes.rstrip().endswith("/"):
+        elif tag not in _VOID and not (attributes and attributes.rstrip().endswith("/")):
             if skip_from < 0 and _skips(tag, attributes):
                 skip_from = len(open_tags)
             open_tags.append(tag)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -415,6 +416,34 @@ def test_hugo_missing_says_how_to_install_it_and_exits_2(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "Hugo is not installed" in result.stderr and "sudo apt-get install -y hugo" in result.stderr
     assert "--no-hugo" in result.stderr and not result.stdout
+
+
+def test_instructions_are_a_build_s_process_less_one_that_only_imports(tmp_path: Path) -> None:
+    """bench/instructions.py runs each process under valgrind (here a stand-in that runs the command and reports a
+    count for a build and another for an import) and prints the difference for each checkout, and the change."""
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    fake = bin_folder / "valgrind"
+    fake.write_text('#!/bin/sh\nwhile [ "${1#--}" != "$1" ]; do shift; done\n"$@" || exit 1\n'
+                    'case "$*" in *" build") n=5,000,300;; *) n=1,000,100;; esac\n'
+                    'echo "==1== I   refs:      $n" >&2\n')
+    fake.chmod(0o755)
+    content = tmp_path / "content"
+    catalog.generate(2, content)
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "instructions.py"), "--content", str(content),
+                             str(ROOT), str(ROOT)], capture_output=True, text=True, check=False, cwd=tmp_path,
+                            env={**os.environ, "PATH": f"{bin_folder}{os.pathsep}{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [f"- {ROOT}: 4,000,200", f"- {ROOT}: 4,000,200 (+0.0% from the first)"]
+    broken = tmp_path / "broken"
+    (broken / "sitegen").mkdir(parents=True)
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "instructions.py"), "--content", str(content),
+                             str(broken)], capture_output=True, text=True, check=False, cwd=tmp_path,
+                            env={**os.environ, "PATH": f"{bin_folder}{os.pathsep}{os.environ['PATH']}"})
+    assert result.returncode != 0 and "No module named 'sitegen.build'" in result.stderr
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "instructions.py")], capture_output=True,
+                            text=True, check=False, env={**os.environ, "PATH": str(tmp_path / "empty")})
+    assert result.returncode == 2 and "sudo apt-get install -y valgrind" in result.stderr and not result.stdout
 
 
 def test_pages_counted_without_hugos_first_page_redirects(tmp_path: Path) -> None:

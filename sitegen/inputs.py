@@ -38,8 +38,11 @@ def read_input(path: str | Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO would block open()
         with os.fdopen(fd, "rb") as f:
-            _check(path, os.fstat(f.fileno()), limit)  # what was opened, should the file have been replaced meanwhile
-            data = f.read(limit + 1)  # a file growing while read is still cut at its limit
+            found = os.fstat(f.fileno())
+            _check(path, found, limit)  # what was opened, should the file have been replaced meanwhile
+            data = f.read(found.st_size + 1)  # read(limit + 1) would first make a buffer of the limit's size
+            if len(data) > found.st_size:  # it grew while read: still cut at its limit
+                data += f.read(limit + 1 - len(data))
     except OSError as e:
         raise _unreadable(path, e) from None
     if len(data) > limit:

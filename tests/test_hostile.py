@@ -333,3 +333,20 @@ def test_two_values_that_would_share_a_url_are_an_error_not_one_page() -> None:
     with pytest.raises(ContentError, match="the values 'Sarcoma!' and 'Sarcoma\\?' would share the URL conditions/x/"):
         catalog._facet("condition", "Condition", "Conditions", "conditions/", [{"x": "Sarcoma!"}, {"x": "Sarcoma?"}])
     catalog._facet("condition", "Condition", "Conditions", "conditions/", [{"x": "São Paulo"}, {"x": "sao paulo"}])
+
+
+def test_a_file_that_grows_while_read_is_read_whole_or_refused_at_its_limit(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """An input is read to its size when opened, and on, should it have grown since: never past its limit."""
+    from sitegen import inputs
+    from sitegen.errors import ContentError
+
+    path = tmp_path / "trial.yaml"
+    path.write_bytes(b"x" * 2000)
+    real_fstat = os.fstat
+    monkeypatch.setattr(inputs.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 100, *real_fstat(fd)[7:])))
+    assert inputs.read_input(path) == b"x" * 2000  # 100 bytes when opened, 2,000 when read
+    monkeypatch.setitem(inputs.MAX_BYTES, ".yaml", 1000)
+    monkeypatch.setattr(inputs, "check_input", inputs.limit_of)  # the size when first looked at: 100 bytes too
+    with pytest.raises(ContentError, match=r"the file is 0\.0 MB; an input file like this may be at most 0 MB"):
+        inputs.read_input(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import errno
+import gc
 import itertools
 import os
 import re
@@ -451,6 +452,18 @@ def test_an_output_folder_that_is_a_project_input_is_refused_whether_it_exists_o
     assert main(["build", "--content", str(root / "content"), "--output", str(output)]) == 1
     assert "refusing to build into" in capsys.readouterr().err
     assert sorted(p.name for p in root.iterdir()) == ["content"]
+
+
+def test_tasks_run_with_new_objects_collected_less_often_and_the_build_s_process_gets_its_thresholds_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+    before = gc.get_threshold()
+    young = parallel.YOUNG_THRESHOLD
+    assert before[0] != young
+    for jobs in (2, 1):
+        seen = list(parallel.map_in_processes(lambda: lambda task: (task, gc.get_threshold()), [1, 2, 3], jobs, "tasks"))
+        assert seen == [(task, (young, *before[1:])) for task in (1, 2, 3)], jobs
+        assert gc.get_threshold() == before
 
 
 def test_jobs_is_capped_at_twice_the_cpus_and_the_trials_and_a_line_says_so(tmp_path: Path, capsys,

@@ -1,14 +1,17 @@
 """Run one function over many tasks on every core, in worker processes started with what they need already loaded.
 
 A catalog's trials never read each other, so its build splits by trial and scales linearly in their number.
+While the tasks run, the garbage collector looks at new objects less often (see YOUNG_THRESHOLD).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..write import libc
@@ -22,13 +25,29 @@ _work: Callable[[Any], Any] | None = None
 
 
 JOBS_PER_CPU = 2  # the work is all CPU: more processes than this only add memory and switching
+YOUNG_THRESHOLD = 10_000
+"""Objects made between two collections of the youngest ones (Python's default: 700). A trial's build makes
+hundreds of thousands that live no longer than it: with 700, a build of 300 generated trials spent 0.27-0.40 s of
+its 8 s in 758 collections, five of them of everything; with 10,000, 0.08-0.10 s in 19, none of everything."""
 _PR_SET_PDEATHSIG = 1
 
 
 def _start_worker(make: Callable[[], Callable[[Any], Any]]) -> None:
     global _work
     _die_with_parent()
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])  # for the worker's life: it only runs the tasks
     _work = make()
+
+
+@contextmanager
+def _collecting_less_often() -> Iterator[None]:
+    """YOUNG_THRESHOLD in this process while the tasks run here, and the thresholds as they were after."""
+    before = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _die_with_parent() -> None:
@@ -53,7 +72,8 @@ def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs:
     """
     jobs = capped_jobs(jobs, len(tasks), what)
     if jobs <= 1:
-        yield from map(make(), tasks)
+        with _collecting_less_often():
+            yield from map(make(), tasks)
         return
     import multiprocessing  # only here: every command imports this module for default_jobs
     from concurrent.futures import ProcessPoolExecutor

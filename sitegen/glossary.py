@@ -36,7 +36,9 @@ NUMBERED_ROMAN = re.compile(
 """A Roman numeral that numbers something ('stage IV', 'phase II'): never an abbreviation."""
 _NUMBERED = re.compile(r"\b(?:stage|phase|grade|type|class|group|part|step|level|tier|cycle|arm)\s+$", re.IGNORECASE)
 _USE = re.compile(rb'<a class="glossary-term" href="[^"]*" id="use-([a-z0-9-]+)">')  # a mark, as _mark_text writes it
-KNOWN_TEXTS = 10_000  # texts whose terms a TermFinder keeps (see TermFinder.known)
+KNOWN_TEXTS = 10_000  # texts whose terms a TermFinder keeps (see TermFinder.known), each one of at most
+KNOWN_LENGTH = 500  # characters (what comes back is short: a label, a status, a place), in which it found at most
+KNOWN_TERMS = 4  # terms
 TRIE_DEPTH = 6  # characters on which the pattern of the forms' first words branches, one by one (see _trie)
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -138,16 +140,19 @@ class TermFinder:
         self.ascii_keys = re.compile(r"(?<![a-z-])" + _trie(ascii_keys) if ascii_keys else "(?!)")
         self.anchors = {term.term: term_id(term) for term in glossary.terms}  # each term's anchor, made once
         # What find gave for a text: the same texts come back on every page (labels, statuses, places), on real
-        # records 46,237 texts of which 27,379 differ. Emptied when full, so it stays within KNOWN_TEXTS texts.
+        # records 46,237 texts of which 27,379 differ. Emptied when full: at most KNOWN_TEXTS texts of KNOWN_LENGTH
+        # characters and KNOWN_TERMS terms each, some 30 MB.
         self.known: dict[str, tuple[Found, ...]] = {}
 
     def find(self, text: str) -> tuple[Found, ...]:
         """Every term in `text`, in order, none overlapping: at each place a word may start, the longest form."""
         known = self.known.get(text)
         if known is None:
-            if len(self.known) >= KNOWN_TEXTS:
-                self.known.clear()
-            known = self.known[text] = tuple(self._find(text))
+            known = tuple(self._find(text))
+            if len(text) <= KNOWN_LENGTH and len(known) <= KNOWN_TERMS:
+                if len(self.known) >= KNOWN_TEXTS:
+                    self.known.clear()
+                self.known[text] = known
         return known
 
     def _find(self, text: str) -> list[Found]:

@@ -19,7 +19,7 @@ from sitegen import schemadoc
 from sitegen.build import build
 from sitegen.cli import main
 from sitegen.errors import ContentError
-from sitegen.glossary import KNOWN_TEXTS, TermFinder, mark_terms, term_forms, term_id
+from sitegen.glossary import KNOWN_LENGTH, KNOWN_TERMS, KNOWN_TEXTS, TermFinder, mark_terms, term_forms, term_id
 from sitegen.load import load_yaml
 from sitegen.project import Project
 from sitegen.schema import Glossary
@@ -251,8 +251,8 @@ def test_a_form_s_pattern_is_compiled_when_a_text_first_has_its_first_word() -> 
 
 
 def test_a_text_s_terms_are_found_once_and_at_most_known_texts_are_kept() -> None:
-    """Pages repeat texts (labels, statuses, places): a finder keeps what it found in each, up to KNOWN_TEXTS texts,
-    then starts again, so memory stays bounded whatever the page."""
+    """Pages repeat texts (labels, statuses, places): a finder keeps what it found in each, up to KNOWN_TEXTS texts
+    of KNOWN_LENGTH characters and KNOWN_TERMS terms, then starts again, so memory stays bounded whatever the pages."""
     finder = TermFinder(GLOSSARY)
     text = "Placebo tablets, then a placebo again."
     first = finder.find(text)
@@ -261,6 +261,12 @@ def test_a_text_s_terms_are_found_once_and_at_most_known_texts_are_kept() -> Non
         assert [f.term.term for f in finder.find(f"text {i} with a placebo")] == ["placebo"]
     assert 0 < len(finder.known) <= KNOWN_TEXTS and text not in finder.known
     assert [f.term.term for f in finder.find(text)] == ["placebo", "placebo"]
+    long = "a placebo " + "x" * KNOWN_LENGTH  # a long text is looked through each time, never kept
+    assert [f.term.term for f in finder.find(long)] == ["placebo"] and long not in finder.known
+    many = " ".join(["placebo"] * (KNOWN_TERMS + 1))  # nor one with many terms (each found term is an object)
+    assert len(finder.find(many)) == KNOWN_TERMS + 1 and many not in finder.known
+    few = " ".join(["placebo"] * KNOWN_TERMS)
+    assert len(finder.find(few)) == KNOWN_TERMS and few in finder.known
 
 
 def test_what_is_inserted_is_escaped_and_text_around_it_keeps_its_meaning() -> None:

@@ -40,6 +40,10 @@ import sys
 from pathlib import Path
 repo, content, out, build_it = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "build"
 sys.path.insert(0, repo)
+import sitegen
+found = sitegen.__file__  # None for a folder without __init__.py
+if found is None or Path(found).resolve().parent.parent != Path(repo).resolve():  # not REPO's: an installed one?
+    sys.exit(f"bench: {repo} has no sitegen package; imported {found or 'an empty folder'} instead")
 from sitegen.build import build
 from sitegen.project import Project
 project = Project.at(content)
@@ -84,9 +88,9 @@ def build_instructions(repo: Path, content: Path, work: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repos", nargs="*", type=Path, default=[ROOT], metavar="REPO")
-    parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     source = parser.add_mutually_exclusive_group()
+    source.add_argument("--trials", type=int, help="generated trials (default 40)")
     source.add_argument("--content", type=Path)
     source.add_argument("--corpus", action="store_true", help="the real registry records (see bench/catalog.py)")
     args = parser.parse_args()
@@ -102,8 +106,9 @@ def main() -> None:
                 import_corpus(corpus_files(default_corpus()), content)
                 what = f"the real corpus ({len(list((content / 'trials').glob('*.yaml')))} records)"
             else:
-                generate(args.trials, content, args.seed)
-                what = f"{args.trials} generated trials (seed {args.seed})"
+                trials = args.trials if args.trials is not None else 40
+                generate(trials, content, args.seed)
+                what = f"{trials} generated trials (seed {args.seed})"
         else:
             what = str(content)
         print(f"Instructions of one catalog build (--jobs 1) of {what}, cachegrind:")

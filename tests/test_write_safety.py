@@ -464,6 +464,9 @@ def test_tasks_run_with_new_objects_collected_less_often_and_the_build_s_process
         seen = list(parallel.map_in_processes(lambda: lambda task: (task, gc.get_threshold()), [1, 2, 3], jobs, "tasks"))
         assert seen == [(task, (young, *before[1:])) for task in (1, 2, 3)], jobs
         assert gc.get_threshold() == before
+    unfinished = parallel.map_in_processes(lambda: lambda task: task, [1, 2, 3], 1, "tasks")
+    assert next(unfinished) == 1 and gc.get_threshold() == before  # between tasks, the caller's own thresholds
+    unfinished.close()
 
 
 def test_jobs_is_capped_at_twice_the_cpus_and_the_trials_and_a_line_says_so(tmp_path: Path, capsys,

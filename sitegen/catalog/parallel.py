@@ -41,7 +41,7 @@ def _start_worker(make: Callable[[], Callable[[Any], Any]]) -> None:
 
 @contextmanager
 def _collecting_less_often() -> Iterator[None]:
-    """YOUNG_THRESHOLD in this process while the tasks run here, and the thresholds as they were after."""
+    """YOUNG_THRESHOLD in this process while a task runs here, and the thresholds as they were after."""
     before = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, *before[1:])
     try:
@@ -72,8 +72,11 @@ def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs:
     """
     jobs = capped_jobs(jobs, len(tasks), what)
     if jobs <= 1:
-        with _collecting_less_often():
-            yield from map(make(), tasks)
+        work = make()
+        for task in tasks:
+            with _collecting_less_often():  # around each task alone: not while the caller handles its result
+                result = work(task)
+            yield result
         return
     import multiprocessing  # only here: every command imports this module for default_jobs
     from concurrent.futures import ProcessPoolExecutor

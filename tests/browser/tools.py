@@ -258,7 +258,8 @@ def lighthouse_failures(report: dict, where: str, minimum: dict[str, int] = LIGH
             shown = audit.get("displayValue", "")
             lines.append(f"  lighthouse audit {ref['id']} (score {audit['score']}{', ' + shown if shown else ''}):"
                          f" {audit['title']}{'  -- ' + audit['explanation'] if audit.get('explanation') else ''}")
-            for item in (audit.get("details") or {}).get("items", [])[:8]:
+            items = (audit.get("details") or {}).get("items", [])
+            for item in items[:8] if isinstance(items, list) else [items]:  # a few audits give one dict
                 node = item.get("node") if isinstance(item, dict) else None
                 if node:
                     lines.append(f"    {node.get('selector')}  {_snip(node.get('snippet', ''))}"

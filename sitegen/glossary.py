@@ -141,7 +141,7 @@ class TermFinder:
         self.anchors = {term.term: term_id(term) for term in glossary.terms}  # each term's anchor, made once
         # What find gave for a text: the same texts come back on every page (labels, statuses, places), on real
         # records 46,237 texts of which 27,379 differ. Emptied when full: at most KNOWN_TEXTS texts of KNOWN_LENGTH
-        # characters and KNOWN_TERMS terms each, some 30 MB.
+        # characters and KNOWN_TERMS terms each: 25 MB in a process, at most.
         self.known: dict[str, tuple[Found, ...]] = {}
 
     def find(self, text: str) -> tuple[Found, ...]:

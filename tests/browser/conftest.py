@@ -28,6 +28,7 @@ from .tools import (
     run_lighthouse,
     run_vnu,
     serve,
+    settled_lighthouse,
     site_pages,
 )
 
@@ -187,7 +188,8 @@ def _lighthouse_runs(_served_sites: _Once, fixtures_url: str, tmp_path_factory: 
             return url, run_lighthouse(url, out / f"report-{i}.json")
 
         with ThreadPoolExecutor(max_workers=LIGHTHOUSE_PARALLEL) as pool:
-            return dict(pool.map(one, enumerate(urls)))
+            reports = dict(pool.map(one, enumerate(urls)))
+        return {url: settled_lighthouse(url, out / f"report-{i}.json", reports[url]) for i, url in enumerate(urls)}
 
     return _Once(make)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import checks
+from . import checks, tools
 from .tools import (
     A11Y,
     lighthouse_failures,
@@ -65,6 +65,18 @@ def test_lighthouse_catches_planted_fault(lighthouse_reports: dict[str, dict], f
         assert result["audits"][audit]["score"] == 0, f"Lighthouse audit {audit} passed a page without it"
     lines = lighthouse_failures(result, "no-title.html")
     assert any("document-title" in line for line in lines), report("lighthouse failure lines", lines)
+
+
+def test_a_performance_under_the_minimum_is_judged_on_the_median_of_three_lighthouse_runs(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def made(performance: float) -> dict:
+        return {"categories": {"performance": {"score": performance}, "seo": {"score": 1}}}
+
+    again = iter([made(0.97), made(0.90)])
+    monkeypatch.setattr(tools, "run_lighthouse", lambda url, out: next(again))
+    assert tools.settled_lighthouse("u", tmp_path / "r.json", made(0.96)) == made(0.96)  # no second run
+    assert tools.settled_lighthouse("u", tmp_path / "r.json", made(0.94)) == made(0.94)  # 0.90, 0.94, 0.97
+    assert next(again, None) is None
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -236,6 +236,17 @@ def run_lighthouse(url: str, out: Path) -> dict:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def settled_lighthouse(url: str, out: Path, first: dict) -> dict:
+    """`first`, Lighthouse's report on url; or, when its performance is under LIGHTHOUSE_MINIMUM, the report of median
+    performance among it and two more runs, one at a time. Performance is timed, and Lighthouse's own advice on
+    variability is to run it several times and take the median, with nothing else competing for the CPUs (the
+    first runs go two at a time, on a CI machine of two CPUs). The other categories do not depend on time."""
+    if lighthouse_scores(first).get("performance", 0) >= LIGHTHOUSE_MINIMUM["performance"]:
+        return first
+    runs = [first, *(run_lighthouse(url, out.with_name(f"{out.stem}-again-{n}.json")) for n in (1, 2))]
+    return sorted(runs, key=lambda report: lighthouse_scores(report).get("performance", 0))[1]
+
+
 def lighthouse_scores(report: dict) -> dict[str, int]:
     return {k: round((c.get("score") or 0) * 100) for k, c in report["categories"].items()}
 

@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from markupsafe import escape
 
@@ -97,9 +98,9 @@ def _plurals(written: str) -> tuple[str, ...]:
     return (written + "s",)
 
 
-@dataclass(frozen=True)
-class Found:
-    """A term found in a text: where it stands, and whether it is written as its abbreviation."""
+class Found(NamedTuple):
+    """A term found in a text: where it stands, and whether it is written as its abbreviation. (A named tuple: a
+    long text has dozens, and a frozen dataclass takes twice as long to make.)"""
 
     start: int
     end: int
@@ -139,6 +140,8 @@ class TermFinder:
         ascii_keys = [key for key in groups if key.isascii()]
         self.ascii_keys = re.compile(r"(?<![a-z-])" + _trie(ascii_keys) if ascii_keys else "(?!)")
         self.anchors = {term.term: term_id(term) for term in glossary.terms}  # each term's anchor, made once
+        # and the end of a mark's link to it: its address's fragment, and the mark's own id
+        self.link_ends = {a: f'#term-{escape(a)}" id="use-{escape(a)}">' for a in self.anchors.values()}
         # What find gave for a text: the same texts come back on every page (labels, statuses, places), on real
         # records 46,237 texts of which 27,379 differ. Emptied when full: at most KNOWN_TEXTS texts of KNOWN_LENGTH
         # characters and KNOWN_TERMS terms each: 25 MB in a process, at most.
@@ -171,7 +174,7 @@ class TermFinder:
             if m is None:
                 continue
             end, written = m.end(), m.group(0)
-            if _ROMAN.match(written) and _NUMBERED.search(text, 0, at):
+            if written[0] in "IVXLC" and _ROMAN.match(written) and _NUMBERED.search(text, 0, at):
                 continue  # 'stage IV' is a number, not the abbreviation IV
             if written in self.exact:
                 found.append(Found(at, end, self.exact[written], True))
@@ -218,11 +221,8 @@ _ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+
 _RAW_TEXT = {"script", "style"}  # their content is not HTML: copied as it is up to their end tag
 
 
-def _skips(tag: str, attributes: str) -> bool:
-    if tag in _SKIP_TAGS:
-        return True
-    if "class" not in attributes and "aria-hidden" not in attributes:
-        return False
+def _skips(attributes: str) -> bool:
+    """Whether an element with these attributes (which say 'class' or 'aria-hidden') is left alone."""
     attrs = {m[1].lower(): html.unescape(m[2] or m[3] or m[4] or "") for m in _ATTRIBUTE.finditer(attributes)}
     return bool(set(attrs.get("class", "").split()) & _SKIP_CLASSES) or attrs.get("aria-hidden") == "true"
 
@@ -243,6 +243,7 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
     if start < 0:
         return page_html, ()
     at = start
+    link = f'<a class="glossary-term" href="{escape(glossary_href)}'  # a mark's link, up to its fragment
     for m in _TAG.finditer(page_html, start):
         begin = m.start()
         if begin < at:
@@ -250,7 +251,7 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
         if begin > at and skip_from < 0:
             text = page_html[at:begin]
             if not text.isspace():
-                new = _mark_text(text, html.unescape(text) if "&" in text else text, finder, glossary_href, marked)
+                new = _mark_text(text, html.unescape(text) if "&" in text else text, finder, link, marked)
                 if new is not text:
                     out += (page_html[copied:at], new)
                     copied = begin
@@ -277,7 +278,8 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
             skip_from = len(open_tags) if skip_from < 0 else skip_from
             open_tags.append(tag)
         elif tag not in _VOID and not (attributes and attributes.rstrip().endswith("/")):
-            if skip_from < 0 and _skips(tag, attributes):
+            if skip_from < 0 and (tag in _SKIP_TAGS or (("class" in attributes or "aria-hidden" in attributes)
+                                                         and _skips(attributes))):
                 skip_from = len(open_tags)
             open_tags.append(tag)
     if not out:
@@ -286,8 +288,9 @@ def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[
     return "".join(out), tuple(marked)
 
 
-def _mark_text(raw: str, text: str, finder: TermFinder, glossary_href: str, marked: list[str]) -> str:
-    """One text node with each term not yet marked on the page wrapped in a link (`raw` itself when none is new)."""
+def _mark_text(raw: str, text: str, finder: TermFinder, link: str, marked: list[str]) -> str:
+    """One text node with each term not yet marked on the page wrapped in a link, which `link` starts (`raw` itself
+    when none is new)."""
     pieces: list[str] = []
     at = 0
     for found in finder.find(text):
@@ -298,7 +301,7 @@ def _mark_text(raw: str, text: str, finder: TermFinder, glossary_href: str, mark
         written = escape(text[found.start:found.end])
         inner = f'<abbr title="{escape(found.term.term)}">{written}</abbr>' if found.abbreviation else written
         pieces.append(html.escape(text[at:found.start], quote=False))
-        pieces.append(f'<a class="glossary-term" href="{escape(glossary_href)}#term-{escape(anchor)}" id="use-{escape(anchor)}">{inner}</a>')
+        pieces.append(f"{link}{finder.link_ends[anchor]}{inner}</a>")
         at = found.end
     if not pieces:
         return raw

@@ -167,6 +167,22 @@ def test_and_others_marks_the_list_truncated() -> None:
     assert format_reference_text(ref).startswith("Chen Y, Li W, et al. T.")
 
 
+def test_a_short_name_is_decoded_once_per_process_and_a_long_one_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    bib_module._short_name.cache_clear()
+    parsed: list[str] = []
+    person = bib_module._person
+    monkeypatch.setattr(bib_module, "_person", lambda written: parsed.append(written) or person(written))
+    long = "Z" * bib_module.SHORT_NAME + ", Ann"
+    short = 'M{\\"u}ller, Jean-Pierre'
+    author = f"{short} and {long} and others"
+    first = load(article(title="T", author=author))["chen2020"]
+    second = load(article(title="U", author=author))["chen2020"]
+    assert first.authors == second.authors == ("Müller JP", "Z" * bib_module.SHORT_NAME + " A")
+    assert first.authors_truncated and second.authors_truncated
+    assert sorted(parsed) == sorted([short, "others", long, long])
+    assert bib_module._short_name.cache_info().currsize == 2
+
+
 def test_at_most_six_authors_then_et_al() -> None:
     authors = " and ".join(f"Author{n}, A" for n in range(1, 9))
     ref = load(article(title="T", author=authors))["chen2020"]

@@ -252,6 +252,11 @@ def _is_others(person: Person) -> bool:
     return [part.lower() for part in parts] == ["others"]
 
 
+SHORT_NAME = 100
+"""Names of at most this many characters are decoded once per process (a catalog's references share authors:
+each name parsed by pybtex, decoded and shortened costs about 0.06 ms), at most 4,096 of them: 4 MB, at most."""
+
+
 def shown_name(written: str) -> str | None:
     """One name of an author field as a page shows it (vancouver_name), or None for 'others' (et al.)."""
     return _short_name(written) if len(written) <= SHORT_NAME else _shown_name(written)
@@ -262,9 +267,6 @@ def _shown_name(written: str) -> str | None:
     return None if _is_others(person) else vancouver_name(person)
 
 
-SHORT_NAME = 100
-"""Names of at most this many characters are decoded once per process (a catalog's references share authors:
-each name parsed by pybtex, decoded and shortened costs about 0.1 ms), at most 4,096 of them: 4 MB, at most."""
 _short_name = lru_cache(maxsize=4096)(_shown_name)
 
 

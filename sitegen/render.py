@@ -168,8 +168,9 @@ def compiled_templates() -> TemplateCache | None:
 
     It holds code, so it is used only when its sitegen folder is this user's and theirs alone, as Jinja2 asks of
     its own default folder, and it is opened once, never through a symbolic link, and then used through what was
-    opened: no one can swap another folder in after the check. Otherwise, or when it cannot be made (no home
-    folder, a read-only one), there is none (None), and templates are compiled as before."""
+    opened: no one can swap another folder in after the check. Nothing is made in a folder that is not this user's.
+    Otherwise, or when it cannot be made (no home folder, a read-only one, another user's), there is none (None),
+    and templates are compiled as before."""
     if not (hasattr(os, "O_NOFOLLOW") and {os.open, os.mkdir, os.stat, os.unlink, os.rmdir} <= os.supports_dir_fd
             and os.scandir in os.supports_fd):  # no way to open it safely
         return None
@@ -179,6 +180,9 @@ def compiled_templates() -> TemplateCache | None:
         cache_home = Path(base) if os.path.isabs(base) else Path.home() / ".cache"  # a relative one is ignored
         if not cache_home.is_absolute():  # HOME is a relative path: not a folder wherever the build runs
             return None
+        if os.stat(cache_home if cache_home.is_dir() else cache_home.parent).st_uid != os.getuid():
+            return None  # another user's folder (root building with their HOME): what it made there would be root's,
+            # and that user's cache off until they had root remove it
         cache_home.mkdir(mode=0o700, exist_ok=True)  # in a home that exists, never the home itself
         opened.append(_own_folder(str(cache_home / "sitegen"), None, private=True))
         opened.append(_own_folder("templates", opened[-1]))

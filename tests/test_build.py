@@ -282,6 +282,27 @@ def test_a_build_loads_the_templates_an_earlier_build_compiled(compiled: list[st
     assert render.compiled_templates() is None  # not a folder relative to wherever the build runs
 
 
+def test_a_build_makes_nothing_in_another_user_s_cache_or_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root building with a user's HOME (sudo without -H) must not leave root's folders in that user's cache,
+    which would turn the user's own cache off: the folders here are this process's, so a build running as
+    another user is played by another getuid()."""
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "home").mkdir()
+    monkeypatch.setattr(render.os, "getuid", lambda: os.getuid() + 1)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert render.compiled_templates() is None and list((tmp_path / "cache").iterdir()) == []
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert render.compiled_templates() is None and list((tmp_path / "home").iterdir()) == []
+    build(Project.at(ROOT / "content"), tmp_path / "out")  # and the build goes on, compiling its templates
+    assert (tmp_path / "out" / "index.html").is_file() and list((tmp_path / "home").iterdir()) == []
+    monkeypatch.undo()
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert render.compiled_templates() is not None  # the user's own build makes it
+    assert (tmp_path / "home" / ".cache" / "sitegen" / "templates").is_dir()
+
+
 def test_compiled_templates_are_never_read_or_removed_through_a_symbolic_link(compiled: list[str], tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The folder holds code: whoever can swap a folder or file in it for a link to theirs must not get their code

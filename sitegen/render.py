@@ -181,8 +181,9 @@ def compiled_templates() -> TemplateCache | None:
         if not cache_home.is_absolute():  # HOME is a relative path: not a folder wherever the build runs
             return None
         if os.stat(cache_home if cache_home.is_dir() else cache_home.parent).st_uid != os.getuid():
-            return None  # another user's folder (root building with their HOME): what it made there would be root's,
-            # and that user's cache off until they had root remove it
+            # another user's folder (root building with their HOME): a folder made there would be root's, and that
+            # user's cache off until root removed it
+            return None
         cache_home.mkdir(mode=0o700, exist_ok=True)  # in a home that exists, never the home itself
         opened.append(_own_folder(str(cache_home / "sitegen"), None, private=True))
         opened.append(_own_folder("templates", opened[-1]))

@@ -62,7 +62,10 @@ def words(text: str) -> list[str]:
     """The terms of a text, in order: NFKD, lower case, accents dropped, runs of letters and digits, each cut to
     MAX_TERM characters."""
     folded = _MARKS.sub("", unicodedata.normalize("NFKD", text).lower())
-    return [word[:MAX_TERM] for word in _WORD.findall(folded)]
+    found: list[str] = _WORD.findall(folded)
+    if max(map(len, found), default=0) <= MAX_TERM:  # (most texts: none to cut, and no loop in Python)
+        return found
+    return [word[:MAX_TERM] for word in found]
 
 
 def counts_of(title: str, text: str) -> Counts:

@@ -32,6 +32,7 @@ def validate_settings(doc: Document) -> Settings:
 
 MAX_BRACKETS = 200  # "[" in one field: each opens a possible link that Markdown scans ahead for
 _DEEP_NESTING = re.compile(r"^(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){16,}", re.MULTILINE)
+_DEEP_LENGTH = 32  # the shortest text _DEEP_NESTING finds: 16 times a marker and a space
 
 
 def _text_problems(doc: Document, data: Any, path: PathKey = ()) -> list[Problem]:
@@ -53,7 +54,7 @@ def _text_problem(text: str) -> str:
         return f"expected text of at most {MAX_TEXT:,} characters, got {len(text):,}"
     if text.count("[") > MAX_BRACKETS:
         return f"expected at most {MAX_BRACKETS} '[' in one field, got {text.count('[')}"
-    if _DEEP_NESTING.search(text):
+    if len(text) >= _DEEP_LENGTH and _DEEP_NESTING.search(text):
         return "expected Markdown nested at most 15 lists or quotes deep"
     return ""
 

@@ -296,6 +296,14 @@ def test_markdown_that_would_hang_or_crash_the_parser_is_refused(project, capsys
     assert "faq[0].answer: " + message in err or message in err, err
 
 
+def test_the_shortest_markdown_nested_too_deep_is_refused_and_one_level_less_is_not():
+    from sitegen.validate import _text_problem
+
+    for marker in ("- ", "> ", "*\t"):  # 16 levels in 32 characters: the shortest text that nests too deep
+        assert "nested at most 15 lists or quotes deep" in _text_problem(marker * 16), marker
+        assert _text_problem(marker * 15 + "x") == "", marker
+
+
 @pytest.mark.parametrize("url,ok", [
     ("https://example.org/trials", True), ("https://example.org/a?b=1", False), ("https://example.org/#x", False),
     ("ftp://example.org/", False), ("https://", False), ("https://exa mple.org/", False),

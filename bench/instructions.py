@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("repos", nargs="*", type=Path, default=[ROOT], metavar="REPO")
     parser.add_argument("--seed", type=int, default=0)
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--trials", type=int, help="generated trials (default 40)")
+    source.add_argument("--trials", type=int, default=40, help="generated trials (default 40)")
     source.add_argument("--content", type=Path)
     source.add_argument("--corpus", action="store_true", help="the real registry records (see bench/catalog.py)")
     args = parser.parse_args()
@@ -106,9 +106,8 @@ def main() -> None:
                 import_corpus(corpus_files(default_corpus()), content)
                 what = f"the real corpus ({len(list((content / 'trials').glob('*.yaml')))} records)"
             else:
-                trials = args.trials if args.trials is not None else 40
-                generate(trials, content, args.seed)
-                what = f"{trials} generated trials (seed {args.seed})"
+                generate(args.trials, content, args.seed)
+                what = f"{args.trials} generated trials (seed {args.seed})"
         else:
             what = str(content)
         print(f"Instructions of one catalog build (--jobs 1) of {what}, cachegrind:")

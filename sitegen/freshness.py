@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .errors import ContentError, Problem
-from .load import load_yaml, read_text
+from .load import Document, load_yaml, read_text
 from .registry import RegistryDate, last_day, read_study
 from .validate import validate_settings, warning_at
 
@@ -26,19 +26,21 @@ def stale_content(content: Path, today: datetime.date) -> list[Problem]:
     trials = sorted(folder.glob("*.yaml")) if folder.is_dir() else [content / "trial.yaml"]
     found: list[Problem] = []
     for path in trials:
-        found += _passed_dates(path, today)
+        try:
+            doc: Document | None = load_yaml(path)
+        except (ContentError, OSError):
+            doc = None  # the check reports a broken file itself
+        found += _passed_dates(doc, today) if doc is not None else []
         record = path.with_name(path.name.removesuffix(".yaml") + ".ctgov.json")
         if record.is_file():
-            found += _stale_record(record, today, max_age)
+            # a status the editor's file sets wins over the registry's (see imported.py): theirs to keep current
+            editor_status = doc is not None and isinstance(doc.data, dict) and "status" in doc.data
+            found += _stale_record(record, today, max_age, editor_status)
     return found
 
 
-def _passed_dates(path: Path, today: datetime.date) -> list[Problem]:
+def _passed_dates(doc: Document, today: datetime.date) -> list[Problem]:
     """A projection the content dates in the future ('spots left by May 2026') whose date has passed."""
-    try:
-        doc = load_yaml(path)
-    except (ContentError, OSError):
-        return []
     spots = doc.data.get("spots_left") if isinstance(doc.data, dict) else None
     by = spots.get("by") if isinstance(spots, dict) else None
     end = last_day(by) if isinstance(by, str) else None
@@ -49,9 +51,9 @@ def _passed_dates(path: Path, today: datetime.date) -> list[Problem]:
                      "a projection; check the count against the listing and update or remove spots_left")]
 
 
-def _stale_record(path: Path, today: datetime.date, max_age: int) -> list[Problem]:
-    """A registry record whose status may be out of date: recruiting past its primary completion, or not updated
-    for more than `max_age` days."""
+def _stale_record(path: Path, today: datetime.date, max_age: int, editor_status: bool) -> list[Problem]:
+    """A registry record whose status may be out of date: recruiting past its primary completion (unless the
+    editor's file sets the status), or not updated for more than `max_age` days."""
     try:
         text = read_text(path)
         study = read_study(json.loads(text), str(path))
@@ -61,7 +63,7 @@ def _stale_record(path: Path, today: datetime.date, max_age: int) -> list[Proble
     again = f"re-import it with `sitegen import {study.nct_id}`"
     found = []
     end = study.primary_completion.last_day() if study.primary_completion else None
-    if study.open and study.primary_completion is not None and end is not None and end < today:
+    if study.open and not editor_status and study.primary_completion is not None and end is not None and end < today:
         found.append(Problem(str(path), _date_line(lines, "primaryCompletionDateStruct"), 1,
                              f"{study.nct_id} is '{study.status_label}' but its primary completion date, "
                              f"{study.primary_completion.label}, has passed: the status may be out of date; {again}",

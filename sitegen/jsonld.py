@@ -13,7 +13,7 @@ from typing import Any
 from .bib import reference_links
 from .cite import CitedReference
 from .glossary import term_id
-from .pages import GLOSSARY, Page, registry_conditions, registry_phase, registry_status
+from .pages import GLOSSARY, Page, recruitment, registry_conditions, registry_phase, registry_status
 from .registry import Site
 from .schema import Glossary, RegistryTrial, Settings, Trial
 
@@ -141,10 +141,15 @@ def defined_term_set(glossary: Glossary, url: str) -> JsonLd:
     return {"@type": "DefinedTermSet", "@id": f"{url}#terms", "name": "Glossary", "hasDefinedTerm": terms}
 
 
+def _who(trial: Trial, study: str) -> str:
+    """The audience's type, as the eligibility page's heading puts it (in the past for a closed trial)."""
+    return f"People who may join the {study}" if recruitment(trial) == "open" else f"People who could join the {study}"
+
+
 def _audience(trial: Trial) -> JsonLd:
     audience: JsonLd = {
         "@type": "PeopleAudience",
-        "audienceType": "People who may join the trial",
+        "audienceType": _who(trial, "trial"),
         "healthCondition": {"@type": "MedicalCondition", "name": trial.condition},
     }
     if trial.eligibility.min_age is not None:
@@ -337,7 +342,7 @@ def _years(age: str) -> int | None:
 
 def _registry_audience(trial: RegistryTrial) -> JsonLd:
     study = trial.registry
-    audience: JsonLd = {"@type": "PeopleAudience", "audienceType": "People who may join the study"}
+    audience: JsonLd = {"@type": "PeopleAudience", "audienceType": _who(trial, "study")}
     if study.conditions:
         audience["healthCondition"] = [{"@type": "MedicalCondition", "name": c} for c in study.conditions]
     low, high = _years(study.minimum_age), _years(study.maximum_age)

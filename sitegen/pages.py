@@ -95,8 +95,8 @@ def trial_pages(trial: Trial, glossary: bool = False, trial_base: str = "") -> l
     pages = [
         Page("", "Summary", name, "summary.html", _first_sentence(plain_text(trial.overview)), (ProseField(("purpose",), trial.purpose),)),
         Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.", tuple(faq)),
-        Page("eligibility", "Eligibility", "Who can join", "eligibility.html",
-             f"Who can join the trial {name}: age, sex, criteria and medicines to avoid.", tuple(eligibility)),
+        Page("eligibility", "Eligibility", _who_can_join(trial), "eligibility.html",
+             f"{_who_can_join(trial)} the trial {name}: age, sex, criteria and medicines to avoid.", tuple(eligibility)),
         Page("timeline", "Timeline", "Trial timeline", "timeline.html",
              f"The stages of the trial {name}, from screening to follow-up, with durations and visits.",
              tuple(ProseField(("timeline", i, "description"), s.description) for i, s in enumerate(trial.timeline))),
@@ -143,8 +143,8 @@ def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:
         (bool(trial.faq), Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.",
                                tuple(ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)))),
         (bool(study.criteria or study.sex or study.minimum_age or study.maximum_age or study.age_groups),
-         Page("eligibility", "Eligibility", "Who can join", "registry_eligibility.html",
-              f"Who can join the study {name}: sex, ages, and every inclusion and exclusion criterion.", ())),
+         Page("eligibility", "Eligibility", _who_can_join(trial), "registry_eligibility.html",
+              f"{_who_can_join(trial)} the study {name}: sex, ages, and every inclusion and exclusion criterion.", ())),
         (bool(study.arms or study.interventions),
          Page("arms", "Arms and interventions", "Arms and interventions", "registry_arms.html",
               f"The groups of the study {name} and what each receives.", ())),
@@ -163,6 +163,23 @@ def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:
                                     f"Published research behind the trial {name}, with numbered references.", tuple(findings))),
     ]
     return [page for show, page in shown if show] + ([glossary_page(trial)] if glossary else [])
+
+
+def recruitment(trial: Trial) -> str:
+    """'open' when the trial takes new participants or will, 'unknown' when the registry does not know (or say)
+    its status, 'closed' otherwise; from the editor's status when set, else the registry's."""
+    key = status_of(trial)[1]
+    return "open" if key in ENROLLING else "unknown" if key in ("unknown", "not-given") else "closed"
+
+
+def _who_can_join(trial: Trial) -> str:
+    """The eligibility page's heading: in the past for a trial that does not take new participants."""
+    return "Who can join" if recruitment(trial) == "open" else "Who could join"
+
+
+def status_of(trial: Trial) -> tuple[str, str]:
+    """The status in words and as a key (for a registry trial, see registry_status)."""
+    return registry_status(trial) if isinstance(trial, RegistryTrial) else (STATUS_LABELS[trial.status], trial.status)
 
 
 def registry_status(trial: RegistryTrial) -> tuple[str, str]:
@@ -263,6 +280,9 @@ STATUS_LABELS = {
     "enrolling-by-invitation": "Enrolling by invitation", "active-not-recruiting": "Active, not recruiting",
     "suspended": "Suspended", "terminated": "Terminated", "completed": "Completed", "withdrawn": "Withdrawn",
 }
+ENROLLING = {"recruiting", "not-yet-recruiting", "enrolling-by-invitation"}
+"""The statuses of a study that takes new participants, or will. Under any other, or none known, no page invites
+a reader to join: a closed trial shown as open sends a patient to a dead end."""
 ARM_TYPE_LABELS = {
     "experimental": "Experimental Treatment", "active-control": "Active Control",
     "placebo-control": "Placebo Control", "no-intervention": "No Intervention", "other": "Other",
@@ -310,7 +330,8 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
     """
     spots = date_words(trial.spots_left.by) if trial.spots_left else ""
     if isinstance(trial, RegistryTrial):
-        return {"status_label": registry_status(trial)[0], "phase_label": registry_phase(trial)[0], "spots_month": spots,
+        return {"status_label": registry_status(trial)[0], "recruitment": recruitment(trial),
+                "phase_label": registry_phase(trial)[0], "spots_month": spots,
                 "registry_url": trial.registry.url, "conditions": registry_conditions(trial)}
     e = trial.eligibility
     if e.min_age is not None and e.max_age is not None:
@@ -334,6 +355,7 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
     return {
         "phase_label": PHASE_LABELS[trial.phase],
         "status_label": STATUS_LABELS[trial.status],
+        "recruitment": recruitment(trial),
         "arm_types": ARM_TYPE_LABELS,
         "age_label": age,
         "badges": badges,

@@ -15,6 +15,7 @@ from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey
+from .pages import recruitment, status_of
 from .schema import EditorTrial, Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
@@ -278,6 +279,10 @@ def content_warnings(trial: Trial, doc: Document, uncited: list[Reference]) -> l
     for i, question in enumerate(trial.faq):
         if not cite_keys(question.answer):
             found.append(warning_at(doc, ("faq", i, "answer"), "this answer cites no source"))
+    if trial.spots_left is not None and recruitment(trial) != "open":
+        found.append(warning_at(doc, ("spots_left",), f"the trial's status is '{status_of(trial)[0]}': its pages do not "
+                                "show places left in a trial that does not take new participants; remove spots_left, "
+                                "or correct the status"))
     for name in ("inclusion", "exclusion") if trial.eligibility is not None else ():  # none in a registry trial
         if getattr(trial.eligibility, name).hidden is None:
             found.append(warning_at(doc, ("eligibility", name), "hidden is missing: say how many criteria the listing does not show (0 if none)"))

@@ -17,6 +17,7 @@ from schemaorg import Vocabulary, validate
 from sitegen import render
 from sitegen.build import build
 from sitegen.cli import main
+from sitegen.pages import STATUS_LABELS
 from sitegen.project import Project
 from sitetext import html_pages, read_page
 
@@ -345,3 +346,29 @@ def test_compiled_templates_are_never_read_or_removed_through_a_symbolic_link(co
     build(default, tmp_path / "six")
     assert len(compiled) == 1
     assert _files(tmp_path / "one") == _files(tmp_path / "two") == _files(tmp_path / "five")
+
+
+@pytest.mark.parametrize("status", ["completed", "active-not-recruiting", "suspended", "terminated", "withdrawn"])
+def test_no_page_of_a_closed_trial_invites_a_reader_to_join(project, tmp_path: Path, status: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace("status: recruiting", f"status: {status}"))
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 0
+    assert (f"trial.yaml:20:3: warning: spots_left: the trial's status is '{STATUS_LABELS[status]}': its pages do "
+            "not show places left") in capsys.readouterr().err
+    notice = f"<strong>Not recruiting.</strong> This study's status is {STATUS_LABELS[status]}: it does not take new participants."
+    for name in PAGES:
+        page = re.sub(r'<a class="glossary-term"[^>]*>([^<]*)</a>', r"\1", (tmp_path / "out" / name).read_text())  # marks
+        assert notice in page, name
+        assert "Who can join" not in page and "may join" not in page, name
+        assert "spots left" not in page and "Recruiting in" not in page, name
+    eligibility = (tmp_path / "out" / "eligibility" / "index.html").read_text()
+    assert "<h1>Who could join</h1>" in eligibility and '"audienceType":"People who could join the trial"' in eligibility
+
+
+def test_a_recruiting_trial_invites_and_shows_its_places_left(site: Path) -> None:
+    for name in PAGES:
+        assert "status-notice" not in (site / name).read_text(), name
+    assert "<h1>Who can join</h1>" in (site / "eligibility" / "index.html").read_text()
+    summary = (site / "index.html").read_text()
+    assert "About 29 spots left by May 2026" in summary and "<li>Recruiting in Palo Alto" in summary

@@ -173,7 +173,10 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
     home = pages["trials/nct05814159/index.html"]
     assert "<h1>Anakinra for Still&#39;s disease in Japan</h1>" in (out / "trials/nct05814159/index.html").read_text()
     assert "The study checks whether anakinra calms Still's disease." in home.text
-    assert "Completed" in home.text and "Recruiting" not in home.text and "3 spots left by May 2026" in home.text
+    assert "Completed" in home.text and "Recruiting" not in home.text
+    assert "spots left" not in home.text.lower()  # the editor's status wins: a closed trial has no places to offer
+    locations = pages["trials/nct05814159/locations/index.html"].text  # the record's sites all say Recruiting
+    assert "Status: Recruiting" not in locations and "enrolment" not in locations and "Contacts" in locations
     assert "<dt>Allocation</dt><dd>Randomized</dd>" in (out / "trials/nct05814159/index.html").read_text()  # registry's
     assert "Sponsor in Japan Sobi Japan" in pages["trials/nct05814159/sponsor/index.html"].text
     assert "Swedish Orphan Biovitrum" not in pages["trials/nct05814159/sponsor/index.html"].text
@@ -300,6 +303,39 @@ def test_check_warns_about_a_recruiting_trial_past_its_primary_completion_and_an
     (project.content / "site.yaml").write_text("title: T\nbase_url: https://example.org/\nregistry_max_age_days: 30\n")
     assert main([*args, "--today", "2023-05-15"]) == 0
     assert "more than 30 days ago" in capsys.readouterr().err
+
+
+def test_check_leaves_the_status_to_an_editor_who_sets_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    editor = {"NCT05814159": "slug: nct05814159\nstatus: completed\n"}  # the record: recruiting; completion 2023-12-01
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, editor)
+    assert main(["check", "--content", str(project.content), "--today", "2023-12-02"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+OPEN = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")
+
+
+def test_no_page_of_a_closed_or_unknown_status_trial_invites_a_reader_to_join(
+        built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    for nct in ALL:
+        status = record(nct)["protocolSection"]["statusModule"]["overallStatus"]
+        trial = {name: p for name, p in pages.items() if name.startswith(f"trials/{nct.lower()}/")}
+        sources = [(out / name).read_text() for name in trial]
+        if status in OPEN:
+            assert not any("status-notice" in source for source in sources), nct
+            assert any("Who can join" in p.text for p in trial.values()) or not record_has_criteria(nct), nct
+            continue
+        notice = "Not known to be recruiting." if status == "UNKNOWN" else "Not recruiting."
+        for name, page in trial.items():
+            assert notice in page.text, name
+            assert "Who can join" not in page.text and "Contacts for enrolment" not in page.text, name
+            assert "Status: Recruiting" not in page.text and "Status: Not yet recruiting" not in page.text, name
+        assert not any("may join" in source for source in sources), nct
+
+
+def record_has_criteria(nct: str) -> bool:
+    return bool(record(nct)["protocolSection"].get("eligibilityModule"))
 
 
 def test_check_refuses_a_today_that_is_not_a_date(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, replace
 
@@ -119,9 +120,18 @@ def findings_prose(trial: Trial) -> list[ProseField]:
     return found
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: a backslash escapes any ASCII punctuation
+_MARKDOWN_ESCAPES = set("\\`*_{}[]()>#+-.!")  # those Python-Markdown also reads as escapes (its ESCAPED_CHARS)
+
+
+def _unescaped(m: re.Match[str]) -> str:
+    return m[0] if m[1] in _MARKDOWN_ESCAPES else html.escape(m[1], quote=False)
+
+
 def registry_prose(text: str) -> str:
-    """The registry's Markdown as prose: it cites nothing, so a '[@' in it is text, not a citation."""
-    return text.replace("[@", "[\\@")
+    """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
+    it escapes, and, as it cites nothing, a '[@' in it is text, not a citation."""
+    return _ESCAPED.sub(_unescaped, text).replace("[@", "[\\@")
 
 
 def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:

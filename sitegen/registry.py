@@ -246,6 +246,7 @@ class Study:
     criteria: tuple[CriteriaSection, ...]
     sex: str
     gender_based: bool
+    gender_description: str  # who may join by sex or gender, in the record's words ('Assigned female at birth')
     minimum_age: str
     maximum_age: str
     age_groups: tuple[str, ...]
@@ -373,7 +374,7 @@ def _contact(data: Any) -> Contact:
 
 
 def _outcomes(items: Any) -> tuple[Outcome, ...]:
-    return tuple(Outcome(_text(o.get("measure")), _text(o.get("description")), _text(o.get("timeFrame")))
+    return tuple(Outcome(plain(o.get("measure")), plain(o.get("description")), plain(o.get("timeFrame")))
                  for o in map(_dict, _list(items)))
 
 
@@ -415,20 +416,22 @@ def read_study(data: Any, file: str) -> Study:
     count = enrollment.get("count")
     arms_module = _dict(protocol.get("armsInterventionsModule"))
     interventions = [
-        (i, Intervention(words(_text(i.get("type"))) if _text(i.get("type")) else "", _text(i.get("name")),
-                         tuple(_text(n) for n in _list(i.get("otherNames")) if _text(n)), _text(i.get("description"))))
+        (i, Intervention(words(_text(i.get("type"))) if _text(i.get("type")) else "", plain(i.get("name")),
+                         tuple(plain(n) for n in _list(i.get("otherNames")) if plain(n)), plain(i.get("description"))))
         for i in map(_dict, _list(arms_module.get("interventions")))
     ]
     arms = []
     for arm in map(_dict, _list(arms_module.get("armGroups"))):
         label = _text(arm.get("label"))
-        # An intervention names its arms (armGroupLabels), and an arm its interventions ('Drug: Anakinra').
+        # An intervention names its arms (armGroupLabels): those it names, and no other, receive it. One that names
+        # none is given to the arms that name it ('Drug: Anakinra'), as two interventions may share a name.
         names = {_text(n).casefold() for n in _list(arm.get("interventionNames"))}
-        given = tuple(found for raw, found in interventions if label in _list(raw.get("armGroupLabels"))
-                      or f"{_text(raw.get('type'))}: {found.name}".casefold().replace("_", " ") in names
-                      or f"{found.type}: {found.name}".casefold() in names)
-        arms.append(ArmGroup(label, words(_text(arm.get("type"))) if _text(arm.get("type")) else "",
-                             _text(arm.get("description")), given))
+        given = tuple(found for raw, found in interventions if (label in _list(raw.get("armGroupLabels"))
+                      if _list(raw.get("armGroupLabels")) else
+                      f"{_text(raw.get('type'))}: {found.name}".casefold().replace("_", " ") in names
+                      or f"{found.type}: {found.name}".casefold() in names))
+        arms.append(ArmGroup(plain(label), words(_text(arm.get("type"))) if _text(arm.get("type")) else "",
+                             plain(arm.get("description")), given))
     outcomes = _dict(protocol.get("outcomesModule"))
     eligibility = _dict(protocol.get("eligibilityModule"))
     criteria = eligibility.get("eligibilityCriteria")
@@ -464,11 +467,11 @@ def read_study(data: Any, file: str) -> Study:
         other_outcomes=_outcomes(outcomes.get("otherOutcomes")),
         criteria_text=criteria_text, criteria=parse_criteria(criteria_text),
         sex=words(_text(eligibility.get("sex"))) if _text(eligibility.get("sex")) else "",
-        gender_based=eligibility.get("genderBased") is True,
+        gender_based=eligibility.get("genderBased") is True, gender_description=plain(eligibility.get("genderDescription")),
         minimum_age=_text(eligibility.get("minimumAge")), maximum_age=_text(eligibility.get("maximumAge")),
         age_groups=tuple(words(a) for a in _list(eligibility.get("stdAges")) if isinstance(a, str)),
         healthy_volunteers=eligibility.get("healthyVolunteers") if isinstance(eligibility.get("healthyVolunteers"), bool) else None,
-        study_population=_text(eligibility.get("studyPopulation")),
+        study_population=plain(eligibility.get("studyPopulation")),
         sites=tuple(_site(s) for s in map(_dict, _list(places.get("locations")))),
         central_contacts=tuple(_contact(c) for c in _list(places.get("centralContacts"))),
         officials=tuple(_contact(c) for c in _list(places.get("overallOfficials"))),
@@ -538,12 +541,17 @@ def _heading(line: str) -> tuple[str, str, str] | None:
 
 
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+•·]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|^~=])")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: a backslash escapes any ASCII punctuation
 
 
 def unescape(text: str) -> str:
     """The registry's Markdown escapes removed: '\\> 18' -> '> 18'."""
     return _ESCAPE.sub(r"\1", text).strip()
+
+
+def plain(value: Any) -> str:
+    """A text the pages show as it is (not as Markdown), its Markdown escapes removed: '\\>= 5' -> '>= 5'."""
+    return unescape(_text(value))
 
 
 def parse_criteria(text: str) -> tuple[CriteriaSection, ...]:

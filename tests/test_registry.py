@@ -445,3 +445,37 @@ def test_pages_say_the_registry_s_values_in_words(built: tuple[Path, dict[str, P
     assert "Phase 2/Phase 3" in pages["trials/nct05144685/index.html"].text
     glance = pages["trials/nct05814159/eligibility/index.html"].text
     assert "Ages 8 months and older" in glance and "Healthy volunteers Not accepted" in glance
+
+
+def test_no_page_shows_a_markdown_escape_of_the_record(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    """ClinicalTrials.gov writes its texts as CommonMark ('HgbA1c \\<7%', 'AST \\& ALT', 'score \\>= 5'): every
+    text of every page shows the character escaped, not the backslash."""
+    out, pages = built
+    escaped = re.compile(r"\\[!-/:-@\[-`{-~]")
+    assert escaped.search(json.dumps([record(nct) for nct in ALL]).replace("\\\\", "\\"))  # the records have some
+    for name, page in pages.items():
+        assert not escaped.search(page.text), (name, escaped.search(page.text))
+    assert "HgbA1c <7%" in pages["trials/nct03908762/index.html"].text
+    assert "AST & ALT" in pages["trials/nct01852578/eligibility/index.html"].text
+
+
+def test_an_arm_receives_only_the_interventions_that_name_it(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    module = study["protocolSection"]["armsInterventionsModule"]
+    module["armGroups"] = [{"label": "5 mg", "type": "EXPERIMENTAL", "interventionNames": ["Drug: TS-142"]},
+                           {"label": "10 mg", "type": "EXPERIMENTAL", "interventionNames": ["Drug: TS-142"]}]
+    module["interventions"] = [
+        {"type": "DRUG", "name": "TS-142", "description": "5 mg once daily", "armGroupLabels": ["5 mg"]},
+        {"type": "DRUG", "name": "TS-142", "description": "10 mg once daily", "armGroupLabels": ["10 mg"]}]
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    arms = (tmp_path / "out" / "trials" / "nct05814159" / "arms" / "index.html").read_text()
+    assert arms.count("TS-142 (drug)") == 2, arms  # once under each arm, not twice
+
+
+def test_the_record_s_gender_description_is_shown_beside_sex(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    study["protocolSection"]["eligibilityModule"].update(
+        {"sex": "FEMALE", "genderBased": True, "genderDescription": "Assigned female at birth and identifying as female"})
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    page = html_pages(tmp_path / "out")["trials/nct05814159/eligibility/index.html"].text
+    assert "Female (based on gender identity): Assigned female at birth and identifying as female" in page

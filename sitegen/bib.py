@@ -169,7 +169,7 @@ class Bibliography(dict[str, Reference]):
 # LaTeX to text
 
 
-_CONTROL_WORD = re.compile(r"\\([A-Za-z]+)\*?\s*")
+_CONTROL_WORD = re.compile(r"\\([A-Za-z]+)\*?[ \t\r\n]*")  # (not a no-break space: see _SPACING)
 _CONTROL_SYMBOL = re.compile(r"\\(.)", re.DOTALL)
 _DOTLESS_I = re.compile(r"\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*")
 # render_as("text") looks the backend up through package metadata on every call (~30 ms): keep one.
@@ -178,6 +178,32 @@ _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-
 # What decoding changes besides dropping braces (latexcodec and pybtex leave single hyphens and apostrophes as they are)
 _DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>")
 _DASHES = re.compile(r"(?<!-)---?(?!-)")  # '--' is an en dash, '---' an em dash (page ranges, mostly)
+# What latexcodec does not decode, and biomedical titles write: units, signs and Greek letters. Each a character;
+# a text command takes the spaces after it (TeX's rule: '10\textmu g' is 10µg), a math symbol keeps them.
+_TEXT_SYMBOLS = {
+    "textmu": "\u00b5", "micro": "\u00b5", "textgreater": ">", "textless": "<", "textquotedblleft": "\u201c",
+    "textquotedblright": "\u201d", "textquoteleft": "\u2018", "textquoteright": "\u2019",
+}
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
+          "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega")  # (LaTeX has no \omicron)
+_MATH_SYMBOLS = {
+    **dict(zip(_GREEK, "\u03b1\u03b2\u03b3\u03b4\u03b5\u03b6\u03b7\u03b8\u03b9\u03ba\u03bb\u03bc\u03bd\u03be\u03c0\u03c1\u03c3\u03c4\u03c5\u03c6\u03c7\u03c8\u03c9")),
+    **{name.capitalize(): letter for name, letter in zip(_GREEK, "\u0391\u0392\u0393\u0394\u0395\u0396\u0397\u0398\u0399\u039a\u039b\u039c\u039d\u039e\u03a0\u03a1\u03a3\u03a4\u03a5\u03a6\u03a7\u03a8\u03a9")},
+    "varepsilon": "\u03b5", "vartheta": "\u03b8", "varphi": "\u03c6", "varrho": "\u03c1", "varsigma": "\u03c2",
+    "le": "\u2264", "leq": "\u2264", "leqslant": "\u2264", "ge": "\u2265", "geq": "\u2265", "geqslant": "\u2265",
+    "ne": "\u2260", "neq": "\u2260", "approx": "\u2248", "sim": "~", "times": "\u00d7", "pm": "\u00b1",
+    "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
+    "leftarrow": "\u2190", "uparrow": "\u2191", "downarrow": "\u2193", "ell": "\u2113", "prime": "\u2032",
+    "lt": "<", "gt": ">", "ll": "\u226a", "gg": "\u226b", "degree": "\u00b0", "percent": "%",
+}
+_SYMBOL = re.compile(r"\\(?:(" + "|".join(sorted(_TEXT_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z])\s*|("
+                     + "|".join(sorted(_MATH_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z]))(?:\{\})?")
+_WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath)\s*(?=\{)")  # \href{url}{text}: the text; \ensuremath{x}: x
+_SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
+_MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
+_SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
+_SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
+_RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|span)(?:\s[^<>]*)?>")  # Zotero's {\textless}i{\textgreater}
 
 
 def latex_to_text(latex: str) -> str:
@@ -194,6 +220,10 @@ def decode_latex(latex: str) -> str:
     """latex_to_text without its quick path: every value through pybtex and latexcodec."""
     # latexcodec turns \"\i into ï but not \"{\i}; a dotless i under an accent is just an i.
     prepared = _DOTLESS_I.sub(lambda m: m.group(1) or m.group(2), latex)
+    # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
+    prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
+    prepared = _MATH.sub(_math, _SYMBOL.sub(lambda m: _TEXT_SYMBOLS.get(m.group(1), "") or _MATH_SYMBOLS[m.group(2)],
+                                            prepared))
     try:
         text = str(Text.from_latex(prepared).render(_PLAIN_TEXT))
     except (PybtexError, UnicodeError):  # unbalanced braces, a trailing backslash, lone surrogates
@@ -207,7 +237,25 @@ def decode_latex(latex: str) -> str:
     text = _CONTROL_WORD.sub(lambda m: _KNOWN_WORDS.get(m.group(1), ""), text)
     text = _CONTROL_SYMBOL.sub(lambda m: " " if m.group(1) in "\\\n" else m.group(1), text)
     text = text.replace("\\", "").replace("{", "").replace("}", "")
-    return " ".join(text.split())
+    return " ".join(_RICH_TEXT.sub("", text).split())
+
+
+def _math(m: re.Match[str]) -> str:
+    """A $...$ formula as text: its symbols are characters by now, a subscript is written on the line (HbA$_{1c}$:
+    HbA1c), a superscript raised when Unicode has the characters (10$^9$: 10⁹), else after a caret. One with a
+    command left is kept for latexcodec, which knows more."""
+    formula = m.group(1)
+    if "\\" in formula:
+        return m.group(0)
+    return _SCRIPT.sub(_script, formula)
+
+
+def _script(m: re.Match[str]) -> str:
+    written = m.group(2) if m.group(2) is not None else m.group(3)
+    if m.group(1) == "_":
+        return written
+    raised = written.translate(_SUPERSCRIPT)
+    return raised if all(c != r for c, r in zip(written, raised)) or written == "\u00b0" else f"^{written}"
 
 
 def _identifier(latex: str) -> str:

@@ -102,6 +102,28 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
     assert latex_to_text(latex) == text
 
 
+@pytest.mark.parametrize(
+    ("latex", "text"),
+    [  # what biomedical titles write that latexcodec leaves out: a dose must not lose its unit, nor a bound its sign
+        ("10\\textmu g", "10\u00b5g"),
+        ("3 \\ensuremath{\\mu}g", "3 \u03bcg"),
+        ("\\textgreater{}50\\%, \\textless{}10\\%", ">50%, <10%"),
+        ("$\\le$ 65 and $\\geq$ 18", "\u2264 65 and \u2265 18"),
+        ("p$<$0.05, $>$ 5", "p<0.05, > 5"),
+        ("{HbA$_{1c}$}", "HbA1c"),
+        ("$^{18}$F-FDG in CD4$^+$ cells, 10$^9$/L, $a^{bc}$", "\u00b9\u2078F-FDG in CD4\u207a cells, 10\u2079/L, a^bc"),
+        ("2\\,mg/kg at 37\\,$^\\circ$C", "2 mg/kg at 37 \u00b0C"),
+        ("TNF-$\\alpha$, IL-1$\\beta$, $\\Delta$G, $\\pi$, $\\omega$", "TNF-\u03b1, IL-1\u03b2, \u0394G, \u03c0, \u03c9"),
+        ("{\\textless}i{\\textgreater}In vivo{\\textless}/i{\\textgreater} study", "In vivo study"),
+        ("\\href{https://example.org}{a link}", "a link"),
+        ("\\LaTeX\\ and \\textquotedblleft x\\textquotedblright", "LaTeX and \u201cx\u201d"),
+        ("costs \\$5 and \\$6", "costs $5 and $6"),
+    ],
+)
+def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:
+    assert latex_to_text(latex) == text
+
+
 def test_the_quick_path_decodes_as_pybtex_and_latexcodec_do() -> None:
     """Values whose only LaTeX is braces, hyphens and apostrophes skip the decoder: every short mix of them (and of
     what makes them LaTeX again: '--', "''", ',,') decodes as the decoder itself would."""

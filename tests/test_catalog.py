@@ -830,7 +830,7 @@ def test_a_rebuild_with_nothing_changed_loads_no_rendering_library(catalog: Proj
 
 def test_titles_are_sorted_as_a_reader_expects() -> None:
     def entry(title: str) -> TrialEntry:
-        return TrialEntry(title.lower().replace(" ", "-"), title, "", "", "", "", "", "", (), "", "2026-01-01")
+        return TrialEntry(title.lower().replace(" ", "-"), title, "", "", "", "", "", "", (), "", "2026-01-01", ())
 
     titles = ["Trial 19", "trial 2", "Cell dose of 2x10⁶", "Trial 10b", "Trial 10a", "Alpha"]
     assert [t.title for t in sorted(map(entry, titles), key=sort_key)] == [

@@ -136,6 +136,17 @@ def test_listing_entries_come_from_the_registry(built: tuple[Path, dict[str, Pag
     assert "Aurora" in pages["locations/index.html"].text  # a city of NCT03076658's site
 
 
+def test_a_trial_is_listed_under_every_condition_it_studies(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    out, pages = built
+    listed = 0
+    for nct in ALL:
+        for condition in record(nct)["protocolSection"].get("conditionsModule", {}).get("conditions", []):
+            page = pages[f"conditions/{slugify(condition)}/index.html"]
+            assert f"trials/{nct.lower()}/index.html" in {link.split("../")[-1] for link in page.links}, (nct, condition)
+            listed += 1
+    assert listed > len(ALL)  # some trials study more than one
+
+
 def test_every_page_carries_valid_schema_org_with_sites_as_addresses(built: tuple[Path, dict[str, PageInfo]]) -> None:
     out, pages = built
     vocab = Vocabulary.load()

@@ -21,7 +21,7 @@ from ..fingerprint import digest, fingerprint
 from ..glossary import TermFinder
 from ..jsonld import json_text, trial_summary
 from ..markup import plain_text
-from ..pages import PHASE_LABELS, STATUS_LABELS, registry_phase, registry_status
+from ..pages import PHASE_LABELS, STATUS_LABELS, registry_conditions, registry_phase, registry_status
 from ..project import BuildReport, Project
 from ..record import MISSING, Fingerprints, Key, fresh, note, recording
 from ..registry import Study, criteria_lines
@@ -54,7 +54,9 @@ PARALLEL_OUTPUTS = 200  # outputs of the catalog's own (listing pages) worth sta
 def trial_entry(slug: str, trial: Trial, summary: str) -> TrialEntry:
     """The trial as the catalog lists it, from the merged facts for a registry trial."""
     named = [loc.name for loc in trial.locations.named]
+    conditions = [trial.condition]
     if isinstance(trial, RegistryTrial):
+        conditions = registry_conditions(trial) or conditions
         (status_label, status_key), (phase_label, phase_key) = registry_status(trial), registry_phase(trial)
         if status_key == "unknown":  # one listing of them all: the last status known differs, and the trial says it
             status_label = "Unknown status"
@@ -64,7 +66,7 @@ def trial_entry(slug: str, trial: Trial, summary: str) -> TrialEntry:
         phase_label, phase_key = PHASE_LABELS[trial.phase], trial.phase
         updated = trial.updated.isoformat()
     return TrialEntry(slug, trial.title, summary, trial.condition, status_label, status_key, phase_label, phase_key,
-                      tuple(named), where_label(named, trial.locations.others), updated)
+                      tuple(named), where_label(named, trial.locations.others), updated, tuple(conditions))
 
 
 def search_text(trial: RegistryTrial, prose: list[str]) -> list[str]:

@@ -32,6 +32,7 @@ class TrialEntry:
     locations: tuple[str, ...]  # the places the listing names
     where: str  # the places as a line of the list: 'Palo Alto, Boston and 27 more'
     updated: str  # ISO date
+    conditions: tuple[str, ...]  # every condition it studies, `condition` first: it is listed under each
 
     @property
     def path(self) -> str:
@@ -108,7 +109,7 @@ class ListingPage:
 
 
 FACETS: tuple[tuple[str, str, str, str, Callable[[TrialEntry], Iterable[tuple[str, str]]]], ...] = (
-    ("condition", "Condition", "Conditions", "conditions/", lambda e: [(e.condition, slugify(e.condition))]),
+    ("condition", "Condition", "Conditions", "conditions/", lambda e: [(c, slugify(c)) for c in e.conditions]),
     ("status", "Status", "Statuses", "status/", lambda e: [(e.status, e.status_key)]),
     ("phase", "Phase", "Phases", "phases/", lambda e: [(e.phase, e.phase_key)]),
     ("location", "Location", "Locations", "locations/", lambda e: [(name, slugify(name)) for name in e.locations]),

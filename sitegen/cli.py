@@ -212,7 +212,7 @@ def _new(folder: Path) -> int:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         print(f"sitegen: error: '{folder}' already exists and is not an empty folder; choose a new one", file=sys.stderr)
         return 2
-    from .schemadoc import schema_files
+    from .schemadoc import markdown_reference, schema_files
 
     try:
         shutil.copytree(STARTER / "content", folder / "content", dirs_exist_ok=True)
@@ -220,6 +220,8 @@ def _new(folder: Path) -> int:
         (folder / "schema").mkdir()
         for name, text in schema_files().items():
             (folder / "schema" / name).write_text(text, encoding="utf-8")
+        (folder / "docs").mkdir()  # the content files' comments point to it, as in sitegen's repository
+        (folder / "docs" / "schema.md").write_text(markdown_reference(), encoding="utf-8")
         (folder / "README.md").write_text(_readme(folder.resolve().name), encoding="utf-8")
     except OSError as e:
         print(f"sitegen: error: cannot make '{folder}': {e.strerror or e}", file=sys.stderr)
@@ -232,7 +234,8 @@ def _new(folder: Path) -> int:
 def _readme(name: str) -> str:
     return (f"# {name}\n\nA clinical trial site made with sitegen.\n\n"
             "- `content/site.yaml`: the site's title, language and address.\n"
-            "- `content/trial.yaml`: the trial (every field is described in the JSON Schema in `schema/`). For many\n"
+            "- `content/trial.yaml`: the trial (every field is described in `docs/schema.md`, and in the JSON Schemas\n"
+            "  in `schema/` an editor can check it with). For many\n"
             "  trials, keep one file per trial as `content/trials/<slug>.yaml` instead.\n"
             "- `content/references.bib`, `content/glossary.yaml`: its literature and plain-language glossary.\n"
             "- `templates/<name>` and `static/<name>`, if you add them, replace sitegen's file of that name.\n\n"

@@ -32,7 +32,7 @@ EXPECTED = ("identificationModule", "statusModule", "sponsorCollaboratorsModule"
 
 SITE_YAML = """\
 # Site settings, written by `sitegen import` because this folder had none. Edit freely: no import rewrites it.
-# Every field is documented in docs/schema.md ("Settings").
+# Every field is documented in sitegen's docs/schema.md ("Settings"); `sitegen new` puts a copy in a project.
 title: Clinical trials
 language: en
 # Where the site will be published, ending in "/" (`sitegen build --base-url URL` overrides it). Used only for
@@ -44,7 +44,7 @@ EDITOR_YAML = """\
 # {nct_id}, imported from ClinicalTrials.gov. This file is yours: `sitegen import` created it and never rewrites it.
 # The registry's record is {slug}.ctgov.json beside it, replaced by every re-import (do not edit that one).
 # A field you set here wins over the registry's; where you set nothing, the registry's facts show.
-# For example (remove the '# ' to use a line; every field is described in docs/schema.md):
+# For example (remove the '# ' to use a line; every field is described in sitegen's docs/schema.md):
 #
 # title: A title in plain words
 # purpose: |

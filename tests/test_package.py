@@ -4,6 +4,7 @@ sitegen's one file at a time, and a wheel that works outside the checkout."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,10 +33,16 @@ def test_new_makes_a_project_that_builds_the_default_site(tmp_path: Path, site: 
     assert "sitegen build" in capsys.readouterr().out
     assert sorted(_files(folder)) == [
         ".gitignore", "README.md", "content/glossary.yaml", "content/references.bib", "content/site.yaml",
-        "content/trial.yaml", "schema/glossary.schema.json", "schema/site.schema.json", "schema/trial.schema.json",
+        "content/trial.yaml", "docs/schema.md", "schema/glossary.schema.json", "schema/site.schema.json",
+        "schema/trial.schema.json",
     ]
+    assert (folder / "docs" / "schema.md").read_bytes() == (ROOT / "docs" / "schema.md").read_bytes()
     assert _files(folder / "content") == _files(ROOT / "content")  # the default trial, as in the repository
     assert _files(folder / "schema") == _files(ROOT / "schema")  # what trial.yaml's first line points an editor to
+    for path in (folder / "content").iterdir():  # the documentation and schemas the files' comments name are here
+        for named in re.findall(r"\bdocs/[\w.-]+\.md|(?<=\$schema=\.\./)schema/[\w.-]+", path.read_text()):
+            assert (folder / named).is_file(), (path, named)
+    assert "$schema=../schema/site.schema.json" in (folder / "content" / "site.yaml").read_text()
     assert "output/" in (folder / ".gitignore").read_text() and ".*.sitegen-*" in (folder / ".gitignore").read_text()
     assert main(["build", "--content", str(folder / "content"), "--output", str(folder / "output")]) == 0
     assert _files(folder / "output") == _files(site)

@@ -142,7 +142,7 @@ def catalog_pages(entries: Iterable[TrialEntry], site_title: str) -> list[Listin
     facets = [_facet(key, title, plural, path, values) for (key, title, plural, path, _), values in zip(FACETS, found)]
     home = Crumb("All trials", "")
     pages = _listing(
-        "", site_title, f"Every trial on {site_title}: {len(trials)} in all. Narrow the list by condition, status, "
+        "", site_title, f"{len(trials):,} trial{'s' if len(trials) != 1 else ''} in all. Narrow the list by condition, status, "
         "phase or location, or search them all.", (), trials,
         tuple(Facet(f.key, f.title, f.plural, f.path, f.values[:SHOWN_ON_HOME]) for f in facets),
     )

@@ -675,7 +675,8 @@ def _say(text: str, error: bool = False) -> None:
 def _print_rebuild(outcome: Rebuild, changed: list[str], warnings: tuple[Problem, ...]) -> None:
     """One line a rebuild (and the problems, or the warnings when they are new), as `sitegen check` words them."""
     took = f"{outcome.seconds * 1000:.0f} ms"
-    cause = f"{_names(changed)} changed: " if changed else ""
+    named = [path for path in changed if _an_input(path)]
+    cause = f"{_names(named)} changed: " if named else ""
     if outcome.problems:
         for line in outcome.problems:
             _say(line, error=True)
@@ -691,6 +692,13 @@ def _print_rebuild(outcome: Rebuild, changed: list[str], warnings: tuple[Problem
         _say(f"{cause}re-rendered {_names(list(outcome.rendered), 4)} in {took}")
     else:
         _say(f"{cause}nothing to re-render ({took})")
+
+
+def _an_input(path: str) -> bool:
+    """Whether a changed path is worth naming: not an editor's temporary file (sed's 'sedX3kq1', vim's '4913' and
+    '.trial.yaml.swp', emacs's '#trial.yaml#', 'trial.yaml~'), gone by the time it is named or hidden."""
+    name = os.path.basename(path)
+    return not name.startswith((".", "#")) and not name.endswith("~") and (os.path.exists(path) or "." in name)
 
 
 def _names(paths: list[str], shown: int = 3) -> str:

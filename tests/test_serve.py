@@ -32,7 +32,7 @@ from sitegen.errors import ContentError
 from sitegen.project import TEMPLATES as TEMPLATES_DIR
 from sitegen.project import Project
 from sitegen.render import RenderRecord, render_incremental, render_site
-from sitegen.serve import LiveSite, SiteWatcher
+from sitegen.serve import LiveSite, Rebuild, SiteWatcher, _print_rebuild
 from sitegen.site import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1044,3 +1044,17 @@ def test_allowed_hosts_are_host_names(capsys: pytest.CaptureFixture[str]) -> Non
     for name in ("docs.example:8000", "http://docs.example", "a b"):
         assert main(["serve", "--allowed-host", name]) == 2
         assert f"--allowed-host '{name}': expected a host name" in capsys.readouterr().err
+
+
+def test_a_rebuild_names_the_files_changed_not_an_editor_s_temporary_ones(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    trial = tmp_path / "trial.yaml"
+    trial.write_text("x")
+    (tmp_path / ".trial.yaml.swp").write_text("x")
+    changed = [str(tmp_path / name) for name in ("sedeghpLA", "4913", ".trial.yaml.swp", "#trial.yaml#", "trial.yaml~")]
+    outcome = Rebuild(problems=(), warnings=(), rendered=("faq/index.html",), files=1, seconds=0.01, reload=True)
+    _print_rebuild(outcome, [*changed, str(trial), str(tmp_path / "gone.yaml")], ())
+    out = capsys.readouterr().out
+    assert f"{trial}, {tmp_path / 'gone.yaml'} changed: re-rendered faq/index.html" in out, out
+    _print_rebuild(outcome, changed, ())
+    assert capsys.readouterr().out.startswith("re-rendered faq/index.html")

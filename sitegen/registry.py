@@ -344,6 +344,12 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _pmid(value: Any) -> str:
+    """A PubMed ID, which is a number (pages link it to PubMed); '' for anything else."""
+    text = _text(value)
+    return text if re.fullmatch(r"[0-9]{1,9}", text) else ""
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -482,8 +488,8 @@ def read_study(data: Any, file: str) -> Study:
             ("Has a data monitoring committee", "oversightHasDmc"), ("Studies a drug the U.S. FDA regulates", "isFdaRegulatedDrug"),
             ("Studies a device the U.S. FDA regulates", "isFdaRegulatedDevice"),
         ) if isinstance(oversight.get(key), bool)),
-        references=tuple(Reference(_text(r.get("pmid")), _text(r.get("type")), _text(r.get("citation")))
-                         for r in map(_dict, _list(refs.get("references"))) if _text(r.get("citation")) or _text(r.get("pmid"))),
+        references=tuple(Reference(_pmid(r.get("pmid")), _text(r.get("type")), _text(r.get("citation")))
+                         for r in map(_dict, _list(refs.get("references"))) if _text(r.get("citation")) or _pmid(r.get("pmid"))),
         links=tuple(Link(_text(r.get("label")) or _text(r.get("url")), _text(r.get("url")))
                     for r in map(_dict, _list(refs.get("seeAlsoLinks"))) if re.match(r"https?://\S+$", _text(r.get("url")))),
         has_results=data.get("hasResults") is True,

@@ -490,3 +490,18 @@ def test_the_record_s_gender_description_is_shown_beside_sex(tmp_path: Path) -> 
     build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
     page = html_pages(tmp_path / "out")["trials/nct05814159/eligibility/index.html"].text
     assert "Female (based on gender identity): Assigned female at birth and identifying as female" in page
+
+
+def test_posted_results_are_linked_and_a_pmid_that_is_no_number_is_not(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    study["hasResults"] = True
+    study["protocolSection"]["referencesModule"] = {"references": [
+        {"pmid": "12345678", "type": "RESULT", "citation": "A real one."},
+        {"pmid": "abc", "type": "BACKGROUND", "citation": "One with a broken PMID."}]}
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    out = tmp_path / "out" / "trials" / "nct05814159"
+    assert ('<dt>Results</dt><dd><a href="https://clinicaltrials.gov/study/NCT05814159?tab=results">Posted on '
+            "ClinicalTrials.gov</a></dd>") in (out / "index.html").read_text()
+    references = (out / "references" / "index.html").read_text()
+    assert "https://pubmed.ncbi.nlm.nih.gov/12345678/" in references and "One with a broken PMID." in references
+    assert "pubmed.ncbi.nlm.nih.gov/abc" not in references

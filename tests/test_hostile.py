@@ -274,7 +274,7 @@ def test_base_urls_with_a_password_or_an_impossible_port_are_refused(project: Pr
     settings.write_text(re.sub(r"(?m)^base_url: .*$", f"base_url: {url}", text), encoding="utf-8")
     assert main(["check", "--content", str(project.content)]) == 1
     err = capsys.readouterr().err
-    assert "site.yaml:7:" in err and message in err
+    assert "site.yaml:8:" in err and message in err  # base_url's line
 
 
 LIMIT_SECONDS = 5  # of CPU time, enforced by RLIMIT_CPU; the wall-clock timeout only stops a hang

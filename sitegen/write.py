@@ -20,9 +20,10 @@ import fcntl
 import functools
 import json
 import os
+import secrets
 import shutil
+import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -147,7 +148,7 @@ class Writer:
         if self.output not in _held:
             raise RuntimeError(f"a build writes {self.output} only while it holds output_lock")
         settle(self.output)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.output.name}.sitegen-new-", dir=self.output.parent))
+        self.folder = _new_folder(self.output.parent, f".{self.output.name}.sitegen-new-")
         self.journal = _beside(self.output, "journal")
         self.producers: dict[str, str] = {}
 
@@ -203,6 +204,8 @@ class Writer:
         """Put the staged tree in place of the output folder, so that it is at every moment either the old or the new
         tree; False when the output folder cannot be renamed (a mount point: EBUSY; EXDEV, EPERM alike)."""
         fresh, output = self.folder, self.output
+        if output.is_dir():  # the output keeps the mode it has (a user may have opened it to a web server)
+            os.chmod(fresh, stat.S_IMODE(output.stat().st_mode))
         if not output.exists():
             os.replace(fresh, output)
             return True
@@ -223,6 +226,18 @@ class Writer:
             raise
         shutil.rmtree(old)
         return True
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder in `parent`, with the mode any folder made there gets (0o777 less the umask): it becomes
+    the output, which a web server or another user reads. (tempfile.mkdtemp's is the owner's alone, 0o700.)"""
+    while True:
+        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            folder.mkdir(0o777)
+            return folder
+        except FileExistsError:
+            continue
 
 
 def settle(output: Path) -> None:

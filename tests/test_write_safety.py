@@ -491,3 +491,21 @@ def test_jobs_is_capped_at_twice_the_cpus_and_the_trials_and_a_line_says_so(tmp_
     err = capsys.readouterr().err
     assert "sitegen: --jobs 99999 lowered to 3 (2 CPUs, 3 trials to build)\n" in err
     assert re.search(r"sitegen: --jobs 99999 lowered to 4 \(2 CPUs, \d+ pages to make\)\n", err)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_the_output_folder_has_the_umask_s_mode_and_keeps_one_a_user_gave_it(project: Project, tmp_path: Path,
+                                                                            umask: int) -> None:
+    """A web server or another user reads output/: it is made as any folder is (not the owner's alone, as a
+    temporary folder is), and a mode the user set on it is kept by the builds after."""
+    out = tmp_path / "out"
+    old = os.umask(umask)
+    try:
+        build(project, out)
+        assert out.stat().st_mode & 0o777 == 0o777 & ~umask
+        out.chmod(0o751)
+        edit(project.content / "trial.yaml", "answer: >-", "answer: >-\n      Changed.")  # a new tree swapped in
+        build(project, out)
+        assert out.stat().st_mode & 0o777 == 0o751
+    finally:
+        os.umask(old)

@@ -8,6 +8,7 @@ import hashlib
 import re
 import unicodedata
 
+MAX_READABLE = 80  # characters of a slug's readable part: a folder name must stay under 255 bytes
 
 @functools.cache  # a catalog names the same places and conditions thousands of times
 def value_key(name: str) -> str:
@@ -25,9 +26,11 @@ def slugify(name: str) -> str:
     A value of ASCII letters and digits in words is its words joined by hyphens ('Soft tissue sarcoma' ->
     'soft-tissue-sarcoma'); any other gets what can be read of it in ASCII, then '--' (which no such plain slug has)
     and a hash of the value ('Sarcoma!' -> 'sarcoma--1f0c...', '肉腫' -> 'value--8d3e...'). Links stay plain ASCII
-    folders, so they work from disk and under a sub-path."""
+    folders, so they work from disk and under a sub-path. A readable part longer than MAX_READABLE is cut, and the
+    hash added: a condition of 300 characters still makes a folder a file system allows."""
     key = value_key(name)
     readable = re.sub(r"[^a-z0-9]+", "-", key.encode("ascii", "ignore").decode("ascii")).strip("-")
-    if re.fullmatch(r"[a-z0-9]+(?: [a-z0-9]+)*", key):
+    if re.fullmatch(r"[a-z0-9]+(?: [a-z0-9]+)*", key) and len(readable) <= MAX_READABLE:
         return readable
+    readable = readable[:MAX_READABLE].rstrip("-")
     return f"{readable or 'value'}--{hashlib.blake2b(key.encode('utf-8'), digest_size=6).hexdigest()}"

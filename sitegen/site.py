@@ -52,6 +52,8 @@ def load_shared(project: Project, base_url: str | None = None) -> Shared:
     """Load and validate site.yaml, glossary.yaml and references.bib; raise ContentError with every problem found."""
     content = project.content
     problems = links_leaving(content, content.resolve().parent)
+    if problems:  # nothing is read through such a link: an error would quote the file it leads to
+        raise ContentError(problems)
     settings_doc = collect(problems, lambda: load_yaml(content / "site.yaml"))
     settings = collect(problems, lambda: validate_settings(settings_doc)) if settings_doc else None
     bib_path = content / "references.bib"  # optional
@@ -78,7 +80,9 @@ def load_site(project: Project, base_url: str | None = None, strict: bool = Fals
 
     With `strict`, warnings are errors too.
     """
-    problems: list[Problem] = []
+    problems = links_leaving(project.content, project.content.resolve().parent)  # (before trial.yaml is read)
+    if problems:
+        raise ContentError(problems)
     shared = collect(problems, lambda: load_shared(project, base_url))
     trial = collect(problems, lambda: load_trial(project.content / "trial.yaml"))
     if problems or shared is None or trial is None:

@@ -147,11 +147,14 @@ def test_inputs_that_are_not_bounded_regular_files_are_refused_before_reading(
     assert re.search(f"{re.escape(str(path))}: ({message})", err), err
 
 
-def test_a_trial_linked_from_outside_the_project_is_refused_without_quoting_it(tmp_path: Path, capsys) -> None:
-    project = _catalog(tmp_path)
-    secret = tmp_path / "secret.txt"
-    secret.write_text("root:x:0:0:the secret is SWORDFISH\n", encoding="utf-8")
-    link = project.content / "trials" / "trial-1.yaml"
+@pytest.mark.parametrize("name", ["trials/trial-1.yaml", "trial.yaml", "site.yaml", "glossary.yaml"])
+def test_a_file_linked_from_outside_the_project_is_refused_without_quoting_it(
+        project: Project, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, capsys, name: str) -> None:
+    if name.startswith("trials/"):
+        project = _catalog(tmp_path)
+    secret = tmp_path_factory.mktemp("elsewhere") / "secret.txt"  # beside the project's folder, not in it
+    secret.write_text("root:x:0:0:the secret is SWORDFISH\n", encoding="utf-8")  # a mapping of one key, or text
+    link = project.content / name
     link.unlink()
     link.symlink_to(secret)
     err = _refused(project, tmp_path, capsys)

@@ -16,6 +16,11 @@ import nh3
 
 from .cite import CITATION
 
+# What one text may hold for Python-Markdown to read it in time linear in its length (validate.py refuses more in
+# an editor's field; pages.registry_prose makes more of them text in the registry's):
+MAX_BRACKETS = 200  # "[": each opens a possible link that Markdown scans ahead for
+MAX_ANGLES = 200  # "<": each may open an HTML tag, which Markdown scans ahead, over the lines after, to close
+
 # Characters Markdown acts on inside a line, and what it reads at the start of a line as a block (a heading,
 # quote, list item, rule, or code); a text without them, on one line, is one paragraph of plain text.
 _INLINE_SYNTAX = re.compile(r"[\\`*_\[\]!<>&\n\r\t@]")  # a line break (two spaces at the end) is trailing space

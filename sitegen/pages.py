@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .cite import ProseField
-from .markup import plain_text
+from .markup import MAX_BRACKETS, plain_text
 from .registry import date_words
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
@@ -128,10 +128,16 @@ def _unescaped(m: re.Match[str]) -> str:
     return m[0] if m[1] in _MARKDOWN_ESCAPES else html.escape(m[1], quote=False)
 
 
+_TAG_START = re.compile(r"<(?!https?://)")  # any '<' but an autolink's
+
+
 def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
-    it escapes, and, as it cites nothing, a '[@' in it is text, not a citation."""
-    return _ESCAPED.sub(_unescaped, text).replace("[@", "[\\@")
+    it escapes; every '<' text, not a tag (the registry has no HTML, and Markdown's search for a tag's end, over
+    the lines after, takes time that grows with the square of their number); and, as it cites nothing, a '[@' in
+    it text, not a citation. With more '[' than an editor's field may have, each is text too (the same reason)."""
+    text = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, text)).replace("[@", "[\\@")
+    return text.replace("[", "\\[") if text.count("[") > MAX_BRACKETS else text
 
 
 def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:

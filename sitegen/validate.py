@@ -15,6 +15,7 @@ from .cite import cite_keys
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey
+from .markup import MAX_ANGLES, MAX_BRACKETS
 from .pages import recruitment, status_of
 from .schema import EditorTrial, Glossary, Settings, Trial
 
@@ -31,7 +32,6 @@ def validate_settings(doc: Document) -> Settings:
     return _validate(doc, Settings)
 
 
-MAX_BRACKETS = 200  # "[" in one field: each opens a possible link that Markdown scans ahead for
 _DEEP_NESTING = re.compile(r"^(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){16,}", re.MULTILINE)
 _DEEP_LENGTH = 32  # the shortest text _DEEP_NESTING finds: 16 times a marker and a space
 
@@ -55,6 +55,8 @@ def _text_problem(text: str) -> str:
         return f"expected text of at most {MAX_TEXT:,} characters, got {len(text):,}"
     if text.count("[") > MAX_BRACKETS:
         return f"expected at most {MAX_BRACKETS} '[' in one field, got {text.count('[')}"
+    if text.count("<") > MAX_ANGLES:
+        return f"expected at most {MAX_ANGLES} '<' in one field (write '&lt;' for more), got {text.count('<')}"
     if len(text) >= _DEEP_LENGTH and _DEEP_NESTING.search(text):
         return "expected Markdown nested at most 15 lists or quotes deep"
     return ""

@@ -284,6 +284,7 @@ def test_every_value_and_key_of_the_trial_is_found_where_it_is_written():
 @pytest.mark.parametrize("answer,message", [
     ("- " * 3000, "nested at most 15 lists or quotes deep"),
     ("[" * 5000, "expected at most 200 '['"),
+    ("<a " * 2500, "expected at most 200 '<' in one field (write '&lt;' for more), got 2500"),
     ("word " * 3000, "expected text of at most 10,000 characters"),
 ])
 def test_markdown_that_would_hang_or_crash_the_parser_is_refused(project, capsys, answer, message):

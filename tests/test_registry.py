@@ -7,6 +7,7 @@ import datetime
 import html
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -505,3 +506,20 @@ def test_posted_results_are_linked_and_a_pmid_that_is_no_number_is_not(tmp_path:
     references = (out / "references" / "index.html").read_text()
     assert "https://pubmed.ncbi.nlm.nih.gov/12345678/" in references and "One with a broken PMID." in references
     assert "pubmed.ncbi.nlm.nih.gov/abc" not in references
+
+
+def test_a_registry_text_is_read_in_time_linear_in_its_length(tmp_path: Path) -> None:
+    """Python-Markdown searches the lines after a '<' for the end of a tag, and after a '[' for a link's: a
+    description of thousands of lines of '<a' took minutes. The registry's text has no HTML, and its '<' is text."""
+    seconds = []
+    for lines in (2_000, 8_000):
+        study = record("NCT05814159")
+        study["protocolSection"]["descriptionModule"]["detailedDescription"] = "<a\n[x\n" * lines
+        project = make_registry_catalog(tmp_path / str(lines), {"NCT05814159": study})
+        started = time.process_time()
+        build(project, tmp_path / str(lines) / "out", jobs=1)
+        seconds.append(time.process_time() - started)
+    page = (tmp_path / "8000" / "out" / "trials" / "nct05814159" / "index.html").read_text()
+    assert "&lt;a\n[x\n&lt;a" in page  # shown as the text it is
+    # four times the lines: about four times the time when linear (and a fixed part), sixteen when quadratic
+    assert seconds[1] < 8 * seconds[0], seconds

@@ -232,11 +232,18 @@ def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
 MAX_KEY = 100  # characters in a key
 MAX_VALUES = 100_000  # far beyond any trial; stops a few nested aliases from expanding into gigabytes
 _MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class _TooBig(Exception):
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
+
+
+def _merged_pairs(value: yaml.Node) -> int:
+    """How many pairs a merge key's value brings: its mapping's, or those of each mapping in its list."""
+    mappings = value.value if isinstance(value, yaml.SequenceNode) else [value]
+    return sum(len(m.value) for m in mappings if isinstance(m, yaml.MappingNode))
 
 
 def _key_of(node: yaml.Node) -> str | None:
@@ -299,6 +306,9 @@ class _Builder:
         return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any] | None:
+        merged = sum(_merged_pairs(value) for key, value in node.value if key.tag == _MERGE)
+        if self.count + merged > MAX_VALUES:  # before merging: '<<: [*a, *a, ...]' copies *a's pairs each time
+            raise _TooBig(self._at(node.start_mark, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
         try:
             self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
         except yaml.constructor.ConstructorError as e:

@@ -300,6 +300,9 @@ def _explode(kind: str, project: Project) -> None:
         _huge(content / "trial.yaml")
     elif kind == "30000-faq-entries":
         _many_answers(content, 30_000)
+    elif kind == "merge-keys":  # each '<<: *a' copies a's 50,000 pairs: 200 million, before any value is counted
+        pairs = "".join(f"  k{i}: 1\n" for i in range(50_000))
+        (content / "glossary.yaml").write_text(f"big: &a\n{pairs}other:\n  <<: [{', '.join(['*a'] * 4000)}]\n")
 
 
 def _limited(seconds: int = LIMIT_SECONDS) -> None:
@@ -307,7 +310,8 @@ def _limited(seconds: int = LIMIT_SECONDS) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
 
 
-@pytest.mark.parametrize("kind", ["deep-yaml", "dev-zero-bib", "fifo-trial", "2-gb-trial", "30000-faq-entries"])
+@pytest.mark.parametrize("kind", ["deep-yaml", "dev-zero-bib", "fifo-trial", "2-gb-trial", "30000-faq-entries",
+                                  "merge-keys"])
 def test_explosive_inputs_are_refused_in_5_s_or_built_in_10_s_and_500_mb(project: Project, tmp_path: Path,
                                                                       kind: str) -> None:
     _explode(kind, project)

@@ -342,7 +342,9 @@ class _Builder:
         except yaml.constructor.ConstructorError as e:
             self._problem(node.start_mark, f"not valid YAML: {e.problem}")
         except (ValueError, OverflowError) as e:  # e.g. a timestamp like 2026-13-45
-            self._problem(node.start_mark, f"not a valid value: {e}")
+            too_long = "integer string conversion" in str(e)  # Python's advice is for programmers, not editors
+            self._problem(node.start_mark, "not a valid value: a number of more than 4,300 digits" if too_long
+                          else f"not a valid value: {e}")
         except (KeyError, AttributeError):  # what PyYAML raises for '!!bool abc' and '!!timestamp abc'
             self._problem(node.start_mark, f"not a valid value for the tag {node.tag}")
         return None

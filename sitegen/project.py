@@ -4,6 +4,7 @@ static files beneath the project's, the base URL, and the report of what a build
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -46,14 +47,23 @@ class Project:
         return sorted({*sitegen, *own})
 
 
+_NOT_IN_URL = re.compile(r'[\x00-\x1f\x7f"<>\\^`{|}]')  # characters RFC 3986 has no place for, as written
+
+
 def site_url(url: str) -> str:
     """A base URL checked, as a URI (a non-ASCII host in IDNA, a non-ASCII path percent-encoded) ending in '/', or
     ValueError saying what is wrong with it."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed '[' of an IPv6 address, say
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("an absolute http:// or https:// URL with a host, e.g. https://example.org/trials/")
     if parts.query or parts.fragment or "?" in url or "#" in url or any(c.isspace() for c in url):
         raise ValueError("a URL without a query (?), a fragment (#) or spaces")
+    unsafe = _NOT_IN_URL.search(url)
+    if unsafe:  # a browser reads 'https://ex\\ample.org/' as the host 'ex'
+        raise ValueError(f"a URL without the character {unsafe.group(0)!r} (write it percent-encoded)")
     if "@" in parts.netloc:  # it would be published on every page
         raise ValueError("a URL without a user name or password (user:password@)")
     try:

@@ -194,6 +194,7 @@ HOSTILE = [
     ("bool tag on a word", "x: !!bool abc\n", "not a valid value for the tag tag:yaml.org,2002:bool"),
     ("timestamp tag on a word", "x: !!timestamp abc\n", "not a valid value for the tag tag:yaml.org,2002:timestamp"),
     ("bool tag on a word as a key", "!!bool abc: 1\n", "not a valid value for the tag tag:yaml.org,2002:bool"),
+    ("5,000-digit number", "x: " + "9" * 5000 + "\n", "not a valid value: a number of more than 4,300 digits"),
 ]
 
 

@@ -269,14 +269,16 @@ def test_robots_txt_is_plain_text_and_a_non_ascii_base_url_is_published_as_a_uri
     ("https://editor:secret@example.org/trials/", "without a user name or password"),
     ("https://example.org:65536/trials/", "a port from 0 to 65535"),
     ("https://example.org:99999999/", "a port from 0 to 65535"),
-], ids=["user-password", "port-65536", "port-huge"])
+    ("https://ex\\ample.org/", "a URL without the character '\\\\' (write it percent-encoded)"),  # host 'ex' to a browser
+    ("https://[::1/", "an absolute http:// or https:// URL with a host"),  # not urlsplit's 'Invalid IPv6 URL'
+], ids=["user-password", "port-65536", "port-huge", "backslash", "unclosed-ipv6"])
 def test_base_urls_with_a_password_or_an_impossible_port_are_refused(project: Project, capsys, url: str,
                                                                      message: str) -> None:
     assert main(["check", "--content", str(project.content), "--base-url", url]) == 2
     assert message in capsys.readouterr().err
     settings = project.content / "site.yaml"
     text = settings.read_text(encoding="utf-8")
-    settings.write_text(re.sub(r"(?m)^base_url: .*$", f"base_url: {url}", text), encoding="utf-8")
+    settings.write_text(re.sub(r"(?m)^base_url: .*$", lambda _: f"base_url: {url}", text), encoding="utf-8")
     assert main(["check", "--content", str(project.content)]) == 1
     err = capsys.readouterr().err
     assert "site.yaml:8:" in err and message in err  # base_url's line

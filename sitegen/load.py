@@ -288,7 +288,8 @@ class _Builder:
         if len(path) > MAX_DEPTH:  # aliases nest what they refer to: a few can nest deeper than the text
             raise _TooBig(self._at(node.start_mark, f"values nested more than {MAX_DEPTH} levels deep"))
         if self.count > MAX_VALUES:
-            raise _TooBig(self._at(node.start_mark, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
+            raise _TooBig(self._at(node.start_mark, f"more than {MAX_VALUES:,} values (a trial has a few hundred; "
+                                                    "aliases expanding?)"))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self.open:
                 self._problem(node.start_mark, "an alias refers to a value that contains it")

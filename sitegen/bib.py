@@ -82,6 +82,8 @@ class Shown:
     doi: str
     url: str
     pmid: str
+    editors: tuple[str, ...] = ()  # Vancouver names, 'et al' for 'others'
+    publisher: str = ""  # a chapter's or paper's book's publisher (another work's is its `journal`)
 
 
 @dataclass(frozen=True)
@@ -879,6 +881,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
     shown = [shown_name(name) for name in split_name_list(_field(chain, "author"))]
     truncated = bool(shown) and shown[-1] is None
     names = tuple(name for name in shown if name)
+    editors = tuple(name or "et al" for name in map(shown_name, split_name_list(_field(chain, "editor"))))
     return Shown(
         title=_title(chain),
         authors=names,
@@ -891,6 +894,8 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         doi=bare_doi(_field(chain, "doi")),
         url=_identifier(_field(chain, "url")),
         pmid=_pmid(chain),
+        editors=editors[:MAX_AUTHORS] + (("et al",) if len(editors) > MAX_AUTHORS and "et al" not in editors else ()),
+        publisher=latex_to_text(_field(chain, "publisher")) if entry_type in PART_TYPES else "",
     )
 
 
@@ -932,14 +937,22 @@ def issue_details(year: str, volume: str, number: str, pages: str) -> str:
     return details
 
 
+def _editors(ref: Reference) -> str:
+    """'Erbriss E, editor', 'Smith J, Jones K, editors' ('' when the entry names none)."""
+    shown = ref.shown.editors
+    return f"{', '.join(shown)}, editor{'s' if len(shown) > 1 else ''}" if shown else ""
+
+
 def _source(ref: Reference) -> list[_Sentence]:
     details = issue_details(ref.year, ref.volume, ref.number, ref.pages)
     if ref.entry_type in ARTICLE_TYPES or ref.entry_type in PART_TYPES:
         sentences: list[_Sentence] = []
         if ref.journal:
-            prefix = (_Run("In: "),) if ref.entry_type in PART_TYPES else ()
+            editors = _editors(ref) if ref.entry_type in PART_TYPES else ""  # 'In: Erbriss E, editor. Graphs...'
+            prefix = (_Run(f"In: {_full_stop(editors)} " if editors else "In: "),) if ref.entry_type in PART_TYPES else ()
             stop = () if _full_stop(ref.journal) == ref.journal else (_Run("."),)
             sentences.append((*prefix, _Run(ref.journal, italic=True), *stop))
+        details = "; ".join(part for part in (ref.shown.publisher, details) if part)
         if details:
             sentences.append((_Run(_full_stop(details)),))
         return sentences
@@ -953,6 +966,8 @@ def _reference_sentences(ref: Reference) -> list[_Sentence]:
     authors = _author_list(ref)
     if authors:
         sentences.append((_Run(_full_stop(authors)),))
+    elif ref.shown.editors and ref.title and ref.entry_type not in PART_TYPES:  # a book its editors made
+        sentences.append((_Run(_full_stop(_editors(ref))),))
     if ref.title:
         sentences.append((_Run(_full_stop(ref.title)),))
     sentences.extend(_source(ref))

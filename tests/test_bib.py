@@ -236,7 +236,7 @@ def test_crossref_inherits_missing_fields() -> None:
     refs = load(text)
     assert refs["chapter"].year == "2019"
     assert refs["chapter"].journal == "The Book"
-    assert format_reference_text(refs["chapter"]) == "Chen Y. A chapter. In: The Book. 2019:5–9."
+    assert format_reference_text(refs["chapter"]) == "Chen Y. A chapter. In: The Book. Wiley; 2019:5–9."  # its book's publisher
     assert format_reference_text(refs["book"]) == "The Book. Wiley; 2019."
 
 
@@ -725,3 +725,22 @@ def test_utf16_and_windows_line_endings_read_with_the_right_lines(tmp_path: Path
         assert refs["a"].title == "Über", encoding
         [warning] = check_bibliography(refs, {"a"})
         assert (warning.line, warning.column) == (4, 3), encoding
+
+
+def test_editors_and_a_chapter_s_publisher_are_shown_as_vancouver_does(tmp_path: Path) -> None:
+    path = tmp_path / "refs.bib"
+    path.write_text(r"""
+@book{cr_m, editor = {Edward Erbriss}, title = {Graphs of the Continent}, publisher = {Grimble}, year = 1974}
+@incollection{cr1, author = {Gullam, Graham}, title = {Great and Good Graphs}, crossref = {cr_m}, pages = {1--20}}
+@collection{gaonkar, editor = {Gaonkar, Dilip Parameshwar}, title = {Alternative Modernities}, publisher = {Duke University Press}, year = 2001}
+@inproceedings{p, author = {Smith, John}, title = {A paper}, booktitle = {Proc. Things}, editor = {Jones, Kim and Brown, Lee}, publisher = {ACM}, year = 2020}
+@article{a, author = {Smith, John}, title = {An article}, journal = {J Things}, year = 2020, editor = {Ignored, Ed}}
+""", encoding="utf-8")
+    shown = {key: format_reference_text(ref) for key, ref in load_bibliography(path).items()}
+    assert shown == {
+        "cr_m": "Erbriss E, editor. Graphs of the Continent. Grimble; 1974.",
+        "cr1": "Gullam G. Great and Good Graphs. In: Erbriss E, editor. Graphs of the Continent. Grimble; 1974:1–20.",
+        "gaonkar": "Gaonkar DP, editor. Alternative Modernities. Duke University Press; 2001.",
+        "p": "Smith J. A paper. In: Jones K, Brown L, editors. Proc. Things. ACM; 2020.",
+        "a": "Smith J. An article. J Things. 2020.",
+    }

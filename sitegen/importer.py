@@ -172,7 +172,7 @@ def check_record(record: Record) -> tuple[str | None, list[Problem]]:
         return None, [Problem(record.origin, 0, 0, f"{record.where}no NCT ID (protocolSection.identificationModule"
                               ".nctId); a record without one cannot be imported")]
     if not NCT_ID.fullmatch(nct_id):  # checked before it names a file
-        return None, [Problem(record.origin, 0, 0, f"{record.where}'{nct_id[:40]}' is not an NCT ID (NCT and 8 digits); refused")]
+        return None, [Problem(record.origin, 0, 0, f"{record.where}'{nct_id[:40]}' is not an NCT ID (NCT and 8 digits, 0-9); refused")]
     if not any(isinstance(ident.get(k), str) and ident[k].strip() for k in ("briefTitle", "officialTitle")):
         return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title (briefTitle or officialTitle); refused")]
     missing = [m for m in EXPECTED if not protocol.get(m)]
@@ -496,13 +496,13 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
 def gather(sources: Iterable[str], query: str | None, statuses: list[str], limit: int,
            registry: Registry) -> tuple[list[Record], list[Problem]]:
     """Every record the sources and the search give, and the problems met reading or fetching them."""
-    from .registry_fetch import FetchError
+    from .registry_fetch import NCT_ID, FetchError
 
     records: list[Record] = []
     problems: list[Problem] = []
     for source in sources:
         path = Path(source)
-        if re.fullmatch(r"nct\d{8}", source, re.IGNORECASE) and not path.exists():
+        if NCT_ID.fullmatch(source.upper()) and not path.exists():
             try:
                 records.append(Record(registry.study(source.upper()), f"{registry.api_url.rstrip('/')}/studies/{source.upper()}"))
             except FetchError as e:
@@ -510,7 +510,7 @@ def gather(sources: Iterable[str], query: str | None, statuses: list[str], limit
         elif path.is_dir():
             problems.append(Problem(source, 0, 0, "is a folder: name its record files (e.g. folder/*.json)"))
         elif not path.exists():
-            problems.append(Problem(source, 0, 0, "no such file, and not an NCT ID (NCT and 8 digits)"))
+            problems.append(Problem(source, 0, 0, "no such file, and not an NCT ID (NCT and 8 digits, 0-9)"))
         else:
             found, trouble = read_file(path)
             records += found

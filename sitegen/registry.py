@@ -403,7 +403,7 @@ def read_study(data: Any, file: str) -> Study:
     ident = _dict(protocol.get("identificationModule"))
     nct_id = _text(ident.get("nctId"))
     brief, official = _text(ident.get("briefTitle")), _text(ident.get("officialTitle"))
-    has_id = re.fullmatch(r"NCT\d{8}", nct_id)
+    has_id = re.fullmatch(r"NCT[0-9]{8}", nct_id)  # ASCII digits, as the import checks
     if not has_id or not (brief or official):
         missing = "title (briefTitle or officialTitle)" if has_id else "NCT ID (protocolSection.identificationModule.nctId)"
         raise ContentError([Problem(file, 1, 1, f"the registry record has no {missing}; import it again")])

@@ -22,7 +22,7 @@ from typing import Any
 from . import __version__
 
 DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
-NCT_ID = re.compile(r"NCT\d{8}")
+NCT_ID = re.compile(r"NCT[0-9]{8}")  # ASCII digits: \d takes any script's (NCT٠٠٤١٥٢٢٠), which no URL or file name should hold
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a page of 100 studies of the largest shared real record (235 KB) is 24 MB
 PAGE_SIZE = 100  # studies per search page (the API allows up to 1,000)
 TIMEOUT = 30.0  # seconds to wait for the server to answer, per request
@@ -51,7 +51,7 @@ class Registry:
     def study(self, nct_id: str) -> dict[str, Any]:
         """The study with this NCT ID, as the API returns it."""
         if not NCT_ID.fullmatch(nct_id):  # checked before it goes into a URL
-            raise FetchError(f"'{nct_id}' is not an NCT ID (NCT and 8 digits, e.g. NCT05836571)")
+            raise FetchError(f"'{nct_id}' is not an NCT ID (NCT and 8 digits, 0-9, e.g. NCT05836571)")
         answer = self._get(f"{self.api_url.rstrip('/')}/studies/{nct_id}?format=json", nct_id)
         if not isinstance(answer, dict):
             raise FetchError(f"{nct_id}: the registry answered with something that is not a study")

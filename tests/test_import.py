@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 from sitegen import importer
 from sitegen.cli import _parser, main
+from sitegen.errors import ContentError
+from sitegen.registry import read_study
 from sitegen.registry_fetch import FetchError, Registry, retry_after
 from sitegen.schema import Badges, Settings
 from sitegen.site import load_trial
@@ -281,6 +283,22 @@ def test_a_record_without_nct_id_or_title_is_refused_naming_file_and_index(tmp_p
     written = sorted(p.name for p in (tmp_path / "site" / "trials").iterdir())
     slug = nct_of(JSON_RECORDS[0]).lower()
     assert written == [f"{slug}.ctgov.json", f"{slug}.yaml"]  # the good record is imported, the others are not
+
+
+def test_an_nct_id_is_ascii_digits_only(tmp_path: Path, registry: FakeRegistry, capsys: pytest.CaptureFixture[str]) -> None:
+    study = json.loads(JSON_RECORDS[0].read_text())
+    study["protocolSection"]["identificationModule"]["nctId"] = "NCT\u0660\u0660\u0664\u0661\u0665\u0662\u0662\u0660"  # Arabic-Indic digits
+    (tmp_path / "arabic.json").write_text(json.dumps(study, ensure_ascii=False))
+    source = "NCT0000000\u0661"
+    assert run(str(tmp_path / "arabic.json"), source, "--content", str(tmp_path / "site"), "--api-url", registry.url) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'arabic.json'}: '{study['protocolSection']['identificationModule']['nctId']}' is not an NCT ID" in err
+    assert f"{source}: no such file, and not an NCT ID (NCT and 8 digits, 0-9)" in err and "Traceback" not in err
+    assert not (tmp_path / "site").exists() and registry.requests == []
+    with pytest.raises(FetchError, match="is not an NCT ID"):
+        Registry(registry.url).study(source)
+    with pytest.raises(ContentError, match="no NCT ID"):  # nor does a build take one
+        read_study(study, "arabic.json")
 
 
 def test_a_partial_record_imports_what_it_holds_and_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

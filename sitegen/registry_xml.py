@@ -37,6 +37,9 @@ _SPELLING = {
 }
 _DESIGN_KEYS = ("Allocation", "Endpoint Classification", "Intervention Model", "Masking", "Primary Purpose",
                 "Observational Model", "Time Perspective")
+# A count of participants: ASCII digits (int() refuses '²', which isdigit() takes), at most 9 of them (the registry's
+# counts are small; 5,000 digits are beyond what int() converts). Anything else is not a count, and is left out.
+_COUNT = re.compile(r"[0-9]{1,9}")
 _DESIGN_PART = re.compile(r"({0}):\s*(.*?)\s*(?=,\s*(?:{0}):|$)".format("|".join(_DESIGN_KEYS)))
 
 
@@ -226,7 +229,7 @@ def study_from_xml(root: ET.Element) -> Study:
     _put(design, "phases", _phases(_line(root.find("phase"))))
     _put(design, "designInfo", _design(root))
     enrollment = root.find("enrollment")
-    if enrollment is not None and _line(enrollment).isdigit():
+    if enrollment is not None and _COUNT.fullmatch(_line(enrollment)):
         info: dict[str, Any] = {"count": int(_line(enrollment))}
         _put(info, "type", spelling(enrollment.get("type", "")))
         design["enrollmentInfo"] = info

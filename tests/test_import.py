@@ -127,6 +127,19 @@ def test_xml_text_keeps_its_lines_without_the_files_indentation(tmp_path: Path) 
     assert protocol["eligibilityModule"]["eligibilityCriteria"] == "Inclusion:\n\n  -  one\n\n       -  nested"
 
 
+@pytest.mark.parametrize("count", ["9" * 5000, "\u00b2", "\u0664\u0660", "1234567890", "N/A"],
+                         ids=["5000 digits", "superscript 2", "Arabic-Indic 40", "10 digits", "N/A"])
+def test_an_xml_enrollment_that_is_not_a_count_is_left_out(count: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (DATA / "ctgov-xml" / "raw_study.xml").read_text()
+    assert '<enrollment type="Anticipated">40</enrollment>' in text
+    (tmp_path / "r.xml").write_text(text.replace(">40</enrollment>", f">{count}</enrollment>"))
+    assert run(str(tmp_path / "r.xml"), "--content", str(tmp_path / "site")) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    study = json.loads((tmp_path / "site" / "trials" / "nct00002475.ctgov.json").read_text())
+    assert "enrollmentInfo" not in study["protocolSection"]["designModule"]
+    assert _xml_study("raw_study.xml")["protocolSection"]["designModule"]["enrollmentInfo"]["count"] == 40
+
+
 def _xml_study(name: str | Path) -> dict[str, Any]:
     records, problems = importer.read_file(DATA / "ctgov-xml" / name)  # an absolute Path stays as it is
     assert not problems

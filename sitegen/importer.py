@@ -136,6 +136,10 @@ def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     return records, problems
 
 
+# The encoding an XML declaration names; the declaration is the first thing in a file, on its first line.
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>\n]*?\sencoding\s*=\s*[\"']([^\"'\n]{0,80})")
+
+
 def _read_xml(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     import xml.etree.ElementTree as ET
 
@@ -148,6 +152,14 @@ def _read_xml(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     except ET.ParseError as e:
         line, column = e.position
         return [], [Problem(name, line, column + 1, f"not well-formed XML: {e.msg}")]
+    except (LookupError, ValueError):  # an encoding Python does not know, or expat cannot use (multi-byte, not text)
+        declared = _DECLARED_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"))
+        if declared is None:
+            return [], [Problem(name, 0, 0, "the XML's encoding cannot be read: expected UTF-8, the encoding of registry "
+                                "records")]
+        encoding = declared.group(1).decode("ascii", "backslashreplace")
+        return [], [Problem(name, 1, declared.start(1) + 1, f"the XML declares the encoding '{encoding}', which cannot be "
+                            "read: expected UTF-8, the encoding of registry records")]
     if root.tag == "rss":
         listed = [(g.text or "").strip() for g in root.iter("guid")]
         named = f" It lists {len(listed)} studies ({', '.join(listed[:3])}{', ...' if len(listed) > 3 else ''})." if listed else ""

@@ -340,6 +340,19 @@ def test_broken_files_are_refused_with_their_position(tmp_path: Path, capsys: py
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
 
+@pytest.mark.parametrize("encoding", ["x-nonexistent", "rot13", "utf-7", "shift_jis", "idna", "punycode"])
+def test_an_xml_encoding_that_cannot_be_read_is_refused_clearly(encoding: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (DATA / "ctgov-xml" / "raw_study.xml").read_text()
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    source = tmp_path / "r.xml"
+    source.write_text(text.replace('encoding="UTF-8"', f'encoding="{encoding}"', 1))
+    assert run(str(source), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert (f"{source}:1:31: the XML declares the encoding '{encoding}', which cannot be read: expected UTF-8, the "
+            "encoding of registry records") in err
+    assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
 def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
     assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1

@@ -353,6 +353,23 @@ def test_an_xml_encoding_that_cannot_be_read_is_refused_clearly(encoding: str, t
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
 
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16"])
+def test_xml_declaring_entities_is_refused_in_any_encoding(encoding: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = (DATA / "ctgov-xml" / "raw_study.xml").read_text().split("\n", 1)[1].replace("<brief_title>", "<brief_title>&b;", 1)
+    laughs = f'<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE clinical_study [<!ENTITY a "{"x" * 1000}">' \
+             '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n' + body
+    parameter = f'<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE clinical_study [\n  <!ENTITY % p "x">]>\n' + body.replace("&b;", "")
+    codec = "utf-16-le" if encoding == "UTF-16" else "utf-8"  # no byte order mark: the file starts with '<'
+    (tmp_path / "laughs.xml").write_bytes(laughs.encode(codec))
+    (tmp_path / "parameter.xml").write_bytes(parameter.encode(codec))
+    assert (b"<!ENTITY" in (tmp_path / "laughs.xml").read_bytes()) == (encoding == "UTF-8")  # UTF-16 hides it from a byte search
+    assert run(str(tmp_path / "laughs.xml"), str(tmp_path / "parameter.xml"), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'laughs.xml'}:2:38: XML that declares entities is refused (a registry record has none)" in err
+    assert f"{tmp_path / 'parameter.xml'}:3:16: XML that declares entities is refused" in err
+    assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
 def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
     assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1

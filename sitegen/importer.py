@@ -113,12 +113,13 @@ def read_file(path: Path) -> tuple[list[Record], list[Problem]]:
 
 
 def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
+    from .errors import ContentError
+    from .load import load_json
+
     try:
-        document = json.loads(data)
-    except json.JSONDecodeError as e:
-        return [], [Problem(name, e.lineno, e.colno, f"not valid JSON: {e.msg}")]
-    except (UnicodeDecodeError, RecursionError, ValueError) as e:
-        return [], [Problem(name, 0, 0, f"not valid JSON: {e.__class__.__name__}")]
+        document = load_json(name, data)
+    except ContentError as e:
+        return [], e.problems
     if isinstance(document, dict) and isinstance(document.get("studies"), list):
         studies: list[Any] = document["studies"]  # a page of the API's search
     elif isinstance(document, list):

@@ -7,14 +7,13 @@ a title are required. Enum values are turned into words here (`RECRUITING` -> 'R
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ContentError, Problem
-from .load import read_text
+from .load import load_json, read_text
 from .slugs import slugify
 
 # Words for the registry's enum values where capitalising them is not enough.
@@ -511,11 +510,7 @@ def load_study(path: Path) -> Study:
         text = read_text(path)  # bounded, a regular file, UTF-8: as every content file is read
     except OSError as e:
         raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ContentError([Problem(str(path), e.lineno, e.colno, f"not valid JSON: {e.msg}")]) from None
-    return read_study(data, str(path))
+    return read_study(load_json(str(path), text), str(path))
 
 
 # ---- eligibility criteria: the registry's Markdown-like text, parsed into lists without losing a word

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sitegen import importer
 from sitegen.cli import _parser, main
 from sitegen.errors import ContentError
-from sitegen.registry import read_study
+from sitegen.registry import load_study, read_study
 from sitegen.registry_fetch import FetchError, Registry, retry_after
 from sitegen.schema import Badges, Settings
 from sitegen.site import load_trial
@@ -335,7 +335,7 @@ def test_broken_files_are_refused_with_their_position(tmp_path: Path, capsys: py
     assert f"{tmp_path / 'broken.json'}:2:8: not valid JSON: Expecting value" in err
     assert f"{tmp_path / 'broken.xml'}:2:" in err and "not well-formed XML" in err
     assert f"{tmp_path / 'other.xml'}: not a registry record: expected <clinical_study>, found <html>" in err
-    assert f"{tmp_path / 'deep.json'}: not valid JSON" in err
+    assert f"{tmp_path / 'deep.json'}:1:51: values nested more than 50 levels deep" in err
     assert f"{tmp_path / 'missing.json'}: no such file, and not an NCT ID" in err
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
@@ -368,6 +368,36 @@ def test_xml_declaring_entities_is_refused_in_any_encoding(encoding: str, tmp_pa
     assert f"{tmp_path / 'laughs.xml'}:2:38: XML that declares entities is refused (a registry record has none)" in err
     assert f"{tmp_path / 'parameter.xml'}:3:16: XML that declares entities is refused" in err
     assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
+def test_json_too_deep_a_number_too_long_or_not_utf8_is_refused_at_its_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = JSON_RECORDS[0].read_text()
+    sources = {
+        "deep.json": "[" * 100_000,  # deeper than Python's parser goes
+        "nested.json": '{"protocolSection": {"x":\n  ' + "[" * 60 + "]" * 60 + "}}",  # parsed, but past the limit
+        "long.json": '{"protocolSection": {\n  "count": ' + "9" * 5000 + "}}",
+        "negative.json": '{"protocolSection": {"count": -' + "9" * 101 + "}}",
+    }
+    for name, text in sources.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "latin1.json").write_bytes(study.replace('"briefTitle": "', '"briefTitle": "Caf\u00e9 ', 1).encode("latin-1"))
+    (tmp_path / "cesu.json").write_bytes(b'{"protocolSection": {\n "x": "McM\xed\xa0\x80orland"}}')  # a surrogate, UTF-8-encoded
+    names = [*sources, "latin1.json", "cesu.json"]
+    assert run(*(str(tmp_path / n) for n in names), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'deep.json'}:1:51: values nested more than 50 levels deep" in err
+    assert f"{tmp_path / 'nested.json'}:2:51: values nested more than 50 levels deep" in err
+    assert f"{tmp_path / 'long.json'}:2:12: a number 5,000 digits long: expected at most 100 digits" in err
+    assert f"{tmp_path / 'negative.json'}:1:31: a number 101 digits long" in err
+    line = study[: study.index('"briefTitle": "')].count("\n") + 1
+    column = study.splitlines()[line - 1].index('"briefTitle": "') + len('"briefTitle": "Caf') + 1
+    assert f"{tmp_path / 'latin1.json'}:{line}:{column}: the file is not UTF-8 (byte 0xe9); save it as UTF-8" in err
+    assert f"{tmp_path / 'cesu.json'}:2:11: the file is not UTF-8 (byte 0xed)" in err
+    assert "Traceback" not in err and "RecursionError" not in err and not (tmp_path / "site").exists()
+    assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path / "site")) == 0  # a real record nests 11 levels at most
+    (tmp_path / "site" / "trials" / f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json").write_text(sources["long.json"])
+    with pytest.raises(ContentError, match="a number 5,000 digits long"):  # the build reads it as the import does
+        load_study(tmp_path / "site" / "trials" / f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json")
 
 
 def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -216,14 +216,50 @@ def check_record(record: Record) -> tuple[str | None, list[Problem]]:
         return None, [Problem(record.origin, 0, 0, f"{record.where}no NCT ID (protocolSection.identificationModule"
                               ".nctId); a record without one cannot be imported")]
     if not NCT_ID.fullmatch(nct_id):  # checked before it names a file
-        return None, [Problem(record.origin, 0, 0, f"{record.where}'{nct_id[:40]}' is not an NCT ID (NCT and 8 digits, 0-9); refused")]
+        return None, [Problem(record.origin, 0, 0, f"{record.where}'{_escape_surrogates(nct_id[:40])}' is not an NCT ID (NCT and 8 digits, 0-9); refused")]
     if not any(isinstance(ident.get(k), str) and ident[k].strip() for k in ("briefTitle", "officialTitle")):
         return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title (briefTitle or officialTitle); refused")]
+    surrogate = _lone_surrogate(record.study)
+    if surrogate is not None:  # JSON's \u escape can write one; UTF-8, the registry file's encoding, cannot
+        where, code = surrogate
+        return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id}: {where} holds \\u{code:04x}, half of a "
+                              "UTF-16 surrogate pair without its other half, which is no character; refused")]
     missing = [m for m in EXPECTED if not protocol.get(m)]
     if missing:
         return nct_id, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} is a partial record: no "
                                 f"{', '.join(missing)}; imported what it holds", "warning")]
     return nct_id, []
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(text: str) -> str:
+    """`text` with each lone surrogate written as its escape (\\ud800), which UTF-8 output can hold; in a JSON string,
+    the escape JSON itself gives it."""
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def _lone_surrogate(study: Study) -> tuple[str, int] | None:
+    """The first text in the study, in the record's order (a key or a value), that holds a lone surrogate: where it
+    is ('protocolSection.conditionsModule.conditions[2]', escaped) and the surrogate's code; None when none does."""
+    pending: list[tuple[Any, str]] = [(study, "")]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found:
+                return where, ord(found.group())
+        elif isinstance(value, dict):
+            inside = [(item, f"{where}.{key}" if where else str(key)) for key, item in value.items()]
+            for item, path in inside:
+                found = _SURROGATE.search(path)
+                if found:
+                    return _escape_surrogates(path), ord(found.group())
+            pending += reversed(inside)
+        elif isinstance(value, list):
+            pending += reversed([(item, f"{where}[{number}]") for number, item in enumerate(value)])
+    return None
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
@@ -581,14 +617,14 @@ class Report:
 
     def show(self, content: Path, as_json: bool) -> None:
         if as_json:
-            print(json.dumps({
+            print(_escape_surrogates(json.dumps({
                 "content": str(content),
                 "siteYamlCreated": self.site_yaml_created,
                 "trials": [{"nctId": t.nct_id, "state": t.state, "changes": t.changes,
                             "editorFileCreated": t.editor_file_created} for t in self.trials],
                 "problems": [{"file": p.file, "line": p.line, "column": p.column, "message": p.message,
                               "severity": p.severity} for p in self.problems],
-            }, indent=2, ensure_ascii=False))
+            }, indent=2, ensure_ascii=False)))  # a refused record's text or a file's name may hold a lone surrogate
         else:
             for problem in self.problems:
                 print(problem, file=sys.stderr)

@@ -314,6 +314,35 @@ def test_an_nct_id_is_ascii_digits_only(tmp_path: Path, registry: FakeRegistry, 
         read_study(study, "arabic.json")
 
 
+def test_a_record_holding_a_lone_surrogate_is_refused_and_nothing_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = json.loads(JSON_RECORDS[0].read_text())
+    title = copy.deepcopy(good)
+    title["protocolSection"]["identificationModule"]["briefTitle"] = "McM\ud800orland"  # valid JSON: "McM\\ud800orland"
+    key = json.loads(JSON_RECORDS[1].read_text())
+    key["protocolSection"]["conditionsModule"]["conditions"].append({"x\udc00": 1})
+    nct = copy.deepcopy(good)
+    nct["protocolSection"]["identificationModule"]["nctId"] = "NCT\ud800"
+    (tmp_path / "title.json").write_text(json.dumps(title))
+    (tmp_path / "export.json").write_text(json.dumps([key, nct]))
+    sources = [str(tmp_path / "title.json"), str(tmp_path / "export.json")]
+    assert run(*sources, "--content", str(tmp_path / "new")) == 1
+    err = capsys.readouterr().err
+    assert (f"{tmp_path / 'title.json'}: {nct_of(JSON_RECORDS[0])}: protocolSection.identificationModule.briefTitle holds "
+            "\\ud800, half of a UTF-16 surrogate pair without its other half, which is no character; refused") in err
+    conditions = len(key["protocolSection"]["conditionsModule"]["conditions"]) - 1
+    assert (f"{tmp_path / 'export.json'}: study 1 of 2: {nct_of(JSON_RECORDS[1])}: protocolSection.conditionsModule."
+            f"conditions[{conditions}].x\\udc00 holds \\udc00") in err
+    assert f"{tmp_path / 'export.json'}: study 2 of 2: 'NCT\\ud800' is not an NCT ID" in err
+    assert "Traceback" not in err and not (tmp_path / "new").exists()  # no site.yaml, no empty trials/ left behind
+    assert run(*sources, str(JSON_RECORDS[2]), "--content", str(tmp_path / "site"), "--json") == 1
+    report = json.loads(capsys.readouterr().out)  # the report is UTF-8 JSON, the surrogates escaped
+    assert [t["nctId"] for t in report["trials"]] == [nct_of(JSON_RECORDS[2])]
+    assert [p["file"] for p in report["problems"]] == [sources[0], sources[1], sources[1]]
+    assert report["problems"][2]["message"].startswith("study 2 of 2: 'NCT\\ud800' is not an NCT ID")
+    assert sorted(p.name for p in (tmp_path / "site" / "trials").iterdir()) == [
+        f"{nct_of(JSON_RECORDS[2]).lower()}.ctgov.json", f"{nct_of(JSON_RECORDS[2]).lower()}.yaml"]
+
+
 def test_a_partial_record_imports_what_it_holds_and_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "partial.json"
     source.write_text(json.dumps({"protocolSection": {"identificationModule": {"nctId": "NCT01234567", "briefTitle": "T"},

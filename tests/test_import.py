@@ -440,6 +440,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date gone by: no wait
     assert 3590 < (retry_after(email.utils.formatdate(time.time() + 3600, usegmt=True)) or 0) <= 3600
     assert retry_after("soon") is None and retry_after(None) is None
+    assert retry_after("\u00b2") is None and retry_after("\u0663") is None  # digits, but not ASCII ones: not seconds
 
 
 def test_a_single_trial_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -327,7 +327,7 @@ _short_name = lru_cache(maxsize=4096)(_shown_name)
 _NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f\"<>\\^`{|}]")
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 _SICI = re.compile(r"<[\w.-]*:[\w:.-]*>")  # old Wiley DOIs hold <...::...>: 10.1002/(SICI)1097-4636(199706)35:4<519::AID-JBM12>3.0.CO;2-M
-_PMID = re.compile(r"(?:PMID:?\s*)?(\d{1,9})", re.IGNORECASE)
+_PMID = re.compile(r"(?:PMID:?\s*)?([0-9]{1,9})", re.IGNORECASE)
 
 
 def web_link(url: str) -> str:

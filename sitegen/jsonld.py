@@ -337,7 +337,7 @@ def registry_facts(trial: RegistryTrial, plain: dict[str, str]) -> JsonLd:
 def _years(age: str) -> int | None:
     """'18 Years' -> 18; None for an age in other units ('6 Months') or none."""
     number, _, unit = age.partition(" ")
-    return int(number) if number.isdigit() and unit.lower().startswith("year") else None
+    return int(number) if number.isdecimal() and unit.lower().startswith("year") else None
 
 
 def _registry_audience(trial: RegistryTrial) -> JsonLd:

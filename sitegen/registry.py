@@ -60,9 +60,9 @@ class RegistryDate:
 
 def date_words(value: str) -> str:
     parts = value.split("-")
-    if len(parts) >= 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
+    if len(parts) >= 2 and parts[1].isdecimal() and 1 <= int(parts[1]) <= 12:
         month = MONTHS[int(parts[1]) - 1]
-        return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 and parts[2].isdigit() else f"{month} {parts[0]}"
+        return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 and parts[2].isdecimal() else f"{month} {parts[0]}"
     return value
 
 
@@ -291,7 +291,7 @@ class Study:
     @property
     def phase_key(self) -> str:
         numbers = [p.removeprefix("PHASE") for p in self.phases]
-        if numbers and all(n.isdigit() for n in numbers):
+        if numbers and all(n.isdecimal() for n in numbers):
             return "phase-" + "-".join(numbers)
         return "-".join(key_of(words(p)).replace(" ", "-") for p in self.phases) or "no-phase"
 

@@ -523,3 +523,13 @@ def test_a_registry_text_is_read_in_time_linear_in_its_length(tmp_path: Path) ->
     assert "&lt;a\n[x\n&lt;a" in page  # shown as the text it is
     # four times the lines: about four times the time when linear (and a fixed part), sixteen when quadratic
     assert seconds[1] < 8 * seconds[0], seconds
+
+
+def test_a_record_s_dates_and_ages_in_other_digits_build(tmp_path: Path) -> None:
+    """'²' is a digit to str.isdigit, and not to int(): a record holding it crashed the build."""
+    study = record("NCT05814159")
+    study["protocolSection"]["statusModule"]["startDateStruct"] = {"date": "2024-²", "type": "ACTUAL"}
+    study["protocolSection"]["eligibilityModule"]["minimumAge"] = "² Years"
+    study["protocolSection"]["designModule"]["phases"] = ["PHASE²"]
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    assert "2024-²" in html_pages(tmp_path / "out")["trials/nct05814159/index.html"].text  # shown as written

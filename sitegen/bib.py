@@ -758,16 +758,18 @@ class _Bibliography:
         if not _has(chain, "year") and not re.match(r"\s*\d{4}", _given(chain, "date")[0]):
             found.append(reader.at(entry.start, f"entry {key!r} has no year", "warning"))
         checks = (
-            ("doi", lambda v: well_formed_doi(bare_doi(v)), "is not a DOI (10.<digits>/<suffix>, without spaces, quotes or <>)"),
-            ("pmid", well_formed_pmid, "is not a PubMed id (digits)"),
-            ("url", lambda v: bool(web_link(_identifier(v))), "is not a web address (http or https)"),
+            ("doi", lambda v: well_formed_doi(bare_doi(v)), "is not a DOI (10.<digits>/<suffix>, without spaces, quotes "
+             "or <>); it is shown without a link"),
+            ("pmid", well_formed_pmid, "is not a PubMed id (digits); it is left out"),
+            ("url", lambda v: bool(web_link(_identifier(v))), "is not a web address (http or https); it is shown without "
+             "a link"),
         )
         for name, valid, what in checks:
             value, where = _given(chain, name)
             if value and not valid(value):
                 offset = where.field_starts.get(name, where.start)
                 shown = value if len(value) <= 60 else value[:57] + "..."
-                message = f"entry {key!r}: {name} {shown!r} {what}; it is shown without a link"
+                message = f"entry {key!r}: {name} {shown!r} {what}"
                 found.append(Problem(reader.file, *line_column(reader.starts, offset), message, "warning")
                              if where is entry else reader.at(entry.start, message, "warning"))
         return found

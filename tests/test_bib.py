@@ -564,6 +564,9 @@ def test_urls_the_html_refuses_are_not_in_the_json_ld_and_bad_ids_warn_at_their_
     assert (where["entry 'baddoi'"].line, where["entry 'baddoi'"].column) == (lines.index('  doi = {10.1000/x"><script>alert(1)</script>}}') + 1, 3)
     assert where["entry 'badpmid'"].line == lines.index("  pmid = {12ab<script>}}") + 1
     assert "is not a DOI" in where["entry 'baddoi'"].message and "is not a PubMed id" in where["entry 'badpmid'"].message
+    # each says what the page does with it: a DOI shown as text, a PMID that is no number left out
+    assert where["entry 'baddoi'"].message.endswith("it is shown without a link")
+    assert where["entry 'badpmid'"].message.endswith("it is left out") and "12ab" not in html.unescape(html_text)
     assert where["entry 'jsurl'"].line == 2 and "is not a web address" in where["entry 'jsurl'"].message
     with pytest.raises(ContentError, match="is not a DOI"):
         build(project, tmp_path / "strict", strict=True)

@@ -83,6 +83,7 @@ class Shown:
     url: str
     pmid: str
     editors: tuple[str, ...] = ()  # Vancouver names, 'et al' for 'others'
+    organizations: frozenset[str] = frozenset()  # the authors that are organizations ({World Health Organization})
     publisher: str = ""  # a chapter's or paper's book's publisher (another work's is its `journal`)
 
 
@@ -758,18 +759,17 @@ class _Bibliography:
         if not _has(chain, "year") and not re.match(r"\s*\d{4}", _given(chain, "date")[0]):
             found.append(reader.at(entry.start, f"entry {key!r} has no year", "warning"))
         checks = (
-            ("doi", lambda v: well_formed_doi(bare_doi(v)), "is not a DOI (10.<digits>/<suffix>, without spaces, quotes "
-             "or <>); it is shown without a link"),
-            ("pmid", well_formed_pmid, "is not a PubMed id (digits); it is left out"),
-            ("url", lambda v: bool(web_link(_identifier(v))), "is not a web address (http or https); it is shown without "
-             "a link"),
+            ("doi", lambda v: well_formed_doi(bare_doi(v)), "is not a DOI (10.<digits>/<suffix>, no spaces, quotes, <>)",
+             "shown without a link"),
+            ("pmid", well_formed_pmid, "is not a PubMed id (digits)", "left out"),
+            ("url", lambda v: bool(web_link(_identifier(v))), "is not a web address (http or https)", "shown without a link"),
         )
-        for name, valid, what in checks:
+        for name, valid, what, then in checks:
             value, where = _given(chain, name)
             if value and not valid(value):
                 offset = where.field_starts.get(name, where.start)
                 shown = value if len(value) <= 60 else value[:57] + "..."
-                message = f"entry {key!r}: {name} {shown!r} {what}"
+                message = f"entry {key!r}: {name} {shown!r} {what}; it is {then}"
                 found.append(Problem(reader.file, *line_column(reader.starts, offset), message, "warning")
                              if where is entry else reader.at(entry.start, message, "warning"))
         return found
@@ -884,6 +884,8 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
     truncated = bool(shown) and shown[-1] is None
     names = tuple(name for name in shown if name)
     editors = tuple(name or "et al" for name in map(shown_name, split_name_list(_field(chain, "editor"))))
+    written = split_name_list(_field(chain, "author"))
+    organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),
         authors=names,
@@ -898,7 +900,22 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         pmid=_pmid(chain),
         editors=editors[:MAX_AUTHORS] + (("et al",) if len(editors) > MAX_AUTHORS and "et al" not in editors else ()),
         publisher=latex_to_text(_field(chain, "publisher")) if entry_type in PART_TYPES else "",
+        organizations=organizations,
     )
+
+
+def _braced_whole(name: str) -> bool:
+    """Whether an author is written in one pair of braces, as BibTeX writes an organization ({World Health
+    Organization}: not split into given and family names)."""
+    name = name.strip()
+    if not (name.startswith("{") and name.endswith("}")):
+        return False
+    depth = 0
+    for i, char in enumerate(name):
+        depth += (char == "{") - (char == "}")
+        if depth == 0:
+            return i == len(name) - 1  # the first brace closes at the end
+    return False
 
 
 # ---------------------------------------------------------------------------

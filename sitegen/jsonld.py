@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .bib import reference_links
+from .bib import ARTICLE_TYPES, PART_TYPES, reference_links
 from .cite import CitedReference
 from .glossary import term_id
 from .pages import GLOSSARY, Page, recruitment, registry_conditions, registry_phase, registry_status
@@ -169,11 +169,16 @@ def scholarly_article(cited: CitedReference) -> JsonLd:
     if ref.title:
         node["name"] = ref.title
     if ref.authors:
-        node["author"] = [{"@type": "Person", "name": a} for a in ref.authors]
+        organizations = ref.shown.organizations
+        node["author"] = [{"@type": "Organization" if a in organizations else "Person", "name": a} for a in ref.authors]
     if ref.year:
         node["datePublished"] = ref.year
-    if ref.journal:
+    if ref.journal and ref.entry_type in ARTICLE_TYPES:
         node["isPartOf"] = {"@type": "Periodical", "name": ref.journal}
+    elif ref.journal and ref.entry_type in PART_TYPES:  # a chapter's book, a paper's proceedings
+        node["isPartOf"] = {"@type": "Book", "name": ref.journal}
+    elif ref.journal:  # a book's, report's or thesis's publisher, institution or school
+        node["publisher"] = {"@type": "Organization", "name": ref.journal}
     if links.doi:
         node["sameAs"] = links.doi
         node["identifier"] = {"@type": "PropertyValue", "propertyID": "DOI", "value": ref.doi}

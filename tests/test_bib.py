@@ -747,3 +747,28 @@ def test_editors_and_a_chapter_s_publisher_are_shown_as_vancouver_does(tmp_path:
         "p": "Smith J. A paper. In: Jones K, Brown L, editors. Proc. Things. ACM; 2020.",
         "a": "Smith J. An article. J Things. 2020.",
     }
+
+
+def test_json_ld_types_organizations_books_and_publishers_as_what_they_are(tmp_path: Path) -> None:
+    from schemaorg import Vocabulary, validate
+
+    from sitegen.cite import CitedReference
+    from sitegen.jsonld import scholarly_article
+
+    path = tmp_path / "refs.bib"
+    path.write_text(r"""
+@article{a, author = {{World Health Organization} and Smith, John and {\"O}berg, Anna}, title = {T}, journal = {J}, year = 2020}
+@inproceedings{p, author = {Smith, John}, title = {A paper}, booktitle = {Proc. Things}, year = 2020}
+@book{b, author = {{The {ABC} Council}}, title = {A book}, publisher = {Duke University Press}, year = 2001}
+""", encoding="utf-8")
+    nodes = {key: scholarly_article(CitedReference(1, ref, ())) for key, ref in load_bibliography(path).items()}
+    assert [(a["@type"], a["name"]) for a in nodes["a"]["author"]] == [
+        ("Organization", "World Health Organization"), ("Person", "Smith J"), ("Person", "Öberg A")]
+    assert nodes["a"]["isPartOf"] == {"@type": "Periodical", "name": "J"}
+    assert nodes["p"]["isPartOf"] == {"@type": "Book", "name": "Proc. Things"}  # proceedings are a book
+    assert nodes["b"]["author"] == [{"@type": "Organization", "name": "The ABC Council"}]
+    assert nodes["b"]["publisher"] == {"@type": "Organization", "name": "Duke University Press"}
+    assert "isPartOf" not in nodes["b"]  # a publisher is no periodical
+    vocabulary = Vocabulary.load()
+    for node in nodes.values():
+        assert validate({"@context": "https://schema.org", **node}, vocabulary) == [], node

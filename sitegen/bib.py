@@ -223,10 +223,11 @@ def decode_latex(latex: str) -> str:
     """latex_to_text without its quick path: every value through pybtex and latexcodec."""
     # latexcodec turns \"\i into ï but not \"{\i}; a dotless i under an accent is just an i.
     prepared = _DOTLESS_I.sub(lambda m: m.group(1) or m.group(2), latex)
-    # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
-    prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
-    prepared = _MATH.sub(_math, _SYMBOL.sub(lambda m: _TEXT_SYMBOLS.get(m.group(1), "") or _MATH_SYMBOLS[m.group(2)],
-                                            prepared))
+    if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
+        # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
+        prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
+        prepared = _MATH.sub(_math, _SYMBOL.sub(lambda m: _TEXT_SYMBOLS.get(m.group(1), "") or _MATH_SYMBOLS[m.group(2)],
+                                                prepared))
     try:
         text = str(Text.from_latex(prepared).render(_PLAIN_TEXT))
     except (PybtexError, UnicodeError):  # unbalanced braces, a trailing backslash, lone surrogates

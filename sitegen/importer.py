@@ -114,7 +114,7 @@ def read_file(path: Path) -> tuple[list[Record], list[Problem]]:
 
 def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     from .errors import ContentError
-    from .load import load_json
+    from .inputs import load_json
 
     try:
         document = load_json(name, data)

@@ -1,5 +1,4 @@
-"""Read content files: YAML with the line and column of every value, JSON (a registry record) with the line and
-column of what is wrong in it, and BibTeX via `bib`.
+"""Read content files: YAML with the line and column of every value, and BibTeX via `bib`.
 
 YAML is read with PyYAML's safe loader, node by node, so that every value keeps its position and a
 duplicate key (which PyYAML would silently overwrite) is an error. Nothing here knows the trial schema.
@@ -9,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +17,7 @@ from typing import Any, cast
 import yaml
 
 from .errors import ContentError, Problem
-from .inputs import read_input
+from .inputs import MAX_DEPTH, not_utf8, read_input
 
 PathKey = tuple[str | int, ...]
 
@@ -81,15 +79,7 @@ def read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ContentError([_not_utf8(str(path), raw, e)]) from None
-
-
-def _not_utf8(file: str, raw: bytes, error: UnicodeDecodeError) -> Problem:
-    """The problem of a file that is not UTF-8, at the line and column of the first byte that is not."""
-    before = raw[: error.start].decode("utf-8-sig", errors="replace")
-    line = before.count("\n") + 1
-    column = len(before) - (before.rfind("\n") + 1) + 1
-    return Problem(file, line, column, f"the file is not UTF-8 (byte 0x{raw[error.start]:02x}); save it as UTF-8")
+        raise ContentError([not_utf8(str(path), raw, e)]) from None
 
 
 def load_yaml(path: Path, text: str | None = None) -> Document:
@@ -121,7 +111,6 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     return Document(file, data, root)
 
 
-MAX_DEPTH = 50  # collections inside collections; a trial needs 5. Composing and building recurse once per level
 
 
 class _TooDeep(yaml.MarkedYAMLError):
@@ -354,92 +343,3 @@ class _Builder:
         except (KeyError, AttributeError):  # what PyYAML raises for '!!bool abc' and '!!timestamp abc'
             self._problem(node.start_mark, f"not a valid value for the tag {node.tag}")
         return None
-
-
-# ---- JSON: a registry record, as the import reads it and the build reads what the import wrote
-
-MAX_NUMBER_DIGITS = 100  # a registry record's numbers are counts, years and coordinates; Python's int() stops at 4,300
-
-
-class _LongNumber(Exception):
-    def __init__(self, digits: str) -> None:
-        self.digits = digits
-
-
-def _integer(digits: str) -> int:
-    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise _LongNumber(digits)
-    return int(digits)
-
-
-def load_json(file: str, data: bytes | str) -> Any:
-    """The value of a JSON text (bytes in UTF-8, or UTF-16 or UTF-32 as JSON allows), or a ContentError at the line
-    and column of what is wrong: a syntax error, a byte that is not UTF-8, values nested more than MAX_DEPTH levels
-    deep, or a number of more than MAX_NUMBER_DIGITS digits."""
-    if isinstance(data, bytes):
-        encoding = json.detect_encoding(data)
-        try:
-            text = data.decode(encoding)  # strict: a surrogate encoded in UTF-8 is no character, and not UTF-8
-        except UnicodeDecodeError as e:
-            if encoding.startswith("utf-8"):
-                raise ContentError([_not_utf8(file, data, e)]) from None
-            raise ContentError([Problem(file, 0, 0, f"the file is not valid {encoding.upper()} (byte {e.start:,}); "
-                                        "save it as UTF-8")]) from None
-    else:
-        text = data
-    try:
-        value = json.loads(text, parse_int=_integer)
-    except json.JSONDecodeError as e:
-        raise ContentError([Problem(file, e.lineno, e.colno, f"not valid JSON: {e.msg}")]) from None
-    except _LongNumber as e:
-        line, column = _json_position(text, _number_at(text, e.digits))
-        raise ContentError([Problem(file, line, column, f"a number {len(e.digits.lstrip('-')):,} digits long: expected "
-                                    f"at most {MAX_NUMBER_DIGITS} digits")]) from None
-    except RecursionError:  # deeper than Python's parser goes (about 1,000 levels)
-        deep = True
-    else:
-        deep = _nested_deeper(value, MAX_DEPTH)
-    if deep:
-        line, column = _json_position(text, _deeper_at(text, MAX_DEPTH))
-        raise ContentError([Problem(file, line, column, f"values nested more than {MAX_DEPTH} levels deep")])
-    return value
-
-
-def _nested_deeper(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` levels deep (without recursion, whatever the depth)."""
-    level, containers = 0, [value] if isinstance(value, (dict, list)) else []
-    while containers:
-        level += 1
-        if level > limit:
-            return True
-        containers = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)
-                      if isinstance(item, (dict, list))]
-    return False
-
-
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string (skipped whole) or a bracket
-
-
-def _deeper_at(text: str, limit: int) -> int:
-    """Where the first array or object nested more than `limit` levels deep opens (0 when none does)."""
-    depth = 0
-    for token in _JSON_TOKEN.finditer(text):
-        if token.group() in "[{":
-            depth += 1
-            if depth > limit:
-                return token.start()
-        elif token.group() in "]}":
-            depth -= 1
-    return 0
-
-
-def _number_at(text: str, digits: str) -> int:
-    """Where the number written `digits` stands in the text (0 when it cannot be found)."""
-    found = re.search(rf"(?<![\w.\-]){re.escape(digits)}(?![0-9])", text)
-    return found.start() if found else 0
-
-
-def _json_position(text: str, offset: int) -> tuple[int, int]:
-    """The 1-based line and column of an offset in the text, counted as JSONDecodeError counts them."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset) + 1, offset - line_start + 1

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ContentError, Problem
-from .load import load_json, read_text
+from .inputs import load_json
+from .load import read_text
 from .slugs import slugify
 
 # Words for the registry's enum values where capitalising them is not enough.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from dataclasses import dataclass, replace
 
 from .cite import ProseField
 from .markup import MAX_BRACKETS, plain_text
-from .registry import date_words
+from .registry import date_words, last_day
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
 GLOSSARY = "glossary"
@@ -188,6 +189,13 @@ def recruitment(trial: Trial) -> str:
     return "open" if key in ENROLLING else "unknown" if key in ("unknown", "not-given") else "closed"
 
 
+def spots_past(trial: Trial) -> bool:
+    """Whether the month the places left are projected to had passed when the content was last checked (a page
+    that says 'About 29 spots left by May 2026' and 'last checked on 24 November 2026' must say which is old)."""
+    end = last_day(trial.spots_left.by) if trial.spots_left else None
+    return end is not None and isinstance(trial.updated, datetime.date) and end < trial.updated
+
+
 def _who_can_join(trial: Trial) -> str:
     """The eligibility page's heading: in the past for a trial that does not take new participants."""
     return "Who can join" if recruitment(trial) == "open" else "Who could join"
@@ -346,7 +354,7 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
     """
     spots = date_words(trial.spots_left.by) if trial.spots_left else ""
     if isinstance(trial, RegistryTrial):
-        return {"status_label": registry_status(trial)[0], "recruitment": recruitment(trial),
+        return {"status_label": registry_status(trial)[0], "recruitment": recruitment(trial), "spots_past": spots_past(trial),
                 "phase_label": registry_phase(trial)[0], "spots_month": spots,
                 "registry_url": trial.registry.url, "conditions": registry_conditions(trial)}
     e = trial.eligibility
@@ -372,6 +380,7 @@ def display_labels(trial: Trial, units: dict[str, str] | None = None) -> dict[st
         "phase_label": PHASE_LABELS[trial.phase],
         "status_label": STATUS_LABELS[trial.status],
         "recruitment": recruitment(trial),
+        "spots_past": spots_past(trial),
         "arm_types": ARM_TYPE_LABELS,
         "age_label": age,
         "badges": badges,

@@ -16,7 +16,8 @@ from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey
 from .markup import MAX_ANGLES, MAX_BRACKETS
-from .pages import recruitment, status_of
+from .pages import recruitment, spots_past, status_of
+from .registry import date_words
 from .schema import EditorTrial, Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
@@ -285,6 +286,10 @@ def content_warnings(trial: Trial, doc: Document, uncited: list[Reference]) -> l
         found.append(warning_at(doc, ("spots_left",), f"the trial's status is '{status_of(trial)[0]}': its pages do not "
                                 "show places left in a trial that does not take new participants; remove spots_left, "
                                 "or correct the status"))
+    elif trial.spots_left is not None and spots_past(trial):
+        found.append(warning_at(doc, ("spots_left", "by"), f"{date_words(trial.spots_left.by)} had passed when this content was "
+                                f"last checked (updated: {trial.updated}): the page says the count is an old "
+                                "projection; check it against the listing and update or remove spots_left"))
     for name in ("inclusion", "exclusion") if trial.eligibility is not None else ():  # none in a registry trial
         if getattr(trial.eligibility, name).hidden is None:
             found.append(warning_at(doc, ("eligibility", name), "hidden is missing: say how many criteria the listing does not show (0 if none)"))

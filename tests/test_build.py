@@ -372,3 +372,18 @@ def test_a_recruiting_trial_invites_and_shows_its_places_left(site: Path) -> Non
     assert "<h1>Who can join</h1>" in (site / "eligibility" / "index.html").read_text()
     summary = (site / "index.html").read_text()
     assert "About 29 spots left by May 2026" in summary and "<li>Recruiting in Palo Alto" in summary
+
+
+def test_places_left_projected_to_a_month_before_the_content_was_checked_are_said_to_be_old(
+        project, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default trial: 'About 29 spots left by May 2026', its content last checked on 24 November 2026."""
+    old = "About 29 spots left by May 2026 (projected; that month had passed when this page was last checked)"
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 0
+    assert old in (tmp_path / "out" / "index.html").read_text()
+    assert "trial.yaml:22:7: warning: spots_left.by: May 2026 had passed when this content was last checked" in \
+        capsys.readouterr().err
+    trial = project.content / "trial.yaml"
+    trial.write_text(trial.read_text().replace("updated: 2026-11-24", "updated: 2026-05-31"))  # checked within May
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 0
+    summary = (tmp_path / "out" / "index.html").read_text()
+    assert "About 29 spots left by May 2026</dd>" in summary and "spots_left" not in capsys.readouterr().err

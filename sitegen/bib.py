@@ -881,12 +881,12 @@ def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
 
 
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
-    shown = [shown_name(name) for name in split_name_list(_field(chain, "author"))]
+    written = split_name_list(_field(chain, "author"))
+    shown = [shown_name(name) for name in written]
     truncated = bool(shown) and shown[-1] is None
     names = tuple(name for name in shown if name)
     editors = tuple(name or "et al" for name in map(shown_name, split_name_list(_field(chain, "editor"))))
-    written = split_name_list(_field(chain, "author"))
-    organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
+    organizations = frozenset(name for raw, name in zip(written, shown) if name and raw[:1] == "{" and _braced_whole(raw))
     return Shown(
         title=_title(chain),
         authors=names,

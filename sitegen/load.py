@@ -234,10 +234,26 @@ class _TooBig(Exception):
         self.problem = problem
 
 
-def _merged_pairs(value: yaml.Node) -> int:
-    """How many pairs a merge key's value brings: its mapping's, or those of each mapping in its list."""
-    mappings = value.value if isinstance(value, yaml.SequenceNode) else [value]
-    return sum(len(m.value) for m in mappings if isinstance(m, yaml.MappingNode))
+def _merged_size(node: yaml.MappingNode, sizes: dict[int, int], limit: int) -> int:
+    """How many pairs a mapping holds once its merge keys (<<) are expanded, counted, not made: each mapping it
+    merges counted once (`sizes` remembers them), and the count stopped once past `limit`. A merge that reaches
+    the mapping it is in, or chains past Python's recursion limit, counts as past it."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = limit + 1  # while counting: a merge reaching back here is too big
+    total = 0
+    for key, value in node.value:
+        if key.tag != _MERGE:
+            total += 1
+            continue
+        for merged in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+            if isinstance(merged, yaml.MappingNode):
+                total += _merged_size(merged, sizes, limit)
+            if total > limit:
+                return total
+    sizes[id(node)] = total
+    return total
 
 
 def _key_of(node: yaml.Node) -> str | None:
@@ -269,6 +285,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.constructor = yaml.SafeLoader("")
         self.open: set[int] = set()  # collections being built: an alias back to one of them would never end
+        self.sizes: dict[int, int] = {}  # mappings' sizes with their merge keys expanded (see _merged_size)
         self.count = 0
 
     def _at(self, mark: yaml.Mark, message: str) -> Problem:
@@ -301,9 +318,14 @@ class _Builder:
         return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any] | None:
-        merged = sum(_merged_pairs(value) for key, value in node.value if key.tag == _MERGE)
-        if self.count + merged > MAX_VALUES:  # before merging: '<<: [*a, *a, ...]' copies *a's pairs each time
-            raise _TooBig(self._at(node.start_mark, f"more than {MAX_VALUES:,} values (aliases expanding?)"))
+        if any(key.tag == _MERGE for key, _ in node.value):  # counted before merging, which copies what it merges
+            try:
+                merged = _merged_size(node, self.sizes, MAX_VALUES - self.count)
+            except RecursionError:
+                merged = MAX_VALUES + 1
+            if self.count + merged > MAX_VALUES:
+                raise _TooBig(self._at(node.start_mark, f"more than {MAX_VALUES:,} values once merge keys (<<) are "
+                                                        "expanded"))
         try:
             self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
         except yaml.constructor.ConstructorError as e:

@@ -305,6 +305,11 @@ def _explode(kind: str, project: Project) -> None:
     elif kind == "merge-keys":  # each '<<: *a' copies a's 50,000 pairs: 200 million, before any value is counted
         pairs = "".join(f"  k{i}: 1\n" for i in range(50_000))
         (content / "glossary.yaml").write_text(f"big: &a\n{pairs}other:\n  <<: [{', '.join(['*a'] * 4000)}]\n")
+    elif kind == "nested-merge-keys":  # 400 bytes: anchors defined inside the merge lists, ten times each level
+        level = "{a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10}"
+        for n in range(1, 7):
+            level = f"{{<<: [&l{n} {level}, {', '.join([f'*l{n}'] * 9)}]}}"
+        (content / "glossary.yaml").write_text(f"x: {level}\n")
 
 
 def _limited(seconds: int = LIMIT_SECONDS) -> None:
@@ -313,7 +318,7 @@ def _limited(seconds: int = LIMIT_SECONDS) -> None:
 
 
 @pytest.mark.parametrize("kind", ["deep-yaml", "dev-zero-bib", "fifo-trial", "2-gb-trial", "30000-faq-entries",
-                                  "merge-keys"])
+                                  "merge-keys", "nested-merge-keys"])
 def test_explosive_inputs_are_refused_in_5_s_or_built_in_10_s_and_500_mb(project: Project, tmp_path: Path,
                                                                       kind: str) -> None:
     _explode(kind, project)

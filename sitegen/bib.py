@@ -194,7 +194,7 @@ _MATH_SYMBOLS = {
     **{name.capitalize(): letter for name, letter in zip(_GREEK, "\u0391\u0392\u0393\u0394\u0395\u0396\u0397\u0398\u0399\u039a\u039b\u039c\u039d\u039e\u03a0\u03a1\u03a3\u03a4\u03a5\u03a6\u03a7\u03a8\u03a9")},
     "varepsilon": "\u03b5", "vartheta": "\u03b8", "varphi": "\u03c6", "varrho": "\u03c1", "varsigma": "\u03c2",
     "le": "\u2264", "leq": "\u2264", "leqslant": "\u2264", "ge": "\u2265", "geq": "\u2265", "geqslant": "\u2265",
-    "ne": "\u2260", "neq": "\u2260", "approx": "\u2248", "sim": "~", "times": "\u00d7", "pm": "\u00b1",
+    "ne": "\u2260", "neq": "\u2260", "approx": "\u2248", "sim": "\u223c", "times": "\u00d7", "pm": "\u00b1",
     "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
     "leftarrow": "\u2190", "uparrow": "\u2191", "downarrow": "\u2193", "ell": "\u2113", "prime": "\u2032",
     "lt": "<", "gt": ">", "ll": "\u226a", "gg": "\u226b", "degree": "\u00b0", "percent": "%",
@@ -241,7 +241,7 @@ def decode_latex(latex: str) -> str:
     text = _CONTROL_WORD.sub(lambda m: _KNOWN_WORDS.get(m.group(1), ""), text)
     text = _CONTROL_SYMBOL.sub(lambda m: " " if m.group(1) in "\\\n" else m.group(1), text)
     text = text.replace("\\", "").replace("{", "").replace("}", "")
-    return " ".join(_RICH_TEXT.sub("", text).split())
+    return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
 
 
 def _math(m: re.Match[str]) -> str:
@@ -899,7 +899,8 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         doi=bare_doi(_field(chain, "doi")),
         url=_identifier(_field(chain, "url")),
         pmid=_pmid(chain),
-        editors=editors[:MAX_AUTHORS] + (("et al",) if len(editors) > MAX_AUTHORS and "et al" not in editors else ()),
+        editors=tuple(e for e in editors if e != "et al")[:MAX_AUTHORS] + (
+            ("et al",) if "et al" in editors or len(editors) > MAX_AUTHORS else ()),
         publisher=latex_to_text(_field(chain, "publisher")) if entry_type in PART_TYPES else "",
         organizations=organizations,
     )

@@ -118,6 +118,8 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("\\href{https://example.org}{a link}", "a link"),
         ("\\LaTeX\\ and \\textquotedblleft x\\textquotedblright", "LaTeX and \u201cx\u201d"),
         ("costs \\$5 and \\$6", "costs $5 and $6"),
+        ("$\\sim$30\\%", "\u223c30%"),  # not '~', which BibTeX reads as a no-break space
+        ("$p<b$ and $c>d$", "p<b and c>d"),  # no Zotero tags here: nothing stripped
     ],
 )
 def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:
@@ -747,6 +749,9 @@ def test_editors_and_a_chapter_s_publisher_are_shown_as_vancouver_does(tmp_path:
         "p": "Smith J. A paper. In: Jones K, Brown L, editors. Proc. Things. ACM; 2020.",
         "a": "Smith J. An article. J Things. 2020.",
     }
+    many = "Erbriss, E and B, B and C, C and D, D and E, E and F, F and G, G and others"
+    path.write_text(f"@book{{m, editor = {{{many}}}, title = {{T}}, year = 2000}}\n", encoding="utf-8")
+    assert format_reference_text(load_bibliography(path)["m"]) == "Erbriss E, B B, C C, D D, E E, F F, et al, editors. T. 2000."
 
 
 def test_json_ld_types_organizations_books_and_publishers_as_what_they_are(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from .cite import ProseField
 from .markup import MAX_BRACKETS, plain_text
-from .registry import date_words, last_day
+from .registry import OPEN, date_words, last_day
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
 GLOSSARY = "glossary"
@@ -129,7 +129,8 @@ def _unescaped(m: re.Match[str]) -> str:
     return m[0] if m[1] in _MARKDOWN_ESCAPES else html.escape(m[1], quote=False)
 
 
-_TAG_START = re.compile(r"<(?!https?://)")  # any '<' but an autolink's
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")  # a '<' that may start a tag (not '<7%'), not an autolink
+_BRACKET = re.compile(r"(\\*)\[")  # a '[' with the backslashes before it: an odd number escape it already
 
 
 def registry_prose(text: str) -> str:
@@ -138,7 +139,9 @@ def registry_prose(text: str) -> str:
     the lines after, takes time that grows with the square of their number); and, as it cites nothing, a '[@' in
     it text, not a citation. With more '[' than an editor's field may have, each is text too (the same reason)."""
     text = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, text)).replace("[@", "[\\@")
-    return text.replace("[", "\\[") if text.count("[") > MAX_BRACKETS else text
+    if text.count("[") <= MAX_BRACKETS:
+        return text
+    return _BRACKET.sub(lambda m: m[0] if len(m[1]) % 2 else m[1] + "\\[", text)
 
 
 def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:
@@ -304,9 +307,7 @@ STATUS_LABELS = {
     "enrolling-by-invitation": "Enrolling by invitation", "active-not-recruiting": "Active, not recruiting",
     "suspended": "Suspended", "terminated": "Terminated", "completed": "Completed", "withdrawn": "Withdrawn",
 }
-ENROLLING = {"recruiting", "not-yet-recruiting", "enrolling-by-invitation"}
-"""The statuses of a study that takes new participants, or will. Under any other, or none known, no page invites
-a reader to join: a closed trial shown as open sends a patient to a dead end."""
+ENROLLING = {status.lower().replace("_", "-") for status in OPEN}  # registry.OPEN as trial files spell them
 ARM_TYPE_LABELS = {
     "experimental": "Experimental Treatment", "active-control": "Active Control",
     "placebo-control": "Placebo Control", "no-intervention": "No Intervention", "other": "Other",

@@ -27,7 +27,10 @@ WORDS = {
 }
 # Statuses that mean the trial stopped early: the record then says why.
 STOPPED = {"TERMINATED", "WITHDRAWN", "SUSPENDED"}
-OPEN = {"RECRUITING", "NOT_YET_RECRUITING"}
+OPEN = {"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE"}
+"""The statuses of a study that takes new participants, or will (AVAILABLE: an expanded-access programme one may
+ask to join). Under any other, or none known, no page invites a reader to join: a closed trial shown as open sends
+a patient to a dead end."""
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 

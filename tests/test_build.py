@@ -364,6 +364,7 @@ def test_no_page_of_a_closed_trial_invites_a_reader_to_join(project, tmp_path: P
         assert "spots left" not in page and "Recruiting in" not in page, name
     eligibility = (tmp_path / "out" / "eligibility" / "index.html").read_text()
     assert "<h1>Who could join</h1>" in eligibility and '"audienceType":"People who could join the trial"' in eligibility
+    assert "status-notice" not in (tmp_path / "out" / "404.html").read_text()  # a missing page is about no trial
 
 
 def test_a_recruiting_trial_invites_and_shows_its_places_left(site: Path) -> None:

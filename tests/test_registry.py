@@ -533,3 +533,23 @@ def test_a_record_s_dates_and_ages_in_other_digits_build(tmp_path: Path) -> None
     study["protocolSection"]["designModule"]["phases"] = ["PHASE²"]
     build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
     assert "2024-²" in html_pages(tmp_path / "out")["trials/nct05814159/index.html"].text  # shown as written
+
+
+def test_an_expanded_access_programme_that_is_available_invites_and_its_texts_keep_code_and_escapes(
+        tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    study["protocolSection"]["statusModule"]["overallStatus"] = "AVAILABLE"
+    study["protocolSection"]["designModule"]["studyType"] = "EXPANDED_ACCESS"
+    study["protocolSection"]["descriptionModule"]["detailedDescription"] = (
+        "Dose: `a < b` and <b>bold</b> \\[not a link\\] " + "[" * 201)
+    eligibility = study["protocolSection"]["eligibilityModule"]
+    eligibility.pop("sex", None)
+    eligibility["genderDescription"] = "Anyone who menstruates"
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    summary = pages["trials/nct05814159/index.html"].text
+    assert "Not recruiting" not in summary and "Who can join" in pages["trials/nct05814159/eligibility/index.html"].text
+    assert "Dose: a < b and <b>bold</b> [not a link] " + "[" * 201 in summary  # code, tags as text, escapes, brackets
+    assert "\\" not in summary
+    assert "<dt>Sex</dt><dd>Anyone who menstruates</dd>" in (
+        tmp_path / "out" / "trials" / "nct05814159" / "eligibility" / "index.html").read_text()  # the record gives no sex

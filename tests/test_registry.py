@@ -553,3 +553,16 @@ def test_an_expanded_access_programme_that_is_available_invites_and_its_texts_ke
     assert "\\" not in summary
     assert "<dt>Sex</dt><dd>Anyone who menstruates</dd>" in (
         tmp_path / "out" / "trials" / "nct05814159" / "eligibility" / "index.html").read_text()  # the record gives no sex
+
+
+def test_a_registry_link_a_page_may_not_make_is_shown_as_text(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    study["protocolSection"]["referencesModule"] = {"seeAlsoLinks": [
+        {"label": "Study site", "url": "https://example.org/study"},
+        {"label": "A script", "url": "javascript:alert(1)"},
+        {"label": "With a password", "url": "https://user:secret@example.org/"}]}
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    page = (tmp_path / "out" / "trials" / "nct05814159" / "references" / "index.html").read_text()
+    assert '<a href="https://example.org/study">Study site</a>' in page
+    assert "<li>A script</li>" in page and "<li>With a password</li>" in page  # the label, not the link
+    assert "javascript:" not in page and "secret" not in page

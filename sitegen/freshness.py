@@ -7,10 +7,10 @@ Only `sitegen check` asks (with today's date, or `--today`); a build never reads
 from __future__ import annotations
 
 import datetime
-import json
 from pathlib import Path
 
 from .errors import ContentError, Problem
+from .inputs import load_json
 from .load import Document, load_yaml, read_text
 from .registry import RegistryDate, last_day, read_study
 from .validate import validate_settings, warning_at
@@ -56,7 +56,7 @@ def _stale_record(path: Path, today: datetime.date, max_age: int, editor_status:
     editor's file sets the status), or not updated for more than `max_age` days."""
     try:
         text = read_text(path)
-        study = read_study(json.loads(text), str(path))
+        study = read_study(load_json(str(path), text), str(path))
     except (ContentError, OSError, UnicodeError, ValueError):
         return []  # the build reports a broken record
     lines = text.splitlines()

@@ -135,9 +135,10 @@ _BRACKET = re.compile(r"(\\*)\[")  # a '[' with the backslashes before it: an od
 
 def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
-    it escapes; every '<' text, not a tag (the registry has no HTML, and Markdown's search for a tag's end, over
-    the lines after, takes time that grows with the square of their number); and, as it cites nothing, a '[@' in
-    it text, not a citation. With more '[' than an editor's field may have, each is text too (the same reason)."""
+    it escapes; a '<' that could start a tag written as text (the registry has no HTML, and Markdown's search for a
+    tag's end, over the lines after, takes time that grows with the square of their number); and, as it cites
+    nothing, a '[@' in it text, not a citation. With more '[' than an editor's field may have, each is text too
+    (the same reason)."""
     text = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, text)).replace("[@", "[\\@")
     if text.count("[") <= MAX_BRACKETS:
         return text

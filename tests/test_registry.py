@@ -566,3 +566,15 @@ def test_a_registry_link_a_page_may_not_make_is_shown_as_text(tmp_path: Path) ->
     assert '<a href="https://example.org/study">Study site</a>' in page
     assert "<li>A script</li>" in page and "<li>With a password</li>" in page  # the label, not the link
     assert "javascript:" not in page and "secret" not in page
+
+
+def test_check_reports_a_record_nested_too_deep_without_a_traceback(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from sitegen.freshness import stale_content
+
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})
+    (project.content / "trials" / "nct05814159.ctgov.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert stale_content(project.content, datetime.date(2026, 1, 1)) == []  # the build's reading reports it
+    assert main(["check", "--content", str(project.content), "--today", "2026-01-01"]) == 1
+    err = capsys.readouterr().err
+    assert "nested more than 50 levels deep" in err and "Traceback" not in err

@@ -886,7 +886,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
     truncated = bool(shown) and shown[-1] is None
     names = tuple(name for name in shown if name)
     editors = tuple(name or "et al" for name in map(shown_name, split_name_list(_field(chain, "editor"))))
-    organizations = frozenset(name for raw, name in zip(written, shown) if name and raw[:1] == "{" and _braced_whole(raw))
+    organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),
         authors=names,

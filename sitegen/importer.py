@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Problem
+from .errors import ContentError, Problem
+from .inputs import load_json
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -113,9 +114,6 @@ def read_file(path: Path) -> tuple[list[Record], list[Problem]]:
 
 
 def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
-    from .errors import ContentError
-    from .inputs import load_json
-
     try:
         document = load_json(name, data)
     except ContentError as e:

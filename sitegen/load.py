@@ -111,8 +111,6 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     return Document(file, data, root)
 
 
-
-
 class _TooDeep(yaml.MarkedYAMLError):
     pass
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bib import web_link
 from .errors import ContentError, Problem
 from .inputs import load_json
 from .load import read_text
@@ -353,14 +354,6 @@ def _pmid(value: Any) -> str:
     return text if re.fullmatch(r"[0-9]{1,9}", text) else ""
 
 
-_LINK = re.compile(r"https?://[^\s\x00-\x1f\x7f\"<>\\^`{|}@]+")  # no user or password, nothing that ends an attribute
-
-
-def _web_link(url: str) -> str:
-    """The record's link if a page may make it, else ''."""
-    return url if _LINK.fullmatch(url) else ""
-
-
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -502,7 +495,7 @@ def read_study(data: Any, file: str) -> Study:
         references=tuple(Reference(_pmid(r.get("pmid")), _text(r.get("type")), _text(r.get("citation")))
                          for r in map(_dict, _list(refs.get("references"))) if _text(r.get("citation")) or _pmid(r.get("pmid"))),
         # a link a page may not make (javascript:, a password in it) is shown as text, as a reference's is
-        links=tuple(Link(_text(r.get("label")) or _text(r.get("url")), _web_link(_text(r.get("url"))))
+        links=tuple(Link(_text(r.get("label")) or _text(r.get("url")), web_link(_text(r.get("url"))))
                     for r in map(_dict, _list(refs.get("seeAlsoLinks"))) if _text(r.get("label")) or _text(r.get("url"))),
         has_results=data.get("hasResults") is True,
     )

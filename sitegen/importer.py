@@ -9,6 +9,7 @@ replaced (atomically) only when its bytes change, so importing an unchanged reco
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import re
@@ -104,13 +105,26 @@ def read_file(path: Path) -> tuple[list[Record], list[Problem]]:
         return [], [Problem(name, 0, 0, f"cannot read it: {e.strerror or e}")]
     if len(data) > MAX_FILE_BYTES:
         return [], [Problem(name, 0, 0, f"the file is larger than the {MAX_FILE_BYTES:,} bytes an import reads")]
-    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if start == b"<":
-        return _read_xml(name, data)
-    if start in (b"{", b"["):
+    # UTF-8, UTF-16 or UTF-32, told by a byte-order mark or by the zero bytes the first characters (ASCII in JSON and
+    # XML alike) have in UTF-16 and UTF-32: JSON's rule (RFC 4627), which is XML's too (its Appendix F)
+    encoding = json.detect_encoding(data)
+    start = _first_character(data, encoding)
+    if start == "<":
+        return _read_xml(name, data, encoding)
+    if start in ("{", "["):
         return _read_json(name, data)
     return [], [Problem(name, 0, 0, "not a registry record: expected ClinicalTrials.gov API v2 JSON or a classic "
                         "XML record (<clinical_study>)")]
+
+
+def _first_character(data: bytes, encoding: str) -> str:
+    """The first character of the text that is not white space ('' when there is none); a byte-order mark is none."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")  # it drops the mark of utf-8-sig, utf-16, utf-32
+    for at in range(0, len(data), 4096):
+        text = decoder.decode(data[at:at + 4096]).lstrip(" \t\r\n")
+        if text:
+            return text[0]
+    return ""
 
 
 def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
@@ -138,7 +152,20 @@ def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
 
 
 # The encoding an XML declaration names; the declaration is the first thing in a file, on its first line.
-_DECLARED_ENCODING = re.compile(rb"<\?xml[^>\n]*?\sencoding\s*=\s*[\"']([^\"'\n]{0,80})")
+_DECLARED_ENCODING = re.compile(r"<\?xml[^>\n]*?\sencoding\s*=\s*[\"']([^\"'\n]{0,80})")
+
+
+def _declared_encoding(text: str) -> tuple[str, int] | None:
+    """The encoding the XML declaration at the start of `text` names (shown in ASCII), and its column on line 1."""
+    declared = _DECLARED_ENCODING.match(text)
+    if declared is None:
+        return None
+    return declared.group(1).encode("ascii", "backslashreplace").decode("ascii"), declared.start(1) + 1
+
+
+def _encoding_name(encoding: str) -> str:
+    """'UTF-16' for 'utf-16-le', 'UTF-8' for 'utf-8-sig': the encoding a file is in, as a declaration names it."""
+    return encoding.upper().removesuffix("-SIG").removesuffix("-LE").removesuffix("-BE")
 
 
 class _EntityDeclared(Exception):
@@ -149,10 +176,11 @@ class _EntityDeclared(Exception):
         self.line, self.column = line, column
 
 
-def _parse_xml(data: bytes) -> Element:
+def _parse_xml(data: bytes | str) -> Element:
     """The root element of an XML text. Expat itself refuses every entity declaration (_EntityDeclared), whatever the
     file's encoding: entities are how XML grows without bound (a 2 MB UTF-16 file expanded to a 48 MB record), and no
-    registry record declares any. ElementTree's own parser offers no hook for that, so expat feeds its TreeBuilder."""
+    registry record declares any. ElementTree's own parser offers no hook for that, so expat feeds its TreeBuilder.
+    A text given as str is read as it is, whatever encoding its declaration names."""
     from xml.etree.ElementTree import TreeBuilder
     from xml.parsers import expat
 
@@ -171,25 +199,42 @@ def _parse_xml(data: bytes) -> Element:
     return builder.close()
 
 
-def _read_xml(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
+def _read_xml(name: str, data: bytes, encoding: str) -> tuple[list[Record], list[Problem]]:
+    """The record of an XML file in `encoding` (UTF-8, UTF-16 or UTF-32, as read_file found it)."""
     from xml.parsers import expat
 
     from .registry_xml import study_from_xml
 
+    found = _encoding_name(encoding)
+    declared = _declared_encoding(data[:512].decode(encoding, errors="replace"))  # the first line, decoded
+    said, column = declared or ("", 0)
+    told = "" if found == "UTF-8" else " (its byte-order mark or its zero bytes say so)"
+    other = [Problem(name, 1, column, f"the XML declares the encoding '{said}', but the file is {found}{told}: "
+                     f"expected encoding=\"{found}\" or none")] if declared else []
+    source: bytes | str = data
+    if encoding.startswith("utf-32"):  # expat reads UTF-8 and UTF-16 only: it is given the text, decoded here
+        try:
+            source = data.decode(encoding)
+        except UnicodeDecodeError as e:
+            return [], [Problem(name, 0, 0, f"the file is not valid {found} (byte {e.start:,}); save it as UTF-8")]
+        if other and not _names_utf32(said):  # as expat refuses a UTF-16 file that declares another encoding
+            return [], other
     try:
-        root = _parse_xml(data)
+        root = _parse_xml(source)
     except _EntityDeclared as e:
         return [], [Problem(name, e.line, e.column, "XML that declares entities is refused (a registry record has none)")]
     except expat.ExpatError as e:
+        if e.code == expat.errors.codes[expat.errors.XML_ERROR_INCORRECT_ENCODING] and other:
+            return [], other
         return [], [Problem(name, e.lineno, e.offset + 1, f"not well-formed XML: {expat.ErrorString(e.code)}")]
     except (LookupError, ValueError):  # an encoding Python does not know, or expat cannot use (multi-byte, not text)
-        declared = _DECLARED_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"))
-        if declared is None:
+        if other and found != "UTF-8":
+            return [], other
+        if not declared:
             return [], [Problem(name, 0, 0, "the XML's encoding cannot be read: expected UTF-8, the encoding of registry "
                                 "records")]
-        encoding = declared.group(1).decode("ascii", "backslashreplace")
-        return [], [Problem(name, 1, declared.start(1) + 1, f"the XML declares the encoding '{encoding}', which cannot be "
-                            "read: expected UTF-8, the encoding of registry records")]
+        return [], [Problem(name, 1, column, f"the XML declares the encoding '{said}', which cannot be read: expected "
+                            "UTF-8, the encoding of registry records")]
     if root.tag == "rss":
         listed = [(g.text or "").strip() for g in root.iter("guid")]
         named = f" It lists {len(listed)} studies ({', '.join(listed[:3])}{', ...' if len(listed) > 3 else ''})." if listed else ""
@@ -198,6 +243,14 @@ def _read_xml(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     if root.tag != "clinical_study":
         return [], [Problem(name, 0, 0, f"not a registry record: expected <clinical_study>, found <{root.tag}>")]
     return [Record(study_from_xml(root), name)], []
+
+
+def _names_utf32(encoding: str) -> bool:
+    """Whether a declared encoding is UTF-32 ('UTF-32', 'utf-32le', 'UTF32', as Python's codecs know the names)."""
+    try:
+        return codecs.lookup(encoding).name.startswith("utf-32")
+    except LookupError:
+        return False
 
 
 def check_record(record: Record) -> tuple[str | None, list[Problem]]:

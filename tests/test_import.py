@@ -382,20 +382,55 @@ def test_an_xml_encoding_that_cannot_be_read_is_refused_clearly(encoding: str, t
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
 
-@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16"])
-def test_xml_declaring_entities_is_refused_in_any_encoding(encoding: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16-le", "utf-16", "utf-16-be", "utf-32", "utf-32-le"])
+def test_xml_declaring_entities_is_refused_in_any_encoding(codec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    encoding = codec.upper()[:6]  # the declaration names the encoding the file is in; 'utf-16' writes a byte-order mark
     body = (DATA / "ctgov-xml" / "raw_study.xml").read_text().split("\n", 1)[1].replace("<brief_title>", "<brief_title>&b;", 1)
     laughs = f'<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE clinical_study [<!ENTITY a "{"x" * 1000}">' \
              '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n' + body
     parameter = f'<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE clinical_study [\n  <!ENTITY % p "x">]>\n' + body.replace("&b;", "")
-    codec = "utf-16-le" if encoding == "UTF-16" else "utf-8"  # no byte order mark: the file starts with '<'
     (tmp_path / "laughs.xml").write_bytes(laughs.encode(codec))
     (tmp_path / "parameter.xml").write_bytes(parameter.encode(codec))
-    assert (b"<!ENTITY" in (tmp_path / "laughs.xml").read_bytes()) == (encoding == "UTF-8")  # UTF-16 hides it from a byte search
+    assert (b"<!ENTITY" in (tmp_path / "laughs.xml").read_bytes()) == (codec == "utf-8")  # UTF-16 hides it from a byte search
     assert run(str(tmp_path / "laughs.xml"), str(tmp_path / "parameter.xml"), "--content", str(tmp_path / "site")) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'laughs.xml'}:2:38: XML that declares entities is refused (a registry record has none)" in err
     assert f"{tmp_path / 'parameter.xml'}:3:16: XML that declares entities is refused" in err
+    assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be", "utf-8-sig"])
+def test_a_record_in_utf16_or_utf32_imports_as_its_utf8_form(codec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With a byte-order mark ('utf-16', 'utf-32', 'utf-8-sig') or without one: an XML record, its declaration naming the
+    encoding it is in, and a JSON record (RFC 8259 asks for UTF-8; the JSON reader takes UTF-16 and UTF-32 too)."""
+    utf8 = {"record.xml": DATA / "ctgov-xml" / "raw_study.xml", "record.json": JSON_RECORDS[0]}
+    declared = 'encoding="' + codec.upper().removesuffix("-SIG")[:6] + '"'  # as the declaration names the encoding
+    for name, source in utf8.items():
+        (tmp_path / name).write_bytes(source.read_text().replace('encoding="UTF-8"', declared, 1).encode(codec))
+        assert run(str(source), "--content", str(tmp_path / "from-utf8")) == 0
+        assert run(str(tmp_path / name), "--content", str(tmp_path / codec)) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "refused" not in err
+    files = {folder: {p.name: p.read_bytes() for p in (tmp_path / folder / "trials").iterdir()} for folder in ("from-utf8", codec)}
+    assert len(files[codec]) == 4 and files[codec] == files["from-utf8"]
+
+
+def test_xml_declaring_an_encoding_it_is_not_in_is_refused_at_the_declaration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    xml = (DATA / "ctgov-xml" / "raw_study.xml").read_text()
+    sources = {"utf16.xml": ("UTF-8", "utf-16"), "be.xml": ("x-nonexistent", "utf-16-be"), "utf32.xml": ("UTF-16", "utf-32"),
+               "utf8.xml": ("UTF-16", "utf-8")}
+    for name, (declared, codec) in sources.items():
+        (tmp_path / name).write_bytes(xml.replace('encoding="UTF-8"', f'encoding="{declared}"', 1).encode(codec))
+    (tmp_path / "cut.xml").write_bytes(xml.encode("utf-32")[:-2])  # half a character at the end
+    assert run(*(str(tmp_path / n) for n in [*sources, "cut.xml"]), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    told = " (its byte-order mark or its zero bytes say so)"
+    assert (f"{tmp_path / 'utf16.xml'}:1:31: the XML declares the encoding 'UTF-8', but the file is UTF-16{told}: expected "
+            'encoding="UTF-16" or none') in err
+    assert f"{tmp_path / 'be.xml'}:1:31: the XML declares the encoding 'x-nonexistent', but the file is UTF-16{told}" in err
+    assert f"{tmp_path / 'utf32.xml'}:1:31: the XML declares the encoding 'UTF-16', but the file is UTF-32{told}" in err
+    assert f"{tmp_path / 'utf8.xml'}:1:31: the XML declares the encoding 'UTF-16', but the file is UTF-8: expected" in err
+    assert f"{tmp_path / 'cut.xml'}: the file is not valid UTF-32 (byte " in err
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
 

@@ -11,6 +11,7 @@ and column of what is wrong in it: the import, which comes before the YAML reade
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -129,16 +130,42 @@ class _LongNumber(Exception):
         self.digits = digits
 
 
+class _NotANumber(Exception):
+    """NaN, Infinity or -Infinity, which Python's reader takes (JavaScript writes them) and JSON has not."""
+
+    def __init__(self, written: str) -> None:
+        self.written = written
+
+
+class _BeyondFloat(Exception):
+    """A number past the largest a float holds (1e999), which Python's reader makes infinite."""
+
+    def __init__(self, written: str) -> None:
+        self.written = written
+
+
 def _integer(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
         raise _LongNumber(digits)
     return int(digits)
 
 
+def _float(written: str) -> float:
+    value = float(written)
+    if math.isinf(value):
+        raise _BeyondFloat(written)
+    return value
+
+
+def _constant(written: str) -> Any:
+    raise _NotANumber(written)
+
+
 def load_json(file: str, data: bytes | str) -> Any:
     """The value of a JSON text (bytes in UTF-8, or UTF-16 or UTF-32 as JSON allows), or a ContentError at the line
-    and column of what is wrong: a syntax error, a byte that is not UTF-8, values nested more than MAX_DEPTH levels
-    deep, or a number of more than MAX_NUMBER_DIGITS digits."""
+    and column of what is wrong: a syntax error (NaN and Infinity too: Python's reader takes them, JSON has
+    neither), a byte that is not UTF-8, values nested more than MAX_DEPTH levels deep, a number of more than
+    MAX_NUMBER_DIGITS digits or past the largest a float holds (1e999)."""
     if isinstance(data, bytes):
         encoding = json.detect_encoding(data)
         try:
@@ -151,13 +178,22 @@ def load_json(file: str, data: bytes | str) -> Any:
     else:
         text = data
     try:
-        value = json.loads(text, parse_int=_integer)
+        value = json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
     except json.JSONDecodeError as e:
         raise ContentError([Problem(file, e.lineno, e.colno, f"not valid JSON: {e.msg}")]) from None
     except _LongNumber as e:
-        line, column = _json_position(text, _number_at(text, e.digits))
+        line, column = _json_position(text, _token_at(text, e.digits))
         raise ContentError([Problem(file, line, column, f"a number {len(e.digits.lstrip('-')):,} digits long: expected "
                                     f"at most {MAX_NUMBER_DIGITS} digits")]) from None
+    except _NotANumber as e:
+        line, column = _json_position(text, _token_at(text, e.written))
+        raise ContentError([Problem(file, line, column, f"not valid JSON: {e.written} is no JSON value (JSON has no NaN "
+                                    "or Infinity): expected a number, or null")]) from None
+    except _BeyondFloat as e:
+        line, column = _json_position(text, _token_at(text, e.written))
+        shown = e.written if len(e.written) <= 30 else e.written[:27] + "..."
+        raise ContentError([Problem(file, line, column, f"the number {shown} is too large (it would be read as "
+                                    "infinity): expected a number between -1.79e308 and 1.79e308")]) from None
     except RecursionError:  # deeper than Python's parser goes (about 1,000 levels)
         deep = True
     else:
@@ -196,10 +232,12 @@ def _deeper_at(text: str, limit: int) -> int:
     return 0
 
 
-def _number_at(text: str, digits: str) -> int:
-    """Where the number written `digits` stands in the text (0 when it cannot be found)."""
-    found = re.search(rf"(?<![\w.\-]){re.escape(digits)}(?![0-9])", text)
-    return found.start() if found else 0
+_JSON_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+\-]*|-?Infinity|NaN')  # a string (skipped whole), or not
+
+
+def _token_at(text: str, written: str) -> int:
+    """Where the first number (or NaN, Infinity) written `written` outside a string stands in the text (0 when none)."""
+    return next((word.start() for word in _JSON_WORD.finditer(text) if word.group() == written), 0)
 
 
 def _json_position(text: str, offset: int) -> tuple[int, int]:

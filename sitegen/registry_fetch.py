@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.utils
 import http.client
-import json
 import re
 import time
 import urllib.error
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
+from .errors import ContentError
+from .inputs import load_json
 
 DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
 NCT_ID = re.compile(r"NCT[0-9]{8}")  # ASCII digits: \d takes any script's (NCT٠٠٤١٥٢٢٠), which no URL or file name should hold
@@ -91,9 +92,12 @@ class Registry:
                 if len(body) > self.max_bytes:
                     raise FetchError(f"{what}: the answer is larger than {self.max_bytes:,} bytes; refused")
                 try:
-                    return json.loads(body)
-                except (ValueError, UnicodeDecodeError) as e:
-                    raise FetchError(f"{what}: the registry's answer is not JSON ({e})") from None
+                    return load_json(url, body)  # as a record in a file is read: NaN, 1e999 or 1,000 levels are not JSON
+                except ContentError as e:
+                    problem = e.problems[0]
+                    where = f"line {problem.line}, column {problem.column}: " if problem.line else ""
+                    raise FetchError(f"{what}: the registry's answer is not JSON the import reads ({where}"
+                                     f"{problem.message})") from None
             except urllib.error.HTTPError as e:
                 if e.code == 404:
                     raise FetchError(f"{what}: not found in the registry (404 from {url})") from None

@@ -464,6 +464,44 @@ def test_json_too_deep_a_number_too_long_or_not_utf8_is_refused_at_its_place(tmp
         load_study(tmp_path / "site" / "trials" / f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json")
 
 
+def test_json_nan_infinity_and_numbers_past_a_float_are_refused_at_their_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Python's reader takes NaN, Infinity and -Infinity (JavaScript writes them) and reads 1e999 as infinity; none is
+    JSON (RFC 8259, section 6), and json.dumps would write them back as they are into the registry's file."""
+    head = '{"protocolSection": {"identificationModule": {"nctId": "NCT01234567", "briefTitle": "NaN and 1e999"},\n'
+    sources = {"nan.json": head + '  "x": NaN}}', "infinity.json": head + '  "x": [1.5, Infinity]}}',
+               "minus.json": head + '  "x": -Infinity}}', "huge.json": head + '  "x": {"y": 1e999}}}',
+               "huge-minus.json": head + '  "x": -1.5E+400}}'}
+    for name, text in sources.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "utf16.json").write_bytes(sources["nan.json"].encode("utf-16"))
+    assert run(*(str(tmp_path / n) for n in [*sources, "utf16.json"]), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    no = "is no JSON value (JSON has no NaN or Infinity): expected a number, or null"
+    assert f"{tmp_path / 'nan.json'}:2:8: not valid JSON: NaN {no}" in err
+    assert f"{tmp_path / 'infinity.json'}:2:14: not valid JSON: Infinity {no}" in err
+    assert f"{tmp_path / 'minus.json'}:2:8: not valid JSON: -Infinity {no}" in err
+    assert (f"{tmp_path / 'huge.json'}:2:14: the number 1e999 is too large (it would be read as infinity): expected a "
+            "number between -1.79e308 and 1.79e308") in err
+    assert f"{tmp_path / 'huge-minus.json'}:2:8: the number -1.5E+400 is too large" in err
+    assert f"{tmp_path / 'utf16.json'}:2:8: not valid JSON: NaN {no}" in err
+    assert "Traceback" not in err and not (tmp_path / "site").exists()
+    assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path / "site")) == 0
+    written = tmp_path / "site" / "trials" / f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json"
+    written.write_text(sources["huge.json"])
+    with pytest.raises(ContentError, match="1e999 is too large"):  # the build reads it as the import does
+        load_study(written)
+
+
+def test_api_answer_with_nan_is_refused_and_nothing_written(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry.answer("/studies/NCT00000001", (200, {}, b'{"protocolSection": {"identificationModule": {"nctId": '
+                                             b'"NCT00000001", "briefTitle": "T"}, "x": NaN}}', 0.0))
+    assert run("NCT00000001", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert ("NCT00000001: the registry's answer is not JSON the import reads (line 1, column 96: not valid JSON: NaN is "
+            "no JSON value") in err
+    assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
 def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
     assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1

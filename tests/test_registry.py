@@ -578,3 +578,22 @@ def test_check_reports_a_record_nested_too_deep_without_a_traceback(tmp_path: Pa
     assert main(["check", "--content", str(project.content), "--today", "2026-01-01"]) == 1
     err = capsys.readouterr().err
     assert "nested more than 50 levels deep" in err and "Traceback" not in err
+
+
+def test_a_record_holding_nan_or_1e999_fails_the_build_and_the_check_at_its_place(tmp_path: Path,
+                                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Python's JSON reader takes NaN and reads 1e999 as infinity; neither is JSON, nor a fact a page can show."""
+    study = record("NCT05814159")
+    study["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = "COUNT"
+    project = make_registry_catalog(tmp_path, {"NCT05814159": study})
+    path = project.content / "trials" / "nct05814159.ctgov.json"
+    text = path.read_text()
+    line = text[: text.index('"COUNT"')].count("\n") + 1
+    column = text.splitlines()[line - 1].index('"COUNT"') + 1
+    for value, message in (("NaN", "not valid JSON: NaN is no JSON value"), ("1e999", "the number 1e999 is too large")):
+        path.write_text(text.replace('"COUNT"', value))
+        assert main(["check", "--content", str(project.content), "--today", "2026-01-01"]) == 1
+        assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err
+        assert err.count(f"{path}:{line}:{column}: {message}") == 2, err
+        assert "Traceback" not in err and not (tmp_path / "out").exists()

@@ -364,9 +364,9 @@ def write_trial(content: Path, nct_id: str, study: Study) -> Imported:
         if before == data:
             imported = Imported(nct_id, "unchanged")
         else:
-            try:
-                old = json.loads(before)
-            except ValueError:
+            try:  # the file a user may have edited, read as the build reads it: not too deep for Python's reader
+                old = load_json(str(record_path), before)
+            except ContentError:
                 old = {}
             imported = Imported(nct_id, "changed", changes(old if isinstance(old, dict) else {}, study))
             if not imported.changes:

@@ -502,6 +502,19 @@ def test_api_answer_with_nan_is_refused_and_nothing_written(registry: FakeRegist
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
 
+def test_a_broken_record_in_the_folder_is_replaced_by_a_re_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The record already there is read for the change report: nested 100,000 levels deep, it was a RecursionError."""
+    assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 0
+    written = tmp_path / "trials" / f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json"
+    good = written.read_bytes()
+    for broken in ("[" * 100_000 + "]" * 100_000, '{"protocolSection": NaN}', "{"):
+        written.write_text(broken)
+        assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 0
+        assert written.read_bytes() == good
+        out, err = capsys.readouterr()
+        assert out.startswith(f"{nct_of(JSON_RECORDS[0])}: ") and "Traceback" not in err
+
+
 def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
     assert run(str(JSON_RECORDS[0]), "--content", str(tmp_path)) == 1

@@ -159,13 +159,27 @@ class Reference:
         return self.shown.pmid
 
 
+@dataclass(frozen=True)
+class EntrySet:
+    """A biblatex @set: a key for several entries (its `entryset`), cited in biblatex as one. It is no work itself,
+    and a page cites its members."""
+
+    key: str
+    members: tuple[str, ...]
+    file: str
+    line: int
+
+
 class Bibliography(dict[str, Reference]):
     """The references of one .bib file by key, in file order, and the problems of the file outside any entry
-    (text that is not an entry, a broken @string): warnings, since no page can cite them."""
+    (text that is not an entry, a broken @string): warnings, since no page can cite them. Its @set entries, which
+    are not references, are kept apart (`sets`), so that a citation of one can say what to cite instead."""
 
-    def __init__(self, references: Mapping[str, Reference] | None = None, problems: Sequence[Problem] = ()) -> None:
+    def __init__(self, references: Mapping[str, Reference] | None = None, problems: Sequence[Problem] = (),
+                 sets: Mapping[str, EntrySet] | None = None) -> None:
         super().__init__(references or {})
         self.problems = tuple(problems)
+        self.sets = dict(sets or {})
 
 
 # ---------------------------------------------------------------------------
@@ -715,7 +729,10 @@ class _Bibliography:
             line = line_column(reader.starts, entry.start)[0]
             fields = tuple(tuple(link.fields.items()) for link in chain)
             references[entry.key] = Reference(entry.key, entry.entry_type, fields, line, reader.file, tuple(sorted(problems)))
-        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]])
+        sets = {entry.key: EntrySet(entry.key, tuple(m.strip() for m in entry.fields.get("entryset", "").split(",")
+                                                     if m.strip()), reader.file, line_column(reader.starts, entry.start)[0])
+                for entry in reader.entries.values() if entry.entry_type == "set"}
+        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]], sets)
 
     def _not_utf8_by_entry(self) -> dict[str, list[Problem]]:
         """Each entry's lines that are not UTF-8, as warnings; under "" the lines of no entry."""
@@ -782,7 +799,8 @@ def load_bibliography(path: Path, text: str | None = None) -> dict[str, Referenc
     longer than MAX_TEXT, MAX_EXPANDED).
 
     text, when given, is used instead of reading path (which then only names the file in problems).
-    @string macros and crossref inheritance are resolved; biblatex @set and @xdata entries are skipped.
+    @string macros and crossref inheritance are resolved; biblatex @set and @xdata entries are no references (a
+    @set's members are kept in the Bibliography's `sets`).
     An entry's problems count only if a page cites it: see check_bibliography.
     """
     file = str(path)

@@ -7,10 +7,13 @@ Each citation group gets an anchor on its page, so that every reference entry ca
 from __future__ import annotations
 
 import difflib
+import os
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .bib import Reference
+from .bib import EntrySet, Reference
 from .load import PathKey
 
 # A code span is shown as it is written (so `<script>` in one is text, kept); outside one, comments and script and
@@ -71,6 +74,17 @@ class Citations:
 
 
 @dataclass(frozen=True)
+class UnknownKey:
+    """A cited key that is no reference: the field citing it, the key, which of the field's citations of that key
+    this one is (0 for the first), and what is wrong."""
+
+    path: PathKey
+    key: str
+    occurrence: int
+    message: str
+
+
+@dataclass(frozen=True)
 class ProseField:
     """A Markdown field shown on a page: where it is in the trial file and its text."""
 
@@ -90,26 +104,42 @@ def cite_keys(text: str) -> list[tuple[str, ...]]:
     return [tuple(k.strip().lstrip("@") for k in m.group(1).split(";")) for m in CITATION.finditer(citable(text))]
 
 
+_KEY = re.compile(r"@[^\s;\[\]]+")
+
+
+def cited_at(text: str) -> list[tuple[str, int]]:
+    """Each key cited in `text`, in the order cite_keys finds them, with the offset of its '@': what a page never
+    shows is blanked, not removed, so that the offsets are the text's."""
+    if "`" in text or "<" in text:
+        text = _NOT_SHOWN.sub(lambda m: m.group() if m.group("code") else re.sub(r"[^\n]", " ", m.group()), text)
+    return [(key.group().lstrip("@"), group.start(1) + key.start())
+            for group in CITATION.finditer(text) for key in _KEY.finditer(group.group(1))]
+
+
 def number_citations(
-    pages: list[tuple[str, str, list[ProseField]]], bibliography: dict[str, Reference]
-) -> tuple[Citations, list[tuple[PathKey, str]]]:
+    pages: list[tuple[str, str, list[ProseField]]], bibliography: dict[str, Reference],
+    sets: Mapping[str, EntrySet] | None = None,
+) -> tuple[Citations, list[UnknownKey]]:
     """Number citations across `pages` (slug, title, fields, in navigation order) and find unknown keys.
 
-    Returns the citations and a list of (field path, message) problems, one per unknown key.
+    Returns the citations and a problem for each citation of a key that is no reference: one of the `sets` of the
+    bibliography (biblatex @set entries, whose members are to be cited) or a key it does not have.
     """
     numbers: dict[str, int] = {}
     groups: dict[tuple[str, PathKey], tuple[Citation, ...]] = {}
     places: dict[str, list[BackLink]] = {}
-    problems: list[tuple[PathKey, str]] = []
+    problems: list[UnknownKey] = []
     for slug, title, fields in pages:
         count = 0
         for f in fields:
             found: list[Citation] = []
+            seen: Counter[str] = Counter()  # the citations of each unknown key in this field so far
             for keys in cite_keys(f.text):
                 known = [k for k in keys if k in bibliography]
                 for k in keys:
                     if k not in bibliography:
-                        problems.append((f.path, _unknown_key(k, bibliography)))
+                        problems.append(UnknownKey(f.path, k, seen[k], _unknown_key(k, bibliography, sets or {})))
+                        seen[k] += 1
                 for k in known:
                     numbers.setdefault(k, len(numbers) + 1)
                 count += 1
@@ -125,7 +155,13 @@ def number_citations(
     return Citations(groups, references, uncited), problems
 
 
-def _unknown_key(key: str, bibliography: dict[str, Reference]) -> str:
+def _unknown_key(key: str, bibliography: dict[str, Reference], sets: Mapping[str, EntrySet]) -> str:
+    if key in sets:
+        entry_set = sets[key]  # biblatex cites the group as one; here each work has its own number
+        instead = (f"cite its members instead: [{'; '.join('@' + m for m in entry_set.members)}]" if entry_set.members
+                   else "cite the works themselves (its entryset names none)")
+        return (f"cites '@{key}', which is a @set entry in {os.path.basename(entry_set.file)} (line {entry_set.line}), "
+                f"not a work; {instead}")
     hint = difflib.get_close_matches(key, list(bibliography), n=1)
     suggestion = f"; did you mean '@{hint[0]}'?" if hint else ""
     return f"cites '@{key}', which is not in references.bib{suggestion}"

@@ -47,9 +47,22 @@ class Document:
     def position(self, path: PathKey, *, key: bool = False) -> Position:
         """The position of `path` (of its key, with `key`), or of its nearest ancestor that exists (for a missing
         field). Found by following the path down the node tree: only a problem or a warning asks."""
-        node = self.root
-        mark = node.start_mark
-        for depth, part in enumerate(path, 1):
+        key_node, node = self._node(path)
+        mark = key_node.start_mark if key and key_node is not None else node.start_mark
+        return Position(mark.line + 1, mark.column + 1)
+
+    def span(self, path: PathKey) -> tuple[Position, Position]:
+        """Where the value at `path` (or its nearest ancestor that exists) starts, and where it ends."""
+        node = self._node(path)[1]
+        return (Position(node.start_mark.line + 1, node.start_mark.column + 1),
+                Position(node.end_mark.line + 1, node.end_mark.column + 1))
+
+    def _node(self, path: PathKey) -> tuple[yaml.Node | None, yaml.Node]:
+        """The key node (None unless the whole path was found, in a mapping) and value node of `path`, or of its
+        nearest ancestor that exists."""
+        node: yaml.Node = self.root
+        key_node: yaml.Node | None = None
+        for part in path:
             pair: tuple[yaml.Node | None, yaml.Node] | None
             if isinstance(node, yaml.MappingNode):
                 pair = self._pairs(node).get(part) if isinstance(part, str) else None  # the data's keys are text
@@ -58,10 +71,9 @@ class Document:
             else:
                 pair = None
             if pair is None:
-                break
+                return None, node
             key_node, node = pair
-            mark = key_node.start_mark if key and key_node is not None and depth == len(path) else node.start_mark
-        return Position(mark.line + 1, mark.column + 1)
+        return key_node, node
 
     def _pairs(self, node: yaml.MappingNode) -> dict[str | None, tuple[yaml.Node, yaml.Node]]:
         """A mapping's key and value nodes by key, made when a path first goes through it: a file with thousands of

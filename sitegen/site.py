@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import imported
-from .bib import Reference, check_bibliography, load_bibliography
+from .bib import Bibliography, EntrySet, Reference, check_bibliography, load_bibliography
 from .cite import Citations, number_citations
 from .errors import ContentError, Problem
 from .inputs import links_leaving, present
@@ -17,7 +17,7 @@ from .load import Document, load_yaml
 from .pages import Page, trial_pages
 from .project import Project, site_url
 from .schema import Glossary, Settings, Trial
-from .validate import content_warnings, problem_at, validate_glossary, validate_settings
+from .validate import citation_problem, content_warnings, validate_glossary, validate_settings
 
 T = TypeVar("T")
 
@@ -102,15 +102,21 @@ def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Re
     if trial_base:
         settings = settings.model_copy(update={"base_url": settings.base_url + trial_base})
     bibliography = {**shared.bibliography, **own}
+    sets = {**_sets_of(shared.bibliography), **_sets_of(own)}
     pages = trial_pages(trial, shared.glossary is not None, trial_base)
-    citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography)
+    citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography, sets)
     if unknown:
-        raise ContentError([problem_at(doc, path, message) for path, message in unknown])
+        raise ContentError([citation_problem(doc, key) for key in unknown])
     warned = own if trial_base else shared.bibliography
     uncited = [warned[key] for key in citations.uncited if key in warned]
     cited = {r.reference.key for r in citations.references}
     warnings = content_warnings(trial, doc, uncited) + check_bibliography(warned, cited)
     return Site(settings, trial, doc, bibliography, citations, pages, warnings, shared.glossary, shared.glossary_doc)
+
+
+def _sets_of(bibliography: dict[str, Reference]) -> dict[str, EntrySet]:
+    """The @set entries of a bibliography read from a file (none when there is no file)."""
+    return bibliography.sets if isinstance(bibliography, Bibliography) else {}
 
 
 def collect(problems: list[Problem], step: Callable[[], T]) -> T | None:

@@ -6,15 +6,16 @@ import difflib
 import functools
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .bib import Reference, web_link
-from .cite import cite_keys
+from .cite import UnknownKey, cite_keys, cited_at
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
-from .load import MAX_TEXT, Document, PathKey
+from .load import MAX_TEXT, Document, PathKey, read_text
 from .markup import MAX_ANGLES, MAX_BRACKETS
 from .pages import recruitment, spots_past, status_of
 from .registry import date_words
@@ -203,6 +204,29 @@ def _model_in(annotation: Any) -> Any:
 def problem_at(doc: Document, path: PathKey, message: str, key: bool = False) -> Problem:
     pos = doc.position(path, key=key)
     return Problem(doc.file, pos.line, pos.column, f"{_dotted(path)}: {message}" if path else message)
+
+
+def citation_problem(doc: Document, unknown: UnknownKey) -> Problem:
+    """The problem of a cited key, at the place its citation is written: the key's `occurrence`th citation in the
+    text of its field in the file. At the field's start when the text does not hold it as a page reads it (a key
+    written with a quoted string's escapes; a finding's `source`, a bare key shown as a citation)."""
+    problem = problem_at(doc, unknown.path, unknown.message)
+    start, end = doc.span(unknown.path)
+    try:
+        lines = read_text(Path(doc.file)).splitlines()[start.line - 1: end.line]  # asked only when a key is wrong
+    except (ContentError, OSError):
+        return problem
+    if not lines:
+        return problem
+    lines[-1] = lines[-1][: end.column - 1]
+    lines[0] = " " * (start.column - 1) + lines[0][start.column - 1:]  # the field's text only, at its columns
+    text = "\n".join(lines)
+    offsets = [offset for key, offset in cited_at(text) if key == unknown.key]
+    if unknown.occurrence >= len(offsets):
+        return problem
+    offset = offsets[unknown.occurrence]
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Problem(doc.file, start.line + text.count("\n", 0, offset), offset - line_start + 1, problem.message)
 
 
 def _dotted(path: PathKey) -> str:

@@ -173,6 +173,36 @@ def test_unknown_citation_fails_the_build_naming_the_key(project, tmp_path: Path
     assert not (tmp_path / "out").exists()
 
 
+def test_citing_a_set_entry_names_its_members_at_each_citation(project, tmp_path: Path, capsys) -> None:
+    """A biblatex @set groups entries under one key; it is no work a page can show. It was reported as 'not in
+    references.bib', which it is; each wrong key is now reported where its citation stands, not where its field starts."""
+    bib = project.content / "references.bib"
+    bib.write_text(bib.read_text() + "\n@set{sarcoma-set,\n  entryset = {chen2021, monga2020},\n}\n")
+    set_line = bib.read_text().count("\n") - 2
+    trial = project.content / "trial.yaml"
+    bad = (trial.read_text()
+           .replace("with advanced soft tissue sarcoma, with", "with advanced soft tissue sarcoma [@sarcoma-set], with", 1)
+           .replace("experienced more severe", "experienced <!-- [@sarcoma-set] --> more [@nobody1999] severe", 1)
+           .replace("anemia.[@chen2021;", "anemia.[@chen2021; @sarcoma-set;", 1))
+    trial.write_text(bad)
+    lines = bad.splitlines()
+
+    def place(written: str, key: str) -> str:
+        line = next(i for i, text in enumerate(lines, 1) if written in text)
+        return f"{trial}:{line}:{lines[line - 1].index(written) + written.index(key) + 1}: faq[2].answer: cites '{key}'"
+
+    members = f"which is a @set entry in references.bib (line {set_line}), not a work; cite its members instead: [@chen2021; @monga2020]"
+    for command in (["build", "--content", str(project.content), "--output", str(tmp_path / "out")],
+                    ["check", "--content", str(project.content)]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert f"{place('sarcoma [@sarcoma-set]', '@sarcoma-set')}, {members}\n" in err
+        assert f"{place('more [@nobody1999]', '@nobody1999')}, which is not in references.bib" in err
+        assert f"{place('anemia.[@chen2021; @sarcoma-set', '@sarcoma-set')}, {members}\n" in err
+        assert err.count("faq[2].answer: cites") == 3 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_base_url_flag_sets_absolute_urls_only(project, tmp_path: Path) -> None:
     build(project, tmp_path / "out", base_url="https://example.org/trials/sarcoma")
     html = (tmp_path / "out" / "faq/index.html").read_text()

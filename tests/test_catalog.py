@@ -211,6 +211,18 @@ def test_a_shared_reference_renders_again_only_the_trials_citing_it(catalog: Pro
                                   for name in report.written)  # references are not searched: the index is as it was
 
 
+def test_a_trial_citing_a_set_of_its_own_bib_is_told_its_members(catalog: Project, tmp_path: Path) -> None:
+    trials = catalog.content / "trials"
+    (trials / "trial-0.bib").write_text("@set{both,\n  entryset = {chen2021,monga2020}}\n")
+    (trials / "trial-0.yaml").write_text((trials / "trial-0.yaml").read_text().replace("[@chen2021;", "[@both;", 1))
+    with pytest.raises(ContentError) as e:
+        build(catalog, tmp_path / "out")
+    assert [p.message.split(": ", 1)[1] for p in e.value.problems] == [
+        "cites '@both', which is a @set entry in trial-0.bib (line 1), not a work; cite its members instead: "
+        "[@chen2021; @monga2020]"]
+    assert e.value.problems[0].file == str(trials / "trial-0.yaml") and e.value.problems[0].column > 1
+
+
 def test_what_building_a_trial_read_is_recorded_and_decides_what_is_built_again(
         catalog: Project, tmp_path: Path) -> None:
     """A trial's record holds what building it read: its files, what every trial shares, each shared reference it

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import html
 import re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -193,6 +194,7 @@ _DOTLESS_I = re.compile(r"\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*")
 _PLAIN_TEXT = PlainTextBackend()
 _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
 # What decoding changes besides dropping braces (latexcodec and pybtex leave single hyphens and apostrophes as they are)
+_KNOWN_WORD = re.compile(r"\\(" + "|".join(_KNOWN_WORDS) + r")\{\}")  # '\\LaTeX{} text': the braces keep the space
 _DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>")
 _DASHES = re.compile(r"(?<!-)---?(?!-)")  # '--' is an en dash, '---' an em dash (page ranges, mostly)
 # What latexcodec does not decode, and biomedical titles write: units, signs and Greek letters. Each a character;
@@ -220,6 +222,13 @@ _SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and contr
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
+# An accent on a letter, or on a letter already accented ('Nguy{\\~{\\^e}}n': the inner one first): the letter and
+# the accent's combining mark, composed. latexcodec knows each accent on a plain letter only.
+_COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "\u0304", ".": "\u0307",
+              '"': "\u0308", "u": "\u0306", "r": "\u030a", "H": "\u030b", "v": "\u030c", "d": "\u0323",
+              "c": "\u0327", "k": "\u0328", "b": "\u0331"}
+_ACCENT = re.compile(r"\\(?:([`'^~=.\"])\s*|([urHvdckb])(?:\s*(?=\{)|\s+))(?:\{([^\W\d_])\}|([A-Za-z]))")
+_TEXT_SCRIPT = re.compile(r"\\text(super|sub)script\s*\{([^{}\\$]*)\}")  # 'm\\textsuperscript{2}': m²
 _RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|span)(?:\s[^<>]*)?>")  # Zotero's {\textless}i{\textgreater}
 
 
@@ -240,6 +249,10 @@ def decode_latex(latex: str) -> str:
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
         prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
+        prepared = _KNOWN_WORD.sub(lambda m: _KNOWN_WORDS[m.group(1)], prepared)
+        prepared = _TEXT_SCRIPT.sub(lambda m: (m.group(1) == "super" and _raised(m.group(2))) or m.group(2), prepared)
+        while (accented := _ACCENT.sub(_accent, prepared)) != prepared:
+            prepared = accented
         prepared = _MATH.sub(_math, _SYMBOL.sub(lambda m: _TEXT_SYMBOLS.get(m.group(1), "") or _MATH_SYMBOLS[m.group(2)],
                                                 prepared))
     try:
@@ -258,12 +271,22 @@ def decode_latex(latex: str) -> str:
     return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
 
 
+def _accent(m: re.Match[str]) -> str:
+    return unicodedata.normalize("NFC", (m.group(3) or m.group(4)) + _COMBINING[m.group(1) or m.group(2)])
+
+
+def _raised(written: str) -> str | None:
+    """Superscript characters, when Unicode has one for every character written."""
+    raised = written.translate(_SUPERSCRIPT)
+    return raised if all(c != r for c, r in zip(written, raised)) or written == "\u00b0" else None
+
+
 def _math(m: re.Match[str]) -> str:
     """A $...$ formula as text: its symbols are characters by now, a subscript is written on the line (HbA$_{1c}$:
     HbA1c), a superscript raised when Unicode has the characters (10$^9$: 10⁹), else after a caret. One with a
     command left is kept for latexcodec, which knows more."""
     formula = m.group(1)
-    if "\\" in formula:
+    if "\\" in re.sub(r"\\[%&#]", "", formula):  # (an escaped sign is no command: $95\\%$ CI)
         return m.group(0)
     return _SCRIPT.sub(_script, formula)
 
@@ -272,8 +295,8 @@ def _script(m: re.Match[str]) -> str:
     written = m.group(2) if m.group(2) is not None else m.group(3)
     if m.group(1) == "_":
         return written
-    raised = written.translate(_SUPERSCRIPT)
-    return raised if all(c != r for c, r in zip(written, raised)) or written == "\u00b0" else f"^{written}"
+    raised = _raised(written)
+    return f"^{written}" if raised is None else raised
 
 
 def _identifier(latex: str) -> str:
@@ -768,7 +791,7 @@ class _Bibliography:
         reader, key = self.reader, entry.key
         found: list[Problem] = []
         fields = [link.fields for link in chain]
-        showable = [_field(fields, name) for name in ("title", "subtitle", "author", "doi", "url")]
+        showable = [*(_field(fields, name) for name in ("title", "subtitle", "author", "doi")), _url(fields)]
         if not any(value.strip("{} ") for value in [*showable, _container(entry.entry_type, fields)]):
             found.append(reader.at(entry.start, f"entry {key!r} has nothing to show: no title, author, journal, "
                                                 "publisher, DOI or URL"))
@@ -885,6 +908,15 @@ def _year(chain: Sequence[Mapping[str, str]]) -> str:
     return date.group(1) if date else ""
 
 
+def _url(chain: Sequence[Mapping[str, str]]) -> str:
+    """The entry's web address: its url, or (BibTeX before biblatex had no url field) a \\url{...} in howpublished."""
+    url = _field(chain, "url")
+    if not url:
+        found = re.search(r"\\url\s*\{([^{}]*)\}", _field(chain, "howpublished"))
+        url = found.group(1) if found else ""
+    return _identifier(url)
+
+
 def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
     field = _field(chain, "pmid")
     if field:
@@ -915,7 +947,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         number=latex_to_text(_field(chain, "number", "issue")),
         pages=en_dash_pages(latex_to_text(_field(chain, "pages"))),
         doi=bare_doi(_field(chain, "doi")),
-        url=_identifier(_field(chain, "url")),
+        url=_url(chain),
         pmid=_pmid(chain),
         editors=tuple(e for e in editors if e != "et al")[:MAX_AUTHORS] + (
             ("et al",) if "et al" in editors or len(editors) > MAX_AUTHORS else ()),

@@ -120,6 +120,10 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("costs \\$5 and \\$6", "costs $5 and $6"),
         ("$\\sim$30\\%", "\u223c30%"),  # not '~', which BibTeX reads as a no-break space
         ("$p<b$ and $c>d$", "p<b and c>d"),  # no Zotero tags here: nothing stripped
+        ("Nguy{\\~{\\^e}}n, Tr{\\`{\\^a}}n", "Nguy\u1ec5n, Tr\u1ea7n"),  # an accent on an accented letter
+        ("($95\\%$ CI: 30--60)", "(95% CI: 30\u201360)"),  # an escaped sign in a formula
+        ("3 mg/m\\textsuperscript{2}, the 12\\textsuperscript{th}, H\\textsubscript{2}O", "3 mg/m\u00b2, the 12th, H2O"),
+        ("\\LaTeX{} and \\TeX{} text", "LaTeX and TeX text"),  # braces after a command keep the space
     ],
 )
 def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:
@@ -250,6 +254,15 @@ def test_pmid_from_a_zotero_note() -> None:
 def test_biblatex_date_and_journaltitle() -> None:
     ref = load(article(title="T", journaltitle="Trials", date="2021-03-04"))["chen2020"]
     assert (ref.journal, ref.year) == ("Trials", "2021")
+
+
+def test_a_url_in_howpublished_is_the_web_address() -> None:
+    """Classic BibTeX has no url field: a @misc writes its address as howpublished = {\\url{...}}."""
+    text = "@misc{site,\n  author = {{National Cancer Institute}},\n  title = {A record},\n  year = {2023},\n" \
+           "  howpublished = {\\url{https://clinicaltrials.gov/study/NCT01234567}},\n}\n"
+    assert load(text)["site"].url == "https://clinicaltrials.gov/study/NCT01234567"
+    only_address = "@misc{bare,\n  howpublished = {\\url{https://example.org/a\\_b}},\n}\n"
+    assert load(only_address)["bare"].url == "https://example.org/a_b"  # something to show: no error
 
 
 # --- problems ---------------------------------------------------------------------------------

@@ -201,7 +201,9 @@ _DASHES = re.compile(r"(?<!-)---?(?!-)")  # '--' is an en dash, '---' an em dash
 # a text command takes the spaces after it (TeX's rule: '10\textmu g' is 10µg), a math symbol keeps them.
 _TEXT_SYMBOLS = {
     "textmu": "\u00b5", "micro": "\u00b5", "textgreater": ">", "textless": "<", "textquotedblleft": "\u201c",
-    "textquotedblright": "\u201d", "textquoteleft": "\u2018", "textquoteright": "\u2019",
+    "textquotedblright": "\u201d", "textquoteleft": "\u2018", "textquoteright": "\u2019", "textquotesingle": "'",
+    "texttimes": "\u00d7", "textdiv": "\u00f7", "textminus": "\u2212", "textperthousand": "\u2030",
+    "textonehalf": "\u00bd", "textonequarter": "\u00bc", "textthreequarters": "\u00be", "textasciicircum": "^",
 }
 _GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
           "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega")  # (LaTeX has no \omicron)
@@ -213,11 +215,13 @@ _MATH_SYMBOLS = {
     "ne": "\u2260", "neq": "\u2260", "approx": "\u2248", "sim": "\u223c", "times": "\u00d7", "pm": "\u00b1",
     "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
     "leftarrow": "\u2190", "uparrow": "\u2191", "downarrow": "\u2193", "ell": "\u2113", "prime": "\u2032",
-    "lt": "<", "gt": ">", "ll": "\u226a", "gg": "\u226b", "degree": "\u00b0", "percent": "%",
+    "lt": "<", "gt": ">", "ll": "\u226a", "gg": "\u226b", "degree": "\u00b0", "percent": "%", "sqrt": "\u221a",
 }
 _SYMBOL = re.compile(r"\\(?:(" + "|".join(sorted(_TEXT_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z])\s*|("
                      + "|".join(sorted(_MATH_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z]))(?:\{\})?")
-_WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath)\s*(?=\{)")  # \href{url}{text}: the text; \ensuremath{x}: x
+# \href{url}{text}: the text; \ensuremath{x}, and a formula's text and fonts ($\mathrm{CO}_2$): x
+_WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath|text|textrm|textup|math(?:rm|it|bf|sf|tt|up)|operatorname)\s*(?=\{)")
+_FRACTION = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")  # $\frac{1}{2}$: 1/2
 _SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
@@ -248,7 +252,9 @@ def decode_latex(latex: str) -> str:
     prepared = _DOTLESS_I.sub(lambda m: m.group(1) or m.group(2), latex)
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
+        prepared = prepared.replace("\\{", "\ue000").replace("\\}", "\ue001")  # braces written, kept to the end
         prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
+        prepared = _FRACTION.sub(r"\1/\2", prepared)
         prepared = _KNOWN_WORD.sub(lambda m: _KNOWN_WORDS[m.group(1)], prepared)
         prepared = _TEXT_SCRIPT.sub(lambda m: (m.group(1) == "super" and _raised(m.group(2))) or m.group(2), prepared)
         while (accented := _ACCENT.sub(_accent, prepared)) != prepared:
@@ -267,7 +273,7 @@ def decode_latex(latex: str) -> str:
             text = prepared
     text = _CONTROL_WORD.sub(lambda m: _KNOWN_WORDS.get(m.group(1), ""), text)
     text = _CONTROL_SYMBOL.sub(lambda m: " " if m.group(1) in "\\\n" else m.group(1), text)
-    text = text.replace("\\", "").replace("{", "").replace("}", "")
+    text = text.replace("\\", "").replace("{", "").replace("}", "").replace("\ue000", "{").replace("\ue001", "}")
     return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
 
 

@@ -124,6 +124,9 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("($95\\%$ CI: 30--60)", "(95% CI: 30\u201360)"),  # an escaped sign in a formula
         ("3 mg/m\\textsuperscript{2}, the 12\\textsuperscript{th}, H\\textsubscript{2}O", "3 mg/m\u00b2, the 12th, H2O"),
         ("\\LaTeX{} and \\TeX{} text", "LaTeX and TeX text"),  # braces after a command keep the space
+        ("2 \\texttimes{} 3, 5\\textperthousand, \\textonehalf", "2 \u00d7 3, 5\u2030, \u00bd"),
+        ("$\\mathrm{CO}_2$, $\\text{mg}/\\mathrm{kg}$, $\\frac{1}{2}$, $\\sqrt{2}$", "CO2, mg/kg, 1/2, \u221a2"),
+        ("the set \\{1, 2\\}", "the set {1, 2}"),  # written braces are text
     ],
 )
 def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:

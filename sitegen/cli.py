@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("sources", nargs="*", metavar="SOURCE", help="a record file (API v2 JSON: one study, a page, or "
                    "the website's export; or a classic XML record) or an NCT ID to fetch from the registry")
     i.add_argument("--query", metavar="TEXT", help="import the studies a registry search for TEXT finds")
+    i.add_argument("--refresh", action="store_true", help="fetch again from the registry every trial the catalog "
+                   "has imported (each trials/nct*.ctgov.json), to bring them all up to date")
     i.add_argument("--status", nargs="+", default=[], metavar="STATUS",
                    help="with --query: only studies with one of these statuses (e.g. RECRUITING NOT_YET_RECRUITING)")
     i.add_argument("--limit", type=int, default=None, metavar="N", help="with --query: at most N studies (default and "

@@ -60,7 +60,7 @@ def _stale_record(path: Path, today: datetime.date, max_age: int, editor_status:
     except (ContentError, OSError, UnicodeError, ValueError):
         return []  # the build reports a broken record
     lines = text.splitlines()
-    again = f"re-import it with `sitegen import {study.nct_id}`"
+    again = f"re-import it with `sitegen import {study.nct_id}` (or every imported trial: `sitegen import --refresh`)"
     found = []
     end = study.primary_completion.last_day() if study.primary_completion else None
     if study.open and not editor_status and study.primary_completion is not None and end is not None and end < today:

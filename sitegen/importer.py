@@ -597,8 +597,10 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
     statuses = [re.sub(r"[^A-Z]+", "_", s.upper()).strip("_") for s in args.status]
     wrong = [s for s, given in zip(statuses, args.status) if s not in STATUSES]
     usage = None
-    if not args.sources and not args.query:
-        usage = "name a SOURCE (a file or an NCT ID) or --query TEXT"
+    sources = list(dict.fromkeys([*args.sources, *(imported_ids(args.content) if args.refresh else [])]))
+    if not sources and not args.query:
+        usage = (f"--refresh: {args.content / 'trials'}/ holds no imported trial (nct*.ctgov.json)" if args.refresh
+                 else "name a SOURCE (a file or an NCT ID), --query TEXT or --refresh")
     elif args.limit is not None and not 1 <= args.limit <= MAX_STUDIES:
         usage = f"--limit {args.limit}: expected a number of studies from 1 to {MAX_STUDIES:,}"
     elif (args.status or args.limit) and not args.query:
@@ -612,7 +614,7 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
         return 2
     registry = Registry(api_url) if sleep is None else Registry(api_url, sleep=sleep)
     try:
-        records, problems = gather(args.sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
+        records, problems = gather(sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
         report = import_records(args.content, records, problems)
     except OSError as e:  # a folder that cannot be written, a full disk
         print(f"sitegen: {e.filename or args.content}: {e.strerror or e}", file=sys.stderr)
@@ -622,6 +624,13 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
         return 130
     report.show(args.content, args.json)
     return 1 if any(p.severity == "error" for p in report.problems) else 0
+
+
+def imported_ids(content: Path) -> list[str]:
+    """The NCT IDs of the trials a catalog has imported, read from the names of their registry files, in order."""
+    folder = content / "trials"
+    names = sorted(path.name for path in folder.glob("nct*.ctgov.json")) if folder.is_dir() else []
+    return [found.group(1).upper() for name in names if (found := re.fullmatch(r"(nct[0-9]{8})\.ctgov\.json", name))]
 
 
 def gather(sources: Iterable[str], query: str | None, statuses: list[str], limit: int,

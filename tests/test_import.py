@@ -620,6 +620,35 @@ def test_api_fetches_a_study_by_nct_id(registry: FakeRegistry, tmp_path: Path) -
     assert json.loads((tmp_path / "trials" / f"{nct.lower()}.ctgov.json").read_text()) == record
 
 
+def test_refresh_fetches_every_imported_trial_again(registry: FakeRegistry, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """--refresh asks the registry for each trial the catalog imported, and only those; one it no longer answers
+    for is reported and keeps its files, the others are brought up to date."""
+    for n in (1, 2, 3):
+        registry.answer(f"/studies/NCT{n:08d}", (200, {}, study(n), 0.0))
+    assert run("NCT00000001", "NCT00000002", "NCT00000003", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    (tmp_path / "trials" / "notes.txt").write_text("not a record")
+    (tmp_path / "trials" / "hand-written.yaml").write_text("title: T\n")
+    registry.requests.clear()
+    newer = study(1)
+    newer["protocolSection"]["statusModule"] = {"overallStatus": "COMPLETED"}
+    registry.answer("/studies/NCT00000001", (200, {}, newer, 0.0))
+    registry.answer("/studies/NCT00000003", (404, {}, b"NCT number NCT00000003 not found", 0.0))
+    capsys.readouterr()
+    assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    assert sorted(path for path, _ in registry.requests) == [f"/api/v2/studies/NCT{n:08d}" for n in (1, 2, 3)]
+    out, err = capsys.readouterr()
+    assert "NCT00000001: status" in out and "NCT00000002: unchanged" in out and "NCT00000003" in err
+    assert json.loads((tmp_path / "trials" / "nct00000001.ctgov.json").read_text()) == newer
+    assert json.loads((tmp_path / "trials" / "nct00000003.ctgov.json").read_text()) == study(3)  # kept
+
+
+def test_refresh_of_a_catalog_with_no_imported_trial_is_wrong_use(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", "--refresh", "--content", str(tmp_path)]) == 2
+    assert f"--refresh: {tmp_path / 'trials'}/ holds no imported trial" in capsys.readouterr().err
+
+
 def test_api_search_follows_next_page_token(registry: FakeRegistry, tmp_path: Path) -> None:
     registry.answer("/studies",
                     (200, {}, {"studies": [study(1), study(2)], "nextPageToken": "two"}, 0.0),

@@ -306,7 +306,7 @@ def test_check_warns_about_a_recruiting_trial_past_its_primary_completion_and_an
     err = capsys.readouterr().err
     assert (f"nct05814159.ctgov.json:{completion}:1: warning: NCT05814159 is 'Recruiting' but its primary completion "
             "date, 1 December 2023, has passed: the status may be out of date; re-import it with "
-            "`sitegen import NCT05814159`") in err
+            "`sitegen import NCT05814159` (or every imported trial: `sitegen import --refresh`)") in err
     assert "last updated" not in err  # 14 April 2023: not yet a year
     assert main([*args, "--today", "2024-04-14"]) == 0
     err = capsys.readouterr().err

@@ -644,7 +644,13 @@ def gather(sources: Iterable[str], query: str | None, statuses: list[str], limit
         path = Path(source)
         if NCT_ID.fullmatch(source.upper()) and not path.exists():
             try:
-                records.append(Record(registry.study(source.upper()), f"{registry.api_url.rstrip('/')}/studies/{source.upper()}"))
+                record = Record(registry.study(source.upper()), f"{registry.api_url.rstrip('/')}/studies/{source.upper()}")
+                records.append(record)
+                answered = check_record(record)[0]
+                if answered not in (None, source.upper()):  # the registry sends an old ID on to the study's new one
+                    problems.append(Problem(source.upper(), 0, 0, f"the registry answers with {answered}, the study's ID "
+                                            f"now: it is imported as {answered}; if this catalog has "
+                                            f"trials/{source.lower()}.*, remove them", "warning"))
             except FetchError as e:
                 problems.append(Problem(source.upper(), 0, 0, str(e).removeprefix(f"{source.upper()}: ")))
         elif path.is_dir():

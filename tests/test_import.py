@@ -643,6 +643,15 @@ def test_refresh_fetches_every_imported_trial_again(registry: FakeRegistry, tmp_
     assert json.loads((tmp_path / "trials" / "nct00000003.ctgov.json").read_text()) == study(3)  # kept
 
 
+def test_an_id_the_registry_sends_on_to_another_is_imported_under_the_new_one_with_a_warning(
+        registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry.answer("/studies/NCT00009113", (200, {}, study(10647), 0.0))  # an old ID: the registry answers for the new
+    assert run("NCT00009113", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert [p.name for p in (tmp_path / "trials").glob("*.ctgov.json")] == ["nct00010647.ctgov.json"]
+    assert ("NCT00009113: warning: the registry answers with NCT00010647, the study's ID now: it is imported as "
+            "NCT00010647; if this catalog has trials/nct00009113.*, remove them") in capsys.readouterr().err
+
+
 def test_refresh_of_a_catalog_with_no_imported_trial_is_wrong_use(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", "--refresh", "--content", str(tmp_path)]) == 2

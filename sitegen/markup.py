@@ -16,16 +16,33 @@ import nh3
 
 from .cite import CITATION
 
-# What one text may hold for Python-Markdown to read it in time linear in its length (validate.py refuses more in
-# an editor's field; pages.registry_prose makes more of them text in the registry's):
+# What one text may hold for Python-Markdown to read it in time linear in its length, and within Python's stack
+# (validate.py refuses more in an editor's field; pages.registry_prose shows a registry text holding more as text):
 MAX_BRACKETS = 200  # "[": each opens a possible link that Markdown scans ahead for
 MAX_ANGLES = 200  # "<": each may open an HTML tag, which Markdown scans ahead, over the lines after, to close
+MAX_BACKTICKS = 200  # "`": each run may open a code span, which Markdown (and cite.citable) scans ahead to close
+MAX_NESTING = 15  # lists or quotes in one another, on one line ('> > - x') or by indentation
+_DEEP = re.compile(rf"^(?:(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){{{MAX_NESTING + 1},}}|(?:[ \t]*>){{{MAX_NESTING + 1}}}"
+                   rf"|(?: {{4}}|\t){{{MAX_NESTING + 1}}}[ \t]*(?:[-*+>]|\d+[.)])[ \t])", re.MULTILINE)
+_DEEP_LENGTH = MAX_NESTING + 1  # the shortest text _DEEP finds: 16 times '>'
 
 # Characters Markdown acts on inside a line, and what it reads at the start of a line as a block (a heading,
 # quote, list item, rule, or code); a text without them, on one line, is one paragraph of plain text.
 _INLINE_SYNTAX = re.compile(r"[\\`*_\[\]!<>&\n\r\t@]")  # a line break (two spaces at the end) is trailing space
 _AUTOLINK = re.compile(r"https?:")
 _BLOCK_START = re.compile(r"#|=|-|\+|\d+[.)]\s|\d+[.)]$|\s")
+
+
+def markdown_problem(text: str) -> str:
+    """What in `text` Python-Markdown could not read in time linear in its length, or without running out of
+    stack ('' when nothing): the words of an editor's error."""
+    for sign, most in (("[", MAX_BRACKETS), ("<", MAX_ANGLES), ("`", MAX_BACKTICKS)):
+        if text.count(sign) > most:
+            escape = " (write '&lt;' for more)" if sign == "<" else ""
+            return f"expected at most {most} '{sign}' in one field{escape}, got {text.count(sign)}"
+    if len(text) >= _DEEP_LENGTH and _DEEP.search(text):
+        return f"expected Markdown nested at most {MAX_NESTING} lists or quotes deep"
+    return ""
 
 
 def is_plain(text: str) -> bool:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .cite import ProseField
-from .markup import MAX_BRACKETS, plain_text
+from .markup import markdown_problem, plain_text
 from .registry import OPEN, date_words, last_day
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
@@ -130,19 +130,33 @@ def _unescaped(m: re.Match[str]) -> str:
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")  # a '<' that may start a tag (not '<7%'), not an autolink
-_BRACKET = re.compile(r"(\\*)\[")  # a '[' with the backslashes before it: an odd number escape it already
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+MAX_REGISTRY_PROSE = 100_000
+"""Characters of a registry text shown (the registry itself takes at most 32,000, in a detailed description)."""
 
 
 def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
     it escapes; a '<' that could start a tag written as text (the registry has no HTML, and Markdown's search for a
     tag's end, over the lines after, takes time that grows with the square of their number); and, as it cites
-    nothing, a '[@' in it text, not a citation. With more '[' than an editor's field may have, each is text too
-    (the same reason)."""
-    text = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, text)).replace("[@", "[\\@")
-    if text.count("[") <= MAX_BRACKETS:
-        return text
-    return _BRACKET.sub(lambda m: m[0] if len(m[1]) % 2 else m[1] + "\\[", text)
+    nothing, a '[@' in it text, not a citation. A text an editor's field could not hold (more '[', '<' or '`'
+    than Markdown reads in linear time, lists nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain
+    text, in paragraphs."""
+    shown, cut = text[:MAX_REGISTRY_PROSE], len(text) - MAX_REGISTRY_PROSE
+    prose = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, shown)).replace("[@", "[\\@")
+    if not markdown_problem(prose) and cut <= 0:
+        return prose
+    # As HTML paragraphs, which Markdown passes on whole (its inline patterns take time that grows with the square
+    # of the number of entities, or backticks, in one paragraph), the line breaks kept; no '[' or '`' in them, so
+    # that no citation or code span is looked for.
+    paragraphs = _PARAGRAPH_BREAK.split(_ESCAPED.sub(lambda m: m[1], shown))
+    paragraphs += [f"(The registry's text goes on for {cut:,} more characters, not shown here.)"] if cut > 0 else []
+    return "\n\n".join(f"<p>{_as_html(paragraph)}</p>" for paragraph in paragraphs if paragraph.strip())
+
+
+def _as_html(text: str) -> str:
+    lines = (html.escape(line.strip(), quote=False) for line in text.strip().splitlines())
+    return "<br>\n".join(lines).replace("[", "&#91;").replace("`", "&#96;")
 
 
 def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:

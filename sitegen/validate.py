@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +15,7 @@ from .cite import UnknownKey, cite_keys, cited_at
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey, read_text
-from .markup import MAX_ANGLES, MAX_BRACKETS
+from .markup import markdown_problem
 from .pages import recruitment, spots_past, status_of
 from .registry import date_words
 from .schema import EditorTrial, Glossary, Settings, Trial
@@ -32,10 +31,6 @@ _TYPE_NAMES = {
 def validate_settings(doc: Document) -> Settings:
     """Validate content/site.yaml."""
     return _validate(doc, Settings)
-
-
-_DEEP_NESTING = re.compile(r"^(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){16,}", re.MULTILINE)
-_DEEP_LENGTH = 32  # the shortest text _DEEP_NESTING finds: 16 times a marker and a space
 
 
 def _text_problems(doc: Document, data: Any, path: PathKey = ()) -> list[Problem]:
@@ -55,13 +50,7 @@ def _text_problem(text: str) -> str:
     """What is wrong with one text field for the Markdown parser, or '' when nothing is."""
     if len(text) > MAX_TEXT:
         return f"expected text of at most {MAX_TEXT:,} characters, got {len(text):,}"
-    if text.count("[") > MAX_BRACKETS:
-        return f"expected at most {MAX_BRACKETS} '[' in one field, got {text.count('[')}"
-    if text.count("<") > MAX_ANGLES:
-        return f"expected at most {MAX_ANGLES} '<' in one field (write '&lt;' for more), got {text.count('<')}"
-    if len(text) >= _DEEP_LENGTH and _DEEP_NESTING.search(text):
-        return "expected Markdown nested at most 15 lists or quotes deep"
-    return ""
+    return markdown_problem(text)
 
 
 def validate_trial(doc: Document) -> Trial:

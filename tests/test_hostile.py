@@ -305,6 +305,10 @@ def _explode(kind: str, project: Project) -> None:
     elif kind == "merge-keys":  # each '<<: *a' copies a's 50,000 pairs: 200 million, before any value is counted
         pairs = "".join(f"  k{i}: 1\n" for i in range(50_000))
         (content / "glossary.yaml").write_text(f"big: &a\n{pairs}other:\n  <<: [{', '.join(['*a'] * 4000)}]\n")
+    elif kind == "backtick-answers":  # each answer within every length limit; 5 s each when code spans were sought
+        data = yaml.safe_load((content / "trial.yaml").read_text(encoding="utf-8"))
+        data["faq"] = [{"question": f"Q{i}?", "answer": "`" * (9_999 - i)} for i in range(24)]
+        (content / "trial.yaml").write_text(yaml.safe_dump(data, width=10**9), encoding="utf-8")
     elif kind == "nested-merge-keys":  # 400 bytes: anchors defined inside the merge lists, ten times each level
         level = "{a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10}"
         for n in range(1, 7):
@@ -318,7 +322,7 @@ def _limited(seconds: int = LIMIT_SECONDS) -> None:
 
 
 @pytest.mark.parametrize("kind", ["deep-yaml", "dev-zero-bib", "fifo-trial", "2-gb-trial", "30000-faq-entries",
-                                  "merge-keys", "nested-merge-keys"])
+                                  "merge-keys", "nested-merge-keys", "backtick-answers"])
 def test_explosive_inputs_are_refused_in_5_s_or_built_in_10_s_and_500_mb(project: Project, tmp_path: Path,
                                                                       kind: str) -> None:
     _explode(kind, project)
@@ -339,6 +343,29 @@ def test_explosive_inputs_are_refused_in_5_s_or_built_in_10_s_and_500_mb(project
         assert result.returncode == 0 and (tmp_path / "out" / "faq" / "index.html").stat().st_size > 3_000_000
     else:
         assert result.returncode == 1 and re.search("problems? found; nothing was written", result.stderr), result.stderr
+
+
+def test_registry_texts_markdown_reads_slowly_or_too_deep_build_in_10_s(tmp_path: Path) -> None:
+    """Registry texts have no length limit of ours: each of these took 30 to 51 s, or ended in a RecursionError."""
+    from test_registry import make_registry_catalog, record
+
+    texts = {"NCT05814159": "`" * 40_000, "NCT04318938": "[" * 100_000 + "](" * 1000,
+             "NCT00831909": "\\" * 400_000 + "_x_" * 10_000, "NCT03606070": "".join(">" * i + " x\n" for i in range(2000)),
+             "NCT05883644": "".join("    " * i + "- x\n" for i in range(300))}
+    records = {}
+    for nct, text in texts.items():
+        records[nct] = record(nct)
+        records[nct]["protocolSection"]["descriptionModule"]["detailedDescription"] = text
+    project = make_registry_catalog(tmp_path, records)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        [sys.executable, "-m", "sitegen", "build", "--content", str(project.content), "--output", str(tmp_path / "out"),
+         "--jobs", "1"], capture_output=True, text=True, timeout=120, check=False,
+        preexec_fn=functools.partial(_limited, BUILD_LIMIT_SECONDS),
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime < BUILD_LIMIT_SECONDS
 
 
 def test_two_values_that_would_share_a_url_are_an_error_not_one_page() -> None:

@@ -520,7 +520,7 @@ def test_a_registry_text_is_read_in_time_linear_in_its_length(tmp_path: Path) ->
         build(project, tmp_path / str(lines) / "out", jobs=1)
         seconds.append(time.process_time() - started)
     page = (tmp_path / "8000" / "out" / "trials" / "nct05814159" / "index.html").read_text()
-    assert "&lt;a\n[x\n&lt;a" in page  # shown as the text it is
+    assert "&lt;a<br>\n[x<br>\n&lt;a" in page  # shown as the text it is, line by line (8,000 "[": as text)
     # four times the lines: about four times the time when linear (and a fixed part), sixteen when quadratic
     assert seconds[1] < 8 * seconds[0], seconds
 
@@ -541,7 +541,7 @@ def test_an_expanded_access_programme_that_is_available_invites_and_its_texts_ke
     study["protocolSection"]["statusModule"]["overallStatus"] = "AVAILABLE"
     study["protocolSection"]["designModule"]["studyType"] = "EXPANDED_ACCESS"
     study["protocolSection"]["descriptionModule"]["detailedDescription"] = (
-        "Dose: `a < b` and <b>bold</b> \\[not a link\\] " + "[" * 201)
+        "Dose: `a < b` and <b>bold</b> \\[not a link\\] " + "[" * 199)
     eligibility = study["protocolSection"]["eligibilityModule"]
     eligibility.pop("sex", None)
     eligibility["genderDescription"] = "Anyone who menstruates"
@@ -549,10 +549,34 @@ def test_an_expanded_access_programme_that_is_available_invites_and_its_texts_ke
     pages = html_pages(tmp_path / "out")
     summary = pages["trials/nct05814159/index.html"].text
     assert "Not recruiting" not in summary and "Who can join" in pages["trials/nct05814159/eligibility/index.html"].text
-    assert "Dose: a < b and <b>bold</b> [not a link] " + "[" * 201 in summary  # code, tags as text, escapes, brackets
+    assert "Dose: a < b and <b>bold</b> [not a link] " + "[" * 199 in summary  # code, tags as text, escapes, brackets
     assert "\\" not in summary
     assert "<dt>Sex</dt><dd>Anyone who menstruates</dd>" in (
         tmp_path / "out" / "trials" / "nct05814159" / "eligibility" / "index.html").read_text()  # the record gives no sex
+
+
+@pytest.mark.parametrize("text", ids=["brackets", "backticks", "lists", "quotes"], argvalues=[
+    "Dose: `a < b` and <b>bold</b> \\[not a link\\] " + "[" * 201,  # more '[' than Markdown reads in linear time
+    "`" * 201 + " x",  # more backticks
+    "".join("    " * i + "- level\n" for i in range(200)),  # lists too deep for Python's stack
+    "".join(">" * i + " level\n" for i in range(40)),  # quotes too deep
+])
+def test_a_registry_text_markdown_cannot_read_safely_is_shown_as_written(tmp_path: Path, text: str) -> None:
+    """A registry text an editor's field could not hold is shown as plain text, every character as written."""
+    study = record("NCT05814159")
+    study["protocolSection"]["descriptionModule"]["detailedDescription"] = text
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    summary = html_pages(tmp_path / "out")["trials/nct05814159/index.html"].text
+    assert " ".join(line.strip() for line in text.replace("\\", "").splitlines()) in summary
+
+
+def test_a_registry_text_longer_than_any_the_registry_takes_is_cut_with_a_note(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    study["protocolSection"]["descriptionModule"]["detailedDescription"] = "word " * 30_000  # 149,999 once stripped
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    summary = html_pages(tmp_path / "out")["trials/nct05814159/index.html"].text
+    assert "word " * 19_999 + "word" in summary and "word " * 20_001 not in summary
+    assert "(The registry's text goes on for 49,999 more characters, not shown here.)" in summary
 
 
 def test_a_registry_link_a_page_may_not_make_is_shown_as_text(tmp_path: Path) -> None:

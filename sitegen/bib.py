@@ -189,7 +189,7 @@ class Bibliography(dict[str, Reference]):
 
 _CONTROL_WORD = re.compile(r"\\([A-Za-z]+)\*?[ \t\r\n]*")  # (not a no-break space: see _SPACING)
 _CONTROL_SYMBOL = re.compile(r"\\(.)", re.DOTALL)
-_DOTLESS_I = re.compile(r"\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*")
+_DOTLESS_I = re.compile(r"(\\[`'^\"~=.uvHckrdb]\s*)(?:\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*)")  # under an accent
 # render_as("text") looks the backend up through package metadata on every call (~30 ms): keep one.
 _PLAIN_TEXT = PlainTextBackend()
 _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
@@ -204,6 +204,7 @@ _TEXT_SYMBOLS = {
     "textquotedblright": "\u201d", "textquoteleft": "\u2018", "textquoteright": "\u2019", "textquotesingle": "'",
     "texttimes": "\u00d7", "textdiv": "\u00f7", "textminus": "\u2212", "textperthousand": "\u2030",
     "textonehalf": "\u00bd", "textonequarter": "\u00bc", "textthreequarters": "\u00be", "textasciicircum": "^",
+    "j": "\u0237",  # (a dotless j; latexcodec knows the dotless i)
 }
 _GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
           "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega")  # (LaTeX has no \omicron)
@@ -248,8 +249,8 @@ def latex_to_text(latex: str) -> str:
 
 def decode_latex(latex: str) -> str:
     """latex_to_text without its quick path: every value through pybtex and latexcodec."""
-    # latexcodec turns \"\i into ï but not \"{\i}; a dotless i under an accent is just an i.
-    prepared = _DOTLESS_I.sub(lambda m: m.group(1) or m.group(2), latex)
+    # A dotless i under an accent is just an i (latexcodec turns \"\i into ï but not \"{\i}); alone it is ı.
+    prepared = _DOTLESS_I.sub(lambda m: f"{m.group(1)}{{{m.group(2) or m.group(3)}}}", latex)
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
         prepared = prepared.replace("\\{", "\ue000").replace("\\}", "\ue001")  # braces written, kept to the end

@@ -306,12 +306,16 @@ def _script(m: re.Match[str]) -> str:
     return f"^{written}" if raised is None else raised
 
 
-def _identifier(latex: str) -> str:
-    r"""A DOI or URL as written, without LaTeX escapes (\_, {\%}, \url{...}); the first word only."""
+def _identifier(latex: str, url: bool = False) -> str:
+    r"""A DOI or URL as written, without LaTeX escapes (\_, {\%}, \url{...}); the first word only. A `url` is
+    whole, a space in it written %20 as a browser would, unless each of its words is a URL: Mendeley lists several
+    in one field."""
     text = re.sub(r"\\url\s*", "", latex)
     text = re.sub(r"\\([_%&#$~])", r"\1", text)
     text = text.replace("\\", "").replace("{", "").replace("}", "")
     words = text.split()
+    if url and not all(re.match(r"https?://", word, re.IGNORECASE) for word in words):
+        return "%20".join(words)
     return words[0] if words else ""
 
 
@@ -810,7 +814,9 @@ class _Bibliography:
             ("doi", lambda v: well_formed_doi(bare_doi(v)), "is not a DOI (10.<digits>/<suffix>, no spaces, quotes, <>)",
              "shown without a link"),
             ("pmid", well_formed_pmid, "is not a PubMed id (digits)", "left out"),
-            ("url", lambda v: bool(web_link(_identifier(v))), "is not a web address (http or https)", "shown without a link"),
+            ("url", lambda v: bool(web_link(_identifier(v, url=True))),
+             ("is not a web address a page may link to (http or https with a host; no quote, angle bracket, user "
+              "name or password)"), "shown without a link"),
         )
         for name, valid, what, then in checks:
             value, where = _given(chain, name)
@@ -921,7 +927,7 @@ def _url(chain: Sequence[Mapping[str, str]]) -> str:
     if not url:
         found = re.search(r"\\url\s*\{([^{}]*)\}", _field(chain, "howpublished"))
         url = found.group(1) if found else ""
-    return _identifier(url)
+    return _identifier(url, url=True)
 
 
 def _pmid(chain: Sequence[Mapping[str, str]]) -> str:

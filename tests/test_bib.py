@@ -24,6 +24,7 @@ from sitegen.bib import (
     format_reference_text,
     latex_to_text,
     load_bibliography,
+    reference_links,
     web_link,
 )
 from sitegen.build import build
@@ -589,6 +590,18 @@ def test_urls_the_html_refuses_are_not_in_the_json_ld_and_bad_ids_warn_at_their_
     assert where["entry 'jsurl'"].line == 2 and "is not a web address" in where["entry 'jsurl'"].message
     with pytest.raises(ContentError, match="is not a DOI"):
         build(project, tmp_path / "strict", strict=True)
+
+
+def test_a_url_with_a_space_links_whole_and_one_with_a_quote_is_warned_about() -> None:
+    """Mendeley writes 'https://www.participations.org/Volume 9/Issue 2/7 Berenstein.pdf': linked whole, as a browser
+    would (not to 'https://www.participations.org/Volume'); one that could end an attribute is no link, and a warning."""
+    text = ("@misc{spaced,\n  title = {T},\n  year = {2020},\n  url = {https://example.org/some path/file.pdf},\n}\n"
+            '@misc{quoted,\n  title = {T},\n  year = {2020},\n  url = {https://ex.org/a b"c<d>},\n}\n')
+    refs = load(text)
+    assert reference_links(refs["spaced"]).web == "https://example.org/some%20path/file.pdf"
+    assert reference_links(refs["quoted"]).web == ""
+    [problem] = check_bibliography(refs, ["spaced", "quoted"])
+    assert problem.line == 9 and "is not a web address a page may link to" in problem.message
 
 
 def test_a_good_doi_is_the_same_link_in_html_and_json_ld(project: Project, tmp_path: Path) -> None:

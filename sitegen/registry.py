@@ -399,10 +399,33 @@ def _site(data: dict[str, Any]) -> Site:
                 float(lat) if valid and lat is not None else None, float(lon) if valid and lon is not None else None)
 
 
-def read_study(data: Any, file: str) -> Study:
-    """The facts of one API v2 study object; a ContentError naming `file` when it has no NCT ID or no title."""
+# Characters a page must not show: controls (JSON's \u0000 escapes write them; HTML has no place for them) and the
+# invisible ones that turn the direction of the text after them (a '\u202e' left open reverses a listing's line).
+INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# ...and where a JSON text may write one: as itself, or escaped (more: '\\\\b' is a backslash and a b)
+_MAY_BE_INVISIBLE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\\(?:[bf]|u00[01]|u00[7-9]|u202|u206)",
+                               re.IGNORECASE)
+
+
+def _visible(value: Any) -> Any:
+    """The record with INVISIBLE characters removed from each of its texts (and keys)."""
+    if isinstance(value, str):
+        return value if value.isprintable() or not INVISIBLE.search(value) else INVISIBLE.sub("", value)
+    if isinstance(value, dict):
+        return {_visible(k): _visible(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_visible(v) for v in value]
+    return value
+
+
+def read_study(data: Any, file: str, text: str | None = None) -> Study:
+    """The facts of one API v2 study object; a ContentError naming `file` when it has no NCT ID or no title. Its
+    texts lose the characters no page may show (INVISIBLE): looked for in each, unless the JSON `text` it was read
+    from shows there can be none."""
     if not isinstance(data, dict):
         raise ContentError([Problem(file, 1, 1, "expected one ClinicalTrials.gov API v2 study (a JSON object)")])
+    if text is None or _MAY_BE_INVISIBLE.search(text):
+        data = _visible(data)
     protocol = _dict(data.get("protocolSection"))
     ident = _dict(protocol.get("identificationModule"))
     nct_id = _text(ident.get("nctId"))
@@ -516,7 +539,7 @@ def load_study(path: Path) -> Study:
         text = read_text(path)  # bounded, a regular file, UTF-8: as every content file is read
     except OSError as e:
         raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
-    return read_study(load_json(str(path), text), str(path))
+    return read_study(load_json(str(path), text), str(path), text)
 
 
 # ---- eligibility criteria: the registry's Markdown-like text, parsed into lists without losing a word

@@ -570,6 +570,17 @@ def test_a_registry_text_markdown_cannot_read_safely_is_shown_as_written(tmp_pat
     assert " ".join(line.strip() for line in text.replace("\\", "").splitlines()) in summary
 
 
+def test_controls_and_direction_overrides_in_a_record_are_not_shown(tmp_path: Path) -> None:
+    study = record("NCT05814159")
+    study["protocolSection"]["identificationModule"]["briefTitle"] = "Tit\u0000le \u202eevil\u202c \u0007bell \u001b[31m"
+    study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] = "Inclusion Criteria:\n\n* Age \u2066\u0085>= 18"
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    for page in (tmp_path / "out").rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text), page
+    assert "Title evil bell [31m" in html_pages(tmp_path / "out")["trials/nct05814159/index.html"].text
+
+
 def test_a_registry_text_longer_than_any_the_registry_takes_is_cut_with_a_note(tmp_path: Path) -> None:
     study = record("NCT05814159")
     study["protocolSection"]["descriptionModule"]["detailedDescription"] = "word " * 30_000  # 149,999 once stripped

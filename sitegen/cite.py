@@ -119,9 +119,10 @@ def cited_at(text: str) -> list[tuple[str, int]]:
 
 def number_citations(
     pages: list[tuple[str, str, list[ProseField]]], bibliography: dict[str, Reference],
-    sets: Mapping[str, EntrySet] | None = None,
+    sets: Mapping[str, EntrySet] | None = None, searched: str = "references.bib",
 ) -> tuple[Citations, list[UnknownKey]]:
-    """Number citations across `pages` (slug, title, fields, in navigation order) and find unknown keys.
+    """Number citations across `pages` (slug, title, fields, in navigation order) and find unknown keys (`searched`:
+    the files the bibliography was read from, as a message names them).
 
     Returns the citations and a problem for each citation of a key that is no reference: one of the `sets` of the
     bibliography (biblatex @set entries, whose members are to be cited) or a key it does not have.
@@ -139,7 +140,7 @@ def number_citations(
                 known = [k for k in keys if k in bibliography]
                 for k in keys:
                     if k not in bibliography:
-                        problems.append(UnknownKey(f.path, k, seen[k], _unknown_key(k, bibliography, sets or {})))
+                        problems.append(UnknownKey(f.path, k, seen[k], _unknown_key(k, bibliography, sets or {}, searched)))
                         seen[k] += 1
                 for k in known:
                     numbers.setdefault(k, len(numbers) + 1)
@@ -156,7 +157,7 @@ def number_citations(
     return Citations(groups, references, uncited), problems
 
 
-def _unknown_key(key: str, bibliography: dict[str, Reference], sets: Mapping[str, EntrySet]) -> str:
+def _unknown_key(key: str, bibliography: dict[str, Reference], sets: Mapping[str, EntrySet], searched: str) -> str:
     if key in sets:
         entry_set = sets[key]  # biblatex cites the group as one; here each work has its own number
         instead = (f"cite its members instead: [{'; '.join('@' + m for m in entry_set.members)}]" if entry_set.members
@@ -165,4 +166,4 @@ def _unknown_key(key: str, bibliography: dict[str, Reference], sets: Mapping[str
                 f"not a work; {instead}")
     hint = difflib.get_close_matches(key, list(bibliography), n=1)
     suggestion = f"; did you mean '@{hint[0]}'?" if hint else ""
-    return f"cites '@{key}', which is not in references.bib{suggestion}"
+    return f"cites '@{key}', which is not in {searched}{suggestion}"

@@ -104,7 +104,9 @@ def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Re
     bibliography = {**shared.bibliography, **own}
     sets = {**_sets_of(shared.bibliography), **_sets_of(own)}
     pages = trial_pages(trial, shared.glossary is not None, trial_base)
-    citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography, sets)
+    searched = f"references.bib or {Path(doc.file).with_suffix('.bib').name}" if trial_base else "references.bib"
+    citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography, sets,
+                                          searched)
     if unknown:
         raise ContentError([citation_problem(doc, key) for key in unknown])
     warned = own if trial_base else shared.bibliography

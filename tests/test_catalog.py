@@ -223,6 +223,14 @@ def test_a_trial_citing_a_set_of_its_own_bib_is_told_its_members(catalog: Projec
     assert e.value.problems[0].file == str(trials / "trial-0.yaml") and e.value.problems[0].column > 1
 
 
+def test_a_trial_citing_a_key_it_lacks_is_told_both_files_it_could_be_in(catalog: Project, tmp_path: Path) -> None:
+    trials = catalog.content / "trials"
+    (trials / "trial-0.yaml").write_text((trials / "trial-0.yaml").read_text().replace("[@chen2021;", "[@nobody;", 1))
+    with pytest.raises(ContentError) as e:
+        build(catalog, tmp_path / "out")
+    assert "cites '@nobody', which is not in references.bib or trial-0.bib" in e.value.problems[0].message
+
+
 def test_what_building_a_trial_read_is_recorded_and_decides_what_is_built_again(
         catalog: Project, tmp_path: Path) -> None:
     """A trial's record holds what building it read: its files, what every trial shares, each shared reference it

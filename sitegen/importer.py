@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ContentError, Problem
-from .inputs import load_json
+from .inputs import INVISIBLE, load_json
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -268,7 +268,7 @@ def check_record(record: Record) -> tuple[str | None, list[Problem]]:
                               ".nctId); a record without one cannot be imported")]
     if not NCT_ID.fullmatch(nct_id):  # checked before it names a file
         return None, [Problem(record.origin, 0, 0, f"{record.where}'{_escape_surrogates(nct_id[:40])}' is not an NCT ID (NCT and 8 digits, 0-9); refused")]
-    if not any(isinstance(ident.get(k), str) and ident[k].strip() for k in ("briefTitle", "officialTitle")):
+    if not any(isinstance(ident.get(k), str) and INVISIBLE.sub("", ident[k]).strip() for k in ("briefTitle", "officialTitle")):
         return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title (briefTitle or officialTitle); refused")]
     surrogate = _lone_surrogate(record.study)
     if surrogate is not None:  # JSON's \u escape can write one; UTF-8, the registry file's encoding, cannot

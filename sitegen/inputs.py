@@ -26,6 +26,11 @@ MB = 1024 * 1024
 # @string macros are set from it), a template or static file up to 10 MB.
 MAX_BYTES = {".yaml": 5 * MB, ".yml": 5 * MB, ".bib": 5 * MB}
 MAX_OTHER_BYTES = 10 * MB
+INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Characters no page may show, in any text: controls (YAML's "\\0" and "\\e" escapes and JSON's "\\u0000" write
+them; HTML has no place for them) and the invisible ones that turn the direction of the text after them (one left
+open reverses the rest of a line). load.py refuses them in an editor's text; a registry record's and a BibTeX
+file's, which cannot be edited at will, lose them."""
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))

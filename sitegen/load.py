@@ -17,7 +17,7 @@ from typing import Any, cast
 import yaml
 
 from .errors import ContentError, Problem
-from .inputs import MAX_DEPTH, not_utf8, read_input
+from .inputs import INVISIBLE, MAX_DEPTH, not_utf8, read_input
 
 PathKey = tuple[str | int, ...]
 
@@ -363,6 +363,10 @@ class _Builder:
 
     def _scalar(self, node: yaml.Node) -> Any:
         if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+            invisible = None if node.value.isprintable() else INVISIBLE.search(node.value)
+            if invisible:
+                self._problem(node.start_mark, f"holds the invisible character U+{ord(invisible[0]):04X}, a control "
+                              "or a change of the text's direction, which no page may show: remove it")
             return node.value  # most values: what the constructor would return, without its bookkeeping
         try:
             return self.constructor.construct_object(node, deep=True)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .cite import ProseField
-from .markup import markdown_problem, plain_text
+from .markup import markdown_problem, plain_text, text_html
 from .registry import OPEN, date_words, last_day
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
@@ -130,7 +130,6 @@ def _unescaped(m: re.Match[str]) -> str:
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")  # a '<' that may start a tag (not '<7%'), not an autolink
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 MAX_REGISTRY_PROSE = 100_000
 """Characters of a registry text shown (the registry itself takes at most 32,000, in a detailed description)."""
 
@@ -141,22 +140,12 @@ def registry_prose(text: str) -> str:
     tag's end, over the lines after, takes time that grows with the square of their number); and, as it cites
     nothing, a '[@' in it text, not a citation. A text an editor's field could not hold (more '[', '<' or '`'
     than Markdown reads in linear time, lists nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain
-    text, in paragraphs."""
+    text (markup.text_html), cut there."""
     shown, cut = text[:MAX_REGISTRY_PROSE], len(text) - MAX_REGISTRY_PROSE
-    prose = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, shown)).replace("[@", "[\\@")
-    if not markdown_problem(prose) and cut <= 0:
-        return prose
-    # As HTML paragraphs, which Markdown passes on whole (its inline patterns take time that grows with the square
-    # of the number of entities, or backticks, in one paragraph), the line breaks kept; no '[' or '`' in them, so
-    # that no citation or code span is looked for.
-    paragraphs = _PARAGRAPH_BREAK.split(_ESCAPED.sub(lambda m: m[1], shown))
-    paragraphs += [f"(The registry's text goes on for {cut:,} more characters, not shown here.)"] if cut > 0 else []
-    return "\n\n".join(f"<p>{_as_html(paragraph)}</p>" for paragraph in paragraphs if paragraph.strip())
-
-
-def _as_html(text: str) -> str:
-    lines = (html.escape(line.strip(), quote=False) for line in text.strip().splitlines())
-    return "<br>\n".join(lines).replace("[", "&#91;").replace("`", "&#96;")
+    if cut <= 0 and not markdown_problem(shown):
+        return _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, shown)).replace("[@", "[\\@")
+    more = f"\n\n(The registry's text goes on for {cut:,} more characters, not shown here.)" if cut > 0 else ""
+    return text_html(_ESCAPED.sub(lambda m: m[1], shown) + more)
 
 
 def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:

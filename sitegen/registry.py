@@ -14,7 +14,7 @@ from typing import Any
 
 from .bib import web_link
 from .errors import ContentError, Problem
-from .inputs import load_json
+from .inputs import INVISIBLE, load_json
 from .load import read_text
 from .slugs import slugify
 
@@ -399,16 +399,13 @@ def _site(data: dict[str, Any]) -> Site:
                 float(lat) if valid and lat is not None else None, float(lon) if valid and lon is not None else None)
 
 
-# Characters a page must not show: controls (JSON's \u0000 escapes write them; HTML has no place for them) and the
-# invisible ones that turn the direction of the text after them (a '\u202e' left open reverses a listing's line).
-INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# ...and where a JSON text may write one: as itself, or escaped (more: '\\\\b' is a backslash and a b)
+# Where a JSON text may write a character of inputs.INVISIBLE: as itself, or escaped (more: '\\\\b' is a backslash and a b)
 _MAY_BE_INVISIBLE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\\(?:[bf]|u00[01]|u00[7-9]|u202|u206)",
                                re.IGNORECASE)
 
 
 def _visible(value: Any) -> Any:
-    """The record with INVISIBLE characters removed from each of its texts (and keys)."""
+    """The record with inputs.INVISIBLE characters removed from each of its texts (and keys): it cannot be refused."""
     if isinstance(value, str):
         return value if value.isprintable() or not INVISIBLE.search(value) else INVISIBLE.sub("", value)
     if isinstance(value, dict):
@@ -420,7 +417,7 @@ def _visible(value: Any) -> Any:
 
 def read_study(data: Any, file: str, text: str | None = None) -> Study:
     """The facts of one API v2 study object; a ContentError naming `file` when it has no NCT ID or no title. Its
-    texts lose the characters no page may show (INVISIBLE): looked for in each, unless the JSON `text` it was read
+    texts lose the characters no page may show (inputs.INVISIBLE): looked for in each, unless the JSON `text` it was read
     from shows there can be none."""
     if not isinstance(data, dict):
         raise ContentError([Problem(file, 1, 1, "expected one ClinicalTrials.gov API v2 study (a JSON object)")])

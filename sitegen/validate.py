@@ -17,7 +17,7 @@ from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey, read_text
 from .markup import markdown_problem
 from .pages import recruitment, spots_past, status_of
-from .registry import INVISIBLE, date_words
+from .registry import date_words
 from .schema import EditorTrial, Glossary, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,7 +34,7 @@ def validate_settings(doc: Document) -> Settings:
 
 
 def _text_problems(doc: Document, data: Any, path: PathKey = ()) -> list[Problem]:
-    """Text too long, or Markdown nested too deep, for the Markdown parser to handle safely."""
+    """Text too long, or Markdown the parser cannot read safely (markup.markdown_problem)."""
     found = []
     for key, value in data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ():
         if isinstance(value, str):
@@ -50,10 +50,6 @@ def _text_problem(text: str) -> str:
     """What is wrong with one text field for the Markdown parser, or '' when nothing is."""
     if len(text) > MAX_TEXT:
         return f"expected text of at most {MAX_TEXT:,} characters, got {len(text):,}"
-    invisible = None if text.isprintable() else INVISIBLE.search(text)
-    if invisible:
-        return (f"holds the invisible character U+{ord(invisible[0]):04X}, a control or a change of the text's "
-                "direction, which no page may show: remove it")
     return markdown_problem(text)
 
 

@@ -298,17 +298,24 @@ def test_markdown_that_would_hang_or_crash_the_parser_is_refused(project, capsys
     assert "faq[0].answer: " + message in err or message in err, err
 
 
-@pytest.mark.parametrize("written,code", [("Immuno\\0therapy", "0000"), ("colour \\e[31m", "001B"),
-                                          ("evil \\u202e reversed", "202E"), ("a \\x85 b", "0085")])
-def test_a_control_or_direction_character_in_a_text_is_refused_at_its_field(project, capsys, written, code):
+@pytest.mark.parametrize("file,before,written,code", [
+    ("trial.yaml", "\ntitle: ", "Immuno\\0therapy", "0000"), ("trial.yaml", "\ntitle: ", "colour \\e[31m", "001B"),
+    ("trial.yaml", "\ntitle: ", "evil \\u202e reversed", "202E"), ("trial.yaml", "\ntitle: ", "a \\x85 b", "0085"),
+    ("site.yaml", "\ntitle: ", "Soft \\u202eTissue", "202E"),
+    ("glossary.yaml", "    definition: ", "Swal\\u2067lowed", "2067"),
+], ids=["nul", "escape", "rlo", "c1", "site", "glossary"])
+def test_a_control_or_direction_character_in_a_text_is_refused_at_its_field(project, capsys, file, before, written,
+                                                                             code):
     """YAML's escapes write characters no page may show: raw in the HTML, a NUL or ESC is invalid, and a right-to-left
-    override left open turns the text after it around."""
-    trial = project.content / "trial.yaml"
-    text = trial.read_text()
-    trial.write_text(text.replace("\ntitle: ", f'\ntitle: "{written}"\nx_title: ', 1))
+    override left open turns the text after it around. Refused in every file an editor writes, at the value."""
+    path = project.content / file
+    text = path.read_text()
+    at = text.index(before) + len(before)
+    line = text.count("\n", 0, at) + 1
+    path.write_text(text[:at] + f'"{written}"\n' + text[text.index("\n", at) + 1:])
     assert main(["check", "--content", str(project.content)]) == 1
     err = capsys.readouterr().err
-    assert f"title: holds the invisible character U+{code}" in err, err
+    assert f"{file}:{line}:{len(before.lstrip(chr(10))) + 1}: holds the invisible character U+{code}" in err, err
 
 
 def test_the_shortest_markdown_nested_too_deep_is_refused_and_one_level_less_is_not():

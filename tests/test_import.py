@@ -652,6 +652,16 @@ def test_an_id_the_registry_sends_on_to_another_is_imported_under_the_new_one_wi
             "NCT00010647; if this catalog has trials/nct00009113.*, remove them") in capsys.readouterr().err
 
 
+def test_a_record_whose_title_is_only_invisible_characters_is_refused(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A page shows no control or direction character: a title of nothing else is no title (the build would refuse
+    the record, and with it the catalog)."""
+    invisible = {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "\u202e\u0000"}}}
+    (tmp_path / "r.json").write_text(json.dumps(invisible))
+    assert run(str(tmp_path / "r.json"), "--content", str(tmp_path / "c")) == 1
+    assert "has no title" in capsys.readouterr().err and not (tmp_path / "c" / "trials" / "nct00000001.ctgov.json").exists()
+
+
 def test_refresh_of_a_catalog_with_no_imported_trial_is_wrong_use(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", "--refresh", "--content", str(tmp_path)]) == 2

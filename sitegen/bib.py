@@ -35,7 +35,7 @@ from pybtex.scanner import PrematureEOF, PybtexSyntaxError, Token, TokenRequired
 from pybtex.utils import CaseInsensitiveDict  # type: ignore[import-untyped]
 
 from sitegen.errors import ContentError, Problem
-from sitegen.inputs import limit_of, read_input
+from sitegen.inputs import INVISIBLE, limit_of, read_input
 from sitegen.load import MAX_TEXT
 
 MAX_AUTHORS = 6
@@ -222,7 +222,9 @@ _SYMBOL = re.compile(r"\\(?:(" + "|".join(sorted(_TEXT_SYMBOLS, key=len, reverse
                      + "|".join(sorted(_MATH_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z]))(?:\{\})?")
 # \href{url}{text}: the text; \ensuremath{x}, and a formula's text and fonts ($\mathrm{CO}_2$): x
 _WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath|text|textrm|textup|math(?:rm|it|bf|sf|tt|up)|operatorname)\s*(?=\{)")
-_FRACTION = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")  # $\frac{1}{2}$: 1/2
+_WRITTEN_BRACE = re.compile(r"\\([{}])")  # '\\{': a brace as text, kept to the end
+_ARGUMENT = r"(?:\{((?:[^{}]|\{[^{}]*\})*)\}|(\\[A-Za-z]+|[^\s{}\\]))"  # {...} (one brace deep inside), a command, a character
+_FRACTION = re.compile(rf"\\[dt]?frac\s*{_ARGUMENT}\s*{_ARGUMENT}")  # $\frac{1}{2}$, $\frac12$: 1/2
 _SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
@@ -238,7 +240,10 @@ _RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|span)(?:\s[^<>]*)?>")  
 
 
 def latex_to_text(latex: str) -> str:
-    """Decode a BibTeX field value to plain text: accents, braces, dashes and quotes; unknown commands dropped."""
+    """Decode a BibTeX field value to plain text: accents, braces, dashes and quotes; unknown commands dropped, and
+    characters no page may show (inputs.INVISIBLE) too."""
+    if not latex.isprintable():
+        latex = INVISIBLE.sub("", latex)
     bare = latex.replace("{", "").replace("}", "")
     if not _DECODED.search(bare):  # most fields: nothing to decode but braces (all `latex` has, `bare` has)
         return " ".join(bare.split())
@@ -253,9 +258,11 @@ def decode_latex(latex: str) -> str:
     prepared = _DOTLESS_I.sub(lambda m: f"{m.group(1)}{{{m.group(2) or m.group(3)}}}", latex)
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
-        prepared = prepared.replace("\\{", "\ue000").replace("\\}", "\ue001")  # braces written, kept to the end
+        prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
+        prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
         prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
-        prepared = _FRACTION.sub(r"\1/\2", prepared)
+        prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
+                                 prepared)
         prepared = _KNOWN_WORD.sub(lambda m: _KNOWN_WORDS[m.group(1)], prepared)
         prepared = _TEXT_SCRIPT.sub(lambda m: (m.group(1) == "super" and _raised(m.group(2))) or m.group(2), prepared)
         while (accented := _ACCENT.sub(_accent, prepared)) != prepared:
@@ -814,9 +821,9 @@ class _Bibliography:
             ("doi", lambda v: well_formed_doi(bare_doi(v)), "is not a DOI (10.<digits>/<suffix>, no spaces, quotes, <>)",
              "shown without a link"),
             ("pmid", well_formed_pmid, "is not a PubMed id (digits)", "left out"),
-            ("url", lambda v: bool(web_link(_identifier(v, url=True))),
-             ("is not a web address a page may link to (http or https with a host; no quote, angle bracket, user "
-              "name or password)"), "shown without a link"),
+            ("url", lambda v: bool(web_link(_identifier(v, url=True))), _NOT_A_LINK, "shown without a link"),
+            ("howpublished", lambda v: _has(chain, "url") or not (found := _HOWPUBLISHED_URL.search(v))
+             or bool(web_link(_identifier(found[1], url=True))), _NOT_A_LINK, "shown without a link"),
         )
         for name, valid, what, then in checks:
             value, where = _given(chain, name)
@@ -921,11 +928,16 @@ def _year(chain: Sequence[Mapping[str, str]]) -> str:
     return date.group(1) if date else ""
 
 
+_HOWPUBLISHED_URL = re.compile(r"\\url\s*\{([^{}]*)\}")
+_NOT_A_LINK = ("is not a web address a page may link to (http or https with a host; no quote, angle bracket, user name "
+               "or password)")
+
+
 def _url(chain: Sequence[Mapping[str, str]]) -> str:
     """The entry's web address: its url, or (BibTeX before biblatex had no url field) a \\url{...} in howpublished."""
     url = _field(chain, "url")
     if not url:
-        found = re.search(r"\\url\s*\{([^{}]*)\}", _field(chain, "howpublished"))
+        found = _HOWPUBLISHED_URL.search(_field(chain, "howpublished"))
         url = found.group(1) if found else ""
     return _identifier(url, url=True)
 

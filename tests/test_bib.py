@@ -129,6 +129,8 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("2 \\texttimes{} 3, 5\\textperthousand, \\textonehalf", "2 \u00d7 3, 5\u2030, \u00bd"),
         ("$\\mathrm{CO}_2$, $\\text{mg}/\\mathrm{kg}$, $\\frac{1}{2}$, $\\sqrt{2}$", "CO2, mg/kg, 1/2, \u221a2"),
         ("the set \\{1, 2\\}", "the set {1, 2}"),  # written braces are text
+        ("a\\\\{b}, x \\\\{\\em y}", "a b, x y"),  # a line break before a group: no brace, no letter lost
+        ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
     ],
 )
 def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:
@@ -590,6 +592,13 @@ def test_urls_the_html_refuses_are_not_in_the_json_ld_and_bad_ids_warn_at_their_
     assert where["entry 'jsurl'"].line == 2 and "is not a web address" in where["entry 'jsurl'"].message
     with pytest.raises(ContentError, match="is not a DOI"):
         build(project, tmp_path / "strict", strict=True)
+
+
+def test_a_howpublished_url_that_is_no_web_address_is_warned_about() -> None:
+    refs = load("@misc{hp,\n  title = {T},\n  year = {2020},\n  howpublished = {\\url{javascript:alert(1)}},\n}\n")
+    assert reference_links(refs["hp"]).web == ""
+    [problem] = check_bibliography(refs, ["hp"])
+    assert problem.line == 4 and "howpublished" in problem.message and "is not a web address" in problem.message
 
 
 def test_a_url_with_a_space_links_whole_and_one_with_a_quote_is_warned_about() -> None:

@@ -16,7 +16,7 @@ from .bib import web_link
 from .errors import ContentError, Problem
 from .inputs import INVISIBLE, load_json
 from .load import read_text
-from .slugs import slugify
+from .slugs import slugify, slugify_other
 
 # Words for the registry's enum values where capitalising them is not enough.
 WORDS = {
@@ -32,6 +32,14 @@ OPEN = {"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABL
 """The statuses of a study that takes new participants, or will (AVAILABLE: an expanded-access programme one may
 ask to join). Under any other, or none known, no page invites a reader to join: a closed trial shown as open sends
 a patient to a dead end."""
+# The registry's values of a study's overall status and phase (the API's Status and Phase enums). Any other value in a
+# record gets a folder of its own in the catalog's listings (slugs.slugify_other), never one of these values'.
+STATUSES = frozenset({
+    "ACTIVE_NOT_RECRUITING", "COMPLETED", "ENROLLING_BY_INVITATION", "NOT_YET_RECRUITING", "RECRUITING", "SUSPENDED",
+    "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE",
+    "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
+})
+PHASES = frozenset({"NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4"})
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 
@@ -290,11 +298,18 @@ class Study:
 
     @property
     def status_key(self) -> str:
-        """The status as a trial file spells it ('RECRUITING' -> 'recruiting'); empty when the record gives none."""
-        return self.status.lower().replace("_", "-")
+        """The status as a trial file spells it ('RECRUITING' -> 'recruiting'), and as the catalog's folder of it;
+        empty when the record gives none. A value the registry does not have ('Recruiting!', '../x') is slugged as a
+        condition is, with its hash: a record may hold any text, and a folder must be one."""
+        if self.status in STATUSES:
+            return key_of(self.status)
+        return slugify_other(self.status_label) if self.status else ""
 
     @property
     def phase_key(self) -> str:
+        """'phase-1-2', 'not-applicable', 'no-phase'; phases the registry does not have are slugged, as statuses."""
+        if not all(p in PHASES for p in self.phases):
+            return slugify_other(self.phase_label)
         numbers = [p.removeprefix("PHASE") for p in self.phases]
         if numbers and all(n.isdecimal() for n in numbers):
             return "phase-" + "-".join(numbers)

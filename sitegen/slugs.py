@@ -29,8 +29,25 @@ def slugify(name: str) -> str:
     folders, so they work from disk and under a sub-path. A readable part longer than MAX_READABLE is cut, and the
     hash added: a condition of 300 characters still makes a folder a file system allows."""
     key = value_key(name)
-    readable = re.sub(r"[^a-z0-9]+", "-", key.encode("ascii", "ignore").decode("ascii")).strip("-")
+    readable = _readable(key)
     if re.fullmatch(r"[a-z0-9]+(?: [a-z0-9]+)*", key) and len(readable) <= MAX_READABLE:
         return readable
+    return _hashed(readable, key)
+
+
+@functools.cache
+def slugify_other(name: str) -> str:
+    """A URL segment for a value outside a closed list whose members have plain folders (a registry status or phase
+    the API does not list): `slugify`'s form with the hash, always ('Phase 3/x' -> 'phase-3-x--e7811474e6ab'), so it is
+    never a member's folder, nor '.', '..' or a path, and two such values share one only when they are one value."""
+    key = value_key(name)
+    return _hashed(_readable(key), key)
+
+
+def _readable(key: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", key.encode("ascii", "ignore").decode("ascii")).strip("-")
+
+
+def _hashed(readable: str, key: str) -> str:
     readable = readable[:MAX_READABLE].rstrip("-")
     return f"{readable or 'value'}--{hashlib.blake2b(key.encode('utf-8'), digest_size=6).hexdigest()}"

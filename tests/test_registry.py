@@ -432,6 +432,31 @@ def test_a_record_missing_any_parts_or_with_odd_values_builds(tmp_path_factory: 
     assert "NCT05814159" in html_pages(root / "out")["trials/nct05814159/index.html"].text
 
 
+ODD_VALUES = [  # (overallStatus, phases) a record may hold, though the registry's enums have neither
+    ("A\u0000B", ["PHASE3/x"]), (".", ["../../etc"]), ("..", ["x\\y"]), ("status/../..", ["Phase <b>3</b>"]),
+    ("", ["PHASE2", "/"]), ("index.html", ["PHASE" + "9" * 300]),
+]
+
+
+@pytest.mark.parametrize(("status", "phases"), ODD_VALUES)
+def test_a_status_or_phase_the_registry_does_not_have_gets_a_folder_of_its_own(tmp_path: Path, status: str,
+                                                                               phases: list[str]) -> None:
+    study = record("NCT04318938")
+    study["protocolSection"]["statusModule"]["overallStatus"] = status
+    study["protocolSection"]["designModule"]["phases"] = phases
+    known = record("NCT05144685")  # TERMINATED, PHASE2 and PHASE3: folders as before
+    project = make_registry_catalog(tmp_path, {"NCT04318938": study, "NCT05144685": known})
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    for facet, folder in (("status", "terminated"), ("phases", "phase-2-3")):
+        found = sorted(p.relative_to(out / facet).as_posix() for p in (out / facet).rglob("index.html"))
+        assert "index.html" in found and f"{folder}/index.html" in found and len(found) == 3, found
+        odd, = (name.removesuffix("/index.html") for name in found if name not in ("index.html", f"{folder}/index.html"))
+        assert re.fullmatch(r"[a-z0-9-]+--[0-9a-f]{12}", odd) or odd == "not-given", odd
+        assert "nct04318938" in (out / facet / odd / "index.html").read_text(encoding="utf-8")
+    assert (out / "index.html").is_file() and not (out.parent / "etc").exists()
+
+
 def test_an_editor_s_findings_cite_the_trial_s_own_references(tmp_path: Path) -> None:
     editor = ("slug: nct04318938\nfaq:\n  - question: Is it safe?\n    answer: Earlier work found it safe.[@smith2020]\n"
               "findings:\n  - source: smith2020\n    points:\n      - It worked in mice.\n")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ContentError, Problem
-from .inputs import INVISIBLE, load_json
+from .inputs import INVISIBLE, MB, limit_of, load_json
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -352,12 +352,28 @@ def prepare_folder(content: Path) -> tuple[bool, list[Problem]]:
     return True, []
 
 
-def write_trial(content: Path, nct_id: str, study: Study) -> Imported:
-    """Write one trial's files; the registry's only when its bytes changed, the editor's only when missing."""
+def record_name(nct_id: str) -> str:
+    """The registry file's name in `trials/`."""
+    return f"{nct_id.lower()}.ctgov.json"
+
+
+def too_big(record: Record, nct_id: str, data: bytes) -> Problem | None:
+    """A problem when the registry file's bytes are more than a build reads (`inputs.limit_of`: a record of 50,000
+    sites is 20 MB), which would make every later build of the catalog fail; None when they are not."""
+    limit = limit_of(record_name(nct_id))
+    if len(data) <= limit:
+        return None
+    return Problem(record.origin, 0, 0, f"{record.where}{nct_id}: its registry file would be {len(data) / MB:,.1f} MB, "
+                   f"and a build reads one of at most {limit // MB} MB; refused")
+
+
+def write_trial(content: Path, nct_id: str, study: Study, data: bytes | None = None) -> Imported:
+    """Write one trial's files; the registry's (`data`, when already made) only when its bytes changed, the
+    editor's only when missing."""
     slug = nct_id.lower()
-    record_path = content / "trials" / f"{slug}.ctgov.json"
+    record_path = content / "trials" / record_name(nct_id)
     editor_path = content / "trials" / f"{slug}.yaml"
-    data = record_bytes(study)
+    data = record_bytes(study) if data is None else data
     old: Study | None = None
     if record_path.exists():
         before = record_path.read_bytes()
@@ -707,7 +723,7 @@ class Report:
 
 
 def import_records(content: Path, records: list[Record], problems: list[Problem]) -> Report:
-    """Check every record, then write the accepted ones into `content`."""
+    """Check every record (and that a build can read its registry file), then write the accepted ones into `content`."""
     report = Report(problems=list(problems))
     accepted: dict[str, Record] = {}
     for record in records:
@@ -724,12 +740,20 @@ def import_records(content: Path, records: list[Record], problems: list[Problem]
         report.problems.append(Problem(str(content), 0, 0, f"{len(accepted):,} studies in one import, more than "
                                        f"{MAX_STUDIES:,}: import them in parts; nothing was written"))
         return report
-    if not accepted:
+    written: dict[str, tuple[Record, bytes]] = {}
+    for nct_id, record in accepted.items():
+        data = record_bytes(record.study)
+        refused = too_big(record, nct_id, data)
+        if refused:
+            report.problems.append(refused)
+        else:
+            written[nct_id] = (record, data)
+    if not written:
         return report
     report.site_yaml_created, trouble = prepare_folder(content)
     if trouble:
         report.problems += trouble
         return report
-    for nct_id, record in accepted.items():
-        report.trials.append(write_trial(content, nct_id, record.study))
+    for nct_id, (record, data) in written.items():
+        report.trials.append(write_trial(content, nct_id, record.study, data))
     return report

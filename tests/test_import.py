@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import email.utils
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -19,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen import importer
+from sitegen import importer, inputs
 from sitegen.cli import _parser, main
 from sitegen.errors import ContentError
 from sitegen.registry import load_study, read_study
@@ -513,6 +514,39 @@ def test_a_broken_record_in_the_folder_is_replaced_by_a_re_import(tmp_path: Path
         assert written.read_bytes() == good
         out, err = capsys.readouterr()
         assert out.startswith(f"{nct_of(JSON_RECORDS[0])}: ") and "Traceback" not in err
+
+
+def test_a_record_larger_than_a_build_reads_is_refused_and_the_others_imported(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A record of 50,000 sites makes a registry file of 13 to 20 MB, which every build of the catalog would refuse
+    (here 5,000 sites of long names, quicker to make): the import refuses it instead, from a JSON record and from a
+    classic XML one, and leaves what an earlier import wrote as it was."""
+    big = json.loads(JSON_RECORDS[0].read_text())
+    site = big["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    big["protocolSection"]["contactsLocationsModule"]["locations"] = [
+        dict(site, facility=f"Site {n} " + "x" * 2_500) for n in range(5_000)]
+    (tmp_path / "big.json").write_text(json.dumps(big))
+    xml = (DATA / "ctgov-xml" / "raw_study.xml").read_text()
+    start, end = xml.index("<location>"), xml.index("</location>") + len("</location>")
+    location = xml[start:end].replace("St. Vincent", "St. Vincent " + "x" * 2_500)
+    (tmp_path / "big.xml").write_text(xml[:start] + location * 5_000 + xml[end:])
+    content = tmp_path / "site"
+    assert run(str(JSON_RECORDS[1]), "--content", str(content)) == 0
+    earlier = snapshot(content)
+    limit = inputs.limit_of("x.ctgov.json") // inputs.MB
+    assert run(str(tmp_path / "big.json"), str(tmp_path / "big.xml"), str(JSON_RECORDS[1]), str(JSON_RECORDS[2]),
+               "--content", str(content)) == 1
+    out, err = capsys.readouterr()
+    for name, nct in (("big.json", nct_of(JSON_RECORDS[0])), ("big.xml", "NCT00002475")):
+        assert re.search(rf"^{re.escape(str(tmp_path / name))}: {nct}: its registry file would be [0-9.]+ MB, and a "
+                         rf"build reads one of at most {limit} MB; refused$", err, re.MULTILINE), err
+        assert not list(content.glob(f"trials/{nct.lower()}.*"))
+    assert f"{nct_of(JSON_RECORDS[1])}: unchanged" in out and f"{nct_of(JSON_RECORDS[2])}: new" in out
+    assert "Traceback" not in err and all(snapshot(content)[name] == found for name, found in earlier.items())
+    big["protocolSection"]["identificationModule"]["nctId"] = nct_of(JSON_RECORDS[1])  # a re-import grown too big
+    (tmp_path / "big.json").write_text(json.dumps(big))
+    assert run(str(tmp_path / "big.json"), "--content", str(content)) == 1
+    assert "refused" in capsys.readouterr().err and all(snapshot(content)[n] == f for n, f in earlier.items())
 
 
 def test_too_large_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

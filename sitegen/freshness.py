@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from . import imported
 from .errors import ContentError, Problem
 from .inputs import load_json
 from .load import Document, load_yaml, read_text
+from .pages import spots_past
 from .registry import RegistryDate, last_day, read_study
 from .validate import validate_settings, warning_at
 
@@ -30,7 +32,7 @@ def stale_content(content: Path, today: datetime.date) -> list[Problem]:
             doc: Document | None = load_yaml(path)
         except (ContentError, OSError):
             doc = None  # the check reports a broken file itself
-        found += _passed_dates(doc, today) if doc is not None else []
+        found += _passed_dates(doc, path, today) if doc is not None else []
         record = path.with_name(path.name.removesuffix(".yaml") + ".ctgov.json")
         if record.is_file():
             # a status the editor's file sets wins over the registry's (see imported.py): theirs to keep current
@@ -39,16 +41,27 @@ def stale_content(content: Path, today: datetime.date) -> list[Problem]:
     return found
 
 
-def _passed_dates(doc: Document, today: datetime.date) -> list[Problem]:
-    """A projection the content dates in the future ('spots left by May 2026') whose date has passed."""
+def _passed_dates(doc: Document, path: Path, today: datetime.date) -> list[Problem]:
+    """A projection the content dates in the future ('spots left by May 2026') whose date has passed since the content
+    was last checked. One that had passed by then is the build's own warning (validate.content_warnings), at the same
+    line, in words that say why the page calls the count old: said once, not twice."""
     spots = doc.data.get("spots_left") if isinstance(doc.data, dict) else None
     by = spots.get("by") if isinstance(spots, dict) else None
     end = last_day(by) if isinstance(by, str) else None
-    if by is None or end is None or end >= today:
+    if by is None or end is None or end >= today or _passed_when_checked(doc, path):
         return []
     when = RegistryDate(by).label
     return [warning_at(doc, ("spots_left", "by"), f"the date {when} ({by}) has passed: 'spots left by {when}' is no longer "
                      "a projection; check the count against the listing and update or remove spots_left")]
+
+
+def _passed_when_checked(doc: Document, path: Path) -> bool:
+    """Whether the trial's `spots_left.by` had passed on its `updated` date (the registry record's, when the editor's
+    file gives none), as the build judges it (pages.spots_past). Only asked of a date that has passed."""
+    try:
+        return spots_past(imported.validate(doc, path))
+    except (ContentError, OSError):
+        return False  # the check reports a broken trial itself
 
 
 def _stale_record(path: Path, today: datetime.date, max_age: int, editor_status: bool) -> list[Problem]:

@@ -284,12 +284,35 @@ def test_every_non_blank_line_s_words_are_shown(lines: list[str]) -> None:
 
 # ---- freshness: `sitegen check --today` warns where time has made content stale
 
-def test_check_warns_that_the_default_content_s_spots_left_date_has_passed(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--content", str(ROOT / "content"), "--today", "2026-06-01"]) == 0
-    err = capsys.readouterr().err
-    assert "content/trial.yaml:22:7: warning: spots_left.by: the date May 2026 (2026-05) has passed" in err
-    assert main(["check", "--content", str(ROOT / "content"), "--today", "2026-05-31"]) == 0
-    assert "(2026-05) has passed" not in capsys.readouterr().err  # (the content's own date says it had, see pages)
+def test_check_warns_once_that_the_default_content_s_spots_left_date_has_passed(capsys: pytest.CaptureFixture[str]) -> None:
+    """May 2026 had passed when the content was last checked (updated: 2026-11-24): every build warns so, and check
+    does not add a second warning, in other words, at the same line."""
+    for today in ("2026-05-31", "2026-06-01", "2026-11-29"):
+        assert main(["check", "--content", str(ROOT / "content"), "--today", today]) == 0
+        out, err = capsys.readouterr()
+        spots = [line for line in err.splitlines() if "spots_left" in line]
+        assert spots == [f"{ROOT / 'content'}/trial.yaml:22:7: warning: spots_left.by: May 2026 had passed when this "
+                         "content was last checked (updated: 2026-11-24): the page says the count is an old projection; "
+                         "check it against the listing and update or remove spots_left"], (today, spots)
+        warnings = len([line for line in err.splitlines() if ": warning: " in line])
+        assert out.rstrip().endswith(f"no errors, {warnings} warning(s)")
+
+
+def test_check_warns_that_a_spots_left_date_has_passed_since_the_content_was_checked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    for name in ("site.yaml", "references.bib", "glossary.yaml"):
+        (content / name).write_bytes((ROOT / "content" / name).read_bytes())
+    text = (ROOT / "content" / "trial.yaml").read_text(encoding="utf-8")
+    (content / "trial.yaml").write_text(text.replace("updated: 2026-11-24", "updated: 2026-04-30"), encoding="utf-8")
+    assert main(["check", "--content", str(content), "--today", "2026-05-31"]) == 0
+    assert "spots_left" not in capsys.readouterr().err
+    assert main(["check", "--content", str(content), "--today", "2026-06-01"]) == 0
+    spots = [line for line in capsys.readouterr().err.splitlines() if "spots_left" in line]
+    assert spots == [f"{content}/trial.yaml:22:7: warning: spots_left.by: the date May 2026 (2026-05) has passed: "
+                     "'spots left by May 2026' is no longer a projection; check the count against the listing and "
+                     "update or remove spots_left"]
 
 
 def test_check_warns_about_a_recruiting_trial_past_its_primary_completion_and_an_old_record(

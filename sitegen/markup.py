@@ -89,5 +89,8 @@ def _converted(text: str) -> str:
 def plain_text(text: str) -> str:
     """Markdown prose as plain text, without citation markers (for JSON-LD, descriptions and search)."""
     source = CITATION.sub("", text)
-    text = source if is_plain(source) else html.unescape(nh3.clean(markdown_html(source), tags=set()))
+    # 'Answer. [@chen2021]' leaves a space at the end, which makes no text ('- ' does: a list item, so Markdown reads
+    # the text as it is when what comes before the space is not plain)
+    words = source.rstrip()
+    text = words if is_plain(words) else html.unescape(nh3.clean(markdown_html(source), tags=set()))
     return " ".join(text.split())

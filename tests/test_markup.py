@@ -56,3 +56,13 @@ def test_a_text_converted_again_is_the_same_html_made_once(monkeypatch) -> None:
     assert markdown_html(first) == markdown_html(first) == expected[0]
     assert markdown_html(other) == expected[1] and "<a" not in expected[1]  # [r] undefined here: left as text
     assert converted == [first, other]
+
+
+def test_a_plain_sentence_ending_in_a_citation_is_not_converted(monkeypatch) -> None:
+    """Removing the citation of 'Answer. [@chen2021]' left a space at the end, and the text went through Markdown
+    for its JSON-LD and search text: 3.7 s of CPU for 30,000 cited FAQ answers, against 0.1 s."""
+    converted: list[str] = []
+    monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: converted.append(text) or "")
+    assert plain_text("Answer 1 is plain. [@chen2021]") == "Answer 1 is plain."
+    assert plain_text("Answer 1 is plain [ @monga2020; @zhou2021 ]\n") == "Answer 1 is plain"
+    assert converted == []

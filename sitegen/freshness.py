@@ -69,7 +69,7 @@ def _stale_record(path: Path, today: datetime.date, max_age: int, editor_status:
     editor's file sets the status), or not updated for more than `max_age` days."""
     try:
         text = read_text(path)
-        study = read_study(load_json(str(path), text), str(path), text)
+        study = read_study(load_json(str(path), text), str(path))
     except (ContentError, OSError, UnicodeError, ValueError):
         return []  # the build reports a broken record
     lines = text.splitlines()

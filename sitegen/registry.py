@@ -359,8 +359,16 @@ def group_sites(sites: tuple[Site, ...]) -> tuple[Country, ...]:
     return tuple(countries)
 
 
+def _shown(value: str) -> str:
+    """A record's text without the characters no page may show (inputs.INVISIBLE): a record cannot be refused for
+    them. (Looked for only in a text that is not all printable: most are.)"""
+    return value if value.isprintable() else INVISIBLE.sub("", value)
+
+
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return (value if value.isprintable() else INVISIBLE.sub("", value)).strip()  # _shown, inlined: called for every fact
 
 
 def _pmid(value: Any) -> str:
@@ -414,30 +422,11 @@ def _site(data: dict[str, Any]) -> Site:
                 float(lat) if valid and lat is not None else None, float(lon) if valid and lon is not None else None)
 
 
-# Where a JSON text may write a character of inputs.INVISIBLE: as itself, or escaped (more: '\\\\b' is a backslash and a b)
-_MAY_BE_INVISIBLE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\\(?:[bf]|u00[01]|u00[7-9]|u202|u206)",
-                               re.IGNORECASE)
-
-
-def _visible(value: Any) -> Any:
-    """The record with inputs.INVISIBLE characters removed from each of its texts (and keys): it cannot be refused."""
-    if isinstance(value, str):
-        return value if value.isprintable() or not INVISIBLE.search(value) else INVISIBLE.sub("", value)
-    if isinstance(value, dict):
-        return {_visible(k): _visible(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_visible(v) for v in value]
-    return value
-
-
-def read_study(data: Any, file: str, text: str | None = None) -> Study:
-    """The facts of one API v2 study object; a ContentError naming `file` when it has no NCT ID or no title. Its
-    texts lose the characters no page may show (inputs.INVISIBLE): looked for in each, unless the JSON `text` it was read
-    from shows there can be none."""
+def read_study(data: Any, file: str) -> Study:
+    """The facts of one API v2 study object; a ContentError naming `file` when it has no NCT ID or no title. Every
+    text it takes loses the characters no page may show (_shown)."""
     if not isinstance(data, dict):
         raise ContentError([Problem(file, 1, 1, "expected one ClinicalTrials.gov API v2 study (a JSON object)")])
-    if text is None or _MAY_BE_INVISIBLE.search(text):
-        data = _visible(data)
     protocol = _dict(data.get("protocolSection"))
     ident = _dict(protocol.get("identificationModule"))
     nct_id = _text(ident.get("nctId"))
@@ -455,7 +444,7 @@ def read_study(data: Any, file: str, text: str | None = None) -> Study:
         ("Observational model", "observationalModel"), ("Time perspective", "timePerspective"),
     ) if _text(info.get(key))]
     if _text(masking.get("masking")):
-        who = ", ".join(words(w).lower() for w in _list(masking.get("whoMasked")) if isinstance(w, str))
+        who = ", ".join(words(_text(w)).lower() for w in _list(masking.get("whoMasked")) if isinstance(w, str))
         design_words.append(("Masking", words(masking["masking"]) + (f" ({who})" if who else "")))
     enrollment = _dict(design.get("enrollmentInfo"))
     count = enrollment.get("count")
@@ -480,7 +469,7 @@ def read_study(data: Any, file: str, text: str | None = None) -> Study:
     outcomes = _dict(protocol.get("outcomesModule"))
     eligibility = _dict(protocol.get("eligibilityModule"))
     criteria = eligibility.get("eligibilityCriteria")
-    criteria_text = criteria if isinstance(criteria, str) else ""
+    criteria_text = _shown(criteria) if isinstance(criteria, str) else ""
     places = _dict(protocol.get("contactsLocationsModule"))
     sponsors = _dict(protocol.get("sponsorCollaboratorsModule"))
     lead = _dict(sponsors.get("leadSponsor"))
@@ -499,7 +488,7 @@ def read_study(data: Any, file: str, text: str | None = None) -> Study:
         conditions=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("conditions")) if _text(c)),
         keywords=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("keywords")) if _text(c)),
         study_type=words(_text(design.get("studyType"))) if _text(design.get("studyType")) else "",
-        phases=tuple(p for p in _list(design.get("phases")) if isinstance(p, str)),
+        phases=tuple(_shown(p) for p in _list(design.get("phases")) if isinstance(p, str)),
         design=tuple(design_words),
         enrollment=count if isinstance(count, int) and not isinstance(count, bool) else None,
         enrollment_kind={"ACTUAL": "actual", "ESTIMATED": "anticipated", "ANTICIPATED": "anticipated"}.get(
@@ -514,7 +503,7 @@ def read_study(data: Any, file: str, text: str | None = None) -> Study:
         sex=words(_text(eligibility.get("sex"))) if _text(eligibility.get("sex")) else "",
         gender_based=eligibility.get("genderBased") is True, gender_description=plain(eligibility.get("genderDescription")),
         minimum_age=_text(eligibility.get("minimumAge")), maximum_age=_text(eligibility.get("maximumAge")),
-        age_groups=tuple(words(a) for a in _list(eligibility.get("stdAges")) if isinstance(a, str)),
+        age_groups=tuple(words(_text(a)) for a in _list(eligibility.get("stdAges")) if isinstance(a, str)),
         healthy_volunteers=eligibility.get("healthyVolunteers") if isinstance(eligibility.get("healthyVolunteers"), bool) else None,
         study_population=plain(eligibility.get("studyPopulation")),
         sites=tuple(_site(s) for s in map(_dict, _list(places.get("locations")))),
@@ -551,7 +540,7 @@ def load_study(path: Path) -> Study:
         text = read_text(path)  # bounded, a regular file, UTF-8: as every content file is read
     except OSError as e:
         raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
-    return read_study(load_json(str(path), text), str(path), text)
+    return read_study(load_json(str(path), text), str(path))
 
 
 # ---- eligibility criteria: the registry's Markdown-like text, parsed into lists without losing a word

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -131,17 +130,19 @@ def number_citations(
     groups: dict[tuple[str, PathKey], tuple[Citation, ...]] = {}
     places: dict[str, list[BackLink]] = {}
     problems: list[UnknownKey] = []
+    seen: dict[tuple[PathKey, str], int] = {}
     for slug, title, fields in pages:
         count = 0
         for f in fields:
             found: list[Citation] = []
-            seen: Counter[str] = Counter()  # the citations of each unknown key in this field so far
             for keys in cite_keys(f.text):
                 known = [k for k in keys if k in bibliography]
                 for k in keys:
                     if k not in bibliography:
-                        problems.append(UnknownKey(f.path, k, seen[k], _unknown_key(k, bibliography, sets or {}, searched)))
-                        seen[k] += 1
+                        place = (f.path, k)  # the citations of each unknown key in this field so far
+                        problems.append(UnknownKey(f.path, k, seen.get(place, 0),
+                                                   _unknown_key(k, bibliography, sets or {}, searched)))
+                        seen[place] = seen.get(place, 0) + 1
                 for k in known:
                     numbers.setdefault(k, len(numbers) + 1)
                 count += 1

@@ -36,11 +36,13 @@ _BLOCK_START = re.compile(r"#|=|-|\+|\d+[.)]\s|\d+[.)]$|\s")
 def markdown_problem(text: str) -> str:
     """What in `text` Python-Markdown could not read in time linear in its length, or without running out of
     stack ('' when nothing): the words of an editor's error."""
+    if len(text) < _DEEP_LENGTH:  # (most texts: too short to break any limit)
+        return ""
     for sign, most in (("[", MAX_BRACKETS), ("<", MAX_ANGLES), ("`", MAX_BACKTICKS)):
         if text.count(sign) > most:
             escape = " (write '&lt;' for more)" if sign == "<" else ""
             return f"expected at most {most} '{sign}' in one field{escape}, got {text.count(sign)}"
-    if len(text) >= _DEEP_LENGTH and _DEEP.search(text):
+    if _DEEP.match(text) or ("\n" in text and _DEEP.search(text)):  # a line starts at the start, or after a break
         return f"expected Markdown nested at most {MAX_NESTING} lists or quotes deep"
     return ""
 

@@ -445,7 +445,7 @@ def read_study(data: Any, file: str) -> Study:
     ) if _text(info.get(key))]
     if _text(masking.get("masking")):
         who = ", ".join(words(_text(w)).lower() for w in _list(masking.get("whoMasked")) if isinstance(w, str))
-        design_words.append(("Masking", words(masking["masking"]) + (f" ({who})" if who else "")))
+        design_words.append(("Masking", words(_text(masking["masking"])) + (f" ({who})" if who else "")))
     enrollment = _dict(design.get("enrollmentInfo"))
     count = enrollment.get("count")
     arms_module = _dict(protocol.get("armsInterventionsModule"))

@@ -17,8 +17,9 @@ from .load import PathKey
 
 # A code span is shown as it is written (so `<script>` in one is text, kept); outside one, comments and script and
 # style blocks are never shown. A span opens at the start of a run of backticks (taken whole, never tried again
-# shorter: a run of 10,000 backticks would be tried 50 million ways), and closes at the next run as long.
-_NOT_SHOWN = re.compile(r"(?P<code>(?<!`)(`++).*?(?<!`)\2(?!`))|<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\3\s*>|$)",
+# shorter: a run of 10,000 backticks would be tried 50 million ways; the run is read in a lookahead, which is never
+# tried again, as Python 3.10 has no possessive `++`), and closes at the next run as long.
+_NOT_SHOWN = re.compile(r"(?P<code>(?<!`)(?=(`+))\2.*?(?<!`)\2(?!`))|<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\3\s*>|$)",
                         re.DOTALL | re.IGNORECASE)
 CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\]")
 

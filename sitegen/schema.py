@@ -236,7 +236,8 @@ class Trial(Model):
 
 def _annotated(info: FieldInfo) -> Any:
     """A field's type with its constraints (pydantic keeps them apart from the type)."""
-    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    arguments = (info.annotation, *info.metadata)  # (not unpacked inside [ ]: that is Python 3.11's syntax)
+    return Annotated[arguments] if info.metadata else info.annotation
 
 
 EditorTrial = create_model(  # type: ignore[call-overload]

@@ -1,7 +1,7 @@
 """Plain words for readers: find glossary terms in a rendered page, mark each one's first use, list them all on a page.
 
-The page's HTML is read tag by tag, and copied unchanged except for text inside <main> that is not in a link, heading, citation, code, table or list label, or hidden element; what is
-inserted is escaped. A term is linked to its entry on the glossary page; an abbreviation is also an <abbr> whose
+The page's HTML is read with one regular expression, and copied unchanged except for text inside <main> that is
+not in a link, heading, citation, code, table or list label, or hidden element; what is inserted is escaped. A term is linked to its entry on the glossary page; an abbreviation is also an <abbr> whose
 title spells it out. Terms match case-insensitively (plurals too), abbreviations exactly as written, longest first.
 """
 
@@ -217,8 +217,17 @@ def _trie(keys: list[str], depth: int = 0) -> str:
 
 
 # (the attributes as runs of plain characters between quoted values: one step per run, not per character)
-_TAG = re.compile(r"<(?:!--.*?-->|![^>]*>|\?[^>]*>|(/?)([a-zA-Z][^\s/>]*)([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>)",
-                  re.DOTALL)
+_ATTRIBUTES = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*"""
+_TAG = rf"<(?:!--.*?-->|![^>]*>|\?[^>]*>|(/?)([a-zA-Z][^\s/>]*)({_ATTRIBUTES})>)"
+# A tag that cannot start or end an element whose text is left alone: not a skipped or raw-text element's, not
+# </main>, with no attribute that may say 'class' or 'aria-hidden'.
+_PLAIN_TAG = (r"<(?!/?" + _trie(sorted(_SKIP_TAGS | {"main"})) + r")/?[a-z][^\s/>]*"
+              r"""[^>"'ac]*(?:(?:"[^"]*"|'[^']*'|a(?!ria-hidden)|c(?!lass))[^>"'ac]*)*>""")
+# Elements left alone that no element of their name may be inside: each is passed over up to its end tag.
+_ALONE = r"<(?P<alone>a|h[1-6]|dt|th|dfn|caption|button|label|option)(?=[\s>])" + _ATTRIBUTES + r">.*?</(?i:(?P=alone))\s*>"
+# One step of the walk through <main>: past every plain tag and every _ALONE element (and the blank text between
+# them), to the next text or the next other tag. Only text and those tags need a look in Python.
+_STEP = re.compile(rf"(?:(?:{_PLAIN_TAG}|{_ALONE})(?:\s+(?=<))?)*(?:([^<]+)|{_TAG})", re.DOTALL)
 _ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 _RAW_TEXT = {"script", "style"}  # their content is not HTML: copied as it is up to their end tag
 
@@ -229,61 +238,57 @@ def _skips(attributes: str) -> bool:
     return bool(set(attrs.get("class", "").split()) & _SKIP_CLASSES) or attrs.get("aria-hidden") == "true"
 
 
+def _element_end(page_html: str, tag: str, at: int) -> int:
+    """Where the element `tag` opened just before `at` ends: after its end tag, the elements of its name inside it
+    counted; the page's end if it is not closed."""
+    depth = 1
+    for m in re.compile(rf"<(/?)(?i:{re.escape(tag)})(?=[\s/>])").finditer(page_html, at):
+        depth += -1 if m.group(1) else 1
+        if depth == 0:
+            end = page_html.find(">", m.end())
+            return len(page_html) if end < 0 else end + 1
+    return len(page_html)
+
+
 def mark_terms(page_html: str, finder: TermFinder, glossary_href: str) -> tuple[str, tuple[str, ...]]:
     """The page with the first use of each glossary term in its <main> marked, and the ids of the terms marked.
 
     `glossary_href` is the glossary page's address relative to this page (e.g. '../glossary/index.html').
-    The page is read tag by tag with one regular expression (it is our own well-formed output): only the text
-    inside <main> is looked at, and everything else is copied as it is.
+    The page is read step by step with one regular expression (it is our own well-formed output): only the text
+    inside <main> is looked at, an element whose text is left alone is passed over to its end tag, and everything
+    else is copied as it is.
     """
     out: list[str] = []  # the page up to `copied`, in pieces, with the marked texts
     copied = 0
     marked: list[str] = []
-    open_tags: list[str] = []  # the elements open
-    skip_from = -1  # where in open_tags the outermost element whose text is left alone is (-1: none is open)
-    start = page_html.find("<main")
-    if start < 0:
+    at = page_html.find("<main")
+    if at < 0:
         return page_html, ()
-    at = start
     link = f'<a class="glossary-term" href="{escape(glossary_href)}'  # a mark's link, up to its fragment
-    for m in _TAG.finditer(page_html, start):
-        begin = m.start()
-        if begin < at:
-            continue  # inside a script or style element
-        if begin > at and skip_from < 0:
-            text = page_html[at:begin]
+    step = _STEP.match
+    at = page_html.find(">", at) + 1 or len(page_html)
+    while (m := step(page_html, at)) is not None:
+        at = m.end()
+        _, text, closing, name, attributes = m.groups()
+        if text is not None:
             if not text.isspace():
                 new = _mark_text(text, html.unescape(text) if "&" in text else text, finder, link, marked)
                 if new is not text:
-                    out += (page_html[copied:at], new)
-                    copied = begin
-        at = m.end()
-        closing, name, attributes = m.groups()
+                    out += (page_html[copied:m.start(2)], new)
+                    copied = at
+            continue
         if name is None:
             continue  # a comment or declaration
         tag = name.lower()
         if closing:
             if tag == "main":
                 break
-            if open_tags and open_tags[-1] == tag:  # (most often: it closes the element opened last)
-                open_tags.pop()
-                skip_from = skip_from if skip_from < len(open_tags) else -1
-                continue
-            for i in range(len(open_tags) - 1, -1, -1):
-                if open_tags[i] == tag:  # it closes the elements opened after it too
-                    del open_tags[i:]
-                    skip_from = skip_from if skip_from < i else -1
-                    break
         elif tag in _RAW_TEXT:
             found = page_html.find(f"</{tag}", at)
             at = len(page_html) if found < 0 else found
-            skip_from = len(open_tags) if skip_from < 0 else skip_from
-            open_tags.append(tag)
-        elif tag not in _VOID and not (attributes and attributes.rstrip().endswith("/")):
-            if skip_from < 0 and (tag in _SKIP_TAGS or (("class" in attributes or "aria-hidden" in attributes)
-                                                         and _skips(attributes))):
-                skip_from = len(open_tags)
-            open_tags.append(tag)
+        elif tag not in _VOID and not attributes.rstrip().endswith("/") and (
+                tag in _SKIP_TAGS or (("class" in attributes or "aria-hidden" in attributes) and _skips(attributes))):
+            at = _element_end(page_html, tag, at)
     if not out:
         return page_html, tuple(marked)
     out.append(page_html[copied:])

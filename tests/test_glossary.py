@@ -169,6 +169,18 @@ def test_marking_leaves_links_headings_citations_code_and_hidden_text_alone() ->
     )
 
 
+def test_an_element_left_alone_is_passed_over_to_its_own_end_tag() -> None:
+    """Elements of its name inside it are counted; the attributes of a tag may hold '>'; an element closed by an
+    end tag in capitals ends there too."""
+    glossary = _glossary({"term": "by mouth", "abbreviation": "PO"})
+    body = ('<p><span class="visually-hidden"><span>PO</span> PO <span title="a > PO">PO</span></span> '
+            '<a href="x" title="PO > PO">PO</a> <H2>PO</H2> <a>PO</A> <dt id="d">PO <em>PO</em></dt> <!-- PO --> PO</p>')
+    inside, ids = _mark(body, glossary)
+    assert ids == ("po",)
+    assert inside == body.replace("--> PO</p>", '--> <a class="glossary-term" href="../glossary/index.html#term-po" '
+                                  'id="use-po"><abbr title="by mouth">PO</abbr></a></p>')
+
+
 def test_matching_is_whole_words_longest_first_case_insensitive_and_plural_aware() -> None:
     glossary = _glossary(
         {"term": "kinase inhibitor"}, {"term": "tyrosine kinase inhibitor"}, {"term": "biopsy"},

@@ -1,8 +1,9 @@
 """Plain words for readers: find glossary terms in a rendered page, mark each one's first use, list them all on a page.
 
 The page's HTML is read with one regular expression, and copied unchanged except for text inside <main> that is
-not in a link, heading, citation, code, table or list label, or hidden element; what is inserted is escaped. A term is linked to its entry on the glossary page; an abbreviation is also an <abbr> whose
-title spells it out. Terms match case-insensitively (plurals too), abbreviations exactly as written, longest first.
+not in a link, heading, citation, code, table or list label, or hidden element; what is inserted is escaped. A
+term is linked to its entry on the glossary page; an abbreviation is also an <abbr> whose title spells it out.
+Terms match case-insensitively (plurals too), abbreviations exactly as written, longest first.
 """
 
 from __future__ import annotations

@@ -343,15 +343,25 @@ def vancouver_name(person: Person) -> str:
     """Vancouver form, e.g. "Van Tine BA": last name with particles, initials without periods, then Jr."""
     last = " ".join(latex_to_text(part) for part in [*person.prelast_names, *person.last_names])
     given = [*person.first_names, *person.middle_names]
-    initials = "".join(_initials(latex_to_text(part)) for part in given)
+    written_as_initials = not last.isupper()  # 'SMITH, JO' is a name in capitals, 'Smith, JO' two initials
+    initials = "".join(_initials(latex_to_text(part), written_as_initials) for part in given)
     lineage = " ".join(latex_to_text(part) for part in person.lineage_names)
     return " ".join(part for part in (last, initials, lineage) if part)
 
 
-def _initials(name: str) -> str:
-    """Initials without periods: "Jean-Pierre" gives "JP", "B.A." gives "BA"."""
+def _initials(name: str, written_as_initials: bool = True) -> str:
+    """Initials without periods: "Jean-Pierre" gives "JP", "B.A." gives "BA"; two or three capitals written
+    together are initials already, as Google Scholar and PubMed write them: "Andrew JK" gives "AJK"."""
     pieces = re.split(r"[\s.\-‐]+", name)
-    return "".join(next((c.upper() for c in piece if c.isalpha()), "") for piece in pieces)
+    return "".join(
+        piece if written_as_initials and _is_run_of_initials(piece)
+        else next((c.upper() for c in piece if c.isalpha()), "")
+        for piece in pieces
+    )
+
+
+def _is_run_of_initials(piece: str) -> bool:
+    return 2 <= len(piece) <= 3 and piece.isalpha() and piece.isupper()
 
 
 def _is_others(person: Person) -> bool:

@@ -188,6 +188,11 @@ def test_valid_entry_becomes_a_reference() -> None:
         ("Smith, B.A.", "Smith BA"),
         ("{World Health Organization}", "World Health Organization"),
         ("{\\'E}mile Zola", "Zola É"),
+        ("Phillips, Andrew JK", "Phillips AJK"),  # Google Scholar writes initials so (CosinorAge's paper.bib)
+        ("van der Heide, Frank CT", "van der Heide FCT"),
+        ("Johnson, Alistair {EW}", "Johnson AEW"),  # Zotero keeps them in braces (timeseriesflattener's paper.bib)
+        ("Kwa, IH", "Kwa IH"),
+        ("SMITH, JO", "SMITH J"),  # a name written in capitals is not initials
     ],
 )
 def test_authors_in_vancouver_form(author: str, display: str) -> None:

@@ -904,11 +904,18 @@ def _field(chain: Sequence[Mapping[str, str]], *names: str) -> str:
     return ""
 
 
+# A command that is a letter, then a space, then the rest of its word: TeX takes the space as the command's end
+# ('Kaiser, \\L ukasz' is Łukasz, as NeurIPS's own BibTeX writes it), where a name is split into words at spaces.
+_LETTER_COMMAND = re.compile(r"\\(AE|ae|OE|oe|AA|aa|ss|L|l|O|o|i|j)\s+(?=[^\W\d_])")
+
+
 def _person(name: str) -> Person:
     """A pybtex Person; a name with too many commas is read as pybtex reads it, without pybtex's global error report."""
     parts = split_tex_string(name, ",")
     if len(parts) > 3:
         name = ", ".join([*parts[:2], " ".join(parts[2:])])
+    if "\\" in name:
+        name = _LETTER_COMMAND.sub(r"{\\\1}", name)
     return Person(name)
 
 

@@ -193,6 +193,8 @@ def test_valid_entry_becomes_a_reference() -> None:
         ("Johnson, Alistair {EW}", "Johnson AEW"),  # Zotero keeps them in braces (timeseriesflattener's paper.bib)
         ("Kwa, IH", "Kwa IH"),
         ("SMITH, JO", "SMITH J"),  # a name written in capitals is not initials
+        ("Kaiser, \\L ukasz", "Kaiser Ł"),  # NeurIPS's BibTeX (scorixear/master-thesis, Attention_Is_All_You_Need.md)
+        ("Brage, S\\o ren", "Brage S"),
     ],
 )
 def test_authors_in_vancouver_form(author: str, display: str) -> None:

@@ -205,6 +205,8 @@ _TEXT_SYMBOLS = {
     "texttimes": "\u00d7", "textdiv": "\u00f7", "textminus": "\u2212", "textperthousand": "\u2030",
     "textonehalf": "\u00bd", "textonequarter": "\u00bc", "textthreequarters": "\u00be", "textasciicircum": "^",
     "j": "\u0237",  # (a dotless j; latexcodec knows the dotless i)
+    "dots": "\u2026", "ldots": "\u2026", "textellipsis": "\u2026", "textdagger": "\u2020", "textdaggerdbl": "\u2021",
+    "textbullet": "\u2022",
 }
 _GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
           "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega")  # (LaTeX has no \omicron)
@@ -217,16 +219,25 @@ _MATH_SYMBOLS = {
     "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
     "leftarrow": "\u2190", "uparrow": "\u2191", "downarrow": "\u2193", "ell": "\u2113", "prime": "\u2032",
     "lt": "<", "gt": ">", "ll": "\u226a", "gg": "\u226b", "degree": "\u00b0", "percent": "%", "sqrt": "\u221a",
+    "cdots": "\u22ef", "dagger": "\u2020", "ddagger": "\u2021", "leftrightarrow": "\u2194", "Rightarrow": "\u21d2",
+    "Leftarrow": "\u21d0", "Leftrightarrow": "\u21d4", "mid": "|", "langle": "\u27e8", "rangle": "\u27e9",
+    "in": "\u2208", "notin": "\u2209", "subset": "\u2282", "subseteq": "\u2286", "cap": "\u2229", "cup": "\u222a",
+    "sum": "\u2211", "prod": "\u220f", "int": "\u222b", "partial": "\u2202", "nabla": "\u2207", "forall": "\u2200",
+    "exists": "\u2203", "emptyset": "\u2205", "propto": "\u221d", "equiv": "\u2261", "neg": "\u00ac",
+    "wedge": "\u2227", "vee": "\u2228", "star": "\u22c6", "bullet": "\u2022", "hbar": "\u210f",
+    **{name: name for name in ("log", "ln", "exp", "sin", "cos", "tan", "min", "max", "lim", "det", "arg", "sup", "inf")},
 }
 _SYMBOL = re.compile(r"\\(?:(" + "|".join(sorted(_TEXT_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z])\s*|("
                      + "|".join(sorted(_MATH_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z]))(?:\{\})?")
 # \href{url}{text}: the text; \ensuremath{x}, and a formula's text and fonts ($\mathrm{CO}_2$): x
-_WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath|text|textrm|textup|math(?:rm|it|bf|sf|tt|up)|operatorname)\s*(?=\{)")
+_WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath|text|textrm|textup|math(?:rm|it|bf|sf|tt|up|cal|bb|frak|scr)|"
+                      r"boldsymbol|bm|operatorname)\s*(?=\{)")
 _WRITTEN_BRACE = re.compile(r"\\([{}])")  # '\\{': a brace as text, kept to the end
 _ARGUMENT = r"(?:\{((?:[^{}]|\{[^{}]*\})*)\}|(\\[A-Za-z]+|[^\s{}\\]))"  # {...} (one brace deep inside), a command, a character
 _FRACTION = re.compile(rf"\\[dt]?frac\s*{_ARGUMENT}\s*{_ARGUMENT}")  # $\frac{1}{2}$, $\frac12$: 1/2
 _SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
+_LEFT_MATH = re.compile(r"\$([^$]*)\$")  # (once a written dollar sign is \ue002)
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
 # An accent on a letter, or on a letter already accented ('Nguy{\\~{\\^e}}n': the inner one first): the letter and
@@ -260,6 +271,7 @@ def decode_latex(latex: str) -> str:
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
         prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
         prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
+        prepared = prepared.replace("\\$", "\ue002")  # a dollar sign as text, kept to the end
         prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
         prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
                                  prepared)
@@ -281,7 +293,10 @@ def decode_latex(latex: str) -> str:
             text = prepared
     text = _CONTROL_WORD.sub(lambda m: _KNOWN_WORDS.get(m.group(1), ""), text)
     text = _CONTROL_SYMBOL.sub(lambda m: " " if m.group(1) in "\\\n" else m.group(1), text)
+    if "$" in text:  # a formula with a command neither sitegen nor latexcodec knows (dropped above): its text
+        text = _LEFT_MATH.sub(r"\1", text)
     text = text.replace("\\", "").replace("{", "").replace("}", "").replace("\ue000", "{").replace("\ue001", "}")
+    text = text.replace("\ue002", "$")
     return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
 
 

@@ -131,6 +131,10 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("the set \\{1, 2\\}", "the set {1, 2}"),  # written braces are text
         ("a\\\\{b}, x \\\\{\\em y}", "a b, x y"),  # a line break before a group: no brace, no letter lost
         ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
+        ("Wait \\dots, a, \\ldots{} z\\textellipsis", "Wait \u2026, a, \u2026 z\u2026"),  # ellipses
+        ("$\\cdots$, $\\dagger$, $\\log n$, $A \\leftrightarrow B$, $a \\mid b$", "\u22ef, \u2020, log n, A \u2194 B, a | b"),
+        ("$\\mathcal{O}(n \\log n)$ on $\\mathbb{R}^n$", "O(n log n) on R\u207f"),  # fonts: the letters
+        ("costs \\$5, $\\unknown{x}$ y", "costs $5, x y"),  # a formula's command nobody knows: no $ left
     ],
 )
 def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:

@@ -1061,10 +1061,11 @@ def measure(m: Measured, content: Path, work: Path, runs: int, jobs: int, hugo: 
             m.phases["one-edit"].append(build(content, out, jobs))
             print(f"[{m.label}] one-edit rebuild {i + 1}/{runs} ({slug}): {m.phases['one-edit'][-1].seconds:.2f} s",
                   file=log, flush=True)
-            if not any(p.exists() and marker in p.read_text(encoding="utf-8") for p in (
-                    out / "trials" / slug / "faq" / "index.html", out / "trials" / slug / "arms" / "index.html")):
-                print(f"[{m.label}] warning: the edit ({marker!r}) is not in trials/{slug}/faq/ or arms/ of the output",
-                      file=log, flush=True)
+            if not any(p.exists() and marker in p.read_text(encoding="utf-8") for p in (  # an answer, or an overview
+                    out / "trials" / slug / "faq" / "index.html", out / "trials" / slug / "arms" / "index.html",
+                    out / "trials" / slug / "index.html")):
+                print(f"[{m.label}] warning: the edit ({marker!r}) is not in trials/{slug}/, its faq/ or arms/ of the "
+                      "output", file=log, flush=True)
     except BuildFailed as e:
         _failed(m, e, work)
     return m

@@ -111,7 +111,10 @@ class RecordingLoader(BoundedLoader):
         note(("template", template), compiled_from)
 
         def uptodate() -> bool:
-            if template_digest(environment, template) != compiled_from:
+            reads = READS.get()  # while a build makes an output, it reads a template's source once (_Inputs)
+            now = reads.inputs.fingerprint(("template", template)) if reads is not None else \
+                template_digest(environment, template)
+            if now != compiled_from:
                 return False
             note(("template", template), compiled_from)
             return True

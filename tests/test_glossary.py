@@ -181,6 +181,14 @@ def test_an_element_left_alone_is_passed_over_to_its_own_end_tag() -> None:
                                   'id="use-po"><abbr title="by mouth">PO</abbr></a></p>')
 
 
+def test_a_lone_angle_bracket_is_text_and_the_walk_goes_on_after_it() -> None:
+    """Not in sitegen's own pages (text is escaped), but a project's template may write one."""
+    glossary = _glossary({"term": "by mouth", "abbreviation": "PO"}, {"term": "placebo"})
+    inside, ids = _mark("<p>1 < 2 PO</p><p>3 <4 placebo</p>", glossary)
+    assert ids == ("po", "placebo")
+    assert 'href="../glossary/index.html#term-placebo" id="use-placebo">placebo</a>' in inside
+
+
 def test_matching_is_whole_words_longest_first_case_insensitive_and_plural_aware() -> None:
     glossary = _glossary(
         {"term": "kinase inhibitor"}, {"term": "tyrosine kinase inhibitor"}, {"term": "biopsy"},

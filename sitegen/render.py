@@ -62,7 +62,7 @@ from .record import (
     note,
     recording,
 )
-from .schema import Glossary, Settings, Trial
+from .schema import Glossary, RegistryTrial, Settings, Trial
 from .site import Site
 
 STATIC_FILES = ("style.css", "favicon.svg")  # sitegen's own that a single trial's site uses; search.js is a catalog's
@@ -467,7 +467,10 @@ def _producers(
     shared: dict[str, Any] = {
         "site": settings, "trial": trial, "pages": pages,
         "references": RecordedList(("value", "references"), inputs.references), **inputs.values,
-        "layout": "base.html", "home_label": "the summary of the trial",  # for 404.html
+        # what the pages any trial may have (FAQ, findings, glossary, 404) extend: a registry trial's footer dates
+        # the record, and a partial record has no date at all
+        "layout": "_registry_page.html" if isinstance(site.trial, RegistryTrial) else "base.html",
+        "home_label": "the summary of the trial",  # for 404.html
     }
 
     def page_html(page: Page, references: tuple[CitedReference, ...]) -> bytes:

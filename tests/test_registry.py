@@ -228,6 +228,24 @@ def test_a_partial_record_builds_and_one_without_a_title_is_refused_by_name(tmp_
     assert "nct00000002.ctgov.json:1:1: the registry record has no title" in capsys.readouterr().err
 
 
+def test_every_page_of_a_registry_trial_dates_the_record_not_an_editor_s_check(tmp_path: Path) -> None:
+    """The editor's FAQ, findings and the glossary page of a registry trial carry the registry's footer too: no
+    'Content last checked' with the record's date, and a partial record (no dates) builds with a glossary."""
+    faq = "faq:\n  - question: Who pays for travel?\n    answer: Ask the study team.\n"
+    partial = {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "A partial record"}}}
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159"), "NCT00000001": partial},
+                                    {"NCT05814159": "slug: nct05814159\n" + faq, "NCT00000001": "slug: nct00000001\n" + faq})
+    (project.content / "glossary.yaml").write_text("terms:\n  - term: travel\n    definition: Going somewhere.\n")
+    build(project, tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    for nct in ("nct05814159", "nct00000001"):
+        shown = [name for name in pages if name.startswith(f"trials/{nct}/")]
+        assert f"trials/{nct}/faq/index.html" in shown and f"trials/{nct}/glossary/index.html" in shown
+        for name in shown:
+            assert "Content last checked" not in pages[name].text, name
+            assert ("Registry record last updated" in pages[name].text) == (nct == "nct05814159"), name
+
+
 def test_a_re_imported_record_rebuilds_its_trial(tmp_path: Path) -> None:
     study = record("NCT05814159")
     project = make_registry_catalog(tmp_path, {"NCT05814159": study, "NCT03076658": record("NCT03076658")})

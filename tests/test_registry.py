@@ -435,6 +435,19 @@ def test_a_hand_written_trial_beside_registry_trials_is_checked_as_before(tmp_pa
     assert "by-hand.yaml:1:1: purpose: missing required field" in err and "nct05814159" not in err
 
 
+@pytest.mark.parametrize(("phase", "nct"), [("phase-1-2", "NCT06462729"), ("phase-2-3", "NCT05144685")])
+def test_a_hand_written_trial_and_a_record_of_one_phase_share_its_listing(tmp_path: Path, phase: str, nct: str) -> None:
+    """'Phase 1/2' (a trial file's phase-1-2) and 'Phase 1/Phase 2' (a record's PHASE1, PHASE2) are one phase: one
+    page lists both, where the build stopped saying they would share its URL."""
+    project = make_registry_catalog(tmp_path, {nct: record(nct)})
+    text = (ROOT / "content" / "trial.yaml").read_text(encoding="utf-8").replace("\nphase: phase-2\n", f"\nphase: {phase}\n")
+    (project.content / "trials" / "nct05836571.yaml").write_text(text, encoding="utf-8")
+    (project.content / "references.bib").write_bytes((ROOT / "content" / "references.bib").read_bytes())
+    build(project, tmp_path / "out", jobs=1)
+    listed = html_pages(tmp_path / "out")[f"phases/{phase}/index.html"].links
+    assert "../../trials/nct05836571/index.html" in listed and f"../../trials/{nct.lower()}/index.html" in listed
+
+
 def _paths(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
     """Every key path of a JSON value, to knock parts out of a record."""
     found = [path] if path else []

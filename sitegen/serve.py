@@ -577,6 +577,10 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, base_url:
     except (OSError, UnicodeError) as e:  # a busy port, a name that does not resolve or cannot be a host name
         _say(_listen_error(e, host, port), error=True)
         return 2
+    # Until the loop runs (the first build: long for a large catalog), SIGTERM is a Ctrl-C: its default ends the
+    # process where it stands, and the build folder would be left in the temporary folder.
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _interrupt) if main else None
     try:
         hosts = HostPolicy.listening(host, sockets, allowed_hosts)
         url = _url(host, hosts.port)
@@ -589,6 +593,15 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, base_url:
     finally:
         for s in sockets:
             s.close()
+        if main:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """The signal as a Ctrl-C, once: a second one (`timeout` signals the process, then its group) would break off the
+    stopping itself, leaving a catalog's worker processes and the interpreter waiting on each other for good."""
+    signal.signal(signum, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:

@@ -808,6 +808,24 @@ def test_a_server_busy_answering_requests_stops_on_ctrl_c_or_sigterm(project: Pr
                 served.proc.wait()
 
 
+def test_sigterm_during_the_first_build_removes_the_build_folder(project: Project, tmp_path: Path) -> None:
+    """Before the loop runs (the first build: long for a large catalog), SIGTERM killed the server where it stood and
+    left its build folder in the temporary folder; it stops it as Ctrl-C does."""
+    served = Served(project, tmp_path / "tmp", "--port", "0")
+    try:
+        deadline = time.monotonic() + 20
+        while not list(served.tmp.glob("sitegen-serve-*/*")) and time.monotonic() < deadline:  # building: it has
+            time.sleep(0.002)                                                                # a folder, not a loop
+        served.proc.send_signal(signal.SIGTERM)
+        assert served.proc.wait(timeout=20) == 0
+        assert list(served.tmp.iterdir()) == []
+        assert "Stopped." in served.drain(0.3) + served.seen
+    finally:
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.wait()
+
+
 def test_the_banner_names_the_watched_folders_one_way(project: Project, tmp_path: Path) -> None:
     """Run from the project's folder, every watched folder is named relative to it, however it was found."""
     relative = Project(Path("content"), project.templates, project.static)

@@ -244,6 +244,7 @@ def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
 MAX_KEY = 100  # characters in a key
 MAX_VALUES = 100_000  # far beyond any trial; stops a few nested aliases from expanding into gigabytes
 _MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -383,6 +384,7 @@ class _Builder:
         except (ValueError, OverflowError) as e:  # e.g. a timestamp like 2026-13-45
             too_long = "integer string conversion" in str(e)  # Python's advice is for programmers, not editors
             self._problem(node.start_mark, "not a valid value: a number of more than 4,300 digits" if too_long
+                          else f"not a valid date: {e}; expected a date as YYYY-MM-DD" if node.tag == _TIMESTAMP
                           else f"not a valid value: {e}")
         except (KeyError, AttributeError):  # what PyYAML raises for '!!bool abc' and '!!timestamp abc'
             self._problem(node.start_mark, f"not a valid value for the tag {node.tag}")

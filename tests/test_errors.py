@@ -195,6 +195,9 @@ HOSTILE = [
     ("timestamp tag on a word", "x: !!timestamp abc\n", "not a valid value for the tag tag:yaml.org,2002:timestamp"),
     ("bool tag on a word as a key", "!!bool abc: 1\n", "not a valid value for the tag tag:yaml.org,2002:bool"),
     ("5,000-digit number", "x: " + "9" * 5000 + "\n", "not a valid value: a number of more than 4,300 digits"),
+    ("impossible date", "x: 2026-02-30\n", "not a valid date: day is out of range for month; expected a date as "
+     "YYYY-MM-DD"),
+    ("month 13", "x: 2026-13-01\n", "not a valid date: month must be in 1..12; expected a date as YYYY-MM-DD"),
 ]
 
 

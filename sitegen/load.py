@@ -229,15 +229,26 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=_PythonLoader)
 
 
+_CLOSERS = {'"': '"', "'": "'", "[": "]", "{": "}"}
+
+
 def _yaml_problem(file: str, e: yaml.MarkedYAMLError, text: str) -> Problem:
     mark = e.problem_mark or e.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = e.problem or "not valid YAML"
     lines = text.splitlines()
+    start = e.context_mark
+    opener = lines[start.line][start.column : start.column + 1] if start and start.line < len(lines) else ""
     if "\t" in what or (0 < line <= len(lines) and "\t" in lines[line - 1][: column + 1]):
         what = "a tab character is used for indentation; YAML needs spaces"
+    elif start and opener in _CLOSERS and ("end of stream" in what or "<stream end>" in what):
+        # a quote or bracket left open: PyYAML finds out at the end of the file; the editor needs where it opened
+        return Problem(file, start.line + 1, start.column + 1, f"not valid YAML: this {opener} is never closed: "
+                       f"expected a {_CLOSERS[opener]} before the end of the file (line {line})")
     elif e.context:
-        what = f"{e.context}, {what}"
+        opened = f" (from line {start.line + 1}, column {start.column + 1})" if start and opener in _CLOSERS and \
+            start.line + 1 != line else ""
+        what = f"{e.context}{opened}, {what}"
     return Problem(file, line, column, f"not valid YAML: {what}")
 
 

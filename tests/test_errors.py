@@ -25,6 +25,11 @@ def _line_of(text: str, needle: str) -> int:
 CASES = [
     ("syntax", lambda t: t.replace("condition: Soft tissue sarcoma", "condition: [Soft tissue sarcoma"),
      r"not valid YAML", None),
+    # a quote left open: PyYAML finds out at the end of the file; the message is at the quote
+    ("unclosed quote", lambda t: t.replace("\ntitle: Immunotherapy", '\ntitle: "Immunotherapy', 1),
+     r'this " is never closed: expected a " before the end of the file \(line \d+\)', 'title: "Immunotherapy'),
+    ("unclosed bracket", lambda t: t.replace("condition: Soft tissue sarcoma", "condition: [Soft tissue sarcoma"),
+     r"while parsing a flow sequence \(from line \d+, column 12\), expected ',' or '\]'", None),
     ("tab", lambda t: t.replace("  min_age: 18", "\tmin_age: 18"), r"tab character", "\tmin_age"),
     ("duplicate key", lambda t: t.replace("phase: phase-2\n", "phase: phase-2\nphase: phase-3\n"),
      r"duplicate key 'phase' \(first given at line \d+\)", "phase: phase-3"),

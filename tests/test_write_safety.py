@@ -315,6 +315,49 @@ def test_worker_processes_die_with_a_killed_build(tmp_path: Path) -> None:
     assert _files(out) == _files(tmp_path / "clean") and _leftovers(out) == []
 
 
+_TWO_CTRL_C = """
+import os, sys, time
+from sitegen.catalog.parallel import map_in_processes
+
+def make():
+    def work(n):
+        with open(sys.argv[1], "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\\n")
+        time.sleep(1)
+        return n
+    return work
+
+try:
+    list(map_in_processes(make, list(range(40)), 2, "tasks"))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals to a process group")
+def test_ctrl_c_twice_stops_a_build_on_every_core(tmp_path: Path) -> None:
+    """A second Ctrl-C while the first one stopped the worker processes broke off the wait for them: the build
+    printed a traceback, or waited for its workers at exit, and they for it, for good."""
+    started = tmp_path / "started"
+    proc = subprocess.Popen([sys.executable, "-c", _TWO_CTRL_C, str(started)], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    try:
+        deadline = time.monotonic() + 30
+        while (not started.exists() or len(set(started.read_text().split())) < 2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the build and its workers
+        time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and stdout == "interrupted\n" and "Traceback" not in stderr, stderr[-3000:]
+
+
 def test_a_second_build_waits_for_the_first_and_says_for_whom(tmp_path: Path) -> None:
     project = _single(tmp_path / "project")
     out = tmp_path / "output"

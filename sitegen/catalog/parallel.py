@@ -10,6 +10,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -35,6 +36,9 @@ _PR_SET_PDEATHSIG = 1
 def _start_worker(make: Callable[[], Callable[[Any], Any]]) -> None:
     global _work
     _die_with_parent()
+    # A terminal's Ctrl-C reaches the workers too: the build stops them (map_in_processes), where one interrupted
+    # in a task or waiting for one printed a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])  # for the worker's life: it only runs the tasks
     _work = make()
 
@@ -83,7 +87,25 @@ def map_in_processes(make: Callable[[], Callable[[T], R]], tasks: list[T], jobs:
 
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(make,)) as pool:
-        yield from pool.map(_run_in_worker, tasks, chunksize=max(1, min(16, len(tasks) // (jobs * 8))))
+        try:
+            yield from pool.map(_run_in_worker, tasks, chunksize=max(1, min(16, len(tasks) // (jobs * 8))))
+        except BaseException:  # a Ctrl-C, or the caller's error: the tasks not started are dropped
+            with _deaf_to_ctrl_c():
+                pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+@contextmanager
+def _deaf_to_ctrl_c() -> Iterator[None]:
+    """Ctrl-C ignored while the workers stop: a second one broke off the wait for them, and the interpreter then
+    waited for them at exit, and they for it, for good."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, before)
 
 
 def capped_jobs(jobs: int, tasks: int, what: str) -> int:

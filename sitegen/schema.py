@@ -20,7 +20,9 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", m
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 WebUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|mailto:)\S+$")]
-Count = Annotated[int, Field(ge=0)]
+MAX_COUNT = 1_000_000_000  # places, trials, people, jurisdictions: past any listing's (a sponsor's 41,180,000 recruited)
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Age = Annotated[int, Field(ge=0, le=150)]  # in years
 YearMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 CiteKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s;\[\]@]+$")]  # as cite.CITATION reads one
@@ -110,8 +112,8 @@ class Eligibility(Model):
     """Who can join the trial."""
 
     summary: Prose = Field(description="Plain summary of who can join (Markdown).")
-    min_age: Count | None = Field(None, description="Minimum age in years.")
-    max_age: Count | None = Field(None, description="Maximum age in years; null for no limit.")
+    min_age: Age | None = Field(None, description="Minimum age in years.")
+    max_age: Age | None = Field(None, description="Maximum age in years; null for no limit.")
     sex: Sex = Field(description="Who may join by sex.")
     travel_covered: Text | None = Field(None, description="Whether travel costs are covered, as listed.")
     time_reimbursement: Text | None = Field(None, description="Whether time is reimbursed, as listed.")

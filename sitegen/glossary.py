@@ -225,13 +225,14 @@ _TAG = rf"<(?:!--.*?-->|![^>]*>|\?[^>]*>|(/?)([a-zA-Z][^\s/>]*)({_ATTRIBUTES})>)
 _PLAIN_TAG = (r"<(?!/?" + _trie(sorted(_SKIP_TAGS | {"main"})) + r")/?[a-z][^\s/>]*"
               r"""[^>"'ac]*(?:(?:"[^"]*"|'[^']*'|a(?!ria-hidden)|c(?!lass))[^>"'ac]*)*>""")
 # Elements left alone that no element of their name may be inside: each is passed over up to its end tag.
-_ALONE = r"<(?P<alone>a|h[1-6]|dt|th|dfn|caption|button|label|option)(?=[\s>])" + _ATTRIBUTES + r">.*?</(?i:(?P=alone))\s*>"
+_ALONE = (r"<(?P<alone>a|h[1-6]|dt|th|dfn|caption|button|label|option)(?=[\s>])" + _ATTRIBUTES
+          + r">.*?</(?i:(?P=alone))\s*>")
 # One step of the walk through <main>: past every plain tag and every _ALONE element (and the blank text between
 # them), to the next text or the next other tag. Only text and those tags need a look in Python. A '<' that starts
 # no tag is text (our own pages have none: `a < b` is escaped), and one that looks like a tag but never ends is one
 # step, so that the walk goes on.
-_STEP = re.compile(rf"(?:(?:{_PLAIN_TAG}|{_ALONE})(?:\s+(?=<))?)*(?:([^<]+(?:<(?![a-zA-Z/!?])[^<]*)*|<(?![a-zA-Z/!?])[^<]*)|{_TAG}|<)",
-                   re.DOTALL)
+_TEXT = r"[^<]+(?:<(?![a-zA-Z/!?])[^<]*)*|<(?![a-zA-Z/!?])[^<]*"
+_STEP = re.compile(rf"(?:(?:{_PLAIN_TAG}|{_ALONE})(?:\s+(?=<))?)*(?:({_TEXT})|{_TAG}|<)", re.DOTALL)
 _ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 _RAW_TEXT = {"script", "style"}  # their content is not HTML: copied as it is up to their end tag
 

@@ -145,7 +145,8 @@ class RecordingContext(Context):
 def make_environment(folders: list[Path], compiled: TemplateCache | None = None, note_templates: bool = True) -> Environment:
     """The one Jinja2 environment: templates looked up in `folders` in order, everything escaped, undefined names an
     error, and every template used and value looked up noted while an output is rendered (record.py), unless not
-    `note_templates` (a catalog's: its outputs note coarser reads). With `compiled`, compiled templates are kept from one build to the next."""
+    `note_templates` (a catalog's: its outputs note coarser reads). With `compiled`, compiled templates are kept
+    from one build to the next."""
     folder_names = [str(folder) for folder in folders]
     env = Environment(
         loader=RecordingLoader(folder_names) if note_templates else BoundedLoader(folder_names),

@@ -224,8 +224,9 @@ _TAG = rf"<(?:!--.*?-->|![^>]*>|\?[^>]*>|(/?)([a-zA-Z][^\s/>]*)({_ATTRIBUTES})>)
 # </main>, with no attribute that may say 'class' or 'aria-hidden'.
 _PLAIN_TAG = (r"<(?!/?" + _trie(sorted(_SKIP_TAGS | {"main"})) + r")/?[a-z][^\s/>]*"
               r"""[^>"'ac]*(?:(?:"[^"]*"|'[^']*'|a(?!ria-hidden)|c(?!lass))[^>"'ac]*)*>""")
-# Elements left alone that no element of their name may be inside: each is passed over up to its end tag.
-_ALONE = (r"<(?P<alone>a|h[1-6]|dt|th|dfn|caption|button|label|option)(?=[\s>])" + _ATTRIBUTES
+# Elements left alone that HTML allows no element of their name inside (not even through a table or a list inside
+# them, as a <th>, <caption> or <dt> may hold): each is passed over up to its end tag.
+_ALONE = (r"<(?P<alone>a|h[1-6]|dfn|button|label|option)(?=[\s>])" + _ATTRIBUTES
           + r">.*?</(?i:(?P=alone))\s*>")
 # One step of the walk through <main>: past every plain tag and every _ALONE element (and the blank text between
 # them), to the next text or the next other tag. Only text and those tags need a look in Python. A '<' that starts

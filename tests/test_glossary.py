@@ -189,6 +189,95 @@ def test_a_lone_angle_bracket_is_text_and_the_walk_goes_on_after_it() -> None:
     assert 'href="../glossary/index.html#term-placebo" id="use-placebo">placebo</a>' in inside
 
 
+_OLD_TAG = re.compile(r"<(?:!--.*?-->|![^>]*>|\?[^>]*>|(/?)([a-zA-Z][^\s/>]*)([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>)",
+                      re.DOTALL)
+
+
+def _marked_tag_by_tag(page: str, finder: TermFinder, href: str) -> tuple[str, tuple[str, ...]]:
+    """mark_terms as it was written before its walk stepped past elements: every tag read in turn, with a stack of
+    the open elements (here the oracle the walk must agree with on well-formed pages)."""
+    from markupsafe import escape
+
+    from sitegen import glossary as g
+
+    out, copied, marked, open_tags, skip_from = [], 0, [], [], -1
+    start = at = page.find("<main")
+    link = f'<a class="glossary-term" href="{escape(href)}'
+    for m in _OLD_TAG.finditer(page, start):
+        begin = m.start()
+        if begin < at:
+            continue
+        if begin > at and skip_from < 0:
+            text = page[at:begin]
+            if not text.isspace():
+                new = g._mark_text(text, g.html.unescape(text) if "&" in text else text, finder, link, marked)
+                if new is not text:
+                    out += (page[copied:at], new)
+                    copied = begin
+        at = m.end()
+        closing, name, attributes = m.groups()
+        if name is None:
+            continue
+        tag = name.lower()
+        if closing:
+            if tag == "main":
+                break
+            for i in range(len(open_tags) - 1, -1, -1):
+                if open_tags[i] == tag:
+                    del open_tags[i:]
+                    skip_from = skip_from if skip_from < i else -1
+                    break
+        elif tag in g._RAW_TEXT:
+            found = page.find(f"</{tag}", at)
+            at = len(page) if found < 0 else found
+            skip_from = len(open_tags) if skip_from < 0 else skip_from
+            open_tags.append(tag)
+        elif tag not in g._VOID and not (attributes and attributes.rstrip().endswith("/")):
+            if skip_from < 0 and (tag in g._SKIP_TAGS or (("class" in attributes or "aria-hidden" in attributes)
+                                                           and g._skips(attributes))):
+                skip_from = len(open_tags)
+            open_tags.append(tag)
+    return ("".join(out) + page[copied:], tuple(marked)) if out else (page, tuple(marked))
+
+
+def test_the_walk_marks_what_reading_every_tag_marks_on_well_formed_pages() -> None:
+    """Random well-formed pages: elements nested (those HTML allows no element of their own name inside, never in
+    themselves), end tags in either case, attributes holding '>' or naming classes, comments, scripts, void
+    elements."""
+    rng = random.Random(0)
+    tags = ["p", "div", "span", "li", "ul", "em", "a", "h2", "h3", "dt", "dd", "th", "td", "code", "cite", "sup", "nav",
+            "label", "button", "table", "dfn", "P", "SPAN", "A", "H2"]
+    attributes = ["", ' class="visually-hidden"', ' class="cite x"', ' class="x"', ' aria-hidden="true"', ' title="a > PO"',
+                  " title='c>lass'", ' data-class="cite"', ' CLASS="no-glossary"', ' aria-hidden="false"']
+    words = ["PO", "placebo", "by mouth", "stage IV", "IV", "the", "&amp;", "&lt;", "biopsies", "\n", "x"]
+    alone = {"a", "h2", "h3", "dfn", "button", "label"}
+
+    def node(depth: int, inside: frozenset[str]) -> str:
+        r = rng.random()
+        if depth > 5 or r < 0.3:
+            return " ".join(rng.choice(words) for _ in range(rng.randint(0, 5)))
+        if r < 0.36:
+            return rng.choice(["<br>", "<img alt='x > PO'>", "<hr/>", "<!-- PO -->", "<script>a < b && PO</script>"])
+        tag = rng.choice(tags)
+        low = tag.lower()
+        if low in inside or (low in ("h2", "h3") and {"h2", "h3"} & inside):
+            return "PO"
+        held = "".join(node(depth + 1, inside | ({low} & alone)) for _ in range(rng.randint(0, 4)))
+        end = tag if rng.random() < 0.9 else tag.swapcase()
+        return f"<{tag}{rng.choice(attributes)}>{held}</{end}>"
+
+    finder = TermFinder(_glossary({"term": "by mouth", "abbreviation": "PO"}, {"term": "placebo"}, {"term": "biopsy"},
+                                  {"term": "intravenous", "abbreviation": "IV"}))
+    marked = 0
+    for _ in range(1_500):
+        body = "".join(node(0, frozenset()) for _ in range(rng.randint(1, 6)))
+        page = f"<html><body><nav><a>PO</a></nav><main>{body}</main><footer>PO</footer></body></html>"
+        expected = _marked_tag_by_tag(page, finder, "g.html")
+        assert mark_terms(page, finder, "g.html") == expected, page
+        marked += len(expected[1])
+    assert marked > 1_000  # the pages mark terms, and leave many alone
+
+
 def test_matching_is_whole_words_longest_first_case_insensitive_and_plural_aware() -> None:
     glossary = _glossary(
         {"term": "kinase inhibitor"}, {"term": "tyrosine kinase inhibitor"}, {"term": "biopsy"},

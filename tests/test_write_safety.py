@@ -316,8 +316,12 @@ def test_worker_processes_die_with_a_killed_build(tmp_path: Path) -> None:
 
 
 _TWO_CTRL_C = """
-import os, sys, time
+import os, signal, sys, time
 from sitegen.catalog.parallel import map_in_processes
+
+# Ctrl-C as in a terminal: a process started in the background by a shell (as a CI job may be) starts with SIGINT
+# ignored, and Python then leaves it ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def make():
     def work(n):

@@ -94,7 +94,9 @@ def _date_struct(element: ET.Element | None) -> dict[str, str]:
 
 def _person(element: ET.Element, role: str | None = None) -> dict[str, str]:
     person: dict[str, str] = {}
-    _put(person, "name", _line(element.find("last_name")) or " ".join(
+    # ClinicalTrials.gov wrote a whole name in <last_name> ('Jane Doe, MD'); the schema has first and middle names
+    # too, which are the name's other parts whenever a record gives them
+    _put(person, "name", " ".join(
         _line(element.find(part)) for part in ("first_name", "middle_name", "last_name") if _line(element.find(part))))
     _put(person, "affiliation", _line(element.find("affiliation")))
     _put(person, "role", role or spelling(_line(element.find("role"))))

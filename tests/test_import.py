@@ -116,6 +116,27 @@ def test_classic_xml_facts_in_the_v2_spelling(tmp_path: Path) -> None:
         "pmid": "8368765", "type": "RESULT", "citation": old["referencesModule"]["references"][0]["citation"]}
 
 
+def test_an_xml_person_s_first_and_middle_names_are_part_of_the_name() -> None:
+    """ClinicalTrials.gov's records write the whole name in <last_name>; its schema has <first_name> and
+    <middle_name> too, which were dropped when <last_name> was there."""
+    import xml.etree.ElementTree as ET
+
+    from sitegen.registry_xml import study_from_xml
+
+    root = ET.parse(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").getroot()
+    official = root.find("overall_official")
+    assert official is not None
+    whole = official.findtext("last_name")
+    first, middle = ET.SubElement(official, "first_name"), ET.SubElement(official, "middle_name")
+    first.text, middle.text = "Ada", "B."
+    officials = study_from_xml(root)["protocolSection"]["contactsLocationsModule"]["overallOfficials"]
+    assert officials[0]["name"] == f"Ada B. {whole}"
+    official.remove(first)
+    official.remove(middle)
+    officials = study_from_xml(root)["protocolSection"]["contactsLocationsModule"]["overallOfficials"]
+    assert officials[0]["name"] == whole  # as every real record writes it: unchanged
+
+
 def test_xml_text_keeps_its_lines_without_the_files_indentation(tmp_path: Path) -> None:
     (tmp_path / "r.xml").write_text(
         "<clinical_study><id_info><nct_id>NCT01234567</nct_id></id_info><brief_title>T</brief_title>\r\n"

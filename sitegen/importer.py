@@ -346,10 +346,28 @@ def prepare_folder(content: Path) -> tuple[bool, list[Problem]]:
     if content.exists() and not content.is_dir():
         return False, [Problem(str(content), 0, 0, "is not a folder")]
     (content / "trials").mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(content / "trials")
     if (content / "site.yaml").exists():
         return False, []
     write_atomic(content / "site.yaml", SITE_YAML.encode())
     return True, []
+
+
+LEFTOVER_AGE = 3600  # seconds: write_atomic renames its file as soon as it is written; older ones were left by a kill
+
+
+def _remove_leftovers(trials: Path) -> None:
+    """Delete the temporary files of writes an import killed (`kill -9`) never finished: a build ignores them, but
+    they would stay for good. Only those older than LEFTOVER_AGE, so that another import's write is left alone."""
+    import time
+
+    for leftover in trials.glob(".nct*.tmp"):  # (write_atomic names them .NAME.RANDOM.tmp)
+        try:
+            if leftover.is_file() and not leftover.is_symlink() and \
+                    time.time() - leftover.stat().st_mtime > LEFTOVER_AGE:
+                leftover.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete: harmless either way
 
 
 def record_name(nct_id: str) -> str:

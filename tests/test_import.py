@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import email.utils
 import json
+import os
 import re
 import threading
 import time
@@ -135,6 +136,23 @@ def test_an_xml_person_s_first_and_middle_names_are_part_of_the_name() -> None:
     official.remove(middle)
     officials = study_from_xml(root)["protocolSection"]["contactsLocationsModule"]["overallOfficials"]
     assert officials[0]["name"] == whole  # as every real record writes it: unchanged
+
+
+def test_an_import_removes_what_a_killed_import_left_and_nothing_else(tmp_path: Path) -> None:
+    """A write killed between its temporary file and the rename leaves `.nct....tmp` in trials/; the next import
+    deletes those older than an hour, and leaves a newer one (another import may be writing it) and other files."""
+    trials = tmp_path / "trials"
+    trials.mkdir()
+    old, new = trials / ".nct04452435.ctgov.json.k1l2m3.tmp", trials / ".nct04452435.yaml.a1b2c3.tmp"
+    mine = trials / ".notes.tmp"
+    for path in (old, new, mine):
+        path.write_text("{", encoding="utf-8")
+    hours_ago = time.time() - 2 * importer.LEFTOVER_AGE
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(mine, (hours_ago, hours_ago))
+    assert run(str(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml"), "--content", str(tmp_path)) == 0
+    assert not old.exists() and new.exists() and mine.exists()
+    assert (trials / "nct04452435.ctgov.json").is_file()
 
 
 def test_xml_text_keeps_its_lines_without_the_files_indentation(tmp_path: Path) -> None:

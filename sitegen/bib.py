@@ -235,6 +235,7 @@ _WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath|text|textrm|textup|mat
 _WRITTEN_BRACE = re.compile(r"\\([{}])")  # '\\{': a brace as text, kept to the end
 _ARGUMENT = r"(?:\{((?:[^{}]|\{[^{}]*\})*)\}|(\\[A-Za-z]+|[^\s{}\\]))"  # {...} (one brace deep inside), a command, a character
 _FRACTION = re.compile(rf"\\[dt]?frac\s*{_ARGUMENT}\s*{_ARGUMENT}")  # $\frac{1}{2}$, $\frac12$: 1/2
+_ROOT_INDEX = re.compile(r"\\sqrt\s*\[([^\[\]{}\\$]{1,10})\]")  # a root's index, raised before its sign
 _SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _LEFT_MATH = re.compile(r"\$([^$]*)\$")  # (once a written dollar sign is \ue002)
@@ -275,6 +276,7 @@ def decode_latex(latex: str) -> str:
         prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
         prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
                                  prepared)
+        prepared = _ROOT_INDEX.sub(lambda m: f"{_raised(m[1]) or m[1]}\\sqrt", prepared)  # $\\sqrt[3]{x}$: ³√x
         prepared = _KNOWN_WORD.sub(lambda m: _KNOWN_WORDS[m.group(1)], prepared)
         prepared = _TEXT_SCRIPT.sub(lambda m: (m.group(1) == "super" and _raised(m.group(2))) or m.group(2), prepared)
         while (accented := _ACCENT.sub(_accent, prepared)) != prepared:

@@ -135,6 +135,7 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("$\\cdots$, $\\dagger$, $\\log n$, $A \\leftrightarrow B$, $a \\mid b$", "\u22ef, \u2020, log n, A \u2194 B, a | b"),
         ("$\\mathcal{O}(n \\log n)$ on $\\mathbb{R}^n$", "O(n log n) on R\u207f"),  # fonts: the letters
         ("costs \\$5, $\\unknown{x}$ y", "costs $5, x y"),  # a formula's command nobody knows: no $ left
+        ("$\\sqrt[3]{x}$, $\\sqrt[n]{2}$, $\\sqrt[k]{y}$", "\u00b3\u221ax, \u207f\u221a2, k\u221ay"),  # a root's index
     ],
 )
 def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:

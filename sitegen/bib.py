@@ -238,7 +238,6 @@ _FRACTION = re.compile(rf"\\[dt]?frac\s*{_ARGUMENT}\s*{_ARGUMENT}")  # $\frac{1}
 _ROOT_INDEX = re.compile(r"\\sqrt\s*\[([^\[\]{}\\$]{1,10})\]")  # a root's index, raised before its sign
 _SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
-_LEFT_MATH = re.compile(r"\$([^$]*)\$")  # (once a written dollar sign is \ue002)
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
 # An accent on a letter, or on a letter already accented ('Nguy{\\~{\\^e}}n': the inner one first): the letter and
@@ -296,7 +295,7 @@ def decode_latex(latex: str) -> str:
     text = _CONTROL_WORD.sub(lambda m: _KNOWN_WORDS.get(m.group(1), ""), text)
     text = _CONTROL_SYMBOL.sub(lambda m: " " if m.group(1) in "\\\n" else m.group(1), text)
     if "$" in text:  # a formula with a command neither sitegen nor latexcodec knows (dropped above): its text
-        text = _LEFT_MATH.sub(r"\1", text)
+        text = _MATH.sub(r"\1", text)  # (a written dollar sign is \ue002 by now)
     text = text.replace("\\", "").replace("{", "").replace("}", "").replace("\ue000", "{").replace("\ue001", "}")
     text = text.replace("\ue002", "$")
     return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())

@@ -96,8 +96,8 @@ def _person(element: ET.Element, role: str | None = None) -> dict[str, str]:
     person: dict[str, str] = {}
     # ClinicalTrials.gov wrote a whole name in <last_name> ('Jane Doe, MD'); the schema has first and middle names
     # too, which are the name's other parts whenever a record gives them
-    _put(person, "name", " ".join(
-        _line(element.find(part)) for part in ("first_name", "middle_name", "last_name") if _line(element.find(part))))
+    names = (_line(element.find(part)) for part in ("first_name", "middle_name", "last_name"))
+    _put(person, "name", " ".join(name for name in names if name))
     _put(person, "affiliation", _line(element.find("affiliation")))
     _put(person, "role", role or spelling(_line(element.find("role"))))
     _put(person, "phone", _line(element.find("phone")))

@@ -57,6 +57,12 @@ PART_TYPES = frozenset(
     {"inproceedings", "conference", "incollection", "inbook", "bookinbook", "inreference"}
     | {"suppbook", "suppcollection"}
 )
+BOOK_TYPES = PART_TYPES | frozenset(
+    {"book", "mvbook", "collection", "mvcollection", "proceedings", "mvproceedings", "reference", "mvreference"}
+    | {"booklet", "manual", "thesis", "phdthesis", "mastersthesis"} | {"report", "techreport"}
+)
+"""Works whose `volume` is a book's volume and whose `number` is their number in a series, or a report's own."""
+REPORT_TYPES = frozenset({"report", "techreport"})
 NOT_REFERENCES = frozenset({"set", "xdata"})
 """biblatex containers that group or feed other entries but are not works themselves."""
 
@@ -86,6 +92,7 @@ class Shown:
     editors: tuple[str, ...] = ()  # Vancouver names, 'et al' for 'others'
     organizations: frozenset[str] = frozenset()  # the authors that are organizations ({World Health Organization})
     publisher: str = ""  # a chapter's or paper's book's publisher (another work's is its `journal`)
+    series: str = ""  # a book's or report's series (BOOK_TYPES), which its `number` is a number in
 
 
 @dataclass(frozen=True)
@@ -1010,6 +1017,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         editors=tuple(e for e in editors if e != "et al")[:MAX_AUTHORS] + (
             ("et al",) if "et al" in editors or len(editors) > MAX_AUTHORS else ()),
         publisher=latex_to_text(_field(chain, "publisher")) if entry_type in PART_TYPES else "",
+        series=latex_to_text(_field(chain, "series")) if entry_type in BOOK_TYPES else "",
         organizations=organizations,
     )
 
@@ -1072,8 +1080,24 @@ def _editors(ref: Reference) -> str:
     return f"{', '.join(shown)}, editor{'s' if len(shown) > 1 else ''}" if shown else ""
 
 
+def _book_numbers(ref: Reference) -> tuple[list[_Sentence], list[_Sentence]]:
+    """A book's, chapter's or report's volume ('Vol. 7.') and its number, in its series ('(Bollingen Series; 75).')
+    or as a report's ('Report No.: 916.'), as Vancouver writes them: the sentences before and after its publisher."""
+    volume, number, series = ref.volume, ref.number, ref.shown.series
+    if series and volume and not number:  # '(Lecture Notes in Computer Science; vol. 1234)'
+        volume, number = "", f"vol. {volume}"
+    before: list[_Sentence] = [(_Run(_full_stop(f"Vol. {volume}")),)] if volume else []
+    if not number:
+        return before, []
+    if series:
+        return before, [(_Run(f"({series}; {number})."),)]
+    return before, [(_Run(_full_stop(f"{'Report No.:' if ref.entry_type in REPORT_TYPES else 'No.'} {number}")),)]
+
+
 def _source(ref: Reference) -> list[_Sentence]:
-    details = issue_details(ref.year, ref.volume, ref.number, ref.pages)
+    book = ref.entry_type in BOOK_TYPES
+    volumes, numbers = _book_numbers(ref) if book else ([], [])
+    details = issue_details(ref.year, "", "", ref.pages) if book else issue_details(ref.year, ref.volume, ref.number, ref.pages)
     if ref.entry_type in ARTICLE_TYPES or ref.entry_type in PART_TYPES:
         sentences: list[_Sentence] = []
         if ref.journal:
@@ -1081,12 +1105,13 @@ def _source(ref: Reference) -> list[_Sentence]:
             prefix = (_Run(f"In: {_full_stop(editors)} " if editors else "In: "),) if ref.entry_type in PART_TYPES else ()
             stop = () if _full_stop(ref.journal) == ref.journal else (_Run("."),)
             sentences.append((*prefix, _Run(ref.journal, italic=True), *stop))
+        sentences.extend(volumes)
         details = "; ".join(part for part in (ref.shown.publisher, details) if part)
         if details:
             sentences.append((_Run(_full_stop(details)),))
-        return sentences
+        return sentences + numbers
     publication = "; ".join(part for part in (ref.journal, details) if part)
-    return [(_Run(_full_stop(publication)),)] if publication else []
+    return volumes + ([(_Run(_full_stop(publication)),)] if publication else []) + numbers
 
 
 def _reference_sentences(ref: Reference) -> list[_Sentence]:

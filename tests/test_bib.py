@@ -805,6 +805,26 @@ def test_editors_and_a_chapter_s_publisher_are_shown_as_vancouver_does(tmp_path:
     assert format_reference_text(load_bibliography(path)["m"]) == "Erbriss E, B B, C C, D D, E E, F F, et al, editors. T. 2000."
 
 
+def test_a_book_s_volume_and_a_series_or_report_number_are_not_shown_as_a_journal_issue() -> None:
+    """Real exports: in a book, chapter or report, `volume` is a book's volume and `number` its number in a series
+    or the report's own, which Vancouver writes as such, never as the 2013;127(12) of a journal."""
+    examples = load_bibliography(DATA / "biblatex-examples.bib")
+    assert format_reference_text(examples["coleridge"]).endswith(
+        "Vol. 7. Routledge and Kegan Paul; 1983. (Bollingen Series; 75).")
+    assert format_reference_text(examples["knuth:ct:a"]).endswith("The TeXbook. Vol. A. Addison-Wesley; 1984.")
+    assert format_reference_text(examples["averroes/bland"]).endswith(
+        "Jewish Theological Seminary of America; 1982. (Moreshet: Studies in Jewish History, Literature and Thought; 7).")
+    [report] = load_bibliography(DATA / "bbt-techreport-number.bib").values()
+    assert format_reference_text(report) == (
+        "JTC 1/SC 22/WG 14. Programming Languages — C. ISO/IEC; 1999. Report No.: 9899:1999. "
+        "Available from: https://www.iso.org/standard/29237.html")
+    [chapter] = load_bibliography(DATA / "bbt-incollection-series.bib").values()
+    assert format_reference_text(chapter).endswith(
+        "Advances in Multi-Objective Nature Inspired Computing. Springer Berlin Heidelberg; 2010:119–141. "
+        "(Studies in Computational Intelligence; 272).")
+    assert format_reference_text(reference(journal="Trials", volume="3", number="2")) == "A title. Trials. 3(2)."
+
+
 def test_json_ld_types_organizations_books_and_publishers_as_what_they_are(tmp_path: Path) -> None:
     from schemaorg import Vocabulary, validate
 

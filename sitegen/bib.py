@@ -855,8 +855,11 @@ class _Bibliography:
              "shown without a link"),
             ("pmid", well_formed_pmid, "is not a PubMed id (digits)", "left out"),
             ("url", lambda v: bool(web_link(_identifier(v, url=True))), _NOT_A_LINK, "shown without a link"),
-            ("howpublished", lambda v: _has(chain, "url") or not (found := _HOWPUBLISHED_URL.search(v))
+            ("howpublished", lambda v: _has(chain, "url") or not (found := _URL_COMMAND.search(v))
              or bool(web_link(_identifier(found[1], url=True))), _NOT_A_LINK, "shown without a link"),
+            ("note", lambda v: _has(chain, "url") or bool(_URL_COMMAND.search(_given(chain, "howpublished")[0]))
+             or not (found := _URL_COMMAND.search(v)) or bool(web_link(_identifier(found[1], url=True))), _NOT_A_LINK,
+             "shown without a link"),
         )
         for name, valid, what, then in checks:
             value, where = _given(chain, name)
@@ -968,16 +971,17 @@ def _year(chain: Sequence[Mapping[str, str]]) -> str:
     return date.group(1) if date else ""
 
 
-_HOWPUBLISHED_URL = re.compile(r"\\url\s*\{([^{}]*)\}")
+_URL_COMMAND = re.compile(r"\\url\s*\{([^{}]*)\}")
 _NOT_A_LINK = ("is not a web address a page may link to (http or https with a host; no quote, angle bracket, user name "
                "or password)")
 
 
 def _url(chain: Sequence[Mapping[str, str]]) -> str:
-    """The entry's web address: its url, or (BibTeX before biblatex had no url field) a \\url{...} in howpublished."""
+    """The entry's web address: its url, or (BibTeX before biblatex had no url field) a \\url{...} in howpublished or,
+    as Better BibTeX can export it, in note."""
     url = _field(chain, "url")
     if not url:
-        found = _HOWPUBLISHED_URL.search(_field(chain, "howpublished"))
+        found = _URL_COMMAND.search(_field(chain, "howpublished")) or _URL_COMMAND.search(_field(chain, "note"))
         url = found.group(1) if found else ""
     return _identifier(url, url=True)
 

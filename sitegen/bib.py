@@ -1014,7 +1014,8 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         journal=latex_to_text(_container(entry_type, chain)),
         volume=latex_to_text(_field(chain, "volume")),
         number=latex_to_text(_field(chain, "number", "issue")),
-        pages=en_dash_pages(latex_to_text(_field(chain, "pages"))),
+        # an article number (biblatex's eid, ACM's articleno) stands where the pages would: 2013;8(2):e56890
+        pages=en_dash_pages(latex_to_text(_field(chain, "pages"))) or latex_to_text(_field(chain, "eid", "articleno")),
         doi=bare_doi(_field(chain, "doi")),
         url=_url(chain),
         pmid=_pmid(chain),

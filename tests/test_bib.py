@@ -837,6 +837,18 @@ def test_a_book_s_volume_and_a_series_or_report_number_are_not_shown_as_a_journa
     assert format_reference_text(reference(journal="Trials", volume="3", number="2")) == "A title. Trials. 3(2)."
 
 
+def test_an_article_number_stands_where_its_pages_would() -> None:
+    """Better BibLaTeX exports Zotero's article number as biblatex's eid, and ACM's BibTeX as articleno, with no pages:
+    Vancouver puts it where the pages go (PLoS One. 2013;8(2):e56890), or the article cannot be found in its volume."""
+    refs = load_bibliography(DATA / "bbt-article-numbers.bib")
+    assert format_reference_text(refs["lastJournalArticleVolume2000"]).endswith("Fake Journal. 2000;1:1234.")
+    assert format_reference_text(refs["lastJournalArticleSeasonal2000"]).endswith("Fake Journal. 2000;1(Spring):5678.")
+    assert format_reference_text(reference(journal="ACM Trans. Graph.", year="2021", volume="40", number="6",
+                                           articleno="195", numpages="14")).endswith("2021;40(6):195.")
+    assert format_reference_text(reference(journal="J", year="2020", pages="5--9", eid="e1")).endswith("2020:5–9.")
+    assert format_reference_text(reference(journal="J", year="2020", eid="e2020-0012")).endswith("2020:e2020-0012.")
+
+
 def test_json_ld_types_organizations_books_and_publishers_as_what_they_are(tmp_path: Path) -> None:
     from schemaorg import Vocabulary, validate
 

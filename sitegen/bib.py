@@ -93,6 +93,7 @@ class Shown:
     organizations: frozenset[str] = frozenset()  # the authors that are organizations ({World Health Organization})
     publisher: str = ""  # a chapter's or paper's book's publisher (another work's is its `journal`)
     series: str = ""  # a book's or report's series (BOOK_TYPES), which its `number` is a number in
+    edition: str = ""  # a book's edition as written ('6', 'Second')
 
 
 @dataclass(frozen=True)
@@ -1023,6 +1024,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
             ("et al",) if "et al" in editors or len(editors) > MAX_AUTHORS else ()),
         publisher=latex_to_text(_field(chain, "publisher")) if entry_type in PART_TYPES else "",
         series=latex_to_text(_field(chain, "series")) if entry_type in BOOK_TYPES else "",
+        edition=latex_to_text(_field(chain, "edition")) if entry_type in BOOK_TYPES else "",
         organizations=organizations,
     )
 
@@ -1085,13 +1087,28 @@ def _editors(ref: Reference) -> str:
     return f"{', '.join(shown)}, editor{'s' if len(shown) > 1 else ''}" if shown else ""
 
 
+def edition_words(edition: str) -> str:
+    """An edition as Vancouver names it: '6' -> '6th ed.', 'Second' -> 'Second ed.', a phrase as written; '' for the
+    first, which is not named."""
+    if edition.strip().lower() in ("", "1", "1st", "first"):
+        return ""
+    if edition.isdecimal():
+        number = int(edition)
+        suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+        return f"{number}{suffix} ed."
+    text = edition[0].upper() + edition[1:]
+    return _full_stop(text if " " in text or text.lower().endswith(("ed", "ed.", "edn", "edn.", "edition")) else f"{text} ed")
+
+
 def _book_numbers(ref: Reference) -> tuple[list[_Sentence], list[_Sentence]]:
-    """A book's, chapter's or report's volume ('Vol. 7.') and its number, in its series ('(Bollingen Series; 75).')
-    or as a report's ('Report No.: 916.'), as Vancouver writes them: the sentences before and after its publisher."""
+    """A book's, chapter's or report's edition ('6th ed.'), volume ('Vol. 7.') and number, in its series
+    ('(Bollingen Series; 75).') or as a report's ('Report No.: 916.'), as Vancouver writes them: the sentences before
+    and after its publisher."""
     volume, number, series = ref.volume, ref.number, ref.shown.series
     if series and volume and not number:  # '(Lecture Notes in Computer Science; vol. 1234)'
         volume, number = "", f"vol. {volume}"
-    before: list[_Sentence] = [(_Run(_full_stop(f"Vol. {volume}")),)] if volume else []
+    edition = edition_words(ref.shown.edition)
+    before: list[_Sentence] = [(_Run(text),) for text in (edition, _full_stop(f"Vol. {volume}") if volume else "") if text]
     if not number:
         return before, []
     if series:

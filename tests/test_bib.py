@@ -837,6 +837,17 @@ def test_a_book_s_volume_and_a_series_or_report_number_are_not_shown_as_a_journa
     assert format_reference_text(reference(journal="Trials", volume="3", number="2")) == "A title. Trials. 3(2)."
 
 
+def test_a_book_s_edition_is_shown_as_vancouver_does() -> None:
+    """A later edition is another text (its pages, even its facts, differ): Vancouver names it after the title,
+    '6th ed.'; the first is not named."""
+    examples = load_bibliography(DATA / "biblatex-examples.bib")
+    assert format_reference_text(examples["cotton"]).endswith("Advanced inorganic chemistry. 6th ed. Wiley; 1999.")
+    assert format_reference_text(examples["massa"]).endswith("Crystal structure determination. 2nd ed. Spinger; 2004.")
+    assert "1st" not in format_reference_text(examples["companion"])
+    [book] = load_bibliography(DATA / "bbt-book-edition.bib").values()
+    assert "Building Blocks for Iterative Methods. Second ed. Society for Industrial" in format_reference_text(book)
+
+
 def test_an_article_number_stands_where_its_pages_would() -> None:
     """Better BibLaTeX exports Zotero's article number as biblatex's eid, and ACM's BibTeX as articleno, with no pages:
     Vancouver puts it where the pages go (PLoS One. 2013;8(2):e56890), or the article cannot be found in its volume."""

@@ -243,6 +243,11 @@ _WRAPPER = re.compile(r"\\(?:href\s*\{[^{}]*\}|ensuremath|text|textrm|textup|mat
 _WRITTEN_BRACE = re.compile(r"\\([{}])")  # '\\{': a brace as text, kept to the end
 _ARGUMENT = r"(?:\{((?:[^{}]|\{[^{}]*\})*)\}|(\\[A-Za-z]+|[^\s{}\\]))"  # {...} (one brace deep inside), a command, a character
 _FRACTION = re.compile(rf"\\[dt]?frac\s*{_ARGUMENT}\s*{_ARGUMENT}")  # $\frac{1}{2}$, $\frac12$: 1/2
+# A formula's mark over a letter ($\\bar{x}$, $\\hat{\\beta}$, $\\overline 1$): the letter and the mark's combining character
+_MATH_MARKS = {"bar": "\u0304", "overline": "\u0305", "hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303",
+               "widetilde": "\u0303", "vec": "\u20d7", "dot": "\u0307", "ddot": "\u0308", "check": "\u030c",
+               "breve": "\u0306", "acute": "\u0301", "grave": "\u0300"}
+_MATH_MARK = re.compile(r"\\(" + "|".join(_MATH_MARKS) + rf")(?![A-Za-z])\s*{_ARGUMENT}")
 _ROOT_INDEX = re.compile(r"\\sqrt\s*\[([^\[\]{}\\$]{1,10})\]")  # a root's index, raised before its sign
 _SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
@@ -283,6 +288,7 @@ def decode_latex(latex: str) -> str:
         prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
         prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
                                  prepared)
+        prepared = _MATH_MARK.sub(_marked, prepared)
         prepared = _ROOT_INDEX.sub(lambda m: f"{_raised(m[1]) or m[1]}\\sqrt", prepared)  # $\\sqrt[3]{x}$: ³√x
         prepared = _KNOWN_WORD.sub(lambda m: _KNOWN_WORDS[m.group(1)], prepared)
         prepared = _TEXT_SCRIPT.sub(lambda m: (m.group(1) == "super" and _raised(m.group(2))) or m.group(2), prepared)
@@ -311,6 +317,15 @@ def decode_latex(latex: str) -> str:
 
 def _accent(m: re.Match[str]) -> str:
     return unicodedata.normalize("NFC", (m.group(3) or m.group(4)) + _COMBINING[m.group(1) or m.group(2)])
+
+
+def _marked(m: re.Match[str]) -> str:
+    """$\\bar{x}$: x and a combining macron; over a group of letters ($\\overline{AB}$), each; a group holding more than
+    letters keeps no mark."""
+    mark, written = _MATH_MARKS[m[1]], m[2] if m[2] is not None else m[3]
+    if re.fullmatch(r"\\[A-Za-z]+|\S", written):
+        return unicodedata.normalize("NFC", written + mark) if not written.startswith("\\") else written + mark
+    return "".join(c + mark for c in written) if re.fullmatch(r"[^\W_]+", written) else written
 
 
 def _raised(written: str) -> str | None:

@@ -136,6 +136,10 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("$\\mathcal{O}(n \\log n)$ on $\\mathbb{R}^n$", "O(n log n) on R\u207f"),  # fonts: the letters
         ("costs \\$5, $\\unknown{x}$ y", "costs $5, x y"),  # a formula's command nobody knows: no $ left
         ("$\\sqrt[3]{x}$, $\\sqrt[n]{2}$, $\\sqrt[k]{y}$", "\u00b3\u221ax, \u207f\u221a2, k\u221ay"),  # a root's index
+        # a mark over a letter is part of it: the mean x-bar is no x, the estimate beta-hat no beta, and <00 1-bar> is
+        # another direction than <001> (the title of Better BibTeX's fixture #1469, from Nano Letters 2015)
+        ("{$\\langle$}00{$\\overline 1\\rangle$}, $\\bar{x}$, $\\hat{\\beta}$, $\\tilde{n}$, $\\overline{AB}$",
+         "\u27e8001\u0305\u27e9, x\u0304, \u03b2\u0302, \u00f1, A\u0305B\u0305"),
     ],
 )
 def test_units_signs_and_greek_letters_are_decoded(latex: str, text: str) -> None:

@@ -52,8 +52,11 @@ def build(
     check_output_dir(output, project.content.resolve().parent, [project.content, project.templates, project.static])
     with output_lock(output):  # one build at a time writes an output folder; a second one waits
         if is_catalog(project.content):
-            from .catalog.plan import nothing_to_build, plan_build  # its record's libraries: sqlite3, pickle, ...
+            from .catalog.plan import nothing_changed, nothing_to_build, plan_build  # sqlite3, pickle, ...
 
+            done = nothing_changed(project, output, base_url, strict) if session.catalog is None else None
+            if done is not None:  # (only the record's head was read)
+                return done
             plan = plan_build(project, output, base_url, session.catalog, changed)
             session.record = session.site = None  # a catalog keeps what it read beside its output folder
             if search_only and plan.as_before() is None:

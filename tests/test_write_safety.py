@@ -457,7 +457,7 @@ def test_a_full_disk_while_keeping_the_catalog_record_names_it(tmp_path: Path, c
     assert _files(out) == _files(tmp_path / "clean")
     assert main(["build", "--content", str(project.content), "--output", str(out), "--jobs", "1"]) == 0
     assert _files(out) == _files(tmp_path / "clean") and _leftovers(out) == []
-    assert sorted(p.name for p in cache.folder(out).iterdir()) == ["build.pickle", cache.TERMS]
+    assert sorted(p.name for p in cache.folder(out).iterdir()) == sorted([cache.BASE, cache.HEAD, cache.TERMS])
     assert not list((Path(os.environ["XDG_CACHE_HOME"]) / "sitegen").rglob("*.tmp"))  # nor in the compiled templates
 
 

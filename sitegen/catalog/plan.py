@@ -169,7 +169,7 @@ def keep(plan: CatalogPlan, record: state.BuildRecord, files: tuple[str, ...]) -
     if plan.memory is not None:
         plan.memory.record, plan.memory.scan, plan.memory.files = record, plan.scan, files
     else:
-        state.save(plan.output, plan.code, record, plan.previous)
+        state.save(plan.output, plan.code, record, plan.previous, files)
 
 
 def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord | None:
@@ -224,6 +224,31 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
     return Scan(known.sources, known.warnings, files, shared, base_url)
 
 
+def nothing_changed(project: Project, output: Path, base_url: str | None,
+                    strict: bool) -> tuple[BuildReport, list[Problem]] | None:
+    """nothing_to_build's report and warnings, when the record's head alone tells that nothing changed since the last
+    build: the same trials, each one's files with the stat it recorded (as _files_digest trusts them), the same shared
+    files, and nothing left behind. None when it cannot tell: plan_build then reads the whole record. The caller holds
+    the output's lock."""
+    finish_interrupted(output)  # as plan_build does, before the record is trusted
+    head = state.load_head(output, state.code_digest())
+    if head is None or head.behind or head.content != str(project.content.resolve()):
+        return None
+    sources, warnings = find_trials(project.content)
+    if [source.slug for source in sources] != list(head.stats):
+        return None
+    for source in sources:
+        stat = _stat(source)
+        if stat != head.stats[source.slug] or max(max(stat[1::3]), max(stat[2::3])) >= head.began - 2_000_000_000:
+            return None
+    if _shared_files_digest(project, base_url) != head.shared_files:
+        return None
+    warnings += head.warnings
+    if strict and warnings:
+        raise ContentError.from_warnings(warnings)
+    return BuildReport(len(head.stats), tuple(head.files.split("\0")[:-1]), (), 0), sorted(warnings)
+
+
 def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list[Problem]] | None:
     """The report and warnings of a catalog build when nothing changed since the last one (None when something
     did): the site is as that build left it, and so are its warnings (errors under --strict)."""
@@ -233,6 +258,11 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     files = plan.files_as_before()
     if any(record is not plan.previous.trials[slug] for slug, record in records.items()):
         keep(plan, replace(plan.previous, trials=records, began=plan.began), files)  # new stats
+    elif plan.memory is None:  # the record's head was missing, or of another build: the next build reads this one's
+        try:
+            state.save_head(plan.output, plan.code, plan.previous, files)
+        except OSError:  # (a full disk): nothing was to be built, and the next build reads the whole record again
+            pass
     warnings = plan.scan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
     if strict and warnings:
         raise ContentError.from_warnings(warnings)

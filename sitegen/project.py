@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from .errors import ContentError, Problem
+
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"  # sitegen's own templates and static files, shipped inside the package
 STATIC = PACKAGE / "static"
@@ -41,8 +43,18 @@ class Project:
 
     def static_names(self, used: tuple[str, ...] = ()) -> list[str]:
         """The static files a site publishes, sorted: the `used` ones of sitegen's, and every file of the project's
-        own static folder (a logo, a font), or with no `used`, every static file of sitegen's and the project's."""
-        own = sorted(p.name for p in self.static.iterdir() if p.is_file()) if self.static.is_dir() else []
+        own static folder (a logo, a font), or with no `used`, every static file of sitegen's and the project's.
+
+        A folder in the project's static folder is a ContentError: its files would not be published, and the pages
+        linking to them would be broken. Anything else there that is not a regular file (a FIFO, a link to a
+        device) is named, so that reading it refuses it; a link to nothing (an editor's lock file) is not a file."""
+        entries = sorted(self.static.iterdir()) if self.static.is_dir() else []
+        folders = [Problem(str(p), 0, 0, "a folder: only the files in the static folder itself are published, at the "
+                           "site's root, so the files in this one would be missing from the site; move them up")
+                   for p in entries if p.is_dir()]
+        if folders:
+            raise ContentError(folders)
+        own = [p.name for p in entries if p.exists()]
         sitegen = used or tuple(p.name for p in STATIC.iterdir() if p.is_file())
         return sorted({*sitegen, *own})
 

@@ -577,10 +577,11 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, base_url:
     except (OSError, UnicodeError) as e:  # a busy port, a name that does not resolve or cannot be a host name
         _say(_listen_error(e, host, port), error=True)
         return 2
-    # Until the loop runs (the first build: long for a large catalog), SIGTERM is a Ctrl-C: its default ends the
-    # process where it stands, and the build folder would be left in the temporary folder.
+    # Until the loop runs (the first build: long for a large catalog), SIGTERM and SIGHUP (the terminal closed) are a
+    # Ctrl-C: their default ends the process where it stands, and the build folder would be left in the temporary
+    # folder.
     main = threading.current_thread() is threading.main_thread()
-    before = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    before = {signum: signal.signal(signum, _interrupt) for signum in _stopping()} if main else {}
     try:
         hosts = HostPolicy.listening(host, sockets, allowed_hosts)
         url = _url(host, hosts.port)
@@ -593,8 +594,15 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, base_url:
     finally:
         for s in sockets:
             s.close()
-        if main:
-            signal.signal(signal.SIGTERM, before)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def _stopping() -> tuple[signal.Signals, ...]:
+    """The signals that stop the server as Ctrl-C does: SIGTERM, and SIGHUP unless it is ignored (`nohup sitegen
+    serve`, which asks the server to outlive its terminal)."""
+    hangup = () if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN else (signal.SIGHUP,)
+    return (signal.SIGTERM, *hangup)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -649,10 +657,10 @@ def _serve(project: Project, server: _Server, url: str, live: LiveSite) -> int:
         server.watch(str(folder), rebuild, delay="forever")
     server.watcher.prime()
     report(live.rebuild(), [])
-    # Ctrl-C and SIGTERM stop the loop, between two callbacks. Python's KeyboardInterrupt would be raised wherever
-    # the loop happens to be, and tornado turns one raised while it handles a request into a logged error: the
-    # server ran on. (Until the loop runs, a Ctrl-C is a KeyboardInterrupt, which serve() catches.)
-    signals = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    # Ctrl-C, SIGTERM and SIGHUP stop the loop, between two callbacks. Python's KeyboardInterrupt would be raised
+    # wherever the loop happens to be, and tornado turns one raised while it handles a request into a logged error:
+    # the server ran on. (Until the loop runs, a Ctrl-C is a KeyboardInterrupt, which serve() catches.)
+    signals = (signal.SIGINT, *_stopping()) if threading.current_thread() is threading.main_thread() else ()
     events = asyncio.get_event_loop()
     for signum in signals:
         events.add_signal_handler(signum, loop.stop)

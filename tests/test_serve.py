@@ -692,6 +692,11 @@ def test_a_stopped_server_leaves_no_thread_of_its_own_running(tmp_path: Path) ->
 # --- The server, as a user starts it ------------------------------------------------------------------------
 
 
+def _hangup_as_in_a_terminal() -> None:
+    """SIGHUP's default in the server, as in a terminal's shell, whoever started the test run (nohup ignores it)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 class Served:
     """`sitegen serve --port 0` in a subprocess, its output read line by line."""
 
@@ -703,6 +708,7 @@ class Served:
             [sys.executable, "-m", "sitegen", "serve", "--content", str(project.content), *given, *args],
             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)},
+            preexec_fn=_hangup_as_in_a_terminal,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -773,11 +779,12 @@ def test_serve_injects_live_reload_only_on_the_wire(served: Served, project: Pro
     assert list(served.tmp.iterdir()) == []  # its build folder is gone
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_server_busy_answering_requests_stops_on_ctrl_c_or_sigterm(project: Project, tmp_path: Path,
                                                                       signum: int) -> None:
     """Tornado turns any exception raised while it handles a request, KeyboardInterrupt too, into a logged error:
-    a Ctrl-C that lands there was lost, and the server ran on. The signals stop the server's loop instead."""
+    a Ctrl-C that lands there was lost, and the server ran on. The signals stop the server's loop instead. SIGHUP
+    (its terminal closed; found by a hostile review) killed the server where it stood, and left its build folder."""
     for attempt in range(3):
         served = Served(project, tmp_path / f"tmp{attempt}", "--port", "0")
         try:
@@ -802,21 +809,24 @@ def test_a_server_busy_answering_requests_stops_on_ctrl_c_or_sigterm(project: Pr
                 stop.set()
             assert "Stopped." in served.drain(0.3) + served.seen
             assert not [line for line in served.seen if "Uncaught exception" in line or "Traceback" in line], served.seen
+            assert list(served.tmp.iterdir()) == []  # its build folder is gone
         finally:
             if served.proc.poll() is None:
                 served.proc.kill()
                 served.proc.wait()
 
 
-def test_sigterm_during_the_first_build_removes_the_build_folder(project: Project, tmp_path: Path) -> None:
-    """Before the loop runs (the first build: long for a large catalog), SIGTERM killed the server where it stood and
-    left its build folder in the temporary folder; it stops it as Ctrl-C does."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_during_the_first_build_removes_the_build_folder(project: Project, tmp_path: Path,
+                                                                 signum: int) -> None:
+    """Before the loop runs (the first build: long for a large catalog), SIGTERM (and SIGHUP) killed the server where
+    it stood and left its build folder in the temporary folder; it stops it as Ctrl-C does."""
     served = Served(project, tmp_path / "tmp", "--port", "0")
     try:
         deadline = time.monotonic() + 20
         while not list(served.tmp.glob("sitegen-serve-*/*")) and time.monotonic() < deadline:  # building: it has
             time.sleep(0.002)                                                                # a folder, not a loop
-        served.proc.send_signal(signal.SIGTERM)
+        served.proc.send_signal(signum)
         assert served.proc.wait(timeout=20) == 0
         assert list(served.tmp.iterdir()) == []
         assert "Stopped." in served.drain(0.3) + served.seen

@@ -9,9 +9,13 @@ import argparse
 import datetime
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -192,8 +196,8 @@ def _check(project: Project, base_url: str | None, strict: bool, today: datetime
     from .freshness import stale_content
 
     session = Session()
-    with tempfile.TemporaryDirectory() as scratch:
-        report, warnings = build(project, Path(scratch) / "site", base_url, strict, default_jobs(), session=session)
+    with _scratch_folder() as scratch:
+        report, warnings = build(project, scratch / "site", base_url, strict, default_jobs(), session=session)
     warnings = warnings + stale_content(project.content, today)
     if session.site is None:  # a catalog: readability is reported trial by trial only in a single-trial site
         _print_warnings(warnings)
@@ -206,6 +210,38 @@ def _check(project: Project, base_url: str | None, strict: bool, today: datetime
     warnings = warnings + list(plain.warnings)
     _print_warnings(warnings)
     print(f"{project.content}/: no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
+
+
+_STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def _scratch_folder() -> Iterator[Path]:
+    """A temporary folder, removed however the command ends. Meanwhile SIGTERM (a CI job's time limit, `timeout`) and
+    SIGHUP (a terminal closed) are a Ctrl-C, once: their default ends the process where it stands, and the folder
+    would stay in the temporary folder for good; a SIGHUP already ignored (nohup) stays ignored. A signal that comes
+    while the folder is removed is acted on once it is gone. (serve.py treats its server's signals alike.)"""
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.SIG_IGN)  # a second one must not break off the stopping itself
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()  # (only its handlers can be set)
+    before = {signum: signal.signal(signum, interrupt) for signum in _STOPPING[1:]
+              if main and signal.getsignal(signum) != signal.SIG_IGN}
+    folder = Path(tempfile.mkdtemp(prefix="sitegen-check-"))
+    try:
+        yield folder
+    finally:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came meanwhile is raised here
+            finally:
+                for signum, handler in before.items():
+                    signal.signal(signum, handler)
 
 
 def _new(folder: Path) -> int:

@@ -362,6 +362,32 @@ def test_ctrl_c_twice_stops_a_build_on_every_core(tmp_path: Path) -> None:
     assert proc.returncode == 130 and stdout == "interrupted\n" and "Traceback" not in stderr, stderr[-3000:]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_a_check_stopped_by_sigterm_or_sighup_removes_the_site_it_was_building(tmp_path: Path, signum: int) -> None:
+    """Found by a hostile review: `sitegen check` builds the site in a temporary folder, and SIGTERM (`timeout`, a
+    CI job's time limit) or SIGHUP (its terminal closed) ended it where it stood, leaving that folder, a whole
+    catalog's site and cache, in the temporary folder for good."""
+    project = make_catalog(tmp_path / "project", count=30)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "check", "--content", str(project.content)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),  # as in a terminal
+                            env={**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 30
+        while not list(tmp.glob("*/.site.sitegen-lock")) and time.monotonic() < deadline:  # building there
+            time.sleep(0.002)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "sitegen: interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]
+    assert list(tmp.iterdir()) == []
+
+
 def test_a_second_build_waits_for_the_first_and_says_for_whom(tmp_path: Path) -> None:
     project = _single(tmp_path / "project")
     out = tmp_path / "output"

@@ -1,6 +1,8 @@
 """The commands (`new`, `build`, `check`, `serve`, `import`); turns our error type into messages and exit codes.
 
-Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-line use.
+Exit codes: 0 success, 1 a problem in the content or templates, 2 wrong command-line use, 130 stopped by Ctrl-C.
+This module loads the rest of sitegen only once `main` runs, where a Ctrl-C is caught, so that one pressed while
+the program starts is a message too, not a traceback.
 """
 
 from __future__ import annotations
@@ -17,18 +19,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .build import Session, build
-from .catalog.parallel import default_jobs
-from .errors import ContentError, Problem
-from .project import PACKAGE, BuildReport, Project, site_url
 
-STARTER = PACKAGE / "starter"  # what `sitegen new` copies: the default trial's content, a .gitignore
+if TYPE_CHECKING:
+    from .errors import Problem
+    from .project import BuildReport, Project
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .catalog.parallel import default_jobs
+
     parser = argparse.ArgumentParser(
         prog="sitegen",
         description="Build an accessible static website for a clinical trial (content/trial.yaml) or a catalog of "
@@ -124,7 +126,18 @@ def _port(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `sitegen` console script."""
+    """Entry point of the `sitegen` console script: the command's exit code; a Ctrl-C at any moment is 130."""
+    try:
+        return _command(argv)
+    except KeyboardInterrupt:  # while sitegen starts, or a command stops on one (each says what it left)
+        print("sitegen: interrupted; the output folder was left as it was", file=sys.stderr)
+        return 130
+
+
+def _command(argv: list[str] | None) -> int:
+    from .errors import ContentError
+    from .project import Project, site_url
+
     started = time.perf_counter()
     parser = _parser()
     args = parser.parse_args(argv)
@@ -171,9 +184,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a file or folder removed or made unreadable while sitegen ran, a full disk
         print(f"sitegen: {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("sitegen: interrupted; the output folder was left as it was", file=sys.stderr)
-        return 130
     return 0
 
 
@@ -181,6 +191,8 @@ def _build(
     project: Project, output: Path, base_url: str | None, strict: bool, jobs: int
 ) -> tuple[BuildReport, list[Problem]]:
     """Build the site, with a progress bar on a terminal."""
+    from .build import build
+
     bar = ProgressBar.for_stream(sys.stderr)
     try:
         return build(project, output, base_url, strict, jobs, bar.show if bar else None)
@@ -193,6 +205,8 @@ def _check(project: Project, base_url: str | None, strict: bool, today: datetime
     """Check the content and print what was found, stale dates too (warnings even under --strict: the clock must not
     fail a check); raise ContentError on errors. The site is built where no one looks, exactly as `sitegen build`
     would build it."""
+    from .build import Session, build
+    from .catalog.parallel import default_jobs
     from .freshness import stale_content
 
     session = Session()
@@ -250,11 +264,14 @@ def _new(folder: Path) -> int:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         print(f"sitegen: error: '{folder}' already exists and is not an empty folder; choose a new one", file=sys.stderr)
         return 2
+    from .project import PACKAGE
     from .schemadoc import markdown_reference, schema_files
 
+    starter = PACKAGE / "starter"  # the default trial's content, a .gitignore
+
     try:
-        shutil.copytree(STARTER / "content", folder / "content", dirs_exist_ok=True)
-        shutil.copyfile(STARTER / "gitignore", folder / ".gitignore")
+        shutil.copytree(starter / "content", folder / "content", dirs_exist_ok=True)
+        shutil.copyfile(starter / "gitignore", folder / ".gitignore")
         (folder / "schema").mkdir()
         for name, text in schema_files().items():
             (folder / "schema" / name).write_text(text, encoding="utf-8")

@@ -362,6 +362,38 @@ def test_ctrl_c_twice_stops_a_build_on_every_core(tmp_path: Path) -> None:
     assert proc.returncode == 130 and stdout == "interrupted\n" and "Traceback" not in stderr, stderr[-3000:]
 
 
+# The console script (`from sitegen.cli import main; sys.exit(main())`), with a Ctrl-C pressed just as the module
+# argv[1] starts to load: a finder that only presses it, then leaves the loading to the others.
+_CTRL_C_AT_LOAD = """
+import os, signal, sys
+
+class Press:
+    def find_spec(self, name, path=None, target=None):
+        if name == sys.argv[1]:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, Press())
+from sitegen.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("module", ["sitegen.errors", "sitegen.project", "sitegen.build", "sitegen.write",
+                                    "sitegen.render"])
+def test_ctrl_c_while_sitegen_starts_is_a_message_not_a_traceback(tmp_path: Path, module: str) -> None:
+    """Found by a hostile review: a Ctrl-C in the first tenth of a second of a build, while sitegen loaded its
+    modules, printed a traceback (about one Ctrl-C in ten, pressed at random in the first second)."""
+    project = _single(tmp_path / "project")
+    out = tmp_path / "output"
+    result = subprocess.run([sys.executable, "-c", _CTRL_C_AT_LOAD, module, "build", "--content",
+                             str(project.content), "--output", str(out)], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert result.returncode == 130 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.stderr == "sitegen: interrupted; the output folder was left as it was\n"
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
 def test_a_check_stopped_by_sigterm_or_sighup_removes_the_site_it_was_building(tmp_path: Path, signum: int) -> None:
     """Found by a hostile review: `sitegen check` builds the site in a temporary folder, and SIGTERM (`timeout`, a

@@ -29,7 +29,7 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = self.file
+        where = self.file.replace("\n", "\\x0a")  # a message may take lines, a file's name (it may hold one) not
         if self.line:
             where += f":{self.line}:{self.column or 1}"
         prefix = "warning: " if self.severity == "warning" else ""

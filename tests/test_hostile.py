@@ -8,6 +8,7 @@ import functools
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -42,6 +43,18 @@ def test_control_characters_quoted_from_content_are_escaped_in_errors(project: P
     err = capsys.readouterr().err
     assert "trial.yaml:17:1: holds the invisible character U+001B" in err  # refused, by its code, not shown
     assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err
+
+
+def test_a_file_name_with_a_line_break_is_one_line_of_the_message(tmp_path: Path, capsys) -> None:
+    """Found by a hostile review: a trial file named 'x\\n.yaml' was printed as it is, so its one problem took two
+    lines, and the second, '.yaml: a trial's file name is its slug ...', read as a problem of its own."""
+    project = _catalog(tmp_path)
+    shutil.copy(project.content / "trials" / "trial-1.yaml", project.content / "trials" / "bad\x1b[2J\n.yaml")
+    err = _refused(project, tmp_path, capsys)
+    assert err.splitlines()[0] == f"{project.content / 'trials'}/bad\\x1b[2J\\x0a.yaml: a trial's file name is its " \
+                                  "slug, used in its URLs: expected lowercase letters, digits and single hyphens, " \
+                                  "e.g. nct05836571.yaml", err
+    assert len(err.splitlines()) == 2  # and the count
 
 
 def test_placeholder_text_in_prose_cannot_move_a_citation_into_an_attribute(project: Project, tmp_path: Path) -> None:

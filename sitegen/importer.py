@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ContentError, Problem
-from .inputs import INVISIBLE, MB, limit_of, load_json
+from .inputs import INVISIBLE, MB, limit_of, load_json, read_input
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -394,12 +394,15 @@ def write_trial(content: Path, nct_id: str, study: Study, data: bytes | None = N
     data = record_bytes(study) if data is None else data
     old: Study | None = None
     if record_path.exists():
-        before = record_path.read_bytes()
+        try:  # read as a build reads it: a FIFO there would block the import, a link to /dev/zero fill the memory
+            before: bytes | None = read_input(record_path)
+        except ContentError:  # no record a build reads: replaced, as a broken one is
+            before = None
         if before == data:
             imported = Imported(nct_id, "unchanged")
         else:
             try:  # the file a user may have edited, read as the build reads it: not too deep for Python's reader
-                old = load_json(str(record_path), before)
+                old = load_json(str(record_path), before) if before is not None else {}
             except ContentError:
                 old = {}
             imported = Imported(nct_id, "changed", changes(old if isinstance(old, dict) else {}, study))

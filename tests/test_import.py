@@ -8,6 +8,8 @@ import email.utils
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -553,6 +555,32 @@ def test_a_broken_record_in_the_folder_is_replaced_by_a_re_import(tmp_path: Path
         assert written.read_bytes() == good
         out, err = capsys.readouterr()
         assert out.startswith(f"{nct_of(JSON_RECORDS[0])}: ") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("plant", ["fifo", "dev-zero", "2-gb"])
+def test_what_is_no_record_where_the_record_goes_is_replaced_without_reading_it(tmp_path: Path, plant: str) -> None:
+    """Found by a hostile review: the record already in the folder, read for the change report, was read as it was:
+    a FIFO there blocked the import for good, a link to /dev/zero filled the memory (a MemoryError's traceback),
+    and a 2 GB file was read whole. It is read as a build reads it, and what no build reads is replaced. (In a
+    child process with 500 MB and 10 s of CPU, as the hostile inputs of a build are.)"""
+    content = tmp_path / "content"
+    there = content / "trials" / f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json"
+    there.parent.mkdir(parents=True)
+    if plant == "fifo":
+        os.mkfifo(there)
+    elif plant == "dev-zero":
+        there.symlink_to("/dev/zero")
+    else:
+        with open(there, "wb") as f:
+            f.truncate(2 * 1024**3)  # sparse: no disk used
+    child = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (500 * 2**20,) * 2); "
+             "resource.setrlimit(resource.RLIMIT_CPU, (10, 10)); from sitegen.cli import main; sys.exit(main())")
+    result = subprocess.run([sys.executable, "-c", child, "import", "--content", str(content), str(JSON_RECORDS[0])],
+                            capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.stdout.startswith(f"{nct_of(JSON_RECORDS[0])}: ")
+    assert not there.is_symlink() and there.read_bytes() == importer.record_bytes(json.loads(JSON_RECORDS[0].read_bytes()))
 
 
 def test_a_record_larger_than_a_build_reads_is_refused_and_the_others_imported(tmp_path: Path,

@@ -684,11 +684,12 @@ def render_template(env: Any, template: str, context: dict[str, Any]) -> str:
         return str(env.get_template(template).render(context))
     except TemplateSyntaxError as e:
         raise ContentError([Problem(e.filename or template, e.lineno or 0, 1, f"template syntax error: {e.message}")]) from None
-    except (UndefinedError, TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as e:
+    except (UndefinedError, TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError,
+            MemoryError) as e:  # (a template asking for more memory than there is: its string was never made)
         name, line = _template_line(e, template)
         folders = [Path(p) for p in getattr(env.loader, "searchpath", ["templates"])]
         folder = next((f for f in folders if (f / name).is_file()), folders[0])
-        message = str(e) if isinstance(e, TemplateError) else f"{type(e).__name__}: {e}"
+        message = str(e) if isinstance(e, TemplateError) else f"{type(e).__name__}: {e}".removesuffix(": ")
         raise ContentError([Problem(str(folder / name), line, 1, f"template error: {message}")]) from None
 
 

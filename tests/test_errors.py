@@ -357,6 +357,11 @@ def test_template_runtime_errors_and_missing_folders_are_clean(project, tmp_path
     assert main(["check", *args]) == 1
     err = capsys.readouterr().err
     assert f"{faq}:" in err and "ZeroDivisionError" in err and "Traceback" not in err
+    # found by a hostile review: a template asking for more memory than there is printed a MemoryError traceback
+    faq.write_text(good.replace("{% block content %}", "{% block content %}{{ 'x' * 2 ** 62 }}"))
+    assert main(["check", *args]) == 1
+    err = capsys.readouterr().err
+    assert f"{faq}:" in err and "MemoryError" in err and "Traceback" not in err
     assert main(["check", "--content", str(project.content), "--static", str(tmp_path / "nope")]) == 2
     faq.write_text(good)
     (project.static / "favicon.svg").unlink()  # the project's own is gone: sitegen's own is used

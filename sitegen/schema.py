@@ -20,6 +20,8 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", m
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 WebUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|mailto:)\S+$")]
+MAX_TERMS = 1_000  # entries of a glossary: every trial's glossary page lists them all, and every text is searched
+MAX_VARIANTS = 20  # for each (a site's glossary defines tens to hundreds; 1,000 build a trial in about twice the time)
 MAX_COUNT = 1_000_000_000  # places, trials, people, jurisdictions: past any listing's (a sponsor's 41,180,000 recruited)
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 Age = Annotated[int, Field(ge=0, le=150)]  # in years
@@ -311,7 +313,8 @@ class Term(Model):
         "an `<abbr>` whose title is the term."
     )
     variants: list[Text] = Field(
-        default_factory=list, description="Other ways the pages write the term, e.g. 'intravenously'; found like the term."
+        default_factory=list, max_length=MAX_VARIANTS,
+        description="Other ways the pages write the term, e.g. 'intravenously'; found like the term."
     )
     definition: Text = Field(
         description="What it means, in one or two short sentences of plain language: general knowledge, never a "
@@ -327,4 +330,5 @@ class Term(Model):
 class Glossary(Model):
     """Plain-language definitions of the terms and abbreviations the pages use, from content/glossary.yaml (optional)."""
 
-    terms: list[Term] = Field(min_length=1, description="The entries, in any order; the glossary page sorts them.")
+    terms: list[Term] = Field(min_length=1, max_length=MAX_TERMS,
+                              description="The entries, in any order; the glossary page sorts them.")

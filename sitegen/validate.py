@@ -143,6 +143,8 @@ def _expected(err: Any) -> str:
         return f"a number {'<=' if kind.endswith('equal') else '<'} {ctx.get('le', ctx.get('lt'))}"
     if kind == "too_short":
         return f"at least {ctx.get('min_length', 1)} item(s)"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length', 0):,} item(s)"
     return str(err["msg"]).lower()
 
 
@@ -161,6 +163,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"'{shown}'" if value.strip() else "empty text"
+    if isinstance(value, list):
+        return f"a list of {len(value):,}"
     for kind, name in _TYPE_NAMES.items():
         if type(value) is kind:
             return f"{name} ({value})" if kind in (int, float, bool) else name

@@ -405,6 +405,10 @@ def test_without_a_glossary_file_there_is_no_glossary_page_and_nothing_is_marked
      r"terms\[\d+\]\.id: its id 'po' is already the id of terms\[0\]"),
     (lambda t: t.replace("    definition: Swallowed,", "    definition:\n      - Swallowed,", 1),
      r"terms\[0\]\.definition: expected text, got a list"),
+    (lambda t: t.replace("    variants: [intravenously]\n", f"    variants: [{', '.join(f'v{i}' for i in range(21))}]\n", 1),
+     r"terms\[3\]\.variants: expected at most 20 item\(s\), got a list of 21"),
+    (lambda t: t + "".join(f"  - term: made-up term {i}\n    definition: Made up.\n" for i in range(1000)),
+     r"terms: expected at most 1,000 item\(s\), got a list of 1,0[0-9][0-9]"),
 ])
 def test_glossary_mistakes_are_reported_at_their_file_line_and_column(
     project: Project, capsys: pytest.CaptureFixture[str], mutate: object, message: str

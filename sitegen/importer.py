@@ -357,11 +357,13 @@ LEFTOVER_AGE = 3600  # seconds: write_atomic renames its file as soon as it is w
 
 
 def _remove_leftovers(trials: Path) -> None:
-    """Delete the temporary files of writes an import killed (`kill -9`) never finished: a build ignores them, but
-    they would stay for good. Only those older than LEFTOVER_AGE, so that another import's write is left alone."""
+    """Delete the temporary files of writes an import killed (`kill -9`) never finished, a trial's in `trials` and
+    site.yaml's beside it: a build ignores them, but they would stay for good. Only those older than LEFTOVER_AGE,
+    so that another import's write is left alone."""
     import time
 
-    for leftover in trials.glob(".nct*.tmp"):  # (write_atomic names them .NAME.RANDOM.tmp)
+    # (write_atomic names them .NAME.RANDOM.tmp)
+    for leftover in [*trials.glob(".nct*.tmp"), *trials.parent.glob(".site.yaml.*.tmp")]:
         try:
             if leftover.is_file() and not leftover.is_symlink() and \
                     time.time() - leftover.stat().st_mtime > LEFTOVER_AGE:

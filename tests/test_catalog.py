@@ -901,6 +901,20 @@ def test_the_record_s_head_is_trusted_only_for_the_site_it_describes(
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
+def test_what_trials_holds_besides_trial_files_is_named_in_a_warning_folders_too(catalog: Project, tmp_path: Path) -> None:
+    """Found by a hostile review: a folder named like a trial's file (trials/draft.yaml/) was skipped silently."""
+    trials = catalog.content / "trials"
+    (trials / "notes.txt").write_text("to do")
+    (trials / "draft.yaml").mkdir()
+    (trials / "old").mkdir()
+    report, warnings = build(catalog, tmp_path / "out")
+    assert report.trials == 4
+    ignored = [(Path(w.file).name, w.message.partition(";")[0]) for w in warnings if w.message.startswith("ignored")]
+    assert ignored == [("draft.yaml", "ignored: a folder"), ("notes.txt", "ignored: content/trials/ holds <slug>.yaml, "
+                                                                          "<slug>.bib and <slug>.ctgov.json files only"),
+                       ("old", "ignored: a folder")]
+
+
 def test_titles_are_sorted_as_a_reader_expects() -> None:
     def entry(title: str) -> TrialEntry:
         return TrialEntry(title.lower().replace(" ", "-"), title, "", "", "", "", "", "", (), "", "2026-01-01", ())

@@ -146,14 +146,15 @@ def test_an_import_removes_what_a_killed_import_left_and_nothing_else(tmp_path: 
     trials = tmp_path / "trials"
     trials.mkdir()
     old, new = trials / ".nct04452435.ctgov.json.k1l2m3.tmp", trials / ".nct04452435.yaml.a1b2c3.tmp"
+    site = tmp_path / ".site.yaml.x9y8z7.tmp"  # site.yaml's, written when the folder had none
     mine = trials / ".notes.tmp"
-    for path in (old, new, mine):
+    for path in (old, new, site, mine):
         path.write_text("{", encoding="utf-8")
     hours_ago = time.time() - 2 * importer.LEFTOVER_AGE
-    os.utime(old, (hours_ago, hours_ago))
-    os.utime(mine, (hours_ago, hours_ago))
+    for path in (old, site, mine):
+        os.utime(path, (hours_ago, hours_ago))
     assert run(str(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml"), "--content", str(tmp_path)) == 0
-    assert not old.exists() and new.exists() and mine.exists()
+    assert not old.exists() and not site.exists() and new.exists() and mine.exists()
     assert (trials / "nct04452435.ctgov.json").is_file()
 
 

@@ -276,8 +276,11 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
     """The trials of content/trials/ (sorted by slug), with each one's own .bib; and warnings about other files."""
     folder = os.path.join(content, "trials")
     with os.scandir(folder) as entries:  # one listing, no stat per file: a catalog may hold 10,000 trials
-        files = {e.name for e in entries if not e.name.startswith(".") and not e.is_dir()}  # a FIFO is refused, not skipped
-    sources, warnings = [], []
+        listed = [(e.name, e.is_dir()) for e in entries if not e.name.startswith(".")]
+    files = {name for name, is_folder in listed if not is_folder}  # a FIFO is refused, not skipped
+    sources, warnings = [], [Problem(os.path.join(folder, name), 0, 0, "ignored: a folder; content/trials/ holds "
+                                     "<slug>.yaml, <slug>.bib and <slug>.ctgov.json files only", "warning")
+                             for name, is_folder in sorted(listed) if is_folder]
     # links in content/ (trials/ itself among them) and in trials/: a rebuild that reads no file must refuse them too
     project = content.resolve().parent
     problems = links_leaving(content, project) + links_leaving(folder, project)

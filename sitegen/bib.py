@@ -94,6 +94,7 @@ class Shown:
     publisher: str = ""  # a chapter's or paper's book's publisher (another work's is its `journal`)
     series: str = ""  # a book's or report's series (BOOK_TYPES), which its `number` is a number in
     edition: str = ""  # a book's edition as written ('6', 'Second')
+    version: str = ""  # a program's, data set's or preprint's version as written ('8.0.0'); an article has its issue
 
 
 @dataclass(frozen=True)
@@ -1040,6 +1041,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         publisher=latex_to_text(_field(chain, "publisher")) if entry_type in PART_TYPES else "",
         series=latex_to_text(_field(chain, "series")) if entry_type in BOOK_TYPES else "",
         edition=latex_to_text(_field(chain, "edition")) if entry_type in BOOK_TYPES else "",
+        version=latex_to_text(_field(chain, "version")) if entry_type not in ARTICLE_TYPES else "",  # (the issue's)
         organizations=organizations,
     )
 
@@ -1151,6 +1153,9 @@ def _source(ref: Reference) -> list[_Sentence]:
     return volumes + ([(_Run(_full_stop(publication)),)] if publication else []) + numbers
 
 
+_V_NUMBER = re.compile(r"[vV]\d")
+
+
 def _reference_sentences(ref: Reference) -> list[_Sentence]:
     """The entry as Vancouver sentences: authors, title, source, DOI or URL, PMID."""
     sentences: list[_Sentence] = []
@@ -1161,6 +1166,11 @@ def _reference_sentences(ref: Reference) -> list[_Sentence]:
         sentences.append((_Run(_full_stop(_editors(ref))),))
     if ref.title:
         sentences.append((_Run(_full_stop(ref.title)),))
+    if ref.shown.version:  # a program's, as NLM cites software: 'Ultralytics YOLOv8. Version 8.0.0. 2023.'
+        version = ref.shown.version
+        if not version.lower().startswith("version"):
+            version = "Version " + (version[1:] if _V_NUMBER.match(version) else version)  # v2.1: Version 2.1
+        sentences.append((_Run(_full_stop(version[0].upper() + version[1:])),))
     sentences.extend(_source(ref))
     links = reference_links(ref)
     if ref.doi:

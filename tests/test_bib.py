@@ -700,7 +700,7 @@ def test_odd_but_real_bibtex_builds_and_its_problems_are_warnings(project: Proje
     trial.write_text(trial.read_text().replace("A finding.", "A finding.[@sitegen; @ds; @parens; @smith:2020/a]"))
     _, warnings = build(project, tmp_path / "out")
     text = read_page(tmp_path / "out" / "findings" / "index.html").text
-    for shown in ("World Health Organization. Sarcoma facts. 2023.", "Doe J. sitegen. 2024.", "PMID: 30032714",
+    for shown in ("World Health Organization. Sarcoma facts. 2023.", "Doe J. sitegen. Version 1.0. 2024.", "PMID: 30032714",
                   "Parenthesised entry. N Engl J Med. 2021.", "Café au lait spots"):
         assert shown in text, shown
     messages = " ".join(w.message for w in warnings)
@@ -850,6 +850,24 @@ def test_a_book_s_edition_is_shown_as_vancouver_does() -> None:
     assert "1st" not in format_reference_text(examples["companion"])
     [book] = load_bibliography(DATA / "bbt-book-edition.bib").values()
     assert "Building Blocks for Iterative Methods. Second ed. Society for Industrial" in format_reference_text(book)
+
+
+def test_a_program_s_version_is_shown_after_its_title(tmp_path: Path) -> None:
+    """Found on real data (Ultralytics' own citation of YOLOv8): biblatex's version field was dropped, and which
+    version a finding used matters. NLM cites software with its version after the title."""
+    bib = tmp_path / "software.bib"
+    bib.write_text("@software{yolov8,\n  author = {Jocher, Glenn and Chaurasia, Ayush and Qiu, Jing},\n"
+                   "  title = {Ultralytics {YOLOv8}},\n  version = {8.0.0},\n  year = {2023},\n"
+                   "  url = {https://github.com/ultralytics/ultralytics},\n  license = {AGPL-3.0}\n}\n")
+    [yolo] = load_bibliography(bib).values()
+    assert format_reference_text(yolo) == ("Jocher G, Chaurasia A, Qiu J. Ultralytics YOLOv8. Version 8.0.0. 2023. "
+                                           "Available from: https://github.com/ultralytics/ultralytics")
+    program = Reference("k", "software", ((("title", "A title"), ("version", "v2.1")),), 1)
+    assert format_reference_text(program) == "A title. Version 2.1."
+    program = Reference("k", "manual", ((("title", "A title"), ("version", "version 3 (beta)")),), 1)
+    assert format_reference_text(program) == "A title. Version 3 (beta)."
+    # a journal's article is found by its issue (biblatex's examples give one the version of its preprint)
+    assert "Version" not in format_reference_text(reference(journal="J", year="2020", version="3"))
 
 
 def test_an_article_number_stands_where_its_pages_would() -> None:

@@ -43,6 +43,7 @@ catalog = _load("catalog")
 fs_floor = _load("fs_floor")
 search_load = _load("search_load")
 serve_latency = _load("serve_latency")
+profile_build = _load("profile_build")
 
 
 @pytest.fixture(scope="module")
@@ -648,3 +649,16 @@ def test_serve_latency_reads_the_servers_own_rebuild_times() -> None:
         "content/x.yaml:3:4: faq: missing\n",
     ]
     assert serve_latency.rebuild_seconds(said) == [4.812, 0.035]
+
+
+def test_a_sample_counts_for_the_stage_of_its_innermost_stage_function() -> None:
+    """bench/profile_build.py --sampled: Markdown inside a template is Markdown, a method is found by its name."""
+    stage_of = {(file, name): stage for stage, functions, _ in profile_build.STAGES for file, name in functions}
+    jinja, markdown, other = "Jinja2 templates (the rest of rendering)", "Markdown prose to sanitized HTML", \
+        "everything else (start-up, reading files, the cache, sitemap, feed)"
+    render = "render_template (sitegen/render.py:684)"
+    assert profile_build._stage(["main (sitegen/cli.py:1)", render, "root (faq.html:3)"], stage_of) == jinja
+    assert profile_build._stage([render, "prose_html (sitegen/render.py:333)", "convert (markdown/core.py:1)"],
+                                stage_of) == markdown
+    assert profile_build._stage(["Writer.commit (sitegen/write.py:200)"], stage_of).startswith("move into output/")
+    assert profile_build._stage(["commit (lib/rewrite.py:1)", "main (sitegen/cli.py:1)"], stage_of) == other

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ContentError, Problem
 from .project import BuildReport, Project
-from .write import check_output_dir, output_lock, write_site
+from .write import check_output_dir, finish_interrupted, output_lock, write_site
 
 if TYPE_CHECKING:
     from .catalog.plan import Memory
@@ -52,12 +52,16 @@ def build(
     check_output_dir(output, project.content.resolve().parent, [project.content, project.templates, project.static])
     with output_lock(output):  # one build at a time writes an output folder; a second one waits
         if is_catalog(project.content):
-            from .catalog.plan import nothing_changed, nothing_to_build, plan_build  # sqlite3, pickle, ...
+            from .catalog.plan import look_at, nothing_changed, nothing_to_build, plan_build  # sqlite3, pickle, ...
 
-            done = nothing_changed(project, output, base_url, strict) if session.catalog is None else None
-            if done is not None:  # (only the record's head was read)
-                return done
-            plan = plan_build(project, output, base_url, session.catalog, changed)
+            look = None
+            if session.catalog is None:  # (serve keeps its record, and looks again only at the files that changed)
+                finish_interrupted(output)  # a build killed while putting its files in place is finished first
+                look = look_at(project.content)
+                done = nothing_changed(project, output, base_url, strict, look)
+                if done is not None:  # (only the record's head was read)
+                    return done
+            plan = plan_build(project, output, base_url, session.catalog, changed, look)
             session.record = session.site = None  # a catalog keeps what it read beside its output folder
             if search_only and plan.as_before() is None:
                 return BuildReport(len(plan.scan.sources), (), (), 0, plan.previous.behind), []

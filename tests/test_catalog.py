@@ -870,6 +870,20 @@ def test_a_rebuild_with_nothing_changed_reads_the_record_s_head_only_and_reports
     assert from_record.written == () and (place / cache.HEAD).is_file()
 
 
+def test_a_rebuild_looks_at_the_trials_folder_and_each_trial_s_files_once(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look that tells nothing changed is the one the build then starts from, when something did."""
+    out = tmp_path / "out"
+    _build_recorded_as_begun_later(catalog, out)
+    listed, stats = [], []
+    find_trials, stat = plan.find_trials, plan._stat
+    monkeypatch.setattr(plan, "find_trials", lambda content: listed.append(content) or find_trials(content))
+    monkeypatch.setattr(plan, "_stat", lambda source: stats.append(source.slug) or stat(source))
+    edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
+    assert build(catalog, out)[0].rendered == 1
+    assert len(listed) == 1 and sorted(stats) == ["trial-0", "trial-1", "trial-2", "trial-3"]
+
+
 def test_the_record_s_head_is_trusted_only_for_the_site_it_describes(
         catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A head left from an earlier build (a build killed before it kept its record), a trial file touched or
@@ -879,7 +893,7 @@ def test_the_record_s_head_is_trusted_only_for_the_site_it_describes(
 
     def unchanged() -> bool:
         with write.output_lock(out):
-            return plan.nothing_changed(catalog, out, None, strict=False) is not None
+            return plan.nothing_changed(catalog, out, None, False, plan.look_at(catalog.content)) is not None
 
     assert unchanged()
     before = (place / cache.HEAD).read_bytes()

@@ -147,10 +147,10 @@ def trial_reads_now(
 
 
 def plan_build(project: Project, output: Path, base_url: str | None, memory: Memory | None = None,
-               changed: Collection[str] | None = None) -> CatalogPlan:
+               changed: Collection[str] | None = None, look: Look | None = None) -> CatalogPlan:
     """The plan of a catalog's build; the caller holds the output's lock. With `memory`, the last build's record is
     kept there rather than beside the output folder (keep), and with the files `changed` since that build (by
-    serve's watcher), only they are looked at again."""
+    serve's watcher), only they are looked at again. `look`: content/trials/ as the caller found it just before."""
     code = state.code_digest()
     finish_interrupted(output)  # before the cache is trusted: it describes the output as that build left it
     previous = recall(output, code, memory)
@@ -159,8 +159,8 @@ def plan_build(project: Project, output: Path, base_url: str | None, memory: Mem
     began = time.time_ns()
     known = memory.scan if memory is not None and previous.token and changed is not None else None
     scan = _rescan(project, base_url, previous, known, changed or ()) if known is not None else None
-    return CatalogPlan(project, output, base_url, code, previous, began, scan or _scan(project, base_url, previous),
-                       memory)
+    return CatalogPlan(project, output, base_url, code, previous, began,
+                       scan or _scan(project, base_url, previous, look or look_at(project.content)), memory)
 
 
 def keep(plan: CatalogPlan, record: state.BuildRecord, files: tuple[str, ...]) -> None:
@@ -185,11 +185,26 @@ def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord 
         return None
 
 
-def _scan(project: Project, base_url: str | None, previous: state.BuildRecord) -> Scan:
+@dataclass(frozen=True)
+class Look:
+    """content/trials/ at a glance: its trials (find_trials) with the warnings about its other files, and the stat of
+    each trial's files (_stat)."""
+
+    sources: list[TrialSource]
+    warnings: list[Problem]
+    stats: dict[str, tuple[int, ...]]
+
+
+def look_at(content: Path) -> Look:
+    """The trials of `content` and their files' stat; a ContentError as find_trials raises it."""
+    sources, warnings = find_trials(content)
+    return Look(sources, warnings, {source.slug: _stat(source) for source in sources})
+
+
+def _scan(project: Project, base_url: str | None, previous: state.BuildRecord, look: Look) -> Scan:
     """A look at every trial's files and at the shared ones."""
-    sources, warnings = find_trials(project.content)
-    files = {source.slug: _files_digest(source, previous) for source in sources}
-    return Scan(sources, warnings, files, _shared_files_digest(project, base_url), base_url)
+    files = {source.slug: _files_digest(source, previous, look.stats[source.slug]) for source in look.sources}
+    return Scan(look.sources, list(look.warnings), files, _shared_files_digest(project, base_url), base_url)
 
 
 RESCAN_LIMIT = 100  # more files changed at once (a checkout): every trial is looked at again, as by `sitegen build`
@@ -219,31 +234,26 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
         touched[source.slug] = source
     files = dict(known.files)
     for source in touched.values():
-        files[source.slug] = _files_digest(source, previous)
+        files[source.slug] = _files_digest(source, previous, _stat(source))
     shared = _shared_files_digest(project, base_url) if others else known.shared_files
     return Scan(known.sources, known.warnings, files, shared, base_url)
 
 
-def nothing_changed(project: Project, output: Path, base_url: str | None,
-                    strict: bool) -> tuple[BuildReport, list[Problem]] | None:
+def nothing_changed(project: Project, output: Path, base_url: str | None, strict: bool,
+                    look: Look) -> tuple[BuildReport, list[Problem]] | None:
     """nothing_to_build's report and warnings, when the record's head alone tells that nothing changed since the last
-    build: the same trials, each one's files with the stat it recorded (as _files_digest trusts them), the same shared
-    files, and nothing left behind. None when it cannot tell: plan_build then reads the whole record. The caller holds
-    the output's lock."""
+    build: the same trials (`look`, found just before), each one's files with the stat it recorded (as _files_digest
+    trusts them), the same shared files, and nothing left behind. None when it cannot tell: plan_build then reads
+    the whole record. The caller holds the output's lock."""
     finish_interrupted(output)  # as plan_build does, before the record is trusted
     head = state.load_head(output, state.code_digest())
-    if head is None or head.behind or head.content != str(project.content.resolve()):
+    if head is None or head.behind or head.content != str(project.content.resolve()) or look.stats != head.stats:
+        return None  # (dicts equal in their items, the order aside: the head's and the look's are both by slug)
+    if max(max(max(stat[1::3]), max(stat[2::3])) for stat in look.stats.values()) >= head.began - 2_000_000_000:
         return None
-    sources, warnings = find_trials(project.content)
-    if [source.slug for source in sources] != list(head.stats):
-        return None
-    for source in sources:
-        stat = _stat(source)
-        if stat != head.stats[source.slug] or max(max(stat[1::3]), max(stat[2::3])) >= head.began - 2_000_000_000:
-            return None
     if _shared_files_digest(project, base_url) != head.shared_files:
         return None
-    warnings += head.warnings
+    warnings = look.warnings + list(head.warnings)
     if strict and warnings:
         raise ContentError.from_warnings(warnings)
     return BuildReport(len(head.stats), tuple(head.files.split("\0")[:-1]), (), 0), sorted(warnings)
@@ -310,12 +320,12 @@ def find_trials(content: Path) -> tuple[list[TrialSource], list[Problem]]:
     return sources, warnings
 
 
-def _files_digest(source: TrialSource, previous: state.BuildRecord) -> tuple[str, tuple[int, ...]]:
+def _files_digest(source: TrialSource, previous: state.BuildRecord, stat: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
     """A digest of a trial's file, its own .bib and its registry record, with their stat. A trial whose files' size and modification
     and change times are as the `previous` build recorded them, and were not modified in the two seconds before that
     build began, is taken as unchanged without reading them (as make and git do; within two seconds a file
     system's clock may not tell two saves apart)."""
-    stat, before = _stat(source), previous.trials.get(source.slug)
+    before = previous.trials.get(source.slug)
     if before is not None and before.stat == stat and max(max(stat[1::3]), max(stat[2::3])) < previous.began - 2_000_000_000:
         return before.files_print, stat
     return digest(b"\0".join([_read(source.yaml), *(_read(p) if p else b"" for p in (source.bib, source.registry))])), stat

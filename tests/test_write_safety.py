@@ -367,6 +367,8 @@ def test_ctrl_c_twice_stops_a_build_on_every_core(tmp_path: Path) -> None:
 _CTRL_C_AT_LOAD = """
 import os, signal, sys
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal: a run started in the background ignores it
+
 class Press:
     def find_spec(self, name, path=None, target=None):
         if name == sys.argv[1]:

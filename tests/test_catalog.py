@@ -913,6 +913,31 @@ def test_the_record_s_head_is_trusted_only_for_the_site_it_describes(
     report, _ = build(catalog, out)
     assert "conditions/index.html" in report.written
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
+    _build_recorded_as_begun_later(catalog, out)
+    assert unchanged()
+    (place / cache.BASE).unlink()  # the record deleted, to build everything again: so it is
+    assert not unchanged() and build(catalog, out)[0].rendered == 4
+
+
+def test_a_head_that_cannot_be_written_fails_no_build(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: a full disk when the head was written, after the record, failed the build and said the
+    next one would build everything; the record is kept, and the next build reads it."""
+    out, place = tmp_path / "out", cache.folder(tmp_path / "out")
+    _build_recorded_as_begun_later(catalog, out)
+    write = cache._write
+
+    def no_space_for_the_head(path: Path, value: object) -> None:
+        if path.name.startswith(cache.HEAD):
+            raise OSError(28, "No space left on device", str(path))
+        write(path, value)
+
+    monkeypatch.setattr(cache, "_write", no_space_for_the_head)
+    edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
+    assert build(catalog, out)[0].rendered == 1 and not (place / cache.HEAD).exists()
+    monkeypatch.setattr(cache, "_write", write)
+    assert build(catalog, out)[0].rendered == 0 and (place / cache.HEAD).is_file()
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
 
 
 def test_what_trials_holds_besides_trial_files_is_named_in_a_warning_folders_too(catalog: Project, tmp_path: Path) -> None:

@@ -268,10 +268,11 @@ def nothing_to_build(plan: CatalogPlan, strict: bool) -> tuple[BuildReport, list
     files = plan.files_as_before()
     if any(record is not plan.previous.trials[slug] for slug, record in records.items()):
         keep(plan, replace(plan.previous, trials=records, began=plan.began), files)  # new stats
-    elif plan.memory is None:  # the record's head was missing, or of another build: the next build reads this one's
+    elif plan.memory is None:  # the head was missing, of another build, or of one that began within two seconds of a
+        # file's change (whose stat it cannot trust): kept again as of this build, so that the next one reads it alone
         try:
-            state.save_head(plan.output, plan.code, plan.previous, files)
-        except OSError:  # (a full disk): nothing was to be built, and the next build reads the whole record again
+            keep(plan, replace(plan.previous, began=plan.began), files)
+        except OSError:  # (a full disk) nothing was to be built: the next build reads the record as it is
             pass
     warnings = plan.scan.warnings + [w for r in records.values() for w in r.warnings] + list(plan.previous.shared_warnings)
     if strict and warnings:

@@ -195,6 +195,8 @@ def load_head(output: Path, code: str) -> Head | None:
         marker = (output / MARKER).read_text()
         if not isinstance(stored, tuple) or stored[:2] != (FORMAT, code) or not isinstance(stored[2], Head):
             return None
+        if not (folder(output) / BASE).is_file():  # the record deleted (to build everything again): no head either
+            return None
         head: Head = stored[2]
     except Exception:  # noqa: BLE001 - as load: a head that cannot be read is none
         return None
@@ -259,12 +261,10 @@ def save(output: Path, code: str, record: BuildRecord, previous: BuildRecord, fi
     else:
         assert stored is not None
         _write(place / JOURNAL, (FORMAT, code, stored.id, header, _packed(changed), removed))
-    save_head(output, code, record, files)
-
-
-def save_head(output: Path, code: str, record: BuildRecord, files: tuple[str, ...]) -> None:
-    """Keep the head of `record`, the record kept last, with the site's `files` (as its build reported them)."""
-    _write(_made(output) / HEAD, (FORMAT, code, Head.of(record, files)))
+    try:
+        _write(place / HEAD, (FORMAT, code, Head.of(record, files)))
+    except OSError:  # (a full disk) a head that cannot be written is none: the next build reads the record
+        pass
 
 
 def _write(path: Path, value: object) -> None:

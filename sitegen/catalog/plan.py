@@ -244,12 +244,11 @@ def nothing_changed(project: Project, output: Path, base_url: str | None, strict
     """nothing_to_build's report and warnings, when the record's head alone tells that nothing changed since the last
     build: the same trials (`look`, found just before), each one's files with the stat it recorded (as _files_digest
     trusts them), the same shared files, and nothing left behind. None when it cannot tell: plan_build then reads
-    the whole record. The caller holds the output's lock."""
-    finish_interrupted(output)  # as plan_build does, before the record is trusted
+    the whole record. The caller holds the output's lock, and has finished a build that was killed (build.py)."""
     head = state.load_head(output, state.code_digest())
     if head is None or head.behind or head.content != str(project.content.resolve()) or look.stats != head.stats:
         return None  # (dicts equal in their items, the order aside: the head's and the look's are both by slug)
-    if max(max(max(stat[1::3]), max(stat[2::3])) for stat in look.stats.values()) >= head.began - 2_000_000_000:
+    if not all(_settled(stat, head.began) for stat in look.stats.values()):
         return None
     if _shared_files_digest(project, base_url) != head.shared_files:
         return None
@@ -327,9 +326,15 @@ def _files_digest(source: TrialSource, previous: state.BuildRecord, stat: tuple[
     build began, is taken as unchanged without reading them (as make and git do; within two seconds a file
     system's clock may not tell two saves apart)."""
     before = previous.trials.get(source.slug)
-    if before is not None and before.stat == stat and max(max(stat[1::3]), max(stat[2::3])) < previous.began - 2_000_000_000:
+    if before is not None and before.stat == stat and _settled(stat, previous.began):
         return before.files_print, stat
     return digest(b"\0".join([_read(source.yaml), *(_read(p) if p else b"" for p in (source.bib, source.registry))])), stat
+
+
+def _settled(stat: tuple[int, ...], began: int) -> bool:
+    """Whether files with this stat (_stat) were last modified and changed over two seconds before a build that
+    `began` (ns), so that the stat that build recorded tells their bytes too."""
+    return max(max(stat[1::3]), max(stat[2::3])) < began - 2_000_000_000
 
 
 def _read(path: str) -> bytes:

@@ -238,6 +238,7 @@ _ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+
 _RAW_TEXT = {"script", "style"}  # their content is not HTML: copied as it is up to their end tag
 
 
+@functools.lru_cache(maxsize=1024)  # the same few attributes on every page: class="cite", class="references"
 def _skips(attributes: str) -> bool:
     """Whether an element with these attributes (which say 'class' or 'aria-hidden') is left alone."""
     attrs = {m[1].lower(): html.unescape(m[2] or m[3] or m[4] or "") for m in _ATTRIBUTE.finditer(attributes)}

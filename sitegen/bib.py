@@ -250,7 +250,8 @@ _MATH_MARKS = {"bar": "\u0304", "overline": "\u0305", "hat": "\u0302", "widehat"
                "breve": "\u0306", "acute": "\u0301", "grave": "\u0300"}
 _MATH_MARK = re.compile(r"\\(" + "|".join(_MATH_MARKS) + rf")(?![A-Za-z])\s*{_ARGUMENT}")
 _ROOT_INDEX = re.compile(r"\\sqrt\s*\[([^\[\]{}\\$]{1,10})\]")  # a root's index, raised before its sign
-_SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
+# thin, medium, thick, negative and control spaces, and the italic correction ({\em With\/}), which is no space at all
+_SPACING = re.compile(r"\\([,;:! /])")
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
@@ -286,7 +287,7 @@ def decode_latex(latex: str) -> str:
         prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
         prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
         prepared = prepared.replace("\\$", "\ue002")  # a dollar sign as text, kept to the end
-        prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
+        prepared = _SPACING.sub(lambda m: "" if m.group(1) in "!/" else "\u00a0", _WRAPPER.sub("", prepared))
         prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
                                  prepared)
         prepared = _MATH_MARK.sub(_marked, prepared)

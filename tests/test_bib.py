@@ -473,6 +473,12 @@ def test_zotero_export_formats_as_vancouver() -> None:
     )
 
 
+def test_an_italic_correction_leaves_no_slash() -> None:
+    # Old BibTeX ends an italic phrase with TeX's italic correction, \/, which prints nothing
+    [report] = load_bibliography(DATA / "bbt-old-bibtex-italic-correction.bib").values()
+    assert report.title == "Instrumental With and the Control Relation in English"
+
+
 def test_biblatex_examples_decode_accents_in_names() -> None:
     refs = load_bibliography(DATA / "biblatex-examples.bib")
     assert refs["aksin"].authors[:4] == ("Aks\u0131n Ö", "Türkmen H", "Artok L", "Çetinkaya B")

@@ -1078,7 +1078,10 @@ _Sentence = tuple[_Run, ...]
 
 
 def _full_stop(text: str) -> str:
-    """The text ending in a period, unless it already ends in . ? or !."""
+    """The text ending in a period, unless it already ends in . ? or !; one ending in a colon, semicolon or comma ends
+    in a period instead (publishers' metadata, and Zotero with it, can give a title cut before its subtitle: 'After
+    Injury:')."""
+    text = text.rstrip(":;,") if text.endswith((":", ";", ",")) else text
     return text if text.endswith((".", "?", "!")) else text + "."
 
 

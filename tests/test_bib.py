@@ -479,6 +479,13 @@ def test_an_italic_correction_leaves_no_slash() -> None:
     assert report.title == "Instrumental With and the Control Relation in English"
 
 
+def test_a_title_ending_in_a_colon_ends_in_a_period() -> None:
+    # Zotero's record of a Critical Care Medicine article, its title cut before the subtitle as the publisher gave it
+    [article] = load_bibliography(DATA / "abt-zotero-title-colon.bib").values()
+    assert "Multiple Organ Failure After Injury. Critical Care Medicine. 2015;43(7):1429–1438." in (
+        format_reference_text(article))
+
+
 def test_biblatex_examples_decode_accents_in_names() -> None:
     refs = load_bibliography(DATA / "biblatex-examples.bib")
     assert refs["aksin"].authors[:4] == ("Aks\u0131n Ö", "Türkmen H", "Artok L", "Çetinkaya B")

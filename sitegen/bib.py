@@ -381,12 +381,12 @@ def en_dash_pages(pages: str) -> str:
 
 
 def vancouver_name(person: Person) -> str:
-    """Vancouver form, e.g. "Van Tine BA": last name with particles, initials without periods, then Jr."""
+    """Vancouver form, e.g. "Van Tine BA": last name with particles, initials without periods, then Jr (no period either)."""
     last = " ".join(latex_to_text(part) for part in [*person.prelast_names, *person.last_names])
     given = [*person.first_names, *person.middle_names]
     written_as_initials = not last.isupper()  # 'SMITH, JO' is a name in capitals, 'Smith, JO' two initials
     initials = "".join(_initials(latex_to_text(part), written_as_initials) for part in given)
-    lineage = " ".join(latex_to_text(part) for part in person.lineage_names)
+    lineage = " ".join(latex_to_text(part) for part in person.lineage_names).rstrip(".")  # NLM: 'Costa PT Jr'
     return " ".join(part for part in (last, initials, lineage) if part)
 
 

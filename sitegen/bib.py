@@ -981,10 +981,14 @@ def _container(entry_type: str, chain: Sequence[Mapping[str, str]]) -> str:
     return _field(chain, *_OTHER_CONTAINER)
 
 
+_ISO_DATE = re.compile(r"(\d{4})-\d{2}(?:-\d{2})?(?:/[\d-]*)?")  # 1992-05-20, 1987-08, 1995-09/1995-10
+
+
 def _year(chain: Sequence[Mapping[str, str]]) -> str:
     year = latex_to_text(_field(chain, "year"))
-    if year:
-        return year
+    if year:  # a date written in `year` (biblatex-ieee's examples do) shows its year, as `date` does
+        iso = _ISO_DATE.fullmatch(year)
+        return iso.group(1) if iso else year
     date = re.match(r"\s*(\d{4})", _field(chain, "date"))  # biblatex: date = {2013-03-26}
     return date.group(1) if date else ""
 

@@ -494,6 +494,14 @@ def test_a_generation_is_written_without_a_period() -> None:
     assert names["L12"] == ("de la Vallée Poussin CLXJ",)
 
 
+def test_a_date_written_in_year_shows_its_year() -> None:
+    # biblatex-ieee's example database writes dates, and a range of months, in `year`
+    refs = load_bibliography(DATA / "biblatex-ieee-year-dates.bib")
+    assert format_reference_text(refs["IEEEexample:techrep"]).endswith(
+        "Digital Equipment Corporation; 1987. Report No.: DEC-TR-506.")
+    assert "IEEE Trans. Ind. Appl. 1995;31:1047–1053." in format_reference_text(refs["IEEEexample:articledualmonths"])
+
+
 def test_biblatex_examples_decode_accents_in_names() -> None:
     refs = load_bibliography(DATA / "biblatex-examples.bib")
     assert refs["aksin"].authors[:4] == ("Aks\u0131n Ö", "Türkmen H", "Artok L", "Çetinkaya B")

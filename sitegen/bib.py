@@ -549,6 +549,7 @@ _BRACED = re.compile(r"[{}]")
 _NAME = re.escape(NAME_CHARS.replace("@", ""))
 _VALUE_PART = re.compile(rf'\s*(?:(["{{])|([0-9]+)|([{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS)}0-9]*))')
 _CONCATENATION = re.compile(r"\s*#")
+_EQUALS = re.compile(r"\s*=")
 _COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
 
@@ -637,6 +638,20 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             self.in_string = False
             if self.reported and self.current_field_name:
                 self.broken.add(self.current_field_name.lower())
+
+    def parse_entry_body(self, body_end: Any) -> None:
+        """pybtex's, but an entry with no key ('@article{ author = ...', as EndNote exports them) is reported as that,
+        and skipped: pybtex took its first field's name for its key and then stopped at the '='."""
+        key = self.required([self.KEY_PAREN if body_end == self.RPAREN else self.KEY_BRACE]).value
+        if not _EQUALS.match(self.text, self.pos):
+            self.current_entry_key = key
+            self.parse_entry_fields()
+            return
+        self.pos -= len(key)
+        self.report(self.pos, f"an entry with no key (its first field, {key[:40]!r}, is no key; EndNote exports entries "
+                    "so): it cannot be cited and is skipped; give it a key", False)
+        self.parse_entry_fields()
+        raise SkipEntry
 
     def parse_field(self) -> None:
         self.eat_whitespace()

@@ -453,7 +453,7 @@ def test_doi_prefixes_are_stripped() -> None:
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
 def test_real_file_loads_and_formats_every_entry_without_latex(path: Path) -> None:
     refs = load_bibliography(path)
-    assert refs
+    assert refs or check_bibliography(refs)  # entries, or a warning saying why there are none
     for problem in check_bibliography(refs):  # nothing cited: every problem is a warning at its line
         assert (problem.file, problem.severity) == (str(path), "warning")
         assert problem.line > 0, problem
@@ -500,6 +500,16 @@ def test_a_date_written_in_year_shows_its_year() -> None:
     assert format_reference_text(refs["IEEEexample:techrep"]).endswith(
         "Digital Equipment Corporation; 1987. Report No.: DEC-TR-506.")
     assert "IEEE Trans. Ind. Appl. 1995;31:1047–1053." in format_reference_text(refs["IEEEexample:articledualmonths"])
+
+
+def test_an_entry_with_no_key_is_skipped_with_a_warning_that_says_so() -> None:
+    # EndNote's BibTeX export writes '@article{' and then the fields: pybtex took 'author' for the key
+    path = DATA / "bbt-endnote-no-key.bib"
+    refs = load_bibliography(path)
+    assert not refs
+    [problem] = check_bibliography(refs)
+    assert (problem.line, problem.column, problem.severity) == (3, 4, "warning")
+    assert problem.message.startswith("an entry with no key (its first field, 'author', is no key;")
 
 
 def test_biblatex_examples_decode_accents_in_names() -> None:
@@ -690,7 +700,7 @@ def first_showable(refs: dict[str, Reference]) -> str | None:
 def test_real_bibliography_builds_the_default_project(project: Project, tmp_path: Path, path: Path, cite: bool) -> None:
     shutil.copyfile(path, project.content / "references.bib")
     refs = load_bibliography(path)
-    key = (first_showable(refs) or next(iter(refs))) if cite else None
+    key = (first_showable(refs) or next(iter(refs), None)) if cite else None
     cite_only(project, key)
     if key is not None and not (refs[key].title or refs[key].authors):  # the crossref cycle file's: only a date
         with pytest.raises(ContentError, match="has nothing to show"):

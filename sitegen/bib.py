@@ -250,7 +250,8 @@ _MATH_MARKS = {"bar": "\u0304", "overline": "\u0305", "hat": "\u0302", "widehat"
                "breve": "\u0306", "acute": "\u0301", "grave": "\u0300"}
 _MATH_MARK = re.compile(r"\\(" + "|".join(_MATH_MARKS) + rf")(?![A-Za-z])\s*{_ARGUMENT}")
 _ROOT_INDEX = re.compile(r"\\sqrt\s*\[([^\[\]{}\\$]{1,10})\]")  # a root's index, raised before its sign
-_SPACING = re.compile(r"\\([,;:! ])")  # thin, medium, thick, negative and control spaces
+# thin, medium, thick, negative and control spaces, and the italic correction ({\em With\/}), which is no space at all
+_SPACING = re.compile(r"\\([,;:! /])")
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
@@ -286,7 +287,7 @@ def decode_latex(latex: str) -> str:
         prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
         prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
         prepared = prepared.replace("\\$", "\ue002")  # a dollar sign as text, kept to the end
-        prepared = _SPACING.sub(lambda m: "" if m.group(1) == "!" else "\u00a0", _WRAPPER.sub("", prepared))
+        prepared = _SPACING.sub(lambda m: "" if m.group(1) in "!/" else "\u00a0", _WRAPPER.sub("", prepared))
         prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
                                  prepared)
         prepared = _MATH_MARK.sub(_marked, prepared)
@@ -380,12 +381,12 @@ def en_dash_pages(pages: str) -> str:
 
 
 def vancouver_name(person: Person) -> str:
-    """Vancouver form, e.g. "Van Tine BA": last name with particles, initials without periods, then Jr."""
+    """Vancouver form, e.g. "Van Tine BA": last name with particles, initials without periods, then Jr (no period either)."""
     last = " ".join(latex_to_text(part) for part in [*person.prelast_names, *person.last_names])
     given = [*person.first_names, *person.middle_names]
     written_as_initials = not last.isupper()  # 'SMITH, JO' is a name in capitals, 'Smith, JO' two initials
     initials = "".join(_initials(latex_to_text(part), written_as_initials) for part in given)
-    lineage = " ".join(latex_to_text(part) for part in person.lineage_names)
+    lineage = " ".join(latex_to_text(part) for part in person.lineage_names).rstrip(".")  # NLM: 'Costa PT Jr'
     return " ".join(part for part in (last, initials, lineage) if part)
 
 
@@ -548,6 +549,7 @@ _BRACED = re.compile(r"[{}]")
 _NAME = re.escape(NAME_CHARS.replace("@", ""))
 _VALUE_PART = re.compile(rf'\s*(?:(["{{])|([0-9]+)|([{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS)}0-9]*))')
 _CONCATENATION = re.compile(r"\s*#")
+_EQUALS = re.compile(r"\s*=")
 _COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
 
@@ -636,6 +638,20 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             self.in_string = False
             if self.reported and self.current_field_name:
                 self.broken.add(self.current_field_name.lower())
+
+    def parse_entry_body(self, body_end: Any) -> None:
+        """pybtex's, but an entry with no key ('@article{ author = ...', as EndNote exports them) is reported as that,
+        and skipped: pybtex took its first field's name for its key and then stopped at the '='."""
+        key = self.required([self.KEY_PAREN if body_end == self.RPAREN else self.KEY_BRACE]).value
+        if not _EQUALS.match(self.text, self.pos):
+            self.current_entry_key = key
+            self.parse_entry_fields()
+            return
+        self.pos -= len(key)
+        self.report(self.pos, f"an entry with no key (its first field, {key[:40]!r}, is no key; EndNote exports entries "
+                    "so): it cannot be cited and is skipped; give it a key", False)
+        self.parse_entry_fields()
+        raise SkipEntry
 
     def parse_field(self) -> None:
         self.eat_whitespace()
@@ -980,10 +996,14 @@ def _container(entry_type: str, chain: Sequence[Mapping[str, str]]) -> str:
     return _field(chain, *_OTHER_CONTAINER)
 
 
+_ISO_DATE = re.compile(r"(\d{4})-\d{2}(?:-\d{2})?(?:/[\d-]*)?")  # 1992-05-20, 1987-08, 1995-09/1995-10
+
+
 def _year(chain: Sequence[Mapping[str, str]]) -> str:
     year = latex_to_text(_field(chain, "year"))
-    if year:
-        return year
+    if year:  # a date written in `year` (biblatex-ieee's examples do) shows its year, as `date` does
+        iso = _ISO_DATE.fullmatch(year)
+        return iso.group(1) if iso else year
     date = re.match(r"\s*(\d{4})", _field(chain, "date"))  # biblatex: date = {2013-03-26}
     return date.group(1) if date else ""
 
@@ -1077,7 +1097,10 @@ _Sentence = tuple[_Run, ...]
 
 
 def _full_stop(text: str) -> str:
-    """The text ending in a period, unless it already ends in . ? or !."""
+    """The text ending in a period, unless it already ends in . ? or !; one ending in a colon, semicolon or comma ends
+    in a period instead (publishers' metadata, and Zotero with it, can give a title cut before its subtitle: 'After
+    Injury:')."""
+    text = text.rstrip(":;,") if text.endswith((":", ";", ",")) else text
     return text if text.endswith((".", "?", "!")) else text + "."
 
 

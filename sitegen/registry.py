@@ -25,6 +25,10 @@ WORDS = {
     "ALL": "All", "OLDER_ADULT": "Older adult", "UNKNOWN": "Unknown status", "PRINCIPAL_INVESTIGATOR": "Principal investigator",
     "SPONSOR_INVESTIGATOR": "Sponsor-investigator", "NIH": "NIH", "FED": "Other U.S. federal agency",
     "OTHER_GOV": "Other government", "INDUSTRY": "Industry", "INDIV": "Individual", "NETWORK": "Network",
+    # compound words keep their hyphen, as the registry's own pages write them ('Non-Randomized', 'Case-Only')
+    "NON_RANDOMIZED": "Non-randomized", "CASE_CONTROL": "Case-control", "CASE_ONLY": "Case-only",
+    "CASE_CROSSOVER": "Case-crossover", "FAMILY_BASED": "Family-based", "CROSS_SECTIONAL": "Cross-sectional",
+    "NON_PROBABILITY_SAMPLE": "Non-probability sample", "SUB_INVESTIGATOR": "Sub-investigator",
 }
 # Statuses that mean the trial stopped early: the record then says why.
 STOPPED = {"TERMINATED", "WITHDRAWN", "SUSPENDED"}

@@ -536,6 +536,10 @@ def test_pages_say_the_registry_s_values_in_words(built: tuple[Path, dict[str, P
     assert "Phase 2/Phase 3" in pages["trials/nct05144685/index.html"].text
     glance = pages["trials/nct05814159/eligibility/index.html"].text
     assert "Ages 8 months and older" in glance and "Healthy volunteers Not accepted" in glance
+    # compound words keep their hyphen, as the registry's pages write them
+    assert "Allocation Non-randomized" in pages["trials/nct05907980/index.html"].text
+    assert "Observational model Case-only" in pages["trials/nct05923112/index.html"].text
+    assert "(Sub-investigator)" in pages["trials/nct05997121/locations/index.html"].text
 
 
 def test_no_page_shows_a_markdown_escape_of_the_record(built: tuple[Path, dict[str, PageInfo]]) -> None:

@@ -946,6 +946,21 @@ def test_the_record_s_head_is_trusted_only_for_the_site_it_describes(
     assert not unchanged() and build(catalog, out)[0].rendered == 4
 
 
+def test_a_trial_added_by_a_small_build_leaves_the_next_with_nothing_to_do(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build of a few trials keeps them in a journal beside the whole record, and reading the two put a new trial
+    last, whatever its slug; the trials found are in slug order, so the record told, wrongly, that they differed."""
+    out, trials = tmp_path / "out", catalog.content / "trials"
+    _build_recorded_as_begun_later(catalog, out)
+    (trials / "a-first.yaml").write_text((trials / "trial-0.yaml").read_text().replace("slug: trial-0", "slug: a-first"))
+    _build_recorded_as_begun_later(catalog, out)
+    assert (cache.folder(out) / cache.JOURNAL).is_file()
+    (cache.folder(out) / cache.HEAD).unlink()  # the whole record then tells
+    monkeypatch.setattr(build_module, "build_catalog", lambda *args: pytest.fail("something was built"))
+    report, _ = build(catalog, out)
+    assert report.trials == 5 and report.rendered == 0
+
+
 def test_a_head_that_cannot_be_written_fails_no_build(
         catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by a review: a full disk when the head was written, after the record, failed the build and said the

@@ -268,6 +268,7 @@ class Study:
     age_groups: tuple[str, ...]
     healthy_volunteers: bool | None
     study_population: str
+    sampling_method: str  # how an observational study chose its population ('Probability sample')
     sites: tuple[Site, ...]
     central_contacts: tuple[Contact, ...]
     officials: tuple[Contact, ...]
@@ -510,6 +511,7 @@ def read_study(data: Any, file: str) -> Study:
         age_groups=tuple(words(_text(a)) for a in _list(eligibility.get("stdAges")) if isinstance(a, str)),
         healthy_volunteers=eligibility.get("healthyVolunteers") if isinstance(eligibility.get("healthyVolunteers"), bool) else None,
         study_population=plain(eligibility.get("studyPopulation")),
+        sampling_method=words(_text(eligibility.get("samplingMethod"))) if _text(eligibility.get("samplingMethod")) else "",
         sites=tuple(_site(s) for s in map(_dict, _list(places.get("locations")))),
         central_contacts=tuple(_contact(c) for c in _list(places.get("centralContacts"))),
         officials=tuple(_contact(c) for c in _list(places.get("overallOfficials"))),

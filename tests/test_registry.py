@@ -540,6 +540,10 @@ def test_pages_say_the_registry_s_values_in_words(built: tuple[Path, dict[str, P
     assert "Allocation Non-randomized" in pages["trials/nct05907980/index.html"].text
     assert "Observational model Case-only" in pages["trials/nct05923112/index.html"].text
     assert "(Sub-investigator)" in pages["trials/nct05997121/locations/index.html"].text
+    # how an observational study chose whom it studies, as the registry's Participation Criteria say
+    assert "Sampling method Probability sample" in pages["trials/nct05923112/eligibility/index.html"].text
+    assert "Sampling method Non-probability sample" in pages["trials/nct04056520/eligibility/index.html"].text
+    assert "Sampling method" not in pages["trials/nct05814159/eligibility/index.html"].text  # an interventional study
 
 
 def test_no_page_shows_a_markdown_escape_of_the_record(built: tuple[Path, dict[str, PageInfo]]) -> None:

@@ -127,6 +127,10 @@ def _first_character(data: bytes, encoding: str) -> str:
     return ""
 
 
+# What an answer of the API v1 (retired in 2024) holds: a full study, a page of them, or chosen fields of them
+_V1_ROOTS = {"FullStudy", "FullStudiesResponse", "StudyFieldsResponse"}
+
+
 def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     try:
         document = load_json(name, data)
@@ -138,6 +142,10 @@ def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
         studies = document  # the website's JSON export
     elif isinstance(document, dict) and "protocolSection" in document:
         return [Record(document, name)], []
+    elif isinstance(document, dict) and _V1_ROOTS & document.keys():
+        return [], [Problem(name, 0, 0, f"this is the registry's retired API v1 format ({min(_V1_ROOTS & document.keys())}), "
+                            "not a v2 study: import the trial by its NCT ID, or download it again from "
+                            "ClinicalTrials.gov (JSON), and import that")]
     else:
         return [], [Problem(name, 0, 0, "not a registry record: expected an API v2 study (with protocolSection), a "
                             "page of them ({\"studies\": [...]}) or an array of them")]

@@ -319,6 +319,20 @@ def test_a_registry_search_feed_is_refused_clearly(feed: Path, tmp_path: Path, c
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.parametrize("root", ["FullStudiesResponse", "FullStudy", "StudyFieldsResponse"])
+def test_a_record_of_the_retired_api_v1_is_refused_naming_it(root: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a real-data review: AACT's test data (spec/support/json_data/) has v1 files, which got the message
+    for any JSON that is not a study."""
+    old = tmp_path / "NCT00023673.json"
+    old.write_text(json.dumps({root: {"APIVrs": "1.01.05", "FullStudies": [{"Rank": 1, "Study": {
+        "ProtocolSection": {"IdentificationModule": {"NCTId": "NCT00023673"}}}}]}}))
+    assert run(str(old), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{old}: this is the registry's retired API v1 format ({root}), not a v2 study" in err
+    assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
 def test_a_record_without_nct_id_or_title_is_refused_naming_file_and_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = json.loads(JSON_RECORDS[0].read_text())
     no_id = copy.deepcopy(good)

@@ -64,6 +64,7 @@ class Registry:
         if statuses:
             params["filter.overallStatus"] = ",".join(statuses)
         token, given = None, 0
+        tokens: set[str] = set()  # every page token the registry has named, to tell pages that never end
         while given < limit:
             page = dict(params, pageSize=str(min(PAGE_SIZE, limit - given)))
             if token:
@@ -78,6 +79,11 @@ class Registry:
             token = answer.get("nextPageToken")
             if not isinstance(token, str) or not token:  # the last page has none
                 return
+            if not studies or token in tokens:  # a server that pages forever, with new tokens or the same again
+                why = "holds no study but names a next page" if not studies else "names a page it named before"
+                raise FetchError(f"search '{text}': page {len(tokens) + 1} of the registry's answer {why}, so its pages "
+                                 "would never end; the studies of the pages up to it are imported")
+            tokens.add(token)
 
     def _get(self, url: str, what: str) -> Any:
         """The JSON at `url`, tried again on 429, 5xx, a dropped connection or a timeout."""

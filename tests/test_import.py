@@ -794,6 +794,28 @@ def test_api_search_stops_at_the_limit(registry: FakeRegistry, tmp_path: Path) -
     assert len(registry.requests) == 2
 
 
+def test_api_search_whose_pages_never_end_stops_with_a_message(registry: FakeRegistry, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A server naming a next page forever, with empty pages (no --limit is ever reached) or a page it named before,
+    is not followed past the page that shows it; what the pages up to it hold is imported."""
+    registry.answer("/studies", (200, {}, {"studies": [study(1)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [], "nextPageToken": "three"}, 0.0),
+                    *[(200, {}, {"studies": [], "nextPageToken": f"page {n}"}, 0.0) for n in range(4, 50)],
+                    (400, {}, b"no more pages", 0.0))  # so that a loop that did not stop ends
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    assert len(registry.requests) == 2 and (tmp_path / "trials" / "nct00000001.ctgov.json").exists()
+    assert ("search 'x': page 2 of the registry's answer holds no study but names a next page, so its pages would never "
+            "end; the studies of the pages up to it are imported") in capsys.readouterr().err
+    registry.requests.clear()
+    registry.answer("/studies", (200, {}, {"studies": [study(1)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [study(2)], "nextPageToken": "three"}, 0.0),
+                    (200, {}, {"studies": [study(3)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [study(4)], "nextPageToken": "three"}, 0.0), (400, {}, b"no more pages", 0.0))
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    assert len(registry.requests) == 3 and len(list((tmp_path / "trials").glob("*.ctgov.json"))) == 3
+    assert "page 3 of the registry's answer names a page it named before" in capsys.readouterr().err
+
+
 def test_api_other_refusals_say_what_the_registry_said(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     registry.answer("/studies", (400, {"Content-Type": "text/plain"}, b"filter.overallStatus: unknown value", 0.0))
     assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1

@@ -873,6 +873,62 @@ def test_api_timeout(registry: FakeRegistry, tmp_path: Path) -> None:
     assert records == [] and problems[0].file == "NCT00000408"
 
 
+class RawServer:
+    """A local server that sends each connection the bytes of `send` (a list), `pause` seconds apart: headers or a
+    body a byte at a time, or a body shorter than it announced."""
+
+    def __init__(self, send: list[bytes], pause: float) -> None:
+        import socket
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/v2"
+        self.send, self.pause, self.connections = send, pause, 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.answer, args=(connection,), daemon=True).start()
+
+    def answer(self, connection: Any) -> None:
+        with connection:
+            connection.recv(65536)
+            for piece in self.send:
+                try:
+                    connection.sendall(piece)
+                except OSError:
+                    return
+                time.sleep(self.pause)
+
+
+def test_api_an_answer_that_trickles_in_meets_a_deadline(tmp_path: Path) -> None:
+    """A server that sends a byte more before each wait ends never meets the per-read timeout: the whole answer,
+    headers or body, must come within the deadline."""
+    record = json.dumps(study(7)).encode()
+    body = [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(record), *[bytes([b]) for b in record]]
+    headers = [bytes([b]) for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000]
+    for send in (body, headers):
+        server = RawServer(send, 0.05)
+        slow = Registry(server.url, timeout=1.0, deadline=0.5, tries=2, sleep=lambda _: None)
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="NCT00000007: no whole answer within 0.5 s, 2 times; nothing was written"):
+            slow.study("NCT00000007")
+        assert time.monotonic() - started < 2.0 and server.connections == 2
+        server.listener.close()
+
+
+def test_api_an_answer_shorter_than_it_announced_is_tried_again(tmp_path: Path) -> None:
+    record = json.dumps(study(7)).encode() + b"\n"  # whole JSON, then the connection closes 100 bytes early
+    server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(record) + 100) + record], 0.0)
+    with pytest.raises(FetchError, match=f"NCT00000007: the answer ended after {len(record)} bytes, 100 fewer than it "
+                       "announced, 2 times"):
+        Registry(server.url, tries=2, sleep=lambda _: None).study("NCT00000007")
+    server.listener.close()
+
+
 def test_api_answers_are_bounded_and_ids_checked_before_any_request(registry: FakeRegistry) -> None:
     registry.answer("/studies/NCT00000002", (200, {}, study(2), 0.0))
     with pytest.raises(FetchError, match="larger than 50 bytes"):

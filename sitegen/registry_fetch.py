@@ -116,11 +116,15 @@ class Registry:
                     raise FetchError(f"{what}: not found in the registry (404 from {url})") from None
                 if e.code != 429 and e.code < 500:
                     said = " ".join(e.read(300).decode("utf-8", "replace").split())  # the API says what it disliked
-                    raise FetchError(f"{what}: the registry refused the request ({e.code} {e.reason}"
+                    refusal = " ".join(f"{e.reason}".split())  # urllib's word for a redirect loop runs to three lines
+                    raise FetchError(f"{what}: the registry refused the request ({e.code} {refusal}"
                                      f"{': ' + said if said else ''})") from None
                 failure = f"{e.code} {e.reason}"
                 asked = retry_after(e.headers.get("Retry-After"))
                 wait = min(wait if asked is None else asked, MAX_WAIT)
+            except ValueError as e:  # a redirect to what is no URL ('http://[::1'): urllib cannot even parse it
+                raise FetchError(f"{what}: the registry sent the request on to an address that cannot be followed "
+                                 f"({e})") from None
             except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
                 reason = getattr(e, "reason", e)
                 failure = f"{e}" if isinstance(e, TooSlow) else "no answer in time" if isinstance(reason, TimeoutError) \

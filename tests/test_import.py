@@ -828,6 +828,24 @@ def test_api_other_refusals_say_what_the_registry_said(registry: FakeRegistry, t
     assert (tmp_path / "site" / "trials" / "nct00000001.ctgov.json").exists()
 
 
+def test_api_redirects_nowhere_or_in_a_loop_are_one_line_messages(registry: FakeRegistry, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A redirect to what is no URL made urllib raise ValueError, a traceback; one in a loop, or to a file:// URL,
+    is refused on one line, never followed."""
+    registry.answer("/studies/NCT00000001", (302, {"Location": "http://[::1"}, b"", 0.0))
+    registry.answer("/studies/NCT00000002", (302, {"Location": registry.url + "/studies/NCT00000002"}, b"", 0.0))
+    registry.answer("/studies/NCT00000003", (302, {"Location": "file:///etc/passwd"}, b"", 0.0))
+    assert run("NCT00000001", "NCT00000002", "NCT00000003", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert ("NCT00000001: the registry sent the request on to an address that cannot be followed (Invalid IPv6 URL)"
+            in lines)
+    assert any(line.startswith("NCT00000002: the registry refused the request (302 The HTTP server returned a "
+                               "redirect error that would lead to an infinite loop. The last 30x") for line in lines)
+    assert any(line.startswith("NCT00000003: the registry refused the request (302 Found - Redirection to url "
+                               "'file:///etc/passwd' is not allowed") for line in lines)
+    assert not (tmp_path / "trials").exists()
+
+
 def test_api_404_is_a_clean_error_naming_the_nct_id(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("NCT00000404", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
     err = capsys.readouterr().err

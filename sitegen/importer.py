@@ -325,14 +325,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and one rename: never half a file."""
     import tempfile  # only an import writes; the other commands need not load it
 
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = ""
     try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as e:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(e, OSError):  # named by the file it was to be: a full disk's names none, a read-only folder's the temporary
+            raise OSError(e.errno, e.strerror or f"{e}", str(path)) from None
         raise
 
 
@@ -656,7 +660,8 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
         records, problems = gather(sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
         report = import_records(args.content, records, problems)
     except OSError as e:  # a folder that cannot be written, a full disk
-        print(f"sitegen: {e.filename or args.content}: {e.strerror or e}", file=sys.stderr)
+        print(f"sitegen: {e.filename or args.content}: {e.strerror or e}; the import stopped there: each file is whole, "
+              "old or new (run the import again to finish)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("sitegen: interrupted; each file is whole, old or new (run the import again to finish)", file=sys.stderr)

@@ -645,6 +645,27 @@ def test_a_folder_that_cannot_be_written_is_a_message_not_a_traceback(tmp_path: 
     assert err.startswith(f"sitegen: {tmp_path / 'trials'}: ") and "Traceback" not in err
 
 
+def test_a_full_disk_names_the_file_it_could_not_write_and_leaves_every_file_whole(tmp_path: Path) -> None:
+    """A full disk's error names no file, and a read-only folder's names the temporary file: the message named the
+    content folder, or a file that was never there. It names the trial's file now. (A full disk is RLIMIT_FSIZE in a
+    child process: Python ignores SIGXFSZ, so a write past it fails as one on a full disk does.)"""
+    content = tmp_path / "content"
+    assert run(str(JSON_RECORDS[0]), "--content", str(content)) == 0
+    before = snapshot(content)
+    child = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)); "
+             "from sitegen.cli import main; sys.exit(main())")
+    result = subprocess.run([sys.executable, "-c", child, "import", "--content", str(content), *map(str, JSON_RECORDS)],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(Path(importer.__file__).resolve().parent.parent)})
+    refused = next(p for p in JSON_RECORDS[1:] if p.stat().st_size > 8192)
+    assert result.returncode == 1 and result.stderr == (
+        f"sitegen: {content / 'trials' / (nct_of(refused).lower() + '.ctgov.json')}: File too large; the import stopped "
+        "there: each file is whole, old or new (run the import again to finish)\n")
+    after = snapshot(content)
+    assert {name: after[name] for name in before} == before and not [n for n in after if n.endswith(".tmp")]
+    assert all(json.loads(after[name][0]) for name in after if name.endswith(".ctgov.json"))
+
+
 def test_wrong_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import"]) == 2
     assert main(["import", "--query", "x", "--status", "ALMOST_DONE"]) == 2

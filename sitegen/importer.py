@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import datetime
 import json
 import os
 import re
@@ -82,6 +83,7 @@ class Imported:
     state: str
     changes: list[dict[str, Any]] = field(default_factory=list)
     editor_file_created: bool = False
+    kept: str = ""  # why the record the catalog holds was kept instead of the one given (a warning)
 
     def words(self) -> str:
         if self.state == "changed":
@@ -411,8 +413,15 @@ def write_trial(content: Path, nct_id: str, study: Study, data: bytes | None = N
                 old = load_json(str(record_path), before) if before is not None else {}
             except ContentError:
                 old = {}
-            imported = Imported(nct_id, "changed", changes(old if isinstance(old, dict) else {}, study))
-            if not imported.changes:
+            old = old if isinstance(old, dict) else {}
+            held, given = _last_update(old), _last_update(study)
+            if held and given and given < held:  # a stale copy (a cache, an old export) would undo later news
+                kept = (f"{nct_id}: this record was last updated on {given}, before the one this catalog holds "
+                        f"({held}); the newer is kept (to go back to an older record, delete {record_path.name} first)")
+                imported = Imported(nct_id, "unchanged", kept=kept)  # and so not written
+            else:
+                imported = Imported(nct_id, "changed", changes(old, study))
+            if imported.state == "changed" and not imported.changes:
                 imported.changes = [{"field": "record", "text": "the record's text changed, none of its facts"}]
     else:
         imported = Imported(nct_id, "new")
@@ -457,6 +466,14 @@ def _get(study: Study, path: str) -> Any:
 def _items(study: Study, path: str) -> list[Any]:
     value = _get(study, path)
     return value if isinstance(value, list) else []
+
+
+def _last_update(study: Study) -> datetime.date | None:
+    """The day the record was last updated on the registry (a month's last day when it gives only the month)."""
+    from .registry import last_day
+
+    value = _get(study, _P + "statusModule.lastUpdatePostDateStruct.date")
+    return last_day(value) if isinstance(value, str) else None
 
 
 def _dated(struct: Any) -> str | None:
@@ -784,4 +801,6 @@ def import_records(content: Path, records: list[Record], problems: list[Problem]
         return report
     for nct_id, (record, data) in written.items():
         report.trials.append(write_trial(content, nct_id, record.study, data))
+        if report.trials[-1].kept:
+            report.problems.append(Problem(record.origin, 0, 0, f"{record.where}{report.trials[-1].kept}", "warning"))
     return report

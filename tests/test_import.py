@@ -766,6 +766,30 @@ def test_refresh_fetches_every_imported_trial_again(registry: FakeRegistry, tmp_
     assert json.loads((tmp_path / "trials" / "nct00000003.ctgov.json").read_text()) == study(3)  # kept
 
 
+def test_a_refresh_answered_with_an_older_record_keeps_the_newer(registry: FakeRegistry, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A stale answer (a cache, a mirror) or an old export re-imported must not reopen a trial the catalog knows is
+    completed: a record last updated before the one held is not written, with a warning; a newer one is."""
+    def dated(status: str, day: str) -> dict[str, Any]:
+        record = study(1)
+        record["protocolSection"]["statusModule"] = {"overallStatus": status,
+                                                     "lastUpdatePostDateStruct": {"date": day, "type": "ACTUAL"}}
+        return record
+    registry.answer("/studies/NCT00000001", (200, {}, dated("COMPLETED", "2025-06-01"), 0.0))
+    assert run("NCT00000001", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    held = (tmp_path / "trials" / "nct00000001.ctgov.json").read_bytes()
+    registry.answer("/studies/NCT00000001", (200, {}, dated("RECRUITING", "2024-01"), 0.0))
+    capsys.readouterr()
+    assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    out, err = capsys.readouterr()
+    assert (tmp_path / "trials" / "nct00000001.ctgov.json").read_bytes() == held and "NCT00000001: unchanged" in out
+    assert ("NCT00000001: this record was last updated on 2024-01-31, before the one this catalog holds (2025-06-01); "
+            "the newer is kept (to go back to an older record, delete nct00000001.ctgov.json first)") in err
+    registry.answer("/studies/NCT00000001", (200, {}, dated("TERMINATED", "2025-06-02"), 0.0))
+    assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert "NCT00000001: status Completed → Terminated" in capsys.readouterr().out
+
+
 def test_an_id_the_registry_sends_on_to_another_is_imported_under_the_new_one_with_a_warning(
         registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     registry.answer("/studies/NCT00009113", (200, {}, study(10647), 0.0))  # an old ID: the registry answers for the new

@@ -469,11 +469,19 @@ def _items(study: Study, path: str) -> list[Any]:
 
 
 def _last_update(study: Study) -> datetime.date | None:
-    """The day the record was last updated on the registry (a month's last day when it gives only the month)."""
-    from .registry import last_day
+    """The day the record was last updated on the registry (a month's last day when it gives only the month; None
+    when it gives no date that is one)."""
+    import calendar
 
     value = _get(study, _P + "statusModule.lastUpdatePostDateStruct.date")
-    return last_day(value) if isinstance(value, str) else None
+    given = re.fullmatch(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", value) if isinstance(value, str) else None
+    if given is None:
+        return None
+    try:
+        year, month = int(given[1]), int(given[2] or 12)
+        return datetime.date(year, month, int(given[3] or calendar.monthrange(year, month)[1]))
+    except (ValueError, calendar.IllegalMonthError):
+        return None
 
 
 def _dated(struct: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import datetime
 import json
 import os
 import re
@@ -82,6 +83,7 @@ class Imported:
     state: str
     changes: list[dict[str, Any]] = field(default_factory=list)
     editor_file_created: bool = False
+    kept: str = ""  # why the record the catalog holds was kept instead of the one given (a warning)
 
     def words(self) -> str:
         if self.state == "changed":
@@ -333,14 +335,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and one rename: never half a file."""
     import tempfile  # only an import writes; the other commands need not load it
 
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = ""
     try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as e:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(e, OSError):  # named by the file it was to be: a full disk's names none, a read-only folder's the temporary
+            raise OSError(e.errno, e.strerror or f"{e}", str(path)) from None
         raise
 
 
@@ -415,8 +421,15 @@ def write_trial(content: Path, nct_id: str, study: Study, data: bytes | None = N
                 old = load_json(str(record_path), before) if before is not None else {}
             except ContentError:
                 old = {}
-            imported = Imported(nct_id, "changed", changes(old if isinstance(old, dict) else {}, study))
-            if not imported.changes:
+            old = old if isinstance(old, dict) else {}
+            held, given = _last_update(old), _last_update(study)
+            if held and given and given < held:  # a stale copy (a cache, an old export) would undo later news
+                kept = (f"{nct_id}: this record was last updated on {given}, before the one this catalog holds "
+                        f"({held}); the newer is kept (to go back to an older record, delete {record_path.name} first)")
+                imported = Imported(nct_id, "unchanged", kept=kept)  # and so not written
+            else:
+                imported = Imported(nct_id, "changed", changes(old, study))
+            if imported.state == "changed" and not imported.changes:
                 imported.changes = [{"field": "record", "text": "the record's text changed, none of its facts"}]
     else:
         imported = Imported(nct_id, "new")
@@ -461,6 +474,22 @@ def _get(study: Study, path: str) -> Any:
 def _items(study: Study, path: str) -> list[Any]:
     value = _get(study, path)
     return value if isinstance(value, list) else []
+
+
+def _last_update(study: Study) -> datetime.date | None:
+    """The day the record was last updated on the registry (a month's last day when it gives only the month; None
+    when it gives no date that is one)."""
+    import calendar
+
+    value = _get(study, _P + "statusModule.lastUpdatePostDateStruct.date")
+    given = re.fullmatch(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", value) if isinstance(value, str) else None
+    if given is None:
+        return None
+    try:
+        year, month = int(given[1]), int(given[2] or 12)
+        return datetime.date(year, month, int(given[3] or calendar.monthrange(year, month)[1]))
+    except (ValueError, calendar.IllegalMonthError):
+        return None
 
 
 def _dated(struct: Any) -> str | None:
@@ -664,7 +693,8 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
         records, problems = gather(sources, args.query, statuses, args.limit or MAX_STUDIES, registry)
         report = import_records(args.content, records, problems)
     except OSError as e:  # a folder that cannot be written, a full disk
-        print(f"sitegen: {e.filename or args.content}: {e.strerror or e}", file=sys.stderr)
+        print(f"sitegen: {e.filename or args.content}: {e.strerror or e}; the import stopped there: each file is whole, "
+              "old or new (run the import again to finish)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("sitegen: interrupted; each file is whole, old or new (run the import again to finish)", file=sys.stderr)
@@ -787,4 +817,6 @@ def import_records(content: Path, records: list[Record], problems: list[Problem]
         return report
     for nct_id, (record, data) in written.items():
         report.trials.append(write_trial(content, nct_id, record.study, data))
+        if report.trials[-1].kept:
+            report.problems.append(Problem(record.origin, 0, 0, f"{record.where}{report.trials[-1].kept}", "warning"))
     return report

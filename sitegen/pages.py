@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from .cite import ProseField
 from .markup import markdown_problem, plain_text, text_html
-from .registry import OPEN, date_words, last_day
+from .registry import OPEN, STATUSES, date_words, last_day
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
 
 GLOSSARY = "glossary"
@@ -214,11 +214,22 @@ def status_of(trial: Trial) -> tuple[str, str]:
 
 
 def registry_status(trial: RegistryTrial) -> tuple[str, str]:
-    """The status in words and as a key: the editor's when set, else the registry's."""
-    if "status" in trial.editor_fields:
+    """The status in words and as a key: the editor's when set, else the registry's; the registry's too when the
+    editor's says the trial takes participants and the record says it no longer does (see registry_closed)."""
+    if "status" in trial.editor_fields and not registry_closed(trial):
         return STATUS_LABELS[trial.status], trial.status
     study = trial.registry
     return study.status_label, study.status_key or "not-given"
+
+
+def registry_closed(trial: RegistryTrial) -> bool:
+    """Whether the editor's status says open (recruiting, say) while the registry's record, re-imported since, says
+    the trial is closed (completed, terminated, withdrawn, suspended...): an editor's status written while the trial
+    recruited must not keep sending patients to it. A status the registry does not know (UNKNOWN, or a value never
+    seen) closes nothing: the editor's stands."""
+    status = trial.registry.status
+    return ("status" in trial.editor_fields and trial.status in ENROLLING and status in STATUSES
+            and status not in OPEN and status != "UNKNOWN")
 
 
 def registry_phase(trial: RegistryTrial) -> tuple[str, str]:

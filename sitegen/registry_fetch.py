@@ -1,7 +1,7 @@
 """Fetch study records from the ClinicalTrials.gov API v2 (`/studies/{NCT ID}` and `/studies?query.term=...`).
 
 The only module of sitegen that touches the network, with the standard library alone: every request has a
-timeout, a 429 or 5xx answer (or a dropped connection or timeout) is tried again after a wait that doubles each
+timeout for each wait and a deadline for the whole answer, a 429 or 5xx answer (or a dropped connection or timeout) is tried again after a wait that doubles each
 time or that the server's Retry-After asks for (capped), and a response is read up to a size limit.
 """
 
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import io
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -27,6 +29,7 @@ NCT_ID = re.compile(r"NCT[0-9]{8}")  # ASCII digits: \d takes any script's (NCTÙ
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a page of 100 studies of the largest shared real record (235 KB) is 24 MB
 PAGE_SIZE = 100  # studies per search page (the API allows up to 1,000)
 TIMEOUT = 30.0  # seconds to wait for the server to answer, per request
+DEADLINE = 120.0  # seconds for a whole answer: a server that sends a byte every 29 s never meets TIMEOUT
 TRIES = 5  # a request is made at most this many times
 FIRST_WAIT = 1.0  # seconds before the second try; doubled before each further one
 MAX_WAIT = 60.0  # no wait is longer, whatever Retry-After asks
@@ -39,12 +42,17 @@ class FetchError(Exception):
     """A request that failed for good: the message says which study or search and why."""
 
 
+class TooSlow(TimeoutError):
+    """An answer that kept coming, but did not all come within the deadline."""
+
+
 @dataclass
 class Registry:
     """The API at `api_url`. `sleep` is injectable so that tests of the retries do not wait."""
 
     api_url: str = DEFAULT_API_URL
     timeout: float = TIMEOUT
+    deadline: float = DEADLINE
     tries: int = TRIES
     max_bytes: int = MAX_RESPONSE_BYTES
     sleep: Callable[[float], None] = field(default=time.sleep)
@@ -64,6 +72,7 @@ class Registry:
         if statuses:
             params["filter.overallStatus"] = ",".join(statuses)
         token, given = None, 0
+        tokens: set[str] = set()  # every page token the registry has named, to tell pages that never end
         while given < limit:
             page = dict(params, pageSize=str(min(PAGE_SIZE, limit - given)))
             if token:
@@ -78,6 +87,11 @@ class Registry:
             token = answer.get("nextPageToken")
             if not isinstance(token, str) or not token:  # the last page has none
                 return
+            if not studies or token in tokens:  # a server that pages forever, with new tokens or the same again
+                why = "holds no study but names a next page" if not studies else "names a page it named before"
+                raise FetchError(f"search '{text}': page {len(tokens) + 1} of the registry's answer {why}, so its pages "
+                                 "would never end; the studies of the pages up to it are imported")
+            tokens.add(token)
 
     def _get(self, url: str, what: str) -> Any:
         """The JSON at `url`, tried again on 429, 5xx, a dropped connection or a timeout."""
@@ -87,8 +101,7 @@ class Registry:
         for attempt in range(1, self.tries + 1):
             wait = min(FIRST_WAIT * 2 ** (attempt - 1), MAX_WAIT)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    body = response.read(self.max_bytes + 1)
+                body = self._answer(request)
                 if len(body) > self.max_bytes:
                     raise FetchError(f"{what}: the answer is larger than {self.max_bytes:,} bytes; refused")
                 try:
@@ -103,17 +116,58 @@ class Registry:
                     raise FetchError(f"{what}: not found in the registry (404 from {url})") from None
                 if e.code != 429 and e.code < 500:
                     said = " ".join(e.read(300).decode("utf-8", "replace").split())  # the API says what it disliked
-                    raise FetchError(f"{what}: the registry refused the request ({e.code} {e.reason}"
+                    refusal = " ".join(f"{e.reason}".split())  # urllib's word for a redirect loop runs to three lines
+                    raise FetchError(f"{what}: the registry refused the request ({e.code} {refusal}"
                                      f"{': ' + said if said else ''})") from None
                 failure = f"{e.code} {e.reason}"
                 asked = retry_after(e.headers.get("Retry-After"))
                 wait = min(wait if asked is None else asked, MAX_WAIT)
+            except ValueError as e:  # a redirect to what is no URL ('http://[::1'): urllib cannot even parse it
+                raise FetchError(f"{what}: the registry sent the request on to an address that cannot be followed "
+                                 f"({e})") from None
             except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
                 reason = getattr(e, "reason", e)
-                failure = "no answer in time" if isinstance(reason, TimeoutError) else f"{reason}"
+                failure = f"{e}" if isinstance(e, TooSlow) else "no answer in time" if isinstance(reason, TimeoutError) \
+                    else f"{reason}"
             if attempt < self.tries:
                 self.sleep(wait)
         raise FetchError(f"{what}: {failure}, {self.tries} times; nothing was written for it")
+
+    def _answer(self, request: urllib.request.Request) -> bytes:
+        """The body of the answer to `request` (up to max_bytes + 1), or TimeoutError when it has not all come within
+        the deadline. Its reading runs in a thread of its own: a name that resolves slowly, headers or a body sent a
+        byte at a time hold only that thread, which stops reading at its next byte and dies with the process."""
+        given: list[bytes | BaseException] = []
+        deadline = time.monotonic() + self.deadline
+
+        def fetch() -> None:
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    body = bytearray()
+                    while len(body) <= self.max_bytes and time.monotonic() < deadline:
+                        chunk = response.read1(min(65536, self.max_bytes + 1 - len(body)))
+                        if not chunk:
+                            break
+                        body += chunk
+                    if time.monotonic() >= deadline:
+                        raise TooSlow(f"no whole answer within {self.deadline:g} s")
+                    if response.length and len(body) <= self.max_bytes:  # read1 takes a closed connection for the end
+                        raise ConnectionError(f"the answer ended after {len(body):,} bytes, {response.length:,} fewer "
+                                              "than it announced")
+                    given.append(bytes(body))
+            except urllib.error.HTTPError as e:  # what the server says with a refusal is read here, in time, too
+                given.append(urllib.error.HTTPError(e.url, e.code, e.msg, e.headers, io.BytesIO(e.read(300))))
+            except Exception as e:  # noqa: BLE001 - raised again in the caller, which tells a refusal from a failure
+                given.append(e)
+
+        worker = threading.Thread(target=fetch, name="registry request", daemon=True)
+        worker.start()
+        worker.join(self.deadline)
+        if not given:
+            raise TooSlow(f"no whole answer within {self.deadline:g} s")
+        if isinstance(given[0], BaseException):
+            raise given[0]
+        return given[0]
 
 
 def retry_after(value: str | None) -> float | None:

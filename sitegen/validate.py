@@ -16,9 +16,9 @@ from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey, read_text
 from .markup import markdown_problem
-from .pages import recruitment, spots_past, status_of
+from .pages import STATUS_LABELS, recruitment, registry_closed, spots_past, status_of
 from .registry import date_words
-from .schema import EditorTrial, Glossary, Settings, Trial
+from .schema import EditorTrial, Glossary, RegistryTrial, Settings, Trial
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -299,6 +299,10 @@ def content_warnings(trial: Trial, doc: Document, uncited: list[Reference]) -> l
     for i, question in enumerate(trial.faq):
         if not cite_keys(question.answer):
             found.append(warning_at(doc, ("faq", i, "answer"), "this answer cites no source"))
+    if isinstance(trial, RegistryTrial) and registry_closed(trial):
+        found.append(warning_at(doc, ("status",), f"the registry's record says the trial is "
+                                f"'{trial.registry.status_label}', not '{STATUS_LABELS[trial.status]}': its pages show the "
+                                "registry's status; remove status from this file, or correct it"))
     if trial.spots_left is not None and recruitment(trial) != "open":
         found.append(warning_at(doc, ("spots_left",), f"the trial's status is '{status_of(trial)[0]}': its pages do not "
                                 "show places left in a trial that does not take new participants; remove spots_left, "

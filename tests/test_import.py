@@ -659,6 +659,27 @@ def test_a_folder_that_cannot_be_written_is_a_message_not_a_traceback(tmp_path: 
     assert err.startswith(f"sitegen: {tmp_path / 'trials'}: ") and "Traceback" not in err
 
 
+def test_a_full_disk_names_the_file_it_could_not_write_and_leaves_every_file_whole(tmp_path: Path) -> None:
+    """A full disk's error names no file, and a read-only folder's names the temporary file: the message named the
+    content folder, or a file that was never there. It names the trial's file now. (A full disk is RLIMIT_FSIZE in a
+    child process: Python ignores SIGXFSZ, so a write past it fails as one on a full disk does.)"""
+    content = tmp_path / "content"
+    assert run(str(JSON_RECORDS[0]), "--content", str(content)) == 0
+    before = snapshot(content)
+    child = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)); "
+             "from sitegen.cli import main; sys.exit(main())")
+    result = subprocess.run([sys.executable, "-c", child, "import", "--content", str(content), *map(str, JSON_RECORDS)],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(Path(importer.__file__).resolve().parent.parent)})
+    refused = next(p for p in JSON_RECORDS[1:] if p.stat().st_size > 8192)
+    assert result.returncode == 1 and result.stderr == (
+        f"sitegen: {content / 'trials' / (nct_of(refused).lower() + '.ctgov.json')}: File too large; the import stopped "
+        "there: each file is whole, old or new (run the import again to finish)\n")
+    after = snapshot(content)
+    assert {name: after[name] for name in before} == before and not [n for n in after if n.endswith(".tmp")]
+    assert all(json.loads(after[name][0]) for name in after if name.endswith(".ctgov.json"))
+
+
 def test_wrong_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import"]) == 2
     assert main(["import", "--query", "x", "--status", "ALMOST_DONE"]) == 2
@@ -759,6 +780,30 @@ def test_refresh_fetches_every_imported_trial_again(registry: FakeRegistry, tmp_
     assert json.loads((tmp_path / "trials" / "nct00000003.ctgov.json").read_text()) == study(3)  # kept
 
 
+def test_a_refresh_answered_with_an_older_record_keeps_the_newer(registry: FakeRegistry, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A stale answer (a cache, a mirror) or an old export re-imported must not reopen a trial the catalog knows is
+    completed: a record last updated before the one held is not written, with a warning; a newer one is."""
+    def dated(status: str, day: str) -> dict[str, Any]:
+        record = study(1)
+        record["protocolSection"]["statusModule"] = {"overallStatus": status,
+                                                     "lastUpdatePostDateStruct": {"date": day, "type": "ACTUAL"}}
+        return record
+    registry.answer("/studies/NCT00000001", (200, {}, dated("COMPLETED", "2025-06-01"), 0.0))
+    assert run("NCT00000001", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    held = (tmp_path / "trials" / "nct00000001.ctgov.json").read_bytes()
+    registry.answer("/studies/NCT00000001", (200, {}, dated("RECRUITING", "2024-01"), 0.0))
+    capsys.readouterr()
+    assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    out, err = capsys.readouterr()
+    assert (tmp_path / "trials" / "nct00000001.ctgov.json").read_bytes() == held and "NCT00000001: unchanged" in out
+    assert ("NCT00000001: this record was last updated on 2024-01-31, before the one this catalog holds (2025-06-01); "
+            "the newer is kept (to go back to an older record, delete nct00000001.ctgov.json first)") in err
+    registry.answer("/studies/NCT00000001", (200, {}, dated("TERMINATED", "2025-06-02"), 0.0))
+    assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert "NCT00000001: status Completed → Terminated" in capsys.readouterr().out
+
+
 def test_an_id_the_registry_sends_on_to_another_is_imported_under_the_new_one_with_a_warning(
         registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     registry.answer("/studies/NCT00009113", (200, {}, study(10647), 0.0))  # an old ID: the registry answers for the new
@@ -808,6 +853,28 @@ def test_api_search_stops_at_the_limit(registry: FakeRegistry, tmp_path: Path) -
     assert len(registry.requests) == 2
 
 
+def test_api_search_whose_pages_never_end_stops_with_a_message(registry: FakeRegistry, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A server naming a next page forever, with empty pages (no --limit is ever reached) or a page it named before,
+    is not followed past the page that shows it; what the pages up to it hold is imported."""
+    registry.answer("/studies", (200, {}, {"studies": [study(1)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [], "nextPageToken": "three"}, 0.0),
+                    *[(200, {}, {"studies": [], "nextPageToken": f"page {n}"}, 0.0) for n in range(4, 50)],
+                    (400, {}, b"no more pages", 0.0))  # so that a loop that did not stop ends
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    assert len(registry.requests) == 2 and (tmp_path / "trials" / "nct00000001.ctgov.json").exists()
+    assert ("search 'x': page 2 of the registry's answer holds no study but names a next page, so its pages would never "
+            "end; the studies of the pages up to it are imported") in capsys.readouterr().err
+    registry.requests.clear()
+    registry.answer("/studies", (200, {}, {"studies": [study(1)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [study(2)], "nextPageToken": "three"}, 0.0),
+                    (200, {}, {"studies": [study(3)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [study(4)], "nextPageToken": "three"}, 0.0), (400, {}, b"no more pages", 0.0))
+    assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    assert len(registry.requests) == 3 and len(list((tmp_path / "trials").glob("*.ctgov.json"))) == 3
+    assert "page 3 of the registry's answer names a page it named before" in capsys.readouterr().err
+
+
 def test_api_other_refusals_say_what_the_registry_said(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     registry.answer("/studies", (400, {"Content-Type": "text/plain"}, b"filter.overallStatus: unknown value", 0.0))
     assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path / "site")) == 1
@@ -818,6 +885,24 @@ def test_api_other_refusals_say_what_the_registry_said(registry: FakeRegistry, t
     err = capsys.readouterr().err
     assert "search 'x': study 2: not a study object; refused" in err and "Traceback" not in err
     assert (tmp_path / "site" / "trials" / "nct00000001.ctgov.json").exists()
+
+
+def test_api_redirects_nowhere_or_in_a_loop_are_one_line_messages(registry: FakeRegistry, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A redirect to what is no URL made urllib raise ValueError, a traceback; one in a loop, or to a file:// URL,
+    is refused on one line, never followed."""
+    registry.answer("/studies/NCT00000001", (302, {"Location": "http://[::1"}, b"", 0.0))
+    registry.answer("/studies/NCT00000002", (302, {"Location": registry.url + "/studies/NCT00000002"}, b"", 0.0))
+    registry.answer("/studies/NCT00000003", (302, {"Location": "file:///etc/passwd"}, b"", 0.0))
+    assert run("NCT00000001", "NCT00000002", "NCT00000003", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert ("NCT00000001: the registry sent the request on to an address that cannot be followed (Invalid IPv6 URL)"
+            in lines)
+    assert any(line.startswith("NCT00000002: the registry refused the request (302 The HTTP server returned a "
+                               "redirect error that would lead to an infinite loop. The last 30x") for line in lines)
+    assert any(line.startswith("NCT00000003: the registry refused the request (302 Found - Redirection to url "
+                               "'file:///etc/passwd' is not allowed") for line in lines)
+    assert not (tmp_path / "trials").exists()
 
 
 def test_api_404_is_a_clean_error_naming_the_nct_id(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -863,6 +948,62 @@ def test_api_timeout(registry: FakeRegistry, tmp_path: Path) -> None:
     assert time.monotonic() - started < 0.9
     records, problems = importer.gather(["NCT00000408"], None, [], 10, slow)
     assert records == [] and problems[0].file == "NCT00000408"
+
+
+class RawServer:
+    """A local server that sends each connection the bytes of `send` (a list), `pause` seconds apart: headers or a
+    body a byte at a time, or a body shorter than it announced."""
+
+    def __init__(self, send: list[bytes], pause: float) -> None:
+        import socket
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/v2"
+        self.send, self.pause, self.connections = send, pause, 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.answer, args=(connection,), daemon=True).start()
+
+    def answer(self, connection: Any) -> None:
+        with connection:
+            connection.recv(65536)
+            for piece in self.send:
+                try:
+                    connection.sendall(piece)
+                except OSError:
+                    return
+                time.sleep(self.pause)
+
+
+def test_api_an_answer_that_trickles_in_meets_a_deadline(tmp_path: Path) -> None:
+    """A server that sends a byte more before each wait ends never meets the per-read timeout: the whole answer,
+    headers or body, must come within the deadline."""
+    record = json.dumps(study(7)).encode()
+    body = [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(record), *[bytes([b]) for b in record]]
+    headers = [bytes([b]) for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000]
+    for send in (body, headers):
+        server = RawServer(send, 0.05)
+        slow = Registry(server.url, timeout=1.0, deadline=0.5, tries=2, sleep=lambda _: None)
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="NCT00000007: no whole answer within 0.5 s, 2 times; nothing was written"):
+            slow.study("NCT00000007")
+        assert time.monotonic() - started < 2.0 and server.connections == 2
+        server.listener.close()
+
+
+def test_api_an_answer_shorter_than_it_announced_is_tried_again(tmp_path: Path) -> None:
+    record = json.dumps(study(7)).encode() + b"\n"  # whole JSON, then the connection closes 100 bytes early
+    server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(record) + 100) + record], 0.0)
+    with pytest.raises(FetchError, match=f"NCT00000007: the answer ended after {len(record)} bytes, 100 fewer than it "
+                       "announced, 2 times"):
+        Registry(server.url, tries=2, sleep=lambda _: None).study("NCT00000007")
+    server.listener.close()
 
 
 def test_api_answers_are_bounded_and_ids_checked_before_any_request(registry: FakeRegistry) -> None:

@@ -258,6 +258,32 @@ def test_a_re_imported_record_rebuilds_its_trial(tmp_path: Path) -> None:
     assert "Completed" in html_pages(out)["trials/nct05814159/index.html"].text
 
 
+def test_a_record_re_imported_as_closed_overrules_an_editor_s_open_status_everywhere(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An editor's `status: recruiting`, written while the trial recruited, must not keep a trial the registry has
+    since closed listed, searched and described as recruiting: the record's status shows, with a warning at the
+    editor's line; every rebuild is incremental, as a nightly refresh and build are."""
+    editor = {"NCT05814159": "slug: nct05814159\nstatus: recruiting\n"}
+    study, other = record("NCT05814159"), record("NCT03076658")  # recruiting, and each of their sites too
+    other["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    project = make_registry_catalog(tmp_path, {"NCT05814159": study, "NCT03076658": other}, editor)
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    assert "Recruiting" in html_pages(out)["trials/nct05814159/index.html"].text
+    for status in ("COMPLETED", "TERMINATED", "WITHDRAWN", "SUSPENDED"):
+        study["protocolSection"]["statusModule"]["overallStatus"] = status
+        (project.content / "trials" / "nct05814159.ctgov.json").write_text(study_json(study), encoding="utf-8")
+        build(project, out, jobs=1)
+        for path in sorted(out.rglob("*")):
+            if path.is_file():
+                text = path.read_text(errors="replace").replace("Not recruiting.", "")
+                assert not re.search(r"recruiting", text, re.IGNORECASE), (status, path)
+        assert not (out / "status" / "recruiting").exists() and (out / "status" / status.lower()).is_dir()
+        assert main(["check", "--content", str(project.content)]) == 0
+        assert (f"nct05814159.yaml:2:9: warning: status: the registry's record says the trial is "
+                f"'{status.capitalize()}', not 'Recruiting': its pages show the registry's status") in capsys.readouterr().err
+
+
 def test_a_thousand_sites_are_grouped_by_country_with_counts_and_a_jump_list(tmp_path: Path) -> None:
     study = record("NCT00831909")
     sites = study["protocolSection"]["contactsLocationsModule"]["locations"]

@@ -331,8 +331,9 @@ def record_bytes(study: Study) -> bytes:
     return (json.dumps(study, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and one rename: never half a file."""
+def write_atomic(path: Path, data: bytes, replace: bool = True) -> bool:
+    """Write `data` to `path` through a temporary file in the same folder and one rename: never half a file. With
+    `replace` False, a file that is at `path` (an editor's, saved since the caller looked) is kept: False."""
     import tempfile  # only an import writes; the other commands need not load it
 
     temporary = ""
@@ -341,13 +342,25 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        if replace:
+            os.replace(temporary, path)
+            return True
+        try:
+            os.link(temporary, path)  # refused when a file is there, unlike a rename
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: the window between looking and renaming stays
+            if os.path.lexists(path):
+                return False
+            os.replace(temporary, path)
+        return True
     except BaseException as e:
-        if temporary:
-            Path(temporary).unlink(missing_ok=True)
         if isinstance(e, OSError):  # named by the file it was to be: a full disk's names none, a read-only folder's the temporary
             raise OSError(e.errno, e.strerror or f"{e}", str(path)) from None
         raise
+    finally:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def prepare_folder(content: Path) -> tuple[bool, list[Problem]]:
@@ -363,8 +376,7 @@ def prepare_folder(content: Path) -> tuple[bool, list[Problem]]:
     _remove_leftovers(content / "trials")
     if (content / "site.yaml").exists():
         return False, []
-    write_atomic(content / "site.yaml", SITE_YAML.encode())
-    return True, []
+    return write_atomic(content / "site.yaml", SITE_YAML.encode(), replace=False), []
 
 
 LEFTOVER_AGE = 3600  # seconds: write_atomic renames its file as soon as it is written; older ones were left by a kill
@@ -436,8 +448,8 @@ def write_trial(content: Path, nct_id: str, study: Study, data: bytes | None = N
     if imported.state != "unchanged":
         write_atomic(record_path, data)
     if not editor_path.exists():
-        write_atomic(editor_path, EDITOR_YAML.format(nct_id=nct_id, slug=slug).encode())
-        imported.editor_file_created = True
+        imported.editor_file_created = write_atomic(editor_path, EDITOR_YAML.format(nct_id=nct_id, slug=slug).encode(),
+                                                    replace=False)
     return imported
 
 

@@ -230,6 +230,28 @@ def test_the_editors_file_is_never_rewritten(tmp_path: Path) -> None:
     assert not list((tmp_path / "trials").glob(".*"))  # no temporary file left behind
 
 
+def test_an_editor_s_file_saved_while_the_import_writes_it_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a hostile review: the import looked for the editor's file, then renamed its own over the path; a
+    file the editor saved in between (or another import's) was lost. It is kept now."""
+    import tempfile
+
+    editor = tmp_path / "trials" / "nct00002475.yaml"
+    mine = "slug: nct00002475\ntitle: Saved a moment ago\n"
+    make = tempfile.mkstemp
+
+    def saved_meanwhile(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        if kwargs.get("prefix") == f".{editor.name}." and not editor.exists():
+            editor.write_text(mine)  # the editor saves just after the import looked
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", saved_meanwhile)
+    assert run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path), "--json") == 0
+    assert json.loads(capsys.readouterr().out)["trials"][0]["editorFileCreated"] is False
+    assert editor.read_text() == mine
+    assert not list((tmp_path / "trials").glob(".*"))  # no temporary file left behind
+
+
 def test_a_site_yaml_of_the_editor_is_kept(tmp_path: Path) -> None:
     (tmp_path / "site.yaml").write_text("title: Mine\nbase_url: https://example.org/\n")
     run(str(JSON_RECORDS[0]), "--content", str(tmp_path))

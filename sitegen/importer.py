@@ -435,9 +435,10 @@ def write_trial(content: Path, nct_id: str, study: Study, data: bytes | None = N
                 old = {}
             old = old if isinstance(old, dict) else {}
             held, given = _last_update(old), _last_update(study)
-            if held and given and given < held:  # a stale copy (a cache, an old export) would undo later news
-                kept = (f"{nct_id}: this record was last updated on {given}, before the one this catalog holds "
-                        f"({held}); the newer is kept (to go back to an older record, delete {record_path.name} first)")
+            if given and held and _earlier(given, held):  # a stale copy (a cache, an old export) would undo later news
+                kept = (f"{nct_id}: this record was last updated on {given[0]}, before the one this catalog holds "
+                        f"({held[0]}); the newer is kept (to go back to an older record, delete {record_path.name} "
+                        "first)")
                 imported = Imported(nct_id, "unchanged", kept=kept)  # and so not written
             else:
                 imported = Imported(nct_id, "changed", changes(old, study))
@@ -488,20 +489,25 @@ def _items(study: Study, path: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _last_update(study: Study) -> datetime.date | None:
-    """The day the record was last updated on the registry (a month's last day when it gives only the month; None
-    when it gives no date that is one)."""
-    import calendar
-
+def _last_update(study: Study) -> tuple[str, tuple[int, ...]] | None:
+    """The day, month or year the record was last updated on the registry, as it writes it and as numbers
+    ('2025-06', (2025, 6)); None when it gives no date that is one."""
     value = _get(study, _P + "statusModule.lastUpdatePostDateStruct.date")
     given = re.fullmatch(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", value) if isinstance(value, str) else None
     if given is None:
         return None
+    numbers = tuple(int(part) for part in given.groups() if part is not None)
     try:
-        year, month = int(given[1]), int(given[2] or 12)
-        return datetime.date(year, month, int(given[3] or calendar.monthrange(year, month)[1]))
-    except (ValueError, calendar.IllegalMonthError):
+        datetime.date(*numbers, *(1,) * (3 - len(numbers)))
+    except ValueError:
         return None
+    return given[0], numbers
+
+
+def _earlier(given: tuple[str, tuple[int, ...]], held: tuple[str, tuple[int, ...]]) -> bool:
+    """Whether `given` is a date before `held`, compared as far as both go: a month is not before a day in it."""
+    shared = min(len(given[1]), len(held[1]))
+    return given[1][:shared] < held[1][:shared]
 
 
 def _dated(struct: Any) -> str | None:
@@ -693,7 +699,7 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] | None = None) 
         usage = f"--limit {args.limit}: expected a number of studies from 1 to {MAX_STUDIES:,}"
     elif (args.status or args.limit) and not args.query:
         usage = "--status and --limit go with --query"
-    elif not re.match(r"https?://[^/\s]+", api_url):
+    elif not re.match(r"https?://[^/\s]+", api_url) or not _readable_url(api_url):
         usage = f"--api-url '{api_url}': expected an http(s) URL"
     elif wrong:
         usage = f"--status {wrong[0]}: expected one of {', '.join(STATUSES)}"
@@ -793,6 +799,17 @@ class Report:
         if errors and not as_json:
             print(f"sitegen: {errors} record{'s' if errors != 1 else ''} or source{'s' if errors != 1 else ''} "
                   "refused; nothing was written for them", file=sys.stderr)
+
+
+def _readable_url(url: str) -> bool:
+    """Whether urllib can read the URL's host and port ('http://[::1' and 'http://host:abc' it cannot)."""
+    import urllib.parse
+
+    try:
+        urllib.parse.urlsplit(url).port  # noqa: B018 - read for the ValueError it raises
+    except ValueError:
+        return False
+    return True
 
 
 def import_records(content: Path, records: list[Record], problems: list[Problem]) -> Report:

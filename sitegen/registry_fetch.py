@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from . import __version__
 from .errors import ContentError
@@ -85,7 +85,7 @@ class Registry:
                 yield study
                 given += 1
             token = answer.get("nextPageToken")
-            if not isinstance(token, str) or not token:  # the last page has none
+            if not isinstance(token, str) or not token or given >= limit:  # the last page has none
                 return
             if not studies or token in tokens:  # a server that pages forever, with new tokens or the same again
                 why = "holds no study but names a next page" if not studies else "names a page it named before"
@@ -136,13 +136,14 @@ class Registry:
     def _answer(self, request: urllib.request.Request) -> bytes:
         """The body of the answer to `request` (up to max_bytes + 1), or TimeoutError when it has not all come within
         the deadline. Its reading runs in a thread of its own: a name that resolves slowly, headers or a body sent a
-        byte at a time hold only that thread, which stops reading at its next byte and dies with the process."""
+        byte at a time hold only that thread. One reading a body stops at its next byte; one still reading headers
+        goes on until the server stops or makes it wait past the timeout; either dies with the process."""
         given: list[bytes | BaseException] = []
         deadline = time.monotonic() + self.deadline
 
         def fetch() -> None:
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with urllib.request.build_opener(_HttpRedirects()).open(request, timeout=self.timeout) as response:
                     body = bytearray()
                     while len(body) <= self.max_bytes and time.monotonic() < deadline:
                         chunk = response.read1(min(65536, self.max_bytes + 1 - len(body)))
@@ -151,9 +152,10 @@ class Registry:
                         body += chunk
                     if time.monotonic() >= deadline:
                         raise TooSlow(f"no whole answer within {self.deadline:g} s")
-                    if response.length and len(body) <= self.max_bytes:  # read1 takes a closed connection for the end
-                        raise ConnectionError(f"the answer ended after {len(body):,} bytes, {response.length:,} fewer "
-                                              "than it announced")
+                    missing = getattr(response, "length", None)
+                    if missing and len(body) <= self.max_bytes:  # read1 takes a closed connection for the end
+                        raise ConnectionError(f"the answer ended after {len(body):,} bytes, {missing:,} fewer than it "
+                                              "announced")
                     given.append(bytes(body))
             except urllib.error.HTTPError as e:  # what the server says with a refusal is read here, in time, too
                 given.append(urllib.error.HTTPError(e.url, e.code, e.msg, e.headers, io.BytesIO(e.read(300))))
@@ -168,6 +170,16 @@ class Registry:
         if isinstance(given[0], BaseException):
             raise given[0]
         return given[0]
+
+
+class _HttpRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, to http(s) addresses only: it follows one to ftp:// too, whose answer is no HTTP response."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: http.client.HTTPMessage, newurl: str) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise urllib.error.HTTPError(newurl, code, f"sent on to {newurl}, which is no http(s) address", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def retry_after(value: str | None) -> float | None:

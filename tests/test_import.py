@@ -819,11 +819,19 @@ def test_a_refresh_answered_with_an_older_record_keeps_the_newer(registry: FakeR
     assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
     out, err = capsys.readouterr()
     assert (tmp_path / "trials" / "nct00000001.ctgov.json").read_bytes() == held and "NCT00000001: unchanged" in out
-    assert ("NCT00000001: this record was last updated on 2024-01-31, before the one this catalog holds (2025-06-01); "
+    assert ("NCT00000001: this record was last updated on 2024-01, before the one this catalog holds (2025-06-01); "
             "the newer is kept (to go back to an older record, delete nct00000001.ctgov.json first)") in err
     registry.answer("/studies/NCT00000001", (200, {}, dated("TERMINATED", "2025-06-02"), 0.0))
     assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
     assert "NCT00000001: status Completed → Terminated" in capsys.readouterr().out
+    # Found by a review: a month (as classic XML records give it) was taken for its last day, so a record of a day
+    # in that month was refused as older. A date is compared only as far as both go.
+    registry.answer("/studies/NCT00000001", (200, {}, dated("SUSPENDED", "2025-06"), 0.0))
+    assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert "NCT00000001: status Terminated → Suspended" in capsys.readouterr().out
+    registry.answer("/studies/NCT00000001", (200, {}, dated("COMPLETED", "2025-06-20"), 0.0))
+    assert run("--refresh", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert "NCT00000001: status Suspended → Completed" in capsys.readouterr().out
 
 
 def test_an_id_the_registry_sends_on_to_another_is_imported_under_the_new_one_with_a_warning(
@@ -895,6 +903,12 @@ def test_api_search_whose_pages_never_end_stops_with_a_message(registry: FakeReg
     assert run("--query", "x", "--api-url", registry.url, "--content", str(tmp_path)) == 1
     assert len(registry.requests) == 3 and len(list((tmp_path / "trials").glob("*.ctgov.json"))) == 3
     assert "page 3 of the registry's answer names a page it named before" in capsys.readouterr().err
+    # Found by a review: the page that reaches --limit ends the search, whatever next page it names
+    registry.requests.clear()
+    registry.answer("/studies", (200, {}, {"studies": [study(1)], "nextPageToken": "two"}, 0.0),
+                    (200, {}, {"studies": [study(2)], "nextPageToken": "two"}, 0.0), (400, {}, b"no more pages", 0.0))
+    assert run("--query", "x", "--limit", "2", "--api-url", registry.url, "--content", str(tmp_path)) == 0
+    assert len(registry.requests) == 2
 
 
 def test_api_other_refusals_say_what_the_registry_said(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -925,6 +939,21 @@ def test_api_redirects_nowhere_or_in_a_loop_are_one_line_messages(registry: Fake
     assert any(line.startswith("NCT00000003: the registry refused the request (302 Found - Redirection to url "
                                "'file:///etc/passwd' is not allowed") for line in lines)
     assert not (tmp_path / "trials").exists()
+    # Found by a review: urllib follows a redirect to ftp:// too, and an FTP answer ended in a traceback
+    registry.requests.clear()
+    registry.answer("/studies/NCT00000004", (302, {"Location": "ftp://127.0.0.1:9/study.json"}, b"", 0.0))
+    assert run("NCT00000004", "--api-url", registry.url, "--content", str(tmp_path)) == 1
+    assert ("NCT00000004: the registry refused the request (302 sent on to ftp://127.0.0.1:9/study.json, which is no "
+            "http(s) address)") in capsys.readouterr().err.splitlines()
+    assert len(registry.requests) == 1
+
+
+def test_api_url_that_urllib_cannot_read_is_wrong_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a review: 'http://[::1' passed the check and ended in a traceback; a port that is no number was
+    tried five times."""
+    for url in ("http://[::1", "http://127.0.0.1:abc"):
+        assert run("NCT00000001", "--api-url", url, "--content", str(tmp_path)) == 2
+        assert capsys.readouterr().err == f"sitegen import: error: --api-url '{url}': expected an http(s) URL\n"
 
 
 def test_api_404_is_a_clean_error_naming_the_nct_id(registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

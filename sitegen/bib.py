@@ -550,6 +550,7 @@ _NAME = re.escape(NAME_CHARS.replace("@", ""))
 _VALUE_PART = re.compile(rf'\s*(?:(["{{])|([0-9]+)|([{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS)}0-9]*))')
 _CONCATENATION = re.compile(r"\s*#")
 _EQUALS = re.compile(r"\s*=")
+_FIELD_AS_KEY = re.compile(r"[^=]+=[{\"]")  # a field written without a space, which pybtex reads as one key
 _COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
 
@@ -643,12 +644,13 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         """pybtex's, but an entry with no key ('@article{ author = ...', as EndNote exports them) is reported as that,
         and skipped: pybtex took its first field's name for its key and then stopped at the '='."""
         key = self.required([self.KEY_PAREN if body_end == self.RPAREN else self.KEY_BRACE]).value
-        if not _EQUALS.match(self.text, self.pos):
+        if not _EQUALS.match(self.text, self.pos) and not _FIELD_AS_KEY.match(key):  # ('author={Huang' is a field)
             self.current_entry_key = key
             self.parse_entry_fields()
             return
         self.pos -= len(key)
-        self.report(self.pos, f"an entry with no key (its first field, {key[:40]!r}, is no key; EndNote exports entries "
+        name = key.partition("=")[0]
+        self.report(self.pos, f"an entry with no key (its first field, {name[:40]!r}, is no key; EndNote exports entries "
                     "so): it cannot be cited and is skipped; give it a key", False)
         self.parse_entry_fields()
         raise SkipEntry
@@ -1165,8 +1167,9 @@ def _source(ref: Reference) -> list[_Sentence]:
         if ref.journal:
             editors = _editors(ref) if ref.entry_type in PART_TYPES else ""  # 'In: Erbriss E, editor. Graphs...'
             prefix = (_Run(f"In: {_full_stop(editors)} " if editors else "In: "),) if ref.entry_type in PART_TYPES else ()
-            stop = () if _full_stop(ref.journal) == ref.journal else (_Run("."),)
-            sentences.append((*prefix, _Run(ref.journal, italic=True), *stop))
+            stopped = _full_stop(ref.journal)  # 'Proc IEEE:' ends 'Proc IEEE.' as a title does
+            journal, stop = (ref.journal, ()) if stopped == ref.journal else (stopped[:-1], (_Run("."),))
+            sentences.append((*prefix, _Run(journal, italic=True), *stop))
         sentences.extend(volumes)
         details = "; ".join(part for part in (ref.shown.publisher, details) if part)
         if details:

@@ -859,20 +859,31 @@ def test_a_rebuild_with_nothing_changed_asks_no_library_its_version(catalog: Pro
     assert "pages (0 written, " in summary and loaded == set()
 
 
-def test_a_cache_made_with_another_copy_of_a_library_is_not_trusted(monkeypatch: pytest.MonkeyPatch,
-                                                                    tmp_path: Path) -> None:
-    """Installing another version of a library the output depends on replaces the file it is imported from."""
+def test_a_cache_made_with_another_version_of_a_library_is_not_trusted(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """A library is known by the metadata folder its installer put beside it ('jinja2-3.1.6.dist-info'), which
+    names its version, read without importlib.metadata: the same version installed elsewhere (a fresh virtual
+    environment, another machine's) is the same, another version is not."""
     spec = importlib.util.find_spec("jinja2")
     assert spec is not None and spec.origin is not None
+    [metadata] = [p.name for p in Path(spec.origin).parent.parent.iterdir()
+                  if p.name.lower().startswith("jinja2-") and p.name.endswith(".dist-info")]
     before = cache.code_digest.__wrapped__()
-    installed = tmp_path / "__init__.py"
-    shutil.copyfile(spec.origin, installed)  # the same bytes, as a new install writes them: another file
     find = cache.util.find_spec
-    monkeypatch.setattr(cache.util, "find_spec", lambda name: ModuleSpec(name, None, origin=str(installed))
-                        if name == "jinja2" else find(name))
-    assert cache.code_digest.__wrapped__() != before
-    monkeypatch.setattr(cache.util, "find_spec", find)
-    assert cache.code_digest.__wrapped__() == before
+
+    def installed(site: Path, folder: str) -> str:
+        (site / "jinja2").mkdir(parents=True)
+        (site / "jinja2" / "__init__.py").write_text("")
+        (site / folder).mkdir()
+        origin = str(site / "jinja2" / "__init__.py")
+        with monkeypatch.context() as m:
+            m.setattr(cache.util, "find_spec", lambda name: ModuleSpec(name, None, origin=origin, is_package=True)
+                      if name == "jinja2" else find(name))
+            return cache.code_digest.__wrapped__()
+
+    assert installed(tmp_path / "fresh", metadata) == before
+    assert installed(tmp_path / "other", "jinja2-0.0.1.dist-info") != before
+    assert installed(tmp_path / "bare", "not-metadata") != before  # none to read: the file, as installed
 
 
 def test_a_rebuild_with_nothing_changed_reads_the_record_s_head_only_and_reports_what_the_record_would(

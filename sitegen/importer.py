@@ -822,8 +822,15 @@ def import_records(content: Path, records: list[Record], problems: list[Problem]
         if nct_id is None:
             continue
         if nct_id in accepted:
+            met = accepted[nct_id]
+            before, now = _last_update(met.study), _last_update(record.study)
+            if before and now and _earlier(now, before):  # the rule of write_trial: a stale copy undoes no news
+                report.problems.append(Problem(record.origin, 0, 0, f"{record.where}{nct_id} was met before (in "
+                                               f"{met.origin}), last updated on {before[0]}, after this record "
+                                               f"({now[0]}): that one is imported", "warning"))
+                continue
             report.problems.append(Problem(record.origin, 0, 0, f"{record.where}{nct_id} was met before (in "
-                                           f"{accepted[nct_id].origin}); this later record is imported", "warning"))
+                                           f"{met.origin}); this later record is imported", "warning"))
             del accepted[nct_id]
         accepted[nct_id] = record
     if len(accepted) > MAX_STUDIES:

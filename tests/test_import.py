@@ -834,6 +834,29 @@ def test_a_refresh_answered_with_an_older_record_keeps_the_newer(registry: FakeR
     assert "NCT00000001: status Suspended → Completed" in capsys.readouterr().out
 
 
+def test_a_study_given_twice_in_one_import_is_imported_as_last_updated(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The same study twice in one run: the record last updated is imported, whichever comes last (found by a
+    review: the later one always was, so an old export given after a new one reopened a completed trial)."""
+    def dated(status: str, day: str) -> Path:
+        record = study(1)
+        record["protocolSection"]["statusModule"] = {"overallStatus": status,
+                                                     "lastUpdatePostDateStruct": {"date": day, "type": "ACTUAL"}}
+        path = tmp_path / f"{status.lower()}.json"
+        path.write_text(json.dumps(record))
+        return path
+
+    new, old = dated("COMPLETED", "2025-06-20"), dated("RECRUITING", "2024-01")
+    for order, content in (((new, old), tmp_path / "a"), ((old, new), tmp_path / "b")):
+        assert run(*map(str, order), "--content", str(content)) == 0
+        kept = json.loads((content / "trials" / "nct00000001.ctgov.json").read_text())
+        assert kept["protocolSection"]["statusModule"]["overallStatus"] == "COMPLETED"
+    err = capsys.readouterr().err
+    assert (f"{old}: warning: NCT00000001 was met before (in {new}), last updated on 2025-06-20, after this record "
+            "(2024-01): that one is imported") in err
+    assert f"{new}: warning: NCT00000001 was met before (in {old}); this later record is imported" in err
+
+
 def test_an_id_the_registry_sends_on_to_another_is_imported_under_the_new_one_with_a_warning(
         registry: FakeRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     registry.answer("/studies/NCT00009113", (200, {}, study(10647), 0.0))  # an old ID: the registry answers for the new

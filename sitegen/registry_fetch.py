@@ -11,6 +11,7 @@ import email.utils
 import http.client
 import io
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -136,14 +137,15 @@ class Registry:
     def _answer(self, request: urllib.request.Request) -> bytes:
         """The body of the answer to `request` (up to max_bytes + 1), or TimeoutError when it has not all come within
         the deadline. Its reading runs in a thread of its own: a name that resolves slowly, headers or a body sent a
-        byte at a time hold only that thread. One reading a body stops at its next byte; one still reading headers
-        goes on until the server stops or makes it wait past the timeout; either dies with the process."""
+        byte at a time hold only that thread, whose connections are shut at the deadline, which ends it."""
         given: list[bytes | BaseException] = []
         deadline = time.monotonic() + self.deadline
+        connections = _Connections()
 
         def fetch() -> None:
             try:
-                with urllib.request.build_opener(_HttpRedirects()).open(request, timeout=self.timeout) as response:
+                opener = urllib.request.build_opener(connections, _HttpRedirects())
+                with opener.open(request, timeout=self.timeout) as response:
                     body = bytearray()
                     while len(body) <= self.max_bytes and time.monotonic() < deadline:
                         chunk = response.read1(min(65536, self.max_bytes + 1 - len(body)))
@@ -166,10 +168,36 @@ class Registry:
         worker.start()
         worker.join(self.deadline)
         if not given:
+            connections.shut()
             raise TooSlow(f"no whole answer within {self.deadline:g} s")
         if isinstance(given[0], BaseException):
             raise given[0]
         return given[0]
+
+
+class _Connections(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """urllib's http and https handlers, keeping each connection they make, so that a caller can shut them: a thread
+    blocked reading one then reads its end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[http.client.HTTPConnection] = []
+
+    def do_open(self, http_class: Any, req: urllib.request.Request, **kwargs: Any) -> http.client.HTTPResponse:
+        def make(*args: Any, **named: Any) -> http.client.HTTPConnection:
+            connection: http.client.HTTPConnection = http_class(*args, **named)
+            self.made.append(connection)
+            return connection
+
+        return super().do_open(make, req, **kwargs)
+
+    def shut(self) -> None:
+        for connection in self.made:
+            if connection.sock is not None:
+                try:
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # closed already
 
 
 class _HttpRedirects(urllib.request.HTTPRedirectHandler):

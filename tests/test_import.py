@@ -1069,6 +1069,11 @@ def test_api_an_answer_that_trickles_in_meets_a_deadline(tmp_path: Path) -> None
             slow.study("NCT00000007")
         assert time.monotonic() - started < 2.0 and server.connections == 2
         server.listener.close()
+        # found by a review: a thread still reading headers read on after the deadline, for as long as they came
+        reading = [t for t in threading.enumerate() if t.name == "registry request"]
+        for thread in reading:
+            thread.join(1.0)
+        assert not any(t.is_alive() for t in reading)
 
 
 def test_api_an_answer_shorter_than_it_announced_is_tried_again(tmp_path: Path) -> None:

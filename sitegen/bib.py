@@ -95,6 +95,7 @@ class Shown:
     series: str = ""  # a book's or report's series (BOOK_TYPES), which its `number` is a number in
     edition: str = ""  # a book's edition as written ('6', 'Second')
     version: str = ""  # a program's, data set's or preprint's version as written ('8.0.0'); an article has its issue
+    place: str = ""  # where a publisher, institution or school is ('London'), for NLM's 'London: Routledge'
 
 
 @dataclass(frozen=True)
@@ -1064,6 +1065,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         series=latex_to_text(_field(chain, "series")) if entry_type in BOOK_TYPES else "",
         edition=latex_to_text(_field(chain, "edition")) if entry_type in BOOK_TYPES else "",
         version=latex_to_text(_field(chain, "version")) if entry_type not in ARTICLE_TYPES else "",  # (the issue's)
+        place=latex_to_text(_field(chain, "address", "location")).strip(" ,:;") if entry_type not in ARTICLE_TYPES else "",
         organizations=organizations,
     )
 
@@ -1171,12 +1173,18 @@ def _source(ref: Reference) -> list[_Sentence]:
             journal, stop = (ref.journal, ()) if stopped == ref.journal else (stopped[:-1], (_Run("."),))
             sentences.append((*prefix, _Run(journal, italic=True), *stop))
         sentences.extend(volumes)
-        details = "; ".join(part for part in (ref.shown.publisher, details) if part)
+        details = "; ".join(part for part in (_placed(ref.shown.place, ref.shown.publisher), details) if part)
         if details:
             sentences.append((_Run(_full_stop(details)),))
         return sentences + numbers
-    publication = "; ".join(part for part in (ref.journal, details) if part)
+    publication = "; ".join(part for part in (_placed(ref.shown.place, ref.journal), details) if part)
     return volumes + ([(_Run(_full_stop(publication)),)] if publication else []) + numbers
+
+
+def _placed(place: str, publisher: str) -> str:
+    """A publisher with its place before it, as Vancouver writes them ('London: Routledge'); a place alone is not
+    shown."""
+    return f"{place}: {publisher}" if place and publisher else publisher
 
 
 _V_NUMBER = re.compile(r"[vV]\d")

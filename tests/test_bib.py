@@ -874,8 +874,8 @@ def test_a_book_s_volume_and_a_series_or_report_number_are_not_shown_as_a_journa
     or the report's own, which Vancouver writes as such, never as the 2013;127(12) of a journal."""
     examples = load_bibliography(DATA / "biblatex-examples.bib")
     assert format_reference_text(examples["coleridge"]).endswith(
-        "Vol. 7. Routledge and Kegan Paul; 1983. (Bollingen Series; 75).")
-    assert format_reference_text(examples["knuth:ct:a"]).endswith("The TeXbook. Vol. A. Addison-Wesley; 1984.")
+        "Vol. 7. London: Routledge and Kegan Paul; 1983. (Bollingen Series; 75).")
+    assert format_reference_text(examples["knuth:ct:a"]).endswith("The TeXbook. Vol. A. Reading, Mass.: Addison-Wesley; 1984.")
     assert format_reference_text(examples["averroes/bland"]).endswith(
         "Jewish Theological Seminary of America; 1982. (Moreshet: Studies in Jewish History, Literature and Thought; 7).")
     [report] = load_bibliography(DATA / "bbt-techreport-number.bib").values()
@@ -892,11 +892,29 @@ def test_a_book_s_edition_is_shown_as_vancouver_does() -> None:
     """A later edition is another text (its pages, even its facts, differ): Vancouver names it after the title,
     '6th ed.'; the first is not named."""
     examples = load_bibliography(DATA / "biblatex-examples.bib")
-    assert format_reference_text(examples["cotton"]).endswith("Advanced inorganic chemistry. 6th ed. Wiley; 1999.")
-    assert format_reference_text(examples["massa"]).endswith("Crystal structure determination. 2nd ed. Spinger; 2004.")
+    assert format_reference_text(examples["cotton"]).endswith("Advanced inorganic chemistry. 6th ed. Chichester: Wiley; 1999.")
+    assert format_reference_text(examples["massa"]).endswith("Crystal structure determination. 2nd ed. Berlin: Spinger; 2004.")
     assert "1st" not in format_reference_text(examples["companion"])
     [book] = load_bibliography(DATA / "bbt-book-edition.bib").values()
-    assert "Building Blocks for Iterative Methods. Second ed. Society for Industrial" in format_reference_text(book)
+    assert "Building Blocks for Iterative Methods. Second ed. Philadelphia, PA: Society for Industrial" in format_reference_text(book)
+
+
+def test_a_publisher_s_place_comes_before_it_as_vancouver_writes_it() -> None:
+    """Found reading real exports: `address` (biblatex's `location`) was dropped, where NLM writes 'Place:
+    Publisher; Year' for a book, a chapter's book and a report; an article's place is its journal's, not shown, and
+    a place with no publisher is not shown either."""
+    book = load(article(key="b", title="T", publisher="Mosby", address="St. Louis", year="2002").replace("@article",
+                                                                                                       "@book"))["b"]
+    assert format_reference_text(book) == "T. St. Louis: Mosby; 2002."
+    chapter = load("@incollection{c, title={T}, booktitle={B}, publisher={Springer}, location={Berlin}, year={2010},"
+                   " pages={1--9}}\n")["c"]
+    assert "In: B. Berlin: Springer; 2010:1–9." in format_reference_text(chapter)
+    report = load("@techreport{r, title={T}, institution={WHO}, address={Geneva}, year={2020}}\n")["r"]
+    assert format_reference_text(report) == "T. Geneva: WHO; 2020."
+    alone = load("@book{a, title={T}, address={London}, year={1990}}\n")["a"]
+    assert format_reference_text(alone) == "T. 1990."
+    paper = load(article(title="T", journal="Lancet", address="London", year="2001"))["chen2020"]
+    assert format_reference_text(paper) == "T. Lancet. 2001."
 
 
 def test_a_program_s_version_is_shown_after_its_title(tmp_path: Path) -> None:

@@ -1065,7 +1065,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         series=latex_to_text(_field(chain, "series")) if entry_type in BOOK_TYPES else "",
         edition=latex_to_text(_field(chain, "edition")) if entry_type in BOOK_TYPES else "",
         version=latex_to_text(_field(chain, "version")) if entry_type not in ARTICLE_TYPES else "",  # (the issue's)
-        place=latex_to_text(_field(chain, "address", "location")).strip(" ,:;") if entry_type not in ARTICLE_TYPES else "",
+        place=_first_place(_field(chain, "address", "location")) if entry_type not in ARTICLE_TYPES else "",
         organizations=organizations,
     )
 
@@ -1179,6 +1179,11 @@ def _source(ref: Reference) -> list[_Sentence]:
         return sentences + numbers
     publication = "; ".join(part for part in (_placed(ref.shown.place, ref.journal), details) if part)
     return volumes + ([(_Run(_full_stop(publication)),)] if publication else []) + numbers
+
+
+def _first_place(written: str) -> str:
+    """The first of a list of places ('Durham and London', biblatex's list): NLM cites the first one listed."""
+    return latex_to_text(re.split(r"\s+and\s+", written.strip())[0]).strip(" ,:;")
 
 
 def _placed(place: str, publisher: str) -> str:

@@ -913,6 +913,8 @@ def test_a_publisher_s_place_comes_before_it_as_vancouver_writes_it() -> None:
     assert format_reference_text(report) == "T. Geneva: WHO; 2020."
     alone = load("@book{a, title={T}, address={London}, year={1990}}\n")["a"]
     assert format_reference_text(alone) == "T. 1990."
+    listed = load("@book{l, title={T}, publisher={Duke University Press}, location={Durham and London}, year={2001}}\n")
+    assert format_reference_text(listed["l"]) == "T. Durham: Duke University Press; 2001."  # NLM: the first place
     paper = load(article(title="T", journal="Lancet", address="London", year="2001"))["chen2020"]
     assert format_reference_text(paper) == "T. Lancet. 2001."
 

@@ -144,8 +144,8 @@ def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
         studies = document  # the website's JSON export
     elif isinstance(document, dict) and "protocolSection" in document:
         return [Record(document, name)], []
-    elif isinstance(document, dict) and _V1_ROOTS & document.keys():
-        return [], [Problem(name, 0, 0, f"this is the registry's retired API v1 format ({min(_V1_ROOTS & document.keys())}), "
+    elif isinstance(document, dict) and (retired := _V1_ROOTS & document.keys()):
+        return [], [Problem(name, 0, 0, f"this is the registry's retired API v1 format ({min(retired)}), "
                             "not a v2 study: import the trial by its NCT ID, or download it again from "
                             "ClinicalTrials.gov (JSON), and import that")]
     else:
@@ -354,10 +354,8 @@ def write_atomic(path: Path, data: bytes, replace: bool = True) -> bool:
                 return False
             os.replace(temporary, path)
         return True
-    except BaseException as e:
-        if isinstance(e, OSError):  # named by the file it was to be: a full disk's names none, a read-only folder's the temporary
-            raise OSError(e.errno, e.strerror or f"{e}", str(path)) from None
-        raise
+    except OSError as e:  # named by the file it was to be: a full disk's names none, a read-only folder's the temporary
+        raise OSError(e.errno, e.strerror or f"{e}", str(path)) from None
     finally:
         if temporary:
             Path(temporary).unlink(missing_ok=True)

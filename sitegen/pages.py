@@ -225,8 +225,8 @@ def registry_status(trial: RegistryTrial) -> tuple[str, str]:
 def registry_closed(trial: RegistryTrial) -> bool:
     """Whether the editor's status says open (recruiting, say) while the registry's record says the trial is closed
     (completed, terminated, withdrawn, suspended...), whichever was written last: an editor's status written while
-    the trial recruited must not keep sending patients to it. A status the registry does not know (UNKNOWN, or a value never
-    seen) closes nothing: the editor's stands."""
+    the trial recruited must not keep sending patients to it. A status the registry does not know (UNKNOWN, or a
+    value never seen) closes nothing: the editor's stands."""
     status = trial.registry.status
     return ("status" in trial.editor_fields and trial.status in ENROLLING and status in STATUSES
             and status not in OPEN and status != "UNKNOWN")

@@ -1,8 +1,9 @@
 """Fetch study records from the ClinicalTrials.gov API v2 (`/studies/{NCT ID}` and `/studies?query.term=...`).
 
 The only module of sitegen that touches the network, with the standard library alone: every request has a
-timeout for each wait and a deadline for the whole answer, a 429 or 5xx answer (or a dropped connection or timeout) is tried again after a wait that doubles each
-time or that the server's Retry-After asks for (capped), and a response is read up to a size limit.
+timeout for each wait and a deadline for the whole answer, a 429 or 5xx answer (or a dropped connection or timeout)
+is tried again after a wait that doubles each time or that the server's Retry-After asks for (capped), and a
+response is read up to a size limit.
 """
 
 from __future__ import annotations

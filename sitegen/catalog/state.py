@@ -362,13 +362,14 @@ def code_digest() -> str:
     package = Path(__file__).parent.parent
     for path in sorted(package.rglob("*.py")):
         h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    listings: dict[Path, list[str]] = {}  # the libraries share a folder (site-packages): listed once
     for name in LIBRARIES:
-        h.update(f"{name}={_installed(name)}".encode())
+        h.update(f"{name}={_installed(name, listings)}".encode())
     h.update(f"unicode={unicodedata.unidata_version}".encode())  # what the search index takes for a letter
     return h.hexdigest()
 
 
-def _installed(module: str) -> str:
+def _installed(module: str, listings: dict[Path, list[str]]) -> str:
     """Which version of a library is installed, without importing it: the name of the folder of metadata its
     installer put beside it ('Jinja2-3.1.4.dist-info'); else the file it is imported from, with that file's stat,
     which installing another version replaces. (importlib.metadata tells the version too, but loading it and asking
@@ -379,11 +380,12 @@ def _installed(module: str) -> str:
     origin = Path(spec.origin)
     folder = origin.parent.parent if spec.submodule_search_locations is not None else origin.parent
     wanted = DISTRIBUTIONS.get(module, module)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        names = []
-    found = sorted(name for name in names if name.endswith((".dist-info", ".egg-info"))
+    if folder not in listings:
+        try:
+            listings[folder] = os.listdir(folder)
+        except OSError:
+            listings[folder] = []
+    found = sorted(name for name in listings[folder] if name.endswith((".dist-info", ".egg-info"))
                    and name.split("-")[0].lower().replace(".", "_") == wanted)
     if found:
         return ",".join(found)

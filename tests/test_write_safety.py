@@ -439,6 +439,24 @@ def test_a_second_build_waits_for_the_first_and_says_for_whom(tmp_path: Path) ->
     assert _leftovers(out) == []
 
 
+def test_a_signal_while_the_lock_is_taken_interrupts_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by CI: a check stopped by SIGTERM just as it wrote its PID into the lock raised KeyError from the lock's
+    cleanup instead of the KeyboardInterrupt that ends it quietly (exit 130)."""
+    out = tmp_path / "output"
+    pwrite = os.pwrite
+
+    def interrupted(fd: int, data: bytes, offset: int) -> int:
+        raise KeyboardInterrupt  # as cli's SIGTERM handler raises it
+
+    monkeypatch.setattr(os, "pwrite", interrupted)
+    with pytest.raises(KeyboardInterrupt), write.output_lock(out):
+        pass
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    assert not (tmp_path / ".output.sitegen-lock").exists()
+    with write.output_lock(out):  # taken again, not held over
+        assert (tmp_path / ".output.sitegen-lock").read_text() == f"{os.getpid()}\n"
+
+
 def test_the_lock_of_a_killed_build_does_not_hold_up_the_next(tmp_path: Path) -> None:
     project = _single(tmp_path / "project")
     out = tmp_path / "output"

@@ -332,7 +332,8 @@ def record_bytes(study: Study) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes, replace: bool = True) -> bool:
-    """Write `data` to `path` through a temporary file in the same folder and one rename: never half a file. With
+    """Write `data` to `path` through a temporary file in the same folder and one rename: never half a file, even
+    after a power cut (the file is on the disk before its rename, and the rename before this returns). With
     `replace` False, a file that is at `path` (an editor's, saved since the caller looked) is kept: False."""
     import tempfile  # only an import writes; the other commands need not load it
 
@@ -341,24 +342,41 @@ def write_atomic(path: Path, data: bytes, replace: bool = True) -> bool:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())  # else a crash after the rename may leave the name on an empty file
         os.chmod(temporary, 0o644)
         if replace:
             os.replace(temporary, path)
-            return True
-        try:
-            os.link(temporary, path)  # refused when a file is there, unlike a rename
-        except FileExistsError:
-            return False
-        except OSError:  # a file system without hard links: the window between looking and renaming stays
-            if os.path.lexists(path):
+        else:
+            try:
+                os.link(temporary, path)  # refused when a file is there, unlike a rename
+            except FileExistsError:
                 return False
-            os.replace(temporary, path)
+            except OSError:  # a file system without hard links: the window between looking and renaming stays
+                if os.path.lexists(path):
+                    return False
+                os.replace(temporary, path)
+        _sync_folder(path.parent)
         return True
     except OSError as e:  # named by the file it was to be: a full disk's names none, a read-only folder's the temporary
         raise OSError(e.errno, e.strerror or f"{e}", str(path)) from None
     finally:
         if temporary:
             Path(temporary).unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Put a folder's entries (a rename into it) on the disk, where the system allows opening a folder."""
+    try:
+        handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # Windows opens no folder: its renames are on the disk when they return
+        return
+    try:
+        os.fsync(handle)
+    except OSError:  # a file system that syncs no folder (EINVAL): the file itself is whole either way
+        pass
+    finally:
+        os.close(handle)
 
 
 def prepare_folder(content: Path) -> tuple[bool, list[Problem]]:

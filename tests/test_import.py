@@ -252,6 +252,39 @@ def test_an_editor_s_file_saved_while_the_import_writes_it_is_kept(tmp_path: Pat
     assert not list((tmp_path / "trials").glob(".*"))  # no temporary file left behind
 
 
+def test_every_file_an_import_writes_is_on_the_disk_before_its_name(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rename is not a write: after a power cut, a file renamed before its bytes reached the disk can be empty
+    under its new name, and the registry record or site.yaml it replaced is lost. Each file is synced before it
+    takes its name, and its folder after."""
+    events: list[tuple[str, str]] = []
+    sync, rename, link = os.fsync, os.replace, os.link
+
+    def synced(fd: int) -> None:
+        events.append(("sync", os.readlink(f"/proc/self/fd/{fd}")))
+        sync(fd)
+
+    def renamed(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        events.append(("name", os.path.realpath(source)))
+        rename(source, target, *args, **kwargs)
+
+    def linked(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        events.append(("name", os.path.realpath(source)))
+        link(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", renamed)
+    monkeypatch.setattr(os, "link", linked)
+    assert run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path)) == 0
+    named = [path for what, path in events if what == "name"]
+    assert {Path(p).name.split(".tmp")[0].rsplit(".", 1)[0] for p in named} == {
+        ".site.yaml", ".nct00002475.ctgov.json", ".nct00002475.yaml"}
+    for temporary in named:
+        at = events.index(("name", temporary))
+        assert ("sync", temporary) in events[:at]  # its bytes first
+        assert ("sync", str(Path(temporary).parent)) in events[at:]  # then its name
+
+
 def test_a_site_yaml_of_the_editor_is_kept(tmp_path: Path) -> None:
     (tmp_path / "site.yaml").write_text("title: Mine\nbase_url: https://example.org/\n")
     run(str(JSON_RECORDS[0]), "--content", str(tmp_path))

@@ -14,7 +14,6 @@ Nothing outside output/ and its `.output.sitegen-*` neighbours is touched.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import functools
@@ -375,9 +374,12 @@ def _move(source: Path, target: Path, output: Path) -> None:
 @functools.cache
 def libc() -> ctypes.CDLL | None:
     """The C library, for the system calls the standard library lacks (renameat2 here, prctl for a catalog's
-    workers); found once per process, since finding it runs ldconfig."""
-    name = ctypes.util.find_library("c")
-    return ctypes.CDLL(name, use_errno=True) if name is not None else None
+    workers): the symbols Python itself is linked with, which the C library's are. (ctypes.util.find_library
+    would start ldconfig, a process, for each build and each of its workers.)"""
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # a system that opens no program's own symbols (Windows)
+        return None
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -1,5 +1,5 @@
-"""What a cold `sitegen build` of one trial loads: nothing that only serving, importing from the registry, checking
-or a catalog needs. Most of the time of such a build is Python importing libraries, so each one it loads and does
+"""What a cold `sitegen build` of one trial loads (nothing that only serving, importing from the registry, checking
+or a catalog needs), and that no build starts a program. Most of the time of such a build is Python importing libraries, so each one it loads and does
 not use is time every build pays (issue 16). Checked by what the process loaded, never by a clock."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.test_catalog import make_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,3 +74,30 @@ def test_the_build_time_benchmark_reports_wall_and_cpu_time() -> None:
                              str(ROOT / "content")], capture_output=True, text=True, check=True)
     assert re.fullmatch(r"sitegen build, cold process, 1 runs on \d+ CPUs: median \d+ ms \(min \d+, max \d+\); "
                         r"CPU median \d+ ms \(min \d+, max \d+\); peak RSS \d+ MB\n", result.stdout), result.stdout
+
+
+_SPAWNS = """
+import sys
+from sitegen.cli import main
+def heard(event, args):  # appended to a file: a catalog's forked workers hear them too
+    if event in ("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"):
+        with open(sys.argv[3], "a") as log:
+            log.write(f"{event} {args[0]}\\n")
+sys.addaudithook(heard)
+sys.exit(max(main(["build", "--content", sys.argv[1], "--output", sys.argv[2], "--jobs", "2"]) for _ in range(2)))
+"""
+
+
+def test_a_build_starts_no_process(tmp_path: Path) -> None:
+    """A build and a rebuild (which swaps the new tree in with renameat2, from the C library) start no program:
+    finding the C library with ctypes.util started ldconfig in every build, and in each worker of a catalog's."""
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    catalog = make_catalog(tmp_path / "catalog").content  # four trials: two workers
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    log = tmp_path / "started.log"
+    log.write_text("")
+    for content, output in [(tmp_path / "content", tmp_path / "site"), (catalog, tmp_path / "out")]:
+        subprocess.run([sys.executable, "-c", _SPAWNS, str(content), str(output), str(log)], env=env, check=True,
+                       capture_output=True)
+        assert (output / "index.html").is_file()
+    assert log.read_text() == ""

@@ -1,6 +1,7 @@
 """What a cold `sitegen build` of one trial loads (nothing that only serving, importing from the registry, checking
-or a catalog needs), and that no build starts a program. Most of the time of such a build is Python importing libraries, so each one it loads and does
-not use is time every build pays (issue 16). Checked by what the process loaded, never by a clock."""
+or a catalog needs), and that no build starts a program. Most of the time of such a build is Python importing
+libraries, so each one it loads and does not use is time every build pays (issue 16). Checked by what the process
+loaded and started, never by a clock."""
 
 from __future__ import annotations
 

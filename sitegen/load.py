@@ -189,18 +189,27 @@ _BLOCK_PREFIX = re.compile(r"\ufeff*[ \t]*(?:(?:[-?:]|[&!][^ \t]*)(?:[ \t]+|$))*
 _OPENS_NOTHING = re.compile(r"[\[{][ \t]*[@`]")
 
 
-def _depth_bound(text: str) -> int:
-    """A number no smaller than how deep the text's collections nest. A flow collection opens with '[' or '{'; a
-    block collection inside another starts at least one column further right, but for every second level (a
-    sequence may be a mapping value at the key's column), and only in a line's _BLOCK_PREFIX: so block nesting is
-    at most twice the longest such prefix. (A line's length would do too, but a paragraph on one line, as editors
-    write answers, would then send the file to the pure-Python parser, ten times slower; so would counting the
-    brackets of citations, see _OPENS_NOTHING.)"""
-    # splitlines breaks lines wherever libyaml does (\n, \r, NEL, LS, PS), and at a few more places: more lines
-    # can only make the bound larger. The pattern matches every line, if only emptily.
-    prefix = max((_BLOCK_PREFIX.match(line).end() for line in text.splitlines()), default=0)  # type: ignore[union-attr]
-    opening = text.count("[") + text.count("{") - len(_OPENS_NOTHING.findall(text))
-    return opening + 1 + 2 * (prefix + 1)  # + 1: the one level a bracket of _OPENS_NOTHING may open before failing
+def _nests_shallowly(text: str) -> bool:
+    """Whether the text's collections surely nest less than _C_SAFE_DEPTH deep. A flow collection opens with '['
+    or '{'; a block collection inside another starts at least one column further right, but for every second level
+    (a sequence may be a mapping value at the key's column), and only in a line's _BLOCK_PREFIX: so block nesting
+    is at most twice the longest such prefix. (A line's length would do too, but a paragraph on one line, as
+    editors write answers, would then send the file to the pure-Python parser, ten times slower; so would counting
+    the brackets of citations, see _OPENS_NOTHING.)"""
+    brackets = text.count("[") + text.count("{")
+    # (the citations' brackets, which open nothing, are looked for only when every bracket is too many)
+    return _bound_below(text, brackets) or _bound_below(text, brackets - len(_OPENS_NOTHING.findall(text)))
+
+
+def _bound_below(text: str, opening: int) -> bool:
+    """Whether opening + 1 + 2 * (prefix + 1) is below _C_SAFE_DEPTH, for the longest prefix of the text's lines
+    (+ 1: the one level a bracket of _OPENS_NOTHING may open before failing). A prefix is no longer than its line,
+    so only the lines at least as long as the room left are matched (the pattern matches every line, if emptily)."""
+    room = (_C_SAFE_DEPTH - opening - 3) / 2
+    # splitlines breaks lines wherever libyaml does (\n, \r, NEL, LS, PS), and at a few more places: a prefix
+    # ends at those, so more lines can only make the longest prefix longer.
+    return room > 0 and all(_BLOCK_PREFIX.match(line).end() < room  # type: ignore[union-attr]
+                            for line in text.splitlines() if len(line) >= room)
 
 
 @contextlib.contextmanager
@@ -221,7 +230,7 @@ def _compose(text: str) -> yaml.Node | None:
     the text cannot nest deep enough to overflow its stack, and _Builder then refuses what nests past MAX_DEPTH;
     otherwise PyYAML's composer refuses it while composing. A text libyaml refuses is parsed again by the pure-Python
     parser, whose error messages the problems quote."""
-    if _C_LOADER is not None and _depth_bound(text) < _C_SAFE_DEPTH:
+    if _C_LOADER is not None and _nests_shallowly(text):
         try:
             return yaml.compose(text, Loader=_C_LOADER)
         except yaml.YAMLError:

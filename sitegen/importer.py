@@ -86,9 +86,10 @@ class Imported:
     kept: str = ""  # why the record the catalog holds was kept instead of the one given (a warning)
 
     def words(self) -> str:
-        if self.state == "changed":
-            return f"{self.nct_id}: " + "; ".join(c["text"] for c in self.changes)
-        return f"{self.nct_id}: {self.state}"
+        said = "; ".join(c["text"] for c in self.changes) if self.state == "changed" else self.state
+        if self.editor_file_created and self.state != "new":  # deleted, or an import was killed before making it
+            said += f"; its editor's file {self.nct_id.lower()}.yaml was missing: created"
+        return f"{self.nct_id}: {said}"
 
 
 # --- reading sources -------------------------------------------------------------------------------------------

@@ -285,6 +285,18 @@ def test_every_file_an_import_writes_is_on_the_disk_before_its_name(tmp_path: Pa
         assert ("sync", str(Path(temporary).parent)) in events[at:]  # then its name
 
 
+def test_an_editor_s_file_found_missing_is_created_and_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An import killed between the registry's file and the editor's leaves a record a build refuses ('no editor's
+    file beside this registry record'); the next import makes the file, and says so even of an unchanged record."""
+    assert run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path)) == 0
+    (tmp_path / "trials" / "nct00002475.yaml").unlink()
+    capsys.readouterr()
+    assert run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path)) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "NCT00002475: unchanged; its editor's file nct00002475.yaml was missing: created")
+    assert (tmp_path / "trials" / "nct00002475.yaml").read_text().count("slug: nct00002475") == 1
+
+
 def test_a_site_yaml_of_the_editor_is_kept(tmp_path: Path) -> None:
     (tmp_path / "site.yaml").write_text("title: Mine\nbase_url: https://example.org/\n")
     run(str(JSON_RECORDS[0]), "--content", str(tmp_path))

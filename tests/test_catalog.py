@@ -914,9 +914,9 @@ def test_a_rebuild_looks_at_the_trials_folder_and_each_trial_s_files_once(
     out = tmp_path / "out"
     _build_recorded_as_begun_later(catalog, out)
     listed, stats = [], []
-    find_trials, stat = plan.find_trials, plan._stat
+    find_trials, stat = plan.find_trials, plan.trial_stat
     monkeypatch.setattr(plan, "find_trials", lambda content: listed.append(content) or find_trials(content))
-    monkeypatch.setattr(plan, "_stat", lambda source: stats.append(source.slug) or stat(source))
+    monkeypatch.setattr(plan, "trial_stat", lambda source: stats.append(source.slug) or stat(source))
     edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
     assert build(catalog, out)[0].rendered == 1
     assert len(listed) == 1 and sorted(stats) == ["trial-0", "trial-1", "trial-2", "trial-3"]
@@ -1031,4 +1031,25 @@ def test_listing_pages_are_not_even_worked_out_when_no_trial_entry_changed(
     edit(catalog.content / "trials" / "trial-1.yaml", "condition: Breast cancer", "condition: Bone cancer")
     report, _ = build(catalog, out)
     assert calls == [1] and "conditions/bone-cancer/index.html" in report.written
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
+def test_a_trial_edited_while_it_is_built_and_then_edited_back_is_built_again(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out, trial = tmp_path / "out", catalog.content / "trials" / "trial-2.yaml"
+    before = trial.read_bytes()
+    load_trial = build_module.load_trial
+
+    def edited_after_the_scan(path: Path) -> object:  # an editor's save between the scan's read and the worker's
+        if path == trial:
+            edit(trial, "answer: ", "answer: Saved for a moment. ")
+        return load_trial(path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "load_trial", edited_after_the_scan)
+        build(catalog, out)
+    assert "Saved for a moment." in (out / "trials/trial-2/faq/index.html").read_text()
+    trial.write_bytes(before)  # the save undone: the file holds what the scan read
+    build(catalog, out)
+    assert "Saved for a moment." not in (out / "trials/trial-2/faq/index.html").read_text()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")

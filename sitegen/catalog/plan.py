@@ -189,7 +189,7 @@ def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord 
 @dataclass(frozen=True)
 class Look:
     """content/trials/ at a glance: its trials (find_trials) with the warnings about its other files, and the stat of
-    each trial's files (_stat)."""
+    each trial's files (trial_stat)."""
 
     sources: list[TrialSource]
     warnings: list[Problem]
@@ -199,7 +199,7 @@ class Look:
 def look_at(content: Path) -> Look:
     """The trials of `content` and their files' stat; a ContentError as find_trials raises it."""
     sources, warnings = find_trials(content)
-    return Look(sources, warnings, {source.slug: _stat(source) for source in sources})
+    return Look(sources, warnings, {source.slug: trial_stat(source) for source in sources})
 
 
 def _scan(project: Project, base_url: str | None, previous: state.BuildRecord, look: Look) -> Scan:
@@ -235,7 +235,7 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
         touched[source.slug] = source
     files = dict(known.files)
     for source in touched.values():
-        files[source.slug] = _files_digest(source, previous, _stat(source))
+        files[source.slug] = _files_digest(source, previous, trial_stat(source))
     shared = _shared_files_digest(project, base_url) if others else known.shared_files
     return Scan(known.sources, known.warnings, files, shared, base_url)
 
@@ -333,7 +333,7 @@ def _files_digest(source: TrialSource, previous: state.BuildRecord, stat: tuple[
 
 
 def _settled(stat: tuple[int, ...], began: int) -> bool:
-    """Whether files with this stat (_stat) were last modified and changed over two seconds before a build that
+    """Whether files with this stat (trial_stat) were last modified and changed over two seconds before a build that
     `began` (ns), so that the stat that build recorded tells their bytes too."""
     return max(max(stat[1::3]), max(stat[2::3])) < began - 2_000_000_000
 
@@ -342,7 +342,7 @@ def _read(path: str) -> bytes:
     return read_input(path)
 
 
-def _stat(source: TrialSource) -> tuple[int, ...]:
+def trial_stat(source: TrialSource) -> tuple[int, ...]:
     """Size, modification and change times (ns) of a trial's file and of its own .bib, if it has one. The
     change time cannot be set back by a program, as the modification time can."""
     s = os.stat(source.yaml)

@@ -1053,3 +1053,19 @@ def test_a_trial_edited_while_it_is_built_and_then_edited_back_is_built_again(
     build(catalog, out)
     assert "Saved for a moment." not in (out / "trials/trial-2/faq/index.html").read_text()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
+def test_dangling_links_among_the_trials_are_each_a_problem_of_its_file(catalog: Project, tmp_path: Path,
+                                                                         capsys) -> None:
+    """Found by a hostile review: a trial file that is a link to nothing stopped a catalog's build as 'sitegen:
+    content/trials/x.yaml: No such file or directory', the first one alone, where a single trial's says what
+    the link is."""
+    trials = catalog.content / "trials"
+    (trials / "gone.yaml").symlink_to("nothing.yaml")
+    (trials / "lost.yaml").symlink_to("../nowhere.yaml")
+    assert main(["build", "--content", str(catalog.content), "--output", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == (
+        f"{trials}/gone.yaml: cannot read: a symbolic link to {trials.resolve()}/nothing.yaml, which does not exist\n"
+        f"{trials}/lost.yaml: cannot read: a symbolic link to {catalog.content.resolve()}/nowhere.yaml, which does not "
+        "exist\nsitegen: 2 problems found; nothing was written\n")
+    assert not (tmp_path / "out").exists()

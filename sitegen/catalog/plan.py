@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ContentError, Problem
 from ..fingerprint import digest
-from ..inputs import links_leaving, present, read_input
+from ..inputs import links_leaving, present, read_input, unreadable
 from ..project import BuildReport, Project
 from ..record import MISSING, Key, fresh
 from ..write import MARKER, finish_interrupted
@@ -197,9 +197,18 @@ class Look:
 
 
 def look_at(content: Path) -> Look:
-    """The trials of `content` and their files' stat; a ContentError as find_trials raises it."""
+    """The trials of `content` and their files' stat; a ContentError as find_trials raises it, or naming each trial
+    file that cannot be looked at (a link to nothing, a file removed since the folder was listed)."""
     sources, warnings = find_trials(content)
-    return Look(sources, warnings, {source.slug: trial_stat(source) for source in sources})
+    stats, problems = {}, []
+    for source in sources:
+        try:
+            stats[source.slug] = trial_stat(source)
+        except OSError as e:
+            problems.append(unreadable(e.filename or source.yaml, e))
+    if problems:
+        raise ContentError(problems)
+    return Look(sources, warnings, stats)
 
 
 def _scan(project: Project, base_url: str | None, previous: state.BuildRecord, look: Look) -> Scan:

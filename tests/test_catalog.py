@@ -1069,3 +1069,27 @@ def test_dangling_links_among_the_trials_are_each_a_problem_of_its_file(catalog:
         f"{trials}/lost.yaml: cannot read: a symbolic link to {catalog.content.resolve()}/nowhere.yaml, which does not "
         "exist\nsitegen: 2 problems found; nothing was written\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_shared_file_edited_while_the_trials_are_built_and_then_edited_back_is_built_again(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a hostile review, as for a trial's file: site.yaml saved between the plan's digest of the shared
+    files and their loading, then the save undone, left every page with the passing title for good."""
+    out, settings = tmp_path / "out", catalog.content / "site.yaml"
+    build(catalog, out)
+    edit(settings, "title: ", "title: Renamed ")  # something to build again
+    before = settings.read_bytes()
+    load_shared = build_module.load_shared
+
+    def edited_after_the_scan(project: Project, base_url: str | None) -> object:
+        edit(settings, "title: ", "title: Passing ")
+        return load_shared(project, base_url)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "load_shared", edited_after_the_scan)
+        build(catalog, out)
+    assert "Passing Renamed" in (out / "index.html").read_text()
+    settings.write_bytes(before)  # the save undone: the file holds what the plan digested
+    build(catalog, out)
+    assert "Passing" not in (out / "index.html").read_text()
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")

@@ -42,7 +42,16 @@ from . import state
 from .jsonld import catalog_feed, listing_graph
 from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .parallel import map_in_processes
-from .plan import CatalogPlan, TrialSource, TrialTask, keep, templates_digest, trial_reads_now, trial_stat
+from .plan import (
+    CatalogPlan,
+    TrialSource,
+    TrialTask,
+    keep,
+    shared_files_digest,
+    templates_digest,
+    trial_reads_now,
+    trial_stat,
+)
 from .search import FOLDER as SEARCH
 from .search import Doc, counts_of, make_index, update_index
 
@@ -264,6 +273,8 @@ def build_catalog(
     indexed = SEARCH not in record.behind  # the index has every trial's terms as they are now
     if terms or removed or (indexed and SEARCH in previous.behind):  # first: no record names terms not kept
         state.save_terms(output, terms, keep=records, fresh=not previous.token, indexed=indexed)
+    if shared_files_digest(project, base_url) != plan.scan.shared_files:  # saved while built: what was read may not
+        record = replace(record, shared_files="<saved while built>")  # be what was digested; loaded again next time
     keep(plan, record, files)
     report = BuildReport(len(records), files, tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)

@@ -214,7 +214,7 @@ def look_at(content: Path) -> Look:
 def _scan(project: Project, base_url: str | None, previous: state.BuildRecord, look: Look) -> Scan:
     """A look at every trial's files and at the shared ones."""
     files = {source.slug: _files_digest(source, previous, look.stats[source.slug]) for source in look.sources}
-    return Scan(look.sources, list(look.warnings), files, _shared_files_digest(project, base_url), base_url)
+    return Scan(look.sources, list(look.warnings), files, shared_files_digest(project, base_url), base_url)
 
 
 RESCAN_LIMIT = 100  # more files changed at once (a checkout): every trial is looked at again, as by `sitegen build`
@@ -245,7 +245,7 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
     files = dict(known.files)
     for source in touched.values():
         files[source.slug] = _files_digest(source, previous, trial_stat(source))
-    shared = _shared_files_digest(project, base_url) if others else known.shared_files
+    shared = shared_files_digest(project, base_url) if others else known.shared_files
     return Scan(known.sources, known.warnings, files, shared, base_url)
 
 
@@ -260,7 +260,7 @@ def nothing_changed(project: Project, output: Path, base_url: str | None, strict
         return None  # (dicts equal in their items, the order aside: the head's and the look's are both by slug)
     if not all(_settled(stat, head.began) for stat in look.stats.values()):
         return None
-    if _shared_files_digest(project, base_url) != head.shared_files:
+    if shared_files_digest(project, base_url) != head.shared_files:
         return None
     warnings = look.warnings + list(head.warnings)
     if strict and warnings:
@@ -363,7 +363,7 @@ def trial_stat(source: TrialSource) -> tuple[int, ...]:
     return stat
 
 
-def _shared_files_digest(project: Project, base_url: str | None) -> str:
+def shared_files_digest(project: Project, base_url: str | None) -> str:
     """A digest of the bytes of everything all trials share: settings, glossary, shared references, templates,
     static files, and the --base-url given."""
     content = project.content

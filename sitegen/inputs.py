@@ -54,7 +54,7 @@ def read_input(path: str | Path) -> bytes:
             if len(data) > found.st_size:  # it grew while read: still cut at its limit
                 data += f.read(limit + 1 - len(data))
     except OSError as e:
-        raise _unreadable(path, e) from None
+        raise ContentError([unreadable(path, e)]) from None
     if len(data) > limit:
         raise ContentError([_too_big(path, len(data), limit)])
     return data
@@ -66,15 +66,16 @@ def check_input(path: str | Path) -> int:
     try:
         _check(path, os.stat(path), limit)
     except OSError as e:
-        raise _unreadable(path, e) from None
+        raise ContentError([unreadable(path, e)]) from None
     return limit
 
 
-def _unreadable(path: str | Path, e: OSError) -> ContentError:
+def unreadable(path: str | Path, e: OSError) -> Problem:
+    """The problem of an input that could not be opened or looked at (`e`): a link to nothing says so."""
     why = e.strerror or str(e)
     if isinstance(e, FileNotFoundError) and os.path.islink(path):
         why = f"a symbolic link to {os.path.realpath(path)}, which does not exist"
-    return ContentError([Problem(str(path), 0, 0, f"cannot read: {why}")])
+    return Problem(str(path), 0, 0, f"cannot read: {why}")
 
 
 def _check(path: str | Path, found: os.stat_result, limit: int) -> None:

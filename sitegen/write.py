@@ -104,8 +104,9 @@ def output_lock(output: Path) -> Iterator[None]:
         os.close(fd)
     try:
         _held[output] = 1  # first: a signal (Ctrl-C, a stopped check's SIGTERM) may come while the PID is written
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with _writing(path, output):  # (a full disk)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         del _held[output]

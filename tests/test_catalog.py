@@ -914,9 +914,9 @@ def test_a_rebuild_looks_at_the_trials_folder_and_each_trial_s_files_once(
     out = tmp_path / "out"
     _build_recorded_as_begun_later(catalog, out)
     listed, stats = [], []
-    find_trials, stat = plan.find_trials, plan._stat
+    find_trials, stat = plan.find_trials, plan.trial_stat
     monkeypatch.setattr(plan, "find_trials", lambda content: listed.append(content) or find_trials(content))
-    monkeypatch.setattr(plan, "_stat", lambda source: stats.append(source.slug) or stat(source))
+    monkeypatch.setattr(plan, "trial_stat", lambda source: stats.append(source.slug) or stat(source))
     edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")
     assert build(catalog, out)[0].rendered == 1
     assert len(listed) == 1 and sorted(stats) == ["trial-0", "trial-1", "trial-2", "trial-3"]
@@ -1031,4 +1031,65 @@ def test_listing_pages_are_not_even_worked_out_when_no_trial_entry_changed(
     edit(catalog.content / "trials" / "trial-1.yaml", "condition: Breast cancer", "condition: Bone cancer")
     report, _ = build(catalog, out)
     assert calls == [1] and "conditions/bone-cancer/index.html" in report.written
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
+def test_a_trial_edited_while_it_is_built_and_then_edited_back_is_built_again(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out, trial = tmp_path / "out", catalog.content / "trials" / "trial-2.yaml"
+    before = trial.read_bytes()
+    load_trial = build_module.load_trial
+
+    def edited_after_the_scan(path: Path) -> object:  # an editor's save between the scan's read and the worker's
+        if path == trial:
+            edit(trial, "answer: ", "answer: Saved for a moment. ")
+        return load_trial(path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "load_trial", edited_after_the_scan)
+        build(catalog, out)
+    assert "Saved for a moment." in (out / "trials/trial-2/faq/index.html").read_text()
+    trial.write_bytes(before)  # the save undone: the file holds what the scan read
+    build(catalog, out)
+    assert "Saved for a moment." not in (out / "trials/trial-2/faq/index.html").read_text()
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
+def test_dangling_links_among_the_trials_are_each_a_problem_of_its_file(catalog: Project, tmp_path: Path,
+                                                                         capsys) -> None:
+    """Found by a hostile review: a trial file that is a link to nothing stopped a catalog's build as 'sitegen:
+    content/trials/x.yaml: No such file or directory', the first one alone, where a single trial's says what
+    the link is."""
+    trials = catalog.content / "trials"
+    (trials / "gone.yaml").symlink_to("nothing.yaml")
+    (trials / "lost.yaml").symlink_to("../nowhere.yaml")
+    assert main(["build", "--content", str(catalog.content), "--output", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == (
+        f"{trials}/gone.yaml: cannot read: a symbolic link to {trials.resolve()}/nothing.yaml, which does not exist\n"
+        f"{trials}/lost.yaml: cannot read: a symbolic link to {catalog.content.resolve()}/nowhere.yaml, which does not "
+        "exist\nsitegen: 2 problems found; nothing was written\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_shared_file_edited_while_the_trials_are_built_and_then_edited_back_is_built_again(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a hostile review, as for a trial's file: site.yaml saved between the plan's digest of the shared
+    files and their loading, then the save undone, left every page with the passing title for good."""
+    out, settings = tmp_path / "out", catalog.content / "site.yaml"
+    build(catalog, out)
+    edit(settings, "title: ", "title: Renamed ")  # something to build again
+    before = settings.read_bytes()
+    load_shared = build_module.load_shared
+
+    def edited_after_the_scan(project: Project, base_url: str | None) -> object:
+        edit(settings, "title: ", "title: Passing ")
+        return load_shared(project, base_url)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "load_shared", edited_after_the_scan)
+        build(catalog, out)
+    assert "Passing Renamed" in (out / "index.html").read_text()
+    settings.write_bytes(before)  # the save undone: the file holds what the plan digested
+    build(catalog, out)
+    assert "Passing" not in (out / "index.html").read_text()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")

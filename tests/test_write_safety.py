@@ -457,6 +457,20 @@ def test_a_signal_while_the_lock_is_taken_interrupts_cleanly(tmp_path: Path, mon
         assert (tmp_path / ".output.sitegen-lock").read_text() == f"{os.getpid()}\n"
 
 
+def test_a_full_disk_when_the_lock_is_taken_names_the_lock_file(tmp_path: Path, capsys,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found on a full 5 MB tmpfs: writing the PID into the lock failed as 'sitegen: a file: No space left on
+    device', naming no file."""
+    project = _single(tmp_path / "project")
+    with monkeypatch.context() as m:
+        m.setattr(os, "pwrite", lambda fd, data, offset: _no_space(tmp_path, data))
+        assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "output")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"sitegen: {tmp_path.resolve()}/.output.sitegen-lock: cannot write: No space left on device\n"
+    assert not (tmp_path / "output").exists() and _leftovers(tmp_path / "output") == []
+    build(project, tmp_path / "output")  # the lock is not held over
+
+
 def test_the_lock_of_a_killed_build_does_not_hold_up_the_next(tmp_path: Path) -> None:
     project = _single(tmp_path / "project")
     out = tmp_path / "output"

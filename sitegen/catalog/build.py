@@ -42,7 +42,16 @@ from . import state
 from .jsonld import catalog_feed, listing_graph
 from .listing import FACETS, ListingPage, TrialEntry, catalog_pages, where_label
 from .parallel import map_in_processes
-from .plan import CatalogPlan, TrialTask, keep, templates_digest, trial_reads_now
+from .plan import (
+    CatalogPlan,
+    TrialSource,
+    TrialTask,
+    keep,
+    shared_files_digest,
+    templates_digest,
+    trial_reads_now,
+    trial_stat,
+)
 from .search import FOLDER as SEARCH
 from .search import Doc, counts_of, make_index, update_index
 
@@ -175,6 +184,8 @@ class TrialBuilder:
             if task.previous.get(path) != outputs[path]:
                 stage_file(self.staging, path, output.data)
                 staged.append(path)
+        if _saved_since(source, task.stat):  # what was rendered may not be what the plan digested (a save undone
+            note(("files", source.slug), "<saved while built>")  # later would look unchanged): built again next time
         entry = trial_entry(source.slug, trial, site.pages[0].description)  # a registry trial's from merged facts
         terms = json.dumps(counts_of(entry.title, plain_text_of(site)), ensure_ascii=False, sort_keys=True)
         record = state.TrialRecord(
@@ -183,6 +194,14 @@ class TrialBuilder:
             digest(terms.encode()), tuple(site.warnings),
         )
         return TrialResult(source.slug, record, (), tuple(staged), terms)
+
+
+def _saved_since(source: TrialSource, stat: tuple[int, ...]) -> bool:
+    """Whether a trial's files were saved, or removed, since the plan took their `stat`, before it read them."""
+    try:
+        return trial_stat(source) != stat
+    except OSError:
+        return True
 
 
 def build_catalog(
@@ -254,6 +273,8 @@ def build_catalog(
     indexed = SEARCH not in record.behind  # the index has every trial's terms as they are now
     if terms or removed or (indexed and SEARCH in previous.behind):  # first: no record names terms not kept
         state.save_terms(output, terms, keep=records, fresh=not previous.token, indexed=indexed)
+    if shared_files_digest(project, base_url) != plan.scan.shared_files:  # saved while built: what was read may not
+        record = replace(record, shared_files="<saved while built>")  # be what was digested; loaded again next time
     keep(plan, record, files)
     report = BuildReport(len(records), files, tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)

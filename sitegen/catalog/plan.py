@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ContentError, Problem
 from ..fingerprint import digest
-from ..inputs import links_leaving, present, read_input
+from ..inputs import links_leaving, present, read_input, unreadable
 from ..project import BuildReport, Project
 from ..record import MISSING, Key, fresh
 from ..write import MARKER, finish_interrupted
@@ -189,7 +189,7 @@ def recall(output: Path, code: str, memory: Memory | None) -> state.BuildRecord 
 @dataclass(frozen=True)
 class Look:
     """content/trials/ at a glance: its trials (find_trials) with the warnings about its other files, and the stat of
-    each trial's files (_stat)."""
+    each trial's files (trial_stat)."""
 
     sources: list[TrialSource]
     warnings: list[Problem]
@@ -197,15 +197,24 @@ class Look:
 
 
 def look_at(content: Path) -> Look:
-    """The trials of `content` and their files' stat; a ContentError as find_trials raises it."""
+    """The trials of `content` and their files' stat; a ContentError as find_trials raises it, or naming each trial
+    file that cannot be looked at (a link to nothing, a file removed since the folder was listed)."""
     sources, warnings = find_trials(content)
-    return Look(sources, warnings, {source.slug: _stat(source) for source in sources})
+    stats, problems = {}, []
+    for source in sources:
+        try:
+            stats[source.slug] = trial_stat(source)
+        except OSError as e:
+            problems.append(unreadable(e.filename or source.yaml, e))
+    if problems:
+        raise ContentError(problems)
+    return Look(sources, warnings, stats)
 
 
 def _scan(project: Project, base_url: str | None, previous: state.BuildRecord, look: Look) -> Scan:
     """A look at every trial's files and at the shared ones."""
     files = {source.slug: _files_digest(source, previous, look.stats[source.slug]) for source in look.sources}
-    return Scan(look.sources, list(look.warnings), files, _shared_files_digest(project, base_url), base_url)
+    return Scan(look.sources, list(look.warnings), files, shared_files_digest(project, base_url), base_url)
 
 
 RESCAN_LIMIT = 100  # more files changed at once (a checkout): every trial is looked at again, as by `sitegen build`
@@ -235,8 +244,8 @@ def _rescan(project: Project, base_url: str | None, previous: state.BuildRecord,
         touched[source.slug] = source
     files = dict(known.files)
     for source in touched.values():
-        files[source.slug] = _files_digest(source, previous, _stat(source))
-    shared = _shared_files_digest(project, base_url) if others else known.shared_files
+        files[source.slug] = _files_digest(source, previous, trial_stat(source))
+    shared = shared_files_digest(project, base_url) if others else known.shared_files
     return Scan(known.sources, known.warnings, files, shared, base_url)
 
 
@@ -251,7 +260,7 @@ def nothing_changed(project: Project, output: Path, base_url: str | None, strict
         return None  # (dicts equal in their items, the order aside: the head's and the look's are both by slug)
     if not all(_settled(stat, head.began) for stat in look.stats.values()):
         return None
-    if _shared_files_digest(project, base_url) != head.shared_files:
+    if shared_files_digest(project, base_url) != head.shared_files:
         return None
     warnings = look.warnings + list(head.warnings)
     if strict and warnings:
@@ -333,7 +342,7 @@ def _files_digest(source: TrialSource, previous: state.BuildRecord, stat: tuple[
 
 
 def _settled(stat: tuple[int, ...], began: int) -> bool:
-    """Whether files with this stat (_stat) were last modified and changed over two seconds before a build that
+    """Whether files with this stat (trial_stat) were last modified and changed over two seconds before a build that
     `began` (ns), so that the stat that build recorded tells their bytes too."""
     return max(max(stat[1::3]), max(stat[2::3])) < began - 2_000_000_000
 
@@ -342,7 +351,7 @@ def _read(path: str) -> bytes:
     return read_input(path)
 
 
-def _stat(source: TrialSource) -> tuple[int, ...]:
+def trial_stat(source: TrialSource) -> tuple[int, ...]:
     """Size, modification and change times (ns) of a trial's file and of its own .bib, if it has one. The
     change time cannot be set back by a program, as the modification time can."""
     s = os.stat(source.yaml)
@@ -354,7 +363,7 @@ def _stat(source: TrialSource) -> tuple[int, ...]:
     return stat
 
 
-def _shared_files_digest(project: Project, base_url: str | None) -> str:
+def shared_files_digest(project: Project, base_url: str | None) -> str:
     """A digest of the bytes of everything all trials share: settings, glossary, shared references, templates,
     static files, and the --base-url given."""
     content = project.content

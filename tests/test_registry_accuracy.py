@@ -3,15 +3,13 @@ SOURCES.tsv) where an audit of 436 real records found a page saying something el
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from sitetext import html_pages
+from test_registry import make_registry_catalog, record
 
 from sitegen.build import build
-from test_registry import make_registry_catalog, record
 
 
 def built_page(tmp_path: Path, nct: str, study: dict[str, Any], page: str = "") -> str:
@@ -27,3 +25,14 @@ def test_a_numbered_list_in_a_description_keeps_the_number_it_starts_at(tmp_path
     assert "\n3. Analysis, resource development" in study["protocolSection"]["descriptionModule"]["detailedDescription"]
     page = built_page(tmp_path, "NCT06568081", study)
     assert re.search(r'<ol start="3">\s*<li>Analysis, resource development and dissemination', page), page
+
+
+
+def test_a_link_s_label_shows_the_characters_the_record_escapes(tmp_path: Path) -> None:
+    """NCT06648538 names a link 'Mildeca \\[En ligne\\]. Les français " addicts "...': the registry's texts are
+    CommonMark, and its link labels escape as its other texts do; the page showed the backslashes."""
+    study = record("NCT06648538")
+    labels = [link["label"] for link in study["protocolSection"]["referencesModule"]["seeAlsoLinks"]]
+    assert any(label.startswith("Mildeca \\[En ligne\\]") for label in labels)
+    page = built_page(tmp_path, "NCT06648538", study, "references")
+    assert ">Mildeca [En ligne]. Les français" in page and "\\[" not in page

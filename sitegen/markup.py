@@ -71,7 +71,11 @@ def is_plain(text: str) -> bool:
 @functools.cache
 def _converter() -> markdown.Markdown:
     # One converter per process, reset before each use: making one costs more than converting a sentence with it.
-    return markdown.Markdown(output_format="html")
+    converter = markdown.Markdown(output_format="html")
+    # A numbered list keeps the number it starts at, as CommonMark (the registry's Markdown) has it: Python-Markdown
+    # would number '3. Analysis' after a paragraph as 1.
+    converter.parser.blockprocessors["olist"].LAZY_OL = False  # type: ignore[attr-defined]
+    return converter
 
 
 def markdown_html(text: str) -> str:

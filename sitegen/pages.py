@@ -134,6 +134,51 @@ MAX_REGISTRY_PROSE = 100_000
 """Characters of a registry text shown (the registry itself takes at most 32,000, in a detailed description)."""
 
 
+_LIST_ITEM = re.compile(r"( *)([-*+]|([0-9]{1,9})[.)])( {1,4}|$)")
+
+
+def commonmark_indents(text: str) -> str:
+    """The registry's Markdown with its lists written as Python-Markdown reads them. CommonMark (the registry's) nests
+    a line under a list item when it starts at the item's text ('1. Step' then '   * detail', three spaces), and lets
+    a list start or go on right after a line of text; Python-Markdown nests only four spaces further per level, and
+    starts a list only after a blank line, so it read NCT06648538's ten numbered steps as bullets and paragraphs,
+    their numbers lost. Each line inside N items is indented 4 * N spaces (plus what it has beyond the item's text),
+    and a blank line is put before an item that follows text, or that ends a nested list after a blank line; lines
+    outside any list are left as they are, and so is a line that continues a paragraph lazily."""
+    if "\n" not in text:
+        return text
+    out: list[str] = []
+    columns: list[int] = []  # the column of the text of each list item the line is in, outermost first
+    before = "blank"  # what the line before was: 'blank', 'item' or 'text'
+    loose = False  # whether a blank line came inside the list (Python-Markdown then reads the rest of a nested
+    # block, up to the next blank line, as part of the nested list)
+    for line in text.split("\n"):
+        if not line.strip():
+            out.append(line)
+            before, loose = "blank", bool(columns)
+            continue
+        spaced = line.expandtabs(4)
+        indent = len(spaced) - len(spaced.lstrip(" "))
+        item = _LIST_ITEM.match(spaced)
+        open_items = len(columns)
+        if item or before == "blank":  # a line right after a paragraph's may continue it lazily: it closes no item
+            while columns and indent < columns[-1]:
+                columns.pop()
+        if item and before != "blank":
+            closed = open_items - len(columns)
+            # after text, an item starts a list (a numbered one only at 1, as CommonMark has it) or goes on with one
+            if (closed > 1 and loose) or (before == "text" and (closed or item[3] in (None, "1"))):
+                out.append("")
+        loose = loose and bool(columns)
+        if columns and indent >= columns[-1]:
+            line = " " * (4 * len(columns) + indent - columns[-1]) + spaced.lstrip(" ")
+        if item:
+            columns.append(indent + len(item[2]) + max(len(item[4]), 1))
+        before = "item" if item else "text"
+        out.append(line)
+    return "\n".join(out)
+
+
 def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
     it escapes; a '<' that could start a tag written as text (the registry has no HTML, and Markdown's search for a
@@ -142,8 +187,9 @@ def registry_prose(text: str) -> str:
     than Markdown reads in linear time, lists nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain
     text (markup.text_html), cut there."""
     shown, cut = text[:MAX_REGISTRY_PROSE], len(text) - MAX_REGISTRY_PROSE
-    if cut <= 0 and not markdown_problem(shown):
-        return _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, shown)).replace("[@", "[\\@")
+    nested = commonmark_indents(shown) if cut <= 0 else shown  # (checked as Markdown will read it)
+    if cut <= 0 and not markdown_problem(nested):
+        return _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested)).replace("[@", "[\\@")
     more = f"\n\n(The registry's text goes on for {cut:,} more characters, not shown here.)" if cut > 0 else ""
     return text_html(_ESCAPED.sub(lambda m: m[1], shown) + more)
 

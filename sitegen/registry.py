@@ -525,7 +525,7 @@ def read_study(data: Any, file: str) -> Study:
         references=tuple(Reference(_pmid(r.get("pmid")), _text(r.get("type")), _text(r.get("citation")))
                          for r in map(_dict, _list(refs.get("references"))) if _text(r.get("citation")) or _pmid(r.get("pmid"))),
         # a link a page may not make (javascript:, a password in it) is shown as text, as a reference's is
-        links=tuple(Link(_text(r.get("label")) or _text(r.get("url")), web_link(_text(r.get("url"))))
+        links=tuple(Link(plain(r.get("label")) or _text(r.get("url")), web_link(_text(r.get("url"))))
                     for r in map(_dict, _list(refs.get("seeAlsoLinks"))) if _text(r.get("label")) or _text(r.get("url"))),
         has_results=data.get("hasResults") is True,
     )

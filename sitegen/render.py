@@ -73,7 +73,7 @@ ALLOWED_TAGS = {
     "p", "br", "em", "strong", "a", "ul", "ol", "li", "code", "pre", "blockquote",
     "h3", "h4", "h5", "h6", "sub", "sup", "abbr", "table", "thead", "tbody", "tr", "th", "td", "hr",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 # A citation's place while Markdown and nh3 work: private-use characters, removed from the prose first, so that no
 # content can hold a placeholder (before, prose holding the placeholder text swapped a citation into an attribute).

@@ -58,7 +58,7 @@ def nct_of(path: Path) -> str:
 def test_every_json_record_writes_its_two_files_and_a_site_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     content = tmp_path / "newsite"
     assert run(*map(str, JSON_RECORDS), "--content", str(content)) == 0
-    assert len(JSON_RECORDS) == 41
+    assert len(JSON_RECORDS) == 43
     for source in JSON_RECORDS:
         slug = nct_of(source).lower()
         record = content / "trials" / f"{slug}.ctgov.json"
@@ -69,7 +69,7 @@ def test_every_json_record_writes_its_two_files_and_a_site_yaml(tmp_path: Path, 
         assert editor == {"slug": slug}  # only the slug; the rest is comments
     Settings.model_validate(yaml.safe_load((content / "site.yaml").read_text()))  # the build accepts it
     out = capsys.readouterr().out
-    assert "41 trials imported" in out and "41 new" in out and "wrote site.yaml" in out
+    assert "43 trials imported" in out and "43 new" in out and "wrote site.yaml" in out
 
 
 def test_an_imported_trial_has_the_defaults_of_the_fields_no_one_gave_each_its_own(tmp_path: Path) -> None:

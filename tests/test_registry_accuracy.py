@@ -1,0 +1,67 @@
+"""Registry trials shown as their records say, checked against real ClinicalTrials.gov records (tests/data/ctgov/,
+SOURCES.tsv) where an audit of 436 real records found a page saying something else."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from test_registry import make_registry_catalog, record
+
+from sitegen.build import build
+
+
+def built_page(tmp_path: Path, nct: str, study: dict[str, Any], page: str = "") -> str:
+    build(make_registry_catalog(tmp_path, {nct: study}), tmp_path / "out", jobs=1)
+    return (tmp_path / "out" / "trials" / nct.lower() / page / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_numbered_list_in_a_description_keeps_the_number_it_starts_at(tmp_path: Path) -> None:
+    """NCT06568081's description numbers its stages 1, 2a, 2b and '3. Analysis, resource development and
+    dissemination', the last after paragraphs: CommonMark, which the registry writes and shows, starts that list at
+    3; Python-Markdown numbered it 1."""
+    study = record("NCT06568081")
+    assert "\n3. Analysis, resource development" in study["protocolSection"]["descriptionModule"]["detailedDescription"]
+    page = built_page(tmp_path, "NCT06568081", study)
+    assert re.search(r'<ol start="3">\s*<li>Analysis, resource development and dissemination', page), page
+
+
+
+def test_a_link_s_label_shows_the_characters_the_record_escapes(tmp_path: Path) -> None:
+    """NCT06648538 names a link 'Mildeca \\[En ligne\\]. Les français " addicts "...': the registry's texts are
+    CommonMark, and its link labels escape as its other texts do; the page showed the backslashes."""
+    study = record("NCT06648538")
+    labels = [link["label"] for link in study["protocolSection"]["referencesModule"]["seeAlsoLinks"]]
+    assert any(label.startswith("Mildeca \\[En ligne\\]") for label in labels)
+    page = built_page(tmp_path, "NCT06648538", study, "references")
+    assert ">Mildeca [En ligne]. Les français" in page and "\\[" not in page
+
+
+def test_lists_nested_as_commonmark_nests_them_keep_their_items_and_numbers(tmp_path: Path) -> None:
+    """NCT06648538's description numbers ten steps ('1. Patient Recruitment:'), each with bullets indented three
+    spaces, to the step's text, as CommonMark (the registry's Markdown) nests them; the next step follows the last
+    bullet without a blank line. Python-Markdown, which nests by four spaces and starts a list only after a blank
+    line, showed steps 2 to 10 as bullets and as '5. Reporting for Adverse Events:' inside a paragraph."""
+    study = record("NCT06648538")
+    text = study["protocolSection"]["descriptionModule"]["detailedDescription"]
+    assert "1. Patient Recruitment:\n\n   * Patient recruitment" in text and "CTMS).\n2. Data Collection:" in text
+    page = built_page(tmp_path, "NCT06648538", study)
+    section = page[page.index('id="detailed-description"'):]
+    steps = ["Patient Recruitment:", "Data Collection:", "Data Management:", "Data Analysis:",
+             "Reporting for Adverse Events:", "Change Management:", "Quality Assurance:", "Training and Compliance:",
+             "Record Keeping:", "Documentation and Archiving:"]
+    assert [step for step in steps if f"<li>\n<p>{step}</p>" not in section] == []
+    assert section.count("<ol>") == 1 and "5. Reporting" not in section  # one list of ten steps, none as text
+    assert "<li>Patient recruitment procedures will be conducted" in section  # a step's bullets stay bullets
+
+
+def test_commonmark_list_indents_are_written_as_python_markdown_reads_them() -> None:
+    from sitegen.pages import commonmark_indents
+
+    assert commonmark_indents("1. Step\n\n   * detail\n   * more\n2. Next") == (
+        "1. Step\n\n    * detail\n    * more\n\n2. Next")
+    assert commonmark_indents("* a\n  * b\n* c") == "* a\n    * b\n* c"  # siblings stay a tight list
+    assert commonmark_indents("Objectives:\n1. first\n2. second") == "Objectives:\n\n1. first\n2. second"
+    assert commonmark_indents("In 2020 we saw\n3. this") == "In 2020 we saw\n3. this"  # a list after text starts at 1
+    assert commonmark_indents("Text\n\n    code") == "Text\n\n    code"  # outside a list, lines are left alone

@@ -27,7 +27,6 @@ def test_a_numbered_list_in_a_description_keeps_the_number_it_starts_at(tmp_path
     assert re.search(r'<ol start="3">\s*<li>Analysis, resource development and dissemination', page), page
 
 
-
 def test_a_link_s_label_shows_the_characters_the_record_escapes(tmp_path: Path) -> None:
     """NCT06648538 names a link 'Mildeca \\[En ligne\\]. Les français " addicts "...': the registry's texts are
     CommonMark, and its link labels escape as its other texts do; the page showed the backslashes."""

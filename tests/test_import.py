@@ -1191,3 +1191,27 @@ def test_any_damage_to_an_xml_record_converts_never_a_crash(damage: list[tuple[i
         elements[where % len(elements)].text = text
         elements[where % len(elements)].set("type", text)
     assert isinstance(study_from_xml(root)["protocolSection"], dict)
+
+
+def test_the_readme_s_worked_example_prints_what_the_readme_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Each command of the README's worked example, run as written in a folder where `tests/data/` is where it is in
+    a clone, prints exactly the lines the README shows under it (it left out the count each run ends with)."""
+    readme = (DATA.parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme[readme.index("A worked example with the records"):readme.index("A record that moved on")]
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", example, re.DOTALL)
+    runs: list[tuple[str, list[str]]] = []
+    for block in blocks:
+        lines = block.splitlines()
+        if lines[0].startswith("$ "):
+            runs.append((lines[0][2:], lines[1:]))
+        elif lines[0].startswith("sitegen "):
+            runs.append((lines[0], []))
+        else:
+            runs[-1][1].extend(lines)
+    assert len(runs) == 3
+    (tmp_path / "tests").symlink_to(DATA.parent)
+    monkeypatch.chdir(tmp_path)
+    for command, shown in runs:
+        assert main(command.split()[1:]) == 0, command
+        assert capsys.readouterr().out.splitlines() == shown, command

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import itertools
 import json
 import re
 import time
@@ -18,6 +19,7 @@ from schemaorg import Vocabulary, validate
 from sitetext import PageInfo, html_pages
 
 from sitegen.build import build
+from sitegen.catalog import search
 from sitegen.project import TEMPLATES, Project
 from sitegen.slugs import slugify
 from sitegen.cli import main
@@ -148,6 +150,31 @@ def test_a_trial_is_listed_under_every_condition_it_studies(built: tuple[Path, d
     assert listed > len(ALL)  # some trials study more than one
 
 
+
+def test_search_finds_a_trial_by_the_city_and_region_of_each_of_its_sites(built: tuple[Path, dict[str, PageInfo]]
+                                                                          ) -> None:
+    """The home page names each trial's cities and the locations listing has a page for each, so a search for a
+    city finds the trials that run there (it found only a site's facility and country: `villejuif` found nothing
+    though the home page says the trial runs in Villejuif). The index is read as static/search.js reads it."""
+    out, _ = built
+    head = json.loads((out / "search" / "index.json").read_text(encoding="utf-8"))
+    urls = [doc[0] for n in range(0, head["documents"], head["docsPerFile"])
+            for doc in json.loads((out / "search" / "docs" / f"{n // head['docsPerFile']}.json").read_text())]
+
+    def found(term: str) -> set[str]:
+        held = out / search.term_file(term, head["termFiles"])
+        encoded = json.loads(held.read_text(encoding="utf-8")).get(term, []) if held.exists() else []
+        numbers = itertools.accumulate(value // 16 for value in encoded)
+        return {urls[n - 1] for n in numbers}
+
+    places = 0
+    for nct in ALL:
+        for site in record(nct)["protocolSection"].get("contactsLocationsModule", {}).get("locations", []):
+            for place in (site.get("city", ""), site.get("state", "")):
+                for term in search.words(place):
+                    assert f"trials/{nct.lower()}/" in found(term), (nct, place, term)
+                    places += 1
+    assert places > 100
 def test_every_page_carries_valid_schema_org_with_sites_as_addresses(built: tuple[Path, dict[str, PageInfo]]) -> None:
     out, pages = built
     vocab = Vocabulary.load()

@@ -90,6 +90,7 @@ def _facts_text(study: Study) -> list[str]:
             *study.conditions, *study.keywords, *criteria_lines(study.criteria), study.sponsor, *study.collaborators,
             *(a.label for a in study.arms), *(i.name for i in study.interventions),
             *(n for i in study.interventions for n in i.other_names), *(s.facility for s in study.sites),
+            *dict.fromkeys(place for s in study.sites for place in (s.city, s.state)),  # as the listings name them
             *(c.name for c in study.countries), *(o.measure for o in study.primary_outcomes + study.secondary_outcomes)]
 
 

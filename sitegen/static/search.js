@@ -168,7 +168,8 @@
         var row = parts[i][doc % head.docsPerFile], entry = item.cloneNode(true), link = entry.querySelector("a");
         link.href = new URL(row[0], root).pathname;
         link.textContent = row[1];
-        entry.querySelector(".search-meta").textContent = row.slice(2).filter(Boolean).join(" · ");
+        // condition, phase, status: as the list below and the trial's own pages say them (a row holds the status first)
+        entry.querySelector(".search-meta").textContent = [row[2], row[4], row[3]].filter(Boolean).join(" · ");
         list.appendChild(entry);
         if (focus && i === 0) link.focus();
       });

@@ -86,6 +86,19 @@ def test_a_word_of_one_trial_finds_that_trial_and_its_link_opens_it_by_keyboard(
     expect(page.locator("h1")).to_have_text(title)
 
 
+def test_a_result_names_condition_phase_and_status_in_the_order_the_pages_do(open_page, catalog_url: str) -> None:
+    """A result's line under its title reads as the trial's own page and its entry in the list say it (condition,
+    phase, status), not in another order: it read 'Sarcoma · Recruiting · Phase 2' where they say 'Sarcoma · Phase
+    2 · Recruiting'."""
+    page = open_page(catalog_url)
+    search(page, UNIQUE_WORD)
+    expect(page.locator(RESULT_LINK)).to_have_count(1, timeout=10_000)
+    shown = page.locator("#search .search-results .search-meta").inner_text()
+    page.locator(RESULT_LINK).click()
+    page.wait_for_url(f"{catalog_url}trials/{SEARCH_TRIAL}/")
+    assert shown == page.locator("main p.lead").first.inner_text()
+
+
 def test_a_word_in_no_trial_says_there_are_no_results(open_page, catalog_url: str) -> None:
     page = open_page(catalog_url)
     search(page, MISSING_WORD)

@@ -31,10 +31,17 @@ from .tools import (
 LARGEST = "NCT00831909"  # the test record with the most sites (162)
 RECORDS = [LARGEST, "NCT05814159", "NCT05921903", "NCT04318938"]  # nested and sectioned criteria, references
 HUGE = "NCT09999999"  # LARGEST with its sites repeated to 1,200, as the largest real records have over 1,100
+INDENTED = "NCT09999998"  # NCT05814159 with a description whose indented lines Markdown takes for code
+# As NCT06648538's detailed description has it: a list indented four spaces after a paragraph is a code block
+# (CommonMark's too), whose long lines do not wrap unless the style sheet says so.
+INDENTED_TEXT = (
+    "Records will be retained as the regulations require.\n10. Documentation and Archiving:\n\n"
+    "    * Upon study completion, all study documentation will be archived for future reference and audit purposes.\n"
+    "    * Archiving procedures will adhere to regulatory guidelines and institutional policies.\n")
 CHECKED = [f"trials/{n.lower()}/{page}" for n in (LARGEST, "NCT05814159") for page in (
     "index.html", "eligibility/index.html", "arms/index.html", "outcomes/index.html", "locations/index.html",
     "sponsor/index.html")] + ["trials/nct04318938/references/index.html", "trials/nct05921903/eligibility/index.html",
-                              f"trials/{HUGE.lower()}/locations/index.html"]
+                              f"trials/{HUGE.lower()}/locations/index.html", f"trials/{INDENTED.lower()}/index.html"]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +59,10 @@ def registry_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
     huge["protocolSection"]["identificationModule"]["nctId"] = HUGE
     places = huge["protocolSection"]["contactsLocationsModule"]
     places["locations"] = [{**site, "facility": f"{site['facility']} {i}"} for i in range(8) for site in places["locations"]][:1200]
-    project = make_registry_catalog(root, {**{n: record(n) for n in RECORDS}, HUGE: huge})
+    indented = record("NCT05814159")
+    indented["protocolSection"]["identificationModule"]["nctId"] = INDENTED
+    indented["protocolSection"]["descriptionModule"]["detailedDescription"] = INDENTED_TEXT
+    project = make_registry_catalog(root, {**{n: record(n) for n in RECORDS}, HUGE: huge, INDENTED: indented})
     with serve(out) as url:
         build(project, out, base_url=url, jobs=1)
         yield out, url

@@ -1093,3 +1093,28 @@ def test_a_shared_file_edited_while_the_trials_are_built_and_then_edited_back_is
     build(catalog, out)
     assert "Passing" not in (out / "index.html").read_text()
     _assert_as_a_full_build(catalog, out, tmp_path / "full")
+
+
+def test_a_shared_file_saved_while_only_a_trial_is_built_is_built_again(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review of the fix above: when the plan saw no shared file change (one trial edited), the build
+    reused the last build's fingerprint of the shared files, but loaded them afresh; site.yaml saved in between was
+    rendered into the trial's pages, which then noted the old fingerprint, and stayed so after the save was undone."""
+    out, settings = tmp_path / "out", catalog.content / "site.yaml"
+    build(catalog, out)
+    before = settings.read_bytes()
+    edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")  # a trial only
+    load_shared = build_module.load_shared
+
+    def edited_after_the_scan(project: Project, base_url: str | None) -> object:
+        edit(settings, "title: ", "title: Passing ")
+        return load_shared(project, base_url)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "load_shared", edited_after_the_scan)
+        build(catalog, out)
+    assert "Passing" in (out / "trials" / "trial-1" / "index.html").read_text()
+    settings.write_bytes(before)  # the save undone
+    build(catalog, out)
+    assert [p for p in out.rglob("*.html") if "Passing" in p.read_text()] == []
+    _assert_as_a_full_build(catalog, out, tmp_path / "full")

@@ -275,10 +275,24 @@ def build_catalog(
     if terms or removed or (indexed and SEARCH in previous.behind):  # first: no record names terms not kept
         state.save_terms(output, terms, keep=records, fresh=not previous.token, indexed=indexed)
     if shared_files_digest(project, base_url) != plan.scan.shared_files:  # saved while built: what was read may not
-        record = replace(record, shared_files="<saved while built>")  # be what was digested; loaded again next time
+        record = _saved_while_built(record, built=terms.keys())  # be what was digested or fingerprinted
     keep(plan, record, files)
     report = BuildReport(len(records), files, tuple(sorted(changed)), len(tasks), record.behind)
     return report, sorted(warnings)
+
+
+def _saved_while_built(record: state.BuildRecord, built: Collection[str]) -> state.BuildRecord:
+    """The record of a build during which a shared file was saved: the shared files are loaded again next time,
+    and every output this build made, whose reads noted a fingerprint of what it may not have read, made again."""
+    saved = "<saved while built>"
+
+    def stale(reads: dict[Key, str]) -> dict[Key, str]:
+        return {key: saved if key[0] in ("shared", "reference") else value for key, value in reads.items()}
+
+    trials = {slug: replace(r, reads=stale(r.reads)) if slug in built else r for slug, r in record.trials.items()}
+    return replace(record, shared_files=saved, shared_print=saved, trials=trials,
+                   listings={name: replace(m, reads=stale(m.reads)) for name, m in record.listings.items()},
+                   site={name: replace(m, reads=stale(m.reads)) for name, m in record.site.items()})
 
 
 def _only_pages(plan: CatalogPlan, records: dict[str, state.TrialRecord], shared_print: str,

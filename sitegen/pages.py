@@ -134,7 +134,8 @@ MAX_REGISTRY_PROSE = 100_000
 """Characters of a registry text shown (the registry itself takes at most 32,000, in a detailed description)."""
 
 
-_LIST_ITEM = re.compile(r"( *)([-*+]|([0-9]{1,9})[.)])( {1,4}|$)")
+_BREAK = re.compile(r" *([-*_])(?:[ \t]*\1){2,}[ \t]*$")  # a thematic break, never an item
+_LIST_ITEM = re.compile(r"( *)([-*+]|([0-9]{1,9})\.)( {1,4}|$)")  # Python-Markdown reads no '1)' list
 
 
 def commonmark_indents(text: str) -> str:
@@ -144,7 +145,10 @@ def commonmark_indents(text: str) -> str:
     starts a list only after a blank line, so it read NCT06648538's ten numbered steps as bullets and paragraphs,
     their numbers lost. Each line inside N items is indented 4 * N spaces (plus what it has beyond the item's text),
     and a blank line is put before an item that follows text, or that ends a nested list after a blank line; lines
-    outside any list are left as they are, and so is a line that continues a paragraph lazily."""
+    outside any list are left as they are, and so is a line that continues a paragraph lazily. What CommonMark reads
+    as no item is none here either (else the lines after it would be indented into a code block): a thematic break
+    ('* * *'), an item indented more than three spaces past the one holding it, and after text an empty item or a
+    numbered one not at 1; and '1)', which Python-Markdown never reads as an item."""
     if "\n" not in text:
         return text
     out: list[str] = []
@@ -160,6 +164,12 @@ def commonmark_indents(text: str) -> str:
         spaced = line.expandtabs(4)
         indent = len(spaced) - len(spaced.lstrip(" "))
         item = _LIST_ITEM.match(spaced)
+        if item and _BREAK.match(spaced):
+            item = None
+        if item:  # CommonMark: an item is indented at most 3 spaces past the item holding it
+            holder = max((c for c in columns if c <= indent), default=0)
+            if indent - holder > 3:
+                item = None
         open_items = len(columns)
         if item or before == "blank":  # a line right after a paragraph's may continue it lazily: it closes no item
             while columns and indent < columns[-1]:
@@ -167,7 +177,9 @@ def commonmark_indents(text: str) -> str:
         if item and before != "blank":
             closed = open_items - len(columns)
             # after text, an item starts a list (a numbered one only at 1, as CommonMark has it) or goes on with one
-            if (closed > 1 and loose) or (before == "text" and (closed or item[3] in (None, "1"))):
+            if not closed and (item[3] not in (None, "1") or not spaced[item.end():].strip()):
+                item = None  # CommonMark: it cannot interrupt a paragraph; the line goes on with it
+            elif (closed > 1 and loose) or (before == "text" and (closed or item[3] in (None, "1"))):
                 out.append("")
         loose = loose and bool(columns)
         if columns and indent >= columns[-1]:

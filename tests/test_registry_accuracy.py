@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_registry import make_registry_catalog, record
 
 from sitegen.build import build
@@ -64,3 +65,29 @@ def test_commonmark_list_indents_are_written_as_python_markdown_reads_them() -> 
     assert commonmark_indents("Objectives:\n1. first\n2. second") == "Objectives:\n\n1. first\n2. second"
     assert commonmark_indents("In 2020 we saw\n3. this") == "In 2020 we saw\n3. this"  # a list after text starts at 1
     assert commonmark_indents("Text\n\n    code") == "Text\n\n    code"  # outside a list, lines are left alone
+
+
+@pytest.mark.parametrize("text", [
+    "Results:\n    - a\n    - b",  # an item indented four spaces more than what holds it is text
+    "Visits are in week 2 and week\n3. Each visit lasts an hour.\n\n   Participants are paid.",  # no list after text
+    "1) First step\n\n   Details of the first step.\n\n2) Second step",  # Python-Markdown reads no '1)' list
+    "Intro.\n\n* * *\n\n  Next paragraph, indented two spaces.",  # a thematic break is no item
+])
+def test_text_that_is_no_list_never_becomes_a_code_block(text: str) -> None:
+    """Found by a review of commonmark_indents: lines CommonMark reads as no list item were taken for one, and the
+    lines after them indented four spaces, which Python-Markdown shows as code. Each text is shown as paragraphs
+    (and a rule), every word kept, as it was before the lists were re-indented."""
+    from sitegen.markup import markdown_html
+    from sitegen.pages import registry_prose
+
+    shown = markdown_html(registry_prose(text))
+    assert "<pre>" not in shown and "<code>" not in shown, shown
+    assert re.sub(r"<[^>]+>|\s+", "", shown) == re.sub(r"[\s*]+", "", text), shown  # (the rule's '*' aside)
+
+
+def test_an_empty_item_right_after_text_leaves_its_heading() -> None:
+    """'Eligible:' over a line holding only '-' is a heading (a setext one) in CommonMark and Python-Markdown alike:
+    an empty item cannot interrupt a paragraph, and no blank line is put before it."""
+    from sitegen.pages import commonmark_indents
+
+    assert commonmark_indents("Eligible:\n-\n  adults") == "Eligible:\n-\n  adults"

@@ -256,7 +256,7 @@ def test_every_file_an_import_writes_is_on_the_disk_before_its_name(tmp_path: Pa
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A rename is not a write: after a power cut, a file renamed before its bytes reached the disk can be empty
     under its new name, and the registry record or site.yaml it replaced is lost. Each file is synced before it
-    takes its name, and its folder after."""
+    takes its name, and each folder once after them all."""
     events: list[tuple[str, str]] = []
     sync, rename, link = os.fsync, os.replace, os.link
 
@@ -275,14 +275,16 @@ def test_every_file_an_import_writes_is_on_the_disk_before_its_name(tmp_path: Pa
     monkeypatch.setattr(os, "fsync", synced)
     monkeypatch.setattr(os, "replace", renamed)
     monkeypatch.setattr(os, "link", linked)
-    assert run(str(DATA / "ctgov-xml" / "raw_study.xml"), "--content", str(tmp_path)) == 0
+    assert run(str(DATA / "ctgov-xml" / "raw_study.xml"), *map(str, JSON_RECORDS[:2]), "--content", str(tmp_path)) == 0
     named = [path for what, path in events if what == "name"]
-    assert {Path(p).name.split(".tmp")[0].rsplit(".", 1)[0] for p in named} == {
+    assert len(named) == 7 and {Path(p).name.split(".tmp")[0].rsplit(".", 1)[0] for p in named} >= {
         ".site.yaml", ".nct00002475.ctgov.json", ".nct00002475.yaml"}
     for temporary in named:
         at = events.index(("name", temporary))
         assert ("sync", temporary) in events[:at]  # its bytes first
         assert ("sync", str(Path(temporary).parent)) in events[at:]  # then its name
+    folders = [path for what, path in events if what == "sync" and Path(path).is_dir()]
+    assert sorted(folders) == sorted({str(Path(p).parent) for p in named})  # each once, not once a file
 
 
 def test_an_editor_s_file_found_missing_is_created_and_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -379,7 +379,7 @@ def libc() -> ctypes.CDLL | None:
     would start ldconfig, a process, for each build and each of its workers.)"""
     try:
         return ctypes.CDLL(None, use_errno=True)
-    except OSError:  # a system that opens no program's own symbols (Windows)
+    except OSError:  # a system whose loader cannot open the program's own symbols
         return None
 
 

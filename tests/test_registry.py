@@ -150,7 +150,6 @@ def test_a_trial_is_listed_under_every_condition_it_studies(built: tuple[Path, d
     assert listed > len(ALL)  # some trials study more than one
 
 
-
 def test_search_finds_a_trial_by_the_city_and_region_of_each_of_its_sites(built: tuple[Path, dict[str, PageInfo]]
                                                                           ) -> None:
     """The home page names each trial's cities and the locations listing has a page for each, so a search for a
@@ -175,6 +174,8 @@ def test_search_finds_a_trial_by_the_city_and_region_of_each_of_its_sites(built:
                     assert f"trials/{nct.lower()}/" in found(term), (nct, place, term)
                     places += 1
     assert places > 100
+
+
 def test_every_page_carries_valid_schema_org_with_sites_as_addresses(built: tuple[Path, dict[str, PageInfo]]) -> None:
     out, pages = built
     vocab = Vocabulary.load()

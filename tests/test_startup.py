@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_catalog import make_catalog
+from test_catalog import make_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 

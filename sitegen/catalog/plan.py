@@ -352,8 +352,8 @@ def _read(path: str) -> bytes:
 
 
 def trial_stat(source: TrialSource) -> tuple[int, ...]:
-    """Size, modification and change times (ns) of a trial's file and of its own .bib, if it has one. The
-    change time cannot be set back by a program, as the modification time can."""
+    """Size, modification and change times (ns) of a trial's file, of its own .bib and of its registry record,
+    those it has. The change time cannot be set back by a program, as the modification time can."""
     s = os.stat(source.yaml)
     stat: tuple[int, ...] = (s.st_size, s.st_mtime_ns, s.st_ctime_ns)
     for path in (source.bib, source.registry):

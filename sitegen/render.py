@@ -74,6 +74,15 @@ ALLOWED_TAGS = {
     "h3", "h4", "h5", "h6", "sub", "sup", "abbr", "table", "thead", "tbody", "tr", "th", "td", "hr",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}, "ol": {"start"}}
+MAX_START = 9  # digits of a list's first number: Markdown's own limit (CommonMark's too)
+
+
+def _valid_value(tag: str, attribute: str, value: str) -> str | None:
+    """An allowed attribute's value as the sanitizer keeps it, or None to drop the attribute: a list's `start` only
+    as a number of ASCII digits (an editor's raw HTML may say anything, and Markdown reads any Unicode digit)."""
+    if attribute == "start" and not (value.isascii() and value.isdigit() and len(value) <= MAX_START):
+        return None
+    return value
 URL_SCHEMES = {"http", "https", "mailto"}
 # A citation's place while Markdown and nh3 work: private-use characters, removed from the prose first, so that no
 # content can hold a placeholder (before, prose holding the placeholder text swapped a citation into an attribute).
@@ -333,7 +342,8 @@ def prose_html(env: Environment, text: str, citations: tuple[Citation, ...], fin
     html = markdown_html(source)
     if not (is_plain(source) and source.isprintable()):  # else one paragraph of printable text, which the
         # sanitizer would give back as it is (a no-break space it would write as &nbsp;, a NUL it would drop)
-        html = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+        html = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, attribute_filter=_valid_value,
+                         url_schemes=URL_SCHEMES,
                          link_rel="noopener")
     if not citations:  # most prose cites nothing: its HTML then depends on no template
         return Markup(html)

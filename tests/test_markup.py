@@ -75,3 +75,14 @@ def test_a_plain_sentence_ending_in_a_citation_is_not_converted(monkeypatch) -> 
     assert plain_text("Answer 1 is plain. [@chen2021]") == "Answer 1 is plain."
     assert plain_text("Answer 1 is plain [ @monga2020; @zhou2021 ]\n") == "Answer 1 is plain"
     assert converted == []
+
+
+def test_a_list_keeps_its_first_number_only_as_ascii_digits() -> None:
+    """A numbered list starts at its first number (as CommonMark, the registry's Markdown, has it); an editor's raw
+    HTML may write any `start`, and Python-Markdown reads any Unicode digit ('٣.'): only ASCII digits are kept, so
+    every page stays valid HTML."""
+    assert '<ol start="3">' in prose_html(Environment(), "Steps:\n\n3. third\n4. fourth", (), "")
+    for text in ('Steps:\n\n<ol start="javascript:alert(1)"><li>a</li></ol>', "Steps:\n\n\u0663. third",
+                 '<ol start="1e9"><li>a</li></ol>', f'<ol start="{"9" * 10}"><li>a</li></ol>'):
+        shown = prose_html(Environment(), text, (), "")
+        assert "<ol>" in shown and "start" not in shown, (text, shown)

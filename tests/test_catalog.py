@@ -1071,15 +1071,10 @@ def test_dangling_links_among_the_trials_are_each_a_problem_of_its_file(catalog:
     assert not (tmp_path / "out").exists()
 
 
-def test_a_shared_file_edited_while_the_trials_are_built_and_then_edited_back_is_built_again(
-        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Found by a hostile review, as for a trial's file: site.yaml saved between the plan's digest of the shared
-    files and their loading, then the save undone, left every page with the passing title for good."""
-    out, settings = tmp_path / "out", catalog.content / "site.yaml"
-    build(catalog, out)
-    edit(settings, "title: ", "title: Renamed ")  # something to build again
-    before = settings.read_bytes()
-    load_shared = build_module.load_shared
+def _build_with_a_title_saved_after_the_scan(catalog: Project, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build `catalog` into `out`, site.yaml's title saved as 'Passing ...' between the plan's digest of the shared
+    files and their loading."""
+    settings, load_shared = catalog.content / "site.yaml", build_module.load_shared
 
     def edited_after_the_scan(project: Project, base_url: str | None) -> object:
         edit(settings, "title: ", "title: Passing ")
@@ -1088,6 +1083,17 @@ def test_a_shared_file_edited_while_the_trials_are_built_and_then_edited_back_is
     with monkeypatch.context() as patch:
         patch.setattr(build_module, "load_shared", edited_after_the_scan)
         build(catalog, out)
+
+
+def test_a_shared_file_edited_while_the_trials_are_built_and_then_edited_back_is_built_again(
+        catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a hostile review, as for a trial's file: site.yaml saved between the plan's digest of the shared
+    files and their loading, then the save undone, left every page with the passing title for good."""
+    out, settings = tmp_path / "out", catalog.content / "site.yaml"
+    build(catalog, out)
+    edit(settings, "title: ", "title: Renamed ")  # something to build again
+    before = settings.read_bytes()
+    _build_with_a_title_saved_after_the_scan(catalog, out, monkeypatch)
     assert "Passing Renamed" in (out / "index.html").read_text()
     settings.write_bytes(before)  # the save undone: the file holds what the plan digested
     build(catalog, out)
@@ -1104,15 +1110,7 @@ def test_a_shared_file_saved_while_only_a_trial_is_built_is_built_again(
     build(catalog, out)
     before = settings.read_bytes()
     edit(catalog.content / "trials" / "trial-1.yaml", "answer: ", "answer: Edited. ")  # a trial only
-    load_shared = build_module.load_shared
-
-    def edited_after_the_scan(project: Project, base_url: str | None) -> object:
-        edit(settings, "title: ", "title: Passing ")
-        return load_shared(project, base_url)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(build_module, "load_shared", edited_after_the_scan)
-        build(catalog, out)
+    _build_with_a_title_saved_after_the_scan(catalog, out, monkeypatch)
     assert "Passing" in (out / "trials" / "trial-1" / "index.html").read_text()
     settings.write_bytes(before)  # the save undone
     build(catalog, out)

@@ -234,6 +234,19 @@ def test_an_editor_s_file_is_validated_with_the_trial_s_types(tmp_path: Path, ca
     assert "nct05814159.yaml:3:1: titel: unknown field 'titel'; did you mean 'title'?" in err
 
 
+def test_an_editor_s_links_pass_the_one_link_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trial file's url fields must pass the link rule the references pass (README: Content); an editor's file of a
+    registry trial was validated by its types only, and a source's address with a password was linked on every page."""
+    editor = ("slug: nct05814159\nsources:\n  - name: Ours\n    url: https://user:secret@example.org/\n"
+              "identifiers:\n  - registry: Ours\n    value: X-1\n    url: https://example.org:99999/\n")
+    make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    assert main(["build", "--content", str(tmp_path / "content"), "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "nct05814159.yaml:4:10: sources[0].url: expected an http(s) address with a host, no user or password" in err
+    assert "nct05814159.yaml:8:10: identifiers[0].url: expected an http(s) address" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_registry_record_without_its_editor_s_file_is_an_error_naming_it(tmp_path: Path,
                                                                            capsys: pytest.CaptureFixture[str]) -> None:
     project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")})

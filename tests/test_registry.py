@@ -225,6 +225,24 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
     assert "Still's disease" in pages["conditions/index.html"].text
 
 
+def test_the_editor_s_official_title_wins_on_the_page_and_in_the_json_ld(tmp_path: Path) -> None:
+    """README: a field the editor's file sets wins, official_title among them; the summary and its MedicalTrial node
+    showed the registry's official title whatever the editor's file said."""
+    editor = "slug: nct05814159\nofficial_title: Anakinra in Japanese patients with Still's disease\n"
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    page = (out / "trials/nct05814159/index.html").read_text()
+    registry_s = record("NCT05814159")["protocolSection"]["identificationModule"]["officialTitle"]
+    assert "Official title: Anakinra in Japanese patients with Still&#39;s disease" in page
+    assert html.escape(registry_s) not in page and registry_s not in page
+    script = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert script is not None
+    trial = json.loads(script.group(1))["mainEntity"]
+    assert "Anakinra in Japanese patients with Still's disease" in trial["alternateName"]
+    assert registry_s not in trial["alternateName"]
+
+
 def test_an_editor_s_file_is_validated_with_the_trial_s_types(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     editor = "slug: nct05814159\nstatus: finished\ntitel: x\n"
     make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})

@@ -41,8 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     n = commands.add_parser("new", help="make a new project folder to start from",
                             description="Make a project in DIR: content/ with site.yaml, the default trial, its "
-                            "references and glossary, the JSON Schemas an editor uses to check them, a .gitignore "
-                            "for the built site and its cache, and a README. DIR must not exist or be empty.")
+                            "references and glossary, the JSON Schemas an editor uses to check them (schema/), "
+                            "docs/schema.md describing every field, a .gitignore for the built site and its cache, "
+                            "and a README. DIR must not exist or be empty.")
     n.add_argument("folder", type=Path, metavar="DIR", help="the folder to make")
 
     def inputs(p: argparse.ArgumentParser) -> None:

@@ -308,7 +308,8 @@ def registry_facts(trial: RegistryTrial, plain: dict[str, str]) -> JsonLd:
         node["description"] = plain["purpose"]
     elif study.brief_summary:
         node["description"] = plain["registry.brief_summary"]
-    titles = [t for t in (study.official_title, study.brief_title, study.acronym) if t and t != trial.title]
+    titles = list(dict.fromkeys(t for t in (trial.official_title, study.brief_title, study.acronym)
+                                if t and t != trial.title))  # the editor's official title wins, as on the page
     if titles:
         node["alternateName"] = titles
     if trial.sponsors:

@@ -66,11 +66,15 @@ def validate_trial(doc: Document) -> Trial:
 
 
 def validate_editor_file(doc: Document) -> BaseModel:
-    """Validate the editor's file of a registry trial: a trial's fields, each optional (an EditorTrial)."""
+    """Validate the editor's file of a registry trial: a trial's fields, each optional (an EditorTrial), its links by
+    the one link rule, as a trial file's are."""
     too_big = _text_problems(doc, doc.data)
     if too_big:
         raise ContentError(too_big)
     editor: BaseModel = _validate(doc, EditorTrial)
+    problems = [problem_at(doc, path, message) for path, message in link_problems(editor)]
+    if problems:
+        raise ContentError(problems)
     return editor
 
 

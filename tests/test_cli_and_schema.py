@@ -34,6 +34,9 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
         main(["build", "--help"])
     assert "trials/<slug>.yaml" in capsys.readouterr().out  # --content names both layouts
+    with pytest.raises(SystemExit) as e:
+        main(["new", "--help"])
+    assert "docs/schema.md" in capsys.readouterr().out  # every file the README says `sitegen new` makes
 
 
 def test_python_dash_m_sitegen_builds(tmp_path: Path) -> None:

@@ -225,6 +225,24 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
     assert "Still's disease" in pages["conditions/index.html"].text
 
 
+def test_the_editor_s_official_title_wins_on_the_page_and_in_the_json_ld(tmp_path: Path) -> None:
+    """README: a field the editor's file sets wins, official_title among them; the summary and its MedicalTrial node
+    showed the registry's official title whatever the editor's file said."""
+    editor = "slug: nct05814159\nofficial_title: Anakinra in Japanese patients with Still's disease\n"
+    project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    out = tmp_path / "out"
+    build(project, out, jobs=1)
+    page = (out / "trials/nct05814159/index.html").read_text()
+    registry_s = record("NCT05814159")["protocolSection"]["identificationModule"]["officialTitle"]
+    assert "Official title: Anakinra in Japanese patients with Still&#39;s disease" in page
+    assert html.escape(registry_s) not in page and registry_s not in page
+    script = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert script is not None
+    trial = json.loads(script.group(1))["mainEntity"]
+    assert "Anakinra in Japanese patients with Still's disease" in trial["alternateName"]
+    assert registry_s not in trial["alternateName"]
+
+
 def test_an_editor_s_file_is_validated_with_the_trial_s_types(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     editor = "slug: nct05814159\nstatus: finished\ntitel: x\n"
     make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
@@ -232,6 +250,19 @@ def test_an_editor_s_file_is_validated_with_the_trial_s_types(tmp_path: Path, ca
     err = capsys.readouterr().err
     assert "nct05814159.yaml:2:9: status: expected one of 'not-yet-recruiting'" in err
     assert "nct05814159.yaml:3:1: titel: unknown field 'titel'; did you mean 'title'?" in err
+
+
+def test_an_editor_s_links_pass_the_one_link_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trial file's url fields must pass the link rule the references pass (README: Content); an editor's file of a
+    registry trial was validated by its types only, and a source's address with a password was linked on every page."""
+    editor = ("slug: nct05814159\nsources:\n  - name: Ours\n    url: https://user:secret@example.org/\n"
+              "identifiers:\n  - registry: Ours\n    value: X-1\n    url: https://example.org:99999/\n")
+    make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, {"NCT05814159": editor})
+    assert main(["build", "--content", str(tmp_path / "content"), "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "nct05814159.yaml:4:10: sources[0].url: expected an http(s) address with a host, no user or password" in err
+    assert "nct05814159.yaml:8:10: identifiers[0].url: expected an http(s) address" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_registry_record_without_its_editor_s_file_is_an_error_naming_it(tmp_path: Path,

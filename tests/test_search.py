@@ -7,6 +7,8 @@ The files are read here as static/search.js reads them (tests/browser/test_catal
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -49,6 +51,19 @@ def test_words_are_letters_and_digits_in_lower_case_without_accents() -> None:
         "sjogren", "s", "naive", "cafe", "x", "y", "2", "8g", "dl", "sao", "paulo", "five"]
     assert words("İstanbul") == ["istanbul"]  # its dot above, split off by NFKD, is dropped with the accents
     assert words("a" * 50) == ["a" * search.MAX_TERM]
+
+
+def test_a_run_of_chinese_or_japanese_characters_is_one_word() -> None:
+    """README (Search): a run of Chinese or Japanese characters is one word. NFKD splits a voiced kana (が, パ, and
+    the half-width ｶﾞ) into the kana and a combining mark, which ended the word: 肉腫がん was '肉腫か' and 'ん'."""
+    assert words("肉腫がん 軟部肉腫 パッチ ｶﾞﾝ") == ["肉腫かん", "軟部肉腫", "ハッチ", "カン"]
+
+
+def test_search_js_drops_the_marks_search_py_drops() -> None:
+    """The browser splits a query into words as the index was split, or a word of the index is never found."""
+    script = (Path(search.__file__).parent.parent / "static" / "search.js").read_text(encoding="utf-8")
+    marks = re.search(r"var MARKS = /(\[[^\]]*\])/g;", script)
+    assert marks is not None and marks.group(1).encode().decode("unicode_escape") == search._MARKS.pattern
 
 
 def test_a_title_word_counts_more_than_one_in_the_text() -> None:

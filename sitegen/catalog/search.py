@@ -40,8 +40,9 @@ DOCS_PER_FILE = 100
 TERMS_PER_FILE = 16  # about this many documents to a terms file: a power of two, from 1 to MAX_TERM_FILES
 MAX_TERM_FILES = 4096
 
-# Combining marks (accents, once NFKD has split them off), the same ranges as search.js drops.
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Combining marks (accents, once NFKD has split them off; kana's voicing marks, which would split a Japanese word),
+# the same ranges as search.js drops.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099-\u309a\ufe20-\ufe2f]")
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: as search.js's [\p{L}\p{N}]+
 
 Counts = dict[str, int]  # a document's terms, and how often it has each

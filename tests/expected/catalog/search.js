@@ -21,7 +21,7 @@
   notice.remove();
   form.hidden = false;
 
-  var MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;  // as search.py's _MARKS
+  var MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099-\u309a\ufe20-\ufe2f]/g;  // as search.py's _MARKS
   var WORD = /[\p{L}\p{N}]+/gu;
   var MAX_TERM = 40, MAX_WORDS = 10, SHOWN = 5, WAIT_MS = 200;
   var SETTLED_MS = 700;  // the count is announced once the typing has stopped this long (or at once, on Enter)

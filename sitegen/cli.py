@@ -216,7 +216,8 @@ def _check(project: Project, base_url: str | None, strict: bool, today: datetime
     warnings = warnings + stale_content(project.content, today)
     if session.site is None:  # a catalog: readability is reported trial by trial only in a single-trial site
         _print_warnings(warnings)
-        print(f"{project.content}/: {report.trials:,} trials, no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
+        trials = f"{report.trials:,} trial{'' if report.trials == 1 else 's'}"
+        print(f"{project.content}/: {trials}, no errors" + (f", {len(warnings)} warning(s)" if warnings else ""))
         return
     from .readability import plain_language
 

@@ -657,6 +657,12 @@ def test_check_reports_a_catalog_without_writing_anything(catalog: Project, tmp_
     assert not list(catalog.content.parent.glob("*sitegen*")) and not (catalog.content.parent / "output").exists()
 
 
+def test_check_counts_a_catalog_of_one_trial_as_one_trial(tmp_path: Path, capsys) -> None:
+    one = make_catalog(tmp_path / "project", count=1)
+    assert main(["check", "--content", str(one.content)]) == 0
+    assert "/: 1 trial, no errors" in capsys.readouterr().out
+
+
 def test_an_edit_changes_the_search_index_where_its_words_did_and_reads_no_other_trials_terms(
         catalog: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"

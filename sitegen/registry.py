@@ -577,6 +577,9 @@ def _heading(line: str) -> tuple[str, str, str] | None:
     return kinds[0], unescape(text), rest
 
 
+# Lists in one another a criteria text may nest; an item indented deeper is the next item of the deepest (as many as
+# prose may nest, markup.MAX_NESTING; not imported from there, which would load Markdown wherever records are read).
+MAX_NESTING = 15
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+•·]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: a backslash escapes any ASCII punctuation
 
@@ -625,12 +628,16 @@ def _blocks(lines: list[str]) -> tuple[Block, ...]:
             entries.append((len(m["indent"].expandtabs(4)), m["marker"], unescape(m["text"])))
         else:
             entries.append((len(line) - len(line.lstrip()), "", unescape(line)))
-    blocks, _ = _parse_level(entries, 0, -1)
+    blocks, _ = _parse_level(entries, 0, -1, 1)
     return tuple(blocks)
 
 
-def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int) -> tuple[list[Block], int]:
-    """Blocks from entries[i:] whose items are indented deeper than `parent`; returns them and where they stop."""
+def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int,
+                 depth: int) -> tuple[list[Block], int]:
+    """Blocks from entries[i:] whose items are indented deeper than `parent`, in the `depth`-th list down; returns
+    them and where they stop. In the MAX_NESTING-th list, an item indented deeper is its next item: a record's text
+    indented one space more on each line would nest as deep as it is long, past what this recursion and the
+    template's can go (a traceback); every item is kept."""
     blocks: list[Block] = []
     items: list[Criterion] = []
     numbered = False
@@ -659,8 +666,8 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
         if marker:
             if parent >= 0 and indent <= parent:
                 break
-            if level is not None and indent > level and items:
-                children, i = _parse_level(entries, i, level)
+            if level is not None and indent > level and items and depth < MAX_NESTING:
+                children, i = _parse_level(entries, i, level, depth + 1)
                 last = items[-1]
                 items[-1] = Criterion(last.text, last.number, last.children + tuple(children))
                 continue

@@ -354,6 +354,19 @@ def test_every_non_blank_line_s_words_are_shown(lines: list[str]) -> None:
             assert f" {said} " in f" {shown} ", line
 
 
+
+def test_criteria_indented_deeper_on_every_line_build_with_every_item(tmp_path: Path) -> None:
+    """A criteria text indented one space more on each line nested a list in the last item of the one above, as deep as
+    the text is long: 1,200 lines were a RecursionError traceback from the build, 250 a template error naming
+    sitegen's own template. Past 15 lists (as prose may nest) an item deeper is the next item of the deepest list."""
+    study = record("NCT05814159")
+    study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] = "Inclusion Criteria:\n\n" + "\n".join(
+        " " * n + f"* item{n}" for n in range(1200))
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    page = (tmp_path / "out" / "trials" / "nct05814159" / "eligibility" / "index.html").read_text(encoding="utf-8")
+    assert [n for n in range(1200) if f"<li>item{n}" not in page] == []
+    assert page.count('<ul class="criteria">') == 15  # lists in one another, the deepest holding the rest
+
 # ---- freshness: `sitegen check --today` warns where time has made content stale
 
 def test_check_warns_once_that_the_default_content_s_spots_left_date_has_passed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -44,6 +44,9 @@ STATUSES = frozenset({
     "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
 })
 PHASES = frozenset({"NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4"})
+# The kinds of expanded access a programme offers (designModule.expandedAccessTypes), as the registry words them.
+EXPANDED_ACCESS_TYPES = (("individual", "Individual patients"), ("intermediate", "Intermediate-size population"),
+                         ("treatment", "Treatment IND/protocol"))
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 
@@ -225,6 +228,19 @@ class Link:
 
 
 @dataclass(frozen=True)
+class ExpandedAccess:
+    """That the treatment a study tests is also given outside it, to patients who cannot join (expanded access), and
+    the registry's record of that programme."""
+
+    nct_id: str  # '' when the record names none (or no NCT ID)
+    status: str  # the programme's status in words ('Available'), '' when not given
+
+    @property
+    def url(self) -> str:
+        return f"https://clinicaltrials.gov/study/{self.nct_id}" if self.nct_id else ""
+
+
+@dataclass(frozen=True)
 class Study:
     """The facts of one ClinicalTrials.gov record that a patient or a referring doctor uses."""
 
@@ -280,6 +296,7 @@ class Study:
     references: tuple[Reference, ...]
     links: tuple[Link, ...]
     has_results: bool
+    expanded_access: ExpandedAccess | None  # None unless the record says the treatment is given outside the study
 
     @property
     def title(self) -> str:
@@ -448,6 +465,10 @@ def read_study(data: Any, file: str) -> Study:
         ("Allocation", "allocation"), ("Intervention model", "interventionModel"), ("Primary purpose", "primaryPurpose"),
         ("Observational model", "observationalModel"), ("Time perspective", "timePerspective"),
     ) if _text(info.get(key))]
+    access_types = _dict(design.get("expandedAccessTypes"))
+    offered = [what for key, what in EXPANDED_ACCESS_TYPES if access_types.get(key) is True]
+    if offered:
+        design_words.append(("Expanded access type", ", ".join(offered)))
     if _text(masking.get("masking")):
         who = ", ".join(words(_text(w)).lower() for w in _list(masking.get("whoMasked")) if isinstance(w, str))
         design_words.append(("Masking", words(_text(masking["masking"])) + (f" ({who})" if who else "")))
@@ -527,8 +548,17 @@ def read_study(data: Any, file: str) -> Study:
         # a link a page may not make (javascript:, a password in it) is shown as text, as a reference's is
         links=tuple(Link(plain(r.get("label")) or _text(r.get("url")), web_link(_text(r.get("url"))))
                     for r in map(_dict, _list(refs.get("seeAlsoLinks"))) if _text(r.get("label")) or _text(r.get("url"))),
-        has_results=data.get("hasResults") is True,
+        has_results=data.get("hasResults") is True, expanded_access=_expanded_access(status.get("expandedAccessInfo")),
     )
+
+
+def _expanded_access(info: Any) -> ExpandedAccess | None:
+    """The expanded access a record names (statusModule.expandedAccessInfo), when it says there is some."""
+    info = _dict(info)
+    if info.get("hasExpandedAccess") is not True:
+        return None
+    nct_id, status = _text(info.get("nctId")), _text(info.get("statusForNctId"))
+    return ExpandedAccess(nct_id if re.fullmatch(r"NCT[0-9]{8}", nct_id) else "", words(status) if status else "")
 
 
 def _responsible(party: dict[str, Any]) -> str:

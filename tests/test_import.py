@@ -140,6 +140,29 @@ def test_an_xml_person_s_first_and_middle_names_are_part_of_the_name() -> None:
     assert officials[0]["name"] == whole  # as every real record writes it: unchanged
 
 
+
+def test_an_xml_record_s_gender_description_and_expanded_access_types_are_converted() -> None:
+    """<gender_based>, <gender_description> and <expanded_access_info> are in the classic schema and have v2
+    counterparts (the pages show them); the conversion dropped them."""
+    import xml.etree.ElementTree as ET
+
+    from sitegen.registry_xml import study_from_xml
+
+    root = ET.parse(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").getroot()
+    eligibility = root.find("eligibility")
+    assert eligibility is not None
+    for tag, text in (("gender_based", "Yes"), ("gender_description", "\n      Assigned female at birth\n    ")):
+        ET.SubElement(eligibility, tag).text = text
+    access = ET.SubElement(root, "expanded_access_info")
+    for kind, answer in (("individual", "Yes"), ("intermediate", "No"), ("treatment", "Yes")):
+        ET.SubElement(access, f"expanded_access_type_{kind}").text = answer
+    protocol = study_from_xml(root)["protocolSection"]
+    assert protocol["eligibilityModule"]["genderBased"] is True
+    assert protocol["eligibilityModule"]["genderDescription"] == "Assigned female at birth"
+    assert protocol["designModule"]["expandedAccessTypes"] == {"individual": True, "intermediate": False, "treatment": True}
+    plain = study_from_xml(ET.parse(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").getroot())["protocolSection"]
+    assert "expandedAccessTypes" not in plain["designModule"] and "genderBased" not in plain["eligibilityModule"]
+
 def test_an_import_removes_what_a_killed_import_left_and_nothing_else(tmp_path: Path) -> None:
     """A write killed between its temporary file and the rename leaves `.nct....tmp` in trials/; the next import
     deletes those older than an hour, and leaves a newer one (another import may be writing it) and other files."""

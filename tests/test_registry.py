@@ -709,6 +709,28 @@ def test_an_expanded_access_programme_that_is_available_invites_and_its_texts_ke
         tmp_path / "out" / "trials" / "nct05814159" / "eligibility" / "index.html").read_text()  # the record gives no sex
 
 
+
+def test_expanded_access_is_shown_with_its_record_and_a_programme_s_types(tmp_path: Path) -> None:
+    """A record saying its treatment is also given outside the study (statusModule.expandedAccessInfo), and an
+    expanded-access programme's types (designModule.expandedAccessTypes), are facts the registry's page shows to a
+    patient who cannot join; neither was on any page."""
+    study = record("NCT05814159")
+    study["protocolSection"]["statusModule"]["expandedAccessInfo"] = {
+        "hasExpandedAccess": True, "nctId": "NCT03460977", "statusForNctId": "TEMPORARILY_NOT_AVAILABLE"}
+    programme = record("NCT04318938")
+    programme["protocolSection"]["statusModule"]["overallStatus"] = "AVAILABLE"
+    programme["protocolSection"]["statusModule"]["expandedAccessInfo"] = {"hasExpandedAccess": False}
+    programme["protocolSection"]["designModule"] = {
+        "studyType": "EXPANDED_ACCESS", "expandedAccessTypes": {"individual": True, "intermediate": False, "treatment": True}}
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study, "NCT04318938": programme}), tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    summary = pages["trials/nct05814159/index.html"]
+    assert "Expanded access Temporarily not available, record NCT03460977" in summary.text
+    assert "https://clinicaltrials.gov/study/NCT03460977" in summary.links
+    text = pages["trials/nct04318938/index.html"].text
+    assert "Expanded access type Individual patients, Treatment IND/protocol" in text
+    assert "Expanded access Offered" not in text
+
 @pytest.mark.parametrize("text", ids=["brackets", "backticks", "lists", "quotes", "tags"], argvalues=[
     "<a" * 300,  # more '<' than Markdown reads in linear time, though each is written as text
     "Dose: `a < b` and <b>bold</b> \\[not a link\\] " + "[" * 201,  # more '[' than Markdown reads in linear time

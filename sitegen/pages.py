@@ -224,7 +224,9 @@ def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:
                     _first_sentence(lead) or f"{name}: a study registered as {study.nct_id}.", tuple(summary))),
         (bool(trial.faq), Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.",
                                tuple(ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)))),
-        (bool(study.criteria or study.sex or study.minimum_age or study.maximum_age or study.age_groups),
+        (bool(study.criteria or study.sex or study.minimum_age or study.maximum_age or study.age_groups
+              or study.gender_description or study.healthy_volunteers is not None or study.study_population
+              or study.sampling_method),
          Page("eligibility", "Eligibility", _who_can_join(trial), "registry_eligibility.html",
               f"{_who_can_join(trial)} the study {name}: sex, ages, and every inclusion and exclusion criterion.", ())),
         (bool(study.arms or study.interventions),

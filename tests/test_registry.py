@@ -731,6 +731,26 @@ def test_expanded_access_is_shown_with_its_record_and_a_programme_s_types(tmp_pa
     assert "Expanded access type Individual patients, Treatment IND/protocol" in text
     assert "Expanded access Offered" not in text
 
+
+def test_a_partial_record_s_eligibility_and_sponsor_are_shown_as_it_gives_them(tmp_path: Path) -> None:
+    """A record (a search result with fields left out) giving its study population, sampling method and healthy
+    volunteers but no criteria, sex or ages had no eligibility page: those facts were on none. One giving no lead
+    sponsor showed its first collaborator as the sponsor; one giving no ages said 'Any age'."""
+    study = record("NCT00831909")
+    eligibility = study["protocolSection"]["eligibilityModule"]
+    for key in ("eligibilityCriteria", "sex", "minimumAge", "maximumAge", "stdAges"):
+        eligibility.pop(key, None)
+    population = eligibility["studyPopulation"]
+    study["protocolSection"]["sponsorCollaboratorsModule"] = {"collaborators": [{"name": "Helper University"}]}
+    build(make_registry_catalog(tmp_path, {"NCT00831909": study}), tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    shown = pages["trials/nct00831909/eligibility/index.html"].text
+    assert words(population) in words(shown) and "Sampling method Probability sample" in shown
+    assert "Healthy volunteers Not accepted" in shown and "Any age" not in shown and "Ages" not in shown
+    summary = pages["trials/nct00831909/index.html"].text
+    assert "Helper University" not in summary and "Sponsor Helper" not in summary
+    assert "Collaborators Helper University" in pages["trials/nct00831909/sponsor/index.html"].text
+
 @pytest.mark.parametrize("text", ids=["brackets", "backticks", "lists", "quotes", "tags"], argvalues=[
     "<a" * 300,  # more '<' than Markdown reads in linear time, though each is written as text
     "Dose: `a < b` and <b>bold</b> \\[not a link\\] " + "[" * 201,  # more '[' than Markdown reads in linear time

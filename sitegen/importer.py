@@ -152,7 +152,13 @@ def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     else:
         return [], [Problem(name, 0, 0, "not a registry record: expected an API v2 study (with protocolSection), a "
                             "page of them ({\"studies\": [...]}) or an array of them")]
-    records, problems = [], []
+    records: list[Record] = []
+    problems: list[Problem] = []
+    following = document.get("nextPageToken") if isinstance(document, dict) else None
+    if isinstance(following, str) and following:  # one page saved from a search of more: say the rest is not here
+        problems.append(Problem(name, 0, 0, f"a page of a registry search that names a next page (nextPageToken): "
+                                f"its {len(studies):,} stud{'y' if len(studies) == 1 else 'ies'} imported, none of the pages "
+                                "after it; to import every page, import the search with --query", "warning"))
     for number, study in enumerate(studies, 1):
         index = f"study {number} of {len(studies)}"
         if isinstance(study, dict):

@@ -225,6 +225,20 @@ def test_the_three_json_shapes_are_all_accepted(tmp_path: Path) -> None:
         assert written == sorted(f"{s['protocolSection']['identificationModule']['nctId'].lower()}.ctgov.json" for s in expected)
 
 
+
+def test_a_saved_search_page_naming_a_next_page_says_the_rest_is_not_imported(tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """One page of an API search saved to a file, with the token of the next page, was imported without a word: the
+    catalog held 100 trials of a search that found 1,000, and nothing said so."""
+    studies = [json.loads(p.read_text()) for p in JSON_RECORDS[:2]]
+    (tmp_path / "page.json").write_text(json.dumps({"studies": studies, "nextPageToken": "NF0g5JGBlvQs"}))
+    (tmp_path / "last.json").write_text(json.dumps({"studies": [json.loads(JSON_RECORDS[2].read_text())], "totalCount": 1}))
+    assert run(str(tmp_path / "page.json"), str(tmp_path / "last.json"), "--content", str(tmp_path / "site")) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'page.json'}: warning: a page of a registry search that names a next page (nextPageToken): " \
+           "its 2 studies imported, none of the pages after it; to import every page, import the search with --query" in err
+    assert "last.json" not in err  # the last page of a search, or the whole of a small one: nothing to say
+
 # --- idempotence and the editor's file -------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ WORDS = {
     "NON_RANDOMIZED": "Non-randomized", "CASE_CONTROL": "Case-control", "CASE_ONLY": "Case-only",
     "CASE_CROSSOVER": "Case-crossover", "FAMILY_BASED": "Family-based", "CROSS_SECTIONAL": "Cross-sectional",
     "NON_PROBABILITY_SAMPLE": "Non-probability sample", "SUB_INVESTIGATOR": "Sub-investigator",
+    "SAMPLES_WITH_DNA": "Samples with DNA", "SAMPLES_WITHOUT_DNA": "Samples without DNA",
 }
 # Statuses that mean the trial stopped early: the record then says why.
 STOPPED = {"TERMINATED", "WITHDRAWN", "SUSPENDED"}
@@ -265,6 +266,7 @@ class Study:
     study_type: str
     phases: tuple[str, ...]
     design: tuple[tuple[str, str], ...]  # (what, in words), e.g. ('Allocation', 'Randomized')
+    biospecimens: str  # what an observational study keeps of the samples it takes, as the record describes it
     enrollment: int | None
     enrollment_kind: str  # 'actual', 'anticipated' or ''
     brief_summary: str
@@ -465,6 +467,11 @@ def read_study(data: Any, file: str) -> Study:
         ("Allocation", "allocation"), ("Intervention model", "interventionModel"), ("Primary purpose", "primaryPurpose"),
         ("Observational model", "observationalModel"), ("Time perspective", "timePerspective"),
     ) if _text(info.get(key))]
+    duration, biospec = _text(design.get("targetDuration")), _dict(design.get("bioSpec"))
+    if duration:
+        design_words.append(("Target follow-up duration", duration))
+    if _text(biospec.get("retention")):
+        design_words.append(("Biospecimens retained", words(_text(biospec["retention"]))))
     access_types = _dict(design.get("expandedAccessTypes"))
     offered = [what for key, what in EXPANDED_ACCESS_TYPES if access_types.get(key) is True]
     if offered:
@@ -513,9 +520,10 @@ def read_study(data: Any, file: str) -> Study:
         last_update=_date(status.get("lastUpdatePostDateStruct"), marked=False), verified=_text(status.get("statusVerifiedDate")),
         conditions=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("conditions")) if _text(c)),
         keywords=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("keywords")) if _text(c)),
-        study_type=words(_text(design.get("studyType"))) if _text(design.get("studyType")) else "",
+        study_type=(words(_text(design.get("studyType"))) if _text(design.get("studyType")) else "") + (
+            " (patient registry)" if design.get("patientRegistry") is True and _text(design.get("studyType")) else ""),
         phases=tuple(_shown(p) for p in _list(design.get("phases")) if isinstance(p, str)),
-        design=tuple(design_words),
+        design=tuple(design_words), biospecimens=plain(biospec.get("description")),
         enrollment=count if isinstance(count, int) and not isinstance(count, bool) else None,
         enrollment_kind={"ACTUAL": "actual", "ESTIMATED": "anticipated", "ANTICIPATED": "anticipated"}.get(
             _text(enrollment.get("type")), ""),

@@ -233,6 +233,11 @@ def study_from_xml(root: ET.Element) -> Study:
                                          if (answer := _line(root.find(f"expanded_access_info/expanded_access_type_{key}")))
                                          in ("Yes", "No")})
     _put(design, "designInfo", _design(root))
+    _put(design, "targetDuration", _line(root.find("target_duration")))
+    biospec: dict[str, Any] = {}
+    _put(biospec, "retention", spelling(_line(root.find("biospec_retention"))))
+    _put(biospec, "description", _block(root.find("biospec_descr")))
+    _put(design, "bioSpec", biospec)
     enrollment = root.find("enrollment")
     if enrollment is not None and _COUNT.fullmatch(_line(enrollment)):
         info: dict[str, Any] = {"count": int(_line(enrollment))}

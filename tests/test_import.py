@@ -142,8 +142,9 @@ def test_an_xml_person_s_first_and_middle_names_are_part_of_the_name() -> None:
 
 
 def test_an_xml_record_s_gender_description_and_expanded_access_types_are_converted() -> None:
-    """<gender_based>, <gender_description> and <expanded_access_info> are in the classic schema and have v2
-    counterparts (the pages show them); the conversion dropped them."""
+    """<gender_based>, <gender_description>, <expanded_access_info>, <target_duration> and <biospec_retention> and
+    <biospec_descr> are in the classic schema and have v2 counterparts (the pages show them); the conversion dropped
+    them."""
     import xml.etree.ElementTree as ET
 
     from sitegen.registry_xml import study_from_xml
@@ -160,6 +161,12 @@ def test_an_xml_record_s_gender_description_and_expanded_access_types_are_conver
     assert protocol["eligibilityModule"]["genderBased"] is True
     assert protocol["eligibilityModule"]["genderDescription"] == "Assigned female at birth"
     assert protocol["designModule"]["expandedAccessTypes"] == {"individual": True, "intermediate": False, "treatment": True}
+    for tag, text in (("target_duration", "2 Years"), ("biospec_retention", "Samples Without DNA"),
+                      ("biospec_descr", "\n      Whole blood\n    ")):
+        ET.SubElement(root, tag).text = text
+    design = study_from_xml(root)["protocolSection"]["designModule"]
+    assert design["targetDuration"] == "2 Years"
+    assert design["bioSpec"] == {"retention": "SAMPLES_WITHOUT_DNA", "description": "Whole blood"}
     plain = study_from_xml(ET.parse(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").getroot())["protocolSection"]
     assert "expandedAccessTypes" not in plain["designModule"] and "genderBased" not in plain["eligibilityModule"]
 

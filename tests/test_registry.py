@@ -751,6 +751,24 @@ def test_a_partial_record_s_eligibility_and_sponsor_are_shown_as_it_gives_them(t
     assert "Helper University" not in summary and "Sponsor Helper" not in summary
     assert "Collaborators Helper University" in pages["trials/nct00831909/sponsor/index.html"].text
 
+
+def test_an_observational_study_s_registry_duration_and_biospecimens_are_shown(tmp_path: Path) -> None:
+    """The design facts of an observational study the registry shows (its page says 'Observational [Patient
+    Registry]', 'Target Follow-Up Duration', 'Biospecimen Retention' and what they are), as real records hold
+    them (NCT03571217 in ../shared/data/ctgov-corpus), were on no page."""
+    study = record("NCT00831909")
+    study["protocolSection"]["designModule"].update({"patientRegistry": True, "targetDuration": "10 Years", "bioSpec": {
+        "retention": "SAMPLES_WITH_DNA", "description": "Blood\n\nFFPE tissue \\<5 years old"}})
+    build(make_registry_catalog(tmp_path, {"NCT00831909": study}), tmp_path / "out", jobs=1)
+    text = html_pages(tmp_path / "out")["trials/nct00831909/index.html"].text
+    for fact in ("Study type Observational (patient registry)", "Target follow-up duration 10 Years",
+                 "Biospecimens retained Samples with DNA", "Biospecimens Blood FFPE tissue <5 years old"):
+        assert fact in text, fact
+    study["protocolSection"]["designModule"]["patientRegistry"] = False
+    (tmp_path / "content" / "trials" / "nct00831909.ctgov.json").write_text(study_json(study), encoding="utf-8")
+    build(Project.at(tmp_path / "content"), tmp_path / "out", jobs=1)
+    assert "Study type Observational Phase" in html_pages(tmp_path / "out")["trials/nct00831909/index.html"].text
+
 @pytest.mark.parametrize("text", ids=["brackets", "backticks", "lists", "quotes", "tags"], argvalues=[
     "<a" * 300,  # more '<' than Markdown reads in linear time, though each is written as text
     "Dose: `a < b` and <b>bold</b> \\[not a link\\] " + "[" * 201,  # more '[' than Markdown reads in linear time

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -670,6 +670,19 @@ def _blocks(lines: list[str]) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
+@dataclass
+class _Item:
+    """A criterion while its lines are read: its text's lines and its children are gathered, and joined once (a
+    text made anew for each line took time growing with the square of the item's lines)."""
+
+    parts: list[str]
+    number: int | None
+    children: list[Block] = field(default_factory=list)
+
+    def criterion(self) -> Criterion:
+        return Criterion(" ".join(self.parts), self.number, tuple(self.children))
+
+
 def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int,
                  depth: int) -> tuple[list[Block], int]:
     """Blocks from entries[i:] whose items are indented deeper than `parent`, in the `depth`-th list down; returns
@@ -677,7 +690,7 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
     indented one space more on each line would nest as deep as it is long, past what this recursion and the
     template's can go (a traceback); every item is kept."""
     blocks: list[Block] = []
-    items: list[Criterion] = []
+    items: list[_Item] = []
     numbered = False
     paragraph: list[str] = []
     level: int | None = None
@@ -685,7 +698,7 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
     def close_list() -> None:
         nonlocal items
         if items:
-            blocks.append(Block(items=tuple(items), numbered=numbered))
+            blocks.append(Block(items=tuple(item.criterion() for item in items), numbered=numbered))
             items = []
 
     def close_paragraph() -> None:
@@ -706,8 +719,7 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
                 break
             if level is not None and indent > level and items and depth < MAX_NESTING:
                 children, i = _parse_level(entries, i, level, depth + 1)
-                last = items[-1]
-                items[-1] = Criterion(last.text, last.number, last.children + tuple(children))
+                items[-1].children += children
                 continue
             close_paragraph()
             is_number = marker[0].isdigit()
@@ -715,24 +727,21 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
                 close_list()
             numbered = is_number
             level = indent if level is None or not items else min(level, indent)
-            items.append(Criterion(text, int(marker[:-1]) if is_number else None))
+            items.append(_Item([text], int(marker[:-1]) if is_number else None))
             i += 1
             continue
         # a plain line: inside a list item (indented under it, or right after it), it continues the item
         if parent >= 0 and indent <= parent:
             break
         if items and not paragraph and entries[i - 1] is not None:
-            last = items[-1]
-            if last.children:
-                last = Criterion(last.text, last.number, last.children + (Block(text=text),))
+            if items[-1].children:
+                items[-1].children.append(Block(text=text))
             else:
-                last = Criterion(f"{last.text} {text}", last.number)
-            items[-1] = last
+                items[-1].parts.append(text)
             i += 1
             continue
         if items and level is not None and indent > level:
-            last = items[-1]
-            items[-1] = Criterion(last.text, last.number, last.children + (Block(text=text),))
+            items[-1].children.append(Block(text=text))
             i += 1
             continue
         close_list()

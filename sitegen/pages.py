@@ -195,8 +195,8 @@ def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
     it escapes; a '<' that could start a tag written as text (the registry has no HTML, and Markdown's search for a
     tag's end, over the lines after, takes time that grows with the square of their number); and, as it cites
-    nothing, a '[@' in it text, not a citation. A text an editor's field could not hold (more '[', '<' or '`'
-    than Markdown reads in linear time, lists nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain
+    nothing, a '[@' in it text, not a citation. A text an editor's field could not hold (more '[', '<', '`' or
+    rule lines than Markdown reads in linear time, lists nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain
     text (markup.text_html), cut there."""
     shown, cut = text[:MAX_REGISTRY_PROSE], len(text) - MAX_REGISTRY_PROSE
     nested = commonmark_indents(shown) if cut <= 0 else shown  # (checked as Markdown will read it)

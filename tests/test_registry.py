@@ -444,6 +444,23 @@ def test_check_warns_about_a_recruiting_trial_past_its_primary_completion_and_an
     assert "more than 30 days ago" in capsys.readouterr().err
 
 
+
+def test_check_dates_a_record_without_a_last_update_by_its_first_posting(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A record giving no last update (a partial one) was never called old, however long ago it was posted; the build
+    dates its pages by the first posting (imported.merge), and so does the check."""
+    study = record("NCT05814159")  # first posted 2023-04-14
+    del study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]
+    project = make_registry_catalog(tmp_path, {"NCT05814159": study})
+    lines = (project.content / "trials" / "nct05814159.ctgov.json").read_text().splitlines()
+    posted = next(i for i, line in enumerate(lines) if "studyFirstPostDateStruct" in line) + 2
+    assert main(["check", "--content", str(project.content), "--today", "2024-04-14"]) == 0
+    err = capsys.readouterr().err
+    assert (f"nct05814159.ctgov.json:{posted}:1: warning: NCT05814159's registry record gives no last update; it was "
+            "first posted on 14 April 2023, more than 365 days ago (registry_max_age_days in site.yaml)") in err
+    assert main(["check", "--content", str(project.content), "--today", "2024-04-13"]) == 0
+    assert "first posted" not in capsys.readouterr().err
+
 def test_check_leaves_the_status_to_an_editor_who_sets_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     editor = {"NCT05814159": "slug: nct05814159\nstatus: completed\n"}  # the record: recruiting; completion 2023-12-01
     project = make_registry_catalog(tmp_path, {"NCT05814159": record("NCT05814159")}, editor)

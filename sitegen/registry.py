@@ -260,7 +260,7 @@ class Study:
     completion: RegistryDate | None
     first_posted: RegistryDate | None
     last_update: RegistryDate | None
-    verified: str
+    verified: RegistryDate | None  # when the sponsor last confirmed the status (an unknown status dates from it)
     conditions: tuple[str, ...]
     keywords: tuple[str, ...]
     study_type: str
@@ -517,7 +517,7 @@ def read_study(data: Any, file: str) -> Study:
         why_stopped=_text(status.get("whyStopped")), start=_date(status.get("startDateStruct")),
         primary_completion=_date(status.get("primaryCompletionDateStruct")),
         completion=_date(status.get("completionDateStruct")), first_posted=_date(status.get("studyFirstPostDateStruct"), marked=False),
-        last_update=_date(status.get("lastUpdatePostDateStruct"), marked=False), verified=_text(status.get("statusVerifiedDate")),
+        last_update=_date(status.get("lastUpdatePostDateStruct"), marked=False), verified=_date({"date": status.get("statusVerifiedDate")}, marked=False),
         conditions=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("conditions")) if _text(c)),
         keywords=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("keywords")) if _text(c)),
         study_type=(words(_text(design.get("studyType"))) if _text(design.get("studyType")) else "") + (

@@ -106,6 +106,15 @@ def test_each_record_s_facts_are_on_its_pages(built: tuple[Path, dict[str, PageI
     assert has(text, "Registry record last updated")
 
 
+
+def test_the_date_a_status_was_last_verified_is_shown(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    """An unknown status is the registry's word for a status not verified for two years: the month it was last
+    verified (statusVerifiedDate), which the registry's page shows beside it, was on no page."""
+    _, pages = built
+    text = pages["trials/nct05005468/index.html"].text
+    assert "Status Unknown status (last known: Not yet recruiting)" in text
+    assert "Status last verified August 2021" in text
+
 def test_pages_with_nothing_to_show_are_left_out_and_the_navigation_follows(built: tuple[Path, dict[str, PageInfo]]) -> None:
     out, pages = built
     with_refs = next(n for n in ALL if record(n)["protocolSection"].get("referencesModule", {}).get("references"))

@@ -30,7 +30,12 @@ WORDS = {
     "CASE_CROSSOVER": "Case-crossover", "FAMILY_BASED": "Family-based", "CROSS_SECTIONAL": "Cross-sectional",
     "NON_PROBABILITY_SAMPLE": "Non-probability sample", "SUB_INVESTIGATOR": "Sub-investigator",
     "SAMPLES_WITH_DNA": "Samples with DNA", "SAMPLES_WITHOUT_DNA": "Samples without DNA",
+    # who issued a secondary ID: agencies are named by their initials, as the registry writes them
+    "FDA": "FDA", "VA": "VA", "CDC": "CDC", "AHRQ": "AHRQ", "SAMHSA": "SAMHSA", "CTIS": "CTIS",
+    "EUDRACT_NUMBER": "EudraCT number", "OTHER_GRANT": "Other grant/funding number",
 }
+# A sponsor's class the registry could not tell: nothing to show (words() would say 'Unknown status', its status's words)
+UNTOLD_CLASSES = {"UNKNOWN", "AMBIG"}
 # Statuses that mean the trial stopped early: the record then says why.
 STOPPED = {"TERMINATED", "WITHDRAWN", "SUSPENDED"}
 OPEN = {"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE"}
@@ -506,6 +511,7 @@ def read_study(data: Any, file: str) -> Study:
     places = _dict(protocol.get("contactsLocationsModule"))
     sponsors = _dict(protocol.get("sponsorCollaboratorsModule"))
     lead = _dict(sponsors.get("leadSponsor"))
+    lead_class = _text(lead.get("class"))
     oversight = _dict(protocol.get("oversightModule"))
     refs = _dict(protocol.get("referencesModule"))
     return Study(
@@ -544,7 +550,7 @@ def read_study(data: Any, file: str) -> Study:
         sites=tuple(_site(s) for s in map(_dict, _list(places.get("locations")))),
         central_contacts=tuple(_contact(c) for c in _list(places.get("centralContacts"))),
         officials=tuple(_contact(c) for c in _list(places.get("overallOfficials"))),
-        sponsor=_text(lead.get("name")), sponsor_class=words(_text(lead.get("class"))) if _text(lead.get("class")) else "",
+        sponsor=_text(lead.get("name")), sponsor_class=words(lead_class) if lead_class and lead_class not in UNTOLD_CLASSES else "",
         collaborators=tuple(_text(c.get("name")) for c in map(_dict, _list(sponsors.get("collaborators"))) if _text(c.get("name"))),
         responsible_party=_responsible(_dict(sponsors.get("responsibleParty"))),
         oversight=tuple((what, "Yes" if oversight[key] else "No") for what, key in (

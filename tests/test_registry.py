@@ -115,6 +115,25 @@ def test_the_date_a_status_was_last_verified_is_shown(built: tuple[Path, dict[st
     assert "Status Unknown status (last known: Not yet recruiting)" in text
     assert "Status last verified August 2021" in text
 
+
+def test_who_issued_an_id_and_a_sponsor_s_class_are_in_the_registry_s_words(tmp_path: Path) -> None:
+    """Secondary IDs named their issuer 'Eudract number', 'Fda' or 'Other grant'; a lead sponsor of the class the
+    registry could not tell (UNKNOWN, as real collaborators have it) was '(Unknown status)', a status's words."""
+    study = record("NCT05814159")
+    study["protocolSection"]["identificationModule"]["secondaryIdInfos"] = [
+        {"id": "2020-001502-38", "type": "EUDRACT_NUMBER"}, {"id": "IND 123", "type": "FDA"},
+        {"id": "R01-1", "type": "OTHER_GRANT"}, {"id": "X-1", "type": "OTHER_GRANT", "domain": "Wellcome Trust"}]
+    study["protocolSection"]["sponsorCollaboratorsModule"]["leadSponsor"]["class"] = "UNKNOWN"
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    summary = pages["trials/nct05814159/index.html"].text
+    for issuer, value in (("EudraCT number", "2020-001502-38"), ("FDA", "IND 123"),
+                          ("Other grant/funding number", "R01-1"), ("Wellcome Trust", "X-1")):
+        assert f" {issuer} {value} " in summary, issuer
+    sponsor = pages["trials/nct05814159/sponsor/index.html"].text
+    assert "Sponsor Swedish Orphan Biovitrum Collaborators" in sponsor or "Sponsor Swedish Orphan Biovitrum Responsible" in sponsor
+    assert "Unknown" not in sponsor
+
 def test_pages_with_nothing_to_show_are_left_out_and_the_navigation_follows(built: tuple[Path, dict[str, PageInfo]]) -> None:
     out, pages = built
     with_refs = next(n for n in ALL if record(n)["protocolSection"].get("referencesModule", {}).get("references"))

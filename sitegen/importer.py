@@ -576,8 +576,10 @@ class Fact:
             return None
         if self.show is None:
             return {"field": self.name, "before": before, "after": after, "text": f"{self.name} changed"}
-        return {"field": self.name, "before": self.show(before), "after": self.show(after),
-                "text": f"{self.name} {self.show(before)} → {self.show(after)}"}
+        shown = self.show(before), self.show(after)
+        if shown[0] == shown[1]:  # the same in words (a field left out and one empty: 'results none → none')
+            return None
+        return {"field": self.name, "before": shown[0], "after": shown[1], "text": f"{self.name} {shown[0]} → {shown[1]}"}
 
     def _items_change(self, old: Study, new: Study, key: Callable[[Any], Hashable]) -> dict[str, Any] | None:
         change = _compare_items(_items(old, self.path), _items(new, self.path), key)

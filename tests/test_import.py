@@ -408,6 +408,19 @@ def test_change_report_names_status_dates_enrollment_sites_criteria_and_more() -
     assert sites_change["added"] == [f"New Clinic {n}, Lyon, France" for n in range(3)]
 
 
+
+def test_change_report_names_no_change_that_reads_the_same_in_words() -> None:
+    """A field left out and the same field empty or false (a partial record re-imported whole) was reported as
+    'results none → none' and 'why stopped none → none'."""
+    whole = json.loads((DATA / "ctgov" / "NCT05814159.json").read_text())
+    partial = copy.deepcopy(whole)
+    del partial["hasResults"]
+    partial["protocolSection"]["statusModule"]["whyStopped"] = ""
+    assert importer.changes(partial, whole) == []
+    closed = copy.deepcopy(whole)
+    closed["hasResults"] = True
+    assert [c["text"] for c in importer.changes(partial, closed)] == ["results none → posted"]
+
 def test_change_report_of_arms_interventions_outcomes_and_phase() -> None:
     old = json.loads((DATA / "ctgov" / "NCT02369484.json").read_text())
     new = copy.deepcopy(old)

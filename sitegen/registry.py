@@ -271,6 +271,7 @@ class Study:
     study_type: str
     phases: tuple[str, ...]
     design: tuple[tuple[str, str], ...]  # (what, in words), e.g. ('Allocation', 'Randomized')
+    design_notes: tuple[tuple[str, str], ...]  # (what, the record's text), e.g. ('Masking description', 'The ...')
     biospecimens: str  # what an observational study keeps of the samples it takes, as the record describes it
     enrollment: int | None
     enrollment_kind: str  # 'actual', 'anticipated' or ''
@@ -530,6 +531,9 @@ def read_study(data: Any, file: str) -> Study:
             " (patient registry)" if design.get("patientRegistry") is True and _text(design.get("studyType")) else ""),
         phases=tuple(_shown(p) for p in _list(design.get("phases")) if isinstance(p, str)),
         design=tuple(design_words), biospecimens=plain(biospec.get("description")),
+        design_notes=tuple((what, plain(text)) for what, text in (
+            ("Intervention model description", info.get("interventionModelDescription")),
+            ("Masking description", masking.get("maskingDescription"))) if plain(text)),
         enrollment=count if isinstance(count, int) and not isinstance(count, bool) else None,
         enrollment_kind={"ACTUAL": "actual", "ESTIMATED": "anticipated", "ANTICIPATED": "anticipated"}.get(
             _text(enrollment.get("type")), ""),

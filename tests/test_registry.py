@@ -134,6 +134,16 @@ def test_who_issued_an_id_and_a_sponsor_s_class_are_in_the_registry_s_words(tmp_
     assert "Sponsor Swedish Orphan Biovitrum Collaborators" in sponsor or "Sponsor Swedish Orphan Biovitrum Responsible" in sponsor
     assert "Unknown" not in sponsor
 
+
+def test_the_design_s_own_descriptions_are_shown(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    """The intervention model's and the masking's descriptions (in 100 and 50 of the 432 shared records), which the
+    registry's page shows in its design, were on no page: who is blinded to what, how groups are formed."""
+    _, pages = built
+    assert ("Masking description Study assessment administrator is blinded to what digital tool the subject has been "
+            "assigned.") in pages["trials/nct03569618/index.html"].text
+    assert ("Intervention model description Parallel Assignment, Intra-patient control. Each patient serves as their "
+            "own control.") in pages["trials/nct05037968/index.html"].text
+
 def test_pages_with_nothing_to_show_are_left_out_and_the_navigation_follows(built: tuple[Path, dict[str, PageInfo]]) -> None:
     out, pages = built
     with_refs = next(n for n in ALL if record(n)["protocolSection"].get("referencesModule", {}).get("references"))

@@ -34,6 +34,13 @@ MAX_FILE_BYTES = 256 * 1024 * 1024  # larger source files are refused; 10,000 st
 MAX_STUDIES = 10_000  # studies in one run, from all sources together; also the largest --limit
 EXPECTED = ("identificationModule", "statusModule", "sponsorCollaboratorsModule", "descriptionModule",
             "conditionsModule", "designModule", "eligibilityModule")  # every real record has these; warn when one is missing
+# What a classic XML record holds where the v2 study has a field or module: problems with it name what its file has.
+XML_NAMES = {
+    "nctId": "<id_info><nct_id>", "title": "<brief_title> or <official_title>", "identificationModule": "<id_info>",
+    "statusModule": "<overall_status> or its dates", "sponsorCollaboratorsModule": "<sponsors>",
+    "descriptionModule": "<brief_summary> or <detailed_description>", "conditionsModule": "<condition> or <keyword>",
+    "designModule": "<study_type>, <phase> or <study_design_info>", "eligibilityModule": "<eligibility>",
+}
 
 SITE_YAML = """\
 # Site settings, written by `sitegen import` because this folder had none. Edit freely: no import rewrites it.
@@ -69,6 +76,11 @@ class Record:
     study: Study
     origin: str
     index: str = ""
+    classic: bool = False  # converted from a classic XML record: problems name its elements, not the v2 fields
+
+    def field(self, name: str, v2: str) -> str:
+        """How a problem names a field: `v2` (its path in an API v2 study), or what a classic XML record holds."""
+        return XML_NAMES[name] if self.classic else v2
 
     @property
     def where(self) -> str:
@@ -259,7 +271,7 @@ def _read_xml(name: str, data: bytes, encoding: str) -> tuple[list[Record], list
                             f"facts.{named} Import the studies by NCT ID (sitegen import NCT...) or with --query")]
     if root.tag != "clinical_study":
         return [], [Problem(name, 0, 0, f"not a registry record: expected <clinical_study>, found <{root.tag}>")]
-    return [Record(study_from_xml(root), name)], []
+    return [Record(study_from_xml(root), name, classic=True)], []
 
 
 def _names_utf32(encoding: str) -> bool:
@@ -281,18 +293,20 @@ def check_record(record: Record) -> tuple[str | None, list[Problem]]:
     ident = ident if isinstance(ident, dict) else {}
     nct_id = ident.get("nctId")
     if not isinstance(nct_id, str) or not nct_id.strip():
-        return None, [Problem(record.origin, 0, 0, f"{record.where}no NCT ID (protocolSection.identificationModule"
-                              ".nctId); a record without one cannot be imported")]
+        return None, [Problem(record.origin, 0, 0, f"{record.where}no NCT ID ("
+                              f"{record.field('nctId', 'protocolSection.identificationModule.nctId')}); a record "
+                              "without one cannot be imported")]
     if not NCT_ID.fullmatch(nct_id):  # checked before it names a file
         return None, [Problem(record.origin, 0, 0, f"{record.where}'{_escape_surrogates(nct_id[:40])}' is not an NCT ID (NCT and 8 digits, 0-9); refused")]
     if not any(isinstance(ident.get(k), str) and INVISIBLE.sub("", ident[k]).strip() for k in ("briefTitle", "officialTitle")):
-        return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title (briefTitle or officialTitle); refused")]
+        return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title "
+                              f"({record.field('title', 'briefTitle or officialTitle')}); refused")]
     surrogate = _lone_surrogate(record.study)
     if surrogate is not None:  # JSON's \u escape can write one; UTF-8, the registry file's encoding, cannot
         where, code = surrogate
         return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id}: {where} holds \\u{code:04x}, half of a "
                               "UTF-16 surrogate pair without its other half, which is no character; refused")]
-    missing = [m for m in EXPECTED if not protocol.get(m)]
+    missing = [record.field(m, m) for m in EXPECTED if not protocol.get(m)]
     if missing:
         return nct_id, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} is a partial record: no "
                                 f"{', '.join(missing)}; imported what it holds", "warning")]

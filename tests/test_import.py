@@ -481,6 +481,23 @@ def test_a_record_without_nct_id_or_title_is_refused_naming_file_and_index(tmp_p
     assert written == [f"{slug}.ctgov.json", f"{slug}.yaml"]  # the good record is imported, the others are not
 
 
+
+def test_an_xml_record_s_problems_name_its_own_elements(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A classic XML record without an NCT ID, a title or a part was said to lack
+    'protocolSection.identificationModule.nctId', 'briefTitle or officialTitle' or 'eligibilityModule': fields of
+    the v2 shape it is converted to, which its author never wrote and cannot find in the file."""
+    text = (DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").read_text()
+    (tmp_path / "noid.xml").write_text(text.replace("<nct_id>NCT04452435</nct_id>", ""))
+    untitled = re.sub(r"<(brief|official)_title>.*</(brief|official)_title>", "", text)
+    (tmp_path / "untitled.xml").write_text(untitled)
+    (tmp_path / "partial.xml").write_text(re.sub(r"(?s)<eligibility>.*</eligibility>", "", text))
+    assert run(*(str(tmp_path / f"{n}.xml") for n in ("noid", "untitled", "partial")), "--content", str(tmp_path / "s")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'noid.xml'}: no NCT ID (<id_info><nct_id>); a record without one cannot be imported" in err
+    assert f"{tmp_path / 'untitled.xml'}: NCT04452435 has no title (<brief_title> or <official_title>); refused" in err
+    assert f"{tmp_path / 'partial.xml'}: warning: NCT04452435 is a partial record: no <eligibility>; imported" in err
+    assert "Module" not in err and "protocolSection" not in err
+
 def test_an_nct_id_is_ascii_digits_only(tmp_path: Path, registry: FakeRegistry, capsys: pytest.CaptureFixture[str]) -> None:
     study = json.loads(JSON_RECORDS[0].read_text())
     study["protocolSection"]["identificationModule"]["nctId"] = "NCT\u0660\u0660\u0664\u0661\u0665\u0662\u0662\u0660"  # Arabic-Indic digits

@@ -589,12 +589,22 @@ def _responsible(party: dict[str, Any]) -> str:
 
 
 def load_study(path: Path) -> Study:
-    """Read `<nct>.ctgov.json`; a ContentError at the file (and line) when it is not a study."""
+    """Read `<nct>.ctgov.json`; a ContentError at the file (and line) when it is not a study, or when a file named
+    for one NCT ID holds another's record (copied by hand): its pages would show that study's facts at the URL of the
+    one its name gives, and `sitegen import --refresh` would replace it with the named one's without a word."""
     try:
         text = read_text(path)  # bounded, a regular file, UTF-8: as every content file is read
     except OSError as e:
         raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
-    return read_study(load_json(str(path), text), str(path))
+    study = read_study(load_json(str(path), text), str(path))
+    named = path.name.removesuffix(".ctgov.json").upper()
+    if re.fullmatch(r"NCT[0-9]{8}", named) and named != study.nct_id:
+        found = re.search(rf'"nctId"\s*:\s*"{study.nct_id}"', text)
+        at = found.start() if found else 0
+        line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        raise ContentError([Problem(str(path), line, column, f"the record is {study.nct_id}'s, and the file is named for "
+                                    f"{named}: expected {named}'s record (import it again: sitegen import {named})")])
+    return study
 
 
 # ---- eligibility criteria: the registry's Markdown-like text, parsed into lists without losing a word

@@ -280,6 +280,23 @@ def test_a_registry_record_without_its_editor_s_file_is_an_error_naming_it(tmp_p
     assert "nct05814159.ctgov.json: no editor's file nct05814159.yaml beside this registry record" in capsys.readouterr().err
 
 
+
+def test_a_record_file_named_for_another_study_is_an_error_at_its_nct_id(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A record copied by hand under another study's name built that study's page with this one's facts (at
+    trials/nct00831909/, NCT05814159's title, status and sites), and `sitegen import --refresh`, which fetches the
+    study a file is named for, would have replaced it without a word."""
+    project = make_registry_catalog(tmp_path, {"NCT00831909": record("NCT05814159")})
+    path = project.content / "trials" / "nct00831909.ctgov.json"
+    text = path.read_text()
+    at = text.index('"nctId": "NCT05814159"')
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert (f"{path}:{line}:{column}: the record is NCT05814159's, and the file is named for NCT00831909: expected "
+            "NCT00831909's record (import it again: sitegen import NCT00831909)") in err, err
+    assert not (tmp_path / "out").exists()
+
 def test_a_partial_record_builds_and_one_without_a_title_is_refused_by_name(tmp_path: Path,
                                                                             capsys: pytest.CaptureFixture[str]) -> None:
     partial = {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "A partial record"}}}

@@ -599,6 +599,23 @@ def test_xml_declaring_entities_is_refused_in_any_encoding(codec: str, tmp_path:
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
 
+def test_an_xml_file_of_more_elements_than_a_record_holds_is_refused_at_the_first_too_many(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each element read takes about 100 bytes: a 10 MB file of '<x/>' took 250 MB and 6 s, one of the 256 MB an
+    import reads would have taken 6 GB and minutes, for a file that can hold no more than one record."""
+    text = (DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").read_text()
+    at = text.index("<brief_title>")
+    (tmp_path / "record.xml").write_text(text)
+    (tmp_path / "many.xml").write_text(text[:at] + "<x/>" * 1000 + text[at:])
+    monkeypatch.setattr(importer, "MAX_XML_ELEMENTS", 500)  # (2,000,000 in use: as many takes 2 s to write and read)
+    assert run(str(tmp_path / "many.xml"), str(tmp_path / "record.xml"), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    line = text.count("\n", 0, at) + 1
+    assert (f"{tmp_path / 'many.xml'}:{line}:" in err and "more than 500 XML elements: expected one registry record "
+            "(one of 10,000 sites and posted results has a few hundred thousand); refused") in err, err
+    assert [p.name for p in (tmp_path / "site" / "trials").glob("*.ctgov.json")] == ["nct04452435.ctgov.json"]
+
+
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be", "utf-8-sig"])
 def test_a_record_in_utf16_or_utf32_imports_as_its_utf8_form(codec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With a byte-order mark ('utf-16', 'utf-32', 'utf-8-sig') or without one: an XML record, its declaration naming the

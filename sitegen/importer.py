@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 Study = dict[str, Any]
 MAX_FILE_BYTES = 256 * 1024 * 1024  # larger source files are refused; 10,000 studies of ~20 KB (the shared real records' mean) are ~200 MB
 MAX_STUDIES = 10_000  # studies in one run, from all sources together; also the largest --limit
+MAX_JSON_CONTAINERS = 5_000_000  # objects and arrays in one JSON file: 10,000 real studies hold about 3,000,000
 EXPECTED = ("identificationModule", "statusModule", "sponsorCollaboratorsModule", "descriptionModule",
             "conditionsModule", "designModule", "eligibilityModule")  # every real record has these; warn when one is missing
 # What a classic XML record holds where the v2 study has a field or module: problems with it name what its file has.
@@ -147,6 +148,14 @@ _V1_ROOTS = {"FullStudy", "FullStudiesResponse", "StudyFieldsResponse"}
 
 
 def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
+    # Counted before reading: each object read takes 64 bytes and more, and each study refused a line of report, so a
+    # file of 3,000,000 '{}' (9 MB) took 1.7 GB and 43 s; one of the 256 MB an import reads would have taken 40 GB.
+    # (A '{' or '[' in a text is counted too: a real record has few.)
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        return [], [Problem(name, 0, 0, f"{containers:,} JSON objects and arrays, more than the {MAX_JSON_CONTAINERS:,} "
+                            f"an import reads: expected at most {MAX_STUDIES:,} studies (a real one holds a few hundred); "
+                            "import them in parts")]
     try:
         document = load_json(name, data)
     except ContentError as e:
@@ -164,6 +173,9 @@ def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     else:
         return [], [Problem(name, 0, 0, "not a registry record: expected an API v2 study (with protocolSection), a "
                             "page of them ({\"studies\": [...]}) or an array of them")]
+    if len(studies) > MAX_STUDIES:
+        return [], [Problem(name, 0, 0, f"{len(studies):,} studies in one file, more than the {MAX_STUDIES:,} an import "
+                            "takes: import them in parts")]
     records: list[Record] = []
     problems: list[Problem] = []
     following = document.get("nextPageToken") if isinstance(document, dict) else None

@@ -599,6 +599,27 @@ def test_xml_declaring_entities_is_refused_in_any_encoding(codec: str, tmp_path:
     assert "Traceback" not in err and not (tmp_path / "site").exists()
 
 
+def test_a_json_file_of_more_studies_or_objects_than_an_import_takes_is_refused_before_reading_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file of 3,000,000 '{}' (9 MB) took an import 43 s and 1.7 GB (each object read, each study refused and
+    reported on a line), and one of the 256 MB an import reads would have taken 40 GB; an import takes 10,000."""
+    (tmp_path / "many.json").write_text("[" + ",".join(["{}"] * 10_001) + "]")
+    good = json.loads(JSON_RECORDS[0].read_text())
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    assert run(str(tmp_path / "many.json"), str(tmp_path / "good.json"), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'many.json'}: 10,001 studies in one file, more than the 10,000 an import takes: import them " \
+           "in parts" in err and err.count("\n") < 10, err
+    monkeypatch.setattr(importer, "MAX_JSON_CONTAINERS", 1000)  # (5,000,000 in use: 15 MB of '{}' to write and read)
+    (tmp_path / "deep.json").write_text(json.dumps({"studies": [good], "x": [[]] * 1000}))
+    assert run(str(tmp_path / "deep.json"), str(tmp_path / "good.json"), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'deep.json'}: " in err and "JSON objects and arrays, more than the 1,000 an import reads: " \
+           "expected at most 10,000 studies (a real one holds a few hundred); import them in parts" in err, err
+    written = [p.name for p in (tmp_path / "site" / "trials").glob("*.ctgov.json")]
+    assert written == [f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json"]  # the good file is imported each time
+
+
 def test_an_xml_file_of_more_elements_than_a_record_holds_is_refused_at_the_first_too_many(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Each element read takes about 100 bytes: a 10 MB file of '<x/>' took 250 MB and 6 s, one of the 256 MB an

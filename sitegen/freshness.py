@@ -81,10 +81,13 @@ def _stale_record(path: Path, today: datetime.date, max_age: int, editor_status:
                              f"{study.nct_id} is '{study.status_label}' but its primary completion date, "
                              f"{study.primary_completion.label}, has passed: the status may be out of date; {again}",
                              "warning"))
-    updated = study.last_update.last_day() if study.last_update else None
-    if study.last_update is not None and updated is not None and (today - updated).days > max_age:
-        found.append(Problem(str(path), _date_line(lines, "lastUpdatePostDateStruct"), 1,
-                             f"{study.nct_id}'s registry record was last updated on {study.last_update.label}, more "
+    # a record that gives no last update (a partial one) is as old as its first posting, as the build dates it
+    dated, key, said = ((study.last_update, "lastUpdatePostDateStruct", "was last updated on") if study.last_update
+                        else (study.first_posted, "studyFirstPostDateStruct", "gives no last update; it was first posted on"))
+    updated = dated.last_day() if dated else None
+    if dated is not None and updated is not None and (today - updated).days > max_age:
+        found.append(Problem(str(path), _date_line(lines, key), 1,
+                             f"{study.nct_id}'s registry record {said} {dated.label}, more "
                              f"than {max_age:,} days ago (registry_max_age_days in site.yaml): its status may be out of "
                              f"date; {again}", "warning"))
     return found

@@ -32,8 +32,16 @@ if TYPE_CHECKING:
 Study = dict[str, Any]
 MAX_FILE_BYTES = 256 * 1024 * 1024  # larger source files are refused; 10,000 studies of ~20 KB (the shared real records' mean) are ~200 MB
 MAX_STUDIES = 10_000  # studies in one run, from all sources together; also the largest --limit
+MAX_JSON_CONTAINERS = 5_000_000  # objects and arrays in one JSON file: 10,000 real studies hold about 3,000,000
 EXPECTED = ("identificationModule", "statusModule", "sponsorCollaboratorsModule", "descriptionModule",
             "conditionsModule", "designModule", "eligibilityModule")  # every real record has these; warn when one is missing
+# What a classic XML record holds where the v2 study has a field or module: problems with it name what its file has.
+XML_NAMES = {
+    "nctId": "<id_info><nct_id>", "title": "<brief_title> or <official_title>", "identificationModule": "<id_info>",
+    "statusModule": "<overall_status> or its dates", "sponsorCollaboratorsModule": "<sponsors>",
+    "descriptionModule": "<brief_summary> or <detailed_description>", "conditionsModule": "<condition> or <keyword>",
+    "designModule": "<study_type>, <phase> or <study_design_info>", "eligibilityModule": "<eligibility>",
+}
 
 SITE_YAML = """\
 # Site settings, written by `sitegen import` because this folder had none. Edit freely: no import rewrites it.
@@ -69,6 +77,11 @@ class Record:
     study: Study
     origin: str
     index: str = ""
+    classic: bool = False  # converted from a classic XML record: problems name its elements, not the v2 fields
+
+    def field(self, name: str, v2: str) -> str:
+        """How a problem names a field: `v2` (its path in an API v2 study), or what a classic XML record holds."""
+        return XML_NAMES[name] if self.classic else v2
 
     @property
     def where(self) -> str:
@@ -135,6 +148,14 @@ _V1_ROOTS = {"FullStudy", "FullStudiesResponse", "StudyFieldsResponse"}
 
 
 def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
+    # Counted before reading: each object read takes 64 bytes and more, and each study refused a line of report, so a
+    # file of 3,000,000 '{}' (9 MB) took 1.7 GB and 43 s; one of the 256 MB an import reads would have taken 40 GB.
+    # (A '{' or '[' in a text is counted too: a real record has few.)
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        return [], [Problem(name, 0, 0, f"{containers:,} JSON objects and arrays, more than the {MAX_JSON_CONTAINERS:,} "
+                            f"an import reads: expected at most {MAX_STUDIES:,} studies (a real one holds a few hundred); "
+                            "import them in parts")]
     try:
         document = load_json(name, data)
     except ContentError as e:
@@ -152,7 +173,16 @@ def _read_json(name: str, data: bytes) -> tuple[list[Record], list[Problem]]:
     else:
         return [], [Problem(name, 0, 0, "not a registry record: expected an API v2 study (with protocolSection), a "
                             "page of them ({\"studies\": [...]}) or an array of them")]
-    records, problems = [], []
+    if len(studies) > MAX_STUDIES:
+        return [], [Problem(name, 0, 0, f"{len(studies):,} studies in one file, more than the {MAX_STUDIES:,} an import "
+                            "takes: import them in parts")]
+    records: list[Record] = []
+    problems: list[Problem] = []
+    following = document.get("nextPageToken") if isinstance(document, dict) else None
+    if isinstance(following, str) and following:  # one page saved from a search of more: say the rest is not here
+        problems.append(Problem(name, 0, 0, f"a page of a registry search that names a next page (nextPageToken): "
+                                f"its {len(studies):,} stud{'y' if len(studies) == 1 else 'ies'} imported, none of the pages "
+                                "after it; to import every page, import the search with --query", "warning"))
     for number, study in enumerate(studies, 1):
         index = f"study {number} of {len(studies)}"
         if isinstance(study, dict):
@@ -187,6 +217,19 @@ class _EntityDeclared(Exception):
         self.line, self.column = line, column
 
 
+class _TooManyElements(Exception):
+    """Raised from expat at the element past MAX_XML_ELEMENTS, with its line and column."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line, self.column = line, column
+
+
+MAX_XML_ELEMENTS = 2_000_000
+"""Elements an XML file may hold: a real record of 10,000 sites and posted results has a few hundred thousand, and
+each takes about 100 bytes of memory once read (a 256 MB file of '<x/>' would take 6 GB and minutes)."""
+
+
 def _parse_xml(data: bytes | str) -> Element:
     """The root element of an XML text. Expat itself refuses every entity declaration (_EntityDeclared), whatever the
     file's encoding: entities are how XML grows without bound (a 2 MB UTF-16 file expanded to a 48 MB record), and no
@@ -201,8 +244,17 @@ def _parse_xml(data: bytes | str) -> Element:
     def refuse(*declaration: object) -> None:
         raise _EntityDeclared(parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
 
+    count = 0
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_XML_ELEMENTS:
+            raise _TooManyElements(parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+        builder.start(tag, attributes)
+
     parser.EntityDeclHandler = refuse
-    parser.StartElementHandler = builder.start
+    parser.StartElementHandler = start
     parser.EndElementHandler = builder.end
     parser.CharacterDataHandler = builder.data
     parser.buffer_text = True  # a text in one piece, not one call per line
@@ -234,6 +286,9 @@ def _read_xml(name: str, data: bytes, encoding: str) -> tuple[list[Record], list
         root = _parse_xml(source)
     except _EntityDeclared as e:
         return [], [Problem(name, e.line, e.column, "XML that declares entities is refused (a registry record has none)")]
+    except _TooManyElements as e:
+        return [], [Problem(name, e.line, e.column, f"more than {MAX_XML_ELEMENTS:,} XML elements: expected one registry "
+                            "record (one of 10,000 sites and posted results has a few hundred thousand); refused")]
     except expat.ExpatError as e:
         if e.code == expat.errors.codes[expat.errors.XML_ERROR_INCORRECT_ENCODING] and other:
             return [], other
@@ -253,7 +308,7 @@ def _read_xml(name: str, data: bytes, encoding: str) -> tuple[list[Record], list
                             f"facts.{named} Import the studies by NCT ID (sitegen import NCT...) or with --query")]
     if root.tag != "clinical_study":
         return [], [Problem(name, 0, 0, f"not a registry record: expected <clinical_study>, found <{root.tag}>")]
-    return [Record(study_from_xml(root), name)], []
+    return [Record(study_from_xml(root), name, classic=True)], []
 
 
 def _names_utf32(encoding: str) -> bool:
@@ -275,18 +330,20 @@ def check_record(record: Record) -> tuple[str | None, list[Problem]]:
     ident = ident if isinstance(ident, dict) else {}
     nct_id = ident.get("nctId")
     if not isinstance(nct_id, str) or not nct_id.strip():
-        return None, [Problem(record.origin, 0, 0, f"{record.where}no NCT ID (protocolSection.identificationModule"
-                              ".nctId); a record without one cannot be imported")]
+        return None, [Problem(record.origin, 0, 0, f"{record.where}no NCT ID ("
+                              f"{record.field('nctId', 'protocolSection.identificationModule.nctId')}); a record "
+                              "without one cannot be imported")]
     if not NCT_ID.fullmatch(nct_id):  # checked before it names a file
         return None, [Problem(record.origin, 0, 0, f"{record.where}'{_escape_surrogates(nct_id[:40])}' is not an NCT ID (NCT and 8 digits, 0-9); refused")]
     if not any(isinstance(ident.get(k), str) and INVISIBLE.sub("", ident[k]).strip() for k in ("briefTitle", "officialTitle")):
-        return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title (briefTitle or officialTitle); refused")]
+        return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} has no title "
+                              f"({record.field('title', 'briefTitle or officialTitle')}); refused")]
     surrogate = _lone_surrogate(record.study)
     if surrogate is not None:  # JSON's \u escape can write one; UTF-8, the registry file's encoding, cannot
         where, code = surrogate
         return None, [Problem(record.origin, 0, 0, f"{record.where}{nct_id}: {where} holds \\u{code:04x}, half of a "
                               "UTF-16 surrogate pair without its other half, which is no character; refused")]
-    missing = [m for m in EXPECTED if not protocol.get(m)]
+    missing = [record.field(m, m) for m in EXPECTED if not protocol.get(m)]
     if missing:
         return nct_id, [Problem(record.origin, 0, 0, f"{record.where}{nct_id} is a partial record: no "
                                 f"{', '.join(missing)}; imported what it holds", "warning")]
@@ -570,8 +627,10 @@ class Fact:
             return None
         if self.show is None:
             return {"field": self.name, "before": before, "after": after, "text": f"{self.name} changed"}
-        return {"field": self.name, "before": self.show(before), "after": self.show(after),
-                "text": f"{self.name} {self.show(before)} → {self.show(after)}"}
+        shown = self.show(before), self.show(after)
+        if shown[0] == shown[1]:  # the same in words (a field left out and one empty: 'results none → none')
+            return None
+        return {"field": self.name, "before": shown[0], "after": shown[1], "text": f"{self.name} {shown[0]} → {shown[1]}"}
 
     def _items_change(self, old: Study, new: Study, key: Callable[[Any], Hashable]) -> dict[str, Any] | None:
         change = _compare_items(_items(old, self.path), _items(new, self.path), key)

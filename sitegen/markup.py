@@ -22,6 +22,8 @@ MAX_BRACKETS = 200  # "[": each opens a possible link that Markdown scans ahead 
 MAX_ANGLES = 200  # "<": each may open an HTML tag, which Markdown scans ahead, over the lines after, to close
 MAX_BACKTICKS = 200  # "`": each run may open a code span, which Markdown (and cite.citable) scans ahead to close
 MAX_NESTING = 15  # lists or quotes in one another, on one line ('> > - x') or by indentation
+MAX_RULES = 200  # lines of '-', '=', '*' or '_' only: Markdown splits the rest of a paragraph at each rule or underline
+_RULE = re.compile(r"^ {0,3}[-=*_][-=*_ \t]*$", re.MULTILINE)
 _DEEP = re.compile(rf"^(?:(?:[ \t]*(?:[-*+>]|\d+[.)])[ \t]+){{{MAX_NESTING + 1},}}|(?:[ \t]*>){{{MAX_NESTING + 1}}}"
                    rf"|(?: {{4}}|\t){{{MAX_NESTING + 1}}}[ \t]*(?:[-*+>]|\d+[.)])[ \t])", re.MULTILINE)
 _DEEP_LENGTH = MAX_NESTING + 1  # the shortest text _DEEP finds: 16 times '>'
@@ -44,6 +46,10 @@ def markdown_problem(text: str) -> str:
             return f"expected at most {most} '{sign}' in one field{escape}, got {text.count(sign)}"
     if _DEEP.match(text) or ("\n" in text and _DEEP.search(text)):  # a line starts at the start, or after a break
         return f"expected Markdown nested at most {MAX_NESTING} lists or quotes deep"
+    rules = len(_RULE.findall(text)) if "\n" in text else 0
+    if rules > MAX_RULES:
+        return (f"expected at most {MAX_RULES} lines of only '-', '=', '*' or '_' (rules and heading underlines) in one "
+                f"field, got {rules}")
     return ""
 
 

@@ -130,6 +130,9 @@ def _unescaped(m: re.Match[str]) -> str:
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")  # a '<' that may start a tag (not '<7%'), not an autolink
+# A line starting with '#' that CommonMark reads as text ('#1 priority', '##x', seven '#'): Python-Markdown, which
+# needs no space after the '#', made it a heading, its '#' lost. Its first '#' is escaped.
+_NO_HEADING = re.compile(r"^([ \t]*)(?=#{7}|#{1,6}[^#\s])#", re.MULTILINE)
 MAX_REGISTRY_PROSE = 100_000
 """Characters of a registry text shown (the registry itself takes at most 32,000, in a detailed description)."""
 
@@ -195,13 +198,14 @@ def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
     it escapes; a '<' that could start a tag written as text (the registry has no HTML, and Markdown's search for a
     tag's end, over the lines after, takes time that grows with the square of their number); and, as it cites
-    nothing, a '[@' in it text, not a citation. A text an editor's field could not hold (more '[', '<' or '`'
-    than Markdown reads in linear time, lists nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain
-    text (markup.text_html), cut there."""
+    nothing, a '[@' in it text, not a citation; a '#' that starts no CommonMark heading ('#1 priority') as text. A
+    text an editor's field could not hold (more '[', '<', '`' or rule lines than Markdown reads in linear time, lists
+    nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain text (markup.text_html), cut there."""
     shown, cut = text[:MAX_REGISTRY_PROSE], len(text) - MAX_REGISTRY_PROSE
     nested = commonmark_indents(shown) if cut <= 0 else shown  # (checked as Markdown will read it)
     if cut <= 0 and not markdown_problem(nested):
-        return _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested)).replace("[@", "[\\@")
+        shown = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested)).replace("[@", "[\\@")
+        return _NO_HEADING.sub(r"\1\\#", shown) if "#" in shown else shown
     more = f"\n\n(The registry's text goes on for {cut:,} more characters, not shown here.)" if cut > 0 else ""
     return text_html(_ESCAPED.sub(lambda m: m[1], shown) + more)
 
@@ -224,7 +228,9 @@ def registry_pages(trial: RegistryTrial, glossary: bool) -> list[Page]:
                     _first_sentence(lead) or f"{name}: a study registered as {study.nct_id}.", tuple(summary))),
         (bool(trial.faq), Page("faq", "FAQ", "Questions and answers", "faq.html", f"Common questions about the trial: {name}.",
                                tuple(ProseField(("faq", i, "answer"), q.answer) for i, q in enumerate(trial.faq)))),
-        (bool(study.criteria or study.sex or study.minimum_age or study.maximum_age or study.age_groups),
+        (bool(study.criteria or study.sex or study.minimum_age or study.maximum_age or study.age_groups
+              or study.gender_description or study.healthy_volunteers is not None or study.study_population
+              or study.sampling_method),
          Page("eligibility", "Eligibility", _who_can_join(trial), "registry_eligibility.html",
               f"{_who_can_join(trial)} the study {name}: sex, ages, and every inclusion and exclusion criterion.", ())),
         (bool(study.arms or study.interventions),

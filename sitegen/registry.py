@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,13 @@ WORDS = {
     "NON_RANDOMIZED": "Non-randomized", "CASE_CONTROL": "Case-control", "CASE_ONLY": "Case-only",
     "CASE_CROSSOVER": "Case-crossover", "FAMILY_BASED": "Family-based", "CROSS_SECTIONAL": "Cross-sectional",
     "NON_PROBABILITY_SAMPLE": "Non-probability sample", "SUB_INVESTIGATOR": "Sub-investigator",
+    "SAMPLES_WITH_DNA": "Samples with DNA", "SAMPLES_WITHOUT_DNA": "Samples without DNA",
+    # who issued a secondary ID: agencies are named by their initials, as the registry writes them
+    "FDA": "FDA", "VA": "VA", "CDC": "CDC", "AHRQ": "AHRQ", "SAMHSA": "SAMHSA", "CTIS": "CTIS",
+    "EUDRACT_NUMBER": "EudraCT number", "OTHER_GRANT": "Other grant/funding number",
 }
+# A sponsor's class the registry could not tell: nothing to show (words() would say 'Unknown status', its status's words)
+UNTOLD_CLASSES = {"UNKNOWN", "AMBIG"}
 # Statuses that mean the trial stopped early: the record then says why.
 STOPPED = {"TERMINATED", "WITHDRAWN", "SUSPENDED"}
 OPEN = {"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE"}
@@ -44,6 +50,9 @@ STATUSES = frozenset({
     "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
 })
 PHASES = frozenset({"NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4"})
+# The kinds of expanded access a programme offers (designModule.expandedAccessTypes), as the registry words them.
+EXPANDED_ACCESS_TYPES = (("individual", "Individual patients"), ("intermediate", "Intermediate-size population"),
+                         ("treatment", "Treatment IND/protocol"))
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 
@@ -225,6 +234,19 @@ class Link:
 
 
 @dataclass(frozen=True)
+class ExpandedAccess:
+    """That the treatment a study tests is also given outside it, to patients who cannot join (expanded access), and
+    the registry's record of that programme."""
+
+    nct_id: str  # '' when the record names none (or no NCT ID)
+    status: str  # the programme's status in words ('Available'), '' when not given
+
+    @property
+    def url(self) -> str:
+        return f"https://clinicaltrials.gov/study/{self.nct_id}" if self.nct_id else ""
+
+
+@dataclass(frozen=True)
 class Study:
     """The facts of one ClinicalTrials.gov record that a patient or a referring doctor uses."""
 
@@ -243,12 +265,14 @@ class Study:
     completion: RegistryDate | None
     first_posted: RegistryDate | None
     last_update: RegistryDate | None
-    verified: str
+    verified: RegistryDate | None  # when the sponsor last confirmed the status (an unknown status dates from it)
     conditions: tuple[str, ...]
     keywords: tuple[str, ...]
     study_type: str
     phases: tuple[str, ...]
     design: tuple[tuple[str, str], ...]  # (what, in words), e.g. ('Allocation', 'Randomized')
+    design_notes: tuple[tuple[str, str], ...]  # (what, the record's text), e.g. ('Masking description', 'The ...')
+    biospecimens: str  # what an observational study keeps of the samples it takes, as the record describes it
     enrollment: int | None
     enrollment_kind: str  # 'actual', 'anticipated' or ''
     brief_summary: str
@@ -280,6 +304,7 @@ class Study:
     references: tuple[Reference, ...]
     links: tuple[Link, ...]
     has_results: bool
+    expanded_access: ExpandedAccess | None  # None unless the record says the treatment is given outside the study
 
     @property
     def title(self) -> str:
@@ -448,6 +473,15 @@ def read_study(data: Any, file: str) -> Study:
         ("Allocation", "allocation"), ("Intervention model", "interventionModel"), ("Primary purpose", "primaryPurpose"),
         ("Observational model", "observationalModel"), ("Time perspective", "timePerspective"),
     ) if _text(info.get(key))]
+    duration, biospec = _text(design.get("targetDuration")), _dict(design.get("bioSpec"))
+    if duration:
+        design_words.append(("Target follow-up duration", duration))
+    if _text(biospec.get("retention")):
+        design_words.append(("Biospecimens retained", words(_text(biospec["retention"]))))
+    access_types = _dict(design.get("expandedAccessTypes"))
+    offered = [what for key, what in EXPANDED_ACCESS_TYPES if access_types.get(key) is True]
+    if offered:
+        design_words.append(("Expanded access type", ", ".join(offered)))
     if _text(masking.get("masking")):
         who = ", ".join(words(_text(w)).lower() for w in _list(masking.get("whoMasked")) if isinstance(w, str))
         design_words.append(("Masking", words(_text(masking["masking"])) + (f" ({who})" if who else "")))
@@ -459,18 +493,8 @@ def read_study(data: Any, file: str) -> Study:
                          tuple(plain(n) for n in _list(i.get("otherNames")) if plain(n)), plain(i.get("description"))))
         for i in map(_dict, _list(arms_module.get("interventions")))
     ]
-    arms = []
-    for arm in map(_dict, _list(arms_module.get("armGroups"))):
-        label = _text(arm.get("label"))
-        # An intervention names its arms (armGroupLabels): those it names, and no other, receive it. One that names
-        # none is given to the arms that name it ('Drug: Anakinra'), as two interventions may share a name.
-        names = {_text(n).casefold() for n in _list(arm.get("interventionNames"))}
-        given = tuple(found for raw, found in interventions if (label in _list(raw.get("armGroupLabels"))
-                      if _list(raw.get("armGroupLabels")) else
-                      f"{_text(raw.get('type'))}: {found.name}".casefold().replace("_", " ") in names
-                      or f"{found.type}: {found.name}".casefold() in names))
-        arms.append(ArmGroup(plain(label), words(_text(arm.get("type"))) if _text(arm.get("type")) else "",
-                             plain(arm.get("description")), given))
+    arms = [ArmGroup(plain(label), words(_text(arm.get("type"))) if _text(arm.get("type")) else "",
+                     plain(arm.get("description")), given) for arm, label, given in _arms_given(arms_module, interventions)]
     outcomes = _dict(protocol.get("outcomesModule"))
     eligibility = _dict(protocol.get("eligibilityModule"))
     criteria = eligibility.get("eligibilityCriteria")
@@ -478,6 +502,7 @@ def read_study(data: Any, file: str) -> Study:
     places = _dict(protocol.get("contactsLocationsModule"))
     sponsors = _dict(protocol.get("sponsorCollaboratorsModule"))
     lead = _dict(sponsors.get("leadSponsor"))
+    lead_class = _text(lead.get("class"))
     oversight = _dict(protocol.get("oversightModule"))
     refs = _dict(protocol.get("referencesModule"))
     return Study(
@@ -489,12 +514,16 @@ def read_study(data: Any, file: str) -> Study:
         why_stopped=_text(status.get("whyStopped")), start=_date(status.get("startDateStruct")),
         primary_completion=_date(status.get("primaryCompletionDateStruct")),
         completion=_date(status.get("completionDateStruct")), first_posted=_date(status.get("studyFirstPostDateStruct"), marked=False),
-        last_update=_date(status.get("lastUpdatePostDateStruct"), marked=False), verified=_text(status.get("statusVerifiedDate")),
+        last_update=_date(status.get("lastUpdatePostDateStruct"), marked=False), verified=_date({"date": status.get("statusVerifiedDate")}, marked=False),
         conditions=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("conditions")) if _text(c)),
         keywords=tuple(_text(c) for c in _list(_dict(protocol.get("conditionsModule")).get("keywords")) if _text(c)),
-        study_type=words(_text(design.get("studyType"))) if _text(design.get("studyType")) else "",
+        study_type=(words(_text(design.get("studyType"))) if _text(design.get("studyType")) else "") + (
+            " (patient registry)" if design.get("patientRegistry") is True and _text(design.get("studyType")) else ""),
         phases=tuple(_shown(p) for p in _list(design.get("phases")) if isinstance(p, str)),
-        design=tuple(design_words),
+        design=tuple(design_words), biospecimens=plain(biospec.get("description")),
+        design_notes=tuple((what, plain(text)) for what, text in (
+            ("Intervention model description", info.get("interventionModelDescription")),
+            ("Masking description", masking.get("maskingDescription"))) if plain(text)),
         enrollment=count if isinstance(count, int) and not isinstance(count, bool) else None,
         enrollment_kind={"ACTUAL": "actual", "ESTIMATED": "anticipated", "ANTICIPATED": "anticipated"}.get(
             _text(enrollment.get("type")), ""),
@@ -515,7 +544,7 @@ def read_study(data: Any, file: str) -> Study:
         sites=tuple(_site(s) for s in map(_dict, _list(places.get("locations")))),
         central_contacts=tuple(_contact(c) for c in _list(places.get("centralContacts"))),
         officials=tuple(_contact(c) for c in _list(places.get("overallOfficials"))),
-        sponsor=_text(lead.get("name")), sponsor_class=words(_text(lead.get("class"))) if _text(lead.get("class")) else "",
+        sponsor=_text(lead.get("name")), sponsor_class=words(lead_class) if lead_class and lead_class not in UNTOLD_CLASSES else "",
         collaborators=tuple(_text(c.get("name")) for c in map(_dict, _list(sponsors.get("collaborators"))) if _text(c.get("name"))),
         responsible_party=_responsible(_dict(sponsors.get("responsibleParty"))),
         oversight=tuple((what, "Yes" if oversight[key] else "No") for what, key in (
@@ -527,8 +556,41 @@ def read_study(data: Any, file: str) -> Study:
         # a link a page may not make (javascript:, a password in it) is shown as text, as a reference's is
         links=tuple(Link(plain(r.get("label")) or _text(r.get("url")), web_link(_text(r.get("url"))))
                     for r in map(_dict, _list(refs.get("seeAlsoLinks"))) if _text(r.get("label")) or _text(r.get("url"))),
-        has_results=data.get("hasResults") is True,
+        has_results=data.get("hasResults") is True, expanded_access=_expanded_access(status.get("expandedAccessInfo")),
     )
+
+
+def _arms_given(module: dict[str, Any], interventions: list[tuple[dict[str, Any], Intervention]]
+                ) -> list[tuple[dict[str, Any], str, tuple[Intervention, ...]]]:
+    """Each arm of the module, its label, and the interventions it receives, in the record's order. An intervention
+    names its arms (armGroupLabels): those it names, and no other, receive it. One that names none is given to the
+    arms that name it ('Drug: Anakinra'), as two interventions may share a name. Looked up by label and by name, not
+    compared arm by intervention: 2,000 of each took 4 s, and a record of 10,000 of each would take minutes."""
+    by_label: dict[str, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
+    for n, (raw, found) in enumerate(interventions):
+        labels = _list(raw.get("armGroupLabels"))
+        keys = (labels if labels else
+                [f"{_text(raw.get('type'))}: {found.name}".casefold().replace("_", " "), f"{found.type}: {found.name}".casefold()])
+        index = by_label if labels else by_name
+        for key in dict.fromkeys(k for k in keys if isinstance(k, str)):
+            index.setdefault(key, []).append(n)
+    found_arms = []
+    for arm in map(_dict, _list(module.get("armGroups"))):
+        label = _text(arm.get("label"))
+        names = {_text(n).casefold() for n in _list(arm.get("interventionNames"))}
+        chosen = {*by_label.get(label, ()), *(n for name in names for n in by_name.get(name, ()))}
+        found_arms.append((arm, label, tuple(interventions[n][1] for n in sorted(chosen))))
+    return found_arms
+
+
+def _expanded_access(info: Any) -> ExpandedAccess | None:
+    """The expanded access a record names (statusModule.expandedAccessInfo), when it says there is some."""
+    info = _dict(info)
+    if info.get("hasExpandedAccess") is not True:
+        return None
+    nct_id, status = _text(info.get("nctId")), _text(info.get("statusForNctId"))
+    return ExpandedAccess(nct_id if re.fullmatch(r"NCT[0-9]{8}", nct_id) else "", words(status) if status else "")
 
 
 def _responsible(party: dict[str, Any]) -> str:
@@ -541,12 +603,22 @@ def _responsible(party: dict[str, Any]) -> str:
 
 
 def load_study(path: Path) -> Study:
-    """Read `<nct>.ctgov.json`; a ContentError at the file (and line) when it is not a study."""
+    """Read `<nct>.ctgov.json`; a ContentError at the file (and line) when it is not a study, or when a file named
+    for one NCT ID holds another's record (copied by hand): its pages would show that study's facts at the URL of the
+    one its name gives, and `sitegen import --refresh` would replace it with the named one's without a word."""
     try:
         text = read_text(path)  # bounded, a regular file, UTF-8: as every content file is read
     except OSError as e:
         raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
-    return read_study(load_json(str(path), text), str(path))
+    study = read_study(load_json(str(path), text), str(path))
+    named = path.name.removesuffix(".ctgov.json").upper()
+    if re.fullmatch(r"NCT[0-9]{8}", named) and named != study.nct_id:
+        found = re.search(rf'"nctId"\s*:\s*"{study.nct_id}"', text)
+        at = found.start() if found else 0
+        line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        raise ContentError([Problem(str(path), line, column, f"the record is {study.nct_id}'s, and the file is named for "
+                                    f"{named}: expected {named}'s record (import it again: sitegen import {named})")])
+    return study
 
 
 # ---- eligibility criteria: the registry's Markdown-like text, parsed into lists without losing a word
@@ -577,6 +649,9 @@ def _heading(line: str) -> tuple[str, str, str] | None:
     return kinds[0], unescape(text), rest
 
 
+# Lists in one another a criteria text may nest; an item indented deeper is the next item of the deepest (as many as
+# prose may nest, markup.MAX_NESTING; not imported from there, which would load Markdown wherever records are read).
+MAX_NESTING = 15
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+•·]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: a backslash escapes any ASCII punctuation
 
@@ -625,14 +700,31 @@ def _blocks(lines: list[str]) -> tuple[Block, ...]:
             entries.append((len(m["indent"].expandtabs(4)), m["marker"], unescape(m["text"])))
         else:
             entries.append((len(line) - len(line.lstrip()), "", unescape(line)))
-    blocks, _ = _parse_level(entries, 0, -1)
+    blocks, _ = _parse_level(entries, 0, -1, 1)
     return tuple(blocks)
 
 
-def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int) -> tuple[list[Block], int]:
-    """Blocks from entries[i:] whose items are indented deeper than `parent`; returns them and where they stop."""
+@dataclass
+class _Item:
+    """A criterion while its lines are read: its text's lines and its children are gathered, and joined once (a
+    text made anew for each line took time growing with the square of the item's lines)."""
+
+    parts: list[str]
+    number: int | None
+    children: list[Block] = field(default_factory=list)
+
+    def criterion(self) -> Criterion:
+        return Criterion(" ".join(self.parts), self.number, tuple(self.children))
+
+
+def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int,
+                 depth: int) -> tuple[list[Block], int]:
+    """Blocks from entries[i:] whose items are indented deeper than `parent`, in the `depth`-th list down; returns
+    them and where they stop. In the MAX_NESTING-th list, an item indented deeper is its next item: a record's text
+    indented one space more on each line would nest as deep as it is long, past what this recursion and the
+    template's can go (a traceback); every item is kept."""
     blocks: list[Block] = []
-    items: list[Criterion] = []
+    items: list[_Item] = []
     numbered = False
     paragraph: list[str] = []
     level: int | None = None
@@ -640,7 +732,7 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
     def close_list() -> None:
         nonlocal items
         if items:
-            blocks.append(Block(items=tuple(items), numbered=numbered))
+            blocks.append(Block(items=tuple(item.criterion() for item in items), numbered=numbered))
             items = []
 
     def close_paragraph() -> None:
@@ -659,10 +751,9 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
         if marker:
             if parent >= 0 and indent <= parent:
                 break
-            if level is not None and indent > level and items:
-                children, i = _parse_level(entries, i, level)
-                last = items[-1]
-                items[-1] = Criterion(last.text, last.number, last.children + tuple(children))
+            if level is not None and indent > level and items and depth < MAX_NESTING:
+                children, i = _parse_level(entries, i, level, depth + 1)
+                items[-1].children += children
                 continue
             close_paragraph()
             is_number = marker[0].isdigit()
@@ -670,24 +761,21 @@ def _parse_level(entries: list[tuple[int, str, str] | None], i: int, parent: int
                 close_list()
             numbered = is_number
             level = indent if level is None or not items else min(level, indent)
-            items.append(Criterion(text, int(marker[:-1]) if is_number else None))
+            items.append(_Item([text], int(marker[:-1]) if is_number else None))
             i += 1
             continue
         # a plain line: inside a list item (indented under it, or right after it), it continues the item
         if parent >= 0 and indent <= parent:
             break
         if items and not paragraph and entries[i - 1] is not None:
-            last = items[-1]
-            if last.children:
-                last = Criterion(last.text, last.number, last.children + (Block(text=text),))
+            if items[-1].children:
+                items[-1].children.append(Block(text=text))
             else:
-                last = Criterion(f"{last.text} {text}", last.number)
-            items[-1] = last
+                items[-1].parts.append(text)
             i += 1
             continue
         if items and level is not None and indent > level:
-            last = items[-1]
-            items[-1] = Criterion(last.text, last.number, last.children + (Block(text=text),))
+            items[-1].children.append(Block(text=text))
             i += 1
             continue
         close_list()

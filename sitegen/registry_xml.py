@@ -229,7 +229,15 @@ def study_from_xml(root: ET.Element) -> Study:
         if "Patient Registry" in study_type:
             design["patientRegistry"] = True
     _put(design, "phases", _phases(_line(root.find("phase"))))
+    _put(design, "expandedAccessTypes", {key: answer == "Yes" for key in ("individual", "intermediate", "treatment")
+                                         if (answer := _line(root.find(f"expanded_access_info/expanded_access_type_{key}")))
+                                         in ("Yes", "No")})
     _put(design, "designInfo", _design(root))
+    _put(design, "targetDuration", _line(root.find("target_duration")))
+    biospec: dict[str, Any] = {}
+    _put(biospec, "retention", spelling(_line(root.find("biospec_retention"))))
+    _put(biospec, "description", _block(root.find("biospec_descr")))
+    _put(design, "bioSpec", biospec)
     enrollment = root.find("enrollment")
     if enrollment is not None and _COUNT.fullmatch(_line(enrollment)):
         info: dict[str, Any] = {"count": int(_line(enrollment))}
@@ -279,6 +287,9 @@ def study_from_xml(root: ET.Element) -> Study:
         if volunteers:
             eligibility["healthyVolunteers"] = volunteers.startswith(("Yes", "Accepts"))
         _put(eligibility, "sex", spelling(_line(criteria.find("gender"))))
+        if _line(criteria.find("gender_based")) in ("Yes", "No"):
+            eligibility["genderBased"] = _line(criteria.find("gender_based")) == "Yes"
+        _put(eligibility, "genderDescription", _block(criteria.find("gender_description")))
         for tag, key in (("minimum_age", "minimumAge"), ("maximum_age", "maximumAge")):
             age = _line(criteria.find(tag))
             if age and age != "N/A":

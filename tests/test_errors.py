@@ -338,6 +338,18 @@ def test_the_shortest_markdown_nested_too_deep_is_refused_and_one_level_less_is_
         assert _text_problem(marker * 15 + "x") == "", marker
 
 
+
+def test_more_rules_and_heading_underlines_than_markdown_reads_in_linear_time_are_refused():
+    """Python-Markdown splits the rest of a paragraph at each line of '---' or '===' (a rule, or a heading's
+    underline), so time grew with the square of their number: 8,000 took 6 s, 25,000 a minute."""
+    from sitegen.validate import _text_problem
+
+    for line in ("---", "===", "- - -", "***", "___", "-", "  ="):
+        assert _text_problem(f"text\n{line}\n" * 200) == "", line
+        assert ("expected at most 200 lines of only '-', '=', '*' or '_' (rules and heading underlines) in one field, "
+                "got 201") in _text_problem(f"text\n{line}\n" * 201), line
+    assert _text_problem("text\n-- x\n" * 300) == ""  # not a rule: text
+
 @pytest.mark.parametrize("url,ok", [
     ("https://example.org/trials", True), ("https://example.org/a?b=1", False), ("https://example.org/#x", False),
     ("ftp://example.org/", False), ("https://", False), ("https://exa mple.org/", False),

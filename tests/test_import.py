@@ -140,6 +140,36 @@ def test_an_xml_person_s_first_and_middle_names_are_part_of_the_name() -> None:
     assert officials[0]["name"] == whole  # as every real record writes it: unchanged
 
 
+
+def test_an_xml_record_s_gender_description_and_expanded_access_types_are_converted() -> None:
+    """<gender_based>, <gender_description>, <expanded_access_info>, <target_duration> and <biospec_retention> and
+    <biospec_descr> are in the classic schema and have v2 counterparts (the pages show them); the conversion dropped
+    them."""
+    import xml.etree.ElementTree as ET
+
+    from sitegen.registry_xml import study_from_xml
+
+    root = ET.parse(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").getroot()
+    eligibility = root.find("eligibility")
+    assert eligibility is not None
+    for tag, text in (("gender_based", "Yes"), ("gender_description", "\n      Assigned female at birth\n    ")):
+        ET.SubElement(eligibility, tag).text = text
+    access = ET.SubElement(root, "expanded_access_info")
+    for kind, answer in (("individual", "Yes"), ("intermediate", "No"), ("treatment", "Yes")):
+        ET.SubElement(access, f"expanded_access_type_{kind}").text = answer
+    protocol = study_from_xml(root)["protocolSection"]
+    assert protocol["eligibilityModule"]["genderBased"] is True
+    assert protocol["eligibilityModule"]["genderDescription"] == "Assigned female at birth"
+    assert protocol["designModule"]["expandedAccessTypes"] == {"individual": True, "intermediate": False, "treatment": True}
+    for tag, text in (("target_duration", "2 Years"), ("biospec_retention", "Samples Without DNA"),
+                      ("biospec_descr", "\n      Whole blood\n    ")):
+        ET.SubElement(root, tag).text = text
+    design = study_from_xml(root)["protocolSection"]["designModule"]
+    assert design["targetDuration"] == "2 Years"
+    assert design["bioSpec"] == {"retention": "SAMPLES_WITHOUT_DNA", "description": "Whole blood"}
+    plain = study_from_xml(ET.parse(DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").getroot())["protocolSection"]
+    assert "expandedAccessTypes" not in plain["designModule"] and "genderBased" not in plain["eligibilityModule"]
+
 def test_an_import_removes_what_a_killed_import_left_and_nothing_else(tmp_path: Path) -> None:
     """A write killed between its temporary file and the rename leaves `.nct....tmp` in trials/; the next import
     deletes those older than an hour, and leaves a newer one (another import may be writing it) and other files."""
@@ -201,6 +231,20 @@ def test_the_three_json_shapes_are_all_accepted(tmp_path: Path) -> None:
         expected = {"single": studies[:1], "page": studies[1:], "export": studies}[name]
         assert written == sorted(f"{s['protocolSection']['identificationModule']['nctId'].lower()}.ctgov.json" for s in expected)
 
+
+
+def test_a_saved_search_page_naming_a_next_page_says_the_rest_is_not_imported(tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """One page of an API search saved to a file, with the token of the next page, was imported without a word: the
+    catalog held 100 trials of a search that found 1,000, and nothing said so."""
+    studies = [json.loads(p.read_text()) for p in JSON_RECORDS[:2]]
+    (tmp_path / "page.json").write_text(json.dumps({"studies": studies, "nextPageToken": "NF0g5JGBlvQs"}))
+    (tmp_path / "last.json").write_text(json.dumps({"studies": [json.loads(JSON_RECORDS[2].read_text())], "totalCount": 1}))
+    assert run(str(tmp_path / "page.json"), str(tmp_path / "last.json"), "--content", str(tmp_path / "site")) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'page.json'}: warning: a page of a registry search that names a next page (nextPageToken): " \
+           "its 2 studies imported, none of the pages after it; to import every page, import the search with --query" in err
+    assert "last.json" not in err  # the last page of a search, or the whole of a small one: nothing to say
 
 # --- idempotence and the editor's file -------------------------------------------------------------------------
 
@@ -364,6 +408,19 @@ def test_change_report_names_status_dates_enrollment_sites_criteria_and_more() -
     assert sites_change["added"] == [f"New Clinic {n}, Lyon, France" for n in range(3)]
 
 
+
+def test_change_report_names_no_change_that_reads_the_same_in_words() -> None:
+    """A field left out and the same field empty or false (a partial record re-imported whole) was reported as
+    'results none → none' and 'why stopped none → none'."""
+    whole = json.loads((DATA / "ctgov" / "NCT05814159.json").read_text())
+    partial = copy.deepcopy(whole)
+    del partial["hasResults"]
+    partial["protocolSection"]["statusModule"]["whyStopped"] = ""
+    assert importer.changes(partial, whole) == []
+    closed = copy.deepcopy(whole)
+    closed["hasResults"] = True
+    assert [c["text"] for c in importer.changes(partial, closed)] == ["results none → posted"]
+
 def test_change_report_of_arms_interventions_outcomes_and_phase() -> None:
     old = json.loads((DATA / "ctgov" / "NCT02369484.json").read_text())
     new = copy.deepcopy(old)
@@ -423,6 +480,23 @@ def test_a_record_without_nct_id_or_title_is_refused_naming_file_and_index(tmp_p
     slug = nct_of(JSON_RECORDS[0]).lower()
     assert written == [f"{slug}.ctgov.json", f"{slug}.yaml"]  # the good record is imported, the others are not
 
+
+
+def test_an_xml_record_s_problems_name_its_own_elements(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A classic XML record without an NCT ID, a title or a part was said to lack
+    'protocolSection.identificationModule.nctId', 'briefTitle or officialTitle' or 'eligibilityModule': fields of
+    the v2 shape it is converted to, which its author never wrote and cannot find in the file."""
+    text = (DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").read_text()
+    (tmp_path / "noid.xml").write_text(text.replace("<nct_id>NCT04452435</nct_id>", ""))
+    untitled = re.sub(r"<(brief|official)_title>.*</(brief|official)_title>", "", text)
+    (tmp_path / "untitled.xml").write_text(untitled)
+    (tmp_path / "partial.xml").write_text(re.sub(r"(?s)<eligibility>.*</eligibility>", "", text))
+    assert run(*(str(tmp_path / f"{n}.xml") for n in ("noid", "untitled", "partial")), "--content", str(tmp_path / "s")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'noid.xml'}: no NCT ID (<id_info><nct_id>); a record without one cannot be imported" in err
+    assert f"{tmp_path / 'untitled.xml'}: NCT04452435 has no title (<brief_title> or <official_title>); refused" in err
+    assert f"{tmp_path / 'partial.xml'}: warning: NCT04452435 is a partial record: no <eligibility>; imported" in err
+    assert "Module" not in err and "protocolSection" not in err
 
 def test_an_nct_id_is_ascii_digits_only(tmp_path: Path, registry: FakeRegistry, capsys: pytest.CaptureFixture[str]) -> None:
     study = json.loads(JSON_RECORDS[0].read_text())
@@ -523,6 +597,44 @@ def test_xml_declaring_entities_is_refused_in_any_encoding(codec: str, tmp_path:
     assert f"{tmp_path / 'laughs.xml'}:2:38: XML that declares entities is refused (a registry record has none)" in err
     assert f"{tmp_path / 'parameter.xml'}:3:16: XML that declares entities is refused" in err
     assert "Traceback" not in err and not (tmp_path / "site").exists()
+
+
+def test_a_json_file_of_more_studies_or_objects_than_an_import_takes_is_refused_before_reading_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file of 3,000,000 '{}' (9 MB) took an import 43 s and 1.7 GB (each object read, each study refused and
+    reported on a line), and one of the 256 MB an import reads would have taken 40 GB; an import takes 10,000."""
+    (tmp_path / "many.json").write_text("[" + ",".join(["{}"] * 10_001) + "]")
+    good = json.loads(JSON_RECORDS[0].read_text())
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    assert run(str(tmp_path / "many.json"), str(tmp_path / "good.json"), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'many.json'}: 10,001 studies in one file, more than the 10,000 an import takes: import them " \
+           "in parts" in err and err.count("\n") < 10, err
+    monkeypatch.setattr(importer, "MAX_JSON_CONTAINERS", 1000)  # (5,000,000 in use: 15 MB of '{}' to write and read)
+    (tmp_path / "deep.json").write_text(json.dumps({"studies": [good], "x": [[]] * 1000}))
+    assert run(str(tmp_path / "deep.json"), str(tmp_path / "good.json"), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'deep.json'}: " in err and "JSON objects and arrays, more than the 1,000 an import reads: " \
+           "expected at most 10,000 studies (a real one holds a few hundred); import them in parts" in err, err
+    written = [p.name for p in (tmp_path / "site" / "trials").glob("*.ctgov.json")]
+    assert written == [f"{nct_of(JSON_RECORDS[0]).lower()}.ctgov.json"]  # the good file is imported each time
+
+
+def test_an_xml_file_of_more_elements_than_a_record_holds_is_refused_at_the_first_too_many(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each element read takes about 100 bytes: a 10 MB file of '<x/>' took 250 MB and 6 s, one of the 256 MB an
+    import reads would have taken 6 GB and minutes, for a file that can hold no more than one record."""
+    text = (DATA / "ctgov-xml" / "NCT04452435_covid_19.xml").read_text()
+    at = text.index("<brief_title>")
+    (tmp_path / "record.xml").write_text(text)
+    (tmp_path / "many.xml").write_text(text[:at] + "<x/>" * 1000 + text[at:])
+    monkeypatch.setattr(importer, "MAX_XML_ELEMENTS", 500)  # (2,000,000 in use: as many takes 2 s to write and read)
+    assert run(str(tmp_path / "many.xml"), str(tmp_path / "record.xml"), "--content", str(tmp_path / "site")) == 1
+    err = capsys.readouterr().err
+    line = text.count("\n", 0, at) + 1
+    assert (f"{tmp_path / 'many.xml'}:{line}:" in err and "more than 500 XML elements: expected one registry record "
+            "(one of 10,000 sites and posted results has a few hundred thousand); refused") in err, err
+    assert [p.name for p in (tmp_path / "site" / "trials").glob("*.ctgov.json")] == ["nct04452435.ctgov.json"]
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be", "utf-8-sig"])

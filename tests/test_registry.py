@@ -106,6 +106,44 @@ def test_each_record_s_facts_are_on_its_pages(built: tuple[Path, dict[str, PageI
     assert has(text, "Registry record last updated")
 
 
+
+def test_the_date_a_status_was_last_verified_is_shown(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    """An unknown status is the registry's word for a status not verified for two years: the month it was last
+    verified (statusVerifiedDate), which the registry's page shows beside it, was on no page."""
+    _, pages = built
+    text = pages["trials/nct05005468/index.html"].text
+    assert "Status Unknown status (last known: Not yet recruiting)" in text
+    assert "Status last verified August 2021" in text
+
+
+def test_who_issued_an_id_and_a_sponsor_s_class_are_in_the_registry_s_words(tmp_path: Path) -> None:
+    """Secondary IDs named their issuer 'Eudract number', 'Fda' or 'Other grant'; a lead sponsor of the class the
+    registry could not tell (UNKNOWN, as real collaborators have it) was '(Unknown status)', a status's words."""
+    study = record("NCT05814159")
+    study["protocolSection"]["identificationModule"]["secondaryIdInfos"] = [
+        {"id": "2020-001502-38", "type": "EUDRACT_NUMBER"}, {"id": "IND 123", "type": "FDA"},
+        {"id": "R01-1", "type": "OTHER_GRANT"}, {"id": "X-1", "type": "OTHER_GRANT", "domain": "Wellcome Trust"}]
+    study["protocolSection"]["sponsorCollaboratorsModule"]["leadSponsor"]["class"] = "UNKNOWN"
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    summary = pages["trials/nct05814159/index.html"].text
+    for issuer, value in (("EudraCT number", "2020-001502-38"), ("FDA", "IND 123"),
+                          ("Other grant/funding number", "R01-1"), ("Wellcome Trust", "X-1")):
+        assert f" {issuer} {value} " in summary, issuer
+    sponsor = pages["trials/nct05814159/sponsor/index.html"].text
+    assert "Sponsor Swedish Orphan Biovitrum Collaborators" in sponsor or "Sponsor Swedish Orphan Biovitrum Responsible" in sponsor
+    assert "Unknown" not in sponsor
+
+
+def test_the_design_s_own_descriptions_are_shown(built: tuple[Path, dict[str, PageInfo]]) -> None:
+    """The intervention model's and the masking's descriptions (in 100 and 50 of the 432 shared records), which the
+    registry's page shows in its design, were on no page: who is blinded to what, how groups are formed."""
+    _, pages = built
+    assert ("Masking description Study assessment administrator is blinded to what digital tool the subject has been "
+            "assigned.") in pages["trials/nct03569618/index.html"].text
+    assert ("Intervention model description Parallel Assignment, Intra-patient control. Each patient serves as their "
+            "own control.") in pages["trials/nct05037968/index.html"].text
+
 def test_pages_with_nothing_to_show_are_left_out_and_the_navigation_follows(built: tuple[Path, dict[str, PageInfo]]) -> None:
     out, pages = built
     with_refs = next(n for n in ALL if record(n)["protocolSection"].get("referencesModule", {}).get("references"))
@@ -273,6 +311,23 @@ def test_a_registry_record_without_its_editor_s_file_is_an_error_naming_it(tmp_p
     assert "nct05814159.ctgov.json: no editor's file nct05814159.yaml beside this registry record" in capsys.readouterr().err
 
 
+
+def test_a_record_file_named_for_another_study_is_an_error_at_its_nct_id(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A record copied by hand under another study's name built that study's page with this one's facts (at
+    trials/nct00831909/, NCT05814159's title, status and sites), and `sitegen import --refresh`, which fetches the
+    study a file is named for, would have replaced it without a word."""
+    project = make_registry_catalog(tmp_path, {"NCT00831909": record("NCT05814159")})
+    path = project.content / "trials" / "nct00831909.ctgov.json"
+    text = path.read_text()
+    at = text.index('"nctId": "NCT05814159"')
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert (f"{path}:{line}:{column}: the record is NCT05814159's, and the file is named for NCT00831909: expected "
+            "NCT00831909's record (import it again: sitegen import NCT00831909)") in err, err
+    assert not (tmp_path / "out").exists()
+
 def test_a_partial_record_builds_and_one_without_a_title_is_refused_by_name(tmp_path: Path,
                                                                             capsys: pytest.CaptureFixture[str]) -> None:
     partial = {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "A partial record"}}}
@@ -385,6 +440,38 @@ def test_every_non_blank_line_s_words_are_shown(lines: list[str]) -> None:
             assert f" {said} " in f" {shown} ", line
 
 
+
+def test_criteria_indented_deeper_on_every_line_build_with_every_item(tmp_path: Path) -> None:
+    """A criteria text indented one space more on each line nested a list in the last item of the one above, as deep as
+    the text is long: 1,200 lines were a RecursionError traceback from the build, 250 a template error naming
+    sitegen's own template. Past 15 lists (as prose may nest) an item deeper is the next item of the deepest list."""
+    study = record("NCT05814159")
+    study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] = "Inclusion Criteria:\n\n" + "\n".join(
+        " " * n + f"* item{n}" for n in range(1200))
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study}), tmp_path / "out", jobs=1)
+    page = (tmp_path / "out" / "trials" / "nct05814159" / "eligibility" / "index.html").read_text(encoding="utf-8")
+    assert [n for n in range(1200) if f"<li>item{n}" not in page] == []
+    assert page.count('<ul class="criteria">') == 15  # lists in one another, the deepest holding the rest
+
+
+def test_criteria_are_read_in_time_linear_in_their_lines() -> None:
+    """Each line continuing a criterion made the criterion anew, its text or its tuple of children: time grew with
+    the square of its lines (40,000 lines after a nested item: 4 s), and a record's criterion of 600,000 lines (a
+    build reads a record of 10 MB) held the build for minutes."""
+    seconds = []
+    for lines in (10_000, 40_000):
+        text = "Inclusion Criteria:\n\n* first\n  - child\n" + "text\n" * lines + "* second\n" + "continued\n" * lines
+        started = time.process_time()
+        (section,) = parse_criteria(text)
+        seconds.append(time.process_time() - started)
+    first, second = section.blocks[0].items
+    assert [item.text for item in first.children[0].items] == ["child"]
+    assert [block.text for block in first.children[1:]] == ["text"] * 40_000
+    assert second.text == "second" + " continued" * 40_000 and not second.children
+    # four times the lines: about four times the time when linear, sixteen when quadratic
+    assert seconds[1] < 8 * seconds[0], seconds
+
+
 # ---- freshness: `sitegen check --today` warns where time has made content stale
 
 def test_check_warns_once_that_the_default_content_s_spots_left_date_has_passed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -442,6 +529,23 @@ def test_check_warns_about_a_recruiting_trial_past_its_primary_completion_and_an
     assert main([*args, "--today", "2023-05-15"]) == 0
     assert "more than 30 days ago" in capsys.readouterr().err
 
+
+
+def test_check_dates_a_record_without_a_last_update_by_its_first_posting(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A record giving no last update (a partial one) was never called old, however long ago it was posted; the build
+    dates its pages by the first posting (imported.merge), and so does the check."""
+    study = record("NCT05814159")  # first posted 2023-04-14
+    del study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]
+    project = make_registry_catalog(tmp_path, {"NCT05814159": study})
+    lines = (project.content / "trials" / "nct05814159.ctgov.json").read_text().splitlines()
+    posted = next(i for i, line in enumerate(lines) if "studyFirstPostDateStruct" in line) + 2
+    assert main(["check", "--content", str(project.content), "--today", "2024-04-14"]) == 0
+    err = capsys.readouterr().err
+    assert (f"nct05814159.ctgov.json:{posted}:1: warning: NCT05814159's registry record gives no last update; it was "
+            "first posted on 14 April 2023, more than 365 days ago (registry_max_age_days in site.yaml)") in err
+    assert main(["check", "--content", str(project.content), "--today", "2024-04-13"]) == 0
+    assert "first posted" not in capsys.readouterr().err
 
 def test_check_leaves_the_status_to_an_editor_who_sets_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     editor = {"NCT05814159": "slug: nct05814159\nstatus: completed\n"}  # the record: recruiting; completion 2023-12-01
@@ -656,6 +760,26 @@ def test_an_arm_receives_only_the_interventions_that_name_it(tmp_path: Path) -> 
     assert arms.count("TS-142 (drug)") == 2, arms  # once under each arm, not twice
 
 
+
+def test_arms_receive_their_interventions_in_time_linear_in_the_record() -> None:
+    """Each arm was compared with each intervention, formatting its name each time: 2,000 arms of 2,000
+    interventions took 4 s, and a record of 10,000 of each (a build reads 10 MB) minutes."""
+    from sitegen.registry import read_study
+
+    seconds = []
+    for count in (500, 2_000):
+        study = record("NCT05814159")
+        study["protocolSection"]["armsInterventionsModule"] = {
+            "armGroups": [{"label": f"Arm {i}", "interventionNames": [f"Drug: D{i}"]} for i in range(count)],
+            "interventions": [{"type": "DRUG", "name": f"D{i}"} for i in range(count // 2)]
+            + [{"type": "DRUG", "name": f"L{i}", "armGroupLabels": [f"Arm {i}"]} for i in range(count // 2, count)]}
+        started = time.process_time()
+        arms = read_study(study, "x").arms
+        seconds.append(time.process_time() - started)
+    assert [[i.name for i in arm.interventions] for arm in arms[998:1002]] == [["D998"], ["D999"], ["L1000"], ["L1001"]]
+    # four times the arms and interventions: about four times the time when linear, sixteen when quadratic
+    assert seconds[1] < 8 * seconds[0], seconds
+
 def test_the_record_s_gender_description_is_shown_beside_sex(tmp_path: Path) -> None:
     study = record("NCT05814159")
     study["protocolSection"]["eligibilityModule"].update(
@@ -697,6 +821,23 @@ def test_a_registry_text_is_read_in_time_linear_in_its_length(tmp_path: Path) ->
     assert seconds[1] < 8 * seconds[0], seconds
 
 
+
+def test_a_registry_text_of_many_rules_is_read_in_time_linear_in_its_length(tmp_path: Path) -> None:
+    """Python-Markdown splits the rest of a paragraph at each rule or heading underline ('a\\n-' is a heading): a
+    description of 8,000 took a build 6 s, and one of the 100,000 characters a page shows, a minute. Shown as text."""
+    seconds = []
+    for lines in (2_000, 8_000):
+        study = record("NCT05814159")
+        study["protocolSection"]["descriptionModule"]["detailedDescription"] = "a\n-\n" * lines
+        project = make_registry_catalog(tmp_path / str(lines), {"NCT05814159": study})
+        started = time.process_time()
+        build(project, tmp_path / str(lines) / "out", jobs=1)
+        seconds.append(time.process_time() - started)
+    page = (tmp_path / "8000" / "out" / "trials" / "nct05814159" / "index.html").read_text()
+    assert "a<br>-<br>a<br>-" in page  # shown as the text it is, line by line
+    # four times the lines: about four times the time when linear (and a fixed part), sixteen when quadratic
+    assert seconds[1] < 8 * seconds[0], seconds
+
 def test_a_record_s_dates_and_ages_in_other_digits_build(tmp_path: Path) -> None:
     """'²' is a digit to str.isdigit, and not to int(): a record holding it crashed the build."""
     study = record("NCT05814159")
@@ -726,6 +867,66 @@ def test_an_expanded_access_programme_that_is_available_invites_and_its_texts_ke
     assert "<dt>Sex</dt><dd>Anyone who menstruates</dd>" in (
         tmp_path / "out" / "trials" / "nct05814159" / "eligibility" / "index.html").read_text()  # the record gives no sex
 
+
+
+def test_expanded_access_is_shown_with_its_record_and_a_programme_s_types(tmp_path: Path) -> None:
+    """A record saying its treatment is also given outside the study (statusModule.expandedAccessInfo), and an
+    expanded-access programme's types (designModule.expandedAccessTypes), are facts the registry's page shows to a
+    patient who cannot join; neither was on any page."""
+    study = record("NCT05814159")
+    study["protocolSection"]["statusModule"]["expandedAccessInfo"] = {
+        "hasExpandedAccess": True, "nctId": "NCT03460977", "statusForNctId": "TEMPORARILY_NOT_AVAILABLE"}
+    programme = record("NCT04318938")
+    programme["protocolSection"]["statusModule"]["overallStatus"] = "AVAILABLE"
+    programme["protocolSection"]["statusModule"]["expandedAccessInfo"] = {"hasExpandedAccess": False}
+    programme["protocolSection"]["designModule"] = {
+        "studyType": "EXPANDED_ACCESS", "expandedAccessTypes": {"individual": True, "intermediate": False, "treatment": True}}
+    build(make_registry_catalog(tmp_path, {"NCT05814159": study, "NCT04318938": programme}), tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    summary = pages["trials/nct05814159/index.html"]
+    assert "Expanded access Temporarily not available, record NCT03460977" in summary.text
+    assert "https://clinicaltrials.gov/study/NCT03460977" in summary.links
+    text = pages["trials/nct04318938/index.html"].text
+    assert "Expanded access type Individual patients, Treatment IND/protocol" in text
+    assert "Expanded access Offered" not in text
+
+
+def test_a_partial_record_s_eligibility_and_sponsor_are_shown_as_it_gives_them(tmp_path: Path) -> None:
+    """A record (a search result with fields left out) giving its study population, sampling method and healthy
+    volunteers but no criteria, sex or ages had no eligibility page: those facts were on none. One giving no lead
+    sponsor showed its first collaborator as the sponsor; one giving no ages said 'Any age'."""
+    study = record("NCT00831909")
+    eligibility = study["protocolSection"]["eligibilityModule"]
+    for key in ("eligibilityCriteria", "sex", "minimumAge", "maximumAge", "stdAges"):
+        eligibility.pop(key, None)
+    population = eligibility["studyPopulation"]
+    study["protocolSection"]["sponsorCollaboratorsModule"] = {"collaborators": [{"name": "Helper University"}]}
+    build(make_registry_catalog(tmp_path, {"NCT00831909": study}), tmp_path / "out", jobs=1)
+    pages = html_pages(tmp_path / "out")
+    shown = pages["trials/nct00831909/eligibility/index.html"].text
+    assert words(population) in words(shown) and "Sampling method Probability sample" in shown
+    assert "Healthy volunteers Not accepted" in shown and "Any age" not in shown and "Ages" not in shown
+    summary = pages["trials/nct00831909/index.html"].text
+    assert "Helper University" not in summary and "Sponsor Helper" not in summary
+    assert "Collaborators Helper University" in pages["trials/nct00831909/sponsor/index.html"].text
+
+
+def test_an_observational_study_s_registry_duration_and_biospecimens_are_shown(tmp_path: Path) -> None:
+    """The design facts of an observational study the registry shows (its page says 'Observational [Patient
+    Registry]', 'Target Follow-Up Duration', 'Biospecimen Retention' and what they are), as real records hold
+    them (NCT03571217 in ../shared/data/ctgov-corpus), were on no page."""
+    study = record("NCT00831909")
+    study["protocolSection"]["designModule"].update({"patientRegistry": True, "targetDuration": "10 Years", "bioSpec": {
+        "retention": "SAMPLES_WITH_DNA", "description": "Blood\n\nFFPE tissue \\<5 years old"}})
+    build(make_registry_catalog(tmp_path, {"NCT00831909": study}), tmp_path / "out", jobs=1)
+    text = html_pages(tmp_path / "out")["trials/nct00831909/index.html"].text
+    for fact in ("Study type Observational (patient registry)", "Target follow-up duration 10 Years",
+                 "Biospecimens retained Samples with DNA", "Biospecimens Blood FFPE tissue <5 years old"):
+        assert fact in text, fact
+    study["protocolSection"]["designModule"]["patientRegistry"] = False
+    (tmp_path / "content" / "trials" / "nct00831909.ctgov.json").write_text(study_json(study), encoding="utf-8")
+    build(Project.at(tmp_path / "content"), tmp_path / "out", jobs=1)
+    assert "Study type Observational Phase" in html_pages(tmp_path / "out")["trials/nct00831909/index.html"].text
 
 @pytest.mark.parametrize("text", ids=["brackets", "backticks", "lists", "quotes", "tags"], argvalues=[
     "<a" * 300,  # more '<' than Markdown reads in linear time, though each is written as text

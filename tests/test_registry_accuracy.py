@@ -91,3 +91,20 @@ def test_an_empty_item_right_after_text_leaves_its_heading() -> None:
     from sitegen.pages import commonmark_indents
 
     assert commonmark_indents("Eligible:\n-\n  adults") == "Eligible:\n-\n  adults"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Intro.\n\n#1 priority is safety.", "<p>Intro.</p>\n<p>#1 priority is safety.</p>"),
+    ("Cohort\n#2: 20 patients", "<p>Cohort\n#2: 20 patients</p>"),
+    ("##Objectives", "<p>##Objectives</p>"),
+    ("####### seven", "<p>####### seven</p>"),
+    ("## Objectives\nText", "<h2>Objectives</h2>\n<p>Text</p>"),  # a heading, as CommonMark reads it
+])
+def test_a_hash_that_starts_no_commonmark_heading_is_text(text: str, shown: str) -> None:
+    """CommonMark (the registry's Markdown) reads a line as a heading only when its '#'s (one to six) are followed by
+    a space: '#1 priority' is text. Python-Markdown needs no space, and showed it as a first-level heading reading
+    '1 priority', the '#' lost."""
+    from sitegen.markup import markdown_html
+    from sitegen.pages import registry_prose
+
+    assert markdown_html(registry_prose(text)) == shown

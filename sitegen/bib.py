@@ -264,6 +264,9 @@ _COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "
 _ACCENT = re.compile(r"\\(?:([`'^~=.\"])\s*|([urHvdckb])(?:\s*(?=\{)|\s+))(?:\{([^\W\d_])\}|([A-Za-z]))")
 _TEXT_SCRIPT = re.compile(r"\\text(super|sub)script\s*\{([^{}\\$]*)\}")  # 'm\\textsuperscript{2}': m²
 _RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|span)(?:\s[^<>]*)?>")  # Zotero's {\textless}i{\textgreater}
+# A % that no backslash escapes: in TeX it comments out the rest of its line, but a value's lines are joined by now
+# and such a % is a percent sign written by hand or by a converter ('a 50% reduction'), not a comment
+_BARE_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")
 
 
 def latex_to_text(latex: str) -> str:
@@ -281,6 +284,8 @@ def latex_to_text(latex: str) -> str:
 
 def decode_latex(latex: str) -> str:
     """latex_to_text without its quick path: every value through pybtex and latexcodec."""
+    if "%" in latex:
+        latex = _BARE_PERCENT.sub(r"\1\\%", latex)
     # A dotless i under an accent is just an i (latexcodec turns \"\i into ï but not \"{\i}); alone it is ı.
     prepared = _DOTLESS_I.sub(lambda m: f"{m.group(1)}{{{m.group(2) or m.group(3)}}}", latex)
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)

@@ -985,3 +985,21 @@ def test_a_bare_percent_in_a_title_keeps_the_rest_of_the_title() -> None:
     """A title with a % no backslash escapes, over two lines as a converter wraps it: the whole title is shown."""
     ref = load("@article{pct,\n  title = {Aspirin gave a 50% reduction\n    in stroke: a trial},\n  year = 2020,\n}\n")["pct"]
     assert ref.title == "Aspirin gave a 50% reduction in stroke: a trial"
+
+
+def test_json_ld_dates_a_reference_only_by_a_year_it_names(tmp_path: Path) -> None:
+    """BibTeX's year is free text: 'in press', '2020a' (a second work of the year), '(2020)'. schema.org's
+    datePublished is an ISO 8601 date: the year a value names, or none at all; the page shows the year as written."""
+    from schemaorg import Vocabulary, validate
+
+    from sitegen.cite import CitedReference
+    from sitegen.jsonld import scholarly_article
+
+    refs = load("".join(f"@article{{y{i}, title = {{T}}, journal = {{J}}, year = {{{year}}}}}\n"
+                        for i, year in enumerate(["in press", "2020a", "(2019)", "Mar 2018", "{\\noopsort{a}}2017"])))
+    nodes = [scholarly_article(CitedReference(1, ref, ())) for ref in refs.values()]
+    assert [node.get("datePublished") for node in nodes] == [None, "2020", "2019", "2018", "2017"]
+    assert format_reference_text(refs["y0"]) == "T. J. in press."
+    vocabulary = Vocabulary.load()
+    for node in nodes:
+        assert validate({"@context": "https://schema.org", **node}, vocabulary) == [], node

@@ -267,6 +267,9 @@ _RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|span)(?:\s[^<>]*)?>")  
 # A % that no backslash escapes: in TeX it comments out the rest of its line, but a value's lines are joined by now
 # and such a % is a percent sign written by hand or by a converter ('a 50% reduction'), not a comment
 _BARE_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")
+# BibTeX's own trick for sorting (btxdoc): @preamble{"\newcommand{\noopsort}[1]{}"} and year = {{\noopsort{1973b}}1973}
+# or author = {{\noopsort{Rayleigh}}{Lord Rayleigh}}: the argument is a sort key, which the document never prints
+_SORT_KEY = re.compile(r"\\(?:noopsort|sortnoop)\s*\{[^{}]*\}", re.IGNORECASE)
 
 
 def latex_to_text(latex: str) -> str:
@@ -291,6 +294,7 @@ def decode_latex(latex: str) -> str:
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
         prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
+        prepared = _SORT_KEY.sub("", prepared)
         prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
         prepared = prepared.replace("\\$", "\ue002")  # a dollar sign as text, kept to the end
         prepared = _SPACING.sub(lambda m: "" if m.group(1) in "!/" else "\u00a0", _WRAPPER.sub("", prepared))

@@ -1003,3 +1003,15 @@ def test_json_ld_dates_a_reference_only_by_a_year_it_names(tmp_path: Path) -> No
     vocabulary = Vocabulary.load()
     for node in nodes:
         assert validate({"@context": "https://schema.org", **node}, vocabulary) == [], node
+
+
+def test_a_noopsort_sort_key_is_not_shown() -> None:
+    """btxdoc's way to sort: @preamble{"\\newcommand{\\noopsort}[1]{}"}, then a sort key that the printed document
+    leaves out, in a year or a name. A page shows neither '1973b1973' nor 'RayleighLord Rayleigh'."""
+    refs = load('@preamble{ "\\newcommand{\\noopsort}[1]{} " }\n'
+                "@book{knuth, author = {Knuth, Donald E.}, title = {Seminumerical Algorithms},\n"
+                "  publisher = {Addison-Wesley}, year = {{\\noopsort{1973b}}1973}}\n"
+                "@article{lord, author = {{\\noopsort{Rayleigh}}{Lord Rayleigh}}, title = {On waves}, journal = {J},\n"
+                "  year = 1885}\n")
+    assert refs["knuth"].year == "1973"
+    assert format_reference_text(refs["lord"]).startswith("Lord Rayleigh. On waves.")

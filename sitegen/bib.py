@@ -12,7 +12,7 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -563,6 +563,8 @@ _EQUALS = re.compile(r"\s*=")
 _FIELD_AS_KEY = re.compile(r"[^=]+=[{\"]")  # a field written without a space, which pybtex reads as one key
 _COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
+_FIELD_START = re.compile(rf"[{_NAME}][{_NAME}0-9]*\s*=")  # 'year = ...': the next field, where a ',' was left out
+_FIELD_IN_VALUE = re.compile(r"[\r\n][ \t]*[A-Za-z][\w-]*[ \t]*=")  # a value that took in the fields after it
 
 MAX_EXPANDED = 2 * MAX_BYTES
 """Characters of all field and @string values of a file together, after @string macros are put in."""
@@ -585,9 +587,10 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
     @string doubling itself never grows past it), all values together stop at MAX_EXPANDED, and a braced or quoted
     string is scanned in one pass (pybtex recurses once per brace and searches ahead for each delimiter)."""
 
-    def __init__(self, text: str, report: Any) -> None:
+    def __init__(self, text: str, report: Any, line_of: Callable[[int], int]) -> None:
         super().__init__(text, macros=CaseInsensitiveDict(month_names), handle_error=self._syntax_error)
         self.report = report  # report(offset, message, fatal)
+        self.line_of = line_of  # the line of an offset, for a message that names where something began
         self.in_string = False
         self.field_starts: dict[str, int] = {}
         self.expanded = 0
@@ -597,12 +600,16 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         self.pos: int = 0
         self.command_start: int = 0
         self.current_value: list[str] = []
+        self.entry_end = "}"  # what ends the entry being read: '}', or ')' for one in parentheses
 
     def _syntax_error(self, error: PybtexError) -> None:
         self.reported += 1
         info = getattr(error, "error_context_info", None)
         offset = info[-1] if isinstance(info, tuple) and info and isinstance(info[-1], int) else self.pos
-        self.report(offset, f"{getattr(error, 'error_type', 'error')}: {error.args[0]}", False)
+        message = error.args[0]
+        if isinstance(error, PrematureEOF):  # (pybtex's says only "premature end of file")
+            message = f"premature end of file: expected '{self.entry_end}' to close the @ command (entry, @string or @preamble)"
+        self.report(offset, f"{getattr(error, 'error_type', 'error')}: {message}", False)
 
     def parse_bibliography(self) -> Iterator[tuple[Any, ...]]:
         """pybtex's loop, but an @ that starts no command is skipped as text (with a warning), in one search:
@@ -620,6 +627,7 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
                 raise _TooMuch(found.start(), f"more than {MAX_COMMANDS:,} @ commands; split the bibliography")
             self.pos = found.start() + 1
             self.command_start = found.start()
+            self.entry_end = "}" if found.group().endswith("{") else ")"
             try:
                 yield tuple(self.parse_command())
             except PybtexSyntaxError as error:
@@ -664,6 +672,38 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
                     "so): it cannot be cited and is skipped; give it a key", False)
         self.parse_entry_fields()
         raise SkipEntry
+
+    def parse_entry_fields(self) -> None:
+        """pybtex's, then what stopped the fields if it is not the entry's end: pybtex said "'}' expected", where
+        what is most often missing is the ',' after a value, or a '}' inside one that then took in the fields after
+        it (the error is where the value ended: this says where it began)."""
+        try:
+            super().parse_entry_fields()
+        except PrematureEOF:
+            if self.current_field_name is None:
+                raise
+        self.eat_whitespace()
+        end, field = self.entry_end, self.current_field_name
+        if (not self.eof() and self.text[self.pos] == end) or (self.eof() and field is None):
+            return  # (pybtex reports a file that ends in an entry)
+        if field is None:
+            raise PybtexSyntaxError(f"expected a field name (name = value) or '{end}' to end the entry", self)
+        expected = "premature end of file" if self.eof() else f"expected ',' or '{end}' after the value of {field!r}"
+        start = self.field_starts.get(field.lower(), self.pos)
+        value = self.text[start : self.pos]
+        inside = _FIELD_IN_VALUE.search(value, value.find("="))
+        if inside is not None:
+            line = self.line_of(start)
+            taken = value[inside.start() :].split("=")[0].strip()
+            raise PybtexSyntaxError(f"{expected}; the value of {field!r}, from line {line}, took in the next field, "
+                                    f"{taken!r}: is a '}}' missing in it?", self)
+        if self.eof():
+            raise PrematureEOF(self)
+        following = _FIELD_START.match(self.text, self.pos)
+        if following is not None:
+            name = following.group().rstrip("= \t\r\n")
+            raise PybtexSyntaxError(f"expected ',' after the value of {field!r}, before the next field {name!r}", self)
+        raise PybtexSyntaxError(expected, self)
 
     def parse_field(self) -> None:
         self.eat_whitespace()
@@ -711,8 +751,14 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             found = (delimiters if depth == 0 else _BRACED).search(self.text, self.pos)
             self.pos = found.end() if found else self.end_pos
             if found is None or (found.group() == "}" and depth == 0 and string_end is not self.RBRACE):
+                line = self.line_of(start)
                 self.update_lineno(self.text[start : self.pos])
-                raise PrematureEOF(self) if found is None else PybtexSyntaxError("unbalanced braces", self)
+                if found is None:
+                    what = f"the value of {self.current_field_name!r}" if self.current_field_name else "a value"
+                    opened = f"a '{{' in {what}" if depth else f"{what}"
+                    raise PybtexSyntaxError(f"premature end of file: {opened}, from line {line}, is never closed", self)
+                raise PybtexSyntaxError(f"unbalanced braces: a '}}' that closes no '{{' in the quoted value of "
+                                        f"{self.current_field_name!r}, from line {line}; is its closing '\"' missing?", self)
             if found.group() == "{":
                 depth += 1
                 if depth > max_level:
@@ -746,7 +792,7 @@ class _Reader:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.starts = line_starts(text)
-        self.scanner = _Scanner(text, self._report)
+        self.scanner = _Scanner(text, self._report, lambda offset: line_column(self.starts, offset)[0])
         self.entries: dict[str, _Entry] = {}  # by lowercased key: BibTeX keys are case-insensitive
         self.entry_problems: dict[str, list[Problem]] = {}
         self.warnings: list[Problem] = []

@@ -1015,3 +1015,25 @@ def test_a_noopsort_sort_key_is_not_shown() -> None:
                 "  year = 1885}\n")
     assert refs["knuth"].year == "1973"
     assert format_reference_text(refs["lord"]).startswith("Lord Rayleigh. On waves.")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [  # the mistakes people make by hand, each said as what to do, where pybtex said "'}' expected"
+        ("@article{a,\n  title = {A}\n  year = 2020\n}\n", (3, 3),
+         "expected ',' after the value of 'title', before the next field 'year'"),
+        ("@article{a,\n  title = {A {b},\n  year = 2020\n}\n@article{b, title = {B}}\n", (5, 1),
+         "expected ',' or '}' after the value of 'title'; the value of 'title', from line 2, took in the next field, "
+         "'year': is a '}' missing in it?"),
+        ("@article{a,\n  title = {A {b},\n  year = 2020\n}\n", (5, 1),
+         "premature end of file; the value of 'title', from line 2, took in the next field, 'year'"),
+        ("@article{a,\n  title = {A},\n  year = 2020.5,\n}\n", (3, 14), "expected ',' or '}' after the value of 'year'"),
+        ("@article{a,\n  title = {A},\n  = {x},\n}\n", (3, 3), "expected a field name (name = value) or '}' to end the entry"),
+        ('@article{a,\n  title = "A,\n  year = 2020\n}\n', (4, 2), "in the quoted value of 'title', from line 2; is its closing '\"' missing?"),
+        ("@article(a,\n  title = {A},\n  year = 2020\n", (4, 1), "premature end of file: expected ')' to close the @ command"),
+    ],
+)
+def test_a_syntax_error_says_what_is_missing_and_where_its_value_began(text: str, where: tuple[int, int], says: str) -> None:
+    [problem] = [p for p in problems_of(text) if "syntax error" in p.message]
+    assert (problem.line, problem.column) == where
+    assert says in problem.message, problem.message

@@ -431,8 +431,45 @@ def shown_name(written: str) -> str | None:
 
 
 def _shown_name(written: str) -> str | None:
-    person = _person(written)
+    person = _person(_initials_last(written))
     return None if _is_others(person) else vancouver_name(person)
+
+
+# A name as PubMed and Vancouver write it, family name first and initials last, with no comma: 'Smith JA', 'Van Tine BA'
+# (BibTeX would read 'Smith' as the given name). Not a generation ('Smith III'), nor a name that is initials alone.
+_PUBMED_INITIALS = re.compile(r"(?!(?:II|III|IV|VI|VII|VIII)$)[A-Z]{1,3}")
+
+
+def _pubmed_name(written: str) -> tuple[str, str] | None:
+    """The family name and initials of a name written as PubMed writes it ('Smith JA'), or None for any other."""
+    words = written.rsplit(None, 1)
+    if len(words) != 2 or not _PUBMED_INITIALS.fullmatch(words[1]) or not any(c.isalpha() for c in words[0]):
+        return None
+    return words[0], words[1]
+
+
+def _initials_last(written: str) -> str:
+    """A name written 'Smith JA' as BibTeX writes it, 'Smith, J. A.'; any other name as it is."""
+    found = _pubmed_name(written)
+    if found is None or split_tex_string(written, ",")[1:] or _braced_whole(written):
+        return written
+    return f"{found[0]}, {' '.join(letter + '.' for letter in found[1])}"
+
+
+def name_list(written: str) -> list[str]:
+    """The names of an author or editor field, as BibTeX's ' and ' separates them, without the 'and's a hand or a
+    script left over ('Smith, John and', 'A and and B'); a PubMed author list pasted as it is ('Smith JA, Doe J,
+    Roe R') is its names."""
+    names = [_STRAY_AND.sub("", name) for name in split_name_list(written)]
+    names = [name for name in names if name.strip()]
+    if len(names) == 1 and "," in names[0]:
+        parts = [part.strip() for part in split_tex_string(names[0], ",")]
+        if len(parts) > 1 and all(_pubmed_name(part) for part in parts):
+            return parts
+    return names
+
+
+_STRAY_AND = re.compile(r"^(?:and(?:\s+|$))+|(?:(?:^|\s+)and)+$", re.IGNORECASE)
 
 
 _short_name = lru_cache(maxsize=4096)(_shown_name)
@@ -1026,8 +1063,16 @@ def _field(chain: Sequence[Mapping[str, str]], *names: str) -> str:
 _LETTER_COMMAND = re.compile(r"\\(AE|ae|OE|oe|AA|aa|ss|L|l|O|o|i|j)\s+(?=[^\W\d_])")
 
 
+_THIN_SPACE = re.compile(r"(?<![\\{])\\,")  # '\\,' not in braces of its own already ('{\\,}')
+
+
 def _person(name: str) -> Person:
-    """A pybtex Person; a name with too many commas is read as pybtex reads it, without pybtex's global error report."""
+    """A pybtex Person; a name with too many commas is read as pybtex reads it, without pybtex's global error report.
+    A thin space between initials ('Roe, J.\\,A.') is no comma between parts of the name, nor is a comma it ends in."""
+    if "\\," in name:
+        name = _THIN_SPACE.sub(r"{\\,}", name)
+    if name.endswith(","):
+        name = name.rstrip(", ")
     parts = split_tex_string(name, ",")
     if len(parts) > 3:
         name = ", ".join([*parts[:2], " ".join(parts[2:])])
@@ -1095,11 +1140,11 @@ def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
 
 
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
-    written = split_name_list(_field(chain, "author"))
+    written = name_list(_field(chain, "author"))
     shown = [shown_name(name) for name in written]
     truncated = bool(shown) and shown[-1] is None
     names = tuple(name for name in shown if name)
-    editors = tuple(name or "et al" for name in map(shown_name, split_name_list(_field(chain, "editor"))))
+    editors = tuple(name or "et al" for name in map(shown_name, name_list(_field(chain, "editor"))))
     organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),

@@ -208,6 +208,11 @@ def test_valid_entry_becomes_a_reference() -> None:
         ("SMITH, JO", "SMITH J"),  # a name written in capitals is not initials
         ("Kaiser, \\L ukasz", "Kaiser Ł"),  # NeurIPS's BibTeX (scorixear/master-thesis, Attention_Is_All_You_Need.md)
         ("Brage, S\\o ren", "Brage S"),
+        ("Smith JA", "Smith JA"),  # as PubMed writes a name, pasted into BibTeX: not 'JA S'
+        ("Van Tine BA", "Van Tine BA"),
+        ("M{\\\"u}ller J", "M\u00fcller J"),
+        ("Roe, J.\\,A.", "Roe JA"),  # a thin space between initials is no comma between given and family name
+        ("Smith, John,", "Smith J"),  # nor is a comma the name ends in
     ],
 )
 def test_authors_in_vancouver_form(author: str, display: str) -> None:
@@ -1037,3 +1042,19 @@ def test_a_syntax_error_says_what_is_missing_and_where_its_value_began(text: str
     [problem] = [p for p in problems_of(text) if "syntax error" in p.message]
     assert (problem.line, problem.column) == where
     assert says in problem.message, problem.message
+
+
+@pytest.mark.parametrize(
+    ("author", "shown"),
+    [
+        ("Smith, John and", ("Smith J",)),  # a list joined by a script that ends each name with ' and'
+        ("Smith, John and and Doe, Jane", ("Smith J", "Doe J")),
+        ("and Smith, John", ("Smith J",)),
+        ("Smith JA, Doe J, Van Tine BA", ("Smith JA", "Doe J", "Van Tine BA")),  # PubMed's author list, pasted
+        ("Smith, John and Doe, Jane", ("Smith J", "Doe J")),
+    ],
+)
+def test_an_author_list_shows_its_names_and_no_stray_and(author: str, shown: tuple[str, ...]) -> None:
+    ref = load(article(title="T", author=author, editor=author))["chen2020"]
+    assert ref.authors == shown
+    assert ref.shown.editors == shown

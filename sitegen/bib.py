@@ -377,12 +377,13 @@ def _identifier(latex: str, url: bool = False) -> str:
     return words[0] if words else ""
 
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:dx\.|www\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 
 
 def bare_doi(value: str) -> str:
-    """10.1186/... from any of https://doi.org/10.1186/..., doi:10.1186/... or the DOI itself."""
-    return _DOI_PREFIX.sub("", _identifier(value))
+    """10.1186/... from any of https://doi.org/10.1186/..., doi:10.1186/..., 'DOI: 10.1186/...' or the DOI itself,
+    without the full stop a DOI copied from the end of a citation brings ('10.1186/s12885-021-07843-3.')."""
+    return _DOI_PREFIX.sub("", _identifier(_DOI_PREFIX.sub("", value.strip()))).rstrip(".,;")
 
 
 def en_dash_pages(pages: str) -> str:

@@ -1058,3 +1058,19 @@ def test_an_author_list_shows_its_names_and_no_stray_and(author: str, shown: tup
     ref = load(article(title="T", author=author, editor=author))["chen2020"]
     assert ref.authors == shown
     assert ref.shown.editors == shown
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["DOI: 10.1056/NEJMoa2034577", "doi: 10.1056/NEJMoa2034577", "https://www.doi.org/10.1056/NEJMoa2034577",
+     "doi.org/10.1056/NEJMoa2034577", "10.1056/NEJMoa2034577.", "https://doi.org/10.1056/NEJMoa2034577"],
+)
+def test_a_doi_as_people_copy_it_is_shown_and_linked(written: str) -> None:
+    """'DOI: 10...' (with a space) lost its DOI altogether; one copied from the end of a PubMed citation kept its
+    full stop (doi:10.1056/NEJMoa2034577..)."""
+    refs = load(article(title="T", journal="N Engl J Med", year="2021", doi=written))
+    ref = refs["chen2020"]
+    assert ref.doi == "10.1056/NEJMoa2034577"
+    assert reference_links(ref).doi == "https://doi.org/10.1056/NEJMoa2034577"
+    assert format_reference_text(ref).endswith("doi:10.1056/NEJMoa2034577.")
+    assert check_bibliography(refs, ["chen2020"]) == []

@@ -202,7 +202,8 @@ _CONTROL_SYMBOL = re.compile(r"\\(.)", re.DOTALL)
 _DOTLESS_I = re.compile(r"(\\[`'^\"~=.uvHckrdb]\s*)(?:\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*)")  # under an accent
 # render_as("text") looks the backend up through package metadata on every call (~30 ms): keep one.
 _PLAIN_TEXT = PlainTextBackend()
-_KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
+_KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/", "newline": " ",
+                "linebreak": " ", "quad": " ", "qquad": " "}
 # What decoding changes besides dropping braces (latexcodec and pybtex leave single hyphens and apostrophes as they are)
 _KNOWN_WORD = re.compile(r"\\(" + "|".join(_KNOWN_WORDS) + r")\{\}")  # '\\LaTeX{} text': the braces keep the space
 _DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>")
@@ -216,7 +217,8 @@ _TEXT_SYMBOLS = {
     "textonehalf": "\u00bd", "textonequarter": "\u00bc", "textthreequarters": "\u00be", "textasciicircum": "^",
     "j": "\u0237",  # (a dotless j; latexcodec knows the dotless i)
     "dots": "\u2026", "ldots": "\u2026", "textellipsis": "\u2026", "textdagger": "\u2020", "textdaggerdbl": "\u2021",
-    "textbullet": "\u2022",
+    "textbullet": "\u2022", "textcelsius": "\u00b0C", "euro": "\u20ac", "texteuro": "\u20ac", "textquotedbl": '"',
+    "textunderscore": "_", "textasteriskcentered": "*",
 }
 _GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
           "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega")  # (LaTeX has no \omicron)
@@ -252,7 +254,7 @@ _MATH_MARKS = {"bar": "\u0304", "overline": "\u0305", "hat": "\u0302", "widehat"
 _MATH_MARK = re.compile(r"\\(" + "|".join(_MATH_MARKS) + rf")(?![A-Za-z])\s*{_ARGUMENT}")
 _ROOT_INDEX = re.compile(r"\\sqrt\s*\[([^\[\]{}\\$]{1,10})\]")  # a root's index, raised before its sign
 # thin, medium, thick, negative and control spaces, and the italic correction ({\em With\/}), which is no space at all
-_SPACING = re.compile(r"\\([,;:! /])")
+_SPACING = re.compile(r"\\([,;:! /@])")  # (and '\\@', the end of a sentence's spacing, which is nothing)
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
@@ -270,6 +272,10 @@ _BARE_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")
 # BibTeX's own trick for sorting (btxdoc): @preamble{"\newcommand{\noopsort}[1]{}"} and year = {{\noopsort{1973b}}1973}
 # or author = {{\noopsort{Rayleigh}}{Lord Rayleigh}}: the argument is a sort key, which the document never prints
 _SORT_KEY = re.compile(r"\\(?:noopsort|sortnoop)\s*\{[^{}]*\}", re.IGNORECASE)
+# What a printed title never shows of a command: a colour, a space's size, a footnote, an index or cross-reference key
+_NOT_PRINTED = re.compile(r"\\(?:textcolor|colorbox|color|footnote|index|label|ref|cite[tp]?|nocite|[hv]space)\*?"
+                          r"\s*(?:\[[^\[\]{}]*\]\s*)?\{[^{}]*\}")
+_BACKTICK_QUOTE = re.compile(r"`([^`'\n]*)'")  # TeX's `single quotes': ‘single quotes’
 
 
 def latex_to_text(latex: str) -> str:
@@ -294,10 +300,10 @@ def decode_latex(latex: str) -> str:
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
         prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
-        prepared = _SORT_KEY.sub("", prepared)
+        prepared = _NOT_PRINTED.sub(lambda m: " " if m.group().startswith(("\\hspace", "\\vspace")) else "", _SORT_KEY.sub("", prepared))
         prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
         prepared = prepared.replace("\\$", "\ue002")  # a dollar sign as text, kept to the end
-        prepared = _SPACING.sub(lambda m: "" if m.group(1) in "!/" else "\u00a0", _WRAPPER.sub("", prepared))
+        prepared = _SPACING.sub(lambda m: "" if m.group(1) in "!/@" else "\u00a0", _WRAPPER.sub("", prepared))
         prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
                                  prepared)
         prepared = _MATH_MARK.sub(_marked, prepared)
@@ -324,6 +330,8 @@ def decode_latex(latex: str) -> str:
         text = _MATH.sub(r"\1", text)  # (a written dollar sign is \ue002 by now)
     text = text.replace("\\", "").replace("{", "").replace("}", "").replace("\ue000", "{").replace("\ue001", "}")
     text = text.replace("\ue002", "$")
+    if "`" in text:  # (latexcodec makes `` and '' curly, not ` and ')
+        text = _BACKTICK_QUOTE.sub("\u2018\\1\u2019", text).replace("`", "\u2018")
     return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
 
 

@@ -134,6 +134,11 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("$\\mathrm{CO}_2$, $\\text{mg}/\\mathrm{kg}$, $\\frac{1}{2}$, $\\sqrt{2}$", "CO2, mg/kg, 1/2, \u221a2"),
         ("the set \\{1, 2\\}", "the set {1, 2}"),  # written braces are text
         ("a\\\\{b}, x \\\\{\\em y}", "a b, x y"),  # a line break before a group: no brace, no letter lost
+        # LaTeX that real titles hold, which was left raw or kept what LaTeX never prints
+        ("the `single' and ``double'' and O'Brien's", "the \u2018single\u2019 and \u201cdouble\u201d and O'Brien's"),
+        ("At 37\\textcelsius{}, 5\\euro{}, \\textquotedbl{}x\\textquotedbl{}", "At 37\u00b0C, 5\u20ac, \"x\""),
+        ("\\textcolor{red}{Red} text\\footnote{A note.}, \\emph{et al.\\@} x", "Red text, et al. x"),
+        ("A\\newline B, a\\hspace{1em}b", "A B, a b"),
         ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
         ("Wait \\dots, a, \\ldots{} z\\textellipsis", "Wait \u2026, a, \u2026 z\u2026"),  # ellipses
         ("$\\cdots$, $\\dagger$, $\\log n$, $A \\leftrightarrow B$, $a \\mid b$", "\u22ef, \u2020, log n, A \u2194 B, a | b"),

@@ -68,7 +68,9 @@ NOT_REFERENCES = frozenset({"set", "xdata"})
 
 _ARTICLE_CONTAINER = ("journal", "journaltitle")
 _PART_CONTAINER = ("booktitle", "maintitle")
-_OTHER_CONTAINER = ("publisher", "institution", "school", "organization", *_ARTICLE_CONTAINER, "booktitle")
+_BOOK_CONTAINER = ("publisher", "institution", "school", "organization", *_ARTICLE_CONTAINER, "booktitle")
+# (a journal first: a @misc, or Mendeley's @generic, that names one is an article, and its publisher is the journal's)
+_OTHER_CONTAINER = (*_ARTICLE_CONTAINER, "publisher", "institution", "school", "organization", "booktitle")
 
 Fields = tuple[tuple[str, str], ...]
 """An entry's fields as written in the file (LaTeX), names in lower case, in file order."""
@@ -1105,7 +1107,7 @@ def _container(entry_type: str, chain: Sequence[Mapping[str, str]]) -> str:
     if entry_type in PART_TYPES:
         # biblatex inheritance: a chapter's book title is its parent's title.
         return _field(chain, *_PART_CONTAINER) or _field(chain[1:], "title")
-    return _field(chain, *_OTHER_CONTAINER)
+    return _field(chain, *(_BOOK_CONTAINER if entry_type in BOOK_TYPES else _OTHER_CONTAINER))
 
 
 _ISO_DATE = re.compile(r"(\d{4})-\d{2}(?:-\d{2})?(?:/[\d-]*)?")  # 1992-05-20, 1987-08, 1995-09/1995-10
@@ -1240,10 +1242,14 @@ def _editors(ref: Reference) -> str:
     return f"{', '.join(shown)}, editor{'s' if len(shown) > 1 else ''}" if shown else ""
 
 
+_EDITION_WORD = re.compile(r"[\s.]*\b(?:ed|edn|edition)$", re.IGNORECASE)
+
+
 def edition_words(edition: str) -> str:
     """An edition as Vancouver names it: '6' -> '6th ed.', 'Second' -> 'Second ed.', a phrase as written; '' for the
     first, which is not named."""
-    if edition.strip().lower() in ("", "1", "1st", "first"):
+    edition = edition.strip().rstrip(".").strip()  # (Mendeley exports '1st ed..')
+    if _EDITION_WORD.sub("", edition).lower() in ("", "1", "1st", "first"):  # '1st ed.', 'First edition' too
         return ""
     if edition.isdecimal():
         number = int(edition)

@@ -6,6 +6,7 @@ import html
 import itertools
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -1079,3 +1080,16 @@ def test_a_doi_as_people_copy_it_is_shown_and_linked(written: str) -> None:
     assert reference_links(ref).doi == "https://doi.org/10.1056/NEJMoa2034577"
     assert format_reference_text(ref).endswith("doi:10.1056/NEJMoa2034577.")
     assert check_bibliography(refs, ["chen2020"]) == []
+
+
+def test_a_first_edition_is_not_named_however_written_and_a_misc_names_its_journal() -> None:
+    """Vancouver names no first edition: '1st ed.' and 'First edition' were shown, and Mendeley's '1st ed..' as
+    '1st ed..'. A @misc (or Mendeley's @generic) with a journal showed its publisher instead of the journal."""
+    for written in ("1st ed.", "1st ed..", "First edition", "1"):
+        book = reference(publisher="Wiley", year="2019", edition=written)
+        assert format_reference_text(replace(book, entry_type="book")) == "A title. Wiley; 2019.", written
+    assert bib_module.edition_words("2nd ed..") == "2nd ed."
+    refs = load("@generic{c, author = {Callahan, Ewa S}, title = {Cultural bias}, journal = {J Am Soc Inf Sci Technol},\n"
+                "  publisher = {John Wiley & Sons, Inc}, year = {2011}, volume = {62}, pages = {1899-1915}}\n")
+    assert "J Am Soc Inf Sci Technol" in format_reference_text(refs["c"])
+    assert "Wiley" not in format_reference_text(refs["c"])

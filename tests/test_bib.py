@@ -1034,8 +1034,8 @@ def test_a_noopsort_sort_key_is_not_shown() -> None:
         ("@article{a,\n  title = {A}\n  year = 2020\n}\n", (3, 3),
          "expected ',' after the value of 'title', before the next field 'year'"),
         ("@article{a,\n  title = {A {b},\n  year = 2020\n}\n@article{b, title = {B}}\n", (5, 1),
-         "expected ',' or '}' after the value of 'title'; the value of 'title', from line 2, took in the next field, "
-         "'year': is a '}' missing in it?"),
+         ("expected ',' or '}' after the value of 'title'; the value of 'title', from line 2, took in the next field, "
+          "'year': is a '}' missing in it?")),
         ("@article{a,\n  title = {A {b},\n  year = 2020\n}\n", (5, 1),
          "premature end of file; the value of 'title', from line 2, took in the next field, 'year'"),
         ("@article{a,\n  title = {A},\n  year = 2020.5,\n}\n", (3, 14), "expected ',' or '}' after the value of 'year'"),

@@ -889,17 +889,23 @@ class _Reader:
         first = self.entries.get(key.lower())
         if first is not None and len(self.entry_problems.get(key.lower(), ())) >= MAX_PROBLEMS:
             return
-        if first is not None:
-            line = line_column(self.starts, first.start)[0]
-            message = f"duplicate entry key {key!r}: it is already defined on line {line}"
-            self._add_problem(key.lower(), self.at(start, message))
-            return
         values: dict[str, str] = {}
         for name, parts in fields:
             if name.lower() in values:
-                self._add_problem(key.lower(), self.at(start, f"entry {key!r}: {name} is given twice; the first is used", "warning"))
+                if first is None:
+                    self._add_problem(key.lower(), self.at(start, f"entry {key!r}: {name} is given twice; the first is used",
+                                                           "warning"))
                 continue
             values[name.lower()] = " ".join("".join(parts).split())
+        if first is not None:
+            line = line_column(self.starts, first.start)[0]
+            if (entry_type, values) == (first.entry_type, first.fields):  # (bibliographies joined: one work, twice)
+                message = f"duplicate entry key {key!r}: the same entry as on line {line}; this copy is ignored"
+                self._add_problem(key.lower(), self.at(start, message, "warning"))
+                return
+            message = f"duplicate entry key {key!r}: it is already defined on line {line}"
+            self._add_problem(key.lower(), self.at(start, message))
+            return
         self.entries[key.lower()] = _Entry(key, entry_type, values, dict(self.scanner.field_starts), start, self.scanner.pos)
 
 

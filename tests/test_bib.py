@@ -1093,3 +1093,16 @@ def test_a_first_edition_is_not_named_however_written_and_a_misc_names_its_journ
                 "  publisher = {John Wiley & Sons, Inc}, year = {2011}, volume = {62}, pages = {1899-1915}}\n")
     assert "J Am Soc Inf Sci Technol" in format_reference_text(refs["c"])
     assert "Wiley" not in format_reference_text(refs["c"])
+
+
+def test_the_same_entry_twice_is_a_warning_and_two_entries_under_one_key_an_error() -> None:
+    """Two exports joined into one file hold the same work twice under its key: biber warns and uses the first, and
+    nothing is in doubt, so a page can cite it. Two different entries under one key stay an error."""
+    same = article("smith2020", title="First", year="2020")
+    refs = load(same + "\n" + same.replace("  title", "\n  title"))
+    [problem] = check_bibliography(refs, ["smith2020"])
+    assert (problem.line, problem.severity) == (6, "warning")
+    assert "the same entry as on line 1; this copy is ignored" in problem.message
+    assert format_reference_text(refs["smith2020"]) == "First. 2020."
+    [error] = problems_of(same + "\n" + article("smith2020", title="Second", year="2020"))
+    assert error.severity == "error" and "already defined on line 1" in error.message

@@ -1139,8 +1139,20 @@ def _url(chain: Sequence[Mapping[str, str]]) -> str:
     url = _field(chain, "url")
     if not url:
         found = _URL_COMMAND.search(_field(chain, "howpublished")) or _URL_COMMAND.search(_field(chain, "note"))
-        url = found.group(1) if found else ""
+        url = found.group(1) if found else _arxiv_url(chain)
     return _identifier(url, url=True)
+
+
+# arXiv's identifiers: 1706.03762 (since 2007, with a version or not) and hep-th/9901001, math.GT/0309136 (before)
+_ARXIV_ID = re.compile(r"(?:arXiv:)?((?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?)", re.IGNORECASE)
+
+
+def _arxiv_url(chain: Sequence[Mapping[str, str]]) -> str:
+    """The arXiv page of a preprint that names only its arXiv id: biblatex's eprint = {1706.03762} with
+    eprinttype = {arxiv}, or, as arXiv itself exports it, with archivePrefix = {arXiv}; "" for any other entry."""
+    kind = (_field(chain, "eprinttype") or _field(chain, "archiveprefix")).strip().strip("{}").lower()
+    found = _ARXIV_ID.fullmatch(_field(chain, "eprint").strip()) if kind == "arxiv" else None
+    return f"https://arxiv.org/abs/{found.group(1)}" if found else ""
 
 
 def _pmid(chain: Sequence[Mapping[str, str]]) -> str:

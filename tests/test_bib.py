@@ -1106,3 +1106,16 @@ def test_the_same_entry_twice_is_a_warning_and_two_entries_under_one_key_an_erro
     assert format_reference_text(refs["smith2020"]) == "First. 2020."
     [error] = problems_of(same + "\n" + article("smith2020", title="Second", year="2020"))
     assert error.severity == "error" and "already defined on line 1" in error.message
+
+
+def test_an_arxiv_preprint_links_to_its_arxiv_page() -> None:
+    """arXiv's own export names a preprint by its eprint and archivePrefix only, biblatex by eprint and eprinttype:
+    the page showed title and year and no way to find the work."""
+    refs = load("@misc{vaswani2017,\n  title = {Attention Is All You Need},\n  author = {Ashish Vaswani and Noam Shazeer},\n"
+                "  year = {2017},\n  eprint = {1706.03762},\n  archivePrefix = {arXiv},\n  primaryClass = {cs.CL}\n}\n"
+                "@online{old, title = {Old}, year = 1999, eprint = {hep-th/9901001v2}, eprinttype = {arxiv}}\n"
+                "@online{other, title = {Other}, year = 1999, eprint = {1706.03762}, eprinttype = {jstor}}\n")
+    assert format_reference_text(refs["vaswani2017"]) == (
+        "Vaswani A, Shazeer N. Attention Is All You Need. 2017. Available from: https://arxiv.org/abs/1706.03762")
+    assert reference_links(refs["old"]).web == "https://arxiv.org/abs/hep-th/9901001v2"
+    assert reference_links(refs["other"]).web == ""

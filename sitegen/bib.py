@@ -614,6 +614,21 @@ _QUOTED = re.compile(r'[{}"]')
 _FIELD_START = re.compile(rf"[{_NAME}][{_NAME}0-9]*\s*=")  # 'year = ...': the next field, where a ',' was left out
 _FIELD_IN_VALUE = re.compile(r"[\r\n][ \t]*[A-Za-z][\w-]*[ \t]*=")  # a value that took in the fields after it
 
+MAX_NAMES = 20 * MAX_TEXT
+"""Characters of an author or editor field: a consortium's paper lists hundreds of authors, a physics collaboration's
+thousands (2,900 in 90,000 characters). A page decodes at most MAX_DECODED_NAMES of them."""
+MAX_DECODED_NAMES = 50
+"""Names of an author or editor list that are decoded (Vancouver shows MAX_AUTHORS; the JSON-LD lists these)."""
+NAME_FIELDS = frozenset({"author", "editor"})
+SHOWN_FIELDS = NAME_FIELDS | frozenset(
+    {"title", "subtitle", "journal", "journaltitle", "booktitle", "maintitle", "publisher", "institution", "school"}
+    | {"organization", "year", "date", "volume", "number", "issue", "pages", "eid", "articleno", "doi", "url"}
+    | {"howpublished", "pmid", "eprint", "eprinttype", "archiveprefix", "series", "edition", "version", "address"}
+    | {"location", "crossref", "entryset"}
+)
+"""The fields a page shows, or that say which entry another is (crossref, entryset); a field not among them that is
+too long (an abstract, a note) is left out with a warning, not an error."""
+
 MAX_EXPANDED = 2 * MAX_BYTES
 """Characters of all field and @string values of a file together, after @string macros are put in."""
 
@@ -637,7 +652,7 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
 
     def __init__(self, text: str, report: Any, line_of: Callable[[int], int]) -> None:
         super().__init__(text, macros=CaseInsensitiveDict(month_names), handle_error=self._syntax_error)
-        self.report = report  # report(offset, message, fatal)
+        self.report = report  # report(offset, message, fatal, severity="error")
         self.line_of = line_of  # the line of an offset, for a message that names where something began
         self.in_string = False
         self.field_starts: dict[str, int] = {}
@@ -782,10 +797,14 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             self.pos = concatenation.end()
         self.current_value = parts
         length = sum(len(part) for part in parts)
-        if length > MAX_TEXT:
+        field = "" if self.in_string else (self.current_field_name or "").lower()
+        limit = MAX_NAMES if field in NAME_FIELDS else MAX_TEXT
+        if length > limit:
             name = self.current_field_name or "@preamble"
-            message = f"{name}: expected a value of at most {MAX_TEXT:,} characters, got {length:,}"
-            self.report(start, message, self.in_string)
+            message = f"{name}: expected a value of at most {limit:,} characters, got {length:,}"
+            if field and field not in SHOWN_FIELDS:  # (an abstract, a note): what no page shows cannot be wrong on one
+                message += "; no page shows it, and it is left out"
+            self.report(start, message, self.in_string, "error" if not field or field in SHOWN_FIELDS else "warning")
             self.current_value = []
             return
         self.expanded += length
@@ -850,7 +869,7 @@ class _Reader:
         line, column = line_column(self.starts, offset)
         return Problem(self.file, line, column, message, severity)
 
-    def _report(self, offset: int, message: str, fatal: bool) -> None:
+    def _report(self, offset: int, message: str, fatal: bool, severity: str = "error") -> None:
         start = self.scanner.command_start
         if isinstance(start, int) and line_column(self.starts, start)[0] != line_column(self.starts, offset)[0]:
             message += f" (in the entry that starts on line {line_column(self.starts, start)[0]})"
@@ -860,7 +879,7 @@ class _Reader:
         elif key is None:
             self._add_warning(self.at(offset, message, "warning"))
         else:
-            self._add_problem(key.lower(), self.at(offset, message))
+            self._add_problem(key.lower(), self.at(offset, message, severity))
 
     def _add_warning(self, problem: Problem) -> None:
         if len(self.warnings) < MAX_PROBLEMS * 4:
@@ -1169,11 +1188,12 @@ def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
 
 
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
-    written = name_list(_field(chain, "author"))
+    written, more = _decoded_names(_field(chain, "author"))
     shown = [shown_name(name) for name in written]
-    truncated = bool(shown) and shown[-1] is None
+    truncated = bool(shown) and (shown[-1] is None or more)
     names = tuple(name for name in shown if name)
-    editors = tuple(name or "et al" for name in map(shown_name, name_list(_field(chain, "editor"))))
+    listed_editors, more_editors = _decoded_names(_field(chain, "editor"))
+    editors = tuple(name or "et al" for name in map(shown_name, listed_editors)) + (("et al",) if more_editors else ())
     organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),
@@ -1197,6 +1217,20 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         place=_first_place(_field(chain, "address", "location")) if entry_type not in ARTICLE_TYPES else "",
         organizations=organizations,
     )
+
+
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def _decoded_names(field: str) -> tuple[list[str], bool]:
+    """The names of an author or editor field that a page decodes, and whether the field lists more: at most
+    MAX_DECODED_NAMES, from its first MAX_TEXT characters (a consortium's thousand names cost what a few do)."""
+    more = False
+    if len(field) > MAX_TEXT:
+        cut = [m.start() for m in _AND.finditer(field, 0, MAX_TEXT)][-1:]
+        field, more = field[: cut[0] if cut else MAX_TEXT], True
+    names = name_list(field)
+    return names[:MAX_DECODED_NAMES], more or len(names) > MAX_DECODED_NAMES
 
 
 def _braced_whole(name: str) -> bool:

@@ -791,11 +791,11 @@ def test_entries_nothing_cites_are_never_decoded(project: Project, tmp_path: Pat
 
 
 def test_a_field_over_the_limit_is_an_error_when_cited_and_a_warning_when_not() -> None:
-    text = article("long", title="T", year="2020", abstract="x" * (MAX_TEXT + 1))
+    text = article("long", title="T", year="2020", journal="x" * (MAX_TEXT + 1))  # (an abstract only warns: no page shows it)
     refs = load(text)
     [warning] = check_bibliography(refs)
-    assert (warning.line, warning.column, warning.severity) == (4, 14, "warning")
-    assert f"abstract: expected a value of at most {MAX_TEXT:,} characters, got {MAX_TEXT + 1:,}" in warning.message
+    assert (warning.line, warning.column, warning.severity) == (4, 13, "warning")
+    assert f"journal: expected a value of at most {MAX_TEXT:,} characters, got {MAX_TEXT + 1:,}" in warning.message
     with pytest.raises(ContentError) as caught:
         check_bibliography(refs, {"long"})
     assert [(p.line, p.severity) for p in caught.value.problems] == [(4, "error")]
@@ -1119,3 +1119,25 @@ def test_an_arxiv_preprint_links_to_its_arxiv_page() -> None:
         "Vaswani A, Shazeer N. Attention Is All You Need. 2017. Available from: https://arxiv.org/abs/1706.03762")
     assert reference_links(refs["old"]).web == "https://arxiv.org/abs/hep-th/9901001v2"
     assert reference_links(refs["other"]).web == ""
+
+
+def test_a_consortium_s_author_list_and_a_long_abstract_do_not_stop_a_build() -> None:
+    """A genome-wide study lists 700 authors in 19,000 characters, a Cochrane review's abstract runs past 10,000: BibTeX
+    and biber read both, and citing either stopped the build ('expected a value of at most 10,000 characters')."""
+    from sitegen.cite import CitedReference
+    from sitegen.jsonld import scholarly_article
+
+    names = " and ".join(f"Author{i:03d}, Given M." for i in range(700))
+    refs = load(f"@article{{gwas, title = {{A study}}, journal = {{Nature}}, year = 2020,\n  author = {{{names}}}}}\n"
+                f"@article{{review, title = {{A review}}, journal = {{Cochrane}}, year = 2020,\n"
+                f"  abstract = {{{'word ' * 2500}}}}}\n")
+    [warning] = check_bibliography(refs, ["gwas", "review"])
+    assert (warning.line, warning.severity) == (4, "warning")
+    assert warning.message.startswith("abstract: expected a value of at most 10,000 characters, got 12,500; no page "
+                                      "shows it, and it is left out")
+    assert format_reference_text(refs["gwas"]).startswith("Author000 GM, Author001 GM, Author002 GM, Author003 GM, "
+                                                          "Author004 GM, Author005 GM, et al. A study. Nature. 2020.")
+    assert len(scholarly_article(CitedReference(1, refs["gwas"], ()))["author"]) == bib_module.MAX_DECODED_NAMES
+    too_many = " and ".join(["Author, Given M."] * 20_000)
+    [error] = problems_of(f"@article{{k, title = {{T}}, year = 2020, author = {{{too_many}}}}}\n")
+    assert "author: expected a value of at most 200,000 characters" in error.message

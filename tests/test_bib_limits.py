@@ -75,6 +75,10 @@ EXPLOSIVE: dict[str, tuple[Callable[[], str], bool]] = {
         True,
     ),
     "5 MB of braces": (lambda: "".join(f"@misc{{k{n}, title = {{" + "{}" * 4000 + "}}\n" for n in range(600)), False),
+    "an author list of 190,000 characters of braces, cited": (
+        lambda: "@article{k, title = {T}, year = 2020, author = {" + "{a} " * 47_500 + "}}\n", True),
+    "an author list of 190,000 characters of accents, cited": (
+        lambda: "@article{k, title = {T}, year = 2020, author = {" + "\\\"a and " * 23_700 + "}}\n", True),
     "a symlink to /dev/zero": (lambda: "", False),
     "a FIFO": (lambda: "", False),
 }
@@ -140,7 +144,8 @@ def test_explosive_bibtex_is_refused_or_read_within_5_cpu_seconds_and_500_mb(nam
     }
     if name in refused:
         assert outcome["refused"] and any(refused[name] in p for p in problems), outcome
-    if name in ("LaTeX in 500 entries nothing cites", "a 1 MB title, not cited", "a crossref chain through 10,000 entries",
+    if name in ("LaTeX in 500 entries nothing cites", "an author list of 190,000 characters of braces, cited",
+                "an author list of 190,000 characters of accents, cited", "a 1 MB title, not cited", "a crossref chain through 10,000 entries",
                 "a file full of @", "5 MB of short concatenations", "5 MB of braces"):
         assert not outcome["refused"], outcome
 

@@ -1099,12 +1099,32 @@ def _field(chain: Sequence[Mapping[str, str]], *names: str) -> str:
 _LETTER_COMMAND = re.compile(r"\\(AE|ae|OE|oe|AA|aa|ss|L|l|O|o|i|j)\s+(?=[^\W\d_])")
 
 
+_NAME_PART = re.compile(r"\s*([A-Za-z-]+)\s*=(.*)", re.DOTALL)
+
+
+def _extended_name(name: str) -> Person | None:
+    """A name in biblatex's extended format, as Better BibLaTeX and pandoc write a name with a particle
+    ('family=Doorn, given=Jan, prefix=van, useprefix=true'); None for a name in BibTeX's own."""
+    parts: dict[str, str] = {}
+    for part in split_tex_string(name, ","):
+        found = _NAME_PART.fullmatch(part)
+        if found is None:
+            return None
+        parts[found[1].lower()] = found[2].strip()
+    if not parts.keys() & {"family", "given"}:
+        return None
+    return Person(first=parts.get("given", ""), prelast=parts.get("prefix", ""), last=parts.get("family", ""),
+                  lineage=parts.get("suffix", ""))
+
+
 _THIN_SPACE = re.compile(r"(?<![\\{])\\,")  # '\\,' not in braces of its own already ('{\\,}')
 
 
 def _person(name: str) -> Person:
     """A pybtex Person; a name with too many commas is read as pybtex reads it, without pybtex's global error report.
     A thin space between initials ('Roe, J.\\,A.') is no comma between parts of the name, nor is a comma it ends in."""
+    if "=" in name and (extended := _extended_name(name)) is not None:
+        return extended
     if "\\," in name:
         name = _THIN_SPACE.sub(r"{\\,}", name)
     if name.endswith(","):

@@ -219,6 +219,11 @@ def test_valid_entry_becomes_a_reference() -> None:
         ("M{\\\"u}ller J", "M\u00fcller J"),
         ("Roe, J.\\,A.", "Roe JA"),  # a thin space between initials is no comma between given and family name
         ("Smith, John,", "Smith J"),  # nor is a comma the name ends in
+        # biblatex's extended name format, which Better BibLaTeX and pandoc write for a name with a particle
+        ("family=Doorn, given=Jan, prefix=van, useprefix=true", "van Doorn J"),
+        ("given=Antonie, prefix=van, family=Leeuwenhoek, useprefix=true", "van Leeuwenhoek A"),
+        ("family=King, given=Martin Luther, suffix=Jr.", "King ML Jr"),
+        ("family={M{\\\"u}ller-Lyer}, given=Franz", "M\u00fcller-Lyer F"),
     ],
 )
 def test_authors_in_vancouver_form(author: str, display: str) -> None:

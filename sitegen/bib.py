@@ -230,7 +230,7 @@ _MATH_SYMBOLS = {
     "varepsilon": "\u03b5", "vartheta": "\u03b8", "varphi": "\u03c6", "varrho": "\u03c1", "varsigma": "\u03c2",
     "le": "\u2264", "leq": "\u2264", "leqslant": "\u2264", "ge": "\u2265", "geq": "\u2265", "geqslant": "\u2265",
     "ne": "\u2260", "neq": "\u2260", "approx": "\u2248", "sim": "\u223c", "times": "\u00d7", "pm": "\u00b1",
-    "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
+    "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "circledR": "\u00ae", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
     "leftarrow": "\u2190", "uparrow": "\u2191", "downarrow": "\u2193", "ell": "\u2113", "prime": "\u2032",
     "lt": "<", "gt": ">", "ll": "\u226a", "gg": "\u226b", "degree": "\u00b0", "percent": "%", "sqrt": "\u221a",
     "cdots": "\u22ef", "dagger": "\u2020", "ddagger": "\u2021", "leftrightarrow": "\u2194", "Rightarrow": "\u21d2",
@@ -260,6 +260,10 @@ _SPACING = re.compile(r"\\([,;:! /@])")  # (and '\\@', the end of a sentence's s
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
+_SUPERSCRIPT.update(str.maketrans("abcdefghijklmoprstuvwxyz",  # (Unicode has no superscript q): $^{99m}$Tc is ⁹⁹ᵐTc
+                                  "\u1d43\u1d47\u1d9c\u1d48\u1d49\u1da0\u1d4d\u02b0\u2071\u02b2\u1d4f\u02e1\u1d50\u1d52"
+                                  "\u1d56\u02b3\u02e2\u1d57\u1d58\u1d5b\u02b7\u02e3\u02b8\u1dbb"))
+_ORDINALS = frozenset({"st", "nd", "rd", "th"})  # '12\\textsuperscript{th}', '5$^{th}$': 12th, 5th, as typed
 # An accent on a letter, or on a letter already accented ('Nguy{\\~{\\^e}}n': the inner one first): the letter and
 # the accent's combining mark, composed. latexcodec knows each accent on a plain letter only.
 _COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "\u0304", ".": "\u0307",
@@ -351,7 +355,10 @@ def _marked(m: re.Match[str]) -> str:
 
 
 def _raised(written: str) -> str | None:
-    """Superscript characters, when Unicode has one for every character written."""
+    """Superscript characters, when Unicode has one for every character written (an ordinal's letters stay on the
+    line)."""
+    if written in _ORDINALS:
+        return None
     raised = written.translate(_SUPERSCRIPT)
     return raised if all(c != r for c, r in zip(written, raised)) or written == "\u00b0" else None
 
@@ -371,6 +378,8 @@ def _script(m: re.Match[str]) -> str:
     if m.group(1) == "_":
         return written
     raised = _raised(written)
+    if raised is None and (written in _ORDINALS or not any(c.isalnum() for c in written)):
+        return written  # 5$^{th}$ is 5th, a mark ($^{\\dagger}$, $^{*}$) the mark itself
     return f"^{written}" if raised is None else raised
 
 

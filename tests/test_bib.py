@@ -118,7 +118,9 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("$\\le$ 65 and $\\geq$ 18", "\u2264 65 and \u2265 18"),
         ("p$<$0.05, $>$ 5", "p<0.05, > 5"),
         ("{HbA$_{1c}$}", "HbA1c"),
-        ("$^{18}$F-FDG in CD4$^+$ cells, 10$^9$/L, $a^{bc}$", "\u00b9\u2078F-FDG in CD4\u207a cells, 10\u2079/L, a^bc"),
+        ("$^{18}$F-FDG in CD4$^+$ cells, 10$^9$/L, $a^{BC}$", "\u00b9\u2078F-FDG in CD4\u207a cells, 10\u2079/L, a^BC"),
+        # technetium-99m as nuclear medicine writes it: no caret left; an ordinal on the line; a mark as itself
+        ("$^{99m}$Tc-sestamibi, the 5$^{th}$ day, drug X$^{\\circledR}$$^{\\dagger}$", "\u2079\u2079\u1d50Tc-sestamibi, the 5th day, drug X\u00ae\u2020"),
         ("2\\,mg/kg at 37\\,$^\\circ$C", "2 mg/kg at 37 \u00b0C"),
         ("TNF-$\\alpha$, IL-1$\\beta$, $\\Delta$G, $\\pi$, $\\omega$", "TNF-\u03b1, IL-1\u03b2, \u0394G, \u03c0, \u03c9"),
         ("{\\textless}i{\\textgreater}In vivo{\\textless}/i{\\textgreater} study", "In vivo study"),
@@ -145,7 +147,7 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("$\\cdots$, $\\dagger$, $\\log n$, $A \\leftrightarrow B$, $a \\mid b$", "\u22ef, \u2020, log n, A \u2194 B, a | b"),
         ("$\\mathcal{O}(n \\log n)$ on $\\mathbb{R}^n$", "O(n log n) on R\u207f"),  # fonts: the letters
         ("costs \\$5, $\\unknown{x}$ y", "costs $5, x y"),  # a formula's command nobody knows: no $ left
-        ("$\\sqrt[3]{x}$, $\\sqrt[n]{2}$, $\\sqrt[k]{y}$", "\u00b3\u221ax, \u207f\u221a2, k\u221ay"),  # a root's index
+        ("$\\sqrt[3]{x}$, $\\sqrt[n]{2}$, $\\sqrt[q]{y}$", "\u00b3\u221ax, \u207f\u221a2, q\u221ay"),  # a root's index
         # a mark over a letter is part of it: the mean x-bar is no x, the estimate beta-hat no beta, and <00 1-bar> is
         # another direction than <001> (the title of Better BibTeX's fixture #1469, from Nano Letters 2015)
         ("{$\\langle$}00{$\\overline 1\\rangle$}, $\\bar{x}$, $\\hat{\\beta}$, $\\tilde{n}$, $\\overline{AB}$",

@@ -241,6 +241,10 @@ _MATH_SYMBOLS = {
     "wedge": "\u2227", "vee": "\u2228", "star": "\u22c6", "bullet": "\u2022", "hbar": "\u210f",
     **{name: name for name in ("log", "ln", "exp", "sin", "cos", "tan", "min", "max", "lim", "det", "arg", "sup", "inf")},
 }
+# textgreek's letters in text (TNF-\\textalpha{}), as JabRef and others write a Greek letter outside a formula
+_TEXT_SYMBOLS = {**{"text" + name: _MATH_SYMBOLS[name] for name in _GREEK},
+                 **{"text" + name.capitalize(): _MATH_SYMBOLS[name.capitalize()] for name in _GREEK},
+                 **_TEXT_SYMBOLS}  # (\\textmu stays the micro sign)
 _SYMBOL = re.compile(r"\\(?:(" + "|".join(sorted(_TEXT_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z])\s*|("
                      + "|".join(sorted(_MATH_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z]))(?:\{\})?")
 # \href{url}{text}: the text; \ensuremath{x}, and a formula's text and fonts ($\mathrm{CO}_2$): x

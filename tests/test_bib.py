@@ -142,6 +142,7 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("At 37\\textcelsius{}, 5\\euro{}, \\textquotedbl{}x\\textquotedbl{}", "At 37\u00b0C, 5\u20ac, \"x\""),
         ("\\textcolor{red}{Red} text\\footnote{A note.}, \\emph{et al.\\@} x", "Red text, et al. x"),
         ("A\\newline B, a\\hspace{1em}b", "A B, a b"),
+        ("TNF-\\textalpha{} and IL-1\\textbeta, \\textDelta G", "TNF-\u03b1 and IL-1\u03b2, \u0394G"),  # textgreek
         ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
         ("Wait \\dots, a, \\ldots{} z\\textellipsis", "Wait \u2026, a, \u2026 z\u2026"),  # ellipses
         ("$\\cdots$, $\\dagger$, $\\log n$, $A \\leftrightarrow B$, $a \\mid b$", "\u22ef, \u2020, log n, A \u2194 B, a | b"),

@@ -1215,9 +1215,25 @@ def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
     if _field(chain, "eprinttype").strip().lower() in ("pubmed", "pmid"):  # biblatex: eprint = {123}, eprinttype = {pubmed}
         digits = _PMID.fullmatch(_field(chain, "eprint").strip())
         return digits.group(1) if digits else ""
-    # Zotero writes it in the note: note = {{PMID:} 23439512}
-    in_note = re.search(r"PMID:?\W*(\d+)", _field(chain, "note") + " " + _field(chain, "annote"))
+    # Zotero writes it in the note: note = {{PMID:} 23439512}; TeXMed (PubMed to BibTeX) as a link:
+    # note = {[PubMed:\href{https://www.ncbi.nlm.nih.gov/pubmed/31234567}{31234567}]}
+    in_note = _PMID_IN_NOTE.search(_field(chain, "note") + " " + _field(chain, "annote"))
     return in_note.group(1) if in_note else ""
+
+
+_PMID_IN_NOTE = re.compile(r"(?:PMID:?\W*|ncbi\.nlm\.nih\.gov/pubmed/|pubmed\.ncbi\.nlm\.nih\.gov/)(\d{1,9})(?!\d)",
+                           re.IGNORECASE)
+_DOI_IN_NOTE = re.compile(r"\bdoi(?:\.org/|:\s*)(10\.\d{4,9}/[^\s{}\[\]]+)", re.IGNORECASE)
+
+
+def _doi(chain: Sequence[Mapping[str, str]]) -> str:
+    """The entry's DOI: its doi field, or, for an entry with none, one its note gives as TeXMed (PubMed to BibTeX)
+    writes it: note = {[DOI:\\href{https://dx.doi.org/10.1056/NEJMoa2001282}{10.1056/NEJMoa2001282}]}."""
+    field = _field(chain, "doi")
+    if field:
+        return bare_doi(field)
+    in_note = _DOI_IN_NOTE.search(_field(chain, "note"))
+    return bare_doi(in_note.group(1)) if in_note else ""
 
 
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
@@ -1238,7 +1254,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         number=latex_to_text(_field(chain, "number", "issue")),
         # an article number (biblatex's eid, ACM's articleno) stands where the pages would: 2013;8(2):e56890
         pages=en_dash_pages(latex_to_text(_field(chain, "pages"))) or latex_to_text(_field(chain, "eid", "articleno")),
-        doi=bare_doi(_field(chain, "doi")),
+        doi=_doi(chain),
         url=_url(chain),
         pmid=_pmid(chain),
         editors=tuple(e for e in editors if e != "et al")[:MAX_AUTHORS] + (

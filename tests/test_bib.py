@@ -1149,3 +1149,15 @@ def test_a_consortium_s_author_list_and_a_long_abstract_do_not_stop_a_build() ->
     too_many = " and ".join(["Author, Given M."] * 20_000)
     [error] = problems_of(f"@article{{k, title = {{T}}, year = 2020, author = {{{too_many}}}}}\n")
     assert "author: expected a value of at most 200,000 characters" in error.message
+
+
+def test_texmed_s_doi_and_pmid_in_its_note_are_shown_and_linked() -> None:
+    """TeXMed (PubMed to BibTeX, which the pubmed-bibtex package calls) gives an article's DOI and PMID only as \\href
+    links in its note: both were lost, and with them every way to find the article."""
+    [ref] = load_bibliography(DATA / "texmed-pubmed-note-links.bib").values()
+    assert (ref.doi, ref.pmid) == ("10.1007/s00508-019-1494-5", "31025164")
+    assert format_reference_text(ref) == (
+        "Egger F, Hofer C, Hammerle FP, Lofler S, Nurnberg M, Fiedler L, et al. Influence of electrical stimulation "
+        "therapy on permanent pacemaker function. Wien. Klin. Wochenschr. 2019. doi:10.1007/s00508-019-1494-5. "
+        "PMID: 31025164.")
+    assert reference_links(ref).pubmed == "https://pubmed.ncbi.nlm.nih.gov/31025164/"

@@ -1312,7 +1312,7 @@ class _Run:
 _Sentence = tuple[_Run, ...]
 
 
-def _full_stop(text: str) -> str:
+def full_stop(text: str) -> str:
     """The text ending in a period, unless it already ends in . ? or !; one ending in a colon, semicolon or comma ends
     in a period instead (publishers' metadata, and Zotero with it, can give a title cut before its subtitle: 'After
     Injury:')."""
@@ -1357,7 +1357,7 @@ def edition_words(edition: str) -> str:
         suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
         return f"{number}{suffix} ed."
     text = edition[0].upper() + edition[1:]
-    return _full_stop(text if " " in text or text.lower().endswith(("ed", "ed.", "edn", "edn.", "edition")) else f"{text} ed")
+    return full_stop(text if " " in text or text.lower().endswith(("ed", "ed.", "edn", "edn.", "edition")) else f"{text} ed")
 
 
 def _book_numbers(ref: Reference) -> tuple[list[_Sentence], list[_Sentence]]:
@@ -1368,12 +1368,12 @@ def _book_numbers(ref: Reference) -> tuple[list[_Sentence], list[_Sentence]]:
     if series and volume and not number:  # '(Lecture Notes in Computer Science; vol. 1234)'
         volume, number = "", f"vol. {volume}"
     edition = edition_words(ref.shown.edition)
-    before: list[_Sentence] = [(_Run(text),) for text in (edition, _full_stop(f"Vol. {volume}") if volume else "") if text]
+    before: list[_Sentence] = [(_Run(text),) for text in (edition, full_stop(f"Vol. {volume}") if volume else "") if text]
     if not number:
         return before, []
     if series:
         return before, [(_Run(f"({series}; {number})."),)]
-    return before, [(_Run(_full_stop(f"{'Report No.:' if ref.entry_type in REPORT_TYPES else 'No.'} {number}")),)]
+    return before, [(_Run(full_stop(f"{'Report No.:' if ref.entry_type in REPORT_TYPES else 'No.'} {number}")),)]
 
 
 def _source(ref: Reference) -> list[_Sentence]:
@@ -1384,17 +1384,17 @@ def _source(ref: Reference) -> list[_Sentence]:
         sentences: list[_Sentence] = []
         if ref.journal:
             editors = _editors(ref) if ref.entry_type in PART_TYPES else ""  # 'In: Erbriss E, editor. Graphs...'
-            prefix = (_Run(f"In: {_full_stop(editors)} " if editors else "In: "),) if ref.entry_type in PART_TYPES else ()
-            stopped = _full_stop(ref.journal)  # 'Proc IEEE:' ends 'Proc IEEE.' as a title does
+            prefix = (_Run(f"In: {full_stop(editors)} " if editors else "In: "),) if ref.entry_type in PART_TYPES else ()
+            stopped = full_stop(ref.journal)  # 'Proc IEEE:' ends 'Proc IEEE.' as a title does
             journal, stop = (ref.journal, ()) if stopped == ref.journal else (stopped[:-1], (_Run("."),))
             sentences.append((*prefix, _Run(journal, italic=True), *stop))
         sentences.extend(volumes)
         details = "; ".join(part for part in (_placed(ref.shown.place, ref.shown.publisher), details) if part)
         if details:
-            sentences.append((_Run(_full_stop(details)),))
+            sentences.append((_Run(full_stop(details)),))
         return sentences + numbers
     publication = "; ".join(part for part in (_placed(ref.shown.place, ref.journal), details) if part)
-    return volumes + ([(_Run(_full_stop(publication)),)] if publication else []) + numbers
+    return volumes + ([(_Run(full_stop(publication)),)] if publication else []) + numbers
 
 
 def _first_place(written: str) -> str:
@@ -1416,16 +1416,16 @@ def _reference_sentences(ref: Reference) -> list[_Sentence]:
     sentences: list[_Sentence] = []
     authors = _author_list(ref)
     if authors:
-        sentences.append((_Run(_full_stop(authors)),))
+        sentences.append((_Run(full_stop(authors)),))
     elif ref.shown.editors and ref.title and ref.entry_type not in PART_TYPES:  # a book its editors made
-        sentences.append((_Run(_full_stop(_editors(ref))),))
+        sentences.append((_Run(full_stop(_editors(ref))),))
     if ref.title:
-        sentences.append((_Run(_full_stop(ref.title)),))
+        sentences.append((_Run(full_stop(ref.title)),))
     if ref.shown.version:  # a program's, as NLM cites software: 'Ultralytics YOLOv8. Version 8.0.0. 2023.'
         version = ref.shown.version
         if not version.lower().startswith("version"):
             version = "Version " + (version[1:] if _V_NUMBER.match(version) else version)  # v2.1: Version 2.1
-        sentences.append((_Run(_full_stop(version[0].upper() + version[1:])),))
+        sentences.append((_Run(full_stop(version[0].upper() + version[1:])),))
     sentences.extend(_source(ref))
     links = reference_links(ref)
     if ref.doi:

@@ -1161,3 +1161,13 @@ def test_texmed_s_doi_and_pmid_in_its_note_are_shown_and_linked() -> None:
         "therapy on permanent pacemaker function. Wien. Klin. Wochenschr. 2019. doi:10.1007/s00508-019-1494-5. "
         "PMID: 31025164.")
     assert reference_links(ref).pubmed == "https://pubmed.ncbi.nlm.nih.gov/31025164/"
+
+
+def test_a_finding_s_source_ends_a_question_as_a_question() -> None:
+    """A finding names its source by title: 'Does nivolumab work?' showed as 'Does nivolumab work?.', and a title
+    cut before its subtitle as 'After Injury:.'; the reference list already wrote both as Vancouver does."""
+    from sitegen.render import short_source
+
+    refs = load(article("q", title="Does nivolumab work?", author="Chen, Yu", year="2020")
+                + article("c", title="After Injury:", author="Chen, Yu", year="2020"))
+    assert [short_source(ref) for ref in refs.values()] == ["Does nivolumab work? Chen Y. 2020", "After Injury. Chen Y. 2020"]

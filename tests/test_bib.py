@@ -1171,3 +1171,20 @@ def test_a_finding_s_source_ends_a_question_as_a_question() -> None:
     refs = load(article("q", title="Does nivolumab work?", author="Chen, Yu", year="2020")
                 + article("c", title="After Injury:", author="Chen, Yu", year="2020"))
     assert [short_source(ref) for ref in refs.values()] == ["Does nivolumab work? Chen Y. 2020", "After Injury. Chen Y. 2020"]
+
+
+def test_a_citation_in_pandoc_s_other_forms_is_an_error_at_its_place(project: Project, tmp_path: Path) -> None:
+    """'[@chen2021, p. 5]' and '[see @chen2021]' (pandoc's locator and prefix) were shown on the page as written, with
+    no number and no warning; an e-mail address in brackets, code, and the forms sitegen reads are left alone."""
+    trial = project.content / "trial.yaml"
+    cite_only(project, "chen2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding [@chen2021, p. 5] and [see @chen2021], [mail a@b.org],\n"
+                                  "        `[@code, p. 1]` and [@chen2021].\n"), encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        build(project, tmp_path / "out")
+    line = trial.read_text(encoding="utf-8").splitlines().index("      - A finding [@chen2021, p. 5] and [see @chen2021], [mail a@b.org],") + 1
+    assert [(p.line, p.column) for p in caught.value.problems] == [(line, 19), (line, 41)]
+    assert caught.value.problems[0].message == (
+        "findings[0].points[0]: '[@chen2021, p. 5]' is no citation sitegen reads, and a page would show it as written: "
+        "expected [@key] or [@key1; @key2], with nothing else in the brackets (no page, no 'see')")

@@ -1032,10 +1032,10 @@ class _Bibliography:
              "shown without a link"),
             ("pmid", well_formed_pmid, "is not a PubMed id (digits)", "left out"),
             ("url", lambda v: bool(web_link(_identifier(v, url=True))), _NOT_A_LINK, "shown without a link"),
-            ("howpublished", lambda v: _has(chain, "url") or not (found := _URL_COMMAND.search(v))
-             or bool(web_link(_identifier(found[1], url=True))), _NOT_A_LINK, "shown without a link"),
-            ("note", lambda v: _has(chain, "url") or bool(_URL_COMMAND.search(_given(chain, "howpublished")[0]))
-             or not (found := _URL_COMMAND.search(v)) or bool(web_link(_identifier(found[1], url=True))), _NOT_A_LINK,
+            ("howpublished", lambda v: _has(chain, "url") or not (found := _url_in(v))
+             or bool(web_link(_identifier(found, url=True))), _NOT_A_LINK, "shown without a link"),
+            ("note", lambda v: _has(chain, "url") or bool(_url_in(_given(chain, "howpublished")[0]))
+             or not (found := _url_in(v)) or bool(web_link(_identifier(found, url=True))), _NOT_A_LINK,
              "shown without a link"),
         )
         for name, valid, what, then in checks:
@@ -1180,18 +1180,28 @@ def _year(chain: Sequence[Mapping[str, str]]) -> str:
     return date.group(1) if date else ""
 
 
-_URL_COMMAND = re.compile(r"\\url\s*\{([^{}]*)\}")
+_URL_COMMAND = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}")  # \url{address}, \href{address}{text}
+_BARE_URL = re.compile(r"(?<![\w/{])https?://[^\s{}\\]+")  # 'Available at https://www.nice.org.uk/guidance/ng28.'
+
+
+def _url_in(text: str) -> str:
+    """The first web address a howpublished or note gives: in \\url{...} or \\href{...}{...}, or written bare (without
+    the full stop of the sentence it ends); "" for none."""
+    found = _URL_COMMAND.search(text)
+    if found is not None:
+        return found.group(1)
+    bare = _BARE_URL.search(text) if "://" in text else None
+    return bare.group().rstrip(".,;:)]") if bare is not None else ""
 _NOT_A_LINK = ("is not a web address a page may link to (http or https with a host; no quote, angle bracket, user name "
                "or password)")
 
 
 def _url(chain: Sequence[Mapping[str, str]]) -> str:
-    """The entry's web address: its url, or (BibTeX before biblatex had no url field) a \\url{...} in howpublished or,
-    as Better BibTeX can export it, in note."""
+    """The entry's web address: its url, or (BibTeX before biblatex had no url field) one in howpublished or, as
+    Better BibTeX can export it, in note (\\url{...}, \\href or bare: howpublished = {https://www.who.int/...})."""
     url = _field(chain, "url")
     if not url:
-        found = _URL_COMMAND.search(_field(chain, "howpublished")) or _URL_COMMAND.search(_field(chain, "note"))
-        url = found.group(1) if found else _arxiv_url(chain)
+        url = _url_in(_field(chain, "howpublished")) or _url_in(_field(chain, "note")) or _arxiv_url(chain)
     return _identifier(url, url=True)
 
 

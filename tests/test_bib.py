@@ -1188,3 +1188,19 @@ def test_a_citation_in_pandoc_s_other_forms_is_an_error_at_its_place(project: Pr
     assert caught.value.problems[0].message == (
         "findings[0].points[0]: '[@chen2021, p. 5]' is no citation sitegen reads, and a page would show it as written: "
         "expected [@key] or [@key1; @key2], with nothing else in the brackets (no page, no 'see')")
+
+
+def test_a_bare_or_href_url_in_howpublished_or_note_is_the_web_address() -> None:
+    """A web page's @misc as people write it, howpublished = {https://www.who.int/...}, or a note 'Available at
+    https://...' (Mendeley's thesis: note = {http://hdl.handle.net/1842/23384}), or \\href{...}{...}: the address was lost."""
+    refs = load("@misc{who, author = {{World Health Organization}}, title = {Global tuberculosis report 2023},\n"
+                "  howpublished = {https://www.who.int/publications/i/item/9789240083851}, year = {2023}}\n"
+                "@misc{nice, title = {Guideline}, year = {2023}, note = {Available at https://www.nice.org.uk/guidance/ng28.}}\n"
+                "@misc{href, title = {Web}, year = {2020}, howpublished = {Online: \\href{https://example.org/b}{example.org}}}\n"
+                "@misc{none, title = {Text}, year = {2020}, howpublished = {Poster, ASCO 2020}, note = {ID: 12}}\n")
+    assert [reference_links(ref).web for ref in refs.values()] == [
+        "https://www.who.int/publications/i/item/9789240083851", "https://www.nice.org.uk/guidance/ng28",
+        "https://example.org/b", ""]
+    assert format_reference_text(refs["who"]) == ("World Health Organization. Global tuberculosis report 2023. 2023. "
+                                                  "Available from: https://www.who.int/publications/i/item/9789240083851")
+    assert check_bibliography(refs, list(refs)) == []

@@ -720,7 +720,8 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         value = self.macros.get(name)
         if self.reported < MAX_PROBLEMS:  # pybtex would build an error for each use
             if value is None:
-                self.handle_error(UndefinedMacro(name, self))
+                self.handle_error(UndefinedMacro(f"{name}: no @string defines it before here; a value is written in braces "
+                                                 f"({{{name}}}) or quotes, or is a number or a @string's name", self))
             elif name.lower() in self.broken:
                 self.handle_error(_BrokenMacro(f"{name}: its @string has a problem, so its value is not as written", self))
         return "" if value is None else str(value)

@@ -343,6 +343,9 @@ def test_undefined_macro_is_an_error_with_its_line() -> None:
     [problem] = problems_of("@article{a,\n  title = {A},\n  journal = nejm,\n}\n")
     assert (problem.line, problem.column) == (3, 17)
     assert "nejm" in problem.message
+    # a value written without its braces (journal = Nature) is the usual cause: the message says what was expected
+    assert problem.message.startswith("undefined string: nejm: no @string defines it before here; a value is written in "
+                                      "braces ({nejm}) or quotes, or is a number or a @string's name")
 
 
 def test_missing_title_is_a_warning_and_nothing_to_show_an_error() -> None:

@@ -624,6 +624,7 @@ _EQUALS = re.compile(r"\s*=")
 _FIELD_AS_KEY = re.compile(r"[^=]+=[{\"]")  # a field written without a space, which pybtex reads as one key
 _COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
+_COMMENT_LINES = re.compile(r"(?:%[^\r\n]*\s*)+")  # lines commented out in an entry, and the space after them
 _FIELD_START = re.compile(rf"[{_NAME}][{_NAME}0-9]*\s*=")  # 'year = ...': the next field, where a ',' was left out
 _FIELD_IN_VALUE = re.compile(r"[\r\n][ \t]*[A-Za-z][\w-]*[ \t]*=")  # a value that took in the fields after it
 
@@ -750,6 +751,16 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         self.parse_entry_fields()
         raise SkipEntry
 
+    def skip_comments(self) -> None:
+        """Whitespace, and lines that a % comments out where a field may start: biber reads '% url = {...},' in an
+        entry as a comment, as people write it to leave a field out (BibTeX itself has no comments; no field name
+        starts with %)."""
+        self.eat_whitespace()
+        comments = _COMMENT_LINES.match(self.text, self.pos) if self.text.startswith("%", self.pos) else None
+        if comments is not None:
+            self.pos = comments.end()
+            self.update_lineno(comments.group())
+
     def parse_entry_fields(self) -> None:
         """pybtex's, then what stopped the fields if it is not the entry's end: pybtex said "'}' expected", where
         what is most often missing is the ',' after a value, or a '}' inside one that then took in the fields after
@@ -759,7 +770,7 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         except PrematureEOF:
             if self.current_field_name is None:
                 raise
-        self.eat_whitespace()
+        self.skip_comments()
         end, field = self.entry_end, self.current_field_name
         if (not self.eof() and self.text[self.pos] == end) or (self.eof() and field is None):
             return  # (pybtex reports a file that ends in an entry)
@@ -783,7 +794,7 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         raise PybtexSyntaxError(expected, self)
 
     def parse_field(self) -> None:
-        self.eat_whitespace()
+        self.skip_comments()
         start = self.pos
         super().parse_field()
         if self.current_field_name:

@@ -1207,3 +1207,15 @@ def test_a_bare_or_href_url_in_howpublished_or_note_is_the_web_address() -> None
     assert format_reference_text(refs["who"]) == ("World Health Organization. Global tuberculosis report 2023. 2023. "
                                                   "Available from: https://www.who.int/publications/i/item/9789240083851")
     assert check_bibliography(refs, list(refs)) == []
+
+
+def test_a_field_commented_out_with_a_percent_is_left_out_as_biber_does() -> None:
+    """'% url = {...},' in an entry, as people leave a field out (biber reads it as a comment), made the entry a syntax
+    error: a page citing it could not be built."""
+    text = ("@article{c,\n  title = {T},\n  % note = {left out},\n  year = 2020, % a comment\n  %url = {https://x.org}\n}\n"
+            "@article{d,\r\n  % first\r\n  title = {U} % last\r\n  year = 2021\r\n}\r\n")
+    refs = load(text)
+    assert format_reference_text(refs["c"]) == "T. 2020."
+    assert "note" not in dict(refs["c"].chain[0])
+    [problem] = problems_of(text)  # a comma left out is still one, at its line and column
+    assert (problem.line, problem.column) == (10, 3) and "before the next field 'year'" in problem.message

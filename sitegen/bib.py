@@ -1365,14 +1365,14 @@ def _editors(ref: Reference) -> str:
     return f"{', '.join(shown)}, editor{'s' if len(shown) > 1 else ''}" if shown else ""
 
 
-_EDITION_WORD = re.compile(r"[\s.]*\b(?:ed|edn|edition)$", re.IGNORECASE)
+_EDITION_WORD = re.compile(r"\b(?:ed|edn|edition)$", re.IGNORECASE)
 
 
 def edition_words(edition: str) -> str:
     """An edition as Vancouver names it: '6' -> '6th ed.', 'Second' -> 'Second ed.', a phrase as written; '' for the
     first, which is not named."""
     edition = edition.strip().rstrip(".").strip()  # (Mendeley exports '1st ed..')
-    if _EDITION_WORD.sub("", edition).lower() in ("", "1", "1st", "first"):  # '1st ed.', 'First edition' too
+    if _EDITION_WORD.sub("", edition).rstrip(" .").lower() in ("", "1", "1st", "first"):  # '1st ed.', 'First edition' too
         return ""
     if edition.isdecimal():
         number = int(edition)

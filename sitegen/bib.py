@@ -1374,7 +1374,7 @@ def edition_words(edition: str) -> str:
     edition = edition.strip().rstrip(".").strip()  # (Mendeley exports '1st ed..')
     if _EDITION_WORD.sub("", edition).rstrip(" .").lower() in ("", "1", "1st", "first"):  # '1st ed.', 'First edition' too
         return ""
-    if edition.isdecimal():
+    if edition.isdecimal() and len(edition) <= 4:  # (a longer one is no edition, and Python refuses int() past 4,300 digits)
         number = int(edition)
         suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
         return f"{number}{suffix} ed."

@@ -208,7 +208,7 @@ _KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-
                 "linebreak": " ", "quad": " ", "qquad": " "}
 # What decoding changes besides dropping braces (latexcodec and pybtex leave single hyphens and apostrophes as they are)
 _KNOWN_WORD = re.compile(r"\\(" + "|".join(_KNOWN_WORDS) + r")\{\}")  # '\\LaTeX{} text': the braces keep the space
-_DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>")
+_DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>|</?[A-Za-z]")  # (and an HTML tag: <i>E. coli</i>)
 _DASHES = re.compile(r"(?<!-)---?(?!-)")  # '--' is an en dash, '---' an em dash (page ranges, mostly)
 # What latexcodec does not decode, and biomedical titles write: units, signs and Greek letters. Each a character;
 # a text command takes the spaces after it (TeX's rule: '10\textmu g' is 10µg), a math symbol keeps them.
@@ -275,7 +275,9 @@ _COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "
               "c": "\u0327", "k": "\u0328", "b": "\u0331"}
 _ACCENT = re.compile(r"\\(?:([`'^~=.\"])\s*|([urHvdckb])(?:\s*(?=\{)|\s+))(?:\{([^\W\d_])\}|([A-Za-z]))")
 _TEXT_SCRIPT = re.compile(r"\\text(super|sub)script\s*\{([^{}\\$]*)\}")  # 'm\\textsuperscript{2}': m²
-_RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|span)(?:\s[^<>]*)?>")  # Zotero's {\textless}i{\textgreater}
+_RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|scp|span)(?:\s[^<>]*)?>")  # Zotero's {\textless}i{\textgreater}
+# Publishers' metadata holds HTML, and Mendeley and JabRef's web imports keep it: 'Foo &amp; <i>E. coli</i>'
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # A % that no backslash escapes: in TeX it comments out the rest of its line, but a value's lines are joined by now
 # and such a % is a percent sign written by hand or by a converter ('a 50% reduction'), not a comment
 _BARE_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")
@@ -305,6 +307,8 @@ def decode_latex(latex: str) -> str:
     """latex_to_text without its quick path: every value through pybtex and latexcodec."""
     if "%" in latex:
         latex = _BARE_PERCENT.sub(r"\1\\%", latex)
+    if "<" in latex:  # HTML's own tags, as written ('<i>E. coli</i>'; not '$p<b$ and $c>d$', which no tag is)
+        latex = _RICH_TEXT.sub("", latex)
     # A dotless i under an accent is just an i (latexcodec turns \"\i into ï but not \"{\i}); alone it is ı.
     prepared = _DOTLESS_I.sub(lambda m: f"{m.group(1)}{{{m.group(2) or m.group(3)}}}", latex)
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
@@ -342,6 +346,9 @@ def decode_latex(latex: str) -> str:
     text = text.replace("\ue002", "$")
     if "`" in text:  # (latexcodec makes `` and '' curly, not ` and ')
         text = _BACKTICK_QUOTE.sub("\u2018\\1\u2019", text).replace("`", "\u2018")
+    if "&" in text and ";" in text:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+        text = text if text.isprintable() else INVISIBLE.sub("", text)  # (&#x202e; is no character a page shows)
     return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
 
 

@@ -143,6 +143,9 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("\\textcolor{red}{Red} text\\footnote{A note.}, \\emph{et al.\\@} x", "Red text, et al. x"),
         ("A\\newline B, a\\hspace{1em}b", "A B, a b"),
         ("TNF-\\textalpha{} and IL-1\\textbeta, \\textDelta G", "TNF-\u03b1 and IL-1\u03b2, \u0394G"),  # textgreek
+        # publishers' HTML, which Mendeley and web imports keep in a title: tags and entities, not text
+        ("Foo &amp; Bar in <i>E. coli</i>, H<sub>2</sub>O, CD4<sup>+</sup>, <scp>dna</scp>", "Foo & Bar in E. coli, H2O, CD4+, dna"),
+        ("x &lt;5 &#x2013; 6 &#x202e;y, R&D and cats&nothing, p<0.05, {\\&}amp; z", "x <5 \u2013 6 y, R&D and cats&nothing, p<0.05, & z"),
         ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
         ("Wait \\dots, a, \\ldots{} z\\textellipsis", "Wait \u2026, a, \u2026 z\u2026"),  # ellipses
         ("$\\cdots$, $\\dagger$, $\\log n$, $A \\leftrightarrow B$, $a \\mid b$", "\u22ef, \u2020, log n, A \u2194 B, a | b"),

@@ -602,6 +602,11 @@ def read_bibtex(path: Path) -> tuple[str, list[tuple[int, int, str]]]:
         if raw.startswith(bom):  # some Windows tools save UTF-16
             return raw[len(bom) :].decode(codec, errors="replace"), []
     raw = raw.removeprefix(codecs.BOM_UTF8)
+    if b"\x00" in raw[:2]:  # UTF-16 saved without its byte-order mark: every other byte of ASCII text is zero
+        head = raw[:4096]
+        for zeros, codec in ((head[1::2], "utf-16-le"), (head[0::2], "utf-16-be")):
+            if zeros.count(0) > len(zeros) * 0.9:
+                return raw.decode(codec, errors="replace"), []
     try:
         return raw.decode("utf-8"), []
     except UnicodeDecodeError:

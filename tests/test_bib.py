@@ -867,7 +867,8 @@ def test_nothing_to_show_means_what_the_entry_would_show(text: str) -> None:
 
 def test_utf16_and_windows_line_endings_read_with_the_right_lines(tmp_path: Path) -> None:
     text = "@article{a,\r\n  title = {Über},\r\n  year = 2020,\r\n  doi = {not a doi}\r\n}\r\n"
-    for encoding, data in (("utf-16", text.encode("utf-16")), ("utf-8-sig", text.encode("utf-8-sig"))):
+    for encoding, data in (("utf-16", text.encode("utf-16")), ("utf-8-sig", text.encode("utf-8-sig")),
+                           ("utf-16-le", text.encode("utf-16-le")), ("utf-16-be", text.encode("utf-16-be"))):  # (no BOM)
         path = tmp_path / f"{encoding}.bib"
         path.write_bytes(data)
         refs = load_bibliography(path)

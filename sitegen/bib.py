@@ -490,14 +490,24 @@ def _initials_last(written: str) -> str:
 def name_list(written: str) -> list[str]:
     """The names of an author or editor field, as BibTeX's ' and ' separates them, without the 'and's a hand or a
     script left over ('Smith, John and', 'A and and B'); a PubMed author list pasted as it is ('Smith JA, Doe J,
-    Roe R') is its names."""
-    names = [_STRAY_AND.sub("", name) for name in split_name_list(written)]
-    names = [name for name in names if name.strip()]
-    if len(names) == 1 and "," in names[0]:
+    Roe R') is its names. 'et al.' written out, as a name or after one, is BibTeX's 'others'."""
+    names = []
+    for name in split_name_list(written):
+        name = _STRAY_AND.sub("", name)
+        et_al = _ET_AL.search(name)
+        if et_al is None:
+            names.append(name)
+        else:  # 'Smith, J. and et al.', 'Smith, J. et al.'
+            names += [name[: et_al.start()], "others"]
+    names = [name.strip(" ,") if name.endswith(",") else name for name in names if name.strip()]
+    if len(names) in (1, 2) and "," in names[0] and names[1:] in ([], ["others"]):
         parts = [part.strip() for part in split_tex_string(names[0], ",")]
         if len(parts) > 1 and all(_pubmed_name(part) for part in parts):
-            return parts
+            return parts + names[1:]
     return names
+
+
+_ET_AL = re.compile(r"(?:^|[\s,]+)\{?et\.?\s+al\b\.?\}?\s*$", re.IGNORECASE)
 
 
 _STRAY_AND = re.compile(r"^(?:and(?:\s+|$))+|(?:(?:^|\s+)and)+$", re.IGNORECASE)

@@ -1223,3 +1223,19 @@ def test_a_field_commented_out_with_a_percent_is_left_out_as_biber_does() -> Non
     assert "note" not in dict(refs["c"].chain[0])
     [problem] = problems_of(text)  # a comma left out is still one, at its line and column
     assert (problem.line, problem.column) == (10, 3) and "before the next field 'year'" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("author", "shown"),
+    [
+        ("Smith, John and et al.", ("Smith J",)),  # 'et al.' written out, as hands write BibTeX's 'others'
+        ("Smith, John and {et al}", ("Smith J",)),
+        ("Smith, John et al.", ("Smith J",)),  # not 'Smith JEA'
+        ("Smith JA, Doe J, et al.", ("Smith JA", "Doe J")),  # PubMed's list, cut as PubMed cuts it
+        ("Smith, John and Beet Al", ("Smith J", "Al B")),  # a name is no 'et al'
+    ],
+)
+def test_et_al_written_out_marks_the_list_truncated(author: str, shown: tuple[str, ...]) -> None:
+    ref = load(article(title="T", author=author))["chen2020"]
+    assert ref.authors == shown
+    assert ref.authors_truncated == (author != "Smith, John and Beet Al")

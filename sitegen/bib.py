@@ -969,7 +969,7 @@ class _Reader:
                 message = f"duplicate entry key {key!r}: the same entry as on line {line}; this copy is ignored"
                 self._add_problem(key.lower(), self.at(start, message, "warning"))
                 return
-            message = f"duplicate entry key {key!r}: it is already defined on line {line}"
+            message = f"duplicate entry key {key!r}: it is already defined on line {line}; give each entry its own key"
             self._add_problem(key.lower(), self.at(start, message))
             return
         self.entries[key.lower()] = _Entry(key, entry_type, values, dict(self.scanner.field_starts), start, self.scanner.pos)

@@ -324,6 +324,7 @@ def test_duplicate_key_names_both_lines() -> None:
     assert (problems[0].file, problems[0].line, problems[0].column) == ("references.bib", 5, 1)
     assert "Smith2020" in problems[0].message
     assert "line 1" in problems[0].message
+    assert problems[0].message.endswith("; give each entry its own key")  # what to do, not only what is wrong
 
 
 def test_syntax_error_has_the_right_line_and_column() -> None:

@@ -660,7 +660,7 @@ SHOWN_FIELDS = NAME_FIELDS | frozenset(
     {"title", "subtitle", "journal", "journaltitle", "booktitle", "maintitle", "publisher", "institution", "school"}
     | {"organization", "year", "date", "volume", "number", "issue", "pages", "eid", "articleno", "doi", "url"}
     | {"howpublished", "pmid", "eprint", "eprinttype", "archiveprefix", "series", "edition", "version", "address"}
-    | {"location", "crossref", "entryset"}
+    | {"location", "crossref", "entryset", "bdsk-url-1"}
 )
 """The fields a page shows, or that say which entry another is (crossref, entryset); a field not among them that is
 too long (an abstract, a note) is left out with a warning, not an error."""
@@ -1066,6 +1066,8 @@ class _Bibliography:
              "shown without a link"),
             ("pmid", well_formed_pmid, "is not a PubMed id (digits)", "left out"),
             ("url", lambda v: bool(web_link(_identifier(v, url=True))), _NOT_A_LINK, "shown without a link"),
+            ("bdsk-url-1", lambda v: _has(chain, "url") or bool(web_link(_identifier(v, url=True))), _NOT_A_LINK,
+             "shown without a link"),
             ("howpublished", lambda v: _has(chain, "url") or not (found := _url_in(v))
              or bool(web_link(_identifier(found, url=True))), _NOT_A_LINK, "shown without a link"),
             ("note", lambda v: _has(chain, "url") or bool(_url_in(_given(chain, "howpublished")[0]))
@@ -1233,7 +1235,7 @@ _NOT_A_LINK = ("is not a web address a page may link to (http or https with a ho
 def _url(chain: Sequence[Mapping[str, str]]) -> str:
     """The entry's web address: its url, or (BibTeX before biblatex had no url field) one in howpublished or, as
     Better BibTeX can export it, in note (\\url{...}, \\href or bare: howpublished = {https://www.who.int/...})."""
-    url = _field(chain, "url")
+    url = _field(chain, "url", "bdsk-url-1")  # (BibDesk, on the Mac, keeps an entry's address in bdsk-url-1)
     if not url:
         url = _url_in(_field(chain, "howpublished")) or _url_in(_field(chain, "note")) or _arxiv_url(chain)
     return _identifier(url, url=True)

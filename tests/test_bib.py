@@ -1240,3 +1240,13 @@ def test_et_al_written_out_marks_the_list_truncated(author: str, shown: tuple[st
     ref = load(article(title="T", author=author))["chen2020"]
     assert ref.authors == shown
     assert ref.authors_truncated == (author != "Smith, John and Beet Al")
+
+
+def test_bibdesk_s_bdsk_url_is_the_web_address_of_an_entry_with_no_url() -> None:
+    """BibDesk (the Mac's BibTeX manager) keeps an entry's linked address in bdsk-url-1: it was lost."""
+    refs = load("@misc{desk,\n  title = {Guideline},\n  year = {2019},\n  date-added = {2019-05-04 10:00:00 +0200},\n"
+                "  bdsk-url-1 = {https://www.nice.org.uk/guidance/ng28}}\n"
+                "@misc{bad,\n  title = {T},\n  year = {2019},\n  bdsk-url-1 = {javascript:alert(1)}}\n")
+    assert reference_links(refs["desk"]).web == "https://www.nice.org.uk/guidance/ng28"
+    [problem] = check_bibliography(refs, list(refs))
+    assert problem.line == 9 and "bdsk-url-1" in problem.message and "is not a web address" in problem.message

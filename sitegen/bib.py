@@ -287,6 +287,8 @@ _SORT_KEY = re.compile(r"\\(?:noopsort|sortnoop)\s*\{[^{}]*\}", re.IGNORECASE)
 # What a printed title never shows of a command: a colour, a space's size, a footnote, an index or cross-reference key
 _NOT_PRINTED = re.compile(r"\\(?:textcolor|colorbox|color|footnote|index|label|ref|cite[tp]?|nocite|[hv]space)\*?"
                           r"\s*(?:\[[^\[\]{}]*\]\s*)?\{[^{}]*\}")
+# Better BibLaTeX writes a title's quotation as \\mkbibquote{...}, csquotes users \\enquote{...}: in quotation marks
+_QUOTE_COMMAND = re.compile(r"\\(?:mkbibquote|enquote|textquote)\*?\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 _BACKTICK_QUOTE = re.compile(r"`([^`'\n]*)'")  # TeX's `single quotes': ‘single quotes’
 
 
@@ -314,6 +316,7 @@ def decode_latex(latex: str) -> str:
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
         prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
+        prepared = _QUOTE_COMMAND.sub("\u201c\\1\u201d", prepared)
         prepared = _NOT_PRINTED.sub(lambda m: " " if m.group().startswith(("\\hspace", "\\vspace")) else "", _SORT_KEY.sub("", prepared))
         prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
         prepared = prepared.replace("\\$", "\ue002")  # a dollar sign as text, kept to the end

@@ -142,6 +142,7 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("At 37\\textcelsius{}, 5\\euro{}, \\textquotedbl{}x\\textquotedbl{}", "At 37\u00b0C, 5\u20ac, \"x\""),
         ("\\textcolor{red}{Red} text\\footnote{A note.}, \\emph{et al.\\@} x", "Red text, et al. x"),
         ("A\\newline B, a\\hspace{1em}b", "A B, a b"),
+        ("The \\mkbibquote{Obesity Paradox} and \\enquote{A {DNA} story}", "The \u201cObesity Paradox\u201d and \u201cA DNA story\u201d"),
         ("TNF-\\textalpha{} and IL-1\\textbeta, \\textDelta G", "TNF-\u03b1 and IL-1\u03b2, \u0394G"),  # textgreek
         # publishers' HTML, which Mendeley and web imports keep in a title: tags and entities, not text
         ("Foo &amp; Bar in <i>E. coli</i>, H<sub>2</sub>O, CD4<sup>+</sup>, <scp>dna</scp>", "Foo & Bar in E. coli, H2O, CD4+, dna"),

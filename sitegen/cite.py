@@ -21,7 +21,8 @@ from .load import PathKey
 # tried again, as Python 3.10 has no possessive `++`), and closes at the next run as long.
 _NOT_SHOWN = re.compile(r"(?P<code>(?<!`)(?=(`+))\2.*?(?<!`)\2(?!`))|<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\3\s*>|$)",
                         re.DOTALL | re.IGNORECASE)
-CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\]")
+# (not a link's text: '[@NCIsarcoma](https://twitter.com/NCIsarcoma)' is a link, as in pandoc)
+CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\](?!\()")
 
 
 @dataclass(frozen=True)

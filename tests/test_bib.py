@@ -1251,3 +1251,16 @@ def test_bibdesk_s_bdsk_url_is_the_web_address_of_an_entry_with_no_url() -> None
     assert reference_links(refs["desk"]).web == "https://www.nice.org.uk/guidance/ng28"
     [problem] = check_bibliography(refs, list(refs))
     assert problem.line == 9 and "bdsk-url-1" in problem.message and "is not a web address" in problem.message
+
+
+def test_a_link_whose_text_starts_with_an_at_sign_is_a_link_not_a_citation(project: Project, tmp_path: Path) -> None:
+    """'[@NCIsarcoma](https://twitter.com/NCIsarcoma)' is a Markdown link (pandoc reads it so): the build stopped,
+    saying '@NCIsarcoma' is not in references.bib."""
+    trial = project.content / "trial.yaml"
+    cite_only(project, "chen2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding. Follow [@NCIsarcoma](https://twitter.com/NCIsarcoma).\n"),
+                     encoding="utf-8")
+    build(project, tmp_path / "out")
+    page = (tmp_path / "out" / "findings" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="https://twitter.com/NCIsarcoma" rel="noopener">@NCIsarcoma</a>' in page

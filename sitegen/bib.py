@@ -1002,6 +1002,7 @@ class _Bibliography:
     def __init__(self, reader: _Reader, not_utf8: Sequence[tuple[int, int, str]]) -> None:
         self.reader = reader
         self.not_utf8 = not_utf8
+        self.xdata_keys: dict[str, tuple[str, ...]] = {}  # by lowercased key (_xdata_keys)
 
     def build(self) -> Bibliography:
         reader = self.reader
@@ -1035,6 +1036,42 @@ class _Bibliography:
         return found
 
     def _chain(self, entry: _Entry) -> tuple[list[_Entry], str]:
+        """The entry and those it inherits from through crossref and biblatex's xdata, and a message if the chain is
+        broken."""
+        chain, broken = self._crossref_chain(entry)
+        return self._with_xdata(chain, broken) if any("xdata" in link.fields for link in chain) else (chain, broken)
+
+    def _with_xdata(self, chain: list[_Entry], broken: str) -> tuple[list[_Entry], str]:
+        """The chain with the @xdata entries each link names in its xdata (and those they name) after it: their fields
+        are the link's own, where it has none of its own (biblatex's @xdata, a journal's fields written once)."""
+        linked: list[_Entry] = []
+        seen = {link.key.lower() for link in chain}
+        looked = 0  # (keys looked up for the entry: bounded, as a file naming one key a thousand times would not be)
+        for link in chain:
+            linked.append(link)
+            pending = list(self._xdata_keys(link))
+            while pending and looked < 4 * MAX_CROSSREF:
+                key, looked = pending.pop(0), looked + 1
+                source = self.reader.entries.get(key.lower())
+                if source is None:
+                    broken = broken or f"xdata {key!r} is not in the bibliography"
+                elif key.lower() not in seen and len(linked) <= 2 * MAX_CROSSREF:
+                    seen.add(key.lower())
+                    linked.append(source)
+                    pending += self._xdata_keys(source)
+        return linked, broken
+
+    def _xdata_keys(self, entry: _Entry) -> tuple[str, ...]:
+        """The keys an entry's xdata names (at most 4 * MAX_CROSSREF), read once: an @xdata many entries name is
+        read once, however long."""
+        found = self.xdata_keys.get(entry.key.lower())
+        if found is None:
+            found = tuple(key.strip() for key in entry.fields.get("xdata", "").split(",", 4 * MAX_CROSSREF)[: 4 * MAX_CROSSREF]
+                          if key.strip())
+            self.xdata_keys[entry.key.lower()] = found
+        return found
+
+    def _crossref_chain(self, entry: _Entry) -> tuple[list[_Entry], str]:
         """The entry and those it inherits from through crossref, and a message if the chain is broken."""
         chain = [entry]
         while True:

@@ -1264,3 +1264,16 @@ def test_a_link_whose_text_starts_with_an_at_sign_is_a_link_not_a_citation(proje
     build(project, tmp_path / "out")
     page = (tmp_path / "out" / "findings" / "index.html").read_text(encoding="utf-8")
     assert '<a href="https://twitter.com/NCIsarcoma" rel="noopener">@NCIsarcoma</a>' in page
+
+
+def test_biblatex_xdata_fields_are_the_entry_s_own() -> None:
+    """biblatex's @xdata writes a journal's fields once (xdata = {nejm}): an article naming it showed no journal, and
+    one with nothing else to show stopped the build."""
+    refs = load("@xdata{nejm, journaltitle = {N Engl J Med}, publisher = {Massachusetts Medical Society}, xdata = {y}}\n"
+                "@xdata{y, year = {2020}}\n"
+                "@article{a, title = {A trial}, author = {Chen, Yu}, xdata = {nejm}, volume = {382}, pages = {1--9}}\n"
+                "@article{b, author = {Li, Wei}, xdata = {nejm, missing}}\n")
+    assert format_reference_text(refs["a"]) == "Chen Y. A trial. N Engl J Med. 2020;382:1\u20139."
+    assert list(refs) == ["a", "b"]  # an @xdata is no work
+    [warning] = [p for p in check_bibliography(refs, ["a", "b"]) if "xdata" in p.message]
+    assert warning.message == "entry 'b': xdata 'missing' is not in the bibliography; it is shown with its own fields"

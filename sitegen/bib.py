@@ -186,13 +186,15 @@ class EntrySet:
 class Bibliography(dict[str, Reference]):
     """The references of one .bib file by key, in file order, and the problems of the file outside any entry
     (text that is not an entry, a broken @string): warnings, since no page can cite them. Its @set entries, which
-    are not references, are kept apart (`sets`), so that a citation of one can say what to cite instead."""
+    are not references, are kept apart (`sets`), so that a citation of one can say what to cite instead. `aliases`
+    are the other keys an entry may be cited by (biblatex's ids = {oldkey}), each with the entry's key."""
 
     def __init__(self, references: Mapping[str, Reference] | None = None, problems: Sequence[Problem] = (),
-                 sets: Mapping[str, EntrySet] | None = None) -> None:
+                 sets: Mapping[str, EntrySet] | None = None, aliases: Mapping[str, str] | None = None) -> None:
         super().__init__(references or {})
         self.problems = tuple(problems)
         self.sets = dict(sets or {})
+        self.aliases = dict(aliases or {})
 
 
 # ---------------------------------------------------------------------------
@@ -1021,7 +1023,10 @@ class _Bibliography:
         sets = {entry.key: EntrySet(entry.key, tuple(m.strip() for m in entry.fields.get("entryset", "").split(",")
                                                      if m.strip()), reader.file, line_column(reader.starts, entry.start)[0])
                 for entry in reader.entries.values() if entry.entry_type == "set"}
-        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]], sets)
+        aliases = {alias: entry.key for entry in entries if "ids" in entry.fields
+                   for alias in (a.strip() for a in entry.fields["ids"].split(",")[:MAX_PROBLEMS]) if alias
+                   if alias.lower() not in reader.entries}  # (a key of its own is no alias)
+        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]], sets, aliases)
 
     def _not_utf8_by_entry(self) -> dict[str, list[Problem]]:
         """Each entry's lines that are not UTF-8, as warnings; under "" the lines of no entry."""

@@ -138,13 +138,14 @@ def cited_at(text: str) -> list[tuple[str, int]]:
 
 def number_citations(
     pages: list[tuple[str, str, list[ProseField]]], bibliography: dict[str, Reference],
-    sets: Mapping[str, EntrySet] | None = None, searched: str = "references.bib",
+    sets: Mapping[str, EntrySet] | None = None, searched: str = "references.bib", aliases: Mapping[str, str] | None = None,
 ) -> tuple[Citations, list[UnknownKey]]:
     """Number citations across `pages` (slug, title, fields, in navigation order) and find unknown keys (`searched`:
     the files the bibliography was read from, as a message names them).
 
     Returns the citations and a problem for each citation of a key that is no reference: one of the `sets` of the
-    bibliography (biblatex @set entries, whose members are to be cited) or a key it does not have.
+    bibliography (biblatex @set entries, whose members are to be cited) or a key it does not have. A key among
+    `aliases` (biblatex's ids) cites the entry whose alias it is.
     """
     numbers: dict[str, int] = {}
     groups: dict[tuple[str, PathKey], tuple[Citation, ...]] = {}
@@ -160,7 +161,8 @@ def number_citations(
                                            "a page would show it as written: expected [@key] or [@key1; @key2], with "
                                            "nothing else in the brackets (no page, no 'see')", written))
             found: list[Citation] = []
-            for keys in cite_keys(f.text):
+            for group in cite_keys(f.text):
+                keys = tuple(k if k in bibliography or not aliases or k not in aliases else aliases[k] for k in group)
                 known = [k for k in keys if k in bibliography]
                 for k in keys:
                     if k not in bibliography:

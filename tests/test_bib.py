@@ -1277,3 +1277,18 @@ def test_biblatex_xdata_fields_are_the_entry_s_own() -> None:
     assert list(refs) == ["a", "b"]  # an @xdata is no work
     [warning] = [p for p in check_bibliography(refs, ["a", "b"]) if "xdata" in p.message]
     assert warning.message == "entry 'b': xdata 'missing' is not in the bibliography; it is shown with its own fields"
+
+
+def test_a_key_s_alias_in_ids_cites_the_entry(project: Project, tmp_path: Path) -> None:
+    """biblatex's ids = {old2020} (Better BibTeX keeps a renamed entry's old key so) lets a text cite the entry by its
+    old key: the build stopped, saying the key is not in references.bib. Both keys are one work with one number."""
+    bib = project.content / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n@article{new2021, ids = {old2020, chen2021}, title = {Renamed},\n"
+                   "  journal = {J}, year = 2021}\n", encoding="utf-8")
+    trial = project.content / "trial.yaml"
+    cite_only(project, "new2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding.[@old2020] Again.[@new2021]\n"), encoding="utf-8")
+    build(project, tmp_path / "out")
+    page, _ = findings_page(tmp_path / "out")
+    assert page.count("<li id=\"ref-") == 1 and "Renamed. <i>J</i>. 2021." in page  # ('chen2021' is a key of its own: no alias)

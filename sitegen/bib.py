@@ -1272,7 +1272,12 @@ def _url_in(text: str) -> str:
     if found is not None:
         return found.group(1)
     bare = _BARE_URL.search(text) if "://" in text else None
-    return bare.group().rstrip(".,;:)]") if bare is not None else ""
+    if bare is None:
+        return ""
+    url = bare.group().rstrip(".,;:]")
+    while url.endswith(")") and url.count(")") > url.count("("):  # '(see https://x.org/a)', not '.../Foo_(bar)'
+        url = url[:-1].rstrip(".,;:]")
+    return url
 _NOT_A_LINK = ("is not a web address a page may link to (http or https with a host; no quote, angle bracket, user name "
                "or password)")
 

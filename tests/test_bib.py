@@ -1206,10 +1206,11 @@ def test_a_bare_or_href_url_in_howpublished_or_note_is_the_web_address() -> None
                 "  howpublished = {https://www.who.int/publications/i/item/9789240083851}, year = {2023}}\n"
                 "@misc{nice, title = {Guideline}, year = {2023}, note = {Available at https://www.nice.org.uk/guidance/ng28.}}\n"
                 "@misc{href, title = {Web}, year = {2020}, howpublished = {Online: \\href{https://example.org/b}{example.org}}}\n"
-                "@misc{none, title = {Text}, year = {2020}, howpublished = {Poster, ASCO 2020}, note = {ID: 12}}\n")
+                "@misc{none, title = {Text}, year = {2020}, howpublished = {Poster, ASCO 2020}, note = {ID: 12}}\n"
+                "@misc{wiki, title = {W}, year = {2020}, note = {(see https://en.wikipedia.org/wiki/Sarcoma_(disease)).}}\n")
     assert [reference_links(ref).web for ref in refs.values()] == [
         "https://www.who.int/publications/i/item/9789240083851", "https://www.nice.org.uk/guidance/ng28",
-        "https://example.org/b", ""]
+        "https://example.org/b", "", "https://en.wikipedia.org/wiki/Sarcoma_(disease)"]
     assert format_reference_text(refs["who"]) == ("World Health Organization. Global tuberculosis report 2023. 2023. "
                                                   "Available from: https://www.who.int/publications/i/item/9789240083851")
     assert check_bibliography(refs, list(refs)) == []

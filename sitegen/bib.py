@@ -12,7 +12,7 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -68,7 +68,9 @@ NOT_REFERENCES = frozenset({"set", "xdata"})
 
 _ARTICLE_CONTAINER = ("journal", "journaltitle")
 _PART_CONTAINER = ("booktitle", "maintitle")
-_OTHER_CONTAINER = ("publisher", "institution", "school", "organization", *_ARTICLE_CONTAINER, "booktitle")
+_BOOK_CONTAINER = ("publisher", "institution", "school", "organization", *_ARTICLE_CONTAINER, "booktitle")
+# (a journal first: a @misc, or Mendeley's @generic, that names one is an article, and its publisher is the journal's)
+_OTHER_CONTAINER = (*_ARTICLE_CONTAINER, "publisher", "institution", "school", "organization", "booktitle")
 
 Fields = tuple[tuple[str, str], ...]
 """An entry's fields as written in the file (LaTeX), names in lower case, in file order."""
@@ -184,13 +186,15 @@ class EntrySet:
 class Bibliography(dict[str, Reference]):
     """The references of one .bib file by key, in file order, and the problems of the file outside any entry
     (text that is not an entry, a broken @string): warnings, since no page can cite them. Its @set entries, which
-    are not references, are kept apart (`sets`), so that a citation of one can say what to cite instead."""
+    are not references, are kept apart (`sets`), so that a citation of one can say what to cite instead. `aliases`
+    are the other keys an entry may be cited by (biblatex's ids = {oldkey}), each with the entry's key."""
 
     def __init__(self, references: Mapping[str, Reference] | None = None, problems: Sequence[Problem] = (),
-                 sets: Mapping[str, EntrySet] | None = None) -> None:
+                 sets: Mapping[str, EntrySet] | None = None, aliases: Mapping[str, str] | None = None) -> None:
         super().__init__(references or {})
         self.problems = tuple(problems)
         self.sets = dict(sets or {})
+        self.aliases = dict(aliases or {})
 
 
 # ---------------------------------------------------------------------------
@@ -202,10 +206,11 @@ _CONTROL_SYMBOL = re.compile(r"\\(.)", re.DOTALL)
 _DOTLESS_I = re.compile(r"(\\[`'^\"~=.uvHckrdb]\s*)(?:\{\\([ij])\}|\\([ij])(?![A-Za-z])\s*)")  # under an accent
 # render_as("text") looks the backend up through package metadata on every call (~30 ms): keep one.
 _PLAIN_TEXT = PlainTextBackend()
-_KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/"}
+_KNOWN_WORDS = {"TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "hyphen": "-", "slash": "/", "newline": " ",
+                "linebreak": " ", "quad": " ", "qquad": " "}
 # What decoding changes besides dropping braces (latexcodec and pybtex leave single hyphens and apostrophes as they are)
 _KNOWN_WORD = re.compile(r"\\(" + "|".join(_KNOWN_WORDS) + r")\{\}")  # '\\LaTeX{} text': the braces keep the space
-_DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>")
+_DECODED = re.compile(r"[\\$~`\"%&#^_]|--|''|,,|<<|>>|</?[A-Za-z]")  # (and an HTML tag: <i>E. coli</i>)
 _DASHES = re.compile(r"(?<!-)---?(?!-)")  # '--' is an en dash, '---' an em dash (page ranges, mostly)
 # What latexcodec does not decode, and biomedical titles write: units, signs and Greek letters. Each a character;
 # a text command takes the spaces after it (TeX's rule: '10\textmu g' is 10µg), a math symbol keeps them.
@@ -216,7 +221,8 @@ _TEXT_SYMBOLS = {
     "textonehalf": "\u00bd", "textonequarter": "\u00bc", "textthreequarters": "\u00be", "textasciicircum": "^",
     "j": "\u0237",  # (a dotless j; latexcodec knows the dotless i)
     "dots": "\u2026", "ldots": "\u2026", "textellipsis": "\u2026", "textdagger": "\u2020", "textdaggerdbl": "\u2021",
-    "textbullet": "\u2022",
+    "textbullet": "\u2022", "textcelsius": "\u00b0C", "euro": "\u20ac", "texteuro": "\u20ac", "textquotedbl": '"',
+    "textunderscore": "_", "textasteriskcentered": "*",
 }
 _GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
           "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega")  # (LaTeX has no \omicron)
@@ -226,7 +232,7 @@ _MATH_SYMBOLS = {
     "varepsilon": "\u03b5", "vartheta": "\u03b8", "varphi": "\u03c6", "varrho": "\u03c1", "varsigma": "\u03c2",
     "le": "\u2264", "leq": "\u2264", "leqslant": "\u2264", "ge": "\u2265", "geq": "\u2265", "geqslant": "\u2265",
     "ne": "\u2260", "neq": "\u2260", "approx": "\u2248", "sim": "\u223c", "times": "\u00d7", "pm": "\u00b1",
-    "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
+    "mp": "\u2213", "cdot": "\u00b7", "circ": "\u00b0", "circledR": "\u00ae", "infty": "\u221e", "to": "\u2192", "rightarrow": "\u2192",
     "leftarrow": "\u2190", "uparrow": "\u2191", "downarrow": "\u2193", "ell": "\u2113", "prime": "\u2032",
     "lt": "<", "gt": ">", "ll": "\u226a", "gg": "\u226b", "degree": "\u00b0", "percent": "%", "sqrt": "\u221a",
     "cdots": "\u22ef", "dagger": "\u2020", "ddagger": "\u2021", "leftrightarrow": "\u2194", "Rightarrow": "\u21d2",
@@ -237,6 +243,10 @@ _MATH_SYMBOLS = {
     "wedge": "\u2227", "vee": "\u2228", "star": "\u22c6", "bullet": "\u2022", "hbar": "\u210f",
     **{name: name for name in ("log", "ln", "exp", "sin", "cos", "tan", "min", "max", "lim", "det", "arg", "sup", "inf")},
 }
+# textgreek's letters in text (TNF-\\textalpha{}), as JabRef and others write a Greek letter outside a formula
+_TEXT_SYMBOLS = {**{"text" + name: _MATH_SYMBOLS[name] for name in _GREEK},
+                 **{"text" + name.capitalize(): _MATH_SYMBOLS[name.capitalize()] for name in _GREEK},
+                 **_TEXT_SYMBOLS}  # (\\textmu stays the micro sign)
 _SYMBOL = re.compile(r"\\(?:(" + "|".join(sorted(_TEXT_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z])\s*|("
                      + "|".join(sorted(_MATH_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z]))(?:\{\})?")
 # \href{url}{text}: the text; \ensuremath{x}, and a formula's text and fonts ($\mathrm{CO}_2$): x
@@ -252,10 +262,14 @@ _MATH_MARKS = {"bar": "\u0304", "overline": "\u0305", "hat": "\u0302", "widehat"
 _MATH_MARK = re.compile(r"\\(" + "|".join(_MATH_MARKS) + rf")(?![A-Za-z])\s*{_ARGUMENT}")
 _ROOT_INDEX = re.compile(r"\\sqrt\s*\[([^\[\]{}\\$]{1,10})\]")  # a root's index, raised before its sign
 # thin, medium, thick, negative and control spaces, and the italic correction ({\em With\/}), which is no space at all
-_SPACING = re.compile(r"\\([,;:! /])")
+_SPACING = re.compile(r"\\([,;:! /@])")  # (and '\\@', the end of a sentence's spacing, which is nothing)
 _MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")  # $...$, not \$
 _SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n\u00b0", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e\u207f\u00b0")
+_SUPERSCRIPT.update(str.maketrans("abcdefghijklmoprstuvwxyz",  # (Unicode has no superscript q): $^{99m}$Tc is ⁹⁹ᵐTc
+                                  "\u1d43\u1d47\u1d9c\u1d48\u1d49\u1da0\u1d4d\u02b0\u2071\u02b2\u1d4f\u02e1\u1d50\u1d52"
+                                  "\u1d56\u02b3\u02e2\u1d57\u1d58\u1d5b\u02b7\u02e3\u02b8\u1dbb"))
+_ORDINALS = frozenset({"st", "nd", "rd", "th"})  # '12\\textsuperscript{th}', '5$^{th}$': 12th, 5th, as typed
 # An accent on a letter, or on a letter already accented ('Nguy{\\~{\\^e}}n': the inner one first): the letter and
 # the accent's combining mark, composed. latexcodec knows each accent on a plain letter only.
 _COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "\u0304", ".": "\u0307",
@@ -263,7 +277,21 @@ _COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "
               "c": "\u0327", "k": "\u0328", "b": "\u0331"}
 _ACCENT = re.compile(r"\\(?:([`'^~=.\"])\s*|([urHvdckb])(?:\s*(?=\{)|\s+))(?:\{([^\W\d_])\}|([A-Za-z]))")
 _TEXT_SCRIPT = re.compile(r"\\text(super|sub)script\s*\{([^{}\\$]*)\}")  # 'm\\textsuperscript{2}': m²
-_RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|span)(?:\s[^<>]*)?>")  # Zotero's {\textless}i{\textgreater}
+_RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sub|sup|sc|scp|span)(?:\s[^<>]*)?>")  # Zotero's {\textless}i{\textgreater}
+# Publishers' metadata holds HTML, and Mendeley and JabRef's web imports keep it: 'Foo &amp; <i>E. coli</i>'
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# A % that no backslash escapes: in TeX it comments out the rest of its line, but a value's lines are joined by now
+# and such a % is a percent sign written by hand or by a converter ('a 50% reduction'), not a comment
+_BARE_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")
+# BibTeX's own trick for sorting (btxdoc): @preamble{"\newcommand{\noopsort}[1]{}"} and year = {{\noopsort{1973b}}1973}
+# or author = {{\noopsort{Rayleigh}}{Lord Rayleigh}}: the argument is a sort key, which the document never prints
+_SORT_KEY = re.compile(r"\\(?:noopsort|sortnoop)\s*\{[^{}]*\}", re.IGNORECASE)
+# What a printed title never shows of a command: a colour, a space's size, a footnote, an index or cross-reference key
+_NOT_PRINTED = re.compile(r"\\(?:textcolor|colorbox|color|footnote|index|label|ref|cite[tp]?|nocite|[hv]space)\*?"
+                          r"\s*(?:\[[^\[\]{}]*\]\s*)?\{[^{}]*\}")
+# Better BibLaTeX writes a title's quotation as \\mkbibquote{...}, csquotes users \\enquote{...}: in quotation marks
+_QUOTE_COMMAND = re.compile(r"\\(?:mkbibquote|enquote|textquote)\*?\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_BACKTICK_QUOTE = re.compile(r"`([^`'\n]*)'")  # TeX's `single quotes': ‘single quotes’
 
 
 def latex_to_text(latex: str) -> str:
@@ -281,14 +309,20 @@ def latex_to_text(latex: str) -> str:
 
 def decode_latex(latex: str) -> str:
     """latex_to_text without its quick path: every value through pybtex and latexcodec."""
+    if "%" in latex:
+        latex = _BARE_PERCENT.sub(r"\1\\%", latex)
+    if "<" in latex:  # HTML's own tags, as written ('<i>E. coli</i>'; not '$p<b$ and $c>d$', which no tag is)
+        latex = _RICH_TEXT.sub("", latex)
     # A dotless i under an accent is just an i (latexcodec turns \"\i into ï but not \"{\i}); alone it is ı.
     prepared = _DOTLESS_I.sub(lambda m: f"{m.group(1)}{{{m.group(2) or m.group(3)}}}", latex)
     if "\\" in prepared or "$" in prepared:  # (most fields that get here have only dashes or quotes)
         # (a no-break space: '\\LaTeX\\ and' keeps its space, which the control word before it would take)
         prepared = prepared.replace("\\\\", " ")  # a line break ('a\\\\{b}' lost its b to the command '\\b')
+        prepared = _QUOTE_COMMAND.sub("\u201c\\1\u201d", prepared)
+        prepared = _NOT_PRINTED.sub(lambda m: " " if m.group().startswith(("\\hspace", "\\vspace")) else "", _SORT_KEY.sub("", prepared))
         prepared = _WRITTEN_BRACE.sub(lambda m: "\ue000" if m[1] == "{" else "\ue001", prepared)
         prepared = prepared.replace("\\$", "\ue002")  # a dollar sign as text, kept to the end
-        prepared = _SPACING.sub(lambda m: "" if m.group(1) in "!/" else "\u00a0", _WRAPPER.sub("", prepared))
+        prepared = _SPACING.sub(lambda m: "" if m.group(1) in "!/@" else "\u00a0", _WRAPPER.sub("", prepared))
         prepared = _FRACTION.sub(lambda m: f"{m[1] if m[1] is not None else m[2]}/{m[3] if m[3] is not None else m[4]}",
                                  prepared)
         prepared = _MATH_MARK.sub(_marked, prepared)
@@ -315,6 +349,11 @@ def decode_latex(latex: str) -> str:
         text = _MATH.sub(r"\1", text)  # (a written dollar sign is \ue002 by now)
     text = text.replace("\\", "").replace("{", "").replace("}", "").replace("\ue000", "{").replace("\ue001", "}")
     text = text.replace("\ue002", "$")
+    if "`" in text:  # (latexcodec makes `` and '' curly, not ` and ')
+        text = _BACKTICK_QUOTE.sub("\u2018\\1\u2019", text).replace("`", "\u2018")
+    if "&" in text and ";" in text:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+        text = text if text.isprintable() else INVISIBLE.sub("", text)  # (&#x202e; is no character a page shows)
     return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
 
 
@@ -332,7 +371,10 @@ def _marked(m: re.Match[str]) -> str:
 
 
 def _raised(written: str) -> str | None:
-    """Superscript characters, when Unicode has one for every character written."""
+    """Superscript characters, when Unicode has one for every character written (an ordinal's letters stay on the
+    line)."""
+    if written in _ORDINALS:
+        return None
     raised = written.translate(_SUPERSCRIPT)
     return raised if all(c != r for c, r in zip(written, raised)) or written == "\u00b0" else None
 
@@ -352,6 +394,8 @@ def _script(m: re.Match[str]) -> str:
     if m.group(1) == "_":
         return written
     raised = _raised(written)
+    if raised is None and (written in _ORDINALS or not any(c.isalnum() for c in written)):
+        return written  # 5$^{th}$ is 5th, a mark ($^{\\dagger}$, $^{*}$) the mark itself
     return f"^{written}" if raised is None else raised
 
 
@@ -368,12 +412,13 @@ def _identifier(latex: str, url: bool = False) -> str:
     return words[0] if words else ""
 
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:dx\.|www\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 
 
 def bare_doi(value: str) -> str:
-    """10.1186/... from any of https://doi.org/10.1186/..., doi:10.1186/... or the DOI itself."""
-    return _DOI_PREFIX.sub("", _identifier(value))
+    """10.1186/... from any of https://doi.org/10.1186/..., doi:10.1186/..., 'DOI: 10.1186/...' or the DOI itself,
+    without the full stop a DOI copied from the end of a citation brings ('10.1186/s12885-021-07843-3.')."""
+    return _DOI_PREFIX.sub("", _identifier(_DOI_PREFIX.sub("", value.strip()))).rstrip(".,;")
 
 
 def en_dash_pages(pages: str) -> str:
@@ -422,8 +467,55 @@ def shown_name(written: str) -> str | None:
 
 
 def _shown_name(written: str) -> str | None:
-    person = _person(written)
+    person = _person(_initials_last(written))
     return None if _is_others(person) else vancouver_name(person)
+
+
+# A name as PubMed and Vancouver write it, family name first and initials last, with no comma: 'Smith JA', 'Van Tine BA'
+# (BibTeX would read 'Smith' as the given name). Not a generation ('Smith III'), nor a name that is initials alone.
+_PUBMED_INITIALS = re.compile(r"(?!(?:II|III|IV|VI|VII|VIII)$)[A-Z]{1,3}")
+
+
+def _pubmed_name(written: str) -> tuple[str, str] | None:
+    """The family name and initials of a name written as PubMed writes it ('Smith JA'), or None for any other."""
+    words = written.rsplit(None, 1)
+    if len(words) != 2 or not _PUBMED_INITIALS.fullmatch(words[1]) or not any(c.isalpha() for c in words[0]):
+        return None
+    return words[0], words[1]
+
+
+def _initials_last(written: str) -> str:
+    """A name written 'Smith JA' as BibTeX writes it, 'Smith, J. A.'; any other name as it is."""
+    found = _pubmed_name(written)
+    if found is None or split_tex_string(written, ",")[1:] or _braced_whole(written):
+        return written
+    return f"{found[0]}, {' '.join(letter + '.' for letter in found[1])}"
+
+
+def name_list(written: str) -> list[str]:
+    """The names of an author or editor field, as BibTeX's ' and ' separates them, without the 'and's a hand or a
+    script left over ('Smith, John and', 'A and and B'); a PubMed author list pasted as it is ('Smith JA, Doe J,
+    Roe R') is its names. 'et al.' written out, as a name or after one, is BibTeX's 'others'."""
+    names = []
+    for name in split_name_list(written):
+        name = _STRAY_AND.sub("", name)
+        et_al = _ET_AL.search(name)
+        if et_al is None:
+            names.append(name)
+        else:  # 'Smith, J. and et al.', 'Smith, J. et al.'
+            names += [name[: et_al.start()], "others"]
+    names = [name.strip(" ,") if name.endswith(",") else name for name in names if name.strip()]
+    if len(names) in (1, 2) and "," in names[0] and names[1:] in ([], ["others"]):
+        parts = [part.strip() for part in split_tex_string(names[0], ",")]
+        if len(parts) > 1 and all(_pubmed_name(part) for part in parts):
+            return parts + names[1:]
+    return names
+
+
+_ET_AL = re.compile(r"(?:^|[\s,]+)\{?et\.?\s+al\b\.?\}?\s*$", re.IGNORECASE)
+
+
+_STRAY_AND = re.compile(r"^(?:and(?:\s+|$))+|(?:(?:^|\s+)and)+$", re.IGNORECASE)
 
 
 _short_name = lru_cache(maxsize=4096)(_shown_name)
@@ -525,6 +617,11 @@ def read_bibtex(path: Path) -> tuple[str, list[tuple[int, int, str]]]:
         if raw.startswith(bom):  # some Windows tools save UTF-16
             return raw[len(bom) :].decode(codec, errors="replace"), []
     raw = raw.removeprefix(codecs.BOM_UTF8)
+    if b"\x00" in raw[:2]:  # UTF-16 saved without its byte-order mark: every other byte of ASCII text is zero
+        head = raw[:4096]
+        for zeros, codec in ((head[1::2], "utf-16-le"), (head[0::2], "utf-16-be")):
+            if zeros.count(0) > len(zeros) * 0.9:
+                return raw.decode(codec, errors="replace"), []
     try:
         return raw.decode("utf-8"), []
     except UnicodeDecodeError:
@@ -554,6 +651,24 @@ _EQUALS = re.compile(r"\s*=")
 _FIELD_AS_KEY = re.compile(r"[^=]+=[{\"]")  # a field written without a space, which pybtex reads as one key
 _COMMAND = re.compile(rf"@\s*[{_NAME}][{_NAME}0-9]{{0,40}}\s*[{{(]")  # what pybtex parses as a command; other @s are text
 _QUOTED = re.compile(r'[{}"]')
+_COMMENT_LINES = re.compile(r"(?:%[^\r\n]*\s*)+")  # lines commented out in an entry, and the space after them
+_FIELD_START = re.compile(rf"[{_NAME}][{_NAME}0-9]*\s*=")  # 'year = ...': the next field, where a ',' was left out
+_FIELD_IN_VALUE = re.compile(r"[\r\n][ \t]*[A-Za-z][\w-]*[ \t]*=")  # a value that took in the fields after it
+
+MAX_NAMES = 20 * MAX_TEXT
+"""Characters of an author or editor field: a consortium's paper lists hundreds of authors, a physics collaboration's
+thousands (2,900 in 90,000 characters). A page decodes at most MAX_DECODED_NAMES of them."""
+MAX_DECODED_NAMES = 50
+"""Names of an author or editor list that are decoded (Vancouver shows MAX_AUTHORS; the JSON-LD lists these)."""
+NAME_FIELDS = frozenset({"author", "editor"})
+SHOWN_FIELDS = NAME_FIELDS | frozenset(
+    {"title", "subtitle", "journal", "journaltitle", "booktitle", "maintitle", "publisher", "institution", "school"}
+    | {"organization", "year", "date", "volume", "number", "issue", "pages", "eid", "articleno", "doi", "url"}
+    | {"howpublished", "pmid", "eprint", "eprinttype", "archiveprefix", "series", "edition", "version", "address"}
+    | {"location", "crossref", "entryset", "bdsk-url-1"}
+)
+"""The fields a page shows, or that say which entry another is (crossref, entryset); a field not among them that is
+too long (an abstract, a note) is left out with a warning, not an error."""
 
 MAX_EXPANDED = 2 * MAX_BYTES
 """Characters of all field and @string values of a file together, after @string macros are put in."""
@@ -576,9 +691,10 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
     @string doubling itself never grows past it), all values together stop at MAX_EXPANDED, and a braced or quoted
     string is scanned in one pass (pybtex recurses once per brace and searches ahead for each delimiter)."""
 
-    def __init__(self, text: str, report: Any) -> None:
+    def __init__(self, text: str, report: Any, line_of: Callable[[int], int]) -> None:
         super().__init__(text, macros=CaseInsensitiveDict(month_names), handle_error=self._syntax_error)
-        self.report = report  # report(offset, message, fatal)
+        self.report = report  # report(offset, message, fatal, severity="error")
+        self.line_of = line_of  # the line of an offset, for a message that names where something began
         self.in_string = False
         self.field_starts: dict[str, int] = {}
         self.expanded = 0
@@ -588,12 +704,16 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         self.pos: int = 0
         self.command_start: int = 0
         self.current_value: list[str] = []
+        self.entry_end = "}"  # what ends the entry being read: '}', or ')' for one in parentheses
 
     def _syntax_error(self, error: PybtexError) -> None:
         self.reported += 1
         info = getattr(error, "error_context_info", None)
         offset = info[-1] if isinstance(info, tuple) and info and isinstance(info[-1], int) else self.pos
-        self.report(offset, f"{getattr(error, 'error_type', 'error')}: {error.args[0]}", False)
+        message = error.args[0]
+        if isinstance(error, PrematureEOF):  # (pybtex's says only "premature end of file")
+            message = f"premature end of file: expected '{self.entry_end}' to close the @ command (entry, @string or @preamble)"
+        self.report(offset, f"{getattr(error, 'error_type', 'error')}: {message}", False)
 
     def parse_bibliography(self) -> Iterator[tuple[Any, ...]]:
         """pybtex's loop, but an @ that starts no command is skipped as text (with a warning), in one search:
@@ -611,6 +731,7 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
                 raise _TooMuch(found.start(), f"more than {MAX_COMMANDS:,} @ commands; split the bibliography")
             self.pos = found.start() + 1
             self.command_start = found.start()
+            self.entry_end = "}" if found.group().endswith("{") else ")"
             try:
                 yield tuple(self.parse_command())
             except PybtexSyntaxError as error:
@@ -627,7 +748,8 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         value = self.macros.get(name)
         if self.reported < MAX_PROBLEMS:  # pybtex would build an error for each use
             if value is None:
-                self.handle_error(UndefinedMacro(name, self))
+                self.handle_error(UndefinedMacro(f"{name}: no @string defines it before here; a value is written in braces "
+                                                 f"({{{name}}}) or quotes, or is a number or a @string's name", self))
             elif name.lower() in self.broken:
                 self.handle_error(_BrokenMacro(f"{name}: its @string has a problem, so its value is not as written", self))
         return "" if value is None else str(value)
@@ -656,8 +778,50 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
         self.parse_entry_fields()
         raise SkipEntry
 
-    def parse_field(self) -> None:
+    def skip_comments(self) -> None:
+        """Whitespace, and lines that a % comments out where a field may start: biber reads '% url = {...},' in an
+        entry as a comment, as people write it to leave a field out (BibTeX itself has no comments; no field name
+        starts with %)."""
         self.eat_whitespace()
+        comments = _COMMENT_LINES.match(self.text, self.pos) if self.text.startswith("%", self.pos) else None
+        if comments is not None:
+            self.pos = comments.end()
+            self.update_lineno(comments.group())
+
+    def parse_entry_fields(self) -> None:
+        """pybtex's, then what stopped the fields if it is not the entry's end: pybtex said "'}' expected", where
+        what is most often missing is the ',' after a value, or a '}' inside one that then took in the fields after
+        it (the error is where the value ended: this says where it began)."""
+        try:
+            super().parse_entry_fields()
+        except PrematureEOF:
+            if self.current_field_name is None:
+                raise
+        self.skip_comments()
+        end, field = self.entry_end, self.current_field_name
+        if (not self.eof() and self.text[self.pos] == end) or (self.eof() and field is None):
+            return  # (pybtex reports a file that ends in an entry)
+        if field is None:
+            raise PybtexSyntaxError(f"expected a field name (name = value) or '{end}' to end the entry", self)
+        expected = "premature end of file" if self.eof() else f"expected ',' or '{end}' after the value of {field!r}"
+        start = self.field_starts.get(field.lower(), self.pos)
+        value = self.text[start : self.pos]
+        inside = _FIELD_IN_VALUE.search(value, value.find("="))
+        if inside is not None:
+            line = self.line_of(start)
+            taken = value[inside.start() :].split("=")[0].strip()
+            raise PybtexSyntaxError(f"{expected}; the value of {field!r}, from line {line}, took in the next field, "
+                                    f"{taken!r}: is a '}}' missing in it?", self)
+        if self.eof():
+            raise PrematureEOF(self)
+        following = _FIELD_START.match(self.text, self.pos)
+        if following is not None:
+            name = following.group().rstrip("= \t\r\n")
+            raise PybtexSyntaxError(f"expected ',' after the value of {field!r}, before the next field {name!r}", self)
+        raise PybtexSyntaxError(expected, self)
+
+    def parse_field(self) -> None:
+        self.skip_comments()
         start = self.pos
         super().parse_field()
         if self.current_field_name:
@@ -685,10 +849,14 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             self.pos = concatenation.end()
         self.current_value = parts
         length = sum(len(part) for part in parts)
-        if length > MAX_TEXT:
+        field = "" if self.in_string else (self.current_field_name or "").lower()
+        limit = MAX_NAMES if field in NAME_FIELDS else MAX_TEXT
+        if length > limit:
             name = self.current_field_name or "@preamble"
-            message = f"{name}: expected a value of at most {MAX_TEXT:,} characters, got {length:,}"
-            self.report(start, message, self.in_string)
+            message = f"{name}: expected a value of at most {limit:,} characters, got {length:,}"
+            if field and field not in SHOWN_FIELDS:  # (an abstract, a note): what no page shows cannot be wrong on one
+                message += "; no page shows it, and it is left out"
+            self.report(start, message, self.in_string, "error" if not field or field in SHOWN_FIELDS else "warning")
             self.current_value = []
             return
         self.expanded += length
@@ -702,8 +870,14 @@ class _Scanner(LowLevelParser):  # type: ignore[misc]
             found = (delimiters if depth == 0 else _BRACED).search(self.text, self.pos)
             self.pos = found.end() if found else self.end_pos
             if found is None or (found.group() == "}" and depth == 0 and string_end is not self.RBRACE):
+                line = self.line_of(start)
                 self.update_lineno(self.text[start : self.pos])
-                raise PrematureEOF(self) if found is None else PybtexSyntaxError("unbalanced braces", self)
+                if found is None:
+                    what = f"the value of {self.current_field_name!r}" if self.current_field_name else "a value"
+                    opened = f"a '{{' in {what}" if depth else f"{what}"
+                    raise PybtexSyntaxError(f"premature end of file: {opened}, from line {line}, is never closed", self)
+                raise PybtexSyntaxError(f"unbalanced braces: a '}}' that closes no '{{' in the quoted value of "
+                                        f"{self.current_field_name!r}, from line {line}; is its closing '\"' missing?", self)
             if found.group() == "{":
                 depth += 1
                 if depth > max_level:
@@ -737,7 +911,7 @@ class _Reader:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.starts = line_starts(text)
-        self.scanner = _Scanner(text, self._report)
+        self.scanner = _Scanner(text, self._report, lambda offset: line_column(self.starts, offset)[0])
         self.entries: dict[str, _Entry] = {}  # by lowercased key: BibTeX keys are case-insensitive
         self.entry_problems: dict[str, list[Problem]] = {}
         self.warnings: list[Problem] = []
@@ -747,7 +921,7 @@ class _Reader:
         line, column = line_column(self.starts, offset)
         return Problem(self.file, line, column, message, severity)
 
-    def _report(self, offset: int, message: str, fatal: bool) -> None:
+    def _report(self, offset: int, message: str, fatal: bool, severity: str = "error") -> None:
         start = self.scanner.command_start
         if isinstance(start, int) and line_column(self.starts, start)[0] != line_column(self.starts, offset)[0]:
             message += f" (in the entry that starts on line {line_column(self.starts, start)[0]})"
@@ -757,7 +931,7 @@ class _Reader:
         elif key is None:
             self._add_warning(self.at(offset, message, "warning"))
         else:
-            self._add_problem(key.lower(), self.at(offset, message))
+            self._add_problem(key.lower(), self.at(offset, message, severity))
 
     def _add_warning(self, problem: Problem) -> None:
         if len(self.warnings) < MAX_PROBLEMS * 4:
@@ -786,17 +960,23 @@ class _Reader:
         first = self.entries.get(key.lower())
         if first is not None and len(self.entry_problems.get(key.lower(), ())) >= MAX_PROBLEMS:
             return
-        if first is not None:
-            line = line_column(self.starts, first.start)[0]
-            message = f"duplicate entry key {key!r}: it is already defined on line {line}"
-            self._add_problem(key.lower(), self.at(start, message))
-            return
         values: dict[str, str] = {}
         for name, parts in fields:
             if name.lower() in values:
-                self._add_problem(key.lower(), self.at(start, f"entry {key!r}: {name} is given twice; the first is used", "warning"))
+                if first is None:
+                    self._add_problem(key.lower(), self.at(start, f"entry {key!r}: {name} is given twice; the first is used",
+                                                           "warning"))
                 continue
             values[name.lower()] = " ".join("".join(parts).split())
+        if first is not None:
+            line = line_column(self.starts, first.start)[0]
+            if (entry_type, values) == (first.entry_type, first.fields):  # (bibliographies joined: one work, twice)
+                message = f"duplicate entry key {key!r}: the same entry as on line {line}; this copy is ignored"
+                self._add_problem(key.lower(), self.at(start, message, "warning"))
+                return
+            message = f"duplicate entry key {key!r}: it is already defined on line {line}; give each entry its own key"
+            self._add_problem(key.lower(), self.at(start, message))
+            return
         self.entries[key.lower()] = _Entry(key, entry_type, values, dict(self.scanner.field_starts), start, self.scanner.pos)
 
 
@@ -824,6 +1004,7 @@ class _Bibliography:
     def __init__(self, reader: _Reader, not_utf8: Sequence[tuple[int, int, str]]) -> None:
         self.reader = reader
         self.not_utf8 = not_utf8
+        self.xdata_keys: dict[str, tuple[str, ...]] = {}  # by lowercased key (_xdata_keys)
 
     def build(self) -> Bibliography:
         reader = self.reader
@@ -842,7 +1023,10 @@ class _Bibliography:
         sets = {entry.key: EntrySet(entry.key, tuple(m.strip() for m in entry.fields.get("entryset", "").split(",")
                                                      if m.strip()), reader.file, line_column(reader.starts, entry.start)[0])
                 for entry in reader.entries.values() if entry.entry_type == "set"}
-        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]], sets)
+        aliases = {alias: entry.key for entry in entries if "ids" in entry.fields
+                   for alias in (a.strip() for a in entry.fields["ids"].split(",")[:MAX_PROBLEMS]) if alias
+                   if alias.lower() not in reader.entries}  # (a key of its own is no alias)
+        return Bibliography(references, [*reader.warnings, *by_line.get("", [])[:MAX_PROBLEMS]], sets, aliases)
 
     def _not_utf8_by_entry(self) -> dict[str, list[Problem]]:
         """Each entry's lines that are not UTF-8, as warnings; under "" the lines of no entry."""
@@ -857,6 +1041,42 @@ class _Bibliography:
         return found
 
     def _chain(self, entry: _Entry) -> tuple[list[_Entry], str]:
+        """The entry and those it inherits from through crossref and biblatex's xdata, and a message if the chain is
+        broken."""
+        chain, broken = self._crossref_chain(entry)
+        return self._with_xdata(chain, broken) if any("xdata" in link.fields for link in chain) else (chain, broken)
+
+    def _with_xdata(self, chain: list[_Entry], broken: str) -> tuple[list[_Entry], str]:
+        """The chain with the @xdata entries each link names in its xdata (and those they name) after it: their fields
+        are the link's own, where it has none of its own (biblatex's @xdata, a journal's fields written once)."""
+        linked: list[_Entry] = []
+        seen = {link.key.lower() for link in chain}
+        looked = 0  # (keys looked up for the entry: bounded, as a file naming one key a thousand times would not be)
+        for link in chain:
+            linked.append(link)
+            pending = list(self._xdata_keys(link))
+            while pending and looked < 4 * MAX_CROSSREF:
+                key, looked = pending.pop(0), looked + 1
+                source = self.reader.entries.get(key.lower())
+                if source is None:
+                    broken = broken or f"xdata {key!r} is not in the bibliography"
+                elif key.lower() not in seen and len(linked) <= 2 * MAX_CROSSREF:
+                    seen.add(key.lower())
+                    linked.append(source)
+                    pending += self._xdata_keys(source)
+        return linked, broken
+
+    def _xdata_keys(self, entry: _Entry) -> tuple[str, ...]:
+        """The keys an entry's xdata names (at most 4 * MAX_CROSSREF), read once: an @xdata many entries name is
+        read once, however long."""
+        found = self.xdata_keys.get(entry.key.lower())
+        if found is None:
+            found = tuple(key.strip() for key in entry.fields.get("xdata", "").split(",", 4 * MAX_CROSSREF)[: 4 * MAX_CROSSREF]
+                          if key.strip())
+            self.xdata_keys[entry.key.lower()] = found
+        return found
+
+    def _crossref_chain(self, entry: _Entry) -> tuple[list[_Entry], str]:
         """The entry and those it inherits from through crossref, and a message if the chain is broken."""
         chain = [entry]
         while True:
@@ -891,10 +1111,12 @@ class _Bibliography:
              "shown without a link"),
             ("pmid", well_formed_pmid, "is not a PubMed id (digits)", "left out"),
             ("url", lambda v: bool(web_link(_identifier(v, url=True))), _NOT_A_LINK, "shown without a link"),
-            ("howpublished", lambda v: _has(chain, "url") or not (found := _URL_COMMAND.search(v))
-             or bool(web_link(_identifier(found[1], url=True))), _NOT_A_LINK, "shown without a link"),
-            ("note", lambda v: _has(chain, "url") or bool(_URL_COMMAND.search(_given(chain, "howpublished")[0]))
-             or not (found := _URL_COMMAND.search(v)) or bool(web_link(_identifier(found[1], url=True))), _NOT_A_LINK,
+            ("bdsk-url-1", lambda v: _has(chain, "url") or bool(web_link(_identifier(v, url=True))), _NOT_A_LINK,
+             "shown without a link"),
+            ("howpublished", lambda v: _has(chain, "url") or not (found := _url_in(v))
+             or bool(web_link(_identifier(found, url=True))), _NOT_A_LINK, "shown without a link"),
+            ("note", lambda v: _has(chain, "url") or bool(_url_in(_given(chain, "howpublished")[0]))
+             or not (found := _url_in(v)) or bool(web_link(_identifier(found, url=True))), _NOT_A_LINK,
              "shown without a link"),
         )
         for name, valid, what, then in checks:
@@ -971,8 +1193,36 @@ def _field(chain: Sequence[Mapping[str, str]], *names: str) -> str:
 _LETTER_COMMAND = re.compile(r"\\(AE|ae|OE|oe|AA|aa|ss|L|l|O|o|i|j)\s+(?=[^\W\d_])")
 
 
+_NAME_PART = re.compile(r"\s*([A-Za-z-]+)\s*=(.*)", re.DOTALL)
+
+
+def _extended_name(name: str) -> Person | None:
+    """A name in biblatex's extended format, as Better BibLaTeX and pandoc write a name with a particle
+    ('family=Doorn, given=Jan, prefix=van, useprefix=true'); None for a name in BibTeX's own."""
+    parts: dict[str, str] = {}
+    for part in split_tex_string(name, ","):
+        found = _NAME_PART.fullmatch(part)
+        if found is None:
+            return None
+        parts[found[1].lower()] = found[2].strip()
+    if not parts.keys() & {"family", "given"}:
+        return None
+    return Person(first=parts.get("given", ""), prelast=parts.get("prefix", ""), last=parts.get("family", ""),
+                  lineage=parts.get("suffix", ""))
+
+
+_THIN_SPACE = re.compile(r"(?<![\\{])\\,")  # '\\,' not in braces of its own already ('{\\,}')
+
+
 def _person(name: str) -> Person:
-    """A pybtex Person; a name with too many commas is read as pybtex reads it, without pybtex's global error report."""
+    """A pybtex Person; a name with too many commas is read as pybtex reads it, without pybtex's global error report.
+    A thin space between initials ('Roe, J.\\,A.') is no comma between parts of the name, nor is a comma it ends in."""
+    if "=" in name and (extended := _extended_name(name)) is not None:
+        return extended
+    if "\\," in name:
+        name = _THIN_SPACE.sub(r"{\\,}", name)
+    if name.endswith(","):
+        name = name.rstrip(", ")
     parts = split_tex_string(name, ",")
     if len(parts) > 3:
         name = ", ".join([*parts[:2], " ".join(parts[2:])])
@@ -996,7 +1246,7 @@ def _container(entry_type: str, chain: Sequence[Mapping[str, str]]) -> str:
     if entry_type in PART_TYPES:
         # biblatex inheritance: a chapter's book title is its parent's title.
         return _field(chain, *_PART_CONTAINER) or _field(chain[1:], "title")
-    return _field(chain, *_OTHER_CONTAINER)
+    return _field(chain, *(_BOOK_CONTAINER if entry_type in BOOK_TYPES else _OTHER_CONTAINER))
 
 
 _ISO_DATE = re.compile(r"(\d{4})-\d{2}(?:-\d{2})?(?:/[\d-]*)?")  # 1992-05-20, 1987-08, 1995-09/1995-10
@@ -1011,19 +1261,46 @@ def _year(chain: Sequence[Mapping[str, str]]) -> str:
     return date.group(1) if date else ""
 
 
-_URL_COMMAND = re.compile(r"\\url\s*\{([^{}]*)\}")
+_URL_COMMAND = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}")  # \url{address}, \href{address}{text}
+_BARE_URL = re.compile(r"(?<![\w/{])https?://[^\s{}\\]+")  # 'Available at https://www.nice.org.uk/guidance/ng28.'
+
+
+def _url_in(text: str) -> str:
+    """The first web address a howpublished or note gives: in \\url{...} or \\href{...}{...}, or written bare (without
+    the full stop of the sentence it ends); "" for none."""
+    found = _URL_COMMAND.search(text)
+    if found is not None:
+        return found.group(1)
+    bare = _BARE_URL.search(text) if "://" in text else None
+    if bare is None:
+        return ""
+    url = bare.group().rstrip(".,;:]")
+    while url.endswith(")") and url.count(")") > url.count("("):  # '(see https://x.org/a)', not '.../Foo_(bar)'
+        url = url[:-1].rstrip(".,;:]")
+    return url
 _NOT_A_LINK = ("is not a web address a page may link to (http or https with a host; no quote, angle bracket, user name "
                "or password)")
 
 
 def _url(chain: Sequence[Mapping[str, str]]) -> str:
-    """The entry's web address: its url, or (BibTeX before biblatex had no url field) a \\url{...} in howpublished or,
-    as Better BibTeX can export it, in note."""
-    url = _field(chain, "url")
+    """The entry's web address: its url, or (BibTeX before biblatex had no url field) one in howpublished or, as
+    Better BibTeX can export it, in note (\\url{...}, \\href or bare: howpublished = {https://www.who.int/...})."""
+    url = _field(chain, "url", "bdsk-url-1")  # (BibDesk, on the Mac, keeps an entry's address in bdsk-url-1)
     if not url:
-        found = _URL_COMMAND.search(_field(chain, "howpublished")) or _URL_COMMAND.search(_field(chain, "note"))
-        url = found.group(1) if found else ""
+        url = _url_in(_field(chain, "howpublished")) or _url_in(_field(chain, "note")) or _arxiv_url(chain)
     return _identifier(url, url=True)
+
+
+# arXiv's identifiers: 1706.03762 (since 2007, with a version or not) and hep-th/9901001, math.GT/0309136 (before)
+_ARXIV_ID = re.compile(r"(?:arXiv:)?((?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?)", re.IGNORECASE)
+
+
+def _arxiv_url(chain: Sequence[Mapping[str, str]]) -> str:
+    """The arXiv page of a preprint that names only its arXiv id: biblatex's eprint = {1706.03762} with
+    eprinttype = {arxiv}, or, as arXiv itself exports it, with archivePrefix = {arXiv}; "" for any other entry."""
+    kind = (_field(chain, "eprinttype") or _field(chain, "archiveprefix")).strip().strip("{}").lower()
+    found = _ARXIV_ID.fullmatch(_field(chain, "eprint").strip()) if kind == "arxiv" else None
+    return f"https://arxiv.org/abs/{found.group(1)}" if found else ""
 
 
 def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
@@ -1034,17 +1311,34 @@ def _pmid(chain: Sequence[Mapping[str, str]]) -> str:
     if _field(chain, "eprinttype").strip().lower() in ("pubmed", "pmid"):  # biblatex: eprint = {123}, eprinttype = {pubmed}
         digits = _PMID.fullmatch(_field(chain, "eprint").strip())
         return digits.group(1) if digits else ""
-    # Zotero writes it in the note: note = {{PMID:} 23439512}
-    in_note = re.search(r"PMID:?\W*(\d+)", _field(chain, "note") + " " + _field(chain, "annote"))
+    # Zotero writes it in the note: note = {{PMID:} 23439512}; TeXMed (PubMed to BibTeX) as a link:
+    # note = {[PubMed:\href{https://www.ncbi.nlm.nih.gov/pubmed/31234567}{31234567}]}
+    in_note = _PMID_IN_NOTE.search(_field(chain, "note") + " " + _field(chain, "annote"))
     return in_note.group(1) if in_note else ""
 
 
+_PMID_IN_NOTE = re.compile(r"(?:PMID:?\W*|ncbi\.nlm\.nih\.gov/pubmed/|pubmed\.ncbi\.nlm\.nih\.gov/)(\d{1,9})(?!\d)",
+                           re.IGNORECASE)
+_DOI_IN_NOTE = re.compile(r"\bdoi(?:\.org/|:\s*)(10\.\d{4,9}/[^\s{}\[\]]+)", re.IGNORECASE)
+
+
+def _doi(chain: Sequence[Mapping[str, str]]) -> str:
+    """The entry's DOI: its doi field, or, for an entry with none, one its note gives as TeXMed (PubMed to BibTeX)
+    writes it: note = {[DOI:\\href{https://dx.doi.org/10.1056/NEJMoa2001282}{10.1056/NEJMoa2001282}]}."""
+    field = _field(chain, "doi")
+    if field:
+        return bare_doi(field)
+    in_note = _DOI_IN_NOTE.search(_field(chain, "note"))
+    return bare_doi(in_note.group(1)) if in_note else ""
+
+
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
-    written = split_name_list(_field(chain, "author"))
+    written, more = _decoded_names(_field(chain, "author"))
     shown = [shown_name(name) for name in written]
-    truncated = bool(shown) and shown[-1] is None
+    truncated = bool(shown) and (shown[-1] is None or more)
     names = tuple(name for name in shown if name)
-    editors = tuple(name or "et al" for name in map(shown_name, split_name_list(_field(chain, "editor"))))
+    listed_editors, more_editors = _decoded_names(_field(chain, "editor"))
+    editors = tuple(name or "et al" for name in map(shown_name, listed_editors)) + (("et al",) if more_editors else ())
     organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),
@@ -1056,7 +1350,7 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         number=latex_to_text(_field(chain, "number", "issue")),
         # an article number (biblatex's eid, ACM's articleno) stands where the pages would: 2013;8(2):e56890
         pages=en_dash_pages(latex_to_text(_field(chain, "pages"))) or latex_to_text(_field(chain, "eid", "articleno")),
-        doi=bare_doi(_field(chain, "doi")),
+        doi=_doi(chain),
         url=_url(chain),
         pmid=_pmid(chain),
         editors=tuple(e for e in editors if e != "et al")[:MAX_AUTHORS] + (
@@ -1068,6 +1362,20 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
         place=_first_place(_field(chain, "address", "location")) if entry_type not in ARTICLE_TYPES else "",
         organizations=organizations,
     )
+
+
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def _decoded_names(field: str) -> tuple[list[str], bool]:
+    """The names of an author or editor field that a page decodes, and whether the field lists more: at most
+    MAX_DECODED_NAMES, from its first MAX_TEXT characters (a consortium's thousand names cost what a few do)."""
+    more = False
+    if len(field) > MAX_TEXT:
+        cut = [m.start() for m in _AND.finditer(field, 0, MAX_TEXT)][-1:]
+        field, more = field[: cut[0] if cut else MAX_TEXT], True
+    names = name_list(field)
+    return names[:MAX_DECODED_NAMES], more or len(names) > MAX_DECODED_NAMES
 
 
 def _braced_whole(name: str) -> bool:
@@ -1100,7 +1408,7 @@ class _Run:
 _Sentence = tuple[_Run, ...]
 
 
-def _full_stop(text: str) -> str:
+def full_stop(text: str) -> str:
     """The text ending in a period, unless it already ends in . ? or !; one ending in a colon, semicolon or comma ends
     in a period instead (publishers' metadata, and Zotero with it, can give a title cut before its subtitle: 'After
     Injury:')."""
@@ -1131,17 +1439,21 @@ def _editors(ref: Reference) -> str:
     return f"{', '.join(shown)}, editor{'s' if len(shown) > 1 else ''}" if shown else ""
 
 
+_EDITION_WORD = re.compile(r"\b(?:ed|edn|edition)$", re.IGNORECASE)
+
+
 def edition_words(edition: str) -> str:
     """An edition as Vancouver names it: '6' -> '6th ed.', 'Second' -> 'Second ed.', a phrase as written; '' for the
     first, which is not named."""
-    if edition.strip().lower() in ("", "1", "1st", "first"):
+    edition = edition.strip().rstrip(".").strip()  # (Mendeley exports '1st ed..')
+    if _EDITION_WORD.sub("", edition).rstrip(" .").lower() in ("", "1", "1st", "first"):  # '1st ed.', 'First edition' too
         return ""
-    if edition.isdecimal():
+    if edition.isdecimal() and len(edition) <= 4:  # (a longer one is no edition, and Python refuses int() past 4,300 digits)
         number = int(edition)
         suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
         return f"{number}{suffix} ed."
     text = edition[0].upper() + edition[1:]
-    return _full_stop(text if " " in text or text.lower().endswith(("ed", "ed.", "edn", "edn.", "edition")) else f"{text} ed")
+    return full_stop(text if " " in text or text.lower().endswith(("ed", "ed.", "edn", "edn.", "edition")) else f"{text} ed")
 
 
 def _book_numbers(ref: Reference) -> tuple[list[_Sentence], list[_Sentence]]:
@@ -1152,12 +1464,12 @@ def _book_numbers(ref: Reference) -> tuple[list[_Sentence], list[_Sentence]]:
     if series and volume and not number:  # '(Lecture Notes in Computer Science; vol. 1234)'
         volume, number = "", f"vol. {volume}"
     edition = edition_words(ref.shown.edition)
-    before: list[_Sentence] = [(_Run(text),) for text in (edition, _full_stop(f"Vol. {volume}") if volume else "") if text]
+    before: list[_Sentence] = [(_Run(text),) for text in (edition, full_stop(f"Vol. {volume}") if volume else "") if text]
     if not number:
         return before, []
     if series:
         return before, [(_Run(f"({series}; {number})."),)]
-    return before, [(_Run(_full_stop(f"{'Report No.:' if ref.entry_type in REPORT_TYPES else 'No.'} {number}")),)]
+    return before, [(_Run(full_stop(f"{'Report No.:' if ref.entry_type in REPORT_TYPES else 'No.'} {number}")),)]
 
 
 def _source(ref: Reference) -> list[_Sentence]:
@@ -1168,17 +1480,17 @@ def _source(ref: Reference) -> list[_Sentence]:
         sentences: list[_Sentence] = []
         if ref.journal:
             editors = _editors(ref) if ref.entry_type in PART_TYPES else ""  # 'In: Erbriss E, editor. Graphs...'
-            prefix = (_Run(f"In: {_full_stop(editors)} " if editors else "In: "),) if ref.entry_type in PART_TYPES else ()
-            stopped = _full_stop(ref.journal)  # 'Proc IEEE:' ends 'Proc IEEE.' as a title does
+            prefix = (_Run(f"In: {full_stop(editors)} " if editors else "In: "),) if ref.entry_type in PART_TYPES else ()
+            stopped = full_stop(ref.journal)  # 'Proc IEEE:' ends 'Proc IEEE.' as a title does
             journal, stop = (ref.journal, ()) if stopped == ref.journal else (stopped[:-1], (_Run("."),))
             sentences.append((*prefix, _Run(journal, italic=True), *stop))
         sentences.extend(volumes)
         details = "; ".join(part for part in (_placed(ref.shown.place, ref.shown.publisher), details) if part)
         if details:
-            sentences.append((_Run(_full_stop(details)),))
+            sentences.append((_Run(full_stop(details)),))
         return sentences + numbers
     publication = "; ".join(part for part in (_placed(ref.shown.place, ref.journal), details) if part)
-    return volumes + ([(_Run(_full_stop(publication)),)] if publication else []) + numbers
+    return volumes + ([(_Run(full_stop(publication)),)] if publication else []) + numbers
 
 
 def _first_place(written: str) -> str:
@@ -1200,16 +1512,16 @@ def _reference_sentences(ref: Reference) -> list[_Sentence]:
     sentences: list[_Sentence] = []
     authors = _author_list(ref)
     if authors:
-        sentences.append((_Run(_full_stop(authors)),))
+        sentences.append((_Run(full_stop(authors)),))
     elif ref.shown.editors and ref.title and ref.entry_type not in PART_TYPES:  # a book its editors made
-        sentences.append((_Run(_full_stop(_editors(ref))),))
+        sentences.append((_Run(full_stop(_editors(ref))),))
     if ref.title:
-        sentences.append((_Run(_full_stop(ref.title)),))
+        sentences.append((_Run(full_stop(ref.title)),))
     if ref.shown.version:  # a program's, as NLM cites software: 'Ultralytics YOLOv8. Version 8.0.0. 2023.'
         version = ref.shown.version
         if not version.lower().startswith("version"):
             version = "Version " + (version[1:] if _V_NUMBER.match(version) else version)  # v2.1: Version 2.1
-        sentences.append((_Run(_full_stop(version[0].upper() + version[1:])),))
+        sentences.append((_Run(full_stop(version[0].upper() + version[1:])),))
     sentences.extend(_source(ref))
     links = reference_links(ref)
     if ref.doi:

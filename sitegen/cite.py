@@ -21,7 +21,8 @@ from .load import PathKey
 # tried again, as Python 3.10 has no possessive `++`), and closes at the next run as long.
 _NOT_SHOWN = re.compile(r"(?P<code>(?<!`)(?=(`+))\2.*?(?<!`)\2(?!`))|<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\3\s*>|$)",
                         re.DOTALL | re.IGNORECASE)
-CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\]")
+# (not a link's text: '[@NCIsarcoma](https://twitter.com/NCIsarcoma)' is a link, as in pandoc)
+CITATION = re.compile(r"\[\s*(@[^\s;\[\]]+(?:\s*;\s*@[^\s;\[\]]+)*)\s*\](?!\()")
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,14 @@ class Citations:
 @dataclass(frozen=True)
 class UnknownKey:
     """A cited key that is no reference: the field citing it, the key, which of the field's citations of that key
-    this one is (0 for the first), and what is wrong."""
+    this one is (0 for the first), and what is wrong. With `written`, a bracket that cites in a form sitegen does not
+    read (pandoc's '[@key, p. 5]', '[see @key]'), as written; `occurrence` counts such brackets in the field."""
 
     path: PathKey
     key: str
     occurrence: int
     message: str
+    written: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,22 @@ def cite_keys(text: str) -> list[tuple[str, ...]]:
 
 
 _KEY = re.compile(r"@[^\s;\[\]]+")
+# A bracket that is no link's text and holds an @ starting a word ('[@chen2021, p. 5]', '[see @chen2021]',
+# '[-@chen2021]'): meant as a citation, it is one only in the forms CITATION reads (an e-mail's @ starts no word)
+_BRACKET = re.compile(r"\[([^\[\]\n]*)\](?!\()")
+_CITING = re.compile(r"(?:^|[\s;,(-])@[^\s;,\[\]]")
+
+
+def uncited_brackets(text: str) -> list[tuple[str, int]]:
+    """Each bracket of `text` that looks like a citation but is not one a page reads, with its offset: a page would
+    show it as written ('[@chen2021, p. 5]'). What a page never shows, and code, which shows what is written, are
+    left alone."""
+    if "@" not in text:
+        return []
+    if "`" in text or "<" in text:
+        text = _NOT_SHOWN.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    return [(m.group(), m.start()) for m in _BRACKET.finditer(text)
+            if _CITING.search(m.group(1)) and not CITATION.fullmatch(m.group())]
 
 
 def cited_at(text: str) -> list[tuple[str, int]]:
@@ -119,13 +138,14 @@ def cited_at(text: str) -> list[tuple[str, int]]:
 
 def number_citations(
     pages: list[tuple[str, str, list[ProseField]]], bibliography: dict[str, Reference],
-    sets: Mapping[str, EntrySet] | None = None, searched: str = "references.bib",
+    sets: Mapping[str, EntrySet] | None = None, searched: str = "references.bib", aliases: Mapping[str, str] | None = None,
 ) -> tuple[Citations, list[UnknownKey]]:
     """Number citations across `pages` (slug, title, fields, in navigation order) and find unknown keys (`searched`:
     the files the bibliography was read from, as a message names them).
 
     Returns the citations and a problem for each citation of a key that is no reference: one of the `sets` of the
-    bibliography (biblatex @set entries, whose members are to be cited) or a key it does not have.
+    bibliography (biblatex @set entries, whose members are to be cited) or a key it does not have. A key among
+    `aliases` (biblatex's ids) cites the entry whose alias it is.
     """
     numbers: dict[str, int] = {}
     groups: dict[tuple[str, PathKey], tuple[Citation, ...]] = {}
@@ -135,8 +155,14 @@ def number_citations(
     for slug, title, fields in pages:
         count = 0
         for f in fields:
+            for occurrence, (written, _) in enumerate(uncited_brackets(f.text)):
+                key = (_KEY.findall(written) or ["@"])[0].lstrip("@")
+                problems.append(UnknownKey(f.path, key, occurrence, f"{written[:60]!r} is no citation sitegen reads, and "
+                                           "a page would show it as written: expected [@key] or [@key1; @key2], with "
+                                           "nothing else in the brackets (no page, no 'see')", written))
             found: list[Citation] = []
-            for keys in cite_keys(f.text):
+            for group in cite_keys(f.text):
+                keys = tuple(k if k in bibliography or not aliases or k not in aliases else aliases[k] for k in group)
                 known = [k for k in keys if k in bibliography]
                 for k in keys:
                     if k not in bibliography:

@@ -8,6 +8,7 @@ naming the NCI Thesaurus term, who may join as the eligibility page's `audience`
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .bib import ARTICLE_TYPES, PART_TYPES, reference_links
@@ -171,8 +172,9 @@ def scholarly_article(cited: CitedReference) -> JsonLd:
     if ref.authors:
         organizations = ref.shown.organizations
         node["author"] = [{"@type": "Organization" if a in organizations else "Person", "name": a} for a in ref.authors]
-    if ref.year:
-        node["datePublished"] = ref.year
+    year = _published_year(ref.year)
+    if year:
+        node["datePublished"] = year
     if ref.journal and ref.entry_type in ARTICLE_TYPES:
         node["isPartOf"] = {"@type": "Periodical", "name": ref.journal}
     elif ref.journal and ref.entry_type in PART_TYPES:  # a chapter's book, a paper's proceedings
@@ -185,6 +187,16 @@ def scholarly_article(cited: CitedReference) -> JsonLd:
     elif links.web and not ref.doi:
         node["url"] = links.web
     return node
+
+
+_YEAR = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
+
+
+def _published_year(year: str) -> str:
+    """The year as schema.org's Date takes it: '2020' of the '2020a', '(2020)' or 'Mar 2020' a BibTeX year can be
+    written as; '' when it names none ('in press', 'forthcoming'), which no Date is."""
+    found = _YEAR.search(year)
+    return found.group() if found else ""
 
 
 def breadcrumb(trial: Trial, settings: Settings, page: Page) -> JsonLd:

@@ -41,7 +41,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from . import jsonld
-from .bib import Reference
+from .bib import Reference, full_stop
 from .cite import CITATION, Citation, Citations, CitedReference, ProseField, citable
 from .errors import ContentError, Problem
 from .fingerprint import digest, fingerprint
@@ -723,7 +723,7 @@ def short_source(ref: Reference) -> str:
     """A reference as the listing shows a finding's source: title, first three authors, et al., year."""
     authors = ", ".join(ref.authors[:3]) + (", et al" if len(ref.authors) > 3 or ref.authors_truncated else "")
     name = ref.title or ref.journal  # a cited entry may lack a title
-    parts = [name.rstrip(".") + "." if name else "", f"{authors}." if authors else "", ref.year]
+    parts = [full_stop(name) if name else "", f"{authors}." if authors else "", ref.year]  # ('Does it work?' as it is)
     return " ".join(p for p in parts if p)
 
 

@@ -105,8 +105,9 @@ def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Re
     sets = {**_sets_of(shared.bibliography), **_sets_of(own)}
     pages = trial_pages(trial, shared.glossary is not None, trial_base)
     searched = f"references.bib or {Path(doc.file).with_suffix('.bib').name}" if trial_base else "references.bib"
+    aliases = {**_aliases_of(shared.bibliography), **_aliases_of(own)}
     citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography, sets,
-                                          searched)
+                                          searched, aliases)
     if unknown:
         raise ContentError([citation_problem(doc, key) for key in unknown])
     warned = own if trial_base else shared.bibliography
@@ -119,6 +120,11 @@ def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Re
 def _sets_of(bibliography: dict[str, Reference]) -> dict[str, EntrySet]:
     """The @set entries of a bibliography read from a file (none when there is no file)."""
     return bibliography.sets if isinstance(bibliography, Bibliography) else {}
+
+
+def _aliases_of(bibliography: dict[str, Reference]) -> dict[str, str]:
+    """The other keys (biblatex's ids) the entries of a bibliography read from a file may be cited by."""
+    return bibliography.aliases if isinstance(bibliography, Bibliography) else {}
 
 
 def collect(problems: list[Problem], step: Callable[[], T]) -> T | None:

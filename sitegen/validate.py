@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .bib import Reference, web_link
-from .cite import UnknownKey, cite_keys, cited_at
+from .cite import UnknownKey, cite_keys, cited_at, uncited_brackets
 from .errors import ContentError, Problem
 from .glossary import glossary_conflicts
 from .load import MAX_TEXT, Document, PathKey, read_text
@@ -218,7 +218,8 @@ def citation_problem(doc: Document, unknown: UnknownKey) -> Problem:
     lines[-1] = lines[-1][: end.column - 1]
     lines[0] = " " * (start.column - 1) + lines[0][start.column - 1:]  # the field's text only, at its columns
     text = "\n".join(lines)
-    offsets = [offset for key, offset in cited_at(text) if key == unknown.key]
+    offsets = ([offset for _, offset in uncited_brackets(text)] if unknown.written
+               else [offset for key, offset in cited_at(text) if key == unknown.key])
     if unknown.occurrence >= len(offsets):
         return problem
     offset = offsets[unknown.occurrence]

@@ -6,6 +6,7 @@ import html
 import itertools
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,10 @@ VALID = (
         ("50\\%", "50%"),
         ("unbalanced {brace", "unbalanced brace"),
         ("trailing \\", "trailing"),
+        # a % no backslash escapes is a percent sign (PubMed converters, hand-written titles), not a comment that
+        # drops the rest of the title: its line break is gone by the time a value is decoded
+        ("A 50% reduction in mortality, 30% -- 40%", "A 50% reduction in mortality, 30% \u2013 40%"),
+        ("a line break\\\\% then", "a line break % then"),
     ],
 )
 def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) -> None:
@@ -113,7 +118,9 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("$\\le$ 65 and $\\geq$ 18", "\u2264 65 and \u2265 18"),
         ("p$<$0.05, $>$ 5", "p<0.05, > 5"),
         ("{HbA$_{1c}$}", "HbA1c"),
-        ("$^{18}$F-FDG in CD4$^+$ cells, 10$^9$/L, $a^{bc}$", "\u00b9\u2078F-FDG in CD4\u207a cells, 10\u2079/L, a^bc"),
+        ("$^{18}$F-FDG in CD4$^+$ cells, 10$^9$/L, $a^{BC}$", "\u00b9\u2078F-FDG in CD4\u207a cells, 10\u2079/L, a^BC"),
+        # technetium-99m as nuclear medicine writes it: no caret left; an ordinal on the line; a mark as itself
+        ("$^{99m}$Tc-sestamibi, the 5$^{th}$ day, drug X$^{\\circledR}$$^{\\dagger}$", "\u2079\u2079\u1d50Tc-sestamibi, the 5th day, drug X\u00ae\u2020"),
         ("2\\,mg/kg at 37\\,$^\\circ$C", "2 mg/kg at 37 \u00b0C"),
         ("TNF-$\\alpha$, IL-1$\\beta$, $\\Delta$G, $\\pi$, $\\omega$", "TNF-\u03b1, IL-1\u03b2, \u0394G, \u03c0, \u03c9"),
         ("{\\textless}i{\\textgreater}In vivo{\\textless}/i{\\textgreater} study", "In vivo study"),
@@ -130,12 +137,22 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("$\\mathrm{CO}_2$, $\\text{mg}/\\mathrm{kg}$, $\\frac{1}{2}$, $\\sqrt{2}$", "CO2, mg/kg, 1/2, \u221a2"),
         ("the set \\{1, 2\\}", "the set {1, 2}"),  # written braces are text
         ("a\\\\{b}, x \\\\{\\em y}", "a b, x y"),  # a line break before a group: no brace, no letter lost
+        # LaTeX that real titles hold, which was left raw or kept what LaTeX never prints
+        ("the `single' and ``double'' and O'Brien's", "the \u2018single\u2019 and \u201cdouble\u201d and O'Brien's"),
+        ("At 37\\textcelsius{}, 5\\euro{}, \\textquotedbl{}x\\textquotedbl{}", "At 37\u00b0C, 5\u20ac, \"x\""),
+        ("\\textcolor{red}{Red} text\\footnote{A note.}, \\emph{et al.\\@} x", "Red text, et al. x"),
+        ("A\\newline B, a\\hspace{1em}b", "A B, a b"),
+        ("The \\mkbibquote{Obesity Paradox} and \\enquote{A {DNA} story}", "The \u201cObesity Paradox\u201d and \u201cA DNA story\u201d"),
+        ("TNF-\\textalpha{} and IL-1\\textbeta, \\textDelta G", "TNF-\u03b1 and IL-1\u03b2, \u0394G"),  # textgreek
+        # publishers' HTML, which Mendeley and web imports keep in a title: tags and entities, not text
+        ("Foo &amp; Bar in <i>E. coli</i>, H<sub>2</sub>O, CD4<sup>+</sup>, <scp>dna</scp>", "Foo & Bar in E. coli, H2O, CD4+, dna"),
+        ("x &lt;5 &#x2013; 6 &#x202e;y, R&D and cats&nothing, p<0.05, {\\&}amp; z", "x <5 \u2013 6 y, R&D and cats&nothing, p<0.05, & z"),
         ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
         ("Wait \\dots, a, \\ldots{} z\\textellipsis", "Wait \u2026, a, \u2026 z\u2026"),  # ellipses
         ("$\\cdots$, $\\dagger$, $\\log n$, $A \\leftrightarrow B$, $a \\mid b$", "\u22ef, \u2020, log n, A \u2194 B, a | b"),
         ("$\\mathcal{O}(n \\log n)$ on $\\mathbb{R}^n$", "O(n log n) on R\u207f"),  # fonts: the letters
         ("costs \\$5, $\\unknown{x}$ y", "costs $5, x y"),  # a formula's command nobody knows: no $ left
-        ("$\\sqrt[3]{x}$, $\\sqrt[n]{2}$, $\\sqrt[k]{y}$", "\u00b3\u221ax, \u207f\u221a2, k\u221ay"),  # a root's index
+        ("$\\sqrt[3]{x}$, $\\sqrt[n]{2}$, $\\sqrt[q]{y}$", "\u00b3\u221ax, \u207f\u221a2, q\u221ay"),  # a root's index
         # a mark over a letter is part of it: the mean x-bar is no x, the estimate beta-hat no beta, and <00 1-bar> is
         # another direction than <001> (the title of Better BibTeX's fixture #1469, from Nano Letters 2015)
         ("{$\\langle$}00{$\\overline 1\\rangle$}, $\\bar{x}$, $\\hat{\\beta}$, $\\tilde{n}$, $\\overline{AB}$",
@@ -204,6 +221,16 @@ def test_valid_entry_becomes_a_reference() -> None:
         ("SMITH, JO", "SMITH J"),  # a name written in capitals is not initials
         ("Kaiser, \\L ukasz", "Kaiser Ł"),  # NeurIPS's BibTeX (scorixear/master-thesis, Attention_Is_All_You_Need.md)
         ("Brage, S\\o ren", "Brage S"),
+        ("Smith JA", "Smith JA"),  # as PubMed writes a name, pasted into BibTeX: not 'JA S'
+        ("Van Tine BA", "Van Tine BA"),
+        ("M{\\\"u}ller J", "M\u00fcller J"),
+        ("Roe, J.\\,A.", "Roe JA"),  # a thin space between initials is no comma between given and family name
+        ("Smith, John,", "Smith J"),  # nor is a comma the name ends in
+        # biblatex's extended name format, which Better BibLaTeX and pandoc write for a name with a particle
+        ("family=Doorn, given=Jan, prefix=van, useprefix=true", "van Doorn J"),
+        ("given=Antonie, prefix=van, family=Leeuwenhoek, useprefix=true", "van Leeuwenhoek A"),
+        ("family=King, given=Martin Luther, suffix=Jr.", "King ML Jr"),
+        ("family={M{\\\"u}ller-Lyer}, given=Franz", "M\u00fcller-Lyer F"),
     ],
 )
 def test_authors_in_vancouver_form(author: str, display: str) -> None:
@@ -298,6 +325,7 @@ def test_duplicate_key_names_both_lines() -> None:
     assert (problems[0].file, problems[0].line, problems[0].column) == ("references.bib", 5, 1)
     assert "Smith2020" in problems[0].message
     assert "line 1" in problems[0].message
+    assert problems[0].message.endswith("; give each entry its own key")  # what to do, not only what is wrong
 
 
 def test_syntax_error_has_the_right_line_and_column() -> None:
@@ -320,6 +348,9 @@ def test_undefined_macro_is_an_error_with_its_line() -> None:
     [problem] = problems_of("@article{a,\n  title = {A},\n  journal = nejm,\n}\n")
     assert (problem.line, problem.column) == (3, 17)
     assert "nejm" in problem.message
+    # a value written without its braces (journal = Nature) is the usual cause: the message says what was expected
+    assert problem.message.startswith("undefined string: nejm: no @string defines it before here; a value is written in "
+                                      "braces ({nejm}) or quotes, or is a number or a @string's name")
 
 
 def test_missing_title_is_a_warning_and_nothing_to_show_an_error() -> None:
@@ -776,11 +807,11 @@ def test_entries_nothing_cites_are_never_decoded(project: Project, tmp_path: Pat
 
 
 def test_a_field_over_the_limit_is_an_error_when_cited_and_a_warning_when_not() -> None:
-    text = article("long", title="T", year="2020", abstract="x" * (MAX_TEXT + 1))
+    text = article("long", title="T", year="2020", journal="x" * (MAX_TEXT + 1))  # (an abstract only warns: no page shows it)
     refs = load(text)
     [warning] = check_bibliography(refs)
-    assert (warning.line, warning.column, warning.severity) == (4, 14, "warning")
-    assert f"abstract: expected a value of at most {MAX_TEXT:,} characters, got {MAX_TEXT + 1:,}" in warning.message
+    assert (warning.line, warning.column, warning.severity) == (4, 13, "warning")
+    assert f"journal: expected a value of at most {MAX_TEXT:,} characters, got {MAX_TEXT + 1:,}" in warning.message
     with pytest.raises(ContentError) as caught:
         check_bibliography(refs, {"long"})
     assert [(p.line, p.severity) for p in caught.value.problems] == [(4, "error")]
@@ -838,7 +869,8 @@ def test_nothing_to_show_means_what_the_entry_would_show(text: str) -> None:
 
 def test_utf16_and_windows_line_endings_read_with_the_right_lines(tmp_path: Path) -> None:
     text = "@article{a,\r\n  title = {Über},\r\n  year = 2020,\r\n  doi = {not a doi}\r\n}\r\n"
-    for encoding, data in (("utf-16", text.encode("utf-16")), ("utf-8-sig", text.encode("utf-8-sig"))):
+    for encoding, data in (("utf-16", text.encode("utf-16")), ("utf-8-sig", text.encode("utf-8-sig")),
+                           ("utf-16-le", text.encode("utf-16-le")), ("utf-16-be", text.encode("utf-16-be"))):  # (no BOM)
         path = tmp_path / f"{encoding}.bib"
         path.write_bytes(data)
         refs = load_bibliography(path)
@@ -972,3 +1004,292 @@ def test_json_ld_types_organizations_books_and_publishers_as_what_they_are(tmp_p
     vocabulary = Vocabulary.load()
     for node in nodes.values():
         assert validate({"@context": "https://schema.org", **node}, vocabulary) == [], node
+
+
+# --- real-world BibTeX as exporters and people write it ------------------------------------------
+
+
+def test_a_bare_percent_in_a_title_keeps_the_rest_of_the_title() -> None:
+    """A title with a % no backslash escapes, over two lines as a converter wraps it: the whole title is shown."""
+    ref = load("@article{pct,\n  title = {Aspirin gave a 50% reduction\n    in stroke: a trial},\n  year = 2020,\n}\n")["pct"]
+    assert ref.title == "Aspirin gave a 50% reduction in stroke: a trial"
+
+
+def test_json_ld_dates_a_reference_only_by_a_year_it_names(tmp_path: Path) -> None:
+    """BibTeX's year is free text: 'in press', '2020a' (a second work of the year), '(2020)'. schema.org's
+    datePublished is an ISO 8601 date: the year a value names, or none at all; the page shows the year as written."""
+    from schemaorg import Vocabulary, validate
+
+    from sitegen.cite import CitedReference
+    from sitegen.jsonld import scholarly_article
+
+    refs = load("".join(f"@article{{y{i}, title = {{T}}, journal = {{J}}, year = {{{year}}}}}\n"
+                        for i, year in enumerate(["in press", "2020a", "(2019)", "Mar 2018", "{\\noopsort{a}}2017"])))
+    nodes = [scholarly_article(CitedReference(1, ref, ())) for ref in refs.values()]
+    assert [node.get("datePublished") for node in nodes] == [None, "2020", "2019", "2018", "2017"]
+    assert format_reference_text(refs["y0"]) == "T. J. in press."
+    vocabulary = Vocabulary.load()
+    for node in nodes:
+        assert validate({"@context": "https://schema.org", **node}, vocabulary) == [], node
+
+
+def test_a_noopsort_sort_key_is_not_shown() -> None:
+    """btxdoc's way to sort: @preamble{"\\newcommand{\\noopsort}[1]{}"}, then a sort key that the printed document
+    leaves out, in a year or a name. A page shows neither '1973b1973' nor 'RayleighLord Rayleigh'."""
+    refs = load('@preamble{ "\\newcommand{\\noopsort}[1]{} " }\n'
+                "@book{knuth, author = {Knuth, Donald E.}, title = {Seminumerical Algorithms},\n"
+                "  publisher = {Addison-Wesley}, year = {{\\noopsort{1973b}}1973}}\n"
+                "@article{lord, author = {{\\noopsort{Rayleigh}}{Lord Rayleigh}}, title = {On waves}, journal = {J},\n"
+                "  year = 1885}\n")
+    assert refs["knuth"].year == "1973"
+    assert format_reference_text(refs["lord"]).startswith("Lord Rayleigh. On waves.")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [  # the mistakes people make by hand, each said as what to do, where pybtex said "'}' expected"
+        ("@article{a,\n  title = {A}\n  year = 2020\n}\n", (3, 3),
+         "expected ',' after the value of 'title', before the next field 'year'"),
+        ("@article{a,\n  title = {A {b},\n  year = 2020\n}\n@article{b, title = {B}}\n", (5, 1),
+         ("expected ',' or '}' after the value of 'title'; the value of 'title', from line 2, took in the next field, "
+          "'year': is a '}' missing in it?")),
+        ("@article{a,\n  title = {A {b},\n  year = 2020\n}\n", (5, 1),
+         "premature end of file; the value of 'title', from line 2, took in the next field, 'year'"),
+        ("@article{a,\n  title = {A},\n  year = 2020.5,\n}\n", (3, 14), "expected ',' or '}' after the value of 'year'"),
+        ("@article{a,\n  title = {A},\n  = {x},\n}\n", (3, 3), "expected a field name (name = value) or '}' to end the entry"),
+        ('@article{a,\n  title = "A,\n  year = 2020\n}\n', (4, 2), "in the quoted value of 'title', from line 2; is its closing '\"' missing?"),
+        ("@article(a,\n  title = {A},\n  year = 2020\n", (4, 1), "premature end of file: expected ')' to close the @ command"),
+    ],
+)
+def test_a_syntax_error_says_what_is_missing_and_where_its_value_began(text: str, where: tuple[int, int], says: str) -> None:
+    [problem] = [p for p in problems_of(text) if "syntax error" in p.message]
+    assert (problem.line, problem.column) == where
+    assert says in problem.message, problem.message
+
+
+@pytest.mark.parametrize(
+    ("author", "shown"),
+    [
+        ("Smith, John and", ("Smith J",)),  # a list joined by a script that ends each name with ' and'
+        ("Smith, John and and Doe, Jane", ("Smith J", "Doe J")),
+        ("and Smith, John", ("Smith J",)),
+        ("Smith JA, Doe J, Van Tine BA", ("Smith JA", "Doe J", "Van Tine BA")),  # PubMed's author list, pasted
+        ("Smith, John and Doe, Jane", ("Smith J", "Doe J")),
+    ],
+)
+def test_an_author_list_shows_its_names_and_no_stray_and(author: str, shown: tuple[str, ...]) -> None:
+    ref = load(article(title="T", author=author, editor=author))["chen2020"]
+    assert ref.authors == shown
+    assert ref.shown.editors == shown
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["DOI: 10.1056/NEJMoa2034577", "doi: 10.1056/NEJMoa2034577", "https://www.doi.org/10.1056/NEJMoa2034577",
+     "doi.org/10.1056/NEJMoa2034577", "10.1056/NEJMoa2034577.", "https://doi.org/10.1056/NEJMoa2034577"],
+)
+def test_a_doi_as_people_copy_it_is_shown_and_linked(written: str) -> None:
+    """'DOI: 10...' (with a space) lost its DOI altogether; one copied from the end of a PubMed citation kept its
+    full stop (doi:10.1056/NEJMoa2034577..)."""
+    refs = load(article(title="T", journal="N Engl J Med", year="2021", doi=written))
+    ref = refs["chen2020"]
+    assert ref.doi == "10.1056/NEJMoa2034577"
+    assert reference_links(ref).doi == "https://doi.org/10.1056/NEJMoa2034577"
+    assert format_reference_text(ref).endswith("doi:10.1056/NEJMoa2034577.")
+    assert check_bibliography(refs, ["chen2020"]) == []
+
+
+def test_a_first_edition_is_not_named_however_written_and_a_misc_names_its_journal() -> None:
+    """Vancouver names no first edition: '1st ed.' and 'First edition' were shown, and Mendeley's '1st ed..' as
+    '1st ed..'. A @misc (or Mendeley's @generic) with a journal showed its publisher instead of the journal."""
+    for written in ("1st ed.", "1st ed..", "First edition", "1"):
+        book = reference(publisher="Wiley", year="2019", edition=written)
+        assert format_reference_text(replace(book, entry_type="book")) == "A title. Wiley; 2019.", written
+    assert bib_module.edition_words("2nd ed..") == "2nd ed."
+    refs = load("@generic{c, author = {Callahan, Ewa S}, title = {Cultural bias}, journal = {J Am Soc Inf Sci Technol},\n"
+                "  publisher = {John Wiley & Sons, Inc}, year = {2011}, volume = {62}, pages = {1899-1915}}\n")
+    assert "J Am Soc Inf Sci Technol" in format_reference_text(refs["c"])
+    assert "Wiley" not in format_reference_text(refs["c"])
+
+
+def test_the_same_entry_twice_is_a_warning_and_two_entries_under_one_key_an_error() -> None:
+    """Two exports joined into one file hold the same work twice under its key: biber warns and uses the first, and
+    nothing is in doubt, so a page can cite it. Two different entries under one key stay an error."""
+    same = article("smith2020", title="First", year="2020")
+    refs = load(same + "\n" + same.replace("  title", "\n  title"))
+    [problem] = check_bibliography(refs, ["smith2020"])
+    assert (problem.line, problem.severity) == (6, "warning")
+    assert "the same entry as on line 1; this copy is ignored" in problem.message
+    assert format_reference_text(refs["smith2020"]) == "First. 2020."
+    [error] = problems_of(same + "\n" + article("smith2020", title="Second", year="2020"))
+    assert error.severity == "error" and "already defined on line 1" in error.message
+
+
+def test_an_arxiv_preprint_links_to_its_arxiv_page() -> None:
+    """arXiv's own export names a preprint by its eprint and archivePrefix only, biblatex by eprint and eprinttype:
+    the page showed title and year and no way to find the work."""
+    refs = load("@misc{vaswani2017,\n  title = {Attention Is All You Need},\n  author = {Ashish Vaswani and Noam Shazeer},\n"
+                "  year = {2017},\n  eprint = {1706.03762},\n  archivePrefix = {arXiv},\n  primaryClass = {cs.CL}\n}\n"
+                "@online{old, title = {Old}, year = 1999, eprint = {hep-th/9901001v2}, eprinttype = {arxiv}}\n"
+                "@online{other, title = {Other}, year = 1999, eprint = {1706.03762}, eprinttype = {jstor}}\n")
+    assert format_reference_text(refs["vaswani2017"]) == (
+        "Vaswani A, Shazeer N. Attention Is All You Need. 2017. Available from: https://arxiv.org/abs/1706.03762")
+    assert reference_links(refs["old"]).web == "https://arxiv.org/abs/hep-th/9901001v2"
+    assert reference_links(refs["other"]).web == ""
+
+
+def test_a_consortium_s_author_list_and_a_long_abstract_do_not_stop_a_build() -> None:
+    """A genome-wide study lists 700 authors in 19,000 characters, a Cochrane review's abstract runs past 10,000: BibTeX
+    and biber read both, and citing either stopped the build ('expected a value of at most 10,000 characters')."""
+    from sitegen.cite import CitedReference
+    from sitegen.jsonld import scholarly_article
+
+    names = " and ".join(f"Author{i:03d}, Given M." for i in range(700))
+    refs = load(f"@article{{gwas, title = {{A study}}, journal = {{Nature}}, year = 2020,\n  author = {{{names}}}}}\n"
+                f"@article{{review, title = {{A review}}, journal = {{Cochrane}}, year = 2020,\n"
+                f"  abstract = {{{'word ' * 2500}}}}}\n")
+    [warning] = check_bibliography(refs, ["gwas", "review"])
+    assert (warning.line, warning.severity) == (4, "warning")
+    assert warning.message.startswith("abstract: expected a value of at most 10,000 characters, got 12,500; no page "
+                                      "shows it, and it is left out")
+    assert format_reference_text(refs["gwas"]).startswith("Author000 GM, Author001 GM, Author002 GM, Author003 GM, "
+                                                          "Author004 GM, Author005 GM, et al. A study. Nature. 2020.")
+    assert len(scholarly_article(CitedReference(1, refs["gwas"], ()))["author"]) == bib_module.MAX_DECODED_NAMES
+    too_many = " and ".join(["Author, Given M."] * 20_000)
+    [error] = problems_of(f"@article{{k, title = {{T}}, year = 2020, author = {{{too_many}}}}}\n")
+    assert "author: expected a value of at most 200,000 characters" in error.message
+
+
+def test_texmed_s_doi_and_pmid_in_its_note_are_shown_and_linked() -> None:
+    """TeXMed (PubMed to BibTeX, which the pubmed-bibtex package calls) gives an article's DOI and PMID only as \\href
+    links in its note: both were lost, and with them every way to find the article."""
+    [ref] = load_bibliography(DATA / "texmed-pubmed-note-links.bib").values()
+    assert (ref.doi, ref.pmid) == ("10.1007/s00508-019-1494-5", "31025164")
+    assert format_reference_text(ref) == (
+        "Egger F, Hofer C, Hammerle FP, Lofler S, Nurnberg M, Fiedler L, et al. Influence of electrical stimulation "
+        "therapy on permanent pacemaker function. Wien. Klin. Wochenschr. 2019. doi:10.1007/s00508-019-1494-5. "
+        "PMID: 31025164.")
+    assert reference_links(ref).pubmed == "https://pubmed.ncbi.nlm.nih.gov/31025164/"
+
+
+def test_a_finding_s_source_ends_a_question_as_a_question() -> None:
+    """A finding names its source by title: 'Does nivolumab work?' showed as 'Does nivolumab work?.', and a title
+    cut before its subtitle as 'After Injury:.'; the reference list already wrote both as Vancouver does."""
+    from sitegen.render import short_source
+
+    refs = load(article("q", title="Does nivolumab work?", author="Chen, Yu", year="2020")
+                + article("c", title="After Injury:", author="Chen, Yu", year="2020"))
+    assert [short_source(ref) for ref in refs.values()] == ["Does nivolumab work? Chen Y. 2020", "After Injury. Chen Y. 2020"]
+
+
+def test_a_citation_in_pandoc_s_other_forms_is_an_error_at_its_place(project: Project, tmp_path: Path) -> None:
+    """'[@chen2021, p. 5]' and '[see @chen2021]' (pandoc's locator and prefix) were shown on the page as written, with
+    no number and no warning; an e-mail address in brackets, code, and the forms sitegen reads are left alone."""
+    trial = project.content / "trial.yaml"
+    cite_only(project, "chen2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding [@chen2021, p. 5] and [see @chen2021], [mail a@b.org],\n"
+                                  "        `[@code, p. 1]` and [@chen2021].\n"), encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        build(project, tmp_path / "out")
+    line = trial.read_text(encoding="utf-8").splitlines().index("      - A finding [@chen2021, p. 5] and [see @chen2021], [mail a@b.org],") + 1
+    assert [(p.line, p.column) for p in caught.value.problems] == [(line, 19), (line, 41)]
+    assert caught.value.problems[0].message == (
+        "findings[0].points[0]: '[@chen2021, p. 5]' is no citation sitegen reads, and a page would show it as written: "
+        "expected [@key] or [@key1; @key2], with nothing else in the brackets (no page, no 'see')")
+
+
+def test_a_bare_or_href_url_in_howpublished_or_note_is_the_web_address() -> None:
+    """A web page's @misc as people write it, howpublished = {https://www.who.int/...}, or a note 'Available at
+    https://...' (Mendeley's thesis: note = {http://hdl.handle.net/1842/23384}), or \\href{...}{...}: the address was lost."""
+    refs = load("@misc{who, author = {{World Health Organization}}, title = {Global tuberculosis report 2023},\n"
+                "  howpublished = {https://www.who.int/publications/i/item/9789240083851}, year = {2023}}\n"
+                "@misc{nice, title = {Guideline}, year = {2023}, note = {Available at https://www.nice.org.uk/guidance/ng28.}}\n"
+                "@misc{href, title = {Web}, year = {2020}, howpublished = {Online: \\href{https://example.org/b}{example.org}}}\n"
+                "@misc{none, title = {Text}, year = {2020}, howpublished = {Poster, ASCO 2020}, note = {ID: 12}}\n"
+                "@misc{wiki, title = {W}, year = {2020}, note = {(see https://en.wikipedia.org/wiki/Sarcoma_(disease)).}}\n")
+    assert [reference_links(ref).web for ref in refs.values()] == [
+        "https://www.who.int/publications/i/item/9789240083851", "https://www.nice.org.uk/guidance/ng28",
+        "https://example.org/b", "", "https://en.wikipedia.org/wiki/Sarcoma_(disease)"]
+    assert format_reference_text(refs["who"]) == ("World Health Organization. Global tuberculosis report 2023. 2023. "
+                                                  "Available from: https://www.who.int/publications/i/item/9789240083851")
+    assert check_bibliography(refs, list(refs)) == []
+
+
+def test_a_field_commented_out_with_a_percent_is_left_out_as_biber_does() -> None:
+    """'% url = {...},' in an entry, as people leave a field out (biber reads it as a comment), made the entry a syntax
+    error: a page citing it could not be built."""
+    text = ("@article{c,\n  title = {T},\n  % note = {left out},\n  year = 2020, % a comment\n  %url = {https://x.org}\n}\n"
+            "@article{d,\r\n  % first\r\n  title = {U} % last\r\n  year = 2021\r\n}\r\n")
+    refs = load(text)
+    assert format_reference_text(refs["c"]) == "T. 2020."
+    assert "note" not in dict(refs["c"].chain[0])
+    [problem] = problems_of(text)  # a comma left out is still one, at its line and column
+    assert (problem.line, problem.column) == (10, 3) and "before the next field 'year'" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("author", "shown"),
+    [
+        ("Smith, John and et al.", ("Smith J",)),  # 'et al.' written out, as hands write BibTeX's 'others'
+        ("Smith, John and {et al}", ("Smith J",)),
+        ("Smith, John et al.", ("Smith J",)),  # not 'Smith JEA'
+        ("Smith JA, Doe J, et al.", ("Smith JA", "Doe J")),  # PubMed's list, cut as PubMed cuts it
+        ("Smith, John and Beet Al", ("Smith J", "Al B")),  # a name is no 'et al'
+    ],
+)
+def test_et_al_written_out_marks_the_list_truncated(author: str, shown: tuple[str, ...]) -> None:
+    ref = load(article(title="T", author=author))["chen2020"]
+    assert ref.authors == shown
+    assert ref.authors_truncated == (author != "Smith, John and Beet Al")
+
+
+def test_bibdesk_s_bdsk_url_is_the_web_address_of_an_entry_with_no_url() -> None:
+    """BibDesk (the Mac's BibTeX manager) keeps an entry's linked address in bdsk-url-1: it was lost."""
+    refs = load("@misc{desk,\n  title = {Guideline},\n  year = {2019},\n  date-added = {2019-05-04 10:00:00 +0200},\n"
+                "  bdsk-url-1 = {https://www.nice.org.uk/guidance/ng28}}\n"
+                "@misc{bad,\n  title = {T},\n  year = {2019},\n  bdsk-url-1 = {javascript:alert(1)}}\n")
+    assert reference_links(refs["desk"]).web == "https://www.nice.org.uk/guidance/ng28"
+    [problem] = check_bibliography(refs, list(refs))
+    assert problem.line == 9 and "bdsk-url-1" in problem.message and "is not a web address" in problem.message
+
+
+def test_a_link_whose_text_starts_with_an_at_sign_is_a_link_not_a_citation(project: Project, tmp_path: Path) -> None:
+    """'[@NCIsarcoma](https://twitter.com/NCIsarcoma)' is a Markdown link (pandoc reads it so): the build stopped,
+    saying '@NCIsarcoma' is not in references.bib."""
+    trial = project.content / "trial.yaml"
+    cite_only(project, "chen2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding. Follow [@NCIsarcoma](https://twitter.com/NCIsarcoma).\n"),
+                     encoding="utf-8")
+    build(project, tmp_path / "out")
+    page = (tmp_path / "out" / "findings" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="https://twitter.com/NCIsarcoma" rel="noopener">@NCIsarcoma</a>' in page
+
+
+def test_biblatex_xdata_fields_are_the_entry_s_own() -> None:
+    """biblatex's @xdata writes a journal's fields once (xdata = {nejm}): an article naming it showed no journal, and
+    one with nothing else to show stopped the build."""
+    refs = load("@xdata{nejm, journaltitle = {N Engl J Med}, publisher = {Massachusetts Medical Society}, xdata = {y}}\n"
+                "@xdata{y, year = {2020}}\n"
+                "@article{a, title = {A trial}, author = {Chen, Yu}, xdata = {nejm}, volume = {382}, pages = {1--9}}\n"
+                "@article{b, author = {Li, Wei}, xdata = {nejm, missing}}\n")
+    assert format_reference_text(refs["a"]) == "Chen Y. A trial. N Engl J Med. 2020;382:1\u20139."
+    assert list(refs) == ["a", "b"]  # an @xdata is no work
+    [warning] = [p for p in check_bibliography(refs, ["a", "b"]) if "xdata" in p.message]
+    assert warning.message == "entry 'b': xdata 'missing' is not in the bibliography; it is shown with its own fields"
+
+
+def test_a_key_s_alias_in_ids_cites_the_entry(project: Project, tmp_path: Path) -> None:
+    """biblatex's ids = {old2020} (Better BibTeX keeps a renamed entry's old key so) lets a text cite the entry by its
+    old key: the build stopped, saying the key is not in references.bib. Both keys are one work with one number."""
+    bib = project.content / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n@article{new2021, ids = {old2020, chen2021}, title = {Renamed},\n"
+                   "  journal = {J}, year = 2021}\n", encoding="utf-8")
+    trial = project.content / "trial.yaml"
+    cite_only(project, "new2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding.[@old2020] Again.[@new2021]\n"), encoding="utf-8")
+    build(project, tmp_path / "out")
+    page, _ = findings_page(tmp_path / "out")
+    assert page.count("<li id=\"ref-") == 1 and "Renamed. <i>J</i>. 2021." in page  # ('chen2021' is a key of its own: no alias)

@@ -172,7 +172,7 @@ def test_template_mistakes_name_the_template_and_line(project, tmp_path, capsys)
 
 BIB_CASES = [
     ("syntax", lambda t: t.replace("  year    = {2021}\n}\n\n@misc{immuno", "  year    = {2021\n}\n\n@misc{immuno"),
-     r"syntax error: '}' expected \(in the entry that starts on line \d+\)", "@misc{sarcomaReview2021,"),
+     r"syntax error: expected ',' or '}' after the value of 'year' \(in the entry that starts on line \d+\)", "@misc{sarcomaReview2021,"),
     ("duplicate key", lambda t: t + "\n@misc{chen2021,\n  title = {Again},\n  year = {2021}\n}\n",
      r"duplicate.*chen2021", "@misc{chen2021,"),
     ("nothing to show", lambda t: t[:t.index("@article{olaratumab2019,")]

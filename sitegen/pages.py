@@ -197,14 +197,15 @@ def commonmark_indents(text: str) -> str:
 def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
     it escapes; a '<' that could start a tag written as text (the registry has no HTML, and Markdown's search for a
-    tag's end, over the lines after, takes time that grows with the square of their number); and, as it cites
-    nothing, a '[@' in it text, not a citation; a '#' that starts no CommonMark heading ('#1 priority') as text. A
+    tag's end, over the lines after, takes time that grows with the square of their number); as it cites nothing,
+    every '@' as its character reference, so that no bracket in it reads as a citation, or as one in a form sitegen
+    refuses ('[see @team]'); and a '#' that starts no CommonMark heading ('#1 priority') as text. A
     text an editor's field could not hold (more '[', '<', '`' or rule lines than Markdown reads in linear time, lists
     nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain text (markup.text_html), cut there."""
     shown, cut = text[:MAX_REGISTRY_PROSE], len(text) - MAX_REGISTRY_PROSE
     nested = commonmark_indents(shown) if cut <= 0 else shown  # (checked as Markdown will read it)
     if cut <= 0 and not markdown_problem(nested):
-        shown = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested)).replace("[@", "[\\@")
+        shown = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested)).replace("@", "&#64;")
         return _NO_HEADING.sub(r"\1\\#", shown) if "#" in shown else shown
     more = f"\n\n(The registry's text goes on for {cut:,} more characters, not shown here.)" if cut > 0 else ""
     return text_html(_ESCAPED.sub(lambda m: m[1], shown) + more)

@@ -3,6 +3,7 @@ SOURCES.tsv) where an audit of 436 real records found a page saying something el
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,15 @@ def test_a_hash_that_starts_no_commonmark_heading_is_text(text: str, shown: str)
     from sitegen.pages import registry_prose
 
     assert markdown_html(registry_prose(text)) == shown
+
+
+def test_an_at_sign_in_a_record_s_text_is_shown_as_written_and_cites_nothing(tmp_path: Path) -> None:
+    """A record cites nothing: '[see @team]', '[@handle, p. 5]', '[ @x]' or an e-mail in its texts are text. Since
+    b22a736 refused pandoc's citation forms in an editor's prose, such a record stopped the whole catalog's build;
+    before, '[@x]' showed as '[\\@x]', the backslash that kept it from citing on the page and in the JSON-LD."""
+    study = record("NCT06568081")
+    said = "Ask us [see @team], [@handle, p. 5], [ @x] or [@y], or write to trial@example.org."
+    study["protocolSection"]["descriptionModule"]["briefSummary"] = said
+    page = built_page(tmp_path, "NCT06568081", study)
+    assert html.unescape(re.sub(r"<[^>]+>", "", page)).count(said) == 2, page  # the page's text, the JSON-LD's
+    assert "\\@" not in html.unescape(page)

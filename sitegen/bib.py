@@ -461,13 +461,14 @@ SHORT_NAME = 100
 each name parsed by pybtex, decoded and shortened costs 0.05-0.16 ms), at most 4,096 of them: 4 MB, at most."""
 
 
-def shown_name(written: str) -> str | None:
-    """One name of an author field as a page shows it (vancouver_name), or None for 'others' (et al.)."""
-    return _short_name(written) if len(written) <= SHORT_NAME else _shown_name(written)
+def shown_name(written: str, pubmed: bool = True) -> str | None:
+    """One name of an author field as a page shows it (vancouver_name), or None for 'others' (et al.). With `pubmed`
+    (a name alone, or one of a list written as PubMed writes names: pubmed_list), 'Smith JA' is Smith's name."""
+    return _short_name(written, pubmed) if len(written) <= SHORT_NAME else _shown_name(written, pubmed)
 
 
-def _shown_name(written: str) -> str | None:
-    person = _person(_initials_last(written))
+def _shown_name(written: str, pubmed: bool) -> str | None:
+    person = _person(_initials_last(written) if pubmed else written)
     return None if _is_others(person) else vancouver_name(person)
 
 
@@ -490,6 +491,14 @@ def _initials_last(written: str) -> str:
     if found is None or split_tex_string(written, ",")[1:] or _braced_whole(written):
         return written
     return f"{found[0]}, {' '.join(letter + '.' for letter in found[1])}"
+
+
+def pubmed_list(names: Sequence[str]) -> bool:
+    """Whether a list's names are written as PubMed writes them, family name first: each name without a comma or
+    braces of its own is one ('Smith JA and Doe J'). One that is not says the list is BibTeX's, given names first, and
+    so are its names in capitals: 'Wei LI and Jun ZHANG' is Li W and Zhang J, not Wei LI and Zhang J."""
+    return all(_pubmed_name(name) or "," in name or _braced_whole(name) or name.strip().lower() == "others"
+               for name in names)
 
 
 def name_list(written: str) -> list[str]:
@@ -1334,11 +1343,14 @@ def _doi(chain: Sequence[Mapping[str, str]]) -> str:
 
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
     written, more = _decoded_names(_field(chain, "author"))
-    shown = [shown_name(name) for name in written]
+    pubmed = pubmed_list(written)
+    shown = [shown_name(name, pubmed) for name in written]
     truncated = bool(shown) and (shown[-1] is None or more)
     names = tuple(name for name in shown if name)
     listed_editors, more_editors = _decoded_names(_field(chain, "editor"))
-    editors = tuple(name or "et al" for name in map(shown_name, listed_editors)) + (("et al",) if more_editors else ())
+    pubmed_editors = pubmed_list(listed_editors)
+    editors = tuple(name or "et al" for name in (shown_name(e, pubmed_editors) for e in listed_editors)) + (
+        ("et al",) if more_editors else ())
     organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),

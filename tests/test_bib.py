@@ -1075,6 +1075,9 @@ def test_a_syntax_error_says_what_is_missing_and_where_its_value_began(text: str
         ("and Smith, John", ("Smith J",)),
         ("Smith JA, Doe J, Van Tine BA", ("Smith JA", "Doe J", "Van Tine BA")),  # PubMed's author list, pasted
         ("Smith, John and Doe, Jane", ("Smith J", "Doe J")),
+        ("Smith JA and Doe J and Roe, Richard", ("Smith JA", "Doe J", "Roe R")),  # PubMed's names, joined by 'and'
+        # family names in capitals, given names first: a short one is no initials when the list's others are not
+        ("Wei LI and Jun ZHANG and Xin WU", ("LI W", "ZHANG J", "WU X")),
     ],
 )
 def test_an_author_list_shows_its_names_and_no_stray_and(author: str, shown: tuple[str, ...]) -> None:

@@ -1296,3 +1296,16 @@ def test_a_key_s_alias_in_ids_cites_the_entry(project: Project, tmp_path: Path) 
     build(project, tmp_path / "out")
     page, _ = findings_page(tmp_path / "out")
     assert page.count("<li id=\"ref-") == 1 and "Renamed. <i>J</i>. 2021." in page  # ('chen2021' is a key of its own: no alias)
+
+
+def test_a_finding_s_source_may_be_an_alias(project: Project, tmp_path: Path) -> None:
+    """A finding whose source is an entry's alias (ids = {old2020}) passed the citation check, then stopped the build
+    with a template error: the findings page looked the alias up among the cited entries' keys."""
+    bib = project.content / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n@article{new2021, ids = {old2020}, title = {Renamed},\n"
+                   "  journal = {J}, year = 2021}\n", encoding="utf-8")
+    cite_only(project, "old2020")
+    build(project, tmp_path / "out")
+    page, _ = findings_page(tmp_path / "out")
+    assert page.count("<li id=\"ref-") == 1 and "Renamed. <i>J</i>. 2021." in page
+    assert "Renamed. 2021" in page.split('class="finding-source"')[1].split("</p>")[0]  # its short source, as any

@@ -1199,7 +1199,21 @@ def test_a_citation_in_pandoc_s_other_forms_is_an_error_at_its_place(project: Pr
     assert [(p.line, p.column) for p in caught.value.problems] == [(line, 19), (line, 41)]
     assert caught.value.problems[0].message == (
         "findings[0].points[0]: '[@chen2021, p. 5]' is no citation sitegen reads, and a page would show it as written: "
-        "expected [@key] or [@key1; @key2], with nothing else in the brackets (no page, no 'see')")
+        "expected [@key] or [@key1; @key2], with nothing else in the brackets (no page, no 'see'); an @ meant as text "
+        "there, a handle's, is written &#64;")
+
+
+def test_an_at_sign_written_as_its_reference_in_brackets_is_text(project: Project, tmp_path: Path) -> None:
+    """A handle in brackets ('[on X: @NCIsarcoma]') built before pandoc's forms were refused; the refusal names the
+    way to write it, which builds and shows the @."""
+    trial = project.content / "trial.yaml"
+    cite_only(project, "chen2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding [@chen2021] [follow &#64;NCIsarcoma].\n"),
+                     encoding="utf-8")
+    build(project, tmp_path / "out")
+    page, _ = findings_page(tmp_path / "out")
+    assert "[follow @NCIsarcoma]" in html.unescape(page)
 
 
 def test_a_bare_or_href_url_in_howpublished_or_note_is_the_web_address() -> None:

@@ -328,6 +328,19 @@ def test_a_record_file_named_for_another_study_is_an_error_at_its_nct_id(tmp_pat
             "NCT00831909's record (import it again: sitegen import NCT00831909)") in err, err
     assert not (tmp_path / "out").exists()
 
+
+def test_importing_a_study_replaces_another_study_s_record_under_its_name(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The build's error says to import the study again; the import kept a file holding another study's record
+    when that record was the newer ('the newer is kept'), so the error stayed. It is replaced, and the report says so."""
+    project = make_registry_catalog(tmp_path, {"NCT00831909": record("NCT05814159")})  # updated 2023, not 2010
+    source = tmp_path / "NCT00831909.json"
+    source.write_text(json.dumps(record("NCT00831909")), encoding="utf-8")
+    assert main(["import", str(source), "--content", str(project.content)]) == 0
+    assert "NCT00831909: the file held another study's record, replaced by NCT00831909's" in capsys.readouterr().out
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 0
+
+
 def test_a_partial_record_builds_and_one_without_a_title_is_refused_by_name(tmp_path: Path,
                                                                             capsys: pytest.CaptureFixture[str]) -> None:
     partial = {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "A partial record"}}}

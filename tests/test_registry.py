@@ -257,6 +257,7 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
     assert "Status: Recruiting" not in locations and "enrolment" not in locations and "Contacts" in locations
     assert "<dt>Allocation</dt><dd>Randomized</dd>" in (out / "trials/nct05814159/index.html").read_text()  # registry's
     assert "Sponsor in Japan Sobi Japan" in pages["trials/nct05814159/sponsor/index.html"].text
+    assert "Sponsor Sobi Japan" in home.text and "Swedish Orphan Biovitrum" not in home.text  # the summary's too
     assert "Swedish Orphan Biovitrum" not in pages["trials/nct05814159/sponsor/index.html"].text
     assert "faq/index.html" in home.links and "Who pays for travel?" in pages["trials/nct05814159/faq/index.html"].text
     assert (out / "status" / "completed" / "index.html").is_file() and not (out / "status" / "recruiting").exists()

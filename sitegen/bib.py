@@ -1386,9 +1386,13 @@ def _decoded_names(field: str) -> tuple[list[str], bool]:
     """The names of an author or editor field that a page decodes, and whether the field lists more: at most
     MAX_DECODED_NAMES, from its first MAX_TEXT characters (a consortium's thousand names cost what a few do)."""
     more = False
-    if len(field) > MAX_TEXT:
-        cut = [m.start() for m in _AND.finditer(field, 0, MAX_TEXT)][-1:]
-        field, more = field[: cut[0] if cut else MAX_TEXT], True
+    if len(field) > MAX_TEXT:  # cut at the last 'and' between names, not one in an organization's braces
+        cut, depth, at = MAX_TEXT, 0, 0
+        for found in _AND.finditer(field, 0, MAX_TEXT):
+            depth += field.count("{", at, found.start()) - field.count("}", at, found.start())
+            at = found.start()
+            cut = at if depth == 0 else cut
+        field, more = field[:cut], True
     names = name_list(field)
     return names[:MAX_DECODED_NAMES], more or len(names) > MAX_DECODED_NAMES
 

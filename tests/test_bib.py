@@ -1337,3 +1337,16 @@ def test_an_author_list_of_commas_is_read_in_time_linear_in_its_length() -> None
         seconds.append(time.process_time() - started)
     # four times the commas: about four times the time when linear (and a fixed part), sixteen when quadratic
     assert seconds[1] < 8 * max(seconds[0], 0.01), seconds
+
+
+def test_a_long_author_list_is_cut_between_names_not_in_an_organization_s_braces() -> None:
+    """A list over MAX_TEXT characters is decoded up to its last 'and' before them (542f0c6): one inside an
+    organization's braces cut its name ('{The Long and Complicated Consortium}' became the Person 'The Long')."""
+    from sitegen.cite import CitedReference
+    from sitegen.jsonld import scholarly_article
+
+    org = "{The " + "Very Long and Complicated " * 9 + "Consortium}"
+    ref = load(article(title="T", author=" and ".join([org] * 45)))["chen2020"]
+    assert set(ref.authors) == {org.strip("{}")} and ref.shown.authors_truncated
+    authors = scholarly_article(CitedReference(1, ref, ()))["author"]
+    assert {(a["@type"], a["name"]) for a in authors} == {("Organization", org.strip("{}"))}

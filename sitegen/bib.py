@@ -354,7 +354,9 @@ def decode_latex(latex: str) -> str:
     if "&" in text and ";" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
         text = text if text.isprintable() else INVISIBLE.sub("", text)  # (&#x202e; is no character a page shows)
-    return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
+    # (a tag written as its entities, '&lt;i&gt;', as metadata escaped twice has it, is a tag as much as '<i>' is)
+    tagged = "textless" in latex or ("&lt;" in latex and "<" in text)
+    return " ".join((_RICH_TEXT.sub("", text) if tagged else text).split())
 
 
 def _accent(m: re.Match[str]) -> str:

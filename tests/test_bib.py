@@ -147,6 +147,7 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("TNF-\\textalpha{} and IL-1\\textbeta, \\textDelta G", "TNF-\u03b1 and IL-1\u03b2, \u0394G"),  # textgreek
         # publishers' HTML, which Mendeley and web imports keep in a title: tags and entities, not text
         ("Foo &amp; Bar in <i>E. coli</i>, H<sub>2</sub>O, CD4<sup>+</sup>, <scp>dna</scp>", "Foo & Bar in E. coli, H2O, CD4+, dna"),
+        ("Growth of &lt;i&gt;E. coli&lt;/i&gt; in H&lt;sub&gt;2&lt;/sub&gt;O", "Growth of E. coli in H2O"),  # escaped twice
         ("x &lt;5 &#x2013; 6 &#x202e;y, R&D and cats&nothing, p<0.05, {\\&}amp; z", "x <5 \u2013 6 y, R&D and cats&nothing, p<0.05, & z"),
         ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
         ("Wait \\dots, a, \\ldots{} z\\textellipsis", "Wait \u2026, a, \u2026 z\u2026"),  # ellipses

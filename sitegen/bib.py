@@ -1276,7 +1276,9 @@ def _year(chain: Sequence[Mapping[str, str]]) -> str:
 
 
 _URL_COMMAND = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}")  # \url{address}, \href{address}{text}
-_BARE_URL = re.compile(r"(?<![\w/{])https?://[^\s{}\\]+")  # 'Available at https://www.nice.org.uk/guidance/ng28.'
+# 'Available at https://www.nice.org.uk/guidance/ng28.'; with the characters LaTeX escapes outside \url escaped
+# ('https://www.who.int/news\_room', '.../a{\%}20b'), which _identifier unescapes: not cut at the backslash
+_BARE_URL = re.compile(r"(?<![\w/{])https?://(?:[^\s{}\\]|\\[_%&#$~]|\{\\[_%&#$~]\})+")
 
 
 def _url_in(text: str) -> str:

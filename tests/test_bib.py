@@ -1351,3 +1351,14 @@ def test_a_long_author_list_is_cut_between_names_not_in_an_organization_s_braces
     assert set(ref.authors) == {org.strip("{}")} and ref.shown.authors_truncated
     authors = scholarly_article(CitedReference(1, ref, ()))["author"]
     assert {(a["@type"], a["name"]) for a in authors} == {("Organization", org.strip("{}"))}
+
+
+def test_a_bare_url_with_latex_escapes_is_linked_whole() -> None:
+    """Outside \\url, LaTeX needs '_', '%', '#' and '&' escaped, and a bare address in a note or howpublished has them
+    so: 85fe975 cut it at the first backslash, linking https://www.who.int/news for https://www.who.int/news_room/..."""
+    refs = load("@misc{a, title = {T}, year = 2020, howpublished = {https://www.who.int/news\\_room/fact\\_sheets}}\n"
+                "@misc{b, title = {T}, year = 2020, note = {Available at https://example.org/a\\%20b\\#sec and more}}\n"
+                "@misc{c, title = {T}, year = 2020, note = {See https://example.org/x{\\_}y.}}\n")
+    assert [reference_links(ref).web for ref in refs.values()] == [
+        "https://www.who.int/news_room/fact_sheets", "https://example.org/a%20b#sec", "https://example.org/x_y"]
+    assert check_bibliography(refs, list(refs)) == []

@@ -354,7 +354,9 @@ def decode_latex(latex: str) -> str:
     if "&" in text and ";" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
         text = text if text.isprintable() else INVISIBLE.sub("", text)  # (&#x202e; is no character a page shows)
-    return " ".join((_RICH_TEXT.sub("", text) if "textless" in latex else text).split())
+    # (a tag written as its entities, '&lt;i&gt;', as metadata escaped twice has it, is a tag as much as '<i>' is)
+    tagged = "textless" in latex or ("&lt;" in latex and "<" in text)
+    return " ".join((_RICH_TEXT.sub("", text) if tagged else text).split())
 
 
 def _accent(m: re.Match[str]) -> str:
@@ -461,13 +463,14 @@ SHORT_NAME = 100
 each name parsed by pybtex, decoded and shortened costs 0.05-0.16 ms), at most 4,096 of them: 4 MB, at most."""
 
 
-def shown_name(written: str) -> str | None:
-    """One name of an author field as a page shows it (vancouver_name), or None for 'others' (et al.)."""
-    return _short_name(written) if len(written) <= SHORT_NAME else _shown_name(written)
+def shown_name(written: str, pubmed: bool = True) -> str | None:
+    """One name of an author field as a page shows it (vancouver_name), or None for 'others' (et al.). With `pubmed`
+    (a name alone, or one of a list written as PubMed writes names: pubmed_list), 'Smith JA' is Smith's name."""
+    return _short_name(written, pubmed) if len(written) <= SHORT_NAME else _shown_name(written, pubmed)
 
 
-def _shown_name(written: str) -> str | None:
-    person = _person(_initials_last(written))
+def _shown_name(written: str, pubmed: bool) -> str | None:
+    person = _person(_initials_last(written) if pubmed else written)
     return None if _is_others(person) else vancouver_name(person)
 
 
@@ -492,6 +495,14 @@ def _initials_last(written: str) -> str:
     return f"{found[0]}, {' '.join(letter + '.' for letter in found[1])}"
 
 
+def pubmed_list(names: Sequence[str]) -> bool:
+    """Whether a list's names are written as PubMed writes them, family name first: each name without a comma or
+    braces of its own is one ('Smith JA and Doe J'). One that is not says the list is BibTeX's, given names first, and
+    so are its names in capitals: 'Wei LI and Jun ZHANG' is Li W and Zhang J, not Wei LI and Zhang J."""
+    return all(_pubmed_name(name) or "," in name or _braced_whole(name) or name.strip().lower() == "others"
+               for name in names)
+
+
 def name_list(written: str) -> list[str]:
     """The names of an author or editor field, as BibTeX's ' and ' separates them, without the 'and's a hand or a
     script left over ('Smith, John and', 'A and and B'); a PubMed author list pasted as it is ('Smith JA, Doe J,
@@ -503,7 +514,7 @@ def name_list(written: str) -> list[str]:
         if et_al is None:
             names.append(name)
         else:  # 'Smith, J. and et al.', 'Smith, J. et al.'
-            names += [name[: et_al.start()], "others"]
+            names += [name[: et_al.start()].rstrip(_SEPARATORS), "others"]
     names = [name.strip(" ,") if name.endswith(",") else name for name in names if name.strip()]
     if len(names) in (1, 2) and "," in names[0] and names[1:] in ([], ["others"]):
         parts = [part.strip() for part in split_tex_string(names[0], ",")]
@@ -512,7 +523,10 @@ def name_list(written: str) -> list[str]:
     return names
 
 
-_ET_AL = re.compile(r"(?:^|[\s,]+)\{?et\.?\s+al\b\.?\}?\s*$", re.IGNORECASE)
+# (what goes before it, spaces and commas, is looked behind at and stripped after: a pattern that took them in was
+# tried from each of them, in time growing with the square of their number, 1.7 s for an author field of commas)
+_ET_AL = re.compile(r"(?<![^\s,])\{?et\.?\s+al\b\.?\}?\s*$", re.IGNORECASE)
+_SEPARATORS = " ,\t\r\n\f\v"
 
 
 _STRAY_AND = re.compile(r"^(?:and(?:\s+|$))+|(?:(?:^|\s+)and)+$", re.IGNORECASE)
@@ -1262,7 +1276,9 @@ def _year(chain: Sequence[Mapping[str, str]]) -> str:
 
 
 _URL_COMMAND = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}")  # \url{address}, \href{address}{text}
-_BARE_URL = re.compile(r"(?<![\w/{])https?://[^\s{}\\]+")  # 'Available at https://www.nice.org.uk/guidance/ng28.'
+# 'Available at https://www.nice.org.uk/guidance/ng28.'; with the characters LaTeX escapes outside \url escaped
+# ('https://www.who.int/news\_room', '.../a{\%}20b'), which _identifier unescapes: not cut at the backslash
+_BARE_URL = re.compile(r"(?<![\w/{])https?://(?:[^\s{}\\]|\\[_%&#$~]|\{\\[_%&#$~]\})+")
 
 
 def _url_in(text: str) -> str:
@@ -1334,11 +1350,14 @@ def _doi(chain: Sequence[Mapping[str, str]]) -> str:
 
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
     written, more = _decoded_names(_field(chain, "author"))
-    shown = [shown_name(name) for name in written]
+    pubmed = pubmed_list(written)
+    shown = [shown_name(name, pubmed) for name in written]
     truncated = bool(shown) and (shown[-1] is None or more)
     names = tuple(name for name in shown if name)
     listed_editors, more_editors = _decoded_names(_field(chain, "editor"))
-    editors = tuple(name or "et al" for name in map(shown_name, listed_editors)) + (("et al",) if more_editors else ())
+    pubmed_editors = pubmed_list(listed_editors)
+    editors = tuple(name or "et al" for name in (shown_name(e, pubmed_editors) for e in listed_editors)) + (
+        ("et al",) if more_editors else ())
     organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),
@@ -1371,9 +1390,13 @@ def _decoded_names(field: str) -> tuple[list[str], bool]:
     """The names of an author or editor field that a page decodes, and whether the field lists more: at most
     MAX_DECODED_NAMES, from its first MAX_TEXT characters (a consortium's thousand names cost what a few do)."""
     more = False
-    if len(field) > MAX_TEXT:
-        cut = [m.start() for m in _AND.finditer(field, 0, MAX_TEXT)][-1:]
-        field, more = field[: cut[0] if cut else MAX_TEXT], True
+    if len(field) > MAX_TEXT:  # cut at the last 'and' between names, not one in an organization's braces
+        cut, depth, at = MAX_TEXT, 0, 0
+        for found in _AND.finditer(field, 0, MAX_TEXT):
+            depth += field.count("{", at, found.start()) - field.count("}", at, found.start())
+            at = found.start()
+            cut = at if depth == 0 else cut
+        field, more = field[:cut], True
     names = name_list(field)
     return names[:MAX_DECODED_NAMES], more or len(names) > MAX_DECODED_NAMES
 

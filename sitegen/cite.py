@@ -159,7 +159,8 @@ def number_citations(
                 key = (_KEY.findall(written) or ["@"])[0].lstrip("@")
                 problems.append(UnknownKey(f.path, key, occurrence, f"{written[:60]!r} is no citation sitegen reads, and "
                                            "a page would show it as written: expected [@key] or [@key1; @key2], with "
-                                           "nothing else in the brackets (no page, no 'see')", written))
+                                           "nothing else in the brackets (no page, no 'see'); an @ meant as text there, a "
+                                           "handle's, is written &#64;", written))
             found: list[Citation] = []
             for group in cite_keys(f.text):
                 keys = tuple(k if k in bibliography or not aliases or k not in aliases else aliases[k] for k in group)

@@ -508,8 +508,13 @@ def write_trial(content: Path, nct_id: str, study: Study, data: bytes | None = N
             except ContentError:
                 old = {}
             old = old if isinstance(old, dict) else {}
+            # another study's record under this one's name (copied by hand; a build refuses it) is replaced, however new
+            foreign = bool(old) and _get(old, _P + "identificationModule.nctId") != nct_id
             held, given = _last_update(old), _last_update(study)
-            if given and held and _earlier(given, held):  # a stale copy (a cache, an old export) would undo later news
+            if foreign:
+                imported = Imported(nct_id, "changed", [{"field": "record", "text": "the file held another study's "
+                                                         f"record, replaced by {nct_id}'s"}])
+            elif given and held and _earlier(given, held):  # a stale copy (a cache, an old export) would undo later news
                 kept = (f"{nct_id}: this record was last updated on {given[0]}, before the one this catalog holds "
                         f"({held[0]}); the newer is kept (to go back to an older record, delete {record_path.name} "
                         "first)")

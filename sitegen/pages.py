@@ -132,6 +132,9 @@ def _unescaped(m: re.Match[str]) -> str:
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")  # a '<' that may start a tag (not '<7%'), not an autolink
 # A line starting with '#' that CommonMark reads as text ('#1 priority', '##x', seven '#'): Python-Markdown, which
 # needs no space after the '#', made it a heading, its '#' lost. Its first '#' is escaped.
+# An '@' that may start a citation's key, or what reads as one ('[see @team]'): one that starts a word, or follows '['
+# (not an e-mail's or a web address's, which are left as written: in code its character reference would be shown)
+_CITING_AT = re.compile(r"(?<![^\s\[;,(-])@")
 _NO_HEADING = re.compile(r"^([ \t]*)(?=#{7}|#{1,6}[^#\s])#", re.MULTILINE)
 MAX_REGISTRY_PROSE = 100_000
 """Characters of a registry text shown (the registry itself takes at most 32,000, in a detailed description)."""
@@ -198,14 +201,15 @@ def registry_prose(text: str) -> str:
     """The registry's Markdown as prose: an escape Python-Markdown would show ('\\<7%') written as the character
     it escapes; a '<' that could start a tag written as text (the registry has no HTML, and Markdown's search for a
     tag's end, over the lines after, takes time that grows with the square of their number); as it cites nothing,
-    every '@' as its character reference, so that no bracket in it reads as a citation, or as one in a form sitegen
-    refuses ('[see @team]'); and a '#' that starts no CommonMark heading ('#1 priority') as text. A
-    text an editor's field could not hold (more '[', '<', '`' or rule lines than Markdown reads in linear time, lists
+    every '@' that starts a word as its character reference, so that no bracket in it reads as a citation, or as one
+    in a form sitegen refuses ('[see @team]'), while an e-mail address stays as written (in code, the reference would
+    be shown); and a '#' that starts no CommonMark heading ('#1 priority') as text. A text an editor's field could not hold (more '[', '<', '`' or rule lines than Markdown reads in linear time, lists
     nested too deep), or longer than MAX_REGISTRY_PROSE, is shown as plain text (markup.text_html), cut there."""
     shown, cut = text[:MAX_REGISTRY_PROSE], len(text) - MAX_REGISTRY_PROSE
     nested = commonmark_indents(shown) if cut <= 0 else shown  # (checked as Markdown will read it)
     if cut <= 0 and not markdown_problem(nested):
-        shown = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested)).replace("@", "&#64;")
+        shown = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested))
+        shown = _CITING_AT.sub("&#64;", shown) if "@" in shown else shown
         return _NO_HEADING.sub(r"\1\\#", shown) if "#" in shown else shown
     more = f"\n\n(The registry's text goes on for {cut:,} more characters, not shown here.)" if cut > 0 else ""
     return text_html(_ESCAPED.sub(lambda m: m[1], shown) + more)

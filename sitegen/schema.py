@@ -267,6 +267,14 @@ class RegistryTrial(Trial):
     registry: Study = Field(description="The registry's facts, with the editor's status, phase and condition applied.")
     editor_fields: frozenset[str] = Field(description="The fields the editor's file sets.")
 
+    @property
+    def lead_sponsor(self) -> str:
+        """The sponsor a page names: the editor's first, when the editor's file sets sponsors; else the record's
+        lead sponsor, never a collaborator ('' when it names none)."""
+        if "sponsors" in self.editor_fields:
+            return self.sponsors[0].name if self.sponsors else ""
+        return self.registry.sponsor
+
 
 class Readability(Model):
     """How `sitegen check` judges the readability of the prose."""

@@ -103,9 +103,10 @@ def assemble_site(shared: Shared, doc: Document, trial: Trial, own: dict[str, Re
         settings = settings.model_copy(update={"base_url": settings.base_url + trial_base})
     bibliography = {**shared.bibliography, **own}
     sets = {**_sets_of(shared.bibliography), **_sets_of(own)}
+    aliases = {**_aliases_of(shared.bibliography), **_aliases_of(own)}
+    trial = _sources_by_key(trial, bibliography, aliases)
     pages = trial_pages(trial, shared.glossary is not None, trial_base)
     searched = f"references.bib or {Path(doc.file).with_suffix('.bib').name}" if trial_base else "references.bib"
-    aliases = {**_aliases_of(shared.bibliography), **_aliases_of(own)}
     citations, unknown = number_citations([(p.slug, p.nav_title, list(p.prose)) for p in pages], bibliography, sets,
                                           searched, aliases)
     if unknown:
@@ -125,6 +126,18 @@ def _sets_of(bibliography: dict[str, Reference]) -> dict[str, EntrySet]:
 def _aliases_of(bibliography: dict[str, Reference]) -> dict[str, str]:
     """The other keys (biblatex's ids) the entries of a bibliography read from a file may be cited by."""
     return bibliography.aliases if isinstance(bibliography, Bibliography) else {}
+
+
+def _sources_by_key(trial: Trial, bibliography: dict[str, Reference], aliases: dict[str, str]) -> Trial:
+    """The trial with each finding's source that is an alias (biblatex's ids) named by its entry's key, as the
+    findings page looks its source up (by an alias, it stopped the build with a template error)."""
+    def resolved(key: str) -> str:
+        return aliases[key] if key not in bibliography and key in aliases else key
+
+    if all(resolved(f.source) == f.source for f in trial.findings):
+        return trial
+    findings = [f.model_copy(update={"source": resolved(f.source)}) for f in trial.findings]
+    return trial.model_copy(update={"findings": findings})
 
 
 def collect(problems: list[Problem], step: Callable[[], T]) -> T | None:

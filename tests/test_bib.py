@@ -6,6 +6,7 @@ import html
 import itertools
 import re
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,7 @@ def test_latex_to_text_decodes_accents_braces_and_dashes(latex: str, text: str) 
         ("TNF-\\textalpha{} and IL-1\\textbeta, \\textDelta G", "TNF-\u03b1 and IL-1\u03b2, \u0394G"),  # textgreek
         # publishers' HTML, which Mendeley and web imports keep in a title: tags and entities, not text
         ("Foo &amp; Bar in <i>E. coli</i>, H<sub>2</sub>O, CD4<sup>+</sup>, <scp>dna</scp>", "Foo & Bar in E. coli, H2O, CD4+, dna"),
+        ("Growth of &lt;i&gt;E. coli&lt;/i&gt; in H&lt;sub&gt;2&lt;/sub&gt;O", "Growth of E. coli in H2O"),  # escaped twice
         ("x &lt;5 &#x2013; 6 &#x202e;y, R&D and cats&nothing, p<0.05, {\\&}amp; z", "x <5 \u2013 6 y, R&D and cats&nothing, p<0.05, & z"),
         ("$\\frac12$, $a \\frac{1}{\\sqrt{2}}$", "1/2, a 1/\u221a2"),
         ("Wait \\dots, a, \\ldots{} z\\textellipsis", "Wait \u2026, a, \u2026 z\u2026"),  # ellipses
@@ -1075,6 +1077,9 @@ def test_a_syntax_error_says_what_is_missing_and_where_its_value_began(text: str
         ("and Smith, John", ("Smith J",)),
         ("Smith JA, Doe J, Van Tine BA", ("Smith JA", "Doe J", "Van Tine BA")),  # PubMed's author list, pasted
         ("Smith, John and Doe, Jane", ("Smith J", "Doe J")),
+        ("Smith JA and Doe J and Roe, Richard", ("Smith JA", "Doe J", "Roe R")),  # PubMed's names, joined by 'and'
+        # family names in capitals, given names first: a short one is no initials when the list's others are not
+        ("Wei LI and Jun ZHANG and Xin WU", ("LI W", "ZHANG J", "WU X")),
     ],
 )
 def test_an_author_list_shows_its_names_and_no_stray_and(author: str, shown: tuple[str, ...]) -> None:
@@ -1196,7 +1201,21 @@ def test_a_citation_in_pandoc_s_other_forms_is_an_error_at_its_place(project: Pr
     assert [(p.line, p.column) for p in caught.value.problems] == [(line, 19), (line, 41)]
     assert caught.value.problems[0].message == (
         "findings[0].points[0]: '[@chen2021, p. 5]' is no citation sitegen reads, and a page would show it as written: "
-        "expected [@key] or [@key1; @key2], with nothing else in the brackets (no page, no 'see')")
+        "expected [@key] or [@key1; @key2], with nothing else in the brackets (no page, no 'see'); an @ meant as text "
+        "there, a handle's, is written &#64;")
+
+
+def test_an_at_sign_written_as_its_reference_in_brackets_is_text(project: Project, tmp_path: Path) -> None:
+    """A handle in brackets ('[on X: @NCIsarcoma]') built before pandoc's forms were refused; the refusal names the
+    way to write it, which builds and shows the @."""
+    trial = project.content / "trial.yaml"
+    cite_only(project, "chen2021")
+    text = trial.read_text(encoding="utf-8")
+    trial.write_text(text.replace("      - A finding.\n", "      - A finding [@chen2021] [follow &#64;NCIsarcoma].\n"),
+                     encoding="utf-8")
+    build(project, tmp_path / "out")
+    page, _ = findings_page(tmp_path / "out")
+    assert "[follow @NCIsarcoma]" in html.unescape(page)
 
 
 def test_a_bare_or_href_url_in_howpublished_or_note_is_the_web_address() -> None:
@@ -1293,3 +1312,53 @@ def test_a_key_s_alias_in_ids_cites_the_entry(project: Project, tmp_path: Path) 
     build(project, tmp_path / "out")
     page, _ = findings_page(tmp_path / "out")
     assert page.count("<li id=\"ref-") == 1 and "Renamed. <i>J</i>. 2021." in page  # ('chen2021' is a key of its own: no alias)
+
+
+def test_a_finding_s_source_may_be_an_alias(project: Project, tmp_path: Path) -> None:
+    """A finding whose source is an entry's alias (ids = {old2020}) passed the citation check, then stopped the build
+    with a template error: the findings page looked the alias up among the cited entries' keys."""
+    bib = project.content / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n@article{new2021, ids = {old2020}, title = {Renamed},\n"
+                   "  journal = {J}, year = 2021}\n", encoding="utf-8")
+    cite_only(project, "old2020")
+    build(project, tmp_path / "out")
+    page, _ = findings_page(tmp_path / "out")
+    assert page.count("<li id=\"ref-") == 1 and "Renamed. <i>J</i>. 2021." in page
+    assert "Renamed. 2021" in page.split('class="finding-source"')[1].split("</p>")[0]  # its short source, as any
+
+
+def test_an_author_list_of_commas_is_read_in_time_linear_in_its_length() -> None:
+    """'et al.' (2ce8a24) was looked for after each run of commas and spaces, and from each comma of it: an author field
+    of 10,000 commas, which a page decodes (MAX_TEXT of its up to 200,000), took 1.7 s, for each entry cited so."""
+    seconds = []
+    for commas in (2_000, 8_000):
+        started = time.process_time()
+        ref = load(article(title="T", author="Roe, R" + "," * commas))["chen2020"]
+        assert ref.authors[0].startswith("Roe")
+        seconds.append(time.process_time() - started)
+    # four times the commas: about four times the time when linear (and a fixed part), sixteen when quadratic
+    assert seconds[1] < 8 * max(seconds[0], 0.01), seconds
+
+
+def test_a_long_author_list_is_cut_between_names_not_in_an_organization_s_braces() -> None:
+    """A list over MAX_TEXT characters is decoded up to its last 'and' before them (542f0c6): one inside an
+    organization's braces cut its name ('{The Long and Complicated Consortium}' became the Person 'The Long')."""
+    from sitegen.cite import CitedReference
+    from sitegen.jsonld import scholarly_article
+
+    org = "{The " + "Very Long and Complicated " * 9 + "Consortium}"
+    ref = load(article(title="T", author=" and ".join([org] * 45)))["chen2020"]
+    assert set(ref.authors) == {org.strip("{}")} and ref.shown.authors_truncated
+    authors = scholarly_article(CitedReference(1, ref, ()))["author"]
+    assert {(a["@type"], a["name"]) for a in authors} == {("Organization", org.strip("{}"))}
+
+
+def test_a_bare_url_with_latex_escapes_is_linked_whole() -> None:
+    """Outside \\url, LaTeX needs '_', '%', '#' and '&' escaped, and a bare address in a note or howpublished has them
+    so: 85fe975 cut it at the first backslash, linking https://www.who.int/news for https://www.who.int/news_room/..."""
+    refs = load("@misc{a, title = {T}, year = 2020, howpublished = {https://www.who.int/news\\_room/fact\\_sheets}}\n"
+                "@misc{b, title = {T}, year = 2020, note = {Available at https://example.org/a\\%20b\\#sec and more}}\n"
+                "@misc{c, title = {T}, year = 2020, note = {See https://example.org/x{\\_}y.}}\n")
+    assert [reference_links(ref).web for ref in refs.values()] == [
+        "https://www.who.int/news_room/fact_sheets", "https://example.org/a%20b#sec", "https://example.org/x_y"]
+    assert check_bibliography(refs, list(refs)) == []

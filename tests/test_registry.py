@@ -257,6 +257,7 @@ def test_the_editor_s_fields_win_and_the_registry_shows_where_the_editor_says_no
     assert "Status: Recruiting" not in locations and "enrolment" not in locations and "Contacts" in locations
     assert "<dt>Allocation</dt><dd>Randomized</dd>" in (out / "trials/nct05814159/index.html").read_text()  # registry's
     assert "Sponsor in Japan Sobi Japan" in pages["trials/nct05814159/sponsor/index.html"].text
+    assert "Sponsor Sobi Japan" in home.text and "Swedish Orphan Biovitrum" not in home.text  # the summary's too
     assert "Swedish Orphan Biovitrum" not in pages["trials/nct05814159/sponsor/index.html"].text
     assert "faq/index.html" in home.links and "Who pays for travel?" in pages["trials/nct05814159/faq/index.html"].text
     assert (out / "status" / "completed" / "index.html").is_file() and not (out / "status" / "recruiting").exists()
@@ -327,6 +328,19 @@ def test_a_record_file_named_for_another_study_is_an_error_at_its_nct_id(tmp_pat
     assert (f"{path}:{line}:{column}: the record is NCT05814159's, and the file is named for NCT00831909: expected "
             "NCT00831909's record (import it again: sitegen import NCT00831909)") in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_importing_a_study_replaces_another_study_s_record_under_its_name(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The build's error says to import the study again; the import kept a file holding another study's record
+    when that record was the newer ('the newer is kept'), so the error stayed. It is replaced, and the report says so."""
+    project = make_registry_catalog(tmp_path, {"NCT00831909": record("NCT05814159")})  # updated 2023, not 2010
+    source = tmp_path / "NCT00831909.json"
+    source.write_text(json.dumps(record("NCT00831909")), encoding="utf-8")
+    assert main(["import", str(source), "--content", str(project.content)]) == 0
+    assert "NCT00831909: the file held another study's record, replaced by NCT00831909's" in capsys.readouterr().out
+    assert main(["build", "--content", str(project.content), "--output", str(tmp_path / "out")]) == 0
+
 
 def test_a_partial_record_builds_and_one_without_a_title_is_refused_by_name(tmp_path: Path,
                                                                             capsys: pytest.CaptureFixture[str]) -> None:

@@ -121,3 +121,20 @@ def test_an_at_sign_in_a_record_s_text_is_shown_as_written_and_cites_nothing(tmp
     page = built_page(tmp_path, "NCT06568081", study)
     assert html.unescape(re.sub(r"<[^>]+>", "", page)).count(said) == 2, page  # the page's text, the JSON-LD's
     assert "\\@" not in html.unescape(page)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Write to `trial@example.org`.", "<p>Write to <code>trial@example.org</code>.</p>"),
+        ("Write to:\n\n    trial@example.org", "<p>Write to:</p>\n<pre><code>trial@example.org\n</code></pre>"),
+    ],
+)
+def test_an_e_mail_address_in_a_record_s_code_is_shown_as_written(text: str, shown: str) -> None:
+    """c318765 wrote every '@' of a record's Markdown as '&#64;' so that no bracket cites: in a code span or an
+    indented block, which show what is written, the page then showed 'trial&#64;example.org'. Only an '@' that
+    starts a word, as a citation's does, is written so."""
+    from sitegen.markup import markdown_html
+    from sitegen.pages import registry_prose
+
+    assert markdown_html(registry_prose(text)) == shown

@@ -637,12 +637,13 @@ def test_web_link_is_the_one_rule_for_links(url: str, link: str) -> None:
     assert web_link(url) == link
 
 
-def cite_only(project: Project, key: str | None) -> None:
-    """Make the default trial cite nothing, or only `key` (as its one finding's source)."""
+def cite_only(project: Project, key: str | None, point: str = "A finding.") -> None:
+    """Make the default trial cite nothing, or only `key` (as its one finding's source, whose one point is `point`,
+    a line of YAML: it may cite more)."""
     trial = project.content / "trial.yaml"
     text = CITATION.sub("", trial.read_text(encoding="utf-8"))
     start, end = text.index("\nfindings:\n"), text.index("\nsources:\n")
-    findings = " []\n" if key is None else f"\n  - source: '{key}'\n    points:\n      - A finding.\n"
+    findings = " []\n" if key is None else f"\n  - source: '{key}'\n    points:\n      - {point}\n"
     trial.write_text(text[:start] + "\nfindings:" + findings + text[end:], encoding="utf-8")
 
 
@@ -666,10 +667,7 @@ HOSTILE_LINKS = (
 def test_urls_the_html_refuses_are_not_in_the_json_ld_and_bad_ids_warn_at_their_line(project: Project, tmp_path: Path) -> None:
     bib = project.content / "references.bib"
     bib.write_text(HOSTILE_LINKS, encoding="utf-8")
-    trial = project.content / "trial.yaml"
-    cite_only(project, "jsurl")
-    text = trial.read_text(encoding="utf-8")
-    trial.write_text(text.replace("      - A finding.\n", "      - A finding.[@dataurl; @baddoi; @badpmid]\n"), encoding="utf-8")
+    cite_only(project, "jsurl", "A finding.[@dataurl; @baddoi; @badpmid]")
     _, warnings = build(project, tmp_path / "out")
     html_text, jsonld = findings_page(tmp_path / "out")
     assert "javascript:" not in html_text.split("<main")[0]  # nothing in the head
@@ -1191,10 +1189,8 @@ def test_a_citation_in_pandoc_s_other_forms_is_an_error_at_its_place(project: Pr
     """'[@chen2021, p. 5]' and '[see @chen2021]' (pandoc's locator and prefix) were shown on the page as written, with
     no number and no warning; an e-mail address in brackets, code, and the forms sitegen reads are left alone."""
     trial = project.content / "trial.yaml"
-    cite_only(project, "chen2021")
-    text = trial.read_text(encoding="utf-8")
-    trial.write_text(text.replace("      - A finding.\n", "      - A finding [@chen2021, p. 5] and [see @chen2021], [mail a@b.org],\n"
-                                  "        `[@code, p. 1]` and [@chen2021].\n"), encoding="utf-8")
+    cite_only(project, "chen2021", "A finding [@chen2021, p. 5] and [see @chen2021], [mail a@b.org],\n"
+              "        `[@code, p. 1]` and [@chen2021].")
     with pytest.raises(ContentError) as caught:
         build(project, tmp_path / "out")
     line = trial.read_text(encoding="utf-8").splitlines().index("      - A finding [@chen2021, p. 5] and [see @chen2021], [mail a@b.org],") + 1
@@ -1208,11 +1204,7 @@ def test_a_citation_in_pandoc_s_other_forms_is_an_error_at_its_place(project: Pr
 def test_an_at_sign_written_as_its_reference_in_brackets_is_text(project: Project, tmp_path: Path) -> None:
     """A handle in brackets ('[on X: @NCIsarcoma]') built before pandoc's forms were refused; the refusal names the
     way to write it, which builds and shows the @."""
-    trial = project.content / "trial.yaml"
-    cite_only(project, "chen2021")
-    text = trial.read_text(encoding="utf-8")
-    trial.write_text(text.replace("      - A finding.\n", "      - A finding [@chen2021] [follow &#64;NCIsarcoma].\n"),
-                     encoding="utf-8")
+    cite_only(project, "chen2021", "A finding [@chen2021] [follow &#64;NCIsarcoma].")
     build(project, tmp_path / "out")
     page, _ = findings_page(tmp_path / "out")
     assert "[follow @NCIsarcoma]" in html.unescape(page)
@@ -1276,11 +1268,7 @@ def test_bibdesk_s_bdsk_url_is_the_web_address_of_an_entry_with_no_url() -> None
 def test_a_link_whose_text_starts_with_an_at_sign_is_a_link_not_a_citation(project: Project, tmp_path: Path) -> None:
     """'[@NCIsarcoma](https://twitter.com/NCIsarcoma)' is a Markdown link (pandoc reads it so): the build stopped,
     saying '@NCIsarcoma' is not in references.bib."""
-    trial = project.content / "trial.yaml"
-    cite_only(project, "chen2021")
-    text = trial.read_text(encoding="utf-8")
-    trial.write_text(text.replace("      - A finding.\n", "      - A finding. Follow [@NCIsarcoma](https://twitter.com/NCIsarcoma).\n"),
-                     encoding="utf-8")
+    cite_only(project, "chen2021", "A finding. Follow [@NCIsarcoma](https://twitter.com/NCIsarcoma).")
     build(project, tmp_path / "out")
     page = (tmp_path / "out" / "findings" / "index.html").read_text(encoding="utf-8")
     assert '<a href="https://twitter.com/NCIsarcoma" rel="noopener">@NCIsarcoma</a>' in page
@@ -1305,10 +1293,7 @@ def test_a_key_s_alias_in_ids_cites_the_entry(project: Project, tmp_path: Path) 
     bib = project.content / "references.bib"
     bib.write_text(bib.read_text(encoding="utf-8") + "\n@article{new2021, ids = {old2020, chen2021}, title = {Renamed},\n"
                    "  journal = {J}, year = 2021}\n", encoding="utf-8")
-    trial = project.content / "trial.yaml"
-    cite_only(project, "new2021")
-    text = trial.read_text(encoding="utf-8")
-    trial.write_text(text.replace("      - A finding.\n", "      - A finding.[@old2020] Again.[@new2021]\n"), encoding="utf-8")
+    cite_only(project, "new2021", "A finding.[@old2020] Again.[@new2021]")
     build(project, tmp_path / "out")
     page, _ = findings_page(tmp_path / "out")
     assert page.count("<li id=\"ref-") == 1 and "Renamed. <i>J</i>. 2021." in page  # ('chen2021' is a key of its own: no alias)

@@ -781,18 +781,22 @@ def test_arms_receive_their_interventions_in_time_linear_in_the_record() -> None
     from sitegen.registry import read_study
 
     seconds = []
-    for count in (500, 2_000):
+    for count in (1_000, 4_000):  # (times of tens of milliseconds, the least of three: a few ms of noise is no 8x)
         study = record("NCT05814159")
         study["protocolSection"]["armsInterventionsModule"] = {
             "armGroups": [{"label": f"Arm {i}", "interventionNames": [f"Drug: D{i}"]} for i in range(count)],
             "interventions": [{"type": "DRUG", "name": f"D{i}"} for i in range(count // 2)]
             + [{"type": "DRUG", "name": f"L{i}", "armGroupLabels": [f"Arm {i}"]} for i in range(count // 2, count)]}
-        started = time.process_time()
-        arms = read_study(study, "x").arms
-        seconds.append(time.process_time() - started)
-    assert [[i.name for i in arm.interventions] for arm in arms[998:1002]] == [["D998"], ["D999"], ["L1000"], ["L1001"]]
+        tries = []
+        for _ in range(3):
+            started = time.process_time()
+            arms = read_study(study, "x").arms
+            tries.append(time.process_time() - started)
+        seconds.append(min(tries))
+    assert [[i.name for i in arm.interventions] for arm in arms[1998:2002]] == [["D1998"], ["D1999"], ["L2000"], ["L2001"]]
     # four times the arms and interventions: about four times the time when linear, sixteen when quadratic
     assert seconds[1] < 8 * seconds[0], seconds
+
 
 def test_the_record_s_gender_description_is_shown_beside_sex(tmp_path: Path) -> None:
     study = record("NCT05814159")

@@ -50,6 +50,9 @@ STATUSES = frozenset({
     "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
 })
 PHASES = frozenset({"NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4"})
+# An NCT ID in ASCII digits, as the import checks it (registry_fetch.NCT_ID: that module, the network's, is not loaded
+# by a build, nor this one by an import of files)
+_NCT_ID = re.compile(r"NCT[0-9]{8}")
 # The kinds of expanded access a programme offers (designModule.expandedAccessTypes), as the registry words them.
 EXPANDED_ACCESS_TYPES = (("individual", "Individual patients"), ("intermediate", "Intermediate-size population"),
                          ("treatment", "Treatment IND/protocol"))
@@ -461,7 +464,7 @@ def read_study(data: Any, file: str) -> Study:
     ident = _dict(protocol.get("identificationModule"))
     nct_id = _text(ident.get("nctId"))
     brief, official = _text(ident.get("briefTitle")), _text(ident.get("officialTitle"))
-    has_id = re.fullmatch(r"NCT[0-9]{8}", nct_id)  # ASCII digits, as the import checks
+    has_id = _NCT_ID.fullmatch(nct_id)
     if not has_id or not (brief or official):
         missing = "title (briefTitle or officialTitle)" if has_id else "NCT ID (protocolSection.identificationModule.nctId)"
         raise ContentError([Problem(file, 1, 1, f"the registry record has no {missing}; import it again")])
@@ -590,7 +593,7 @@ def _expanded_access(info: Any) -> ExpandedAccess | None:
     if info.get("hasExpandedAccess") is not True:
         return None
     nct_id, status = _text(info.get("nctId")), _text(info.get("statusForNctId"))
-    return ExpandedAccess(nct_id if re.fullmatch(r"NCT[0-9]{8}", nct_id) else "", words(status) if status else "")
+    return ExpandedAccess(nct_id if _NCT_ID.fullmatch(nct_id) else "", words(status) if status else "")
 
 
 def _responsible(party: dict[str, Any]) -> str:
@@ -612,7 +615,7 @@ def load_study(path: Path) -> Study:
         raise ContentError([Problem(str(path), 0, 0, f"cannot read: {e.strerror or e}")]) from None
     study = read_study(load_json(str(path), text), str(path))
     named = path.name.removesuffix(".ctgov.json").upper()
-    if re.fullmatch(r"NCT[0-9]{8}", named) and named != study.nct_id:
+    if _NCT_ID.fullmatch(named) and named != study.nct_id:
         found = re.search(rf'"nctId"\s*:\s*"{study.nct_id}"', text)
         at = found.start() if found else 0
         line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)

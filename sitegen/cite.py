@@ -112,7 +112,9 @@ _KEY = re.compile(r"@[^\s;\[\]]+")
 # A bracket that is no link's text and holds an @ starting a word ('[@chen2021, p. 5]', '[see @chen2021]',
 # '[-@chen2021]'): meant as a citation, it is one only in the forms CITATION reads (an e-mail's @ starts no word)
 _BRACKET = re.compile(r"\[([^\[\]\n]*)\](?!\()")
-_CITING = re.compile(r"(?:^|[\s;,(-])@[^\s;,\[\]]")
+CITING_AT = re.compile(r"(?<![^\s\[;,(-])@")
+"""An '@' that may start a citation's key: first, or after a space, '[', ';', ',', '(' or '-' (not an e-mail's)."""
+_CITING = re.compile(CITING_AT.pattern + r"[^\s;,\[\]]")
 
 
 def uncited_brackets(text: str) -> list[tuple[str, int]]:
@@ -134,6 +136,12 @@ def cited_at(text: str) -> list[tuple[str, int]]:
         text = _NOT_SHOWN.sub(lambda m: m.group() if m.group("code") else re.sub(r"[^\n]", " ", m.group()), text)
     return [(key.group().lstrip("@"), group.start(1) + key.start())
             for group in CITATION.finditer(text) for key in _KEY.finditer(group.group(1))]
+
+
+def cited_key(key: str, bibliography: Mapping[str, Reference], aliases: Mapping[str, str]) -> str:
+    """The key a citation of `key` names: its entry's own key when it is one of the entry's aliases (biblatex's ids),
+    and not a key of its own."""
+    return aliases[key] if key not in bibliography and key in aliases else key
 
 
 def number_citations(
@@ -163,7 +171,7 @@ def number_citations(
                                            "handle's, is written &#64;", written))
             found: list[Citation] = []
             for group in cite_keys(f.text):
-                keys = tuple(k if k in bibliography or not aliases or k not in aliases else aliases[k] for k in group)
+                keys = tuple(cited_key(k, bibliography, aliases or {}) for k in group)
                 known = [k for k in keys if k in bibliography]
                 for k in keys:
                     if k not in bibliography:

@@ -7,7 +7,7 @@ import html
 import re
 from dataclasses import dataclass, replace
 
-from .cite import ProseField
+from .cite import CITING_AT, ProseField
 from .markup import markdown_problem, plain_text, text_html
 from .registry import OPEN, STATUSES, date_words, last_day
 from .schema import Approval, Intervention, RegistryTrial, Stage, Trial
@@ -132,9 +132,6 @@ def _unescaped(m: re.Match[str]) -> str:
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")  # a '<' that may start a tag (not '<7%'), not an autolink
 # A line starting with '#' that CommonMark reads as text ('#1 priority', '##x', seven '#'): Python-Markdown, which
 # needs no space after the '#', made it a heading, its '#' lost. Its first '#' is escaped.
-# An '@' that may start a citation's key, or what reads as one ('[see @team]'): one that starts a word, or follows '['
-# (not an e-mail's or a web address's, which are left as written: in code its character reference would be shown)
-_CITING_AT = re.compile(r"(?<![^\s\[;,(-])@")
 _NO_HEADING = re.compile(r"^([ \t]*)(?=#{7}|#{1,6}[^#\s])#", re.MULTILINE)
 MAX_REGISTRY_PROSE = 100_000
 """Characters of a registry text shown (the registry itself takes at most 32,000, in a detailed description)."""
@@ -209,7 +206,7 @@ def registry_prose(text: str) -> str:
     nested = commonmark_indents(shown) if cut <= 0 else shown  # (checked as Markdown will read it)
     if cut <= 0 and not markdown_problem(nested):
         shown = _TAG_START.sub("&lt;", _ESCAPED.sub(_unescaped, nested))
-        shown = _CITING_AT.sub("&#64;", shown) if "@" in shown else shown
+        shown = CITING_AT.sub("&#64;", shown) if "@" in shown else shown
         return _NO_HEADING.sub(r"\1\\#", shown) if "#" in shown else shown
     more = f"\n\n(The registry's text goes on for {cut:,} more characters, not shown here.)" if cut > 0 else ""
     return text_html(_ESCAPED.sub(lambda m: m[1], shown) + more)

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from . import imported
 from .bib import Bibliography, EntrySet, Reference, check_bibliography, load_bibliography
-from .cite import Citations, number_citations
+from .cite import Citations, cited_key, number_citations
 from .errors import ContentError, Problem
 from .inputs import links_leaving, present
 from .load import Document, load_yaml
@@ -131,12 +131,9 @@ def _aliases_of(bibliography: dict[str, Reference]) -> dict[str, str]:
 def _sources_by_key(trial: Trial, bibliography: dict[str, Reference], aliases: dict[str, str]) -> Trial:
     """The trial with each finding's source that is an alias (biblatex's ids) named by its entry's key, as the
     findings page looks its source up (by an alias, it stopped the build with a template error)."""
-    def resolved(key: str) -> str:
-        return aliases[key] if key not in bibliography and key in aliases else key
-
-    if all(resolved(f.source) == f.source for f in trial.findings):
+    if all(cited_key(f.source, bibliography, aliases) == f.source for f in trial.findings):
         return trial
-    findings = [f.model_copy(update={"source": resolved(f.source)}) for f in trial.findings]
+    findings = [f.model_copy(update={"source": cited_key(f.source, bibliography, aliases)}) for f in trial.findings]
     return trial.model_copy(update={"findings": findings})
 
 

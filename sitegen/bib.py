@@ -1350,14 +1350,11 @@ def _doi(chain: Sequence[Mapping[str, str]]) -> str:
 
 def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
     written, more = _decoded_names(_field(chain, "author"))
-    pubmed = pubmed_list(written)
-    shown = [shown_name(name, pubmed) for name in written]
+    shown = _shown_names(written)
     truncated = bool(shown) and (shown[-1] is None or more)
     names = tuple(name for name in shown if name)
     listed_editors, more_editors = _decoded_names(_field(chain, "editor"))
-    pubmed_editors = pubmed_list(listed_editors)
-    editors = tuple(name or "et al" for name in (shown_name(e, pubmed_editors) for e in listed_editors)) + (
-        ("et al",) if more_editors else ())
+    editors = tuple(name or "et al" for name in _shown_names(listed_editors)) + (("et al",) if more_editors else ())
     organizations = frozenset(name for raw, name in zip(written, shown) if name and _braced_whole(raw))
     return Shown(
         title=_title(chain),
@@ -1384,6 +1381,12 @@ def _decode(entry_type: str, chain: Sequence[Mapping[str, str]]) -> Shown:
 
 
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def _shown_names(written: list[str]) -> list[str | None]:
+    """Each name of a list as a page shows it (shown_name), read as PubMed writes names if the whole list is."""
+    pubmed = pubmed_list(written)
+    return [shown_name(name, pubmed) for name in written]
 
 
 def _decoded_names(field: str) -> tuple[list[str], bool]:
